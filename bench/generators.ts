@@ -1,0 +1,52 @@
+// The Node generators under test, as the bench drives them: loadgate's engine (the µs histogram
+// hook, in this process or on child processes) and bare autocannon (no hook, its own percentiles).
+
+import autocannon from 'autocannon';
+import { combineSamples } from '../src/load/engine.ts';
+import { measureBurstInProcess, type BurstSpec } from '../src/load/burst.ts';
+import { measureBurstInProcesses } from '../src/load/processes.ts';
+
+/** What every tool's run reduces to. Latencies in ms; p95 absent where the tool has none. */
+export interface ToolRun {
+  requestsPerSec: number;
+  p50: number;
+  p95?: number;
+  /** autocannon's nearest percentile to p95. */
+  p97_5?: number;
+  generatorCpu?: number;
+}
+
+export interface LoadOptions {
+  url: string;
+  connections: number;
+  durationMs: number;
+}
+
+function specOf(options: LoadOptions): BurstSpec {
+  return { url: options.url, method: 'GET', headers: {}, connections: options.connections, pipelining: 1, timeoutMs: 10_000, durationMs: options.durationMs };
+}
+
+export async function runEngine(options: LoadOptions, processes = 1): Promise<ToolRun> {
+  const spec = specOf(options);
+  const samples = processes > 1 ? await measureBurstInProcesses(spec, processes) : [await measureBurstInProcess(spec)];
+  const burst = combineSamples(samples, { spec, index: 0, target: 'candidate' }, new Date());
+  if (burst.errorRate > 0) throw new Error(`loadgate's engine saw errors (rate ${burst.errorRate}) against ${options.url}`);
+  return { requestsPerSec: burst.requestsPerSec, p50: burst.p50, p95: burst.p95, generatorCpu: burst.generatorCpu };
+}
+
+/** autocannon as a user would call it: no `response` listener, timed like the engine. */
+export async function runBareAutocannon(options: LoadOptions): Promise<ToolRun> {
+  const instance = autocannon({ url: options.url, connections: options.connections, duration: options.durationMs / 1000, timeout: 10 }) as Promise<autocannon.Result> & autocannon.Instance;
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  const result = await instance;
+  const wallMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
+  if (result.errors > 0 || result.non2xx > 0) throw new Error(`autocannon saw ${result.errors} errors and ${result.non2xx} non-2xx against ${options.url}`);
+  return {
+    requestsPerSec: (result['2xx'] * 1000) / wallMs,
+    p50: result.latency.p50,
+    p97_5: result.latency.p97_5,
+    generatorCpu: (cpu.user + cpu.system) / 1000 / wallMs,
+  };
+}

@@ -1,0 +1,43 @@
+// BENCHMARKS.md from one bench run: the machine, the versions, each figure's goal, outcome and table.
+
+import type { Figure } from './figure.ts';
+
+export interface Machine {
+  cores: number;
+  cpuModel: string;
+  loadAverageBefore: number[];
+  loadAverageAfter: number[];
+  versions: Record<string, string>;
+}
+
+const ICON = { met: '✅', missed: '⚠️', 'missed widely': '❌', missing: '⏳' } as const;
+
+function table(rows: string[][]): string {
+  if (rows.length === 0) return '';
+  const [head, ...body] = rows;
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => ' --- ').join('|')}|`, ...body.map((row) => `| ${row.join(' | ')} |`)].join('\n');
+}
+
+export function renderBenchmarks(figures: readonly Figure[], machine: Machine, command: string, date: string): string {
+  const load = (values: number[]) => values.map((v) => v.toFixed(2)).join(', ');
+  return [
+    '# loadgate benchmarks',
+    '',
+    `Measured ${date} with \`${command}\` (raw results: [bench/results/latest.json](bench/results/latest.json)).`,
+    'Every tool runs in every round, in rotated order; figures are min / **median** / max over the rounds,',
+    'and the goals are judged on medians of per-round ratios, since the machine is shared and noisy.',
+    '',
+    `Machine: ${machine.cores} cores, ${machine.cpuModel}; load average (1, 5, 15 min) ${load(machine.loadAverageBefore)} before, ${load(machine.loadAverageAfter)} after.`,
+    `Versions: ${Object.entries(machine.versions).map(([name, version]) => `${name} ${version}`).join(', ')}.`,
+    '',
+    '| figure | goal | result | |',
+    '| --- | --- | --- | --- |',
+    ...figures.map((f) => `| ${f.id}. ${f.title} | ${f.goal} | ${f.verdict} | ${ICON[f.status]} ${f.status} |`),
+    '',
+    ...figures.flatMap((f) => [`## ${f.id}. ${f.title}`, '', `Goal: ${f.goal}. **${ICON[f.status]} ${f.status}**: ${f.verdict}.`, '', table(f.table), '', ...f.notes.map((note) => `- ${note}`), '']),
+    '## 5. Power of the verdict',
+    '',
+    'See `bench/power-sim.ts` (measured separately).',
+    '',
+  ].join('\n');
+}

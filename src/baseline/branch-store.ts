@@ -1,0 +1,129 @@
+// Baseline histories on a branch of the repository, one file per baseline key, read and written
+// through the contents API with the job's token (no checkout). Every write names the sha it
+// replaces; when another run wrote first, the file is re-read and this run appended again, so
+// runs finishing together all land.
+
+import { createHash } from 'node:crypto';
+import { githubMessage, httpStatus, type GitHubClient } from '../github/client.ts';
+import type { Log } from '../log.ts';
+import { appendRun, emptyDocument, parseDocument, serializeDocument, type BaselineDocument } from './history.ts';
+import type { BaselineStore } from './store.ts';
+
+export interface BranchStoreOptions {
+  github: GitHubClient;
+  owner: string;
+  repo: string;
+  branch: string;
+  log: Log;
+  /** Writes tried before giving up when other runs keep writing the same file (default 5). */
+  maxAttempts?: number;
+}
+
+const BRANCH_README = `# loadgate baseline
+
+Latency history written by the loadgate action, one JSON file per baseline key under
+\`loadgate/\`. Kept on its own branch so that recording a run never touches your code.
+`;
+
+/** `loadgate/<key>.json`; keys with other characters get a readable slug plus a hash, so two keys never share a file. */
+export function baselineFilePath(key: string): string {
+  const slug = key.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[.-]+/, '');
+  if (slug === key && slug !== '') return `loadgate/${key}.json`;
+  return `loadgate/${slug || 'key'}-${createHash('sha256').update(key).digest('hex').slice(0, 8)}.json`;
+}
+
+interface StoredFile {
+  document: BaselineDocument;
+  sha: string;
+}
+
+export function createBranchStore({ github, owner, repo, branch, log, maxAttempts = 5 }: BranchStoreOptions): BaselineStore {
+  const where = (path: string): string => `${path} on branch ${branch} of ${owner}/${repo}`;
+
+  function refused(action: string, error: unknown, permission: string): Error {
+    return new Error(
+      `${action} the baseline on branch ${branch} of ${owner}/${repo} was refused (${httpStatus(error)}: ${githubMessage(error)}): ` +
+        `the job needs \`permissions: ${permission}\`. Pull request runs only read the baseline; give \`contents: write\` to the workflow that runs on the default branch.`,
+    );
+  }
+
+  async function readFile(path: string): Promise<StoredFile | undefined> {
+    let data;
+    try {
+      ({ data } = await github.rest.repos.getContent({ owner, repo, path, ref: branch }));
+    } catch (error) {
+      // 404 covers both a missing branch and a missing file: no baseline yet.
+      if (httpStatus(error) === 404) return undefined;
+      if (httpStatus(error) === 403) throw refused('Reading', error, 'contents: read');
+      throw error;
+    }
+    if (Array.isArray(data) || data.type !== 'file' || !('content' in data)) throw new Error(`${where(path)} is not a file.`);
+    if (data.encoding !== 'base64') {
+      throw new Error(`${where(path)} is ${data.size} bytes, past the 1 MB the contents API returns inline; delete it (the history is capped, so this means it was written by something else).`);
+    }
+    return { document: parseDocument(Buffer.from(data.content, 'base64').toString('utf8'), where(path)), sha: data.sha };
+  }
+
+  /** Creates the branch as an orphan holding only a README, so it never carries a copy of the code. */
+  async function ensureBranch(): Promise<void> {
+    try {
+      await github.rest.git.getRef({ owner, repo, ref: `heads/${branch}` });
+      return;
+    } catch (error) {
+      if (httpStatus(error) !== 404) throw error;
+    }
+    try {
+      const tree = await github.rest.git.createTree({ owner, repo, tree: [{ path: 'README.md', mode: '100644', type: 'blob', content: BRANCH_README }] });
+      const commit = await github.rest.git.createCommit({ owner, repo, message: 'loadgate: start the baseline branch', tree: tree.data.sha, parents: [] });
+      await github.rest.git.createRef({ owner, repo, ref: `refs/heads/${branch}`, sha: commit.data.sha });
+      log.info(`Created branch ${branch} for the loadgate baseline.`);
+    } catch (error) {
+      if (httpStatus(error) === 422 && /already exists/i.test(githubMessage(error))) return; // another run created it first
+      if (httpStatus(error) === 403) throw refused('Creating the branch for', error, 'contents: write');
+      throw error;
+    }
+  }
+
+  /** True when the write lost a race: the sha it named is stale, or the file appeared meanwhile. */
+  const isConflict = (error: unknown): boolean =>
+    httpStatus(error) === 409 || (httpStatus(error) === 422 && /\bsha\b/i.test(githubMessage(error)));
+
+  return {
+    location: `branch ${branch}`,
+
+    async read(key) {
+      return (await readFile(baselineFilePath(key)))?.document.histories[key] ?? [];
+    },
+
+    async append(key, run) {
+      const path = baselineFilePath(key);
+      for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
+        const current = await readFile(path);
+        if (!current) await ensureBranch();
+        // A write GitHub applied but answered with a 5xx (then retried into a conflict) is already there.
+        if (current?.document.histories[key]?.some((stored) => stored.sha === run.sha && stored.time === run.time && stored.ref === run.ref)) return;
+        const updated = appendRun(current?.document ?? emptyDocument(), key, run);
+        try {
+          await github.rest.repos.createOrUpdateFileContents({
+            owner,
+            repo,
+            path,
+            branch,
+            message: `loadgate: record ${run.sha.slice(0, 12) || 'run'} for ${key}`,
+            content: Buffer.from(serializeDocument(updated)).toString('base64'),
+            ...(current ? { sha: current.sha } : {}),
+          });
+          log.info(`Recorded this run in ${where(path)} (${updated.histories[key].length} runs).`);
+          return;
+        } catch (error) {
+          if (httpStatus(error) === 403) throw refused('Writing', error, 'contents: write');
+          if (!isConflict(error)) throw error;
+          log.info(`Another run wrote ${where(path)} first; re-reading and appending again (attempt ${attempt}/${maxAttempts}).`);
+          // Jitter keeps runs that collided from colliding again in lockstep.
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 250 * attempt));
+        }
+      }
+      throw new Error(`Could not record this run in ${where(path)}: other runs kept writing it (${maxAttempts} attempts).`);
+    },
+  };
+}

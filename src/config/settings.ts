@@ -1,0 +1,97 @@
+// The one typed settings object every stage reads. Built once by `parseSettings` from raw inputs;
+// nothing downstream reads inputs or the environment again.
+
+export type SwapMode = 'verify' | 'configure' | 'off';
+export type BaselineStoreKind = 'branch' | 'file' | 'none';
+export type UpdateBaseline = 'auto' | 'true' | 'false';
+export type CommentMode = 'always' | 'on-regression' | 'never';
+
+export interface LoadSettings {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  body?: string;
+  connections: number;
+  durationMs: number;
+  bursts: number;
+  warmupMs: number;
+  pipelining: number;
+  timeoutMs: number;
+  /** Fixed overall request rate (req/s); undefined means closed loop. */
+  rate?: number;
+  /** Child processes sharing the connections, for targets faster than one core can load. */
+  loadProcesses: number;
+}
+
+export interface SshSettings {
+  host: string;
+  port: number;
+  username: string;
+  privateKey: string;
+  passphrase?: string;
+  /** Pinned `SHA256:…` fingerprints; any one matching is enough. */
+  fingerprints: string[];
+  /** known_hosts lines for the target. */
+  knownHosts: string[];
+  insecureSkipHostKeyCheck: boolean;
+  sudoPassword?: string;
+}
+
+/** `2G` is an absolute size; `2x` is a multiple of the target's MemTotal. */
+export type SwapSize = { bytes: number } | { multipleOfMemory: number };
+
+export interface SwapSettings {
+  mode: SwapMode;
+  size: SwapSize;
+  path: string;
+  persist: boolean;
+}
+
+export interface LockSettings {
+  enabled: boolean;
+  timeoutMs: number;
+}
+
+export interface WatchSettings {
+  logsCommand?: string;
+}
+
+export interface GateSettings {
+  /** Fractions: 0.1 is 10 %. */
+  maxMedianIncrease: number;
+  maxP95Increase: number;
+  maxErrorRate: number;
+  p95BudgetMs?: number;
+  failOnRegression: boolean;
+  failOnInconclusive: boolean;
+}
+
+export interface BaselineSettings {
+  store: BaselineStoreKind;
+  branch: string;
+  path: string;
+  key: string;
+  update: UpdateBaseline;
+  /** A/B mode: the baseline build is measured live, alternating with `url`. */
+  abUrl?: string;
+}
+
+export interface ReportSettings {
+  githubToken?: string;
+  comment: CommentMode;
+  name: string;
+  /** Post a previously written report JSON instead of measuring. */
+  commentFrom?: string;
+}
+
+export interface Settings {
+  load: LoadSettings;
+  /** Present only when `host` is set. */
+  ssh?: SshSettings;
+  swap: SwapSettings;
+  lock: LockSettings;
+  watch: WatchSettings;
+  gate: GateSettings;
+  baseline: BaselineSettings;
+  report: ReportSettings;
+}

@@ -1,0 +1,73 @@
+// One load burst in this process: autocannon drives the requests, our microsecond histogram
+// records 2xx latencies from its `response` event. autocannon's own percentiles are not used.
+
+import autocannon from 'autocannon';
+import type { LoadSettings } from '../config/settings.ts';
+import { createLatencyHistogram, encodeHistogram } from './histogram.ts';
+
+/** What one process measured in one burst; processes' samples merge exactly. */
+export interface BurstSample {
+  histogram: string;
+  ok: number;
+  non2xx: number;
+  /** Connection errors and timeouts together, as autocannon counts them. */
+  errors: number;
+  timeouts: number;
+  wallMs: number;
+  cpuMs: number;
+}
+
+export type BurstSpec = Pick<
+  LoadSettings,
+  'url' | 'method' | 'headers' | 'body' | 'connections' | 'pipelining' | 'timeoutMs' | 'rate'
+> & { durationMs: number };
+
+export async function measureBurstInProcess(spec: BurstSpec): Promise<BurstSample> {
+  const histogram = createLatencyHistogram();
+  const perConnectionRate = spec.rate === undefined ? undefined : spec.rate / spec.connections;
+  // Without a callback autocannon returns its instance, an event emitter that is also a promise.
+  const instance = autocannon({
+    url: spec.url,
+    method: spec.method as autocannon.Request['method'],
+    headers: spec.headers,
+    body: spec.body,
+    connections: spec.connections,
+    pipelining: spec.pipelining,
+    timeout: spec.timeoutMs / 1000,
+    duration: spec.durationMs / 1000,
+    overallRate: spec.rate,
+    // autocannon's correction uses ceil(1/rate) ms as the interval (FIELD-NOTES); ours is below.
+    ignoreCoordinatedOmission: spec.rate !== undefined,
+    excludeErrorStats: true,
+  }) as Promise<autocannon.Result> & autocannon.Instance;
+  let ok = 0;
+  instance.on('response', (client, statusCode, _bytes, responseTimeMs) => {
+    if (statusCode < 200 || statusCode > 299) return;
+    ok += 1;
+    const latencyUs = Math.max(1, Math.round(responseTimeMs * 1000));
+    const rate = (client as { rate?: number }).rate || perConnectionRate;
+    if (rate) {
+      // Open-loop: a response slower than the send interval delayed the requests behind it;
+      // HDR back-fills the ones the closed connection could not send (coordinated omission).
+      histogram.recordValueWithExpectedInterval(latencyUs, Math.round(1_000_000 / rate));
+    } else {
+      histogram.recordValue(latencyUs);
+    }
+  });
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  const result = await instance;
+  const wallMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
+  const sample: BurstSample = {
+    histogram: encodeHistogram(histogram),
+    ok,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    wallMs,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+  };
+  histogram.destroy();
+  return sample;
+}

@@ -1,0 +1,35 @@
+// What one load burst measured. Latencies are milliseconds (floats) from our own microsecond HDR
+// histogram of 2xx responses; the histogram itself travels along so bursts and runs can be merged.
+
+export type BurstTarget = 'candidate' | 'baseline';
+
+export interface BurstFigures {
+  p50: number;
+  p90: number;
+  p95: number;
+  p99: number;
+  p999: number;
+  max: number;
+  mean: number;
+  requestsPerSec: number;
+  ok: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  /** (non2xx + errors + timeouts) / all requests sent. */
+  errorRate: number;
+  /** Our own process's CPU time over wall time: near 1 means we measured the generator. */
+  generatorCpu: number;
+}
+
+export interface BurstResult extends BurstFigures {
+  index: number;
+  /** `baseline` only in A/B mode, where bursts alternate between the two URLs. */
+  target: BurstTarget;
+  startedAt: string;
+  durationMs: number;
+  /** Compressed base64 HDR histogram of 2xx latencies in microseconds. */
+  histogram: string;
+}
+
+export type MetricName = 'p50' | 'p90' | 'p95' | 'p99' | 'p999' | 'max' | 'mean' | 'requestsPerSec' | 'errorRate';

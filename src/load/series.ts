@@ -1,0 +1,56 @@
+// The order of bursts in a run: a discarded warmup, then K measured bursts. In A/B mode the
+// bursts alternate baseline and candidate (ABAB…) so drift on the host hits both equally.
+
+import type { LoadSettings } from '../config/settings.ts';
+import { runBurst, type BurstRequest } from './engine.ts';
+import type { BurstResult, BurstTarget } from './measurement.ts';
+
+/** Lets the host watch bracket every measured burst. */
+export interface BurstObserver {
+  beforeBurst(index: number, target: BurstTarget): Promise<void>;
+  afterBurst(result: BurstResult): Promise<void>;
+}
+
+export interface SeriesPlan {
+  load: LoadSettings;
+  /** A/B mode: the baseline build's URL. */
+  abUrl?: string;
+}
+
+function requestFor(plan: SeriesPlan, index: number, target: BurstTarget, durationMs: number): BurstRequest {
+  const url = target === 'baseline' && plan.abUrl ? plan.abUrl : plan.load.url;
+  return { spec: { ...plan.load, url, durationMs }, index, target };
+}
+
+function targetsOf(plan: SeriesPlan): BurstTarget[] {
+  return plan.abUrl ? ['baseline', 'candidate'] : ['candidate'];
+}
+
+/** Warms every target once (JIT, caches, connection pools); the results are discarded. */
+export async function warmUp(plan: SeriesPlan): Promise<void> {
+  if (plan.load.warmupMs <= 0) return;
+  for (const target of targetsOf(plan)) {
+    await runBurst(requestFor(plan, -1, target, plan.load.warmupMs));
+  }
+}
+
+/** Runs `count` bursts per target, numbered from `firstIndex`. */
+export async function runSeries(
+  plan: SeriesPlan,
+  count: number,
+  firstIndex: number,
+  observer?: BurstObserver,
+): Promise<BurstResult[]> {
+  const results: BurstResult[] = [];
+  let index = firstIndex;
+  for (let round = 0; round < count; round += 1) {
+    for (const target of targetsOf(plan)) {
+      await observer?.beforeBurst(index, target);
+      const result = await runBurst(requestFor(plan, index, target, plan.load.durationMs));
+      await observer?.afterBurst(result);
+      results.push(result);
+      index += 1;
+    }
+  }
+  return results;
+}

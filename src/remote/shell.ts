@@ -1,0 +1,74 @@
+// Building remote shell commands from values: quoting, validation, privilege and lifetime wrappers.
+// Pure string work; nothing here runs anything.
+
+import { TargetError } from './target-error.ts';
+
+/** One shell word whatever the value holds (quotes, `$(…)`, newlines): POSIX single quoting. */
+export function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+const SAFE_SEGMENT = /^[A-Za-z0-9._-]+$/;
+
+/**
+ * An absolute path made only of letters, digits, `.`, `_`, `-` and `/`, without `.`/`..`
+ * segments. Quoting alone would make other paths safe for the shell, but a swap or fstab path
+ * with spaces or odd characters is a mistake we prefer to refuse than to honour.
+ */
+export function validateAbsolutePath(value: string, inputName: string): string {
+  const segments = value.split('/').slice(1);
+  const valid =
+    value.startsWith('/') &&
+    segments.length > 0 &&
+    segments.every((segment) => SAFE_SEGMENT.test(segment) && segment !== '.' && segment !== '..');
+  if (!valid) {
+    throw new TargetError(
+      'invalid-setting',
+      `${inputName} must be an absolute path of letters, digits, '.', '_', '-' and '/' ` +
+        `(like /swapfile), got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * How a command gains privileges: not at all (we are root, or none asked), `sudo -n` when sudo
+ * needs no password, and `sudo -k -S -p ''` with the password as the first stdin line otherwise
+ * (`-k` makes sudo read that line every time, so it never flows into the command's own stdin).
+ */
+export type Elevation = 'none' | 'sudo' | 'sudo-with-password';
+
+/**
+ * The command line sent over SSH: always `sh -c '…'`, so the user's login shell (bash, zsh,
+ * fish…) never parses our POSIX syntax.
+ */
+export function remoteCommand(command: string, elevation: Elevation): string {
+  const script = `sh -c ${shellQuote(command)}`;
+  switch (elevation) {
+    case 'none':
+      return script;
+    case 'sudo':
+      return `sudo -n ${script}`;
+    case 'sudo-with-password':
+      return `sudo -k -S -p '' ${script}`;
+  }
+}
+
+/**
+ * Wraps a long-running command so that it ends when our side of the channel goes away: the
+ * command runs in its own session (so its whole process group can be signalled) while a watcher
+ * reads stdin; on EOF (we stopped it, or the SSH connection dropped) the watcher sends SIGTERM to
+ * the group until it is gone. sshd itself sends no signal to a command without a terminal.
+ */
+export function endOnStdinEof(command: string): string {
+  return [
+    'exec 3<&0',
+    `setsid sh -c ${shellQuote(command)} </dev/null 3<&- &`,
+    'pid=$!',
+    '{ cat >/dev/null; while kill -0 $pid 2>/dev/null; do kill -TERM -$pid 2>/dev/null || kill -TERM $pid; sleep 1; done; } <&3 >/dev/null 2>&1 3<&- &',
+    'watcher=$!',
+    'wait $pid; code=$?',
+    'kill $watcher 2>/dev/null',
+    'exit $code',
+  ].join('\n');
+}

@@ -1,0 +1,342 @@
+// The one SSH connection to the target (node-ssh over ssh2), behind the RemoteHost interface.
+// The host key is checked inside the handshake, before we authenticate or run anything.
+
+import { NodeSSH } from 'node-ssh';
+import type { Duplex, Readable } from 'node:stream';
+import type { EventEmitter } from 'node:events';
+import type { SshSettings } from '../config/settings.ts';
+import type { Log } from '../log.ts';
+import type { ExecOptions, ExecResult, RemoteHost, RemoteProcess } from './remote-host.ts';
+import { fingerprintOf, hostKeyMismatch, hostKeyPolicy, keyTypeOf } from './host-key.ts';
+import { endOnStdinEof, remoteCommand, type Elevation } from './shell.ts';
+import { TargetError } from './target-error.ts';
+
+export interface ConnectOptions {
+  /** Give up when the SSH handshake has not finished after this long. Default 20 s. */
+  connectTimeoutMs?: number;
+  /** Keepalive probe interval; the link counts as dropped after 3 unanswered. Default 5 s. */
+  keepaliveIntervalMs?: number;
+}
+
+/** How long `stop()` waits for a command to end on stdin EOF before closing its channel anyway. */
+const STOP_GRACE_MS = 5_000;
+
+// ssh2 ships no types here (node-ssh's typings reference @types/ssh2, which is not installed):
+// these are the parts of its Client and channels we use.
+interface SshChannel extends Duplex {
+  stderr: Readable;
+  close(): void;
+}
+interface SshClient extends EventEmitter {
+  exec(command: string, callback: (error: Error | undefined, channel: SshChannel) => void): void;
+  end(): void;
+}
+
+export async function connectTarget(settings: SshSettings, log: Log, options: ConnectOptions = {}): Promise<RemoteHost> {
+  const policy = hostKeyPolicy(settings);
+  const scrub = secretScrubber(settings);
+  let presented: Buffer | undefined;
+  let rejectedKey = false;
+
+  const ssh = new NodeSSH();
+  const connecting = ssh.connect({
+    host: settings.host,
+    port: settings.port,
+    username: settings.username,
+    privateKey: settings.privateKey,
+    passphrase: settings.passphrase === '' ? undefined : settings.passphrase,
+    readyTimeout: options.connectTimeoutMs ?? 20_000,
+    keepaliveInterval: options.keepaliveIntervalMs ?? 5_000,
+    keepaliveCountMax: 3,
+    hostVerifier: (blob: Buffer) => {
+      presented = blob;
+      rejectedKey = !policy.accepts(blob);
+      return !rejectedKey;
+    },
+  });
+  // node-ssh creates the client synchronously inside connect() and drops its own error listener
+  // once ready: ours stays for the whole run, so a dropped link never becomes an uncaught error.
+  const client = ssh.connection as SshClient | null;
+  const errors: Error[] = [];
+  client?.on('error', (error: Error) => errors.push(error));
+
+  try {
+    await connecting;
+  } catch (error) {
+    client?.end();
+    if (rejectedKey && presented) throw hostKeyMismatch(settings, policy, presented);
+    throw connectError(settings, error as Error & { code?: string; level?: string }, options, scrub);
+  }
+  if (!client || !presented) {
+    client?.end();
+    throw new TargetError('connection-failed', `Connected to ${settings.host}:${settings.port} without seeing its host key`);
+  }
+
+  const fingerprint = fingerprintOf(presented);
+  if (!policy.checked) {
+    log.warning(
+      `insecure-skip-host-key-check: accepted the host key of ${settings.host}:${settings.port} without checking it: ` +
+        `${fingerprint} (${keyTypeOf(presented)}). Pin it with \`fingerprint: ${fingerprint}\`.`,
+    );
+  }
+  const target = new SshTarget(client, settings, fingerprint, errors, scrub);
+  const id = await target.exec('id -u');
+  if (id.code !== 0) {
+    await target.close();
+    throw new TargetError('command-failed', `\`id -u\` failed on ${settings.host}: ${scrub(id.stderr.trim())}`);
+  }
+  target.isRoot = id.stdout.trim() === '0';
+  log.info(
+    `Connected to ${settings.username}@${settings.host}:${settings.port} (host key ${fingerprint}` +
+      `${policy.checked ? ', pinned' : ', NOT checked'}; ${target.isRoot ? 'root' : 'not root, privileged commands use sudo'})`,
+  );
+  return target;
+}
+
+class SshTarget implements RemoteHost {
+  isRoot = false;
+  private lost: TargetError | undefined;
+  private closing = false;
+  private readonly disconnectListeners: Array<(error: Error) => void> = [];
+  private readonly closed: Promise<void>;
+  private elevationProbe: Promise<Elevation> | undefined;
+
+  constructor(
+    private readonly client: SshClient,
+    private readonly settings: SshSettings,
+    readonly hostKeyFingerprint: string,
+    errors: Error[],
+    private readonly scrub: (text: string) => string,
+  ) {
+    this.closed = new Promise((resolve) => client.once('close', () => resolve()));
+    void this.closed.then(() => {
+      if (this.closing) return;
+      const cause = errors.at(-1);
+      this.lost = new TargetError(
+        'connection-lost',
+        `Lost the SSH connection to ${settings.host}:${settings.port}` + (cause ? ` (${scrub(cause.message)})` : ''),
+      );
+      for (const listener of this.disconnectListeners) listener(this.lost);
+    });
+  }
+
+  onDisconnect(listener: (error: Error) => void): void {
+    this.disconnectListeners.push(listener);
+  }
+
+  async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    const elevation = options.sudo ? await this.elevation() : 'none';
+    const channel = await this.openChannel(remoteCommand(command, elevation));
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    channel.on('data', (chunk: Buffer) => stdout.push(chunk));
+    channel.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    const code = exitCodeOf(channel);
+    channel.end(this.stdinFor(elevation, options.stdin));
+    const exitCode = await code;
+    if (exitCode === null && this.lost) throw this.lost;
+    const result = {
+      stdout: Buffer.concat(stdout).toString('utf8'),
+      stderr: Buffer.concat(stderr).toString('utf8'),
+      code: exitCode,
+    };
+    if (elevation !== 'none' && result.code !== 0) this.throwIfSudoRefused(result.stderr);
+    return result;
+  }
+
+  spawn(command: string, options: ExecOptions = {}): RemoteProcess {
+    if (options.stdin !== undefined) {
+      throw new Error('spawn() keeps stdin open to notice when we stop; pass input through the command instead');
+    }
+    const lineListeners: Array<(line: string) => void> = [];
+    let channel: SshChannel | undefined;
+    let stopRequested = false;
+    const stderr: Buffer[] = [];
+
+    const run = async (): Promise<number | null> => {
+      const elevation = options.sudo ? await this.elevation() : 'none';
+      const opened = await this.openChannel(remoteCommand(endOnStdinEof(command), elevation));
+      channel = opened;
+      const code = exitCodeOf(opened);
+      let partial = '';
+      opened.setEncoding('utf8');
+      opened.on('data', (chunk: string) => {
+        const lines = (partial + chunk).split('\n');
+        partial = lines.pop()!;
+        for (const line of lines) for (const listener of lineListeners) listener(line);
+      });
+      opened.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+      // The sudo password line is all we ever write; stdin stays open until stop().
+      if (elevation === 'sudo-with-password') opened.write(this.stdinFor(elevation, undefined));
+      if (stopRequested) opened.end();
+      const exitCode = await code;
+      if (partial !== '') for (const listener of lineListeners) listener(partial);
+      if (elevation !== 'none' && exitCode !== 0 && !stopRequested) {
+        this.throwIfSudoRefused(Buffer.concat(stderr).toString('utf8'));
+      }
+      return exitCode;
+    };
+    const exited = run();
+    // A command that cannot start rejects `exited`; mark it handled so nobody gets an
+    // unhandled rejection for a process they only meant to stop.
+    exited.catch(() => {});
+
+    return {
+      onLine: (listener) => {
+        lineListeners.push(listener);
+      },
+      exited,
+      stop: async () => {
+        stopRequested = true;
+        channel?.end();
+        const settled = exited.then(
+          () => true,
+          () => true,
+        );
+        const ended = await Promise.race([settled, delay(STOP_GRACE_MS).then(() => false)]);
+        if (!ended) {
+          channel?.close();
+          await settled;
+        }
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    this.client.end();
+    await Promise.race([this.closed, delay(STOP_GRACE_MS)]);
+  }
+
+  /** Resolved once per connection: whether sudo works without a password, or needs ours. */
+  private elevation(): Promise<Elevation> {
+    if (this.isRoot) return Promise.resolve('none');
+    this.elevationProbe ??= this.probeSudo();
+    return this.elevationProbe;
+  }
+
+  private async probeSudo(): Promise<Elevation> {
+    const channel = await this.openChannel(remoteCommand('true', 'sudo'));
+    const stderr: Buffer[] = [];
+    channel.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    channel.resume();
+    const code = exitCodeOf(channel);
+    channel.end();
+    if ((await code) === 0) return 'sudo';
+    const message = Buffer.concat(stderr).toString('utf8');
+    if (/password is required/.test(message) && this.settings.sudoPassword) return 'sudo-with-password';
+    this.throwIfSudoRefused(message);
+    throw new TargetError('command-failed', `sudo does not work for ${this.settings.username} on ${this.settings.host}: ${this.scrub(message.trim())}`);
+  }
+
+  private throwIfSudoRefused(stderr: string): void {
+    const { username, host } = this.settings;
+    if (/password is required/.test(stderr)) {
+      throw new TargetError(
+        'sudo-password-required',
+        `sudo on ${host} asks ${username} for a password: set the \`sudo-password\` input (a secret), ` +
+          `or allow ${username} passwordless sudo, or connect as root.`,
+      );
+    }
+    if (/incorrect password|Sorry, try again/.test(stderr)) {
+      throw new TargetError('sudo-password-rejected', `sudo on ${host} rejected the \`sudo-password\` given for ${username}.`);
+    }
+    if (/not in the sudoers|not allowed to execute|may not run sudo/.test(stderr)) {
+      throw new TargetError('command-failed', `${username} may not use sudo on ${host}: connect as root or grant ${username} sudo.`);
+    }
+    if (/sudo: (command )?not found/.test(stderr)) {
+      throw new TargetError('command-failed', `sudo is not installed on ${host}: connect as root or install sudo.`);
+    }
+  }
+
+  private stdinFor(elevation: Elevation, stdin: string | undefined): string {
+    const password = elevation === 'sudo-with-password' ? `${this.settings.sudoPassword}\n` : '';
+    return password + (stdin ?? '');
+  }
+
+  private openChannel(command: string): Promise<SshChannel> {
+    if (this.lost) return Promise.reject(this.lost);
+    return new Promise((resolve, reject) => {
+      const fail = (error: Error) =>
+        reject(this.lost ?? new TargetError('command-failed', `Could not start a command on ${this.settings.host}: ${this.scrub(error.message)}`));
+      try {
+        this.client.exec(command, (error, channel) => (error ? fail(error) : resolve(channel)));
+      } catch (error) {
+        fail(error as Error); // ssh2 throws "Not connected" synchronously
+      }
+    });
+  }
+}
+
+/** The command's exit code once its channel closes; null when the server sent none. */
+function exitCodeOf(channel: SshChannel): Promise<number | null> {
+  return new Promise((resolve) => {
+    let code: number | null = null;
+    channel.on('exit', (exitCode: number | null) => {
+      code = typeof exitCode === 'number' ? exitCode : null;
+    });
+    channel.on('close', () => resolve(code));
+  });
+}
+
+function connectError(
+  settings: SshSettings,
+  error: Error & { code?: string; level?: string },
+  options: ConnectOptions,
+  scrub: (text: string) => string,
+): TargetError {
+  const where = `${settings.host}:${settings.port}`;
+  const reason = scrub(error.message);
+  if (/^Cannot parse privateKey|does not contain a \(valid\) private key/.test(error.message)) {
+    if (/no passphrase given/.test(error.message)) {
+      return new TargetError('passphrase-missing', 'The SSH `key` is encrypted: set the `passphrase` input (a secret).');
+    }
+    if (/Bad passphrase|integrity check failed|bad decrypt/i.test(error.message)) {
+      return new TargetError('passphrase-wrong', 'The `passphrase` does not decrypt the SSH `key`.');
+    }
+    return new TargetError(
+      'bad-key-format',
+      `The \`key\` input is not a private key loadgate can read (${reason.replace(/^Cannot parse privateKey: /, '')}). ` +
+        'Paste the whole private key file, BEGIN and END lines included (OpenSSH or PEM format).',
+    );
+  }
+  switch (error.code) {
+    case 'ECONNREFUSED':
+      return new TargetError('connection-refused', `Connection refused by ${where}: is sshd running there, and is \`port\` right?`);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new TargetError('dns-failure', `Cannot resolve the host name ${JSON.stringify(settings.host)} (${error.code}): check the \`host\` input.`);
+    case 'ETIMEDOUT':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      if (error.level === 'client-socket') {
+        return new TargetError('connect-timeout', `Cannot reach ${where} (${error.code}): check \`host\`, \`port\` and the firewall.`);
+      }
+  }
+  if (error.level === 'client-timeout') {
+    const seconds = Math.round((options.connectTimeoutMs ?? 20_000) / 1000);
+    return new TargetError('connect-timeout', `No SSH handshake with ${where} within ${seconds} s: is it an SSH server, and reachable?`);
+  }
+  if (error.level === 'client-authentication') {
+    return new TargetError(
+      'auth-rejected',
+      `${where} rejected the SSH key for user ${JSON.stringify(settings.username)}: check \`username\`, and that ` +
+        `the key's public half is in that user's ~/.ssh/authorized_keys.`,
+    );
+  }
+  return new TargetError('connection-failed', `SSH connection to ${where} failed: ${reason}`);
+}
+
+/** Removes secret values from text that came from ssh2 or the target before it reaches a message. */
+function secretScrubber(settings: SshSettings): (text: string) => string {
+  const secrets = [
+    settings.passphrase,
+    settings.sudoPassword,
+    ...settings.privateKey.split('\n').filter((line) => line.trim().length >= 16),
+  ].filter((secret): secret is string => secret !== undefined && secret !== '');
+  return (text) => secrets.reduce((clean, secret) => clean.split(secret).join('***'), text);
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

@@ -1,0 +1,250 @@
+// The verdict: this run's bursts against a baseline (stored history, live A/B bursts, or none),
+// the gate's limits, and what the host watch saw. Pure: the pipeline measures, stores and reports.
+
+import type { GateSettings } from '../config/settings.ts';
+import type { BurstResult } from '../load/measurement.ts';
+import type { HistoryBurst, HistoryRun } from '../baseline/history.ts';
+import type { Comparison, ComparisonStatus, Decision, DecisionMode, Verdict } from './decision.ts';
+import { AB_SIGNIFICANCE, COLD_START_RUNS, judgeAB, judgeAgainstHistory, type LatencyJudgement, type LatencyMetric } from './latency-rules.ts';
+import { median } from './statistics.ts';
+import { count, milliseconds, plainPercent, runs, signedPercent } from './wording.ts';
+
+export const DEFAULT_HISTORY_RUNS = 20;
+
+export type BaselineSource =
+  /** Past runs of the same baseline-key and config fingerprint, oldest first. */
+  | { kind: 'history'; runs: HistoryRun[]; limit?: number }
+  /** Baseline bursts are among `bursts`, with target 'baseline'. */
+  | { kind: 'ab' }
+  | { kind: 'none' };
+
+export interface DecisionInput {
+  bursts: BurstResult[];
+  baseline: BaselineSource;
+  gate: GateSettings;
+  /** Host trouble that makes a slowdown untrustworthy, e.g. "CPU steal 12%". */
+  environmentIssues?: string[];
+  /** The target died under load, e.g. "the kernel killed gunicorn (pid 812)". */
+  crashes?: string[];
+  /** Set when `bursts` include confirmation bursts: what the first bursts alone gave. */
+  confirmation?: { firstVerdict: Verdict; firstBursts: number };
+}
+
+interface Row extends Comparison {
+  /** Headline form of a regression or inconclusive row. */
+  phrase?: string;
+}
+
+const SEVERITY: Record<ComparisonStatus, number> = { info: 0, ok: 0, improved: 0, inconclusive: 1, regression: 2 };
+const LATENCY_METRICS: LatencyMetric[] = ['p50', 'p95'];
+const INFO_METRICS = ['p99', 'requestsPerSec'] as const;
+
+type Figure = Exclude<keyof HistoryBurst, 'ok'>;
+
+const hasLatency = (burst: HistoryBurst) => burst.ok > 0;
+
+/** The median over bursts; latencies only from bursts that measured some. Undefined when none did. */
+function figureOf(bursts: HistoryBurst[], metric: Figure): number | undefined {
+  const from = metric === 'requestsPerSec' || metric === 'errorRate' ? bursts : bursts.filter(hasLatency);
+  return from.length ? median(from.map((b) => b[metric])) : undefined;
+}
+
+function pooledErrors(bursts: BurstResult[]): { rate: number; failed: number; requests: number } {
+  const failed = bursts.reduce((sum, b) => sum + b.non2xx + b.errors + b.timeouts, 0);
+  const requests = bursts.reduce((sum, b) => sum + b.ok, failed);
+  return { rate: requests > 0 ? failed / requests : 0, failed, requests };
+}
+
+/** The baseline's side of the comparison, whatever its source. */
+interface BaselineView {
+  mode: DecisionMode;
+  /** The baseline's figure for a metric, undefined when it has none. */
+  figure(metric: Figure): number | undefined;
+  /** Judges this run's latency bursts (at least one) on a latency metric. */
+  judge?(metric: LatencyMetric, current: HistoryBurst[], maxIncrease: number): LatencyJudgement;
+  /** Why latency cannot be compared although a baseline exists. */
+  unusable?: string;
+  context: string;
+  notes: string[];
+  warnings: string[];
+}
+
+function historyView(source: Extract<BaselineSource, { kind: 'history' }>): BaselineView {
+  const healthy = source.runs.filter((run) => run.healthy && run.bursts.some(hasLatency));
+  const window = healthy.slice(-(source.limit ?? DEFAULT_HISTORY_RUNS));
+  const notes: string[] = [];
+  const skipped = source.runs.length - healthy.length;
+  if (skipped > 0) notes.push(`${runs(skipped)} in the history left out as unhealthy or without latency figures.`);
+  if (window.length === 0) {
+    notes.push('No baseline yet: this run was measured and reported, not compared. A run on the default branch stores one.');
+    return { mode: 'no-history', figure: () => undefined, context: 'no baseline yet', notes, warnings: [] };
+  }
+  const runFigures = (metric: Figure) => window.map((run) => figureOf(run.bursts, metric) ?? 0);
+  const coldStart = window.length < COLD_START_RUNS;
+  notes.push(
+    coldStart
+      ? `Cold start: the history has ${runs(window.length)}; the noise band needs ${COLD_START_RUNS}, so only the percent limits apply.`
+      : `Baseline: the last ${window.length} healthy runs (${window[0].time} to ${window[window.length - 1].time}).`,
+  );
+  return {
+    mode: coldStart ? 'cold-start' : 'history',
+    figure: (metric) => median(runFigures(metric)),
+    judge: (metric, current, maxIncrease) => judgeAgainstHistory(metric, runFigures(metric), figureOf(current, metric) ?? 0, maxIncrease),
+    context: coldStart ? `cold start, ${runs(window.length)}` : runs(window.length),
+    notes,
+    warnings: [],
+  };
+}
+
+function abView(baselineBursts: BurstResult[], candidateCount: number): BaselineView {
+  const latency = baselineBursts.filter(hasLatency);
+  const warnings: string[] = [];
+  if (latency.length > 0 && candidateCount > 0 && smallestExactP(latency.length, candidateCount) >= AB_SIGNIFICANCE) {
+    warnings.push(
+      `With ${latency.length} baseline and ${candidateCount} candidate bursts the rank test cannot reach p < ${AB_SIGNIFICANCE}, so A/B mode cannot fail the check: use at least 4 bursts.`,
+    );
+  }
+  return {
+    mode: 'ab',
+    figure: (metric) => (metric === 'errorRate' ? pooledErrors(baselineBursts).rate : figureOf(baselineBursts, metric)),
+    judge: latency.length
+      ? (metric, current, maxIncrease) => judgeAB(metric, latency.map((b) => b[metric]), current.map((b) => b[metric]), maxIncrease)
+      : undefined,
+    unusable: latency.length ? undefined : 'the baseline-url gave no 2xx responses, so there is nothing to compare with',
+    context: `${latency.length} vs ${candidateCount} bursts`,
+    notes: [
+      `A/B: ${baselineBursts.length} baseline-url and ${candidateCount} candidate bursts, alternating; one-sided Mann–Whitney U on per-burst logs and a seeded bootstrap 95% CI of the ratio of medians.`,
+    ],
+    warnings,
+  };
+}
+
+/** The exact one-sided Mann–Whitney p of fully separated samples of n and m: 1 / C(n + m, n). */
+function smallestExactP(n: number, m: number): number {
+  let combinations = 1;
+  for (let k = 1; k <= n; k++) combinations = (combinations * (m + k)) / k;
+  return 1 / combinations;
+}
+
+function noneView(): BaselineView {
+  return { mode: 'none', figure: () => undefined, context: 'not compared', notes: ['baseline-store is none: measured and reported, not compared.'], warnings: [] };
+}
+
+function viewOf(input: DecisionInput, candidateCount: number): BaselineView {
+  switch (input.baseline.kind) {
+    case 'history':
+      return historyView(input.baseline);
+    case 'ab':
+      return abView(input.bursts.filter((b) => b.target === 'baseline'), candidateCount);
+    case 'none':
+      return noneView();
+  }
+}
+
+const maxIncreaseOf = (metric: LatencyMetric, gate: GateSettings) => (metric === 'p50' ? gate.maxMedianIncrease : gate.maxP95Increase);
+
+function latencyRow(metric: LatencyMetric, judged: LatencyJudgement | undefined, view: BaselineView, latency: HistoryBurst[], gate: GateSettings): Row {
+  const value = figureOf(latency, metric);
+  if (value === undefined) return { metric, current: 0, limit: '', status: 'info', reasoning: 'no 2xx responses were measured' };
+  const row: Row = judged
+    ? { metric, baseline: judged.baseline, current: value, change: judged.change, limit: `+${plainPercent(maxIncreaseOf(metric, gate))}`, status: judged.status, reasoning: judged.reasoning, phrase: judged.phrase }
+    : { metric, current: value, limit: '', status: 'info', reasoning: `${metric} ${milliseconds(value)}, ${view.unusable ?? view.context}` };
+  const budget = metric === 'p95' ? gate.p95BudgetMs : undefined;
+  if (budget === undefined) return row;
+  const overBudget = value > budget;
+  return {
+    ...row,
+    limit: [row.limit, `≤ ${milliseconds(budget)}`].filter(Boolean).join(', '),
+    status: overBudget ? 'regression' : row.status === 'info' ? 'ok' : row.status,
+    reasoning: `${row.reasoning}; ${milliseconds(value)} ${overBudget ? 'over' : 'within'} the ${milliseconds(budget)} budget`,
+    phrase: overBudget ? `p95 ${milliseconds(value)} over the ${milliseconds(budget)} budget` : row.phrase,
+  };
+}
+
+function infoRow(metric: (typeof INFO_METRICS)[number], view: BaselineView, candidate: HistoryBurst[]): Row {
+  const current = figureOf(candidate, metric) ?? 0;
+  const baseline = view.figure(metric);
+  const change = baseline ? current / baseline - 1 : undefined;
+  const shown = metric === 'p99' ? `p99 ${milliseconds(current)}` : `${count(Math.round(current))} requests/s`;
+  return {
+    metric, baseline, current, change, limit: '', status: 'info',
+    reasoning: `${shown}${change === undefined ? '' : ` (${signedPercent(change)})`}, for information`,
+  };
+}
+
+function errorRateRow(view: BaselineView, candidate: BurstResult[], gate: GateSettings): Row {
+  const { rate, failed, requests } = pooledErrors(candidate);
+  const over = rate > gate.maxErrorRate;
+  return {
+    metric: 'errorRate',
+    baseline: view.figure('errorRate'),
+    current: rate,
+    limit: `≤ ${plainPercent(gate.maxErrorRate)}`,
+    status: over ? 'regression' : 'ok',
+    reasoning: `${count(failed)} of ${count(requests)} requests failed (${plainPercent(rate)}, limit ${plainPercent(gate.maxErrorRate)})`,
+    phrase: over ? `error rate ${plainPercent(rate)} over the ${plainPercent(gate.maxErrorRate)} limit` : undefined,
+  };
+}
+
+function passHeadline(rows: Row[], view: BaselineView): string {
+  const latency = rows.filter((row) => row.metric === 'p50' || row.metric === 'p95');
+  if (latency.every((row) => row.change === undefined)) {
+    const figures = latency.map((row) => `${row.metric} ${milliseconds(row.current)}`).join(', ');
+    return view.mode === 'no-history' ? `no baseline yet: ${figures}` : `${figures} (${view.context})`;
+  }
+  const changes = latency.map((row) => `${row.metric} ${signedPercent(row.change ?? 0)}${row.status === 'improved' ? ' (improved)' : ''}`);
+  return `${changes.join(', ')} vs baseline (${view.context})`;
+}
+
+/** Decide one run. With `confirmation` set, `bursts` hold the first bursts and the confirmation bursts together. */
+export function decide(input: DecisionInput): Decision {
+  const crashes = input.crashes ?? [];
+  const environment = input.environmentIssues ?? [];
+  const candidate = input.bursts.filter((b) => b.target === 'candidate');
+  const latency = candidate.filter(hasLatency);
+  const view = viewOf(input, latency.length);
+  const notes = [...view.notes];
+  const warnings = [...view.warnings];
+  if (input.confirmation) {
+    notes.push(
+      `Confirmed: the first ${input.confirmation.firstBursts} bursts gave ${input.confirmation.firstVerdict}; this verdict uses all ${input.bursts.length}.`,
+    );
+  }
+  const finish = (verdict: Verdict, headline: string, rows: Row[]): Decision => ({
+    verdict,
+    mode: view.mode,
+    headline,
+    comparisons: rows.map(({ phrase: _phrase, ...row }) => row),
+    warnings,
+    notes,
+    confirmed: input.confirmation !== undefined,
+    crashed: crashes.length > 0,
+  });
+  if (crashes.length > 0) notes.push(...crashes.map((crash) => `Crash: ${crash}.`));
+  if (candidate.length === 0 && crashes.length === 0) return finish('error', 'no load bursts were measured', []);
+
+  const rows: Row[] = [
+    ...LATENCY_METRICS.map((metric) => {
+      const judged = latency.length ? view.judge?.(metric, latency, maxIncreaseOf(metric, input.gate)) : undefined;
+      if (judged?.warning) warnings.push(judged.warning);
+      return latencyRow(metric, judged, view, latency, input.gate);
+    }),
+    ...INFO_METRICS.map((metric) => infoRow(metric, view, candidate)),
+    errorRateRow(view, candidate, input.gate),
+  ];
+  const worst = Math.max(...rows.map((row) => SEVERITY[row.status]));
+  const phrases = (status: ComparisonStatus) => rows.flatMap((row) => (row.status === status && row.phrase ? [row.phrase] : [])).join('; ');
+
+  if (crashes.length > 0) return finish('regression', `target crashed under load: ${crashes.join('; ')}`, rows);
+  if (worst === SEVERITY.regression && environment.length > 0) {
+    const distrust = `not trusted, measured under ${environment.join(', ')}`;
+    const softened = rows.map((row) => (row.status === 'regression' ? { ...row, status: 'inconclusive' as const, reasoning: `${row.reasoning}; ${distrust}` } : row));
+    return finish('inconclusive', `inconclusive: ${phrases('regression')}, but measured under ${environment.join(', ')}`, softened);
+  }
+  if (environment.length > 0) warnings.push(`Measured under ${environment.join(', ')}.`);
+  if (worst === SEVERITY.regression) return finish('regression', phrases('regression'), rows);
+  if (latency.length === 0) return finish('error', 'no 2xx responses were measured: nothing to compare', rows);
+  if (view.unusable) return finish('error', view.unusable, rows);
+  if (worst === SEVERITY.inconclusive) return finish('inconclusive', phrases('inconclusive'), rows);
+  return finish('pass', passHeadline(rows, view), rows);
+}

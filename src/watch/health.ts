@@ -1,0 +1,122 @@
+// Per-burst health verdicts and what they mean for the run's verdict. Pure.
+
+import type { BurstTarget } from '../load/measurement.ts';
+import type { BurstHostFigures } from './burst-figures.ts';
+import type { CrashScan } from './crash-patterns.ts';
+import type { OomKill } from './kernel-log.ts';
+
+export type HealthFlag =
+  | 'ok'
+  | 'memory-pressure'
+  | 'swapping'
+  | 'oom-kill'
+  | 'worker-crash'
+  | 'cpu-steal'
+  | 'generator-saturated';
+
+export const HEALTH_THRESHOLDS = {
+  /** PSI memory "some" avg10, percent of time some task waited for memory. */
+  psiSomeAvg10: 10,
+  stealPercent: 5,
+  /** Our own CPU time over wall time: above this the latencies measure the generator. */
+  generatorCpu: 0.85,
+} as const;
+
+export interface BurstHostHealth {
+  /** BurstResult.index (0-based); reports show it as burst index + 1. */
+  burstIndex: number;
+  target: BurstTarget;
+  /** When the burst's watch began, ISO time on this (the controller's) clock. */
+  startedAt: string;
+  figures: BurstHostFigures;
+  /** Kills the kernel logged during the burst's window. */
+  oomKills: OomKill[];
+  /** Crash lines the logs-command printed that were not there before the burst. */
+  crashLines: CrashScan;
+  generatorCpu: number;
+  flags: HealthFlag[];
+  /** What could not be observed, and why (kernel log unreadable, sampler ended early…). */
+  gaps: string[];
+}
+
+export interface HealthInputs {
+  figures: BurstHostFigures;
+  oomKills: readonly OomKill[];
+  crashLines: CrashScan;
+  generatorCpu: number;
+}
+
+export function healthFlags({ figures, oomKills, crashLines, generatorCpu }: HealthInputs): HealthFlag[] {
+  const flags: HealthFlag[] = [];
+  if (oomKills.length > 0 || (figures.oomKills ?? 0) > 0) flags.push('oom-kill');
+  if (crashLines.total > 0) flags.push('worker-crash');
+  if ((figures.psiSomePeak ?? 0) > HEALTH_THRESHOLDS.psiSomeAvg10) flags.push('memory-pressure');
+  if (figures.swapInPages > 0) flags.push('swapping');
+  if ((figures.stealPercent ?? 0) > HEALTH_THRESHOLDS.stealPercent) flags.push('cpu-steal');
+  if (generatorCpu > HEALTH_THRESHOLDS.generatorCpu) flags.push('generator-saturated');
+  return flags.length > 0 ? flags : ['ok'];
+}
+
+export interface HealthFindings {
+  /** Each one forces the verdict to `regression`: the target crashed under load. */
+  crashes: string[];
+  /** Each one turns a would-be regression into `inconclusive`: the environment, not the code. */
+  environmentIssues: string[];
+}
+
+export function healthFindings(bursts: readonly BurstHostHealth[]): HealthFindings {
+  const crashes: string[] = [];
+  for (const burst of bursts) {
+    const where = `during ${burstLabel(burst)}`;
+    for (const kill of burst.oomKills) crashes.push(`target crashed under load: ${describeOomKill(kill)} ${where}`);
+    const unnamedKills = (burst.figures.oomKills ?? 0) - burst.oomKills.length;
+    if (unnamedKills > 0) {
+      crashes.push(
+        `target crashed under load: the kernel OOM-killed ${unnamedKills === 1 ? 'a process' : `${unnamedKills} processes`} ${where} (the kernel log did not name ${unnamedKills === 1 ? 'it' : 'them'})`,
+      );
+    }
+    for (const { kind, line } of burst.crashLines.quoted) {
+      crashes.push(`target crashed under load: ${kind} ${where}: ${line}`);
+    }
+  }
+  return { crashes, environmentIssues: environmentIssues(bursts) };
+}
+
+function environmentIssues(bursts: readonly BurstHostHealth[]): string[] {
+  const issues: string[] = [];
+  const stolen = bursts.filter((burst) => burst.flags.includes('cpu-steal'));
+  if (stolen.length > 0) {
+    const peak = Math.max(...stolen.map((burst) => burst.figures.stealPercent ?? 0));
+    issues.push(
+      `CPU steal up to ${peak.toFixed(1)} % (${burstList(stolen)}): the hypervisor gave the target's CPU to other machines`,
+    );
+  }
+  const saturated = bursts.filter((burst) => burst.flags.includes('generator-saturated'));
+  if (saturated.length > 0) {
+    const peak = Math.max(...saturated.map((burst) => burst.generatorCpu));
+    issues.push(
+      `load generator at up to ${Math.round(peak * 100)} % of a core (${burstList(saturated)}): latencies measured the generator, not the server`,
+    );
+  }
+  return issues;
+}
+
+/** "the kernel killed gunicorn (pid 812, 410 MB) at 14:02:11 UTC" */
+export function describeOomKill(kill: OomKill): string {
+  const size = kill.anonRssMb === null ? '' : `, ${kill.anonRssMb} MB`;
+  const limit = kill.scope === 'memory-cgroup' ? ' at its memory cgroup limit' : '';
+  const at = kill.atEpochSec === null ? '' : ` at ${formatClock(kill.atEpochSec)}`;
+  return `the kernel killed ${kill.name} (pid ${kill.pid}${size})${limit}${at}`;
+}
+
+export function formatClock(epochSec: number): string {
+  return `${new Date(epochSec * 1000).toISOString().slice(11, 19)} UTC`;
+}
+
+export function burstLabel(burst: Pick<BurstHostHealth, 'burstIndex' | 'target'>): string {
+  return `${burst.target === 'baseline' ? 'baseline ' : ''}burst ${burst.burstIndex + 1}`;
+}
+
+function burstList(bursts: readonly BurstHostHealth[]): string {
+  return bursts.map(burstLabel).join(', ');
+}

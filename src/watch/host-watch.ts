@@ -1,0 +1,160 @@
+// Watches the target host while it is loaded: one remote sampler per burst, then the kernel log
+// and the user's logs-command for what happened during the burst.
+
+import type { BurstResult, BurstTarget } from '../load/measurement.ts';
+import type { BurstObserver } from '../load/series.ts';
+import type { Log } from '../log.ts';
+import type { RemoteHost } from '../remote/remote-host.ts';
+import { burstFigures } from './burst-figures.ts';
+import { scanCrashLines, unseenLines } from './crash-patterns.ts';
+import { FINGERPRINT_COMMAND, parseFingerprint, type HostFingerprint } from './fingerprint.ts';
+import { healthFlags, type BurstHostHealth } from './health.ts';
+import type { OomKill } from './kernel-log.ts';
+import { probeKernelLog, readOomKills, type KernelLogSource } from './kernel-log-source.ts';
+import { parseBootTime } from './proc-parsers.ts';
+import { startSampler } from './sampler.ts';
+import type { HostSample } from './sample-line.ts';
+
+export interface HostWatchOptions {
+  /** Settings.watch.logsCommand: run on the host after each burst and scanned for crash lines. */
+  logsCommand?: string;
+  log: Log;
+}
+
+export interface BurstWatch {
+  /** Takes a last sample, stops the sampler and reads the logs. Never rejects: gaps are reported. */
+  end(burst: Pick<BurstResult, 'index' | 'target' | 'generatorCpu'>): Promise<BurstHostHealth>;
+}
+
+const FIRST_SAMPLE_TIMEOUT_MS = 5000;
+const LAST_SAMPLE_TIMEOUT_MS = 3000;
+// The journal's window opens a little early: btime is whole seconds. Kills are deduplicated anyway.
+const WINDOW_SLACK_SEC = 2;
+
+/** Also a BurstObserver: hand it to runSeries and read `bursts` afterwards. */
+export class HostWatch implements BurstObserver {
+  /** Health of every burst observed through beforeBurst/afterBurst, in order. */
+  readonly bursts: BurstHostHealth[] = [];
+  private current: BurstWatch | null = null;
+  private readonly reportedKills = new Set<string>();
+  private readonly seenLogLines = new Map<string, number>();
+
+  private constructor(
+    private readonly host: RemoteHost,
+    private readonly options: HostWatchOptions,
+    readonly fingerprint: HostFingerprint,
+    private readonly kernelLog: KernelLogSource,
+    private readonly bootEpochSec: number | null,
+  ) {}
+
+  /** Reads the host's fingerprint, finds a readable kernel log and notes what the logs already hold. */
+  static async start(host: RemoteHost, options: HostWatchOptions): Promise<HostWatch> {
+    const fingerprintRun = await host.exec(FINGERPRINT_COMMAND);
+    if (fingerprintRun.code !== 0) {
+      throw new Error(`reading the host's fingerprint failed (exit ${fingerprintRun.code}): ${fingerprintRun.stderr.trim()}`);
+    }
+    const bootEpochSec = await readBootEpoch(host);
+    const probed = await probeKernelLog(host, bootEpochSec);
+    if (probed.source.kind === 'unreadable') {
+      options.log.warning(`host watch: kernel log not readable (${probed.source.reason}); OOM kills are counted but not named`);
+    }
+    const watch = new HostWatch(host, options, parseFingerprint(fingerprintRun.stdout), probed.source, bootEpochSec);
+    for (const kill of probed.earlierKills) watch.reportedKills.add(killKey(kill));
+    if (options.logsCommand) await watch.runLogsCommand(options.logsCommand);
+    return watch;
+  }
+
+  /** Starts the sampler and waits for its first sample, the "before" figures. */
+  async beginBurst(): Promise<BurstWatch> {
+    const startedAt = new Date();
+    const sampler = startSampler(this.host, this.options.log);
+    const first = await sampler.nextSample(FIRST_SAMPLE_TIMEOUT_MS);
+    return {
+      end: async (burst) => {
+        const gaps: string[] = [];
+        if (first === null) gaps.push('the host sampler gave no sample when the burst began');
+        if ((await sampler.nextSample(LAST_SAMPLE_TIMEOUT_MS)) === null && sampler.endedEarly === null) {
+          gaps.push('the host sampler gave no sample after the burst');
+        }
+        if (sampler.endedEarly) gaps.push(sampler.endedEarly);
+        await sampler.stop().catch((error: unknown) => gaps.push(`stopping the host sampler: ${message(error)}`));
+        const samples = [...sampler.samples];
+        const oomKills = await this.killsSince(windowStart(samples, startedAt)).catch((error: unknown) => {
+          gaps.push(message(error));
+          return [];
+        });
+        const crashLines = await this.newCrashLines().catch((error: unknown) => {
+          gaps.push(`logs-command: ${message(error)}`);
+          return scanCrashLines([]);
+        });
+        for (const gap of gaps) this.options.log.warning(`host watch, burst ${burst.index + 1}: ${gap}`);
+        // Warned about once, at start; the report still needs it.
+        if (this.kernelLog.kind === 'unreadable') gaps.push(`kernel log not readable: ${this.kernelLog.reason}`);
+        const figures = burstFigures(samples);
+        return {
+          burstIndex: burst.index,
+          target: burst.target,
+          startedAt: startedAt.toISOString(),
+          figures,
+          oomKills,
+          crashLines,
+          generatorCpu: burst.generatorCpu,
+          flags: healthFlags({ figures, oomKills, crashLines, generatorCpu: burst.generatorCpu }),
+          gaps,
+        };
+      },
+    };
+  }
+
+  async beforeBurst(_index: number, _target: BurstTarget): Promise<void> {
+    this.current = await this.beginBurst();
+  }
+
+  async afterBurst(result: BurstResult): Promise<void> {
+    if (!this.current) throw new Error('afterBurst without beforeBurst');
+    const watch = this.current;
+    this.current = null;
+    this.bursts.push(await watch.end(result));
+  }
+
+  private async killsSince(sinceEpochSec: number): Promise<OomKill[]> {
+    const kills = await readOomKills(this.host, this.kernelLog, sinceEpochSec, this.bootEpochSec);
+    const fresh = kills.filter((kill) => !this.reportedKills.has(killKey(kill)));
+    for (const kill of fresh) this.reportedKills.add(killKey(kill));
+    return fresh;
+  }
+
+  private async newCrashLines() {
+    const { logsCommand } = this.options;
+    if (!logsCommand) return scanCrashLines([]);
+    return scanCrashLines(await this.runLogsCommand(logsCommand));
+  }
+
+  /** Runs the logs-command and returns the lines it had not printed before. */
+  private async runLogsCommand(command: string): Promise<string[]> {
+    const result = await this.host.exec(command);
+    if (result.code !== 0) {
+      this.options.log.warning(`host watch: logs-command exited with code ${result.code}: ${result.stderr.trim().split('\n')[0] ?? ''}`);
+    }
+    const lines = `${result.stdout}\n${result.stderr}`.split('\n').filter((line) => line.trim() !== '');
+    return unseenLines(lines, this.seenLogLines);
+  }
+}
+
+async function readBootEpoch(host: RemoteHost): Promise<number | null> {
+  return parseBootTime((await host.exec('grep ^btime /proc/stat')).stdout);
+}
+
+/** The burst's window on the host's clock, falling back to ours when no sample came. */
+function windowStart(samples: readonly HostSample[], startedAt: Date): number {
+  const hostStart = samples[0]?.hostEpochSec;
+  return (hostStart ?? startedAt.getTime() / 1000) - WINDOW_SLACK_SEC;
+}
+
+function killKey(kill: OomKill): string {
+  return `${kill.pid} ${kill.name} ${kill.atEpochSec === null ? kill.line : Math.round(kill.atEpochSec)}`;
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,72 @@
+// Runs the remote sampler for one burst and collects its samples.
+
+import type { Log } from '../log.ts';
+import type { RemoteHost } from '../remote/remote-host.ts';
+import { parseSampleLine, SAMPLER_COMMAND, type HostSample } from './sample-line.ts';
+
+export interface RunningSampler {
+  readonly samples: readonly HostSample[];
+  /** Waits for the next sample; null when none came within the time or the sampler has ended. */
+  nextSample(timeoutMs: number): Promise<HostSample | null>;
+  /** Why the sampler ended before it was stopped, if it did. */
+  readonly endedEarly: string | null;
+  /** Ends the remote sampler; its process exits on the closed channel. */
+  stop(): Promise<void>;
+}
+
+export function startSampler(host: RemoteHost, log: Log): RunningSampler {
+  const samples: HostSample[] = [];
+  const waiting = new Set<(sample: HostSample | null) => void>();
+  let ended = false;
+  let endedEarly: string | null = null;
+  let stopping = false;
+  const release = (sample: HostSample | null) => {
+    for (const resolve of waiting) resolve(sample);
+    waiting.clear();
+  };
+
+  const remote = host.spawn(SAMPLER_COMMAND);
+  remote.onLine((line) => {
+    const sample = parseSampleLine(line);
+    if (!sample) {
+      log.debug(`host sampler: ignored line ${JSON.stringify(line.slice(0, 200))}`);
+      return;
+    }
+    samples.push(sample);
+    release(sample);
+  });
+  remote.exited.then(
+    (code) => settleEnd(code === null ? 'the connection dropped' : `it exited with code ${code}`),
+    (error: unknown) => settleEnd(error instanceof Error ? error.message : String(error)),
+  );
+  function settleEnd(reason: string) {
+    ended = true;
+    if (!stopping) endedEarly = `the host sampler ended early: ${reason}`;
+    release(null);
+  }
+
+  return {
+    samples,
+    get endedEarly() {
+      return endedEarly;
+    },
+    nextSample(timeoutMs) {
+      if (ended) return Promise.resolve(null);
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          waiting.delete(settle);
+          resolve(null);
+        }, timeoutMs);
+        const settle = (sample: HostSample | null) => {
+          clearTimeout(timer);
+          resolve(sample);
+        };
+        waiting.add(settle);
+      });
+    },
+    async stop() {
+      stopping = true;
+      await remote.stop();
+    },
+  };
+}

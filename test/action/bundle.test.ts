@@ -1,0 +1,119 @@
+import { strict as assert } from 'node:assert';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startTarget, type DemoTarget } from '../../src/demo/target.ts';
+import { runBundle } from '../support/run-bundle.ts';
+
+const PUSH_TO_MAIN = { ref: 'refs/heads/main', repository: { default_branch: 'main', full_name: 'octo-org/shop' } };
+const PULL_REQUEST = {
+  pull_request: { number: 7, head: { repo: { full_name: 'octo-org/shop' } }, base: { repo: { full_name: 'octo-org/shop' } } },
+  repository: { default_branch: 'main', full_name: 'octo-org/shop' },
+};
+
+describe('the bundle run like the runner runs it (Node 24, INPUT_* env, output files)', { timeout: 300_000 }, () => {
+  let target: DemoTarget;
+  let dir: string;
+  let inputs: Record<string, string>;
+
+  before(async () => {
+    target = await startTarget({ delayMs: 20 });
+    dir = await mkdtemp(join(tmpdir(), 'loadgate-bundle-'));
+    inputs = {
+      url: target.url,
+      connections: '5',
+      duration: '1s',
+      bursts: '3',
+      warmup: '500ms',
+      'baseline-store': 'file',
+      'baseline-path': join(dir, 'baseline.json'),
+      comment: 'never',
+      'github-token': 'ghs_secretTokenValue1234567890',
+    };
+  });
+  after(async () => {
+    await target.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('records the baseline on a push to the default branch and passes', async () => {
+    const run = await runBundle({ inputs, eventName: 'push', event: PUSH_TO_MAIN });
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.equal(run.outputs.verdict, 'pass');
+    assert.ok(Math.abs(Number(run.outputs['median-ms']) - 20) < 3, `median-ms ${run.outputs['median-ms']}`);
+    assert.equal(run.outputs['median-change'], '', 'no baseline yet, no change');
+    assert.equal(run.report?.verdict, 'pass');
+    const stored = JSON.parse(await readFile(join(dir, 'baseline.json'), 'utf8'));
+    assert.equal(stored.schema, 'loadgate-baseline');
+    assert.equal(stored.histories.loadgate.length, 1);
+    assert.match(run.summary, /\| Metric\s+\| Baseline\s+\| This run/);
+  });
+
+  it('passes a pull request with the same latency and does not write the baseline', async () => {
+    const before = await readFile(join(dir, 'baseline.json'), 'utf8');
+    const run = await runBundle({ inputs, eventName: 'pull_request', event: PULL_REQUEST });
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.equal(run.outputs.verdict, 'pass');
+    assert.ok(Math.abs(Number(run.outputs['median-change'])) < 10, `median-change ${run.outputs['median-change']}`);
+    assert.equal(await readFile(join(dir, 'baseline.json'), 'utf8'), before, 'a PR run never writes');
+    assert.match(run.stdout, /::notice::✅ loadgate: /);
+  });
+
+  it('fails a pull request that is 50 % slower, after confirming', async () => {
+    target.behaviour = { delayMs: 30 };
+    const run = await runBundle({ inputs, eventName: 'pull_request', event: PULL_REQUEST });
+    target.behaviour = { delayMs: 20 };
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.equal(run.outputs.verdict, 'regression');
+    assert.ok(Number(run.outputs['median-change']) > 35, `median-change ${run.outputs['median-change']}`);
+    assert.match(run.outputs['median-change'], /^\+\d+\.\d$/);
+    assert.match(run.stdout, /::error::❌ loadgate: p50 \+\d+\.\d%25 over baseline/);
+    assert.equal((run.report?.bursts as unknown[]).length, 6, 'three bursts, then three to confirm');
+    assert.match(run.summary, /regression/);
+  });
+
+  it('turns the regression into a warning with fail-on-regression: false', async () => {
+    target.behaviour = { delayMs: 30 };
+    const run = await runBundle({ inputs: { ...inputs, 'fail-on-regression': 'false' }, eventName: 'pull_request', event: PULL_REQUEST });
+    target.behaviour = { delayMs: 20 };
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.equal(run.outputs.verdict, 'regression');
+    assert.match(run.stdout, /::warning::❌ loadgate: /);
+  });
+
+  it('is inconclusive, not failing, when a setting changed since the baseline, and says which', async () => {
+    const run = await runBundle({ inputs: { ...inputs, connections: '8' }, eventName: 'pull_request', event: PULL_REQUEST });
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.equal(run.outputs.verdict, 'inconclusive');
+    assert.match(run.stdout, /::warning::⚠️ loadgate: .*connections 5 → 8/);
+  });
+
+  it('fails with an error naming the input before sending any request', async () => {
+    const before = target.requests;
+    const run = await runBundle({ inputs: { ...inputs, bursts: 'many', duration: '0' }, eventName: 'pull_request', event: PULL_REQUEST });
+    assert.equal(run.code, 1);
+    assert.match(run.stdout, /::error::Invalid input:%0A  - input `duration`: got "0"/);
+    assert.match(run.stdout, /input `bursts`: got "many"; expected a whole number from 1 to 100/);
+    assert.equal(target.requests, before, 'no HTTP traffic');
+    assert.doesNotMatch(run.stdout + run.stderr, /Error: .*\n\s+at /, 'no stack trace');
+  });
+
+  it('leaves a baseline file that is not ours untouched and says so', async () => {
+    const foreign = join(dir, 'foreign.json');
+    await writeFile(foreign, '{"name":"something else"}');
+    const run = await runBundle({ inputs: { ...inputs, 'baseline-path': foreign }, eventName: 'push', event: PUSH_TO_MAIN });
+    assert.equal(run.code, 1);
+    assert.equal(run.outputs.verdict, 'error');
+    assert.match(run.stdout, /is not a loadgate baseline: "schema" is not "loadgate-baseline"/);
+    assert.equal(await readFile(foreign, 'utf8'), '{"name":"something else"}');
+  });
+
+  it('never prints the token', async () => {
+    const run = await runBundle({ inputs, eventName: 'pull_request', event: PULL_REQUEST });
+    assert.match(run.stdout, /::add-mask::ghs_secretTokenValue1234567890/, 'masked for the runner');
+    // The add-mask command is the one place the runner must see it (and it never displays it).
+    const shown = `${run.stdout.replace(/^::add-mask::.*$/gm, '')}${run.stderr}${run.summary}${JSON.stringify(run.report)}`;
+    assert.ok(!shown.includes('ghs_secretTokenValue1234567890'));
+  });
+});

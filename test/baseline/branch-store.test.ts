@@ -1,0 +1,175 @@
+// The branch store against the local GitHub fake: the history a later run reads back, the branch
+// it creates, and runs that finish together without losing one.
+
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import { baselineFilePath, createBranchStore } from '../../src/baseline/branch-store.ts';
+import { appendRun, emptyDocument, parseDocument, serializeDocument, type HistoryRun } from '../../src/baseline/history.ts';
+import { createGitHubClient } from '../../src/github/client.ts';
+import type { Log } from '../../src/log.ts';
+import { GitHubFake } from '../support/github-fake.ts';
+
+const BRANCH = 'loadgate-baseline';
+
+function storedRun(sha: string, p95 = 20): HistoryRun {
+  return {
+    sha,
+    ref: 'refs/heads/main',
+    time: '2025-01-01T00:00:00Z',
+    config: { url: 'http://127.0.0.1:8080/', method: 'GET', connections: 10, durationMs: 10_000, pipelining: 1, rate: null, bodySha256: null },
+    healthy: true,
+    bursts: [{ p50: 10, p95, p99: 30, requestsPerSec: 900, errorRate: 0, ok: 9000 }],
+    curve: [10, 11, 12, 13, 15, 20],
+  };
+}
+
+describe('branch store against the GitHub fake', { timeout: 60_000 }, () => {
+  let fake: GitHubFake;
+  let lines: string[];
+  const log: Log = { info: (m) => lines.push(`info: ${m}`), warning: (m) => lines.push(`warning: ${m}`), debug: () => {} };
+  const store = (maxAttempts?: number) =>
+    createBranchStore({ github: createGitHubClient({ token: fake.token, apiUrl: fake.url, log, retryBaseDelayMs: 5 }), owner: 'acme', repo: 'shop', branch: BRANCH, log, maxAttempts });
+  const shas = (key: string) => parseDocument(fake.fileText(BRANCH, baselineFilePath(key))!, 'test').histories[key].map((run) => run.sha);
+
+  beforeEach(async () => {
+    fake = await GitHubFake.start();
+    lines = [];
+  });
+  afterEach(async () => {
+    await fake.close();
+  });
+
+  test('a missing branch reads as no baseline; the first append creates it as an orphan branch', async () => {
+    const branchStore = store();
+    assert.equal(branchStore.location, `branch ${BRANCH}`);
+    assert.deepEqual(await branchStore.read('api'), []);
+    assert.equal(fake.branchExists(BRANCH), false, 'reading never creates the branch');
+
+    await branchStore.append('api', storedRun('a1'));
+    assert.equal(fake.branchExists(BRANCH), true);
+    assert.deepEqual(fake.branchHistory(BRANCH), ['loadgate: record a1 for api', 'loadgate: start the baseline branch'], 'no commit of main is on it');
+    assert.equal(fake.fileText(BRANCH, 'README.md')?.startsWith('# loadgate baseline'), true);
+    assert.equal(fake.fileText('main', 'loadgate/api.json'), undefined, 'the default branch is untouched');
+    assert.deepEqual(await branchStore.read('api'), [storedRun('a1')]);
+    assert.ok(lines.includes(`info: Created branch ${BRANCH} for the loadgate baseline.`));
+    assert.deepEqual(fake.violations, []);
+  });
+
+  test('appends and reads back in order, one file per key, the file a valid baseline document', async () => {
+    const branchStore = store();
+    await branchStore.append('api', storedRun('a1', 20));
+    await branchStore.append('api', storedRun('a2', 21));
+    await branchStore.append('checkout flow/p95', storedRun('c1', 90));
+    assert.deepEqual((await branchStore.read('api')).map((run) => [run.sha, run.bursts[0].p95]), [['a1', 20], ['a2', 21]]);
+    assert.deepEqual((await branchStore.read('checkout flow/p95')).map((run) => run.sha), ['c1']);
+    assert.deepEqual(await branchStore.read('other'), []);
+    assert.equal(baselineFilePath('api'), 'loadgate/api.json');
+    assert.match(baselineFilePath('checkout flow/p95'), /^loadgate\/checkout-flow-p95-[0-9a-f]{8}\.json$/);
+    assert.notEqual(baselineFilePath('a/b'), baselineFilePath('a-b'), 'distinct keys never share a file');
+    const document = parseDocument(fake.fileText(BRANCH, 'loadgate/api.json')!, 'test');
+    assert.deepEqual(Object.keys(document.histories), ['api']);
+    assert.equal(fake.requests.filter((r) => r.route === 'git/create-ref').length, 1, 'the branch is created once');
+    assert.deepEqual(fake.violations, []);
+  });
+
+  test('keeps at most 100 runs per key', async () => {
+    const full = Array.from({ length: 100 }, (_, i) => storedRun(`old${i}`)).reduce((doc, run) => appendRun(doc, 'api', run), emptyDocument());
+    const branchStore = store();
+    await branchStore.append('api', storedRun('seed'));
+    fake.conflictOnNextPut(() => serializeDocument(full));
+    await branchStore.append('api', storedRun('new'));
+    const kept = shas('api');
+    assert.equal(kept.length, 100);
+    assert.equal(kept[0], 'old1');
+    assert.equal(kept[99], 'new');
+    assert.deepEqual(fake.violations, []);
+  });
+
+  test('a forced sha conflict is retried and both runs are kept', async () => {
+    const branchStore = store();
+    await branchStore.append('api', storedRun('a1'));
+    // Another default-branch run records `other` between our read and our write.
+    fake.conflictOnNextPut((current) => serializeDocument(appendRun(parseDocument(current!, 'test'), 'api', storedRun('other'))));
+    await branchStore.append('api', storedRun('a2'));
+    assert.deepEqual(shas('api'), ['a1', 'other', 'a2']);
+    const puts = fake.requests.filter((r) => r.route === 'repos/create-or-update-file-contents').map((r) => r.status);
+    assert.deepEqual(puts, [201, 409, 200]);
+    assert.ok(lines.some((line) => /Another run wrote loadgate\/api\.json on branch loadgate-baseline of acme\/shop first; re-reading and appending again \(attempt 1\/5\)/.test(line)));
+    assert.deepEqual(fake.violations, []);
+  });
+
+  test('a file created by another run between our read and our write (422, no sha) is retried too', async () => {
+    const branchStore = store();
+    await branchStore.append('other-key', storedRun('x')); // the branch exists, api.json does not
+    fake.conflictOnNextPut(() => serializeDocument(appendRun(emptyDocument(), 'api', storedRun('first'))));
+    await branchStore.append('api', storedRun('second'));
+    assert.deepEqual(shas('api'), ['first', 'second']);
+    assert.deepEqual(fake.violations, []);
+  });
+
+  test('two runs appending concurrently both land', async () => {
+    const [first, second] = [store(), store()];
+    await first.append('api', storedRun('base'));
+    await Promise.all([first.append('api', storedRun('run-a')), second.append('api', storedRun('run-b')), first.append('api', storedRun('run-c'))]);
+    assert.deepEqual(shas('api').sort(), ['base', 'run-a', 'run-b', 'run-c']);
+    assert.deepEqual(fake.violations, []);
+  });
+
+  test('two runs on a repository without the branch yet both land (branch created once)', async () => {
+    await Promise.all([store().append('api', storedRun('run-a')), store().append('api', storedRun('run-b'))]);
+    assert.deepEqual(shas('api').sort(), ['run-a', 'run-b']);
+    assert.equal(fake.requests.filter((r) => r.route === 'git/create-ref' && r.status === 201).length, 1);
+    assert.deepEqual(fake.violations, []);
+  });
+
+  test('gives up after the bounded attempts when other writers never stop', async () => {
+    const branchStore = store(2);
+    await branchStore.append('api', storedRun('a1'));
+    const busy = (current: string | undefined) => serializeDocument(appendRun(parseDocument(current!, 'test'), 'api', storedRun('busy')));
+    fake.conflictOnNextPut(busy, 2);
+    await assert.rejects(branchStore.append('api', storedRun('mine')), /Could not record this run in loadgate\/api\.json on branch loadgate-baseline of acme\/shop: other runs kept writing it \(2 attempts\)/);
+    assert.deepEqual(shas('api'), ['a1', 'busy', 'busy']);
+    assert.deepEqual(fake.violations, []);
+  });
+
+  test('a read-only token (403 on write) is an error naming contents: write; reading still works', async () => {
+    const branchStore = store();
+    await branchStore.append('api', storedRun('a1'));
+    fake.failNext('repos/create-or-update-file-contents', 403, { message: 'Resource not accessible by integration' });
+    await assert.rejects(
+      branchStore.append('api', storedRun('a2')),
+      (error: Error) =>
+        error.message.startsWith('Writing the baseline on branch loadgate-baseline of acme/shop was refused (403: Resource not accessible by integration)') &&
+        error.message.includes('`permissions: contents: write`') &&
+        !error.message.includes(fake.token),
+    );
+    assert.deepEqual((await branchStore.read('api')).map((run) => run.sha), ['a1']);
+    assert.deepEqual(fake.violations, []);
+  });
+
+  test('a read-only token on a repository without the branch: creating it names contents: write', async () => {
+    fake.failNext('git/create-tree', 403, { message: 'Resource not accessible by integration' });
+    await assert.rejects(store().append('api', storedRun('a1')), /Creating the branch for the baseline on branch loadgate-baseline of acme\/shop was refused \(403: Resource not accessible by integration\): the job needs `permissions: contents: write`/);
+    assert.equal(fake.branchExists(BRANCH), false);
+    assert.deepEqual(fake.violations, []);
+  });
+
+  test('a corrupted file on the branch is reported, not overwritten', async () => {
+    const branchStore = store();
+    await branchStore.append('api', storedRun('a1'));
+    fake.conflictOnNextPut(() => '{ "schema": "loadgate-baseline", "version": 1, "histories": ');
+    await assert.rejects(branchStore.append('api', storedRun('a2')), /loadgate\/api\.json on branch loadgate-baseline of acme\/shop is not a loadgate baseline: it is not valid JSON/);
+    assert.equal(fake.fileText(BRANCH, 'loadgate/api.json'), '{ "schema": "loadgate-baseline", "version": 1, "histories": ');
+    await assert.rejects(branchStore.read('api'), /is not a loadgate baseline/);
+    assert.deepEqual(fake.violations, []);
+  });
+
+  test('5xx answers while reading and writing are retried', async () => {
+    const branchStore = store();
+    fake.failNext('repos/get-content', 502);
+    fake.failNext('repos/create-or-update-file-contents', 500);
+    await branchStore.append('api', storedRun('a1'));
+    assert.deepEqual(shas('api'), ['a1']);
+    assert.deepEqual(fake.violations, []);
+  });
+});

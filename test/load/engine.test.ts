@@ -1,0 +1,100 @@
+import { strict as assert } from 'node:assert';
+import { after, before, describe, it } from 'node:test';
+import { startTarget, type DemoTarget } from '../../src/demo/target.ts';
+import { runBurst } from '../../src/load/engine.ts';
+import { decodeHistogram, mergeHistograms } from '../../src/load/histogram.ts';
+import { runSeries, warmUp } from '../../src/load/series.ts';
+import type { LoadSettings } from '../../src/config/settings.ts';
+
+const load = (url: string, overrides: Partial<LoadSettings> = {}): LoadSettings => ({
+  url,
+  method: 'GET',
+  headers: {},
+  connections: 10,
+  durationMs: 2000,
+  bursts: 2,
+  warmupMs: 500,
+  pipelining: 1,
+  timeoutMs: 5000,
+  loadProcesses: 1,
+  ...overrides,
+});
+
+describe('load engine against a real server on 127.0.0.1', { timeout: 120_000 }, () => {
+  let target: DemoTarget;
+  before(async () => {
+    target = await startTarget({ delayMs: 10 });
+  });
+  after(() => target.close());
+
+  it('measures p50 within 5% of a known 10 ms service time, in microseconds', async () => {
+    target.behaviour = { delayMs: 10 };
+    target.takeServiceMedianMs();
+    const burst = await runBurst({ spec: load(target.url), index: 0, target: 'candidate' });
+    // Node's timers fire late by a fraction of a millisecond on a busy machine: the server's own
+    // clock says what "10 ms" really was.
+    const truth = target.takeServiceMedianMs();
+    assert.ok(truth >= 10 && truth < 12, `server-side median ${truth} ms`);
+    assert.ok(Math.abs(burst.p50 - truth) / truth < 0.05, `p50 ${burst.p50} ms is not within 5% of the server's ${truth} ms`);
+    assert.ok(Math.abs(burst.p50 - 10) / 10 < 0.1, `p50 ${burst.p50} ms is not near the configured 10 ms`);
+    assert.ok(burst.p50 !== Math.floor(burst.p50), 'p50 has sub-millisecond resolution');
+    assert.ok(burst.p95 >= burst.p50 && burst.p99 >= burst.p95 && burst.max >= burst.p99);
+    // 10 connections × 1000 ms / ~10.5 ms ≈ 950 req/s on a closed loop.
+    assert.ok(burst.requestsPerSec > 700 && burst.requestsPerSec < 1000, `requests/s ${burst.requestsPerSec}`);
+    assert.equal(burst.errorRate, 0);
+    assert.equal(decodeHistogram(burst.histogram).totalCount, burst.ok);
+  });
+
+  it('keeps non-2xx out of the latency histogram and counts them as errors', async () => {
+    target.behaviour = { delayMs: 2, errorShare: 0.2 };
+    const burst = await runBurst({ spec: load(target.url, { durationMs: 1000 }), index: 0, target: 'candidate' });
+    assert.ok(burst.non2xx > 0);
+    assert.ok(Math.abs(burst.errorRate - 0.2) < 0.05, `error rate ${burst.errorRate}`);
+    assert.equal(decodeHistogram(burst.histogram).totalCount, burst.ok);
+  });
+
+  it('counts timeouts on their own counter, not in the latency', async () => {
+    target.behaviour = { delayMs: 1500 };
+    const burst = await runBurst({ spec: load(target.url, { durationMs: 3000, timeoutMs: 1000, connections: 2 }), index: 0, target: 'candidate' });
+    assert.ok(burst.timeouts > 0, 'timeouts counted');
+    assert.equal(burst.ok, 0);
+    assert.equal(burst.p50, 0, 'no NaN, no latency without 2xx');
+    assert.equal(burst.errorRate, 1);
+  });
+
+  it('corrects coordinated omission at a fixed rate with the real send interval', async () => {
+    // 1 connection at 50 req/s (20 ms apart) against a 100 ms server: each response holds back
+    // four sends. HDR back-fills them at 80, 60, 40, 20 ms, so the histogram counts the ~50/s
+    // that should have been sent. autocannon's own interval (ceil(1/rate) = 1 ms) would
+    // back-fill ~99 values per response and drag p50 towards 50 ms.
+    target.behaviour = { delayMs: 100 };
+    const burst = await runBurst({ spec: load(target.url, { connections: 1, rate: 50, durationMs: 2000 }), index: 0, target: 'candidate' });
+    const recorded = decodeHistogram(burst.histogram).totalCount;
+    const seconds = burst.durationMs / 1000;
+    assert.ok(burst.ok < 12 * seconds, `the server could answer only ~10/s (${burst.ok} in ${seconds} s)`);
+    assert.ok(recorded > 40 * seconds && recorded < 60 * seconds, `${recorded} values ≈ 50/s × ${seconds} s`);
+    assert.ok(burst.p50 > 55 && burst.p50 < 70, `p50 ${burst.p50} ms is the median of 100, 80, 60, 40, 20`);
+    assert.ok(burst.max >= 100);
+  });
+
+  it('reports the generator’s own CPU share per burst', async () => {
+    target.behaviour = { delayMs: 0 };
+    const busy = await runBurst({ spec: load(target.url, { connections: 20, durationMs: 1500 }), index: 0, target: 'candidate' });
+    target.behaviour = { delayMs: 50 };
+    const idle = await runBurst({ spec: load(target.url, { connections: 2, durationMs: 1500 }), index: 0, target: 'candidate' });
+    assert.ok(busy.generatorCpu > 0.3, `a zero-delay target keeps the generator busy (${busy.generatorCpu})`);
+    assert.ok(idle.generatorCpu < 0.2, `a slow target leaves it idle (${idle.generatorCpu})`);
+  });
+
+  it('runs warmup then alternating A/B bursts and merges histograms exactly', async () => {
+    target.behaviour = { delayMs: 5 };
+    const before = target.requests;
+    const plan = { load: load(target.url, { durationMs: 500, warmupMs: 300 }), abUrl: `${target.url}?build=baseline` };
+    await warmUp(plan);
+    assert.ok(target.requests > before, 'warmup sent requests');
+    const bursts = await runSeries(plan, 2, 0);
+    assert.deepEqual(bursts.map((b) => `${b.index}:${b.target}`), ['0:baseline', '1:candidate', '2:baseline', '3:candidate']);
+    const merged = mergeHistograms(bursts.map((b) => b.histogram));
+    assert.equal(merged.totalCount, bursts.reduce((sum, b) => sum + b.ok, 0));
+  });
+});

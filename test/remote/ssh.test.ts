@@ -1,0 +1,274 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createServer, type Server } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import type { SshSettings } from '../../src/config/settings.ts';
+import { fingerprintOf } from '../../src/remote/host-key.ts';
+import type { RemoteHost } from '../../src/remote/remote-host.ts';
+import { connectTarget } from '../../src/remote/ssh.ts';
+import { TargetError, type TargetErrorCode } from '../../src/remote/target-error.ts';
+import { assertNoSecrets, captureLog, type CapturedLog } from '../support/capture-log.ts';
+import { startSshd, type Sshd } from '../support/sshd.ts';
+
+const PASSPHRASE = 'correct horse battery staple 7';
+
+/** Processes on this machine (the target) whose command line contains `marker`. */
+function remoteProcesses(marker: string): string[] {
+  try {
+    return execFileSync('pgrep', ['-af', marker], { encoding: 'utf8' }).trim().split('\n');
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
+}
+
+async function waitFor<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function until(condition: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+describe('connectTarget against a real sshd', { timeout: 120_000 }, () => {
+  let sshd: Sshd;
+  let log: CapturedLog;
+  const errorMessages: string[] = [];
+  const open: RemoteHost[] = [];
+
+  const settings = (overrides: Partial<SshSettings> = {}): SshSettings => ({
+    host: sshd.host,
+    port: sshd.port,
+    username: 'root',
+    privateKey: sshd.privateKey,
+    fingerprints: [sshd.hostKeyFingerprint],
+    knownHosts: [],
+    insecureSkipHostKeyCheck: false,
+    ...overrides,
+  });
+
+  async function connect(overrides: Partial<SshSettings> = {}): Promise<RemoteHost> {
+    const host = await connectTarget(settings(overrides), log);
+    open.push(host);
+    return host;
+  }
+
+  async function refused(overrides: Partial<SshSettings>, code: TargetErrorCode, options = {}): Promise<string> {
+    const error = await connectTarget(settings(overrides), log, options).then(
+      () => assert.fail('connectTarget should have failed'),
+      (caught: unknown) => caught,
+    );
+    assert.ok(error instanceof TargetError, `expected a TargetError, got ${String(error)}`);
+    errorMessages.push(error.message);
+    assert.equal(error.code, code, error.message);
+    return error.message;
+  }
+
+  before(async () => {
+    sshd = await startSshd({ hostKeyTypes: ['ed25519', 'ecdsa'], encryptedKeyPassphrase: PASSPHRASE });
+  });
+  test.beforeEach(() => {
+    log = captureLog();
+  });
+  test.afterEach(() => {
+    assertNoSecrets([...log.messages, ...errorMessages], [sshd.privateKey, sshd.encryptedPrivateKey, PASSPHRASE, sshd.unauthorizedPrivateKey]);
+  });
+  after(async () => {
+    await Promise.all(open.map((host) => host.close()));
+    await sshd?.stop();
+  });
+
+  test('our fingerprint of the host key is the one ssh-keygen prints', () => {
+    const blob = Buffer.from(sshd.knownHostsLine.split(' ')[2]!, 'base64');
+    assert.equal(fingerprintOf(blob), sshd.hostKeyFingerprint);
+  });
+
+  test('a pinned fingerprint connects, runs commands and knows it is root', async () => {
+    const host = await connect();
+    assert.equal(host.hostKeyFingerprint, sshd.hostKeyFingerprint);
+    assert.equal(host.isRoot, true);
+    const result = await host.exec('printf "%s|" "$(cat)"; echo oops >&2; exit 3', { stdin: "it's $(here)\n" });
+    assert.deepEqual(result, { stdout: "it's $(here)|", stderr: 'oops\n', code: 3 });
+    assert.match(log.messages.join('\n'), /Connected to root@127\.0\.0\.1:\d+ \(host key SHA256:\S+, pinned; root\)/);
+  });
+
+  test('any one of several pins is enough (the server shows only the negotiated key)', async () => {
+    const host = await connect({ fingerprints: ['SHA256:' + 'A'.repeat(43), ...[...sshd.hostKeyFingerprints].reverse()] });
+    assert.ok(sshd.hostKeyFingerprints.includes(host.hostKeyFingerprint));
+  });
+
+  test('known_hosts lines pin the key', async () => {
+    const host = await connect({ fingerprints: [], knownHosts: ['# scanned today', ...sshd.knownHostsLines] });
+    assert.ok(sshd.hostKeyFingerprints.includes(host.hostKeyFingerprint));
+  });
+
+  test('a different host key stops before logging in, showing expected and presented fingerprints', async () => {
+    const other = await startSshd();
+    try {
+      const logStart = sshd.log().length;
+      const message = await refused({ fingerprints: [other.hostKeyFingerprint] }, 'host-key-mismatch');
+      assert.ok(message.includes(`expected ${other.hostKeyFingerprint}`), message);
+      assert.ok(sshd.hostKeyFingerprints.some((fingerprint) => message.includes(`presented ${fingerprint}`)), message);
+      assert.match(message, /ssh-keyscan -p \d+ 127\.0\.0\.1 \| ssh-keygen -lf -/);
+      // sshd saw the connection but no authentication attempt: we hung up during key exchange.
+      await until(() => /Disconnected from|Connection (closed|reset) by/.test(sshd.log().slice(logStart)), 5_000, 'sshd logging the hang-up');
+      const attempt = sshd.log().slice(logStart);
+      assert.match(attempt, /Connection from 127\.0\.0\.1/);
+      assert.doesNotMatch(attempt, /publickey|Starting session/);
+
+      const viaKnownHosts = await refused({ fingerprints: [], knownHosts: other.knownHostsLines }, 'host-key-mismatch');
+      assert.ok(viaKnownHosts.includes(other.hostKeyFingerprint));
+    } finally {
+      await other.stop();
+    }
+  });
+
+  test('a @revoked known_hosts key is refused even when pinned', async () => {
+    const revoked = sshd.knownHostsLines.map((line) => `@revoked ${line}`);
+    const message = await refused({ knownHosts: revoked, fingerprints: sshd.hostKeyFingerprints }, 'host-key-mismatch');
+    assert.match(message, /@revoked/);
+  });
+
+  test('no pin and no skip: an error telling how to get the fingerprint, before any connection', async () => {
+    const message = await refused({ fingerprints: [] }, 'host-key-not-pinned');
+    assert.ok(message.includes(`ssh-keyscan -p ${sshd.port} 127.0.0.1 | ssh-keygen -lf -`), message);
+    assert.match(message, /insecure-skip-host-key-check: true/);
+  });
+
+  test('insecure-skip-host-key-check connects and warns with the fingerprint', async () => {
+    await connect({ fingerprints: [], insecureSkipHostKeyCheck: true });
+    const warnings = log.messages.filter((message) => message.startsWith('warning:'));
+    assert.equal(warnings.length, 1);
+    assert.ok(sshd.hostKeyFingerprints.some((fingerprint) => warnings[0]!.includes(`fingerprint: ${fingerprint}`)), warnings[0]);
+  });
+
+  test('malformed pins are refused with what was wrong', async () => {
+    assert.match(await refused({ fingerprints: ['MD5:aa:bb'] }, 'invalid-setting'), /fingerprint must be SHA256:/);
+    assert.match(await refused({ fingerprints: [], knownHosts: ['[127.0.0.1]:22 ssh-ed25519 !!!'] }, 'invalid-setting'), /known-hosts line 1/);
+  });
+
+  test('a key the server does not accept: auth rejected', async () => {
+    const message = await refused({ privateKey: sshd.unauthorizedPrivateKey }, 'auth-rejected');
+    assert.match(message, /rejected the SSH key for user "root"/);
+  });
+
+  test('an encrypted key works with its passphrase only', async () => {
+    const host = await connect({ privateKey: sshd.encryptedPrivateKey!, passphrase: PASSPHRASE });
+    assert.equal((await host.exec('echo ok')).stdout, 'ok\n');
+    assert.match(await refused({ privateKey: sshd.encryptedPrivateKey! }, 'passphrase-missing'), /set the `passphrase` input/);
+    assert.match(await refused({ privateKey: sshd.encryptedPrivateKey!, passphrase: 'not it' }, 'passphrase-wrong'), /does not decrypt/);
+  });
+
+  test('a key that is not a key: bad key format, without echoing it', async () => {
+    const garbage = `-----BEGIN OPENSSH PRIVATE KEY-----\n${'c2VjcmV0LWJ1dC1icm9rZW4ta2V5LW1hdGVyaWFs'.repeat(2)}\n-----END OPENSSH PRIVATE KEY-----\n`;
+    const message = await refused({ privateKey: garbage }, 'bad-key-format');
+    assert.match(message, /Paste the whole private key file/);
+    assertNoSecrets([message, ...log.messages], [garbage]);
+  });
+
+  test('connection refused, DNS failure and handshake timeout are told apart', async () => {
+    const closedPort = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as { port: number };
+        probe.close(() => resolve(port));
+      });
+    });
+    assert.match(await refused({ port: closedPort }, 'connection-refused'), new RegExp(`Connection refused by 127\\.0\\.0\\.1:${closedPort}`));
+
+    // A 70-character label is refused by the resolver library itself: no DNS packet leaves the
+    // machine (checked with strace), yet the error is the real ENOTFOUND.
+    const unresolvable = `${'a'.repeat(70)}.example`;
+    assert.match(await refused({ host: unresolvable }, 'dns-failure'), /Cannot resolve the host name/);
+
+    // A server that accepts TCP and never speaks SSH.
+    const sockets: import('node:net').Socket[] = [];
+    const silent: Server = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = silent.address() as { port: number };
+      assert.match(await refused({ port }, 'connect-timeout', { connectTimeoutMs: 1_000 }), /No SSH handshake with 127\.0\.0\.1:\d+ within 1 s/);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
+  });
+
+  test('stop() ends a spawned command on the target, leaving no process behind', async () => {
+    const host = await connect();
+    const marker = `loadgate-spawn-${process.pid}-${Date.now()}`;
+    // The loop ignores stdin and SIGHUP, so only our stop mechanism can end it.
+    const sampler = host.spawn(`trap '' HUP; while :; do echo ${marker}; sleep 0.2; done`);
+    const lines: string[] = [];
+    const twoLines = new Promise<void>((resolve) =>
+      sampler.onLine((line) => {
+        lines.push(line);
+        if (lines.length === 2) resolve();
+      }),
+    );
+    await waitFor(twoLines, 10_000, 'two lines from the sampler');
+    assert.ok(remoteProcesses(marker).length > 0, 'the sampler runs on the target');
+    await sampler.stop();
+    assert.equal(await sampler.exited, 143, 'ended by SIGTERM from the stdin-EOF watcher');
+    assert.deepEqual(lines.slice(0, 2), [marker, marker]);
+    // `sleep` children finish their 0.2 s; allow for it before counting.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.deepEqual(remoteProcesses(marker), []);
+  });
+
+  test('a spawned command that ends by itself reports its exit code and last partial line', async () => {
+    const host = await connect();
+    const quick = host.spawn('echo one; printf two; exit 4');
+    const lines: string[] = [];
+    quick.onLine((line) => lines.push(line));
+    assert.equal(await waitFor(quick.exited, 10_000, 'the command exit'), 4);
+    assert.deepEqual(lines, ['one', 'two']);
+  });
+});
+
+describe('the target sshd dies while a command runs', { timeout: 60_000 }, () => {
+  test('onDisconnect fires, the spawned command reports null, later calls reject; nothing is thrown', async () => {
+    const sshd = await startSshd();
+    const log = captureLog();
+    const uncaught: unknown[] = [];
+    const record = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', record);
+    process.on('unhandledRejection', record);
+    try {
+      const host = await connectTarget(
+        { host: sshd.host, port: sshd.port, username: 'root', privateKey: sshd.privateKey, fingerprints: [sshd.hostKeyFingerprint], knownHosts: [], insecureSkipHostKeyCheck: false },
+        log,
+        { keepaliveIntervalMs: 500 },
+      );
+      const disconnected = new Promise<Error>((resolve) => host.onDisconnect(resolve));
+      const sampler = host.spawn('while :; do echo tick; sleep 0.2; done');
+      await waitFor(new Promise<void>((resolve) => sampler.onLine(() => resolve())), 10_000, 'a first line');
+
+      sshd.kill();
+      const error = await waitFor(disconnected, 20_000, 'the disconnect notice');
+      assert.ok(error instanceof TargetError && error.code === 'connection-lost', String(error));
+      assert.match(error.message, /Lost the SSH connection to 127\.0\.0\.1:\d+/);
+      assert.equal(await waitFor(sampler.exited, 5_000, 'the sampler end'), null);
+      await assert.rejects(host.exec('true'), (rejection: unknown) => rejection instanceof TargetError && rejection.code === 'connection-lost');
+      await sampler.stop(); // stopping what is already gone is fine
+      await host.close();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.deepEqual(uncaught, []);
+      assertNoSecrets([...log.messages, error.message], [sshd.privateKey]);
+    } finally {
+      process.off('uncaughtException', record);
+      process.off('unhandledRejection', record);
+      await sshd.stop();
+    }
+  });
+});

@@ -1,0 +1,196 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import {
+  COMMENT_MAX_CHARS,
+  renderCommentBody,
+  renderResolvedCommentBody,
+  renderSummary,
+  renderTerminal,
+} from '../../src/report/comment-body.ts';
+import type { GateReport } from '../../src/report/gate-report.ts';
+import { errorReport, firstRunReport, hostOomReport, hugeReport, inconclusiveReport, passReport, regressionReport, RUN_URL } from './fixtures.ts';
+
+const MARKER = '<!-- loadgate:api -->';
+const SNAPSHOTS = new URL('./snapshots/', import.meta.url);
+const UPDATE = process.env.UPDATE_SNAPSHOTS === '1';
+
+/** Compares with the committed snapshot; `UPDATE_SNAPSHOTS=1` rewrites it instead. */
+function assertSnapshot(name: string, text: string): void {
+  const file = new URL(name, SNAPSHOTS);
+  if (UPDATE) {
+    mkdirSync(SNAPSHOTS, { recursive: true });
+    writeFileSync(file, text);
+    return;
+  }
+  assert.ok(existsSync(file), `no snapshot ${name}: run with UPDATE_SNAPSHOTS=1 and review the file`);
+  assert.equal(text, readFileSync(file, 'utf8'), `${name} differs from its snapshot (UPDATE_SNAPSHOTS=1 rewrites it after review)`);
+}
+
+const body = (report: GateReport, maxChars?: number) => renderCommentBody(report, { marker: MARKER, maxChars });
+const lines = (text: string) => text.split('\n');
+const chartOf = (text: string) => /```mermaid\n([\s\S]*?)\n```/.exec(text)?.[1] ?? '';
+
+describe('comment body', { timeout: 20_000 }, () => {
+  const stories: [string, () => GateReport][] = [
+    ['pass', passReport],
+    ['regression', regressionReport],
+    ['inconclusive', inconclusiveReport],
+    ['host-oom', hostOomReport],
+    ['error', errorReport],
+    ['first-run', firstRunReport],
+  ];
+  for (const [name, make] of stories) {
+    test(`${name}: matches its snapshot`, () => assertSnapshot(`${name}.md`, body(make())));
+  }
+
+  test('resolved and terminal renderings match their snapshots', () => {
+    assertSnapshot('resolved.md', renderResolvedCommentBody(passReport(), { marker: MARKER }));
+    assertSnapshot('regression-terminal.txt', renderTerminal(regressionReport()));
+    assertSnapshot('host-oom-terminal.txt', renderTerminal(hostOomReport()));
+  });
+
+  test('the marker, then the verdict line with its icon', () => {
+    const expected: [GateReport, string][] = [
+      [regressionReport(), '### ❌ api: p95 +18.2% over baseline'],
+      [passReport(), '### ✅ api: no regression: p50 +1.7%, p95 -0.8% vs baseline (20 runs)'],
+      [inconclusiveReport(), '### ⚠️ api: inconclusive: p95 +21.4% over baseline, but measured under CPU steal up to 12.4 % (burst 2, burst 3, burst 4): the hypervisor gave the target\'s CPU to other machines'],
+      [errorReport(), '### 💥 api: error: swap check failed on staging.acme.dev: 0 MB of swap active, swap-size 2G needed'],
+      [firstRunReport(), '### ✅ api: no baseline yet: p50 12.31 ms, p95 29.12 ms'],
+    ];
+    for (const [report, line] of expected) {
+      const [marker, blank, verdict] = lines(body(report));
+      assert.equal(marker, MARKER);
+      assert.equal(blank, '');
+      assert.equal(verdict, line);
+    }
+  });
+
+  test('the table reads Metric | Baseline | This PR | Change | Limit | Status with the figures', () => {
+    const text = body(regressionReport());
+    assert.match(text, /\| Metric +\| Baseline \| This PR \| +Change \| Limit \| Status +\|/);
+    assert.match(text, /\| p95 +\| +29\.4 ms \| +34\.7 ms \| +\+18\.2% \| +\+15% \| ❌ regression \|/);
+    assert.match(text, /\| error rate +\| +0\.00% \| +0\.00% \| +— \| +≤ 1% \| ✅ ok +\|/);
+  });
+
+  test('the chart has the baseline and this PR as two line series over p50…p99.9', () => {
+    const chart = chartOf(body(regressionReport()));
+    assert.match(chart, /^%%\{init: .*"plotColorPalette":"#8c959f, #cf222e".*\}%%\nxychart-beta\n/);
+    assert.match(chart, /x-axis "percentile" \["p50", "p75", "p90", "p95", "p99", "p99\.9"\]/);
+    assert.match(chart, /y-axis "latency \(ms\)" 0 --> 150\n/);
+    assert.match(chart, /\n {2}line "baseline" \[12\.1, 16\.9, 23, 29\.35, 48\.8, 87\.2\]\n/);
+    assert.match(chart, /\n {2}line "this PR" \[12\.74, 19\.6, 28\.1, 34\.69, 61\.2, 118\.4\]$/);
+  });
+
+  test('without a baseline curve the chart has this PR only', () => {
+    const chart = chartOf(body(firstRunReport()));
+    assert.equal(chart.match(/^ {2}line /gm)?.length, 1);
+    assert.match(chart, /line "this PR" \[12\.31, 17\.2, 23\.4, 29\.12, 49\.6, 88\.9\]/);
+    assert.doesNotMatch(chart, /baseline/);
+  });
+
+  test('an error report has no chart and no table but says what happened', () => {
+    const text = body(errorReport());
+    assert.doesNotMatch(text, /```mermaid/);
+    assert.doesNotMatch(text, /\| Metric/);
+    assert.match(text, /```text\nswap check failed on staging\.acme\.dev: 0 MB of swap active, swap-size 2G needed\nMemTotal 972 MB/);
+  });
+
+  test('the host story: diagnosis, table, crash line, swap, fingerprint', () => {
+    const text = body(hostOomReport());
+    assert.match(text, /\*\*Diagnosis:\*\* The kernel killed gunicorn \(pid 812, 410 MB\) at 14:02:31 UTC; no swap was active\./);
+    assert.match(text, /\| this run \| +598 MB \| +20 MB \| +459 MB \|/);
+    assert.match(text, /Worker \(pid:812\) was sent SIGKILL! Perhaps out of memory\?/);
+    assert.match(text, /\*\*Swap\*\* \(`swap: off`\): no swap active on 972 MiB RAM; no swap is active/);
+    assert.match(text, /- Host key: `SHA256:Qd6rL0o3sY9xW2bT4uV1pN8mK7jH5gF3eD2cB1aZ0yX`/);
+    assert.match(text, /\| 2 +\| 98\.4 ms \| +236 ms \| 404 ms \| +325 \| 449 \(12\.14%\) \| +42 % \| +20 MB \| oom-kill, worker-crash, memory-pressure \|/);
+  });
+
+  test('without a host the comment says host health was not observed', () => {
+    const { host: _host, ...report } = passReport();
+    assert.match(body(report), /### Host under load\n\nHost health was not observed: no `host` was given/);
+  });
+
+  test('the details hold the run link, the reasoning, warnings and the config', () => {
+    const text = body(inconclusiveReport());
+    const details = text.slice(text.indexOf('<details>'));
+    assert.ok(details.endsWith('</details>\n'), 'details are the last part and closed');
+    assert.ok(details.includes(`[Workflow run](${RUN_URL}) · commit \`3f9c2e7\``));
+    assert.match(details, /- Mode: history\n/);
+    assert.match(details, /- \*\*p95\*\*: p95 \+21\.4% \(limit \+15%\), above the history's noise band/);
+    assert.match(details, /\| `max-p95-increase` +\| 15% +\|/);
+    assert.match(text, /> \[!WARNING\]\n> - The p50 history is too noisy for the \+10% limit/);
+  });
+
+  test('credentials in a URL never reach the comment', () => {
+    const report = passReport();
+    report.settings = { ...report.settings, url: 'https://deploy:hunter2@staging.acme.dev/api|v2' };
+    const text = body(report);
+    assert.doesNotMatch(text, /hunter2|deploy:/);
+    assert.match(text, /\| `url` +\| https:\/\/staging\.acme\.dev\/api\\\|v2 \|/);
+  });
+
+  test('a huge report is trimmed below the cap, per-burst rows first, with a note', () => {
+    const report = hugeReport(4_000);
+    const text = body(report);
+    assert.ok(text.length <= COMMENT_MAX_CHARS && text.length < 65_536, `${text.length} characters`);
+    const note = /> ✂️ Trimmed to fit GitHub's comment size limit: per-burst rows (\d+)–4000 of 4000 left out\./.exec(text);
+    assert.ok(note, 'the trimming note names the rows left out');
+    const shown = Number(note[1]) - 1;
+    assert.ok(shown > 50, `${shown} rows kept`);
+    assert.equal(text.match(/^\| \d+ +\|/gm)?.length, shown);
+    assert.match(text, /#### Statistics/);
+    assert.ok(text.endsWith(`${note[0]} The full report is in the report JSON (the \`report\` output).\n`));
+    assert.equal(text.match(/<details>/g)?.length, text.match(/<\/details>/g)?.length);
+    assert.match(text, /^### ❌ api: p95 \+18\.2% over baseline$/m);
+    assert.match(text, /line "this PR"/);
+  });
+
+  test('a tighter cap drops the other details too, and still keeps verdict, table and chart', () => {
+    const text = body(hugeReport(200), 4_000);
+    assert.ok(text.length <= 4_000, `${text.length} characters`);
+    assert.match(text, /left out\. The full report/);
+    assert.match(text, /the statistics, config and host fingerprint details/);
+    assert.match(text, /\| p95 +\|/);
+    assert.match(text, /line "baseline"/);
+    assert.ok(text.includes(`[Workflow run](${RUN_URL})`));
+  });
+
+  test('a small report is not trimmed', () => {
+    assert.doesNotMatch(body(hugeReport(40)), /Trimmed/);
+  });
+
+  test('the job summary is the comment without the marker, under 1 MiB', () => {
+    const report = regressionReport();
+    assert.equal(renderSummary(report), body(report).slice(`${MARKER}\n\n`.length));
+    const huge = renderSummary(hugeReport(4_000));
+    assert.doesNotMatch(huge, /Trimmed/);
+    assert.equal(huge.match(/^\| \d+ +\|/gm)?.length, 4_000);
+    assert.ok(Buffer.byteLength(huge) < 1_048_576);
+    const enormous = renderSummary(hugeReport(12_000));
+    assert.ok(Buffer.byteLength(enormous) < 1_048_576, `${Buffer.byteLength(enormous)} bytes`);
+    assert.match(enormous, /Trimmed to fit the 1 MiB job summary limit: per-burst rows \d+–12000 of 12000 left out/);
+  });
+
+  test('the resolved variant is short: marker, resolved line, table', () => {
+    const text = renderResolvedCommentBody(passReport(), { marker: MARKER });
+    assert.deepEqual(lines(text).slice(0, 3), [MARKER, '', '### ✅ api: resolved: no regression any more']);
+    assert.match(text, /\| p50 \(median\) \| +12\.1 ms \| +12\.3 ms \| +\+1\.7% \|/);
+    assert.doesNotMatch(text, /mermaid|<details>/);
+    assert.ok(text.length < 2_000);
+  });
+
+  test('the terminal shows the verdict, the table, warnings and the host diagnosis', () => {
+    const inconclusive = renderTerminal(inconclusiveReport());
+    assert.match(inconclusive, /^⚠️ api: inconclusive: p95 \+21\.4% over baseline/);
+    assert.match(inconclusive, /\| Metric +\| Baseline \| This run \|/);
+    assert.match(inconclusive, /\nwarning: The p50 history is too noisy for the \+10% limit/);
+    assert.match(inconclusive, /\nhost: the host kept up but the hypervisor stole up to 12\.4 % of the CPU/);
+    const oom = renderTerminal(hostOomReport());
+    assert.match(oom, /\nhost: the kernel killed gunicorn \(pid 812, 410 MB\) at 14:02:31 UTC; no swap was active\n/);
+    assert.doesNotMatch(oom, /<|\*\*|```/);
+    const error = renderTerminal(errorReport());
+    assert.match(error, /^💥 api: error: swap check failed/);
+    assert.match(error, /\nSet `swap: configure` to create \/swapfile/);
+  });
+});

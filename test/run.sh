@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# `npm test`: checks that the real parts the tests use are on this machine (installing them with
+# apt when running as root), then runs every test. A test that needs a missing part fails, it
+# never skips: this script says what to install instead.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+# The comment screenshot shows the verdict icons; without an emoji font they are empty boxes.
+[ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || need_apt+=(fonts-noto-color-emoji)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "test: installing ${need_apt[*]} with apt-get" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  else
+    echo "test: missing ${need_apt[*]}; install them (Debian: sudo apt-get install ${need_apt[*]}) and run again" >&2
+    exit 1
+  fi
+fi
+if [ "$(id -u)" != 0 ]; then
+  echo "test: the SSH, swap and OOM tests run real commands as root (swapon, cgroups, a loopback sshd); run as root" >&2
+  exit 1
+fi
+
+# The action runs on Node 24: the bundle tests use that binary, from the npm registry.
+node24_dir="${LOADGATE_NODE24_DIR:-$HOME/.cache/loadgate/node24}"
+if [ ! -x "$node24_dir/node_modules/.bin/node" ]; then
+  echo "test: installing Node 24 into $node24_dir (npm i node@24)" >&2
+  mkdir -p "$node24_dir"
+  npm install --silent --no-save --no-package-lock --prefix "$node24_dir" node@24 >/dev/null
+fi
+export LOADGATE_NODE24="$node24_dir/node_modules/.bin/node"
+
+npm run --silent build
+npx tsc --noEmit -p .
+exec node --import tsx --test --test-concurrency=1 --test-timeout=600000 'test/**/*.test.ts'
