@@ -36,6 +36,6 @@ export function fmt(value: number | undefined, digits = 0): string {
 }
 
 /** `min / **median** / max` */
-export function fmtSpread(s: Spread, digits = 0, unit = ''): string {
-  return `${fmt(s.min, digits)} / **${fmt(s.median, digits)}** / ${fmt(s.max, digits)}${unit}`;
+export function fmtSpread(s: Spread, digits = 0): string {
+  return `${fmt(s.min, digits)} / **${fmt(s.median, digits)}** / ${fmt(s.max, digits)}`;
 }

@@ -18,7 +18,16 @@ function table(rows: string[][]): string {
   return [`| ${head.join(' | ')} |`, `|${head.map(() => ' --- ').join('|')}|`, ...body.map((row) => `| ${row.join(' | ')} |`)].join('\n');
 }
 
-export function renderBenchmarks(figures: readonly Figure[], machine: Machine, command: string, date: string): string {
+/** Figure 5 (power of the verdict) is written by bench/power*.ts: its section is kept as it is. */
+export function powerSection(existing: string): string | undefined {
+  const start = existing.search(/^## 5\./m);
+  if (start < 0) return undefined;
+  const rest = existing.slice(start);
+  const end = rest.slice(1).search(/^## (?!5\.)/m);
+  return (end < 0 ? rest : rest.slice(0, end + 1)).trimEnd();
+}
+
+export function renderBenchmarks(figures: readonly Figure[], machine: Machine, command: string, date: string, power?: string): string {
   const load = (values: number[]) => values.map((v) => v.toFixed(2)).join(', ');
   return [
     '# loadgate benchmarks',
@@ -35,9 +44,7 @@ export function renderBenchmarks(figures: readonly Figure[], machine: Machine, c
     ...figures.map((f) => `| ${f.id}. ${f.title} | ${f.goal} | ${f.verdict} | ${ICON[f.status]} ${f.status} |`),
     '',
     ...figures.flatMap((f) => [`## ${f.id}. ${f.title}`, '', `Goal: ${f.goal}. **${ICON[f.status]} ${f.status}**: ${f.verdict}.`, '', table(f.table), '', ...f.notes.map((note) => `- ${note}`), '']),
-    '## 5. Power of the verdict',
-    '',
-    'See `bench/power-sim.ts` (measured separately).',
+    power ?? '## 5. Power of the verdict\n\nMeasured separately by `bench/power.ts` (`npx tsx bench/power.ts`).',
     '',
   ].join('\n');
 }

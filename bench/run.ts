@@ -4,13 +4,13 @@
 //
 //   npm run bench [-- --quick] [-- --only 1,3]
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { accuracy } from './accuracy.ts';
 import type { Figure } from './figure.ts';
-import { renderBenchmarks, type Machine } from './markdown.ts';
+import { powerSection, renderBenchmarks, type Machine } from './markdown.ts';
 import { nginxVersion, startNginx } from './nginx.ts';
 import { overhead } from './overhead.ts';
 import { beyondOneCore, throughputCeiling } from './throughput.ts';
@@ -77,7 +77,9 @@ if (!quick && !only) {
   const date = new Date().toISOString();
   await mkdir(new URL('bench/results/', root), { recursive: true });
   await writeFile(new URL('bench/results/latest.json', root), `${JSON.stringify({ date, machine, plan: PLAN, figures }, null, 2)}\n`);
-  await writeFile(new URL('BENCHMARKS.md', root), renderBenchmarks(figures, machine, 'npm run bench', date));
+  const benchmarks = new URL('BENCHMARKS.md', root);
+  const power = existsSync(benchmarks) ? powerSection(readFileSync(benchmarks, 'utf8')) : undefined;
+  await writeFile(benchmarks, renderBenchmarks(figures, machine, 'npm run bench', date, power));
   log('wrote BENCHMARKS.md and bench/results/latest.json');
 }
 

@@ -71,6 +71,7 @@ export async function startServiceTarget(): Promise<ServiceTarget> {
     url,
     takeTruth: async () => (await (await fetch(`${url}truth`)).json()) as Truth,
     async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
       await exited;

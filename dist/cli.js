@@ -76752,7 +76752,7 @@ function healthFlags({ figures, oomKills, crashLines, generatorCpu }) {
   if (generatorCpu > HEALTH_THRESHOLDS.generatorCpu) flags.push("generator-saturated");
   return flags.length > 0 ? flags : ["ok"];
 }
-function healthFindings(bursts) {
+function healthFindings(bursts, load) {
   const crashes = [];
   for (const burst of bursts) {
     const where = `during ${burstLabel(burst)}`;
@@ -76767,9 +76767,9 @@ function healthFindings(bursts) {
       crashes.push(`target crashed under load: ${kind} ${where}: ${line}`);
     }
   }
-  return { crashes, environmentIssues: environmentIssues(bursts) };
+  return { crashes, environmentIssues: environmentIssues(bursts, load) };
 }
-function environmentIssues(bursts) {
+function environmentIssues(bursts, load) {
   const issues = [];
   const stolen = bursts.filter((burst) => burst.flags.includes("cpu-steal"));
   if (stolen.length > 0) {
@@ -76778,12 +76778,11 @@ function environmentIssues(bursts) {
       `CPU steal up to ${peak.toFixed(1)} % (${burstList(stolen)}): the hypervisor gave the target's CPU to other machines`
     );
   }
-  const saturated = bursts.filter((burst) => burst.flags.includes("generator-saturated"));
+  const saturated = load.filter((burst) => burst.generatorCpu > HEALTH_THRESHOLDS.generatorCpu);
   if (saturated.length > 0) {
     const peak = Math.max(...saturated.map((burst) => burst.generatorCpu));
-    issues.push(
-      `load generator at up to ${Math.round(peak * 100)} % of a core (${burstList(saturated)}): latencies measured the generator, not the server`
-    );
+    const labels = saturated.map((burst) => burstLabel({ burstIndex: burst.index, target: burst.target })).join(", ");
+    issues.push(`load generator at up to ${Math.round(peak * 100)} % of a core (${labels}): latencies measured the generator, not the server`);
   }
   return issues;
 }
@@ -78109,6 +78108,7 @@ function knownHostsError(index, problem) {
 
 // src/remote/ssh.ts
 var STOP_GRACE_MS = 5e3;
+var STDERR_TAIL_CHARS2 = 4096;
 async function connectTarget(settings, log, options = {}) {
   const policy = hostKeyPolicy(settings);
   const scrub = secretScrubber(settings);
@@ -78168,16 +78168,19 @@ var SshTarget = class {
     this.settings = settings;
     this.hostKeyFingerprint = hostKeyFingerprint;
     this.scrub = scrub;
-    this.closed = new Promise((resolve2) => client.once("close", () => resolve2()));
-    void this.closed.then(() => {
-      if (this.closing) return;
-      const cause = errors.at(-1);
-      this.lost = new TargetError(
-        "connection-lost",
-        `Lost the SSH connection to ${settings.host}:${settings.port}` + (cause ? ` (${scrub(cause.message)})` : "")
-      );
-      for (const listener of this.disconnectListeners) listener(this.lost);
-    });
+    this.closed = new Promise(
+      (resolve2) => client.once("close", () => {
+        if (!this.closing) {
+          const cause = errors.at(-1);
+          this.lost = new TargetError(
+            "connection-lost",
+            `Lost the SSH connection to ${settings.host}:${settings.port}` + (cause ? ` (${scrub(cause.message)})` : "")
+          );
+          for (const listener of this.disconnectListeners) listener(this.lost);
+        }
+        resolve2();
+      })
+    );
   }
   client;
   settings;
@@ -78218,7 +78221,7 @@ var SshTarget = class {
     const lineListeners = [];
     let channel;
     let stopRequested = false;
-    const stderr = [];
+    let stderrTail = "";
     const run2 = async () => {
       const elevation = options.sudo ? await this.elevation() : "none";
       const opened = await this.openChannel(remoteCommand(endOnStdinEof(command), elevation));
@@ -78231,13 +78234,15 @@ var SshTarget = class {
         partial = lines.pop();
         for (const line of lines) for (const listener of lineListeners) listener(line);
       });
-      opened.stderr.on("data", (chunk) => stderr.push(chunk));
+      opened.stderr.on("data", (chunk) => {
+        stderrTail = (stderrTail + chunk.toString("utf8")).slice(-STDERR_TAIL_CHARS2);
+      });
       if (elevation === "sudo-with-password") opened.write(this.stdinFor(elevation, void 0));
       if (stopRequested) opened.end();
       const exitCode = await code;
       if (partial !== "") for (const listener of lineListeners) listener(partial);
       if (elevation !== "none" && exitCode !== 0 && !stopRequested) {
-        this.throwIfSudoRefused(Buffer.concat(stderr).toString("utf8"));
+        this.throwIfSudoRefused(stderrTail);
       }
       return exitCode;
     };
@@ -78554,22 +78559,26 @@ function parseFacts(stdout) {
     stdout.split("\n").filter((line) => line.includes("=")).map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)])
   );
 }
+var NOT_CREATED = 17;
 async function createSwapFile(host, path, bytes) {
   const file = shellQuote(path);
-  const create = `umask 077 && set -C && : > ${file} && { chattr +C ${file} 2>/dev/null || true; }`;
+  const create = `{ umask 077 && set -C && : > ${file}; } || exit ${NOT_CREATED}; chattr +C ${file} 2>/dev/null`;
   const activate = `chmod 600 ${file} && mkswap ${file} >/dev/null && swapon ${file}`;
-  const fast = await host.exec(`${create} && fallocate -l ${bytes} ${file} && ${activate}`, { sudo: true });
+  const fast = await host.exec(`${create}; fallocate -l ${bytes} ${file} && ${activate}`, { sudo: true });
   if (fast.code === 0) return "fallocate";
-  const slow = await host.exec(
-    `swapoff ${file} 2>/dev/null; rm -f ${file} && ${create} && dd if=/dev/zero of=${file} bs=1M count=${bytes / MIB} 2>&1 && ${activate}`,
-    { sudo: true }
-  );
-  if (slow.code === 0) return "dd";
-  await host.exec(`rm -f ${file}`, { sudo: true });
-  throw new TargetError(
-    "command-failed",
-    `swap: could not create a swap file at ${path}: fallocate way: ${lastLine(fast.stderr)}; dd way: ${lastLine(slow.stderr + slow.stdout)}`
-  );
+  if (fast.code !== NOT_CREATED) {
+    const slow = await host.exec(
+      `swapoff ${file} 2>/dev/null; rm -f ${file}; ${create}; dd if=/dev/zero of=${file} bs=1M count=${bytes / MIB} 2>&1 && ${activate}`,
+      { sudo: true }
+    );
+    if (slow.code === 0) return "dd";
+    if (slow.code !== NOT_CREATED) await host.exec(`rm -f ${file}`, { sudo: true });
+    throw new TargetError(
+      "command-failed",
+      `swap: could not create a swap file at ${path}: with fallocate: ${lastLine(fast.stderr)}; with dd: ${lastLine(slow.stderr + slow.stdout)}`
+    );
+  }
+  throw new TargetError("command-failed", `swap: could not create ${path}: ${lastLine(fast.stderr) || "it appeared while loadgate was looking"}`);
 }
 async function addFstabLine(host, path, fstab) {
   const file = shellQuote(fstab);
@@ -78988,158 +78997,6 @@ function needsConfirmation(decision) {
   return decision.verdict === "regression" || decision.verdict === "inconclusive";
 }
 
-// src/pipeline.ts
-async function loadBaseline(settings, context3, log) {
-  if (settings.baseline.abUrl) {
-    return { source: { kind: "ab" }, comparable: [], configDifferences: [], location: `live A/B against ${settings.baseline.abUrl}` };
-  }
-  const store = openBaselineStore(settings, context3, log);
-  if (!store) return { source: { kind: "none" }, comparable: [], configDifferences: [], location: "none" };
-  const runs2 = await store.read(settings.baseline.key);
-  const current = configFingerprint(settings.load);
-  const comparable = runs2.filter((run2) => fingerprintDifferences(run2.config, current).length === 0);
-  const newest = runs2.at(-1);
-  const configDifferences = comparable.length === 0 && newest ? fingerprintDifferences(newest.config, current) : [];
-  log.info(`baseline: ${comparable.length} comparable of ${runs2.length} stored runs (${store.location})`);
-  return { store, source: { kind: "history", runs: comparable }, comparable, configDifferences, location: store.location };
-}
-function recordPolicy(settings, context3) {
-  if (settings.baseline.abUrl) return { record: false, note: "A/B mode keeps no history" };
-  if (settings.baseline.store === "none") return { record: false, note: "baseline-store is none" };
-  switch (settings.baseline.update) {
-    case "true":
-      return { record: true, note: "update-baseline is true" };
-    case "false":
-      return { record: false, note: "update-baseline is false" };
-    case "auto":
-      return isDefaultBranchPush(context3) ? { record: true, note: "push to the default branch" } : { record: false, note: "only a push to the default branch records (update-baseline: auto)" };
-  }
-}
-function decideRun(settings, baseline, bursts, session, first, firstBursts) {
-  const findings = healthFindings(session?.watch.bursts ?? []);
-  if (baseline.configDifferences.length > 0) {
-    return {
-      verdict: "inconclusive",
-      mode: "none",
-      headline: `settings changed since the baseline (${baseline.configDifferences.join(", ")}): not compared`,
-      comparisons: [],
-      warnings: [`The stored baseline was measured with other settings: ${baseline.configDifferences.join(", ")}. Record a new baseline on the default branch.`],
-      notes: [],
-      confirmed: false,
-      crashed: findings.crashes.length > 0
-    };
-  }
-  return decide({
-    bursts,
-    baseline: baseline.source,
-    gate: settings.gate,
-    environmentIssues: findings.environmentIssues,
-    crashes: findings.crashes,
-    confirmation: first && firstBursts ? { firstVerdict: first.verdict, firstBursts } : void 0
-  });
-}
-function historyRunOf(bursts, settings, context3, healthy, session) {
-  const candidate = bursts.filter((burst) => burst.target === "candidate");
-  return {
-    sha: context3.sha,
-    ref: context3.ref,
-    time: (/* @__PURE__ */ new Date()).toISOString(),
-    config: configFingerprint(settings.load),
-    host: session?.watch.fingerprint,
-    healthy,
-    bursts: candidate.map(historyBurstOf),
-    curve: curveOfBursts(candidate)
-  };
-}
-function curveOfBursts(bursts) {
-  const merged = mergeHistograms(bursts.map((burst) => burst.histogram));
-  const curve = latencyCurve(merged);
-  merged.destroy();
-  return curve;
-}
-function curvesOf(bursts, baseline) {
-  const candidate = curveOfBursts(bursts.filter((burst) => burst.target === "candidate"));
-  const live = bursts.filter((burst) => burst.target === "baseline");
-  const stored = baseline.comparable.slice(-DEFAULT_HISTORY_RUNS).map((run2) => run2.curve);
-  const baselineCurve = live.length ? curveOfBursts(live) : stored.length ? CURVE_PERCENTILES.map((_, i) => median(stored.map((curve) => curve[i] ?? 0))) : void 0;
-  return { percentiles: CURVE_PERCENTILES, candidate, baseline: baselineCurve };
-}
-function describeError(error) {
-  return error instanceof Error ? error.message : String(error);
-}
-async function runGate(settings, context3, log) {
-  const report = {
-    schema: REPORT_SCHEMA,
-    version: REPORT_VERSION,
-    name: settings.report.name,
-    verdict: "error",
-    headline: "the run did not finish",
-    startedAt: (/* @__PURE__ */ new Date()).toISOString(),
-    finishedAt: "",
-    context: {
-      eventName: context3.eventName,
-      ref: context3.ref,
-      sha: context3.sha,
-      pullRequestNumber: context3.pullRequestNumber,
-      runUrl: context3.runUrl
-    },
-    settings: publicSettings(settings),
-    bursts: [],
-    baseline: { location: "none", runs: 0, configDifferences: [], recorded: false, recordNote: "" }
-  };
-  let session;
-  try {
-    const baseline = await loadBaseline(settings, context3, log);
-    report.baseline.location = baseline.location;
-    report.baseline.runs = baseline.comparable.length;
-    report.baseline.configDifferences = baseline.configDifferences;
-    if (settings.ssh) {
-      session = await openTarget(settings, context3, log);
-      report.host = { ...session.hostReport, bursts: session.watch.bursts };
-    }
-    const plan = { load: settings.load, abUrl: settings.baseline.abUrl };
-    log.info(`warming up ${settings.load.url} for ${settings.load.warmupMs} ms`);
-    await warmUp(plan);
-    log.info(`measuring ${settings.load.bursts} bursts of ${settings.load.durationMs} ms`);
-    let bursts = await runSeries(plan, settings.load.bursts, 0, session?.observer);
-    let decision = decideRun(settings, baseline, bursts, session);
-    if (needsConfirmation(decision)) {
-      log.info(`first verdict ${decision.verdict}: confirming with ${settings.load.bursts} more bursts`);
-      const more = await runSeries(plan, settings.load.bursts, bursts.length, session?.observer);
-      const firstBursts = bursts.length;
-      bursts = [...bursts, ...more];
-      decision = decideRun(settings, baseline, bursts, session, decision, firstBursts);
-    }
-    report.bursts = bursts;
-    report.decision = decision;
-    report.verdict = decision.verdict;
-    report.headline = decision.headline;
-    const candidate = bursts.filter((burst) => burst.target === "candidate");
-    report.figures = runFigures(candidate);
-    report.curve = curvesOf(bursts, baseline);
-    const policy = recordPolicy(settings, context3);
-    report.baseline.recordNote = policy.note;
-    if (policy.record && baseline.store && decision.verdict === "error") {
-      report.baseline.recordNote = `not recorded: ${decision.headline}`;
-    } else if (policy.record && baseline.store) {
-      const findings = healthFindings(session?.watch.bursts ?? []);
-      const healthy = findings.crashes.length === 0 && findings.environmentIssues.length === 0;
-      await baseline.store.append(settings.baseline.key, historyRunOf(bursts, settings, context3, healthy, session));
-      report.baseline.recorded = true;
-      if (!healthy) report.baseline.recordNote += "; kept as unhealthy: it will not serve as a baseline";
-      log.info(`recorded this run in ${baseline.store.location}`);
-    }
-  } catch (error) {
-    report.verdict = "error";
-    report.error = describeError(error);
-    report.headline = report.error.split("\n")[0];
-  } finally {
-    await session?.close().catch((error) => log.warning(`closing the SSH session: ${describeError(error)}`));
-    report.finishedAt = (/* @__PURE__ */ new Date()).toISOString();
-  }
-  return report;
-}
-
 // node_modules/markdown-table/index.js
 function defaultStringLength(value) {
   return value.length;
@@ -79371,6 +79228,166 @@ function sum(values) {
   return values.reduce((total, value) => total + value, 0);
 }
 
+// src/pipeline.ts
+async function loadBaseline(settings, context3, log) {
+  if (settings.baseline.abUrl) {
+    return { source: { kind: "ab" }, comparable: [], configDifferences: [], location: `live A/B against ${settings.baseline.abUrl}` };
+  }
+  const store = openBaselineStore(settings, context3, log);
+  if (!store) return { source: { kind: "none" }, comparable: [], configDifferences: [], location: "none" };
+  const runs2 = await store.read(settings.baseline.key);
+  const current = configFingerprint(settings.load);
+  const comparable = runs2.filter((run2) => fingerprintDifferences(run2.config, current).length === 0);
+  const newest = runs2.at(-1);
+  const configDifferences = comparable.length === 0 && newest ? fingerprintDifferences(newest.config, current) : [];
+  log.info(`baseline: ${comparable.length} comparable of ${runs2.length} stored runs (${store.location})`);
+  return { store, source: { kind: "history", runs: comparable }, comparable, configDifferences, location: store.location };
+}
+function recordPolicy(settings, context3) {
+  if (settings.baseline.abUrl) return { record: false, note: "A/B mode keeps no history" };
+  if (settings.baseline.store === "none") return { record: false, note: "baseline-store is none" };
+  switch (settings.baseline.update) {
+    case "true":
+      return { record: true, note: "update-baseline is true" };
+    case "false":
+      return { record: false, note: "update-baseline is false" };
+    case "auto":
+      return isDefaultBranchPush(context3) ? { record: true, note: "push to the default branch" } : { record: false, note: "only a push to the default branch records (update-baseline: auto)" };
+  }
+}
+function decideRun(settings, baseline, bursts, session, first, firstBursts) {
+  const findings = healthFindings(session?.watch.bursts ?? [], bursts);
+  if (baseline.configDifferences.length > 0) {
+    return {
+      verdict: "inconclusive",
+      mode: "none",
+      headline: `settings changed since the baseline (${baseline.configDifferences.join(", ")}): not compared`,
+      comparisons: [],
+      warnings: [`The stored baseline was measured with other settings: ${baseline.configDifferences.join(", ")}. Record a new baseline on the default branch.`],
+      notes: [],
+      confirmed: false,
+      crashed: findings.crashes.length > 0
+    };
+  }
+  return decide({
+    bursts,
+    baseline: baseline.source,
+    gate: settings.gate,
+    environmentIssues: findings.environmentIssues,
+    crashes: findings.crashes,
+    confirmation: first && firstBursts ? { firstVerdict: first.verdict, firstBursts } : void 0
+  });
+}
+function historyRunOf(bursts, settings, context3, healthy, session) {
+  const candidate = bursts.filter((burst) => burst.target === "candidate");
+  return {
+    sha: context3.sha,
+    ref: context3.ref,
+    time: (/* @__PURE__ */ new Date()).toISOString(),
+    config: configFingerprint(settings.load),
+    host: session && {
+      fingerprint: session.watch.fingerprint,
+      summary: summarizeHostRun("baseline", session.watch.bursts.filter((burst) => burst.target === "candidate"))
+    },
+    healthy,
+    bursts: candidate.map(historyBurstOf),
+    curve: curveOfBursts(candidate)
+  };
+}
+function curveOfBursts(bursts) {
+  const merged = mergeHistograms(bursts.map((burst) => burst.histogram));
+  const curve = latencyCurve(merged);
+  merged.destroy();
+  return curve;
+}
+function curvesOf(bursts, baseline) {
+  const candidate = curveOfBursts(bursts.filter((burst) => burst.target === "candidate"));
+  const live = bursts.filter((burst) => burst.target === "baseline");
+  const stored = baseline.comparable.slice(-DEFAULT_HISTORY_RUNS).map((run2) => run2.curve);
+  const baselineCurve = live.length ? curveOfBursts(live) : stored.length ? CURVE_PERCENTILES.map((_, i) => median(stored.map((curve) => curve[i] ?? 0))) : void 0;
+  return { percentiles: CURVE_PERCENTILES, candidate, baseline: baselineCurve };
+}
+function describeError(error) {
+  return error instanceof Error ? error.message : String(error);
+}
+async function runGate(settings, context3, log) {
+  const report = {
+    schema: REPORT_SCHEMA,
+    version: REPORT_VERSION,
+    name: settings.report.name,
+    verdict: "error",
+    headline: "the run did not finish",
+    startedAt: (/* @__PURE__ */ new Date()).toISOString(),
+    finishedAt: "",
+    context: {
+      eventName: context3.eventName,
+      ref: context3.ref,
+      sha: context3.sha,
+      pullRequestNumber: context3.pullRequestNumber,
+      runUrl: context3.runUrl
+    },
+    settings: publicSettings(settings),
+    bursts: [],
+    baseline: { location: "none", runs: 0, configDifferences: [], recorded: false, recordNote: "" }
+  };
+  let session;
+  try {
+    const baseline = await loadBaseline(settings, context3, log);
+    report.baseline.location = baseline.location;
+    report.baseline.runs = baseline.comparable.length;
+    report.baseline.configDifferences = baseline.configDifferences;
+    if (settings.ssh) {
+      session = await openTarget(settings, context3, log);
+      const watched = baseline.comparable.findLast((run2) => run2.host !== void 0)?.host;
+      report.host = {
+        ...session.hostReport,
+        bursts: session.watch.bursts,
+        storedBaseline: watched && { run: watched.summary, fingerprint: watched.fingerprint }
+      };
+    }
+    const plan = { load: settings.load, abUrl: settings.baseline.abUrl };
+    log.info(`warming up ${settings.load.url} for ${settings.load.warmupMs} ms`);
+    await warmUp(plan);
+    log.info(`measuring ${settings.load.bursts} bursts of ${settings.load.durationMs} ms`);
+    let bursts = await runSeries(plan, settings.load.bursts, 0, session?.observer);
+    let decision = decideRun(settings, baseline, bursts, session);
+    if (needsConfirmation(decision)) {
+      log.info(`first verdict ${decision.verdict}: confirming with ${settings.load.bursts} more bursts`);
+      const more = await runSeries(plan, settings.load.bursts, bursts.length, session?.observer);
+      const firstBursts = bursts.length;
+      bursts = [...bursts, ...more];
+      decision = decideRun(settings, baseline, bursts, session, decision, firstBursts);
+    }
+    report.bursts = bursts;
+    report.decision = decision;
+    report.verdict = decision.verdict;
+    report.headline = decision.headline;
+    const candidate = bursts.filter((burst) => burst.target === "candidate");
+    report.figures = runFigures(candidate);
+    report.curve = curvesOf(bursts, baseline);
+    const policy = recordPolicy(settings, context3);
+    report.baseline.recordNote = policy.note;
+    if (policy.record && baseline.store && decision.verdict === "error") {
+      report.baseline.recordNote = `not recorded: ${decision.headline}`;
+    } else if (policy.record && baseline.store) {
+      const findings = healthFindings(session?.watch.bursts ?? [], bursts);
+      const healthy = findings.crashes.length === 0 && findings.environmentIssues.length === 0;
+      await baseline.store.append(settings.baseline.key, historyRunOf(bursts, settings, context3, healthy, session));
+      report.baseline.recorded = true;
+      if (!healthy) report.baseline.recordNote += "; kept as unhealthy: it will not serve as a baseline";
+      log.info(`recorded this run in ${baseline.store.location}`);
+    }
+  } catch (error) {
+    report.verdict = "error";
+    report.error = describeError(error);
+    report.headline = report.error.split("\n")[0];
+  } finally {
+    await session?.close().catch((error) => log.warning(`closing the SSH session: ${describeError(error)}`));
+    report.finishedAt = (/* @__PURE__ */ new Date()).toISOString();
+  }
+  return report;
+}
+
 // src/report/headline.ts
 var ICONS = { pass: "\u2705", regression: "\u274C", inconclusive: "\u26A0\uFE0F", error: "\u{1F4A5}" };
 function headlineOf(report) {
@@ -79451,7 +79468,7 @@ function renderTerminal(report) {
   const warnings = report.decision?.warnings ?? [];
   if (warnings.length > 0) lines.push("", ...warnings.map((warning) => `warning: ${oneLine(warning)}`));
   if (report.host) {
-    const model = hostUnderLoad({ bursts: report.host.bursts, fingerprint: report.host.fingerprint });
+    const model = hostUnderLoad({ bursts: report.host.bursts, fingerprint: report.host.fingerprint, storedBaseline: report.host.storedBaseline });
     if (model.observed) lines.push("", `host: ${model.diagnosis}`, `machine: ${model.machine}`);
     if (report.host.swap) lines.push(`swap (${report.host.swap.mode}): ${swapState(report.host.swap)}`);
   }

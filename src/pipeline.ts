@@ -19,6 +19,7 @@ import { decide, DEFAULT_HISTORY_RUNS, type BaselineSource } from './verdict/dec
 import { needsConfirmation, type Decision } from './verdict/decision.ts';
 import { median } from './verdict/statistics.ts';
 import { healthFindings } from './watch/health.ts';
+import { summarizeHostRun } from './watch/host-summary.ts';
 
 interface BaselineState {
   store?: BaselineStore;
@@ -60,7 +61,7 @@ function recordPolicy(settings: Settings, context: RunContext): { record: boolea
 }
 
 function decideRun(settings: Settings, baseline: BaselineState, bursts: BurstResult[], session: TargetSession | undefined, first?: Decision, firstBursts?: number): Decision {
-  const findings = healthFindings(session?.watch.bursts ?? []);
+  const findings = healthFindings(session?.watch.bursts ?? [], bursts);
   if (baseline.configDifferences.length > 0) {
     return {
       verdict: 'inconclusive',
@@ -90,7 +91,10 @@ function historyRunOf(bursts: BurstResult[], settings: Settings, context: RunCon
     ref: context.ref,
     time: new Date().toISOString(),
     config: configFingerprint(settings.load),
-    host: session?.watch.fingerprint as HistoryRun['host'],
+    host: session && {
+      fingerprint: session.watch.fingerprint,
+      summary: summarizeHostRun('baseline', session.watch.bursts.filter((burst) => burst.target === 'candidate')),
+    },
     healthy,
     bursts: candidate.map(historyBurstOf),
     curve: curveOfBursts(candidate),
@@ -150,7 +154,13 @@ export async function runGate(settings: Settings, context: RunContext, log: Log)
 
     if (settings.ssh) {
       session = await openTarget(settings, context, log);
-      report.host = { ...session.hostReport, bursts: session.watch.bursts };
+      // The newest stored run that watched its host: a baseline from another machine is flagged.
+      const watched = baseline.comparable.findLast((run) => run.host !== undefined)?.host;
+      report.host = {
+        ...session.hostReport,
+        bursts: session.watch.bursts,
+        storedBaseline: watched && { run: watched.summary, fingerprint: watched.fingerprint },
+      };
     }
 
     const plan: SeriesPlan = { load: settings.load, abUrl: settings.baseline.abUrl };
@@ -179,7 +189,7 @@ export async function runGate(settings: Settings, context: RunContext, log: Log)
     if (policy.record && baseline.store && decision.verdict === 'error') {
       report.baseline.recordNote = `not recorded: ${decision.headline}`;
     } else if (policy.record && baseline.store) {
-      const findings = healthFindings(session?.watch.bursts ?? []);
+      const findings = healthFindings(session?.watch.bursts ?? [], bursts);
       const healthy = findings.crashes.length === 0 && findings.environmentIssues.length === 0;
       await baseline.store.append(settings.baseline.key, historyRunOf(bursts, settings, context, healthy, session));
       report.baseline.recorded = true;

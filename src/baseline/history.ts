@@ -7,6 +7,8 @@
 import { createHash } from 'node:crypto';
 import type { LoadSettings } from '../config/settings.ts';
 import type { BurstFigures } from '../load/measurement.ts';
+import type { HostFingerprint } from '../watch/fingerprint.ts';
+import type { HostRunSummary } from '../watch/host-summary.ts';
 
 export const HISTORY_SCHEMA = 'loadgate-baseline';
 export const HISTORY_VERSION = 1;
@@ -42,8 +44,8 @@ export interface HistoryRun {
   /** ISO 8601. */
   time: string;
   config: ConfigFingerprint;
-  /** The target host's fingerprint (kernel, CPU, memory), when it was watched over SSH. */
-  host?: Record<string, string | number | null>;
+  /** The target host and what happened to it, when it was watched over SSH. */
+  host?: { fingerprint: HostFingerprint; summary: HostRunSummary };
   /** False when the run was disturbed (host trouble, a crash): kept, never used as a baseline. */
   healthy: boolean;
   bursts: HistoryBurst[];

@@ -1,16 +1,12 @@
 // What one load burst measured. Latencies are milliseconds (floats) from our own microsecond HDR
 // histogram of 2xx responses; the histogram itself travels along so bursts and runs can be merged.
 
+import type { LatencySummary } from './histogram.ts';
+
 export type BurstTarget = 'candidate' | 'baseline';
 
-export interface BurstFigures {
-  p50: number;
-  p90: number;
-  p95: number;
-  p99: number;
-  p999: number;
-  max: number;
-  mean: number;
+/** Latencies (ms) from the histogram, then the counters. */
+export interface BurstFigures extends Omit<LatencySummary, 'count'> {
   requestsPerSec: number;
   ok: number;
   non2xx: number;
@@ -31,5 +27,3 @@ export interface BurstResult extends BurstFigures {
   /** Compressed base64 HDR histogram of 2xx latencies in microseconds. */
   histogram: string;
 }
-
-export type MetricName = 'p50' | 'p90' | 'p95' | 'p99' | 'p999' | 'max' | 'mean' | 'requestsPerSec' | 'errorRate';

@@ -12,7 +12,7 @@ export interface RunFigures {
   errorRate: number;
 }
 
-export const RUN_METRICS = ['p50', 'p90', 'p95', 'p99', 'requestsPerSec', 'errorRate'] as const satisfies readonly (keyof RunFigures)[];
+const RUN_METRICS = ['p50', 'p90', 'p95', 'p99', 'requestsPerSec', 'errorRate'] as const satisfies readonly (keyof RunFigures)[];
 
 export function runFigures(bursts: readonly RunFigures[]): RunFigures {
   const figures = {} as RunFigures;

@@ -19,7 +19,10 @@ export interface ExecOptions {
 export interface RemoteProcess {
   /** Called with each complete line the command writes to stdout. */
   onLine(listener: (line: string) => void): void;
-  /** Resolves with the exit code once the command ends (null if the link dropped). */
+  /**
+   * Resolves with the exit code once the command ends (null if the link dropped); rejects with a
+   * TargetError when the command could not start (sudo refused, connection already lost).
+   */
   readonly exited: Promise<number | null>;
   /** Ends the command (closes its channel; the remote side must exit on stdin EOF or SIGHUP). */
   stop(): Promise<void>;

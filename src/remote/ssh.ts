@@ -20,6 +20,7 @@ export interface ConnectOptions {
 
 /** How long `stop()` waits for a command to end on stdin EOF before closing its channel anyway. */
 const STOP_GRACE_MS = 5_000;
+const STDERR_TAIL_CHARS = 4_096;
 
 // ssh2 ships no types here (node-ssh's typings reference @types/ssh2, which is not installed):
 // these are the parts of its Client and channels we use.
@@ -108,16 +109,20 @@ class SshTarget implements RemoteHost {
     errors: Error[],
     private readonly scrub: (text: string) => string,
   ) {
-    this.closed = new Promise((resolve) => client.once('close', () => resolve()));
-    void this.closed.then(() => {
-      if (this.closing) return;
-      const cause = errors.at(-1);
-      this.lost = new TargetError(
-        'connection-lost',
-        `Lost the SSH connection to ${settings.host}:${settings.port}` + (cause ? ` (${scrub(cause.message)})` : ''),
-      );
-      for (const listener of this.disconnectListeners) listener(this.lost);
-    });
+    // Synchronous, so that `lost` is set before ssh2 closes the open channels right after.
+    this.closed = new Promise((resolve) =>
+      client.once('close', () => {
+        if (!this.closing) {
+          const cause = errors.at(-1);
+          this.lost = new TargetError(
+            'connection-lost',
+            `Lost the SSH connection to ${settings.host}:${settings.port}` + (cause ? ` (${scrub(cause.message)})` : ''),
+          );
+          for (const listener of this.disconnectListeners) listener(this.lost);
+        }
+        resolve();
+      }),
+    );
   }
 
   onDisconnect(listener: (error: Error) => void): void {
@@ -151,7 +156,7 @@ class SshTarget implements RemoteHost {
     const lineListeners: Array<(line: string) => void> = [];
     let channel: SshChannel | undefined;
     let stopRequested = false;
-    const stderr: Buffer[] = [];
+    let stderrTail = ''; // only sudo's complaint matters; a chatty sampler must not grow it forever
 
     const run = async (): Promise<number | null> => {
       const elevation = options.sudo ? await this.elevation() : 'none';
@@ -165,14 +170,16 @@ class SshTarget implements RemoteHost {
         partial = lines.pop()!;
         for (const line of lines) for (const listener of lineListeners) listener(line);
       });
-      opened.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+      opened.stderr.on('data', (chunk: Buffer) => {
+        stderrTail = (stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL_CHARS);
+      });
       // The sudo password line is all we ever write; stdin stays open until stop().
       if (elevation === 'sudo-with-password') opened.write(this.stdinFor(elevation, undefined));
       if (stopRequested) opened.end();
       const exitCode = await code;
       if (partial !== '') for (const listener of lineListeners) listener(partial);
       if (elevation !== 'none' && exitCode !== 0 && !stopRequested) {
-        this.throwIfSudoRefused(Buffer.concat(stderr).toString('utf8'));
+        this.throwIfSudoRefused(stderrTail);
       }
       return exitCode;
     };

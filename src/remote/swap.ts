@@ -157,6 +157,9 @@ function parseFacts(stdout: string): Map<string, string> {
   );
 }
 
+/** Exit status of the creation scripts when the swap file could not be created new. */
+const NOT_CREATED = 17;
+
 /**
  * fallocate is instant but some filesystems refuse it, or refuse a fallocated file as swap
  * ("holes"): then the file is written out with dd. `set -C` makes creation fail rather than
@@ -184,9 +187,6 @@ async function createSwapFile(host: RemoteHost, path: string, bytes: number): Pr
   }
   throw new TargetError('command-failed', `swap: could not create ${path}: ${lastLine(fast.stderr) || 'it appeared while loadgate was looking'}`);
 }
-
-/** Exit status of the scripts above when the swap file could not be created new. */
-const NOT_CREATED = 17;
 
 /** Appends one line unless a line for this path is there; never rewrites the file. */
 async function addFstabLine(host: RemoteHost, path: string, fstab: string): Promise<boolean> {

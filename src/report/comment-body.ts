@@ -105,7 +105,7 @@ function warningsBlock(report: GateReport): string | undefined {
 function hostSection(report: GateReport): string | undefined {
   const host = report.host;
   if (!host) return report.figures ? renderHostUnderLoad(hostUnderLoad(null)).trimEnd() : undefined;
-  const model = hostUnderLoad({ bursts: host.bursts, fingerprint: host.fingerprint });
+  const model = hostUnderLoad({ bursts: host.bursts, fingerprint: host.fingerprint, storedBaseline: host.storedBaseline });
   const swap = host.swap && `**Swap** (\`swap: ${host.swap.mode}\`): ${swapState(host.swap)}.`;
   return [renderHostUnderLoad(model).trimEnd(), swap].filter((part) => part !== undefined).join('\n\n');
 }
@@ -312,7 +312,7 @@ export function renderTerminal(report: GateReport): string {
   const warnings = report.decision?.warnings ?? [];
   if (warnings.length > 0) lines.push('', ...warnings.map((warning) => `warning: ${oneLine(warning)}`));
   if (report.host) {
-    const model = hostUnderLoad({ bursts: report.host.bursts, fingerprint: report.host.fingerprint });
+    const model = hostUnderLoad({ bursts: report.host.bursts, fingerprint: report.host.fingerprint, storedBaseline: report.host.storedBaseline });
     if (model.observed) lines.push('', `host: ${model.diagnosis}`, `machine: ${model.machine}`);
     if (report.host.swap) lines.push(`swap (${report.host.swap.mode}): ${swapState(report.host.swap)}`);
   }

@@ -9,6 +9,7 @@ import type { RunFigures } from '../load/run-figures.ts';
 import type { HostReport } from '../remote/target-session.ts';
 import type { Decision, Verdict } from '../verdict/decision.ts';
 import type { BurstHostHealth } from '../watch/health.ts';
+import type { HostUnderLoadInput } from '../watch/host-summary.ts';
 
 export const REPORT_SCHEMA = 'loadgate-report';
 export const REPORT_VERSION = 1;
@@ -69,7 +70,7 @@ export interface GateReport {
   baseline: BaselineSummary;
   decision?: Decision;
   /** The target host, when `host` was set: its identity and swap, and each burst's health. */
-  host?: HostReport & { bursts: BurstHostHealth[] };
+  host?: HostReport & { bursts: BurstHostHealth[]; storedBaseline?: HostUnderLoadInput['storedBaseline'] };
   /** Set when the run failed before or while measuring: what happened, in words. */
   error?: string;
 }

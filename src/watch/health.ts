@@ -1,6 +1,6 @@
 // Per-burst health verdicts and what they mean for the run's verdict. Pure.
 
-import type { BurstTarget } from '../load/measurement.ts';
+import type { BurstResult, BurstTarget } from '../load/measurement.ts';
 import type { BurstHostFigures } from './burst-figures.ts';
 import type { CrashScan } from './crash-patterns.ts';
 import type { OomKill } from './kernel-log.ts';
@@ -64,7 +64,14 @@ export interface HealthFindings {
   environmentIssues: string[];
 }
 
-export function healthFindings(bursts: readonly BurstHostHealth[]): HealthFindings {
+/** The load bursts' side of health: whether the generator, not the server, was measured. */
+export type GeneratorLoad = Pick<BurstResult, 'index' | 'target' | 'generatorCpu'>;
+
+/**
+ * What the bursts mean for the verdict. Host bursts exist only with `host`; the generator's CPU
+ * is known for every load burst, so a saturated generator is caught without SSH too.
+ */
+export function healthFindings(bursts: readonly BurstHostHealth[], load: readonly GeneratorLoad[]): HealthFindings {
   const crashes: string[] = [];
   for (const burst of bursts) {
     const where = `during ${burstLabel(burst)}`;
@@ -79,10 +86,10 @@ export function healthFindings(bursts: readonly BurstHostHealth[]): HealthFindin
       crashes.push(`target crashed under load: ${kind} ${where}: ${line}`);
     }
   }
-  return { crashes, environmentIssues: environmentIssues(bursts) };
+  return { crashes, environmentIssues: environmentIssues(bursts, load) };
 }
 
-function environmentIssues(bursts: readonly BurstHostHealth[]): string[] {
+function environmentIssues(bursts: readonly BurstHostHealth[], load: readonly GeneratorLoad[]): string[] {
   const issues: string[] = [];
   const stolen = bursts.filter((burst) => burst.flags.includes('cpu-steal'));
   if (stolen.length > 0) {
@@ -91,12 +98,11 @@ function environmentIssues(bursts: readonly BurstHostHealth[]): string[] {
       `CPU steal up to ${peak.toFixed(1)} % (${burstList(stolen)}): the hypervisor gave the target's CPU to other machines`,
     );
   }
-  const saturated = bursts.filter((burst) => burst.flags.includes('generator-saturated'));
+  const saturated = load.filter((burst) => burst.generatorCpu > HEALTH_THRESHOLDS.generatorCpu);
   if (saturated.length > 0) {
     const peak = Math.max(...saturated.map((burst) => burst.generatorCpu));
-    issues.push(
-      `load generator at up to ${Math.round(peak * 100)} % of a core (${burstList(saturated)}): latencies measured the generator, not the server`,
-    );
+    const labels = saturated.map((burst) => burstLabel({ burstIndex: burst.index, target: burst.target })).join(', ');
+    issues.push(`load generator at up to ${Math.round(peak * 100)} % of a core (${labels}): latencies measured the generator, not the server`);
   }
   return issues;
 }

@@ -25,15 +25,15 @@ const spec = (url: string, overrides: Partial<BurstSpec> = {}): BurstSpec => ({
   ...overrides,
 });
 
-/** Live child processes of this test process whose command line mentions `needle`. */
-async function childrenMatching(needle: string): Promise<number[]> {
+/** Live child processes of `parent` whose command line mentions `needle`. */
+async function childrenMatching(needle: string, parent = process.pid): Promise<number[]> {
   const pids: number[] = [];
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) !== process.pid || fields[0] === 'Z') continue;
+      if (Number(fields[1]) !== parent || fields[0] === 'Z') continue;
       if ((await readFile(`/proc/${entry}/cmdline`, 'utf8')).includes(needle)) pids.push(Number(entry));
     } catch {
       // The process ended while we looked.
@@ -185,8 +185,15 @@ describe('load processes inside the bundle', { timeout: 180_000 }, () => {
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.stdout.resume();
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    let forks = 0;
+    const watching = setInterval(() => {
+      void childrenMatching('dist/cli.js', child.pid).then((pids) => (forks = Math.max(forks, pids.length)));
+    }, 100);
+    const code = await closed;
+    clearInterval(watching);
     clearTimeout(timer);
+    assert.equal(forks, 2, 'the CLI forked its own bundle twice per burst');
     assert.notEqual(code, null, 'the CLI finished in time');
     const report = JSON.parse(await readFile(reportPath, 'utf8')) as {
       settings: { loadProcesses: number };

@@ -141,7 +141,11 @@ describe('connectTarget against a real sshd', { timeout: 120_000 }, () => {
   });
 
   test('no pin and no skip: an error telling how to get the fingerprint, before any connection', async () => {
+    const connections = () => sshd.log().split('Connection from').length;
+    const connectionsBefore = connections();
     const message = await refused({ fingerprints: [] }, 'host-key-not-pinned');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(connections(), connectionsBefore, 'sshd saw no connection');
     assert.ok(message.includes(`ssh-keyscan -p ${sshd.port} 127.0.0.1 | ssh-keygen -lf -`), message);
     assert.match(message, /insecure-skip-host-key-check: true/);
   });

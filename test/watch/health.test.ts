@@ -64,7 +64,7 @@ describe('burst figures and health verdicts', { timeout: 10_000 }, () => {
       }),
       health({ figures: { ...figures, oomKills: 2 }, burstIndex: 4 }),
     ];
-    const findings = healthFindings(bursts);
+    const findings = healthFindings(bursts, bursts.map((b) => ({ index: b.burstIndex, target: b.target, generatorCpu: b.generatorCpu })));
     assert.deepEqual(findings.crashes, [
       'target crashed under load: the kernel killed gunicorn (pid 812, 410 MB) at 22:22:11 UTC during burst 3',
       'target crashed under load: worker killed (SIGKILL, perhaps out of memory) during burst 4: [ERROR] Worker (pid:813) was sent SIGKILL! Perhaps out of memory?',
@@ -78,6 +78,6 @@ describe('burst figures and health verdicts', { timeout: 10_000 }, () => {
 
   test('a healthy run has no findings', () => {
     const figures = burstFigures([sample({ uptime: 1, availableKib: 9e5 }), sample({ uptime: 2, availableKib: 8e5 })]);
-    assert.deepEqual(healthFindings([health({ figures })]), { crashes: [], environmentIssues: [] });
+    assert.deepEqual(healthFindings([health({ figures })], [{ index: 0, target: 'candidate', generatorCpu: 0.2 }]), { crashes: [], environmentIssues: [] });
   });
 });

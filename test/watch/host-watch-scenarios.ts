@@ -142,7 +142,7 @@ export async function reportsRealOomKill(host: RemoteHost): Promise<void> {
     assert.ok(kill.atEpochSec !== null && Math.abs(kill.atEpochSec - Date.now() / 1000) < 60, `killed at ${kill.atEpochSec}`);
     // On this kernel /proc/vmstat oom_kill counts memory cgroup kills too.
     assert.ok((health.figures.oomKills ?? 0) >= 1, `oom_kill delta ${health.figures.oomKills}`);
-    const { crashes } = healthFindings([health]);
+    const { crashes } = healthFindings([health], []);
     const expected = new RegExp(
       `^target crashed under load: the kernel killed ${TARGET_NAME} \\(pid ${target.pid}, \\d+ MB\\) at its memory cgroup limit at \\d\\d:\\d\\d:\\d\\d UTC during burst 1$`,
     );
@@ -168,7 +168,7 @@ export async function countsOomKillWithoutKernelLog(host: RemoteHost): Promise<v
     assert.ok((health.figures.oomKills ?? 0) >= 1, `oom_kill delta ${health.figures.oomKills}`);
     assert.ok(health.gaps.some((gap) => gap.startsWith('kernel log not readable: ')), health.gaps.join('\n'));
     assert.match(
-      healthFindings([health]).crashes.join('\n'),
+      healthFindings([health], []).crashes.join('\n'),
       /^target crashed under load: the kernel OOM-killed (a process|\d+ processes) during burst 1 \(the kernel log did not name (it|them)\)$/m,
     );
   });
@@ -215,7 +215,7 @@ export async function reportsWorkerCrash(host: RemoteHost): Promise<void> {
       quoted: [{ kind: 'worker killed (SIGKILL, perhaps out of memory)', line: GUNICORN_SIGKILL }],
       total: 1,
     });
-    assert.deepEqual(healthFindings([health]).crashes, [
+    assert.deepEqual(healthFindings([health], []).crashes, [
       `target crashed under load: worker killed (SIGKILL, perhaps out of memory) during burst 1: ${GUNICORN_SIGKILL}`,
     ]);
 

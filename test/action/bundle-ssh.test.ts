@@ -1,0 +1,102 @@
+import { strict as assert } from 'node:assert';
+import { after, before, describe, it } from 'node:test';
+import { startTarget, type DemoTarget } from '../../src/demo/target.ts';
+import { startSshd, type Sshd } from '../support/sshd.ts';
+import { runBundle, type BundleRun } from '../support/run-bundle.ts';
+
+const PULL_REQUEST = {
+  pull_request: { number: 7, head: { repo: { full_name: 'octo-org/shop' } }, base: { repo: { full_name: 'octo-org/shop' } } },
+  repository: { default_branch: 'main', full_name: 'octo-org/shop' },
+};
+const OTHER_FINGERPRINT = `SHA256:${'Q'.repeat(43)}`;
+
+describe('the bundle against a real loopback sshd', { timeout: 300_000 }, () => {
+  let sshd: Sshd;
+  let target: DemoTarget;
+  let inputs: Record<string, string>;
+  const secrets = () => [sshd.privateKey, ...sshd.privateKey.split('\n').filter((line) => line.length > 20 && !line.startsWith('-----'))];
+
+  function assertNoSecrets(run: BundleRun): void {
+    const shown = `${run.stdout.replace(/^::add-mask::.*$/gm, '')}${run.stderr}${run.summary}${JSON.stringify(run.report ?? {})}`;
+    for (const secret of secrets()) assert.ok(!shown.includes(secret), 'a key line was printed');
+  }
+
+  before(async () => {
+    sshd = await startSshd();
+    target = await startTarget({ delayMs: 5 });
+    inputs = {
+      url: target.url,
+      connections: '4',
+      duration: '1s',
+      bursts: '3',
+      warmup: '500ms',
+      host: sshd.host,
+      port: String(sshd.port),
+      username: sshd.username,
+      key: sshd.privateKey,
+      fingerprint: sshd.hostKeyFingerprint,
+      swap: 'off',
+      'baseline-store': 'none',
+      comment: 'never',
+    };
+  });
+  after(async () => {
+    await target.close();
+    await sshd.stop();
+  });
+
+  it('connects with the pinned key, watches the host and reports its story', async () => {
+    const run = await runBundle({ inputs, eventName: 'pull_request', event: PULL_REQUEST });
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.equal(run.outputs.verdict, 'pass');
+    const host = run.report?.host as { hostKeyFingerprint: string; bursts: { figures: { memTotalKib: number; samples: number } }[] };
+    assert.equal(host.hostKeyFingerprint, sshd.hostKeyFingerprint);
+    assert.equal(host.bursts.length, 3);
+    for (const burst of host.bursts) {
+      assert.ok(burst.figures.memTotalKib > 1_000_000, 'real MemTotal of this machine');
+      assert.ok(burst.figures.samples >= 2, 'sampled during the burst');
+    }
+    assert.match(run.summary, /### Host under load/);
+    assert.match(run.summary, /MemAvailable/);
+    assert.match(run.stdout, /::add-mask::-----BEGIN OPENSSH PRIVATE KEY-----/, 'the key is masked for the runner');
+    assertNoSecrets(run);
+  });
+
+  it('stops on a host key mismatch before any request reaches the url', async () => {
+    const before = target.requests;
+    const run = await runBundle({ inputs: { ...inputs, fingerprint: OTHER_FINGERPRINT }, eventName: 'pull_request', event: PULL_REQUEST });
+    assert.equal(run.code, 1);
+    assert.equal(run.outputs.verdict, 'error');
+    assert.match(run.stdout, /::error::.*host key/i);
+    assert.ok(run.stdout.includes(sshd.hostKeyFingerprint), 'the presented fingerprint is shown');
+    assert.equal(target.requests, before, 'zero HTTP requests after a mismatch');
+    assertNoSecrets(run);
+  });
+
+  it('refuses to connect without a pin and says how to get one', async () => {
+    const run = await runBundle({ inputs: { ...inputs, fingerprint: '' }, eventName: 'pull_request', event: PULL_REQUEST });
+    assert.equal(run.code, 1);
+    assert.match(run.stdout, /ssh-keyscan -p \d+ 127\.0\.0\.1 \| ssh-keygen -lf -/);
+  });
+
+  it('stops when swap is missing under swap: verify, naming swap and suggesting configure', async () => {
+    const before = target.requests;
+    const run = await runBundle({ inputs: { ...inputs, swap: 'verify', 'swap-size': '1T' }, eventName: 'pull_request', event: PULL_REQUEST });
+    assert.equal(run.code, 1);
+    assert.match(run.stdout, /::error::.*swap/);
+    assert.match(run.stdout, /swap: configure/);
+    assert.equal(target.requests, before, 'no load on a host that failed its swap check');
+  });
+
+  it('ends in a report and exit 1 when sshd dies mid-run, without a stack trace', async () => {
+    const killer = setTimeout(() => sshd.kill(), 2_500);
+    const run = await runBundle({ inputs: { ...inputs, bursts: '5' }, eventName: 'pull_request', event: PULL_REQUEST });
+    clearTimeout(killer);
+    sshd = await startSshd();
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.equal(run.outputs.verdict, 'error');
+    assert.match(run.stdout, /::error::.*SSH connection .* dropped/);
+    assert.ok(run.report, 'a report was written');
+    assert.doesNotMatch(run.stdout + run.stderr, /\n\s+at .*\(.*:\d+:\d+\)/, 'no stack trace');
+  });
+});
