@@ -1,0 +1,117 @@
+import { strict as assert } from 'node:assert';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { baselineFilePath } from '../../src/baseline/branch-store.ts';
+import { parseDocument } from '../../src/baseline/history.ts';
+import { startTarget, type DemoTarget } from '../../src/demo/target.ts';
+import { GitHubFake } from '../support/github-fake.ts';
+import { runBundle } from '../support/run-bundle.ts';
+
+const PR = 7;
+
+describe('the bundle with the branch store and the PR comment over real HTTP', { timeout: 300_000 }, () => {
+  let fake: GitHubFake;
+  let target: DemoTarget;
+  let inputs: Record<string, string>;
+  let env: Record<string, string>;
+  const repository = () => ({ default_branch: 'main', full_name: `${fake.owner}/${fake.repo}` });
+  const pullRequest = (fork = false) => ({
+    pull_request: { number: PR, head: { repo: { full_name: fork ? 'someone/shop' : `${fake.owner}/${fake.repo}` } }, base: { repo: { full_name: `${fake.owner}/${fake.repo}` } } },
+    repository: repository(),
+  });
+
+  before(async () => {
+    fake = await GitHubFake.start();
+    target = await startTarget({ delayMs: 10 });
+    inputs = {
+      url: target.url,
+      connections: '4',
+      duration: '1s',
+      bursts: '3',
+      warmup: '500ms',
+      'baseline-store': 'branch',
+      'github-token': fake.token,
+      name: 'api',
+    };
+    env = { GITHUB_API_URL: fake.url, GITHUB_REPOSITORY: `${fake.owner}/${fake.repo}` };
+  });
+  after(async () => {
+    await target.close();
+    await fake.close();
+  });
+
+  it('records the baseline on the branch on a push to main', async () => {
+    const run = await runBundle({ inputs, eventName: 'push', event: { ref: 'refs/heads/main', repository: repository() }, env });
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.ok(fake.branchExists('loadgate-baseline'));
+    const stored = parseDocument(fake.fileText('loadgate-baseline', baselineFilePath('api'))!, 'branch');
+    assert.equal(stored.histories.api.length, 1);
+    assert.equal(run.outputs['comment-url'], '', 'a push has no PR to comment on');
+    assert.match(run.stdout, /No pull request in this push run: no comment posted/);
+    assert.deepEqual(fake.violations, []);
+  });
+
+  it('creates one comment on the first PR run and updates it in place on the second', async () => {
+    const first = await runBundle({ inputs, eventName: 'pull_request', event: pullRequest(), env });
+    assert.equal(first.code, 0, first.stdout + first.stderr);
+    assert.match(first.outputs['comment-url'], /^https:\/\/github\.com\/.+\/pull\/7#issuecomment-\d+$/);
+    assert.equal(fake.comments(PR).length, 1);
+    const body = fake.comments(PR)[0].body;
+    assert.ok(body.startsWith('<!-- loadgate:api -->'));
+    assert.match(body, /### ✅ api: no regression/);
+    assert.match(body, /\| Metric +\| Baseline +\| This PR +\| Change +\| Limit +\| Status +\|/);
+    assert.match(body, /```mermaid\n[\s\S]*xychart-beta[\s\S]*line "baseline"[\s\S]*line "this PR"/);
+
+    target.behaviour = { delayMs: 20 };
+    const second = await runBundle({ inputs, eventName: 'pull_request', event: pullRequest(), env });
+    target.behaviour = { delayMs: 10 };
+    assert.equal(second.code, 1);
+    assert.equal(fake.comments(PR).length, 1, 'updated, not appended');
+    assert.equal(second.outputs['comment-url'], first.outputs['comment-url']);
+    assert.match(fake.comments(PR)[0].body, /### ❌ api: p50 \+\d+\.\d% over baseline/);
+    const stored = parseDocument(fake.fileText('loadgate-baseline', baselineFilePath('api'))!, 'branch');
+    assert.equal(stored.histories.api.length, 1, 'PR runs never write the baseline');
+    assert.deepEqual(fake.violations, []);
+  });
+
+  it('keeps the verdict and warns with the fork pattern when the token may not comment', async () => {
+    fake.failNext('issues/create-comment', 403, { message: 'Resource not accessible by integration' });
+    const run = await runBundle({ inputs: { ...inputs, name: 'fork-gate' }, eventName: 'pull_request', event: pullRequest(true), env });
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.equal(run.outputs.verdict, 'pass');
+    assert.match(run.stdout, /::warning::.*read-only token.*comment-from/);
+  });
+
+  it('posts a stored report with comment-from on workflow_run, without measuring', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'loadgate-comment-from-'));
+    try {
+      const measured = await runBundle({ inputs: { ...inputs, comment: 'never', name: 'two-step' }, eventName: 'pull_request', event: pullRequest(true), env });
+      assert.equal(fake.comments(PR).filter((c) => c.body.includes('loadgate:two-step')).length, 0);
+      const reportPath = join(dir, 'loadgate-report.json');
+      await writeFile(reportPath, JSON.stringify(measured.report));
+      const requestsBefore = target.requests;
+      const posted = await runBundle({
+        inputs: { 'comment-from': reportPath, 'github-token': fake.token, name: 'two-step' },
+        eventName: 'workflow_run',
+        event: { workflow_run: { head_sha: 'a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0' }, repository: repository() },
+        env,
+      });
+      assert.equal(posted.code, 0, posted.stdout + posted.stderr);
+      assert.equal(target.requests, requestsBefore, 'comment-from measures nothing');
+      assert.equal(fake.comments(PR).filter((c) => c.body.includes('<!-- loadgate:two-step -->')).length, 1);
+
+      const mismatched = await runBundle({
+        inputs: { 'comment-from': reportPath, 'github-token': fake.token, name: 'two-step-other' },
+        eventName: 'workflow_run',
+        event: { workflow_run: { head_sha: 'ffffffffffffffffffffffffffffffffffffffff' }, repository: repository() },
+        env,
+      });
+      assert.match(mismatched.stdout, /::warning::The report names commit .* not posted/);
+      assert.equal(fake.comments(PR).filter((c) => c.body.includes('two-step-other')).length, 0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
