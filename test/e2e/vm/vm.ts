@@ -361,7 +361,9 @@ async function bootOnce(opts: BootOptions): Promise<Vm> {
     if (sshMs < 0) {
       // No ControlMaster while probing: a half-open master would block later calls.
       const probe = sshArgs('true').map((a) => (a === 'ControlMaster=auto' ? 'ControlMaster=no' : a));
-      const r = await run('ssh', probe, { timeoutMs: 15_000 }).catch(() => null);
+      // Raced with qemu's exit: a port taken by another listener makes qemu quit at
+      // once, while ssh to that listener would hang until its ConnectTimeout.
+      const r = await Promise.race([run('ssh', probe, { timeoutMs: 15_000 }).catch(() => null), exited.then(() => null)]);
       if (r?.code === 0) sshMs = Date.now() - started;
       else if (r && /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED/.test(r.stderr)) {
         return fail(`sshd on 127.0.0.1:${sshPort} presented a host key other than the pinned one:\n${r.stderr}`);

@@ -7,7 +7,10 @@ worker_class = "sync"
 # so concurrent /hungry requests end in an OOM kill without swap but fit with
 # a 2x swap file.
 workers = int(os.environ.get("GUNICORN_WORKERS", "4"))
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+# Not gunicorn's 30 s: under TCG a worker stalled by memory thrashing can exceed
+# 30 s, and gunicorn then SIGKILLs it itself, logging the very same "was sent
+# SIGKILL! Perhaps out of memory?" line as after a kernel OOM kill.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 # Import Django once in the master: under TCG emulation each import costs
 # seconds, and a worker respawned after an OOM kill is ready at once.
 preload_app = True
