@@ -62,26 +62,30 @@ function recordPolicy(settings: Settings, context: RunContext): { record: boolea
 
 function decideRun(settings: Settings, baseline: BaselineState, bursts: BurstResult[], session: TargetSession | undefined, first?: Decision, firstBursts?: number): Decision {
   const findings = healthFindings(session?.watch.bursts ?? [], bursts);
-  if (baseline.configDifferences.length > 0) {
-    return {
-      verdict: 'inconclusive',
-      mode: 'none',
-      headline: `settings changed since the baseline (${baseline.configDifferences.join(', ')}): not compared`,
-      comparisons: [],
-      warnings: [`The stored baseline was measured with other settings: ${baseline.configDifferences.join(', ')}. Record a new baseline on the default branch.`],
-      notes: [],
-      confirmed: false,
-      crashed: findings.crashes.length > 0,
-    };
-  }
   return decide({
     bursts,
-    baseline: baseline.source,
+    // A baseline measured with other settings is not compared; the absolute limits still apply.
+    baseline: baseline.configDifferences.length > 0 ? { kind: 'none' } : baseline.source,
     gate: settings.gate,
     environmentIssues: findings.environmentIssues,
     crashes: findings.crashes,
     confirmation: first && firstBursts ? { firstVerdict: first.verdict, firstBursts } : undefined,
   });
+}
+
+/** A pass against no comparable baseline is not a pass when the settings changed under it. */
+function notComparedWhenSettingsChanged(decision: Decision, baseline: BaselineState): Decision {
+  const changed = baseline.configDifferences;
+  if (changed.length === 0 || decision.verdict !== 'pass') return decision;
+  return {
+    ...decision,
+    verdict: 'inconclusive',
+    headline: `settings changed since the baseline (${changed.join(', ')}): not compared`,
+    warnings: [
+      ...decision.warnings,
+      `The stored baseline was measured with other settings (${changed.join(', ')}). Record a new baseline with a push to the default branch.`,
+    ],
+  };
 }
 
 function historyRunOf(bursts: BurstResult[], settings: Settings, context: RunContext, healthy: boolean, session?: TargetSession): HistoryRun {
@@ -176,6 +180,7 @@ export async function runGate(settings: Settings, context: RunContext, log: Log)
       bursts = [...bursts, ...more];
       decision = decideRun(settings, baseline, bursts, session, decision, firstBursts);
     }
+    decision = notComparedWhenSettingsChanged(decision, baseline);
     report.bursts = bursts;
     report.decision = decision;
     report.verdict = decision.verdict;

@@ -87,6 +87,7 @@ describe('the bundle run like the runner runs it (Node 24, INPUT_* env, output f
     assert.equal(run.code, 0, run.stdout + run.stderr);
     assert.equal(run.outputs.verdict, 'inconclusive');
     assert.match(run.stdout, /::warning::⚠️ loadgate: .*connections 5 → 8/);
+    assert.equal((run.report?.bursts as unknown[]).length, 3, 'nothing to confirm against a baseline it cannot use');
   });
 
   it('fails with an error naming the input before sending any request', async () => {
