@@ -4371,16 +4371,16 @@ var require_Histogram = __commonJS({
     exports2.NO_TAG = "NO TAG";
     var toSummary = (histogram) => {
       const { totalCount, maxValue, numberOfSignificantValueDigits } = histogram;
-      const round = (0, formatters_1.keepSignificantDigits)(numberOfSignificantValueDigits);
+      const round2 = (0, formatters_1.keepSignificantDigits)(numberOfSignificantValueDigits);
       return {
-        p50: round(histogram.getValueAtPercentile(50)),
-        p75: round(histogram.getValueAtPercentile(75)),
-        p90: round(histogram.getValueAtPercentile(90)),
-        p97_5: round(histogram.getValueAtPercentile(97.5)),
-        p99: round(histogram.getValueAtPercentile(99)),
-        p99_9: round(histogram.getValueAtPercentile(99.9)),
-        p99_99: round(histogram.getValueAtPercentile(99.99)),
-        p99_999: round(histogram.getValueAtPercentile(99.999)),
+        p50: round2(histogram.getValueAtPercentile(50)),
+        p75: round2(histogram.getValueAtPercentile(75)),
+        p90: round2(histogram.getValueAtPercentile(90)),
+        p97_5: round2(histogram.getValueAtPercentile(97.5)),
+        p99: round2(histogram.getValueAtPercentile(99)),
+        p99_9: round2(histogram.getValueAtPercentile(99.9)),
+        p99_99: round2(histogram.getValueAtPercentile(99.99)),
+        p99_999: round2(histogram.getValueAtPercentile(99.999)),
         max: maxValue,
         totalCount
       };
@@ -21804,7 +21804,7 @@ var require_get_intrinsic = __commonJS({
     var max2 = require_max();
     var min = require_min();
     var pow = require_pow();
-    var round = require_round();
+    var round2 = require_round();
     var sign = require_sign();
     var $gOPD = require_gopd();
     var $defineProperty = require_es_define_property();
@@ -21911,7 +21911,7 @@ var require_get_intrinsic = __commonJS({
       "%Math.max%": max2,
       "%Math.min%": min,
       "%Math.pow%": pow,
-      "%Math.round%": round,
+      "%Math.round%": round2,
       "%Math.sign%": sign,
       "%Reflect.getPrototypeOf%": $ReflectGPO
     };
@@ -76117,9 +76117,17 @@ var BaselineFormatError = class extends Error {
     this.name = "BaselineFormatError";
   }
 };
+var round = (value, digits) => Number(value.toFixed(digits));
 function historyBurstOf(burst) {
-  const { p50, p95, p99, requestsPerSec, errorRate, ok } = burst;
-  return { p50, p95, p99, requestsPerSec, errorRate, ok };
+  return {
+    // Latencies come from a microsecond histogram: three decimals of a millisecond lose nothing.
+    p50: round(burst.p50, 3),
+    p95: round(burst.p95, 3),
+    p99: round(burst.p99, 3),
+    requestsPerSec: round(burst.requestsPerSec, 1),
+    errorRate: Number(burst.errorRate.toPrecision(4)),
+    ok: burst.ok
+  };
 }
 function emptyDocument() {
   return { schema: HISTORY_SCHEMA, version: HISTORY_VERSION, histories: {} };
@@ -76525,7 +76533,7 @@ async function warmUp(plan) {
 async function runSeries(plan, count2, firstIndex, observer) {
   const results = [];
   let index = firstIndex;
-  for (let round = 0; round < count2; round += 1) {
+  for (let round2 = 0; round2 < count2; round2 += 1) {
     for (const target of targetsOf(plan)) {
       await observer?.beforeBurst(index, target);
       const result = await runBurst(requestFor(plan, index, target, plan.load.durationMs));

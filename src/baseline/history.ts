@@ -66,10 +66,19 @@ export class BaselineFormatError extends Error {
   }
 }
 
-/** The figures of a measured burst that the history keeps. */
+const round = (value: number, digits: number) => Number(value.toFixed(digits));
+
+/** The figures of a measured burst that the history keeps, at the precision they were measured. */
 export function historyBurstOf(burst: BurstFigures): HistoryBurst {
-  const { p50, p95, p99, requestsPerSec, errorRate, ok } = burst;
-  return { p50, p95, p99, requestsPerSec, errorRate, ok };
+  return {
+    // Latencies come from a microsecond histogram: three decimals of a millisecond lose nothing.
+    p50: round(burst.p50, 3),
+    p95: round(burst.p95, 3),
+    p99: round(burst.p99, 3),
+    requestsPerSec: round(burst.requestsPerSec, 1),
+    errorRate: Number(burst.errorRate.toPrecision(4)),
+    ok: burst.ok,
+  };
 }
 
 export function emptyDocument(): BaselineDocument {
