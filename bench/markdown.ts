@@ -35,6 +35,7 @@ export function renderBenchmarks(figures: readonly Figure[], machine: Machine, c
     `Measured ${date} with \`${command}\` (raw results: [bench/results/latest.json](bench/results/latest.json)).`,
     'Every tool runs in every round, in rotated order; figures are min / **median** / max over the rounds,',
     'and the goals are judged on medians of per-round ratios, since the machine is shared and noisy.',
+    'CI runs the short version, `npm run bench -- --quick` (about 2 minutes, writes nothing), which exits 1 when a goal is missed widely.',
     '',
     `Machine: ${machine.cores} cores, ${machine.cpuModel}; load average (1, 5, 15 min) ${load(machine.loadAverageBefore)} before, ${load(machine.loadAverageAfter)} after.`,
     `Versions: ${Object.entries(machine.versions).map(([name, version]) => `${name} ${version}`).join(', ')}.`,

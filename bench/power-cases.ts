@@ -119,6 +119,17 @@ export function fullPlan(): Case[] {
   return cases;
 }
 
+/** A/B at 3% limits with 10 bursts per target: for the +5% tail-only case 5 bursts leave short. */
+export function abBurstsPlan(): Case[] {
+  const profile: Profile = {
+    name: 'ab, 3% limits, 10 bursts',
+    mode: 'ab',
+    inputs: { 'max-median-increase': '3%', 'max-p95-increase': '3%', bursts: '10' },
+    purpose: 'A/B limits below the +5% goal, twice the bursts',
+  };
+  return [0, 0.05].flatMap((size) => (['all', 'tail'] as const).filter((kind) => size > 0 || kind === 'all').map((kind) => ({ profile, slowdown: { kind, size }, runs: 20 })));
+}
+
 /** The CI variant: defaults only, no change and a gross +50%, enough to catch a broken gate. */
 export function quickPlan(): Case[] {
   const cases: Case[] = [];

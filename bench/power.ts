@@ -5,6 +5,7 @@
 //
 //   npx tsx bench/power.ts            full benchmark, bounded by --budget-minutes (15)
 //   npx tsx bench/power.ts --quick    CI variant (< 2 minutes); exits 1 when the gate is grossly wrong
+//   npx tsx bench/power.ts --plan ab-bursts   A/B at 3% limits with 10 bursts (about 6 minutes)
 //
 // Options: --lanes N (gate runs in parallel, each with its own services and history),
 // --budget-minutes M, --history N (stored runs recorded before measuring), --seed S, --out FILE.
@@ -22,13 +23,14 @@ import { silentLog } from '../src/log.ts';
 import { runGate } from '../src/pipeline.ts';
 import type { GateReport } from '../src/report/gate-report.ts';
 import { mulberry32, robustCentreAndSpread, median } from '../src/verdict/statistics.ts';
-import { behaviourFor, driftFrom, fullPlan, quickPlan, RUN_DRIFT, SERVICE, slowdownLabel, type Case, type Mode } from './power-cases.ts';
+import { abBurstsPlan, behaviourFor, driftFrom, fullPlan, quickPlan, RUN_DRIFT, SERVICE, slowdownLabel, type Case, type Mode } from './power-cases.ts';
 import { judgeGoals, loadSecondsPerRun, markdownTable, share, tally, type CaseTally, type RunRecord } from './power-tally.ts';
 import { startTargetPair, type TargetPair } from './power-targets.ts';
 
 const { values: options } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
+    plan: { type: 'string' },
     lanes: { type: 'string' },
     'budget-minutes': { type: 'string' },
     history: { type: 'string' },
@@ -38,16 +40,19 @@ const { values: options } = parseArgs({
   },
 });
 if (options.help) {
-  console.log('usage: npx tsx bench/power.ts [--quick] [--lanes N] [--budget-minutes M] [--history N] [--seed S] [--out FILE]');
+  console.log('usage: npx tsx bench/power.ts [--quick | --plan full|quick|ab-bursts] [--lanes N] [--budget-minutes M] [--history N] [--seed S] [--out FILE]');
   process.exit(0);
 }
 
-const quick = options.quick;
+const PLANS = { full: fullPlan, quick: quickPlan, 'ab-bursts': abBurstsPlan } as const;
+const planName = (options.quick ? 'quick' : (options.plan ?? 'full')) as keyof typeof PLANS;
+if (!(planName in PLANS)) throw new Error(`--plan: expected one of ${Object.keys(PLANS).join(', ')}, got ${planName}`);
+const quick = planName === 'quick';
 const lanes = Number(options.lanes ?? (quick ? 4 : 6));
 const budgetMs = Number(options['budget-minutes'] ?? (quick ? 1.75 : 15)) * 60_000;
 const historyRuns = Number(options.history ?? (quick ? 5 : 20));
 const seed = Number(options.seed);
-const outPath = options.out ?? fileURLToPath(new URL(`./results/${quick ? 'power-quick' : 'power'}.json`, import.meta.url));
+const outPath = options.out ?? fileURLToPath(new URL(`./results/${planName === 'full' ? 'power' : `power-${planName}`}.json`, import.meta.url));
 /** No job starts later than this before the budget ends: an A/B run that confirms takes ~20 s. */
 const LONGEST_RUN_MS = 25_000;
 
@@ -189,7 +194,7 @@ function grossProblems(tallies: CaseTally[]): string[] {
 }
 
 async function main(): Promise<number> {
-  const cases = quick ? quickPlan() : fullPlan();
+  const cases = PLANS[planName]();
   const queue = jobsOf(cases);
   const planned = queue.length;
   const needsHistory = cases.some((c) => c.profile.mode === 'stored');
@@ -200,7 +205,7 @@ async function main(): Promise<number> {
     node: process.version,
     loadAverageAtStart: loadavg().map((value) => Number(value.toFixed(2))),
   };
-  progress(`power benchmark (${quick ? 'quick' : 'full'}): ${planned} gate runs in ${cases.length} cases on ${lanes} lanes, budget ${(budgetMs / 60_000).toFixed(1)} min`);
+  progress(`power benchmark (${planName}): ${planned} gate runs in ${cases.length} cases on ${lanes} lanes, budget ${(budgetMs / 60_000).toFixed(1)} min`);
   progress(`machine: ${machine.cores} × ${machine.cpu}, load average ${machine.loadAverageAtStart.join(' ')}`);
 
   const workdir = await mkdtemp(join(tmpdir(), 'loadgate-power-'));
@@ -231,10 +236,11 @@ async function main(): Promise<number> {
     .filter((lane) => lane.historyFigures.p50.length > 0)
     .map((lane) => ({ lane: lane.index, p50SpreadPercent: spreadPercent(lane.historyFigures.p50), p95SpreadPercent: spreadPercent(lane.historyFigures.p95) }));
 
-  console.log(`\n## Power: ${quick ? 'quick' : 'full'} run, ${records.length} gate runs in ${wallSeconds} s on ${lanes} lanes`);
+  console.log(`\n## Power: ${planName} run, ${records.length} gate runs in ${wallSeconds} s on ${lanes} lanes`);
   console.log(
     `Service: ${SERVICE.delayMs}–${SERVICE.delayMs + SERVICE.jitterMs} ms, ${SERVICE.tailShare * 100}% tail +${SERVICE.tailDelayMs} ms; ` +
-      `run drift uniform ±${RUN_DRIFT * 100}%; bursts ${LOAD_INPUTS.duration} × ${LOAD_INPUTS.connections} connections, 5 per target, warmup ${LOAD_INPUTS.warmup}; history ${historyRuns} runs per lane (rolling).`,
+      `run drift uniform ±${RUN_DRIFT * 100}%; bursts ${LOAD_INPUTS.duration} × ${LOAD_INPUTS.connections} connections, 5 per target unless the settings say more, warmup ${LOAD_INPUTS.warmup}` +
+      (needsHistory ? `; history ${historyRuns} runs per lane, rolling (0% stored runs record themselves).` : '.'),
   );
   if (historySpread.length) {
     console.log(
@@ -263,8 +269,8 @@ async function main(): Promise<number> {
     outPath,
     `${JSON.stringify(
       {
-        variant: quick ? 'quick' : 'full',
-        command: `npx tsx bench/power.ts${quick ? ' --quick' : ''}`,
+        variant: planName,
+        command: `npx tsx bench/power.ts${planName === 'full' ? '' : ` --plan ${planName}`}`,
         measuredAt: new Date().toISOString(),
         wallSeconds,
         lanes,

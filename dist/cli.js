@@ -71733,6 +71733,7 @@ function latencyCurve(histogram) {
 }
 
 // src/load/burst.ts
+var SAMPLE_INTERVAL_MS = 100;
 async function measureBurstInProcess(spec) {
   const histogram = createLatencyHistogram();
   const perConnectionRate = spec.rate === void 0 ? void 0 : spec.rate / spec.connections;
@@ -71745,6 +71746,8 @@ async function measureBurstInProcess(spec) {
     pipelining: spec.pipelining,
     timeout: spec.timeoutMs / 1e3,
     duration: spec.durationMs / 1e3,
+    // autocannon ends a burst on its sampling tick: at the default 1 s a 1500 ms burst runs 2 s.
+    sampleInt: SAMPLE_INTERVAL_MS,
     overallRate: spec.rate,
     // autocannon's correction uses ceil(1/rate) ms as the interval (FIELD-NOTES); ours is below.
     ignoreCoordinatedOmission: spec.rate !== void 0,

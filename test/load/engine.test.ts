@@ -45,6 +45,14 @@ describe('load engine against a real server on 127.0.0.1', { timeout: 120_000 },
     assert.equal(decodeHistogram(burst.histogram).totalCount, burst.ok);
   });
 
+  it('ends a burst close to its configured duration, also below a second', async () => {
+    target.behaviour = { delayMs: 2 };
+    for (const durationMs of [300, 1500]) {
+      const burst = await runBurst({ spec: load(target.url, { durationMs }), index: 0, target: 'candidate' });
+      assert.ok(burst.durationMs >= durationMs && burst.durationMs < durationMs + 250, `${durationMs} ms burst took ${burst.durationMs} ms`);
+    }
+  });
+
   it('keeps non-2xx out of the latency histogram and counts them as errors', async () => {
     target.behaviour = { delayMs: 2, errorShare: 0.2 };
     const burst = await runBurst({ spec: load(target.url, { durationMs: 1000 }), index: 0, target: 'candidate' });
