@@ -77339,21 +77339,31 @@ function timestamped(line, bootEpochSec) {
 // src/watch/kernel-log-source.ts
 var JOURNAL_PROBE = "journalctl -k -q -n 1 -o short-unix --no-pager";
 var DMESG = "dmesg";
-async function probeKernelLog(host, bootEpochSec) {
-  const journal = await host.exec(JOURNAL_PROBE).catch(() => null);
-  if (journal?.code === 0 && journal.stdout.trim() !== "") return { source: { kind: "journal" }, earlierKills: [] };
-  let failure = "neither journalctl -k nor dmesg printed anything";
-  for (const sudo of host.isRoot ? [false] : [false, true]) {
-    const dmesg = await host.exec(DMESG, { sudo }).catch((error2) => ({
-      code: null,
-      stdout: "",
-      stderr: error2 instanceof Error ? error2.message : String(error2)
-    }));
-    if (dmesg.code === 0 && dmesg.stdout.trim() !== "") {
-      return { source: { kind: "dmesg", sudo }, earlierKills: parseOomKills(dmesg.stdout, bootEpochSec) };
-    }
-    if (dmesg.stderr.trim()) failure = `dmesg${sudo ? " with sudo" : ""}: ${dmesg.stderr.trim().split("\n")[0]}`;
+var DMESG_EXIT = "@dmesg-exit";
+var KERNEL_LOG_PROBE_SCRIPT = [
+  `if out=$(${JOURNAL_PROBE} 2>/dev/null) && printf '%s' "$out" | grep -q '[^[:space:]]'; then echo @journal`,
+  `else echo @dmesg; ${DMESG} 2>&1; echo "${DMESG_EXIT} $?"; fi`
+].join("\n");
+async function probeKernelLog(host, probeOutput, bootEpochSec) {
+  const [heading = "", ...rest] = probeOutput.split("\n");
+  if (heading === "@journal") return { source: { kind: "journal" }, earlierKills: [] };
+  const exitLine = rest.findLastIndex((line) => line.startsWith(`${DMESG_EXIT} `));
+  const output = rest.slice(0, Math.max(0, exitLine)).join("\n");
+  const code = exitLine < 0 ? null : Number(rest[exitLine].slice(DMESG_EXIT.length + 1));
+  if (code === 0 && output.trim() !== "") {
+    return { source: { kind: "dmesg", sudo: false }, earlierKills: parseOomKills(output, bootEpochSec) };
   }
+  let failure = output.trim() ? `dmesg: ${output.trim().split("\n")[0]}` : "neither journalctl -k nor dmesg printed anything";
+  if (host.isRoot) return { source: { kind: "unreadable", reason: failure }, earlierKills: [] };
+  const dmesg = await host.exec(DMESG, { sudo: true }).catch((error2) => ({
+    code: null,
+    stdout: "",
+    stderr: error2 instanceof Error ? error2.message : String(error2)
+  }));
+  if (dmesg.code === 0 && dmesg.stdout.trim() !== "") {
+    return { source: { kind: "dmesg", sudo: true }, earlierKills: parseOomKills(dmesg.stdout, bootEpochSec) };
+  }
+  if (dmesg.stderr.trim()) failure = `dmesg with sudo: ${dmesg.stderr.trim().split("\n")[0]}`;
   return { source: { kind: "unreadable", reason: failure }, earlierKills: [] };
 }
 async function readOomKills(host, source, sinceEpochSec, bootEpochSec) {
@@ -77432,7 +77442,9 @@ BEGIN {
     keep("/proc/pressure/memory", "avg10="),
     keep("/proc/loadavg", ".")
 }`;
-var SAMPLER_SCRIPT = `while awk '${SAMPLE_PROGRAM}'; do sleep 1; done`;
+var SAMPLER_SCRIPT = `sample() { awk '${SAMPLE_PROGRAM}'; }
+trap 'sample; exit 0' TERM
+while sample; do sleep 1; done`;
 var SAMPLER_COMMAND = `sh -c ${shellQuote(SAMPLER_SCRIPT)} ${SAMPLER_MARKER}`;
 function parseSampleLine(line) {
   const files = line.split("|").map((segment) => segment.replaceAll(";", "\n"));
@@ -77454,12 +77466,14 @@ function parseSampleLine(line) {
 }
 
 // src/watch/sampler.ts
+var MIN_SPACING_SEC = 0.5;
 function startSampler(host, log) {
   const samples = [];
   const waiting = /* @__PURE__ */ new Set();
   let ended = false;
   let endedEarly = null;
   let stopping = false;
+  let last = null;
   const release = (sample) => {
     for (const resolve2 of waiting) resolve2(sample);
     waiting.clear();
@@ -77470,6 +77484,11 @@ function startSampler(host, log) {
     if (!sample) {
       log.debug(`host sampler: ignored line ${JSON.stringify(line.slice(0, 200))}`);
       return;
+    }
+    if (stopping) {
+      const previous = samples.at(-1);
+      if (samples.length > 1 && previous && sample.uptimeSec - previous.uptimeSec < MIN_SPACING_SEC) samples.pop();
+      last = sample;
     }
     samples.push(sample);
     release(sample);
@@ -77505,27 +77524,29 @@ function startSampler(host, log) {
     async stop() {
       stopping = true;
       await remote.stop();
+      return last;
     }
   };
 }
 
 // src/watch/host-watch.ts
 var FIRST_SAMPLE_TIMEOUT_MS = 5e3;
-var LAST_SAMPLE_TIMEOUT_MS = 3e3;
 var WINDOW_SLACK_SEC = 2;
 var HostWatch = class _HostWatch {
-  constructor(host, options, fingerprint, kernelLog, bootEpochSec) {
+  constructor(host, options, fingerprint, kernelLog, bootEpochSec, oomKillCountAtLastRead) {
     this.host = host;
     this.options = options;
     this.fingerprint = fingerprint;
     this.kernelLog = kernelLog;
     this.bootEpochSec = bootEpochSec;
+    this.oomKillCountAtLastRead = oomKillCountAtLastRead;
   }
   host;
   options;
   fingerprint;
   kernelLog;
   bootEpochSec;
+  oomKillCountAtLastRead;
   /** Health of every burst observed through beforeBurst/afterBurst, in order. */
   bursts = [];
   current = null;
@@ -77533,16 +77554,17 @@ var HostWatch = class _HostWatch {
   seenLogLines = /* @__PURE__ */ new Map();
   /** Reads the host's fingerprint, finds a readable kernel log and notes what the logs already hold. */
   static async start(host, options) {
-    const fingerprintRun = await host.exec(FINGERPRINT_COMMAND);
-    if (fingerprintRun.code !== 0) {
-      throw new Error(`reading the host's fingerprint failed (exit ${fingerprintRun.code}): ${fingerprintRun.stderr.trim()}`);
+    const survey = await host.exec(SURVEY_COMMAND);
+    if (survey.code !== 0) {
+      throw new Error(`reading the host's fingerprint failed (exit ${survey.code}): ${survey.stderr.trim()}`);
     }
-    const bootEpochSec = await readBootEpoch(host);
-    const probed = await probeKernelLog(host, bootEpochSec);
+    const [fingerprint = "", btime = "", vmstat = "", kernelLogProbe = ""] = splitSurvey(survey.stdout);
+    const bootEpochSec = parseBootTime(btime);
+    const probed = await probeKernelLog(host, kernelLogProbe, bootEpochSec);
     if (probed.source.kind === "unreadable") {
       options.log.warning(`host watch: kernel log not readable (${probed.source.reason}); OOM kills are counted but not named`);
     }
-    const watch = new _HostWatch(host, options, parseFingerprint(fingerprintRun.stdout), probed.source, bootEpochSec);
+    const watch = new _HostWatch(host, options, parseFingerprint(fingerprint), probed.source, bootEpochSec, parseVmstat(vmstat).oomKill);
     for (const kill of probed.earlierKills) watch.reportedKills.add(killKey(kill));
     if (options.logsCommand) await watch.runLogsCommand(options.logsCommand);
     return watch;
@@ -77556,13 +77578,14 @@ var HostWatch = class _HostWatch {
       end: async (burst) => {
         const gaps = [];
         if (first === null) gaps.push("the host sampler gave no sample when the burst began");
-        if (await sampler.nextSample(LAST_SAMPLE_TIMEOUT_MS) === null && sampler.endedEarly === null) {
-          gaps.push("the host sampler gave no sample after the burst");
-        }
+        const last = await sampler.stop().catch((error2) => {
+          gaps.push(`stopping the host sampler: ${message(error2)}`);
+          return null;
+        });
+        if (last === null && sampler.endedEarly === null) gaps.push("the host sampler gave no sample after the burst");
         if (sampler.endedEarly) gaps.push(sampler.endedEarly);
-        await sampler.stop().catch((error2) => gaps.push(`stopping the host sampler: ${message(error2)}`));
         const samples = [...sampler.samples];
-        const oomKills = await this.killsSince(windowStart(samples, startedAt)).catch((error2) => {
+        const oomKills = await this.killsSince(windowStart(samples, startedAt), last?.vmstat.oomKill ?? null).catch((error2) => {
           gaps.push(message(error2));
           return [];
         });
@@ -77596,8 +77619,11 @@ var HostWatch = class _HostWatch {
     this.current = null;
     this.bursts.push(await watch.end(result));
   }
-  async killsSince(sinceEpochSec) {
+  /** `oomKillCount`: /proc/vmstat oom_kill after the burst, null when unknown. */
+  async killsSince(sinceEpochSec, oomKillCount) {
+    if (oomKillCount !== null && oomKillCount === this.oomKillCountAtLastRead) return [];
     const kills = await readOomKills(this.host, this.kernelLog, sinceEpochSec, this.bootEpochSec);
+    this.oomKillCountAtLastRead = oomKillCount;
     const fresh = kills.filter((kill) => !this.reportedKills.has(killKey(kill)));
     for (const kill of fresh) this.reportedKills.add(killKey(kill));
     return fresh;
@@ -77618,8 +77644,27 @@ ${result.stderr}`.split("\n").filter((line) => line.trim() !== "");
     return unseenLines(lines, this.seenLogLines);
   }
 };
-async function readBootEpoch(host) {
-  return parseBootTime((await host.exec("grep ^btime /proc/stat")).stdout);
+var SURVEY_SEPARATOR = "@@loadgate-survey@@";
+var SURVEY_COMMAND = [
+  FINGERPRINT_COMMAND,
+  `echo ${SURVEY_SEPARATOR}`,
+  "grep ^btime /proc/stat",
+  `echo ${SURVEY_SEPARATOR}`,
+  "grep '^oom_kill ' /proc/vmstat",
+  `echo ${SURVEY_SEPARATOR}`,
+  KERNEL_LOG_PROBE_SCRIPT
+].join("\n");
+function splitSurvey(stdout) {
+  const parts = [];
+  let rest = stdout;
+  for (let i = 0; i < 3; i += 1) {
+    const at = rest.indexOf(`${SURVEY_SEPARATOR}
+`);
+    if (at < 0) break;
+    parts.push(rest.slice(0, at));
+    rest = rest.slice(at + SURVEY_SEPARATOR.length + 1);
+  }
+  return [...parts, rest];
 }
 function windowStart(samples, startedAt) {
   const hostStart = samples[0]?.hostEpochSec;

@@ -10,8 +10,8 @@ import { scanCrashLines, unseenLines } from './crash-patterns.ts';
 import { FINGERPRINT_COMMAND, parseFingerprint, type HostFingerprint } from './fingerprint.ts';
 import { healthFlags, type BurstHostHealth } from './health.ts';
 import type { OomKill } from './kernel-log.ts';
-import { probeKernelLog, readOomKills, type KernelLogSource } from './kernel-log-source.ts';
-import { parseBootTime } from './proc-parsers.ts';
+import { KERNEL_LOG_PROBE_SCRIPT, probeKernelLog, readOomKills, type KernelLogSource } from './kernel-log-source.ts';
+import { parseBootTime, parseVmstat } from './proc-parsers.ts';
 import { startSampler } from './sampler.ts';
 import type { HostSample } from './sample-line.ts';
 
@@ -22,12 +22,11 @@ export interface HostWatchOptions {
 }
 
 export interface BurstWatch {
-  /** Takes a last sample, stops the sampler and reads the logs. Never rejects: gaps are reported. */
+  /** Stops the sampler (which takes a last sample) and reads the logs. Never rejects: gaps are reported. */
   end(burst: Pick<BurstResult, 'index' | 'target' | 'generatorCpu'>): Promise<BurstHostHealth>;
 }
 
 const FIRST_SAMPLE_TIMEOUT_MS = 5000;
-const LAST_SAMPLE_TIMEOUT_MS = 3000;
 // The journal's window opens a little early: btime is whole seconds. Kills are deduplicated anyway.
 const WINDOW_SLACK_SEC = 2;
 
@@ -45,20 +44,24 @@ export class HostWatch implements BurstObserver {
     readonly fingerprint: HostFingerprint,
     private readonly kernelLog: KernelLogSource,
     private readonly bootEpochSec: number | null,
+    /** /proc/vmstat oom_kill when the kernel log was last read (null: unknown, read every time). */
+    private oomKillCountAtLastRead: number | null,
   ) {}
 
   /** Reads the host's fingerprint, finds a readable kernel log and notes what the logs already hold. */
   static async start(host: RemoteHost, options: HostWatchOptions): Promise<HostWatch> {
-    const fingerprintRun = await host.exec(FINGERPRINT_COMMAND);
-    if (fingerprintRun.code !== 0) {
-      throw new Error(`reading the host's fingerprint failed (exit ${fingerprintRun.code}): ${fingerprintRun.stderr.trim()}`);
+    // One exec for all of it: on a target each exec costs a login shell and a round trip.
+    const survey = await host.exec(SURVEY_COMMAND);
+    if (survey.code !== 0) {
+      throw new Error(`reading the host's fingerprint failed (exit ${survey.code}): ${survey.stderr.trim()}`);
     }
-    const bootEpochSec = await readBootEpoch(host);
-    const probed = await probeKernelLog(host, bootEpochSec);
+    const [fingerprint = '', btime = '', vmstat = '', kernelLogProbe = ''] = splitSurvey(survey.stdout);
+    const bootEpochSec = parseBootTime(btime);
+    const probed = await probeKernelLog(host, kernelLogProbe, bootEpochSec);
     if (probed.source.kind === 'unreadable') {
       options.log.warning(`host watch: kernel log not readable (${probed.source.reason}); OOM kills are counted but not named`);
     }
-    const watch = new HostWatch(host, options, parseFingerprint(fingerprintRun.stdout), probed.source, bootEpochSec);
+    const watch = new HostWatch(host, options, parseFingerprint(fingerprint), probed.source, bootEpochSec, parseVmstat(vmstat).oomKill);
     for (const kill of probed.earlierKills) watch.reportedKills.add(killKey(kill));
     if (options.logsCommand) await watch.runLogsCommand(options.logsCommand);
     return watch;
@@ -73,13 +76,15 @@ export class HostWatch implements BurstObserver {
       end: async (burst) => {
         const gaps: string[] = [];
         if (first === null) gaps.push('the host sampler gave no sample when the burst began');
-        if ((await sampler.nextSample(LAST_SAMPLE_TIMEOUT_MS)) === null && sampler.endedEarly === null) {
-          gaps.push('the host sampler gave no sample after the burst');
-        }
+        // The sampler prints its last sample as it stops: the "after" figures, without waiting for its next tick.
+        const last = await sampler.stop().catch((error: unknown) => {
+          gaps.push(`stopping the host sampler: ${message(error)}`);
+          return null;
+        });
+        if (last === null && sampler.endedEarly === null) gaps.push('the host sampler gave no sample after the burst');
         if (sampler.endedEarly) gaps.push(sampler.endedEarly);
-        await sampler.stop().catch((error: unknown) => gaps.push(`stopping the host sampler: ${message(error)}`));
         const samples = [...sampler.samples];
-        const oomKills = await this.killsSince(windowStart(samples, startedAt)).catch((error: unknown) => {
+        const oomKills = await this.killsSince(windowStart(samples, startedAt), last?.vmstat.oomKill ?? null).catch((error: unknown) => {
           gaps.push(message(error));
           return [];
         });
@@ -117,8 +122,13 @@ export class HostWatch implements BurstObserver {
     this.bursts.push(await watch.end(result));
   }
 
-  private async killsSince(sinceEpochSec: number): Promise<OomKill[]> {
+  /** `oomKillCount`: /proc/vmstat oom_kill after the burst, null when unknown. */
+  private async killsSince(sinceEpochSec: number, oomKillCount: number | null): Promise<OomKill[]> {
+    // The kernel counts every OOM kill (host and memory cgroup) before it logs it: while the count
+    // has not moved since the last read there is nothing new to name, and an exec per burst is saved.
+    if (oomKillCount !== null && oomKillCount === this.oomKillCountAtLastRead) return [];
     const kills = await readOomKills(this.host, this.kernelLog, sinceEpochSec, this.bootEpochSec);
+    this.oomKillCountAtLastRead = oomKillCount;
     const fresh = kills.filter((kill) => !this.reportedKills.has(killKey(kill)));
     for (const kill of fresh) this.reportedKills.add(killKey(kill));
     return fresh;
@@ -141,8 +151,30 @@ export class HostWatch implements BurstObserver {
   }
 }
 
-async function readBootEpoch(host: RemoteHost): Promise<number | null> {
-  return parseBootTime((await host.exec('grep ^btime /proc/stat')).stdout);
+const SURVEY_SEPARATOR = '@@loadgate-survey@@';
+
+/** Fingerprint, boot time, the OOM kill count and the kernel log probe, in that order, separated. */
+const SURVEY_COMMAND = [
+  FINGERPRINT_COMMAND,
+  `echo ${SURVEY_SEPARATOR}`,
+  'grep ^btime /proc/stat',
+  `echo ${SURVEY_SEPARATOR}`,
+  "grep '^oom_kill ' /proc/vmstat",
+  `echo ${SURVEY_SEPARATOR}`,
+  KERNEL_LOG_PROBE_SCRIPT,
+].join('\n');
+
+/** The survey's parts; the last (the kernel log) is never split, whatever the log holds. */
+function splitSurvey(stdout: string): string[] {
+  const parts: string[] = [];
+  let rest = stdout;
+  for (let i = 0; i < 3; i += 1) {
+    const at = rest.indexOf(`${SURVEY_SEPARATOR}\n`);
+    if (at < 0) break;
+    parts.push(rest.slice(0, at));
+    rest = rest.slice(at + SURVEY_SEPARATOR.length + 1);
+  }
+  return [...parts, rest];
 }
 
 /** The burst's window on the host's clock, falling back to ours when no sample came. */

@@ -17,22 +17,39 @@ export interface ProbedKernelLog {
 
 const JOURNAL_PROBE = 'journalctl -k -q -n 1 -o short-unix --no-pager';
 const DMESG = 'dmesg';
+const DMESG_EXIT = '@dmesg-exit';
 
-export async function probeKernelLog(host: RemoteHost, bootEpochSec: number | null): Promise<ProbedKernelLog> {
-  const journal = await host.exec(JOURNAL_PROBE).catch(() => null);
-  if (journal?.code === 0 && journal.stdout.trim() !== '') return { source: { kind: 'journal' }, earlierKills: [] };
-  let failure = 'neither journalctl -k nor dmesg printed anything';
-  for (const sudo of host.isRoot ? [false] : [false, true]) {
-    const dmesg = await host.exec(DMESG, { sudo }).catch((error: unknown) => ({
-      code: null,
-      stdout: '',
-      stderr: error instanceof Error ? error.message : String(error),
-    }));
-    if (dmesg.code === 0 && dmesg.stdout.trim() !== '') {
-      return { source: { kind: 'dmesg', sudo }, earlierKills: parseOomKills(dmesg.stdout, bootEpochSec) };
-    }
-    if (dmesg.stderr.trim()) failure = `dmesg${sudo ? ' with sudo' : ''}: ${dmesg.stderr.trim().split('\n')[0]}`;
+/**
+ * The probe without sudo, as a sh fragment for HostWatch's one command at start (one exec instead
+ * of two or three): prints `@journal` when the journal shows kernel messages, else `@dmesg`, what
+ * dmesg wrote (stderr too, for the reason it failed) and `@dmesg-exit <code>` as the last line.
+ */
+export const KERNEL_LOG_PROBE_SCRIPT = [
+  `if out=$(${JOURNAL_PROBE} 2>/dev/null) && printf '%s' "$out" | grep -q '[^[:space:]]'; then echo @journal`,
+  `else echo @dmesg; ${DMESG} 2>&1; echo "${DMESG_EXIT} $?"; fi`,
+].join('\n');
+
+/** Chooses the source from KERNEL_LOG_PROBE_SCRIPT's output; tries dmesg through sudo when that may help. */
+export async function probeKernelLog(host: RemoteHost, probeOutput: string, bootEpochSec: number | null): Promise<ProbedKernelLog> {
+  const [heading = '', ...rest] = probeOutput.split('\n');
+  if (heading === '@journal') return { source: { kind: 'journal' }, earlierKills: [] };
+  const exitLine = rest.findLastIndex((line) => line.startsWith(`${DMESG_EXIT} `));
+  const output = rest.slice(0, Math.max(0, exitLine)).join('\n');
+  const code = exitLine < 0 ? null : Number(rest[exitLine]!.slice(DMESG_EXIT.length + 1));
+  if (code === 0 && output.trim() !== '') {
+    return { source: { kind: 'dmesg', sudo: false }, earlierKills: parseOomKills(output, bootEpochSec) };
   }
+  let failure = output.trim() ? `dmesg: ${output.trim().split('\n')[0]}` : 'neither journalctl -k nor dmesg printed anything';
+  if (host.isRoot) return { source: { kind: 'unreadable', reason: failure }, earlierKills: [] };
+  const dmesg = await host.exec(DMESG, { sudo: true }).catch((error: unknown) => ({
+    code: null,
+    stdout: '',
+    stderr: error instanceof Error ? error.message : String(error),
+  }));
+  if (dmesg.code === 0 && dmesg.stdout.trim() !== '') {
+    return { source: { kind: 'dmesg', sudo: true }, earlierKills: parseOomKills(dmesg.stdout, bootEpochSec) };
+  }
+  if (dmesg.stderr.trim()) failure = `dmesg with sudo: ${dmesg.stderr.trim().split('\n')[0]}`;
   return { source: { kind: 'unreadable', reason: failure }, earlierKills: [] };
 }
 

@@ -5,8 +5,10 @@
 // lines by `;`, so the same parsers that read whole /proc files decode a sample.
 // The loop ends when RemoteProcess.stop() ends it (the SSH transport signals the command's process
 // group once the channel's stdin reaches EOF, see remote/shell.ts endOnStdinEof) or, failing that,
-// at the first sample it cannot write. The marker is `$0` of the loop's shell, so `pgrep -f` on the
-// host finds any sampler still running.
+// at the first sample it cannot write. On that SIGTERM it prints one last sample before it exits,
+// so the figures after a burst come as soon as it ends instead of at the next tick (up to a second
+// later). The marker is `$0` of the loop's shell, so `pgrep -f` on the host finds any sampler still
+// running.
 
 import { shellQuote } from '../remote/shell.ts';
 import {
@@ -41,7 +43,10 @@ BEGIN {
     keep("/proc/loadavg", ".")
 }`;
 
-const SAMPLER_SCRIPT = `while awk '${SAMPLE_PROGRAM}'; do sleep 1; done`;
+// The signal also ends a running `sleep` or `awk` (same process group), so the trap runs at once.
+const SAMPLER_SCRIPT = `sample() { awk '${SAMPLE_PROGRAM}'; }
+trap 'sample; exit 0' TERM
+while sample; do sleep 1; done`;
 
 /** The command to `spawn` on the host. */
 export const SAMPLER_COMMAND = `sh -c ${shellQuote(SAMPLER_SCRIPT)} ${SAMPLER_MARKER}`;

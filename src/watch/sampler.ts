@@ -10,9 +10,19 @@ export interface RunningSampler {
   nextSample(timeoutMs: number): Promise<HostSample | null>;
   /** Why the sampler ended before it was stopped, if it did. */
   readonly endedEarly: string | null;
-  /** Ends the remote sampler; its process exits on the closed channel. */
-  stop(): Promise<void>;
+  /**
+   * Ends the remote sampler; its process exits on the closed channel, printing one last sample as
+   * it goes. Resolves with that sample, or null when none came (it had ended, or died too fast).
+   */
+  stop(): Promise<HostSample | null>;
 }
+
+/**
+ * The last sample follows the burst at once, so it can land just after a tick. A tick less than
+ * this before it is dropped (never the first sample): the series stays about one per second, and
+ * the last sample says what the host looked like then anyway.
+ */
+const MIN_SPACING_SEC = 0.5;
 
 export function startSampler(host: RemoteHost, log: Log): RunningSampler {
   const samples: HostSample[] = [];
@@ -20,6 +30,7 @@ export function startSampler(host: RemoteHost, log: Log): RunningSampler {
   let ended = false;
   let endedEarly: string | null = null;
   let stopping = false;
+  let last: HostSample | null = null;
   const release = (sample: HostSample | null) => {
     for (const resolve of waiting) resolve(sample);
     waiting.clear();
@@ -31,6 +42,11 @@ export function startSampler(host: RemoteHost, log: Log): RunningSampler {
     if (!sample) {
       log.debug(`host sampler: ignored line ${JSON.stringify(line.slice(0, 200))}`);
       return;
+    }
+    if (stopping) {
+      const previous = samples.at(-1);
+      if (samples.length > 1 && previous && sample.uptimeSec - previous.uptimeSec < MIN_SPACING_SEC) samples.pop();
+      last = sample;
     }
     samples.push(sample);
     release(sample);
@@ -67,6 +83,7 @@ export function startSampler(host: RemoteHost, log: Log): RunningSampler {
     async stop() {
       stopping = true;
       await remote.stop();
+      return last;
     },
   };
 }
