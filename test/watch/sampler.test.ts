@@ -21,13 +21,16 @@ describe('host sampler stop', { timeout: 30_000 }, () => {
     assert.equal(sampler.endedEarly, null);
   });
 
-  test('a tick just before the last sample gives way to it; the first sample stays', { timeout: 10_000 }, async () => {
+  test('a tick less than 0.5 s before the last sample gives way to it; the first sample stays', { timeout: 10_000 }, async () => {
     const sampler = startSampler(localHost(), silentLog);
     const first = await sampler.nextSample(5000);
     const tick = await sampler.nextSample(3000);
     assert.ok(first && tick, 'no samples');
     const last = await sampler.stop();
-    assert.ok(last && last.uptimeSec - tick.uptimeSec < 0.5, 'the last sample came too late for this test');
-    assert.deepEqual(sampler.samples, [first, last]);
+    assert.ok(last, 'stop() gave no last sample');
+    // How soon the stop lands after the tick depends on the machine's load: both cases are rules.
+    const expected = last.uptimeSec - tick.uptimeSec < 0.5 ? [first, last] : [first, tick, last];
+    assert.deepEqual(sampler.samples, expected);
   });
+});
 });
