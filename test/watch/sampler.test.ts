@@ -33,4 +33,3 @@ describe('host sampler stop', { timeout: 30_000 }, () => {
     assert.deepEqual(sampler.samples, expected);
   });
 });
-});
