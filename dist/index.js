@@ -2595,7 +2595,7 @@ var require_connect = __commonJS({
       const sessionCache = new SessionCache(maxCachedSessions == null ? 100 : maxCachedSessions);
       timeout = timeout == null ? 1e4 : timeout;
       allowH2 = allowH2 != null ? allowH2 : false;
-      return function connect({ hostname, host, protocol, port, servername, localAddress, httpSocket }, callback) {
+      return function connect2({ hostname, host, protocol, port, servername, localAddress, httpSocket }, callback) {
         let socket;
         if (protocol === "https:") {
           if (!tls) {
@@ -5697,8 +5697,8 @@ Content-Type: ${value.type || "application/octet-stream"}\r
       };
       return methods;
     }
-    function mixinBody(prototype) {
-      Object.assign(prototype.prototype, bodyMixinMethods(prototype));
+    function mixinBody(prototype2) {
+      Object.assign(prototype2.prototype, bodyMixinMethods(prototype2));
     }
     async function consumeBody(object, convertBytesToJSValue, instance) {
       webidl.brandCheck(object, instance);
@@ -7702,7 +7702,7 @@ var require_client = __commonJS({
     function getPipelining(client) {
       return client[kPipelining] ?? client[kHTTPContext]?.defaultPipelining ?? 1;
     }
-    var Client = class extends DispatcherBase {
+    var Client2 = class extends DispatcherBase {
       /**
        *
        * @param {string|URL} url
@@ -7728,7 +7728,7 @@ var require_client = __commonJS({
         strictContentLength,
         maxCachedSessions,
         maxRedirections,
-        connect: connect2,
+        connect: connect3,
         maxRequestsPerClient,
         localAddress,
         maxResponseSize,
@@ -7780,7 +7780,7 @@ var require_client = __commonJS({
         if (bodyTimeout != null && (!Number.isInteger(bodyTimeout) || bodyTimeout < 0)) {
           throw new InvalidArgumentError("bodyTimeout must be a positive integer or zero");
         }
-        if (connect2 != null && typeof connect2 !== "function" && typeof connect2 !== "object") {
+        if (connect3 != null && typeof connect3 !== "function" && typeof connect3 !== "object") {
           throw new InvalidArgumentError("connect must be a function or an object");
         }
         if (maxRedirections != null && (!Number.isInteger(maxRedirections) || maxRedirections < 0)) {
@@ -7804,15 +7804,15 @@ var require_client = __commonJS({
         if (maxConcurrentStreams != null && (typeof maxConcurrentStreams !== "number" || maxConcurrentStreams < 1)) {
           throw new InvalidArgumentError("maxConcurrentStreams must be a positive integer, greater than 0");
         }
-        if (typeof connect2 !== "function") {
-          connect2 = buildConnector({
+        if (typeof connect3 !== "function") {
+          connect3 = buildConnector({
             ...tls,
             maxCachedSessions,
             allowH2,
             socketPath,
             timeout: connectTimeout,
             ...autoSelectFamily ? { autoSelectFamily, autoSelectFamilyAttemptTimeout } : void 0,
-            ...connect2
+            ...connect3
           });
         }
         if (interceptors?.Client && Array.isArray(interceptors.Client)) {
@@ -7827,7 +7827,7 @@ var require_client = __commonJS({
           this[kInterceptors] = [createRedirectInterceptor({ maxRedirections })];
         }
         this[kUrl] = util.parseOrigin(url);
-        this[kConnector] = connect2;
+        this[kConnector] = connect3;
         this[kPipelining] = pipelining != null ? pipelining : 1;
         this[kMaxHeadersSize] = maxHeaderSize || http.maxHeaderSize;
         this[kKeepAliveDefaultTimeout] = keepAliveTimeout == null ? 4e3 : keepAliveTimeout;
@@ -7881,7 +7881,7 @@ var require_client = __commonJS({
       }
       /* istanbul ignore: only used for test */
       [kConnect](cb) {
-        connect(this);
+        connect2(this);
         this.once("connect", cb);
       }
       [kDispatch](opts, handler2) {
@@ -7945,7 +7945,7 @@ var require_client = __commonJS({
         assert(client[kSize] === 0);
       }
     }
-    async function connect(client) {
+    async function connect2(client) {
       assert(!client[kConnecting]);
       assert(!client[kHTTPContext]);
       let { host, hostname, protocol, port } = client[kUrl];
@@ -8116,7 +8116,7 @@ var require_client = __commonJS({
           return;
         }
         if (!client[kHTTPContext]) {
-          connect(client);
+          connect2(client);
           return;
         }
         if (client[kHTTPContext].destroyed) {
@@ -8132,7 +8132,7 @@ var require_client = __commonJS({
         }
       }
     }
-    module2.exports = Client;
+    module2.exports = Client2;
   }
 });
 
@@ -8391,7 +8391,7 @@ var require_pool = __commonJS({
       kAddClient,
       kGetDispatcher
     } = require_pool_base();
-    var Client = require_client();
+    var Client2 = require_client();
     var {
       InvalidArgumentError
     } = require_errors();
@@ -8402,13 +8402,13 @@ var require_pool = __commonJS({
     var kConnections = /* @__PURE__ */ Symbol("connections");
     var kFactory = /* @__PURE__ */ Symbol("factory");
     function defaultFactory(origin, opts) {
-      return new Client(origin, opts);
+      return new Client2(origin, opts);
     }
     var Pool = class extends PoolBase {
       constructor(origin, {
         connections,
         factory = defaultFactory,
-        connect,
+        connect: connect2,
         connectTimeout,
         tls,
         maxCachedSessions,
@@ -8424,25 +8424,25 @@ var require_pool = __commonJS({
         if (typeof factory !== "function") {
           throw new InvalidArgumentError("factory must be a function.");
         }
-        if (connect != null && typeof connect !== "function" && typeof connect !== "object") {
+        if (connect2 != null && typeof connect2 !== "function" && typeof connect2 !== "object") {
           throw new InvalidArgumentError("connect must be a function or an object");
         }
-        if (typeof connect !== "function") {
-          connect = buildConnector({
+        if (typeof connect2 !== "function") {
+          connect2 = buildConnector({
             ...tls,
             maxCachedSessions,
             allowH2,
             socketPath,
             timeout: connectTimeout,
             ...autoSelectFamily ? { autoSelectFamily, autoSelectFamilyAttemptTimeout } : void 0,
-            ...connect
+            ...connect2
           });
         }
         super(options);
         this[kInterceptors] = options.interceptors?.Pool && Array.isArray(options.interceptors.Pool) ? options.interceptors.Pool : [];
         this[kConnections] = connections || null;
         this[kUrl] = util.parseOrigin(origin);
-        this[kOptions] = { ...util.deepClone(options), connect, allowH2 };
+        this[kOptions] = { ...util.deepClone(options), connect: connect2, allowH2 };
         this[kOptions].interceptors = options.interceptors ? { ...options.interceptors } : void 0;
         this[kFactory] = factory;
         this.on("connectionError", (origin2, targets, error2) => {
@@ -8623,7 +8623,7 @@ var require_agent = __commonJS({
     var { kClients, kRunning, kClose, kDestroy, kDispatch, kInterceptors } = require_symbols();
     var DispatcherBase = require_dispatcher_base();
     var Pool = require_pool();
-    var Client = require_client();
+    var Client2 = require_client();
     var util = require_util();
     var createRedirectInterceptor = require_redirect_interceptor();
     var kOnConnect = /* @__PURE__ */ Symbol("onConnect");
@@ -8634,28 +8634,28 @@ var require_agent = __commonJS({
     var kFactory = /* @__PURE__ */ Symbol("factory");
     var kOptions = /* @__PURE__ */ Symbol("options");
     function defaultFactory(origin, opts) {
-      return opts && opts.connections === 1 ? new Client(origin, opts) : new Pool(origin, opts);
+      return opts && opts.connections === 1 ? new Client2(origin, opts) : new Pool(origin, opts);
     }
     var Agent = class extends DispatcherBase {
-      constructor({ factory = defaultFactory, maxRedirections = 0, connect, tls, ...options } = {}) {
+      constructor({ factory = defaultFactory, maxRedirections = 0, connect: connect2, tls, ...options } = {}) {
         if (typeof factory !== "function") {
           throw new InvalidArgumentError("factory must be a function.");
         }
-        if (connect != null && typeof connect !== "function" && typeof connect !== "object") {
+        if (connect2 != null && typeof connect2 !== "function" && typeof connect2 !== "object") {
           throw new InvalidArgumentError("connect must be a function or an object");
         }
         if (!Number.isInteger(maxRedirections) || maxRedirections < 0) {
           throw new InvalidArgumentError("maxRedirections must be a positive number");
         }
         super(options);
-        if (connect && typeof connect !== "function") {
-          connect = { ...connect };
+        if (connect2 && typeof connect2 !== "function") {
+          connect2 = { ...connect2 };
         }
         if (tls && typeof tls !== "function") {
           tls = { ...tls };
         }
         this[kInterceptors] = options.interceptors?.Agent && Array.isArray(options.interceptors.Agent) ? options.interceptors.Agent : [createRedirectInterceptor({ maxRedirections })];
-        this[kOptions] = { ...util.deepClone(options), connect, tls };
+        this[kOptions] = { ...util.deepClone(options), connect: connect2, tls };
         this[kOptions].interceptors = options.interceptors ? { ...options.interceptors } : void 0;
         this[kMaxRedirections] = maxRedirections;
         this[kFactory] = factory;
@@ -8726,7 +8726,7 @@ var require_proxy_agent = __commonJS({
     var DispatcherBase = require_dispatcher_base();
     var { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = require_errors();
     var buildConnector = require_connect();
-    var Client = require_client();
+    var Client2 = require_client();
     var kAgent = /* @__PURE__ */ Symbol("proxy agent");
     var kClient = /* @__PURE__ */ Symbol("proxy client");
     var kProxyHeaders = /* @__PURE__ */ Symbol("proxy headers");
@@ -8744,22 +8744,22 @@ var require_proxy_agent = __commonJS({
     };
     function defaultAgentFactory(origin, opts) {
       if (opts.connections === 1) {
-        return new Client(origin, opts);
+        return new Client2(origin, opts);
       }
       return new Pool(origin, opts);
     }
     var Http1ProxyWrapper = class extends DispatcherBase {
       #client;
-      constructor(proxyUrl, { headers = {}, connect, factory }) {
+      constructor(proxyUrl, { headers = {}, connect: connect2, factory }) {
         super();
         if (!proxyUrl) {
           throw new InvalidArgumentError("Proxy URL is mandatory");
         }
         this[kProxyHeaders] = headers;
         if (factory) {
-          this.#client = factory(proxyUrl, { connect });
+          this.#client = factory(proxyUrl, { connect: connect2 });
         } else {
-          this.#client = new Client(proxyUrl, { connect });
+          this.#client = new Client2(proxyUrl, { connect: connect2 });
         }
       }
       [kDispatch](opts, handler2) {
@@ -8821,7 +8821,7 @@ var require_proxy_agent = __commonJS({
         } else if (username && password) {
           this[kProxyHeaders]["proxy-authorization"] = `Basic ${Buffer.from(`${decodeURIComponent(username)}:${decodeURIComponent(password)}`).toString("base64")}`;
         }
-        const connect = buildConnector({ ...opts.proxyTls });
+        const connect2 = buildConnector({ ...opts.proxyTls });
         this[kConnectEndpoint] = buildConnector({ ...opts.requestTls });
         const agentFactory = opts.factory || defaultAgentFactory;
         const factory = (origin2, options) => {
@@ -8829,13 +8829,13 @@ var require_proxy_agent = __commonJS({
           if (!this[kTunnelProxy] && protocol2 === "http:" && this[kProxy].protocol === "http:") {
             return new Http1ProxyWrapper(this[kProxy].uri, {
               headers: this[kProxyHeaders],
-              connect,
+              connect: connect2,
               factory: agentFactory
             });
           }
           return agentFactory(origin2, options);
         };
-        this[kClient] = clientFactory(url, { connect });
+        this[kClient] = clientFactory(url, { connect: connect2 });
         this[kAgent] = new Agent({
           ...opts,
           factory,
@@ -10581,10 +10581,10 @@ var require_api_connect = __commonJS({
         }
       }
     };
-    function connect(opts, callback) {
+    function connect2(opts, callback) {
       if (callback === void 0) {
         return new Promise((resolve2, reject) => {
-          connect.call(this, opts, (err, data) => {
+          connect2.call(this, opts, (err, data) => {
             return err ? reject(err) : resolve2(data);
           });
         });
@@ -10600,7 +10600,7 @@ var require_api_connect = __commonJS({
         queueMicrotask(() => callback(err, { opaque }));
       }
     }
-    module2.exports = connect;
+    module2.exports = connect2;
   }
 });
 
@@ -11132,7 +11132,7 @@ var require_mock_client = __commonJS({
   "node_modules/undici/lib/mock/mock-client.js"(exports2, module2) {
     "use strict";
     var { promisify } = __require("node:util");
-    var Client = require_client();
+    var Client2 = require_client();
     var { buildMockDispatch } = require_mock_utils();
     var {
       kDispatches,
@@ -11146,7 +11146,7 @@ var require_mock_client = __commonJS({
     var { MockInterceptor } = require_mock_interceptor();
     var Symbols = require_symbols();
     var { InvalidArgumentError } = require_errors();
-    var MockClient = class extends Client {
+    var MockClient = class extends Client2 {
       constructor(origin, opts) {
         super(origin, opts);
         if (!opts || !opts.agent || typeof opts.agent.dispatch !== "function") {
@@ -19029,7 +19029,7 @@ var require_eventsource = __commonJS({
 var require_undici = __commonJS({
   "node_modules/undici/index.js"(exports2, module2) {
     "use strict";
-    var Client = require_client();
+    var Client2 = require_client();
     var Dispatcher = require_dispatcher();
     var Pool = require_pool();
     var BalancedPool = require_balanced_pool();
@@ -19053,7 +19053,7 @@ var require_undici = __commonJS({
     var createRedirectInterceptor = require_redirect_interceptor();
     Object.assign(Dispatcher.prototype, api);
     module2.exports.Dispatcher = Dispatcher;
-    module2.exports.Client = Client;
+    module2.exports.Client = Client2;
     module2.exports.Pool = Pool;
     module2.exports.BalancedPool = BalancedPool;
     module2.exports.Agent = Agent;
@@ -47670,9 +47670,9 @@ var require_httpClient = __commonJS({
     var noop3 = require_noop();
     var clone = require_lodash();
     var PipelinedRequestsQueue = require_pipelinedRequestsQueue();
-    function Client(opts) {
-      if (!(this instanceof Client)) {
-        return new Client(opts);
+    function Client2(opts) {
+      if (!(this instanceof Client2)) {
+        return new Client2(opts);
       }
       this.opts = clone(opts);
       this.opts.setupClient = this.opts.setupClient || noop3;
@@ -47742,8 +47742,8 @@ var require_httpClient = __commonJS({
       };
       this._connect();
     }
-    inherits(Client, EE);
-    Client.prototype._connect = function() {
+    inherits(Client2, EE);
+    Client2.prototype._connect = function() {
       if (this.secure) {
         let servername;
         if (this.opts.servername) {
@@ -47778,7 +47778,7 @@ var require_httpClient = __commonJS({
         this._doRequest();
       }
     };
-    Client.prototype._doRequest = function() {
+    Client2.prototype._doRequest = function() {
       if (!this.rate || this.rate && this.reqsMadeThisSecond++ < this.rate) {
         if (!this.destroyed && this.responseMax && this.reqsMade >= this.responseMax) {
           return this.destroy();
@@ -47798,11 +47798,11 @@ var require_httpClient = __commonJS({
         this.paused = true;
       }
     };
-    Client.prototype._resetConnection = function() {
+    Client2.prototype._resetConnection = function() {
       this._destroyConnection();
       this._connect();
     };
-    Client.prototype._destroyConnection = function() {
+    Client2.prototype._destroyConnection = function() {
       this.conn.removeAllListeners("error");
       this.conn.removeAllListeners("end");
       this.conn.on("error", () => {
@@ -47810,7 +47810,7 @@ var require_httpClient = __commonJS({
       this.conn.destroy();
       this.pipelinedRequests.clear();
     };
-    Client.prototype.destroy = function() {
+    Client2.prototype.destroy = function() {
       if (!this.destroyed) {
         this.destroyed = true;
         this.timeoutTicker.clear();
@@ -47819,35 +47819,35 @@ var require_httpClient = __commonJS({
         this._destroyConnection();
       }
     };
-    Client.prototype.getRequestBuffer = function() {
+    Client2.prototype.getRequestBuffer = function() {
       return this.requestIterator.currentRequest.requestBuffer;
     };
-    Client.prototype.setHeaders = function(newHeaders) {
+    Client2.prototype.setHeaders = function(newHeaders) {
       this._okayToUpdateCheck();
       this.requestIterator.setHeaders(newHeaders);
     };
-    Client.prototype.setBody = function(newBody) {
+    Client2.prototype.setBody = function(newBody) {
       this._okayToUpdateCheck();
       this.requestIterator.setBody(newBody);
     };
-    Client.prototype.setHeadersAndBody = function(newHeaders, newBody) {
+    Client2.prototype.setHeadersAndBody = function(newHeaders, newBody) {
       this._okayToUpdateCheck();
       this.requestIterator.setHeadersAndBody(newHeaders, newBody);
     };
-    Client.prototype.setRequest = function(newRequest) {
+    Client2.prototype.setRequest = function(newRequest) {
       this._okayToUpdateCheck();
       this.requestIterator.setRequest(newRequest);
     };
-    Client.prototype.setRequests = function(newRequests) {
+    Client2.prototype.setRequests = function(newRequests) {
       this._okayToUpdateCheck();
       this.requestIterator.setRequests(newRequests);
     };
-    Client.prototype._okayToUpdateCheck = function() {
+    Client2.prototype._okayToUpdateCheck = function() {
       if (this.opts.pipelining > 1) {
         throw new Error("cannot update requests when the piplining factor is greater than 1");
       }
     };
-    module2.exports = Client;
+    module2.exports = Client2;
   }
 });
 
@@ -47858,7 +47858,7 @@ var require_run = __commonJS({
     var URL3 = __require("url");
     var reInterval = require_reinterval();
     var EE = __require("events").EventEmitter;
-    var Client = require_httpClient();
+    var Client2 = require_httpClient();
     var { isMainThread } = require_worker_threads();
     var { ofURL } = require_url();
     var aggregateResult = require_aggregateResult();
@@ -48035,7 +48035,7 @@ var require_run = __commonJS({
           if (opts.tlsOptions) {
             url.tlsOptions = opts.tlsOptions;
           }
-          const client = new Client(url);
+          const client = new Client2(url);
           client.on("response", onResponse);
           client.on("connError", onError);
           client.on("mismatch", onExpectMismatch);
@@ -67846,7 +67846,7 @@ var require_client2 = __commonJS({
     var RE_OPENSSH = /^OpenSSH_(?:(?![0-4])\d)|(?:\d{2,})/;
     var noop3 = (err) => {
     };
-    var Client = class extends EventEmitter {
+    var Client2 = class extends EventEmitter {
       constructor() {
         super();
         this.config = {
@@ -69589,7 +69589,7 @@ var require_client2 = __commonJS({
           return [["ssh-rsa", "sha1"]];
       }
     }
-    module2.exports = Client;
+    module2.exports = Client2;
   }
 });
 
@@ -69600,7 +69600,7 @@ var require_http_agents = __commonJS({
     var { Agent: HttpAgent } = __require("http");
     var { Agent: HttpsAgent } = __require("https");
     var { connect: tlsConnect } = __require("tls");
-    var Client;
+    var Client2;
     for (const ctor of [HttpAgent, HttpsAgent]) {
       class SSHAgent extends ctor {
         constructor(connectCfg, agentOptions) {
@@ -69613,9 +69613,9 @@ var require_http_agents = __commonJS({
           const srcPort = options && options.localPort || 0;
           const dstIP = options.host;
           const dstPort = options.port;
-          if (Client === void 0)
-            Client = require_client2();
-          const client = new Client();
+          if (Client2 === void 0)
+            Client2 = require_client2();
+          const client = new Client2();
           let triedForward = false;
           client.on("ready", () => {
             client.forwardOut(srcIP, srcPort, dstIP, dstPort, (err, stream) => {
@@ -69956,7 +69956,7 @@ var require_server = __commonJS({
               origDebug(`${debugPrefix}${msg}`);
             };
           }
-          new Client(socket, hostKeys, ident, offer, debug2, this, cfg);
+          new Client2(socket, hostKeys, ident, offer, debug2, this, cfg);
         }).on("error", (err) => {
           this.emit("error", err);
         }).on("listening", () => {
@@ -69996,7 +69996,7 @@ var require_server = __commonJS({
     };
     Server.KEEPALIVE_CLIENT_INTERVAL = 15e3;
     Server.KEEPALIVE_CLIENT_COUNT_MAX = 3;
-    var Client = class extends EventEmitter {
+    var Client2 = class extends EventEmitter {
       constructor(socket, hostKeys, ident, offer, debug2, server, srvCfg) {
         super();
         let exchanges = 0;
@@ -70837,7 +70837,7 @@ var require_server = __commonJS({
       return a - b;
     }
     module2.exports = Server;
-    module2.exports.IncomingClient = Client;
+    module2.exports.IncomingClient = Client2;
   }
 });
 
@@ -72224,6 +72224,34 @@ var CURVE_PERCENTILES = [50, 75, 90, 95, 99, 99.9];
 function latencyCurve(histogram) {
   return CURVE_PERCENTILES.map((p) => histogram.totalCount === 0 ? 0 : histogram.getValueAtPercentile(p) / 1e3);
 }
+
+// src/load/honour-connection-close.ts
+var import_httpClient = __toESM(require_httpClient(), 1);
+var prototype = import_httpClient.default.prototype;
+var originalConnect = prototype._connect;
+var originalDoRequest = prototype._doRequest;
+prototype._connect = function connect() {
+  if (!this.watchingConnectionClose) {
+    this.watchingConnectionClose = true;
+    this.on("headers", (info2) => {
+      if (!info2.shouldKeepAlive) this.closingConnection = true;
+    });
+  }
+  const unanswered = this.pipelinedRequests.size();
+  if (unanswered > 0 && !this.destroyed) {
+    for (let i = 0; i < unanswered; i += 1) {
+      this.emit("connError", new Error("the server closed the connection before answering the request"));
+    }
+  }
+  this.pipelinedRequests.clear();
+  this.parser.initialize(this.parser.type);
+  this.closingConnection = false;
+  originalConnect.call(this);
+};
+prototype._doRequest = function doRequest() {
+  if (this.closingConnection) return;
+  originalDoRequest.call(this);
+};
 
 // src/load/burst.ts
 var SAMPLE_INTERVAL_MS = 100;
@@ -77260,15 +77288,15 @@ function healthFindings(bursts, load) {
   const crashes = [];
   for (const burst of bursts) {
     const where = `during ${burstLabel(burst)}`;
-    for (const kill of burst.oomKills) crashes.push(`target crashed under load: ${describeOomKill(kill)} ${where}`);
+    for (const kill of burst.oomKills) crashes.push(`${describeOomKill(kill)} ${where}`);
     const unnamedKills = (burst.figures.oomKills ?? 0) - burst.oomKills.length;
     if (unnamedKills > 0) {
       crashes.push(
-        `target crashed under load: the kernel OOM-killed ${unnamedKills === 1 ? "a process" : `${unnamedKills} processes`} ${where} (the kernel log did not name ${unnamedKills === 1 ? "it" : "them"})`
+        `the kernel OOM-killed ${unnamedKills === 1 ? "a process" : `${unnamedKills} processes`} ${where} (the kernel log did not name ${unnamedKills === 1 ? "it" : "them"})`
       );
     }
     for (const { kind, line } of burst.crashLines.quoted) {
-      crashes.push(`target crashed under load: ${kind} ${where}: ${line}`);
+      crashes.push(`${kind} ${where}: ${line}`);
     }
   }
   return { crashes, environmentIssues: environmentIssues(bursts, load) };
@@ -77734,10 +77762,15 @@ function lockScript(directory, waitSeconds, holder) {
     `mkdir -p -m 777 ${dir} || exit 73`,
     `exec 9>>${lock} || exit 73`,
     `if ! flock -n 9; then`,
+    // A holder that just took the lock may not have written its name yet: give it a moment.
+    `  for i in 1 2 3 4 5 6 7 8 9 10; do [ -s ${info2} ] && break; sleep 0.2; done`,
     `  printf 'busy %s\\n' "$(cat ${info2} 2>/dev/null)"`,
     `  flock -w ${waitSeconds} 9 || { printf 'timeout %s\\n' "$(cat ${info2} 2>/dev/null)"; exit 75; }`,
     "fi",
     `printf '%s"since":"%s"}\\n' ${holderPrefix} "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > ${info2}`,
+    // Forget the holder before the lock is free (fd 9 closes only when this shell exits), so a
+    // waiter never names a run that has finished.
+    `trap ': > ${info2}; exit 0' TERM HUP INT`,
     "echo acquired",
     "while :; do sleep 3600; done"
   ].join("\n");
@@ -80157,7 +80190,7 @@ function swapState(swap) {
   const { devices, totalBytes, usedBytes, memTotalBytes } = swap.after;
   const listed = devices.map((device) => `${device.path} ${formatBytes(device.sizeBytes)}`).join(", ");
   const state = devices.length === 0 ? "no swap active" : `${formatBytes(totalBytes)} active (${listed}), ${formatBytes(usedBytes)} used`;
-  return `${state} on ${formatBytes(memTotalBytes)} RAM; ${oneLine(swap.message)}`;
+  return `${state} on ${formatBytes(memTotalBytes)} RAM; ${oneLine(swap.message).replace(/\.$/, "")}`;
 }
 function burstsOf(report) {
   const health = new Map((report.host?.bursts ?? []).map((burst) => [`${burst.target}:${burst.burstIndex}`, burst]));

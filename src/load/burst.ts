@@ -4,6 +4,7 @@
 import autocannon from 'autocannon';
 import type { LoadSettings } from '../config/settings.ts';
 import { createLatencyHistogram, encodeHistogram } from './histogram.ts';
+import './honour-connection-close.ts';
 
 /** What one process measured in one burst; processes' samples merge exactly. */
 export interface BurstSample {

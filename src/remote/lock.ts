@@ -99,10 +99,15 @@ function lockScript(directory: string, waitSeconds: number, holder: LockHolder):
     `mkdir -p -m 777 ${dir} || exit 73`,
     `exec 9>>${lock} || exit 73`,
     `if ! flock -n 9; then`,
+    // A holder that just took the lock may not have written its name yet: give it a moment.
+    `  for i in 1 2 3 4 5 6 7 8 9 10; do [ -s ${info} ] && break; sleep 0.2; done`,
     `  printf 'busy %s\\n' "$(cat ${info} 2>/dev/null)"`,
     `  flock -w ${waitSeconds} 9 || { printf 'timeout %s\\n' "$(cat ${info} 2>/dev/null)"; exit 75; }`,
     'fi',
     `printf '%s"since":"%s"}\\n' ${holderPrefix} "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > ${info}`,
+    // Forget the holder before the lock is free (fd 9 closes only when this shell exits), so a
+    // waiter never names a run that has finished.
+    `trap ': > ${info}; exit 0' TERM HUP INT`,
     'echo acquired',
     'while :; do sleep 3600; done',
   ].join('\n');

@@ -115,7 +115,7 @@ function swapState(swap: SwapReport): string {
   const { devices, totalBytes, usedBytes, memTotalBytes } = swap.after;
   const listed = devices.map((device) => `${device.path} ${formatBytes(device.sizeBytes)}`).join(', ');
   const state = devices.length === 0 ? 'no swap active' : `${formatBytes(totalBytes)} active (${listed}), ${formatBytes(usedBytes)} used`;
-  return `${state} on ${formatBytes(memTotalBytes)} RAM; ${oneLine(swap.message)}`;
+  return `${state} on ${formatBytes(memTotalBytes)} RAM; ${oneLine(swap.message).replace(/\.$/, '')}`;
 }
 
 interface Burst {

@@ -58,7 +58,8 @@ export function healthFlags({ figures, oomKills, crashLines, generatorCpu }: Hea
 }
 
 export interface HealthFindings {
-  /** Each one forces the verdict to `regression`: the target crashed under load. */
+  /** What killed or crashed on the target, e.g. "the kernel killed gunicorn (pid 812, 410 MB) …".
+   * Each one forces the verdict to `regression` ("target crashed under load"). */
   crashes: string[];
   /** Each one turns a would-be regression into `inconclusive`: the environment, not the code. */
   environmentIssues: string[];
@@ -75,15 +76,15 @@ export function healthFindings(bursts: readonly BurstHostHealth[], load: readonl
   const crashes: string[] = [];
   for (const burst of bursts) {
     const where = `during ${burstLabel(burst)}`;
-    for (const kill of burst.oomKills) crashes.push(`target crashed under load: ${describeOomKill(kill)} ${where}`);
+    for (const kill of burst.oomKills) crashes.push(`${describeOomKill(kill)} ${where}`);
     const unnamedKills = (burst.figures.oomKills ?? 0) - burst.oomKills.length;
     if (unnamedKills > 0) {
       crashes.push(
-        `target crashed under load: the kernel OOM-killed ${unnamedKills === 1 ? 'a process' : `${unnamedKills} processes`} ${where} (the kernel log did not name ${unnamedKills === 1 ? 'it' : 'them'})`,
+        `the kernel OOM-killed ${unnamedKills === 1 ? 'a process' : `${unnamedKills} processes`} ${where} (the kernel log did not name ${unnamedKills === 1 ? 'it' : 'them'})`,
       );
     }
     for (const { kind, line } of burst.crashLines.quoted) {
-      crashes.push(`target crashed under load: ${kind} ${where}: ${line}`);
+      crashes.push(`${kind} ${where}: ${line}`);
     }
   }
   return { crashes, environmentIssues: environmentIssues(bursts, load) };

@@ -1,10 +1,24 @@
 import { strict as assert } from 'node:assert';
+import { createServer, type RequestListener } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startTarget, type DemoTarget } from '../../src/demo/target.ts';
 import { runBurst } from '../../src/load/engine.ts';
 import { decodeHistogram, mergeHistograms } from '../../src/load/histogram.ts';
 import { runSeries, warmUp } from '../../src/load/series.ts';
 import type { LoadSettings } from '../../src/config/settings.ts';
+
+async function listen(handler: RequestListener): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
 
 const load = (url: string, overrides: Partial<LoadSettings> = {}): LoadSettings => ({
   url,
@@ -50,6 +64,41 @@ describe('load engine against a real server on 127.0.0.1', { timeout: 120_000 },
     for (const durationMs of [300, 1500]) {
       const burst = await runBurst({ spec: load(target.url, { durationMs }), index: 0, target: 'candidate' });
       assert.ok(burst.durationMs >= durationMs && burst.durationMs < durationMs + 250, `${durationMs} ms burst took ${burst.durationMs} ms`);
+    }
+  });
+
+  it('times servers that close the connection after each response (gunicorn sync workers)', async () => {
+    // autocannon alone measured p50 735 ms against this 60 ms service (honour-connection-close.ts).
+    const closing = await listen((request, response) => {
+      request.resume();
+      setTimeout(() => response.writeHead(200, { connection: 'close' }).end('ok'), 60);
+    });
+    try {
+      const burst = await runBurst({ spec: load(closing.url, { connections: 2, durationMs: 2000 }), index: 0, target: 'candidate' });
+      assert.ok(burst.p50 > 59 && burst.p50 < 66, `p50 ${burst.p50} ms for a 60 ms service`);
+      assert.ok(burst.p99 < 80, `p99 ${burst.p99} ms`);
+      assert.equal(burst.errors, 0, 'a close announced by the server is not an error');
+    } finally {
+      await closing.close();
+    }
+  });
+
+  it('counts a request the server dropped without answering as failed', async () => {
+    let served = 0;
+    const dropping = await listen((request, response) => {
+      request.resume();
+      served += 1;
+      // Every fourth request dies with its worker: the socket closes with no response.
+      if (served % 4 === 0) request.socket.destroy();
+      else setTimeout(() => response.end('ok'), 5);
+    });
+    try {
+      const burst = await runBurst({ spec: load(dropping.url, { connections: 2, durationMs: 1500 }), index: 0, target: 'candidate' });
+      assert.ok(burst.errors > 0, 'dropped requests are counted');
+      assert.ok(Math.abs(burst.errorRate - 0.25) < 0.05, `error rate ${burst.errorRate} ≈ 1 in 4`);
+      assert.ok(burst.p50 < 10, `p50 ${burst.p50} ms is not inflated by the drops`);
+    } finally {
+      await dropping.close();
     }
   });
 

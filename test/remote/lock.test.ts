@@ -83,6 +83,7 @@ describe('the target lock between concurrent runs', { timeout: 120_000 }, () => 
     assert.match(execFileSync('cat', [join(directory, 'holder')], { encoding: 'utf8' }), /"runId":"4343","repository":"octo\/web"/);
     await taken.release();
     await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(execFileSync('cat', [join(directory, 'holder')], { encoding: 'utf8' }), '', 'a released lock names no holder');
     assert.equal(processesUsing(directory), '', 'no lock holder is left on the target');
   });
 

@@ -288,7 +288,7 @@ export function hostOomReport(): GateReport {
         { metric: 'errorRate', baseline: 0, current: 510 / 10_900, limit: '≤ 1%', status: 'regression', reasoning: '510 of 10,900 requests failed (4.68%, limit 1%)' },
       ],
       warnings: [],
-      notes: ['Cold start: the history has 3 runs; the noise band needs 5, so only the percent limits apply.', `Crash: ${crashText}.`, 'Crash: target crashed under load: gunicorn worker SIGKILL during burst 2: [2026-11-24 14:02:31 +0000] [700] [ERROR] Worker (pid:812) was sent SIGKILL! Perhaps out of memory?'],
+      notes: ['Cold start: the history has 3 runs; the noise band needs 5, so only the percent limits apply.', `Crash: ${crashText.replace('target crashed under load: ', '')}.`, 'Crash: gunicorn worker SIGKILL during burst 2: [2026-11-24 14:02:31 +0000] [700] [ERROR] Worker (pid:812) was sent SIGKILL! Perhaps out of memory?'],
       confirmed: false,
       crashed: true,
     },

@@ -66,9 +66,9 @@ describe('burst figures and health verdicts', { timeout: 10_000 }, () => {
     ];
     const findings = healthFindings(bursts, bursts.map((b) => ({ index: b.burstIndex, target: b.target, generatorCpu: b.generatorCpu })));
     assert.deepEqual(findings.crashes, [
-      'target crashed under load: the kernel killed gunicorn (pid 812, 410 MB) at 22:22:11 UTC during burst 3',
-      'target crashed under load: worker killed (SIGKILL, perhaps out of memory) during burst 4: [ERROR] Worker (pid:813) was sent SIGKILL! Perhaps out of memory?',
-      'target crashed under load: the kernel OOM-killed 2 processes during burst 5 (the kernel log did not name them)',
+      'the kernel killed gunicorn (pid 812, 410 MB) at 22:22:11 UTC during burst 3',
+      'worker killed (SIGKILL, perhaps out of memory) during burst 4: [ERROR] Worker (pid:813) was sent SIGKILL! Perhaps out of memory?',
+      'the kernel OOM-killed 2 processes during burst 5 (the kernel log did not name them)',
     ]);
     assert.deepEqual(findings.environmentIssues, [
       'CPU steal up to 7.3 % (burst 4): the hypervisor gave the target\'s CPU to other machines',

@@ -1,0 +1,5 @@
+// autocannon's HTTP client, patched by honour-connection-close.ts; it ships no types.
+declare module 'autocannon/lib/httpClient.js' {
+  const Client: unknown;
+  export default Client;
+}
