@@ -25,14 +25,7 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-# The action runs on Node 24: the bundle tests use that binary, from the npm registry.
-node24_dir="${LOADGATE_NODE24_DIR:-$HOME/.cache/loadgate/node24}"
-if [ ! -x "$node24_dir/node_modules/.bin/node" ]; then
-  echo "test: installing Node 24 into $node24_dir (npm i node@24)" >&2
-  mkdir -p "$node24_dir"
-  npm install --silent --no-save --no-package-lock --prefix "$node24_dir" node@24 >/dev/null
-fi
-export LOADGATE_NODE24="$node24_dir/node_modules/.bin/node"
+source test/support/node24.sh
 
 npm run --silent build
 npx tsc --noEmit -p .

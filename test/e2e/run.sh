@@ -22,14 +22,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   exit 1
 fi
 
-# The action runs on Node 24: the bundle runs under that binary, from the npm registry.
-node24_dir="${LOADGATE_NODE24_DIR:-$HOME/.cache/loadgate/node24}"
-if [ ! -x "$node24_dir/node_modules/.bin/node" ]; then
-  echo "test:e2e: installing Node 24 into $node24_dir (npm i node@24)" >&2
-  mkdir -p "$node24_dir"
-  npm install --silent --no-save --no-package-lock --prefix "$node24_dir" node@24 >/dev/null
-fi
-export LOADGATE_NODE24="$node24_dir/node_modules/.bin/node"
+source test/support/node24.sh
 
 npm run --silent build
 # Cached under ~/.cache/loadgate-vm by the script's hash: a few minutes the first time, then instant.

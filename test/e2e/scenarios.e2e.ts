@@ -288,10 +288,12 @@ describe('loadgate against a 1 GiB VM running gunicorn, run as the GitHub runner
   });
 
   it('6. /hungry without swap: the OOM kill and gunicorn\'s SIGKILL line make it a regression', { timeout: 480_000 }, async (t) => {
-    // The first OOM kill after boot can take 20–130 s of /hungry load under TCG (the kernel keeps
-    // reclaiming page cache before it gives up; measured); later ones come within seconds. A gate
-    // burst that long would mostly measure the thrashing, so one kill is provoked first. That also
-    // proves the watch does not blame a kill from before the run on the run.
+    // The first OOM kill after boot took 17–295 s of /hungry load under TCG at 300 MiB held
+    // 750 ms: demand hovering just above RAM keeps the kernel reclaiming page cache before it gives
+    // up. 600 MiB held 3 s overshoots at once: the kill came after 32–33 s (measured twice); later
+    // ones come within seconds. A gate burst that long would mostly measure the thrashing, so one
+    // kill is provoked first. That also proves the watch does not blame an earlier kill on the run.
+    await sh('echo 600 > /etc/loadgate-demo/hungry-mb; echo 3000 > /etc/loadgate-demo/hungry-hold-ms');
     const killsBeforeTrigger = await oomKillCount();
     const triggerStarted = Date.now();
     do {
@@ -303,6 +305,7 @@ describe('loadgate against a 1 GiB VM running gunicorn, run as the GitHub runner
       );
     } while ((await oomKillCount()) === killsBeforeTrigger);
     t.diagnostic(`first OOM kill provoked after ${((Date.now() - triggerStarted) / 1000).toFixed(0)} s of /hungry`);
+    await sh('echo 300 > /etc/loadgate-demo/hungry-mb; echo 750 > /etc/loadgate-demo/hungry-hold-ms');
     const earlierPids = new Set(await kernelKilledPids());
     const killsBefore = await oomKillCount();
 
