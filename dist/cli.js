@@ -71347,7 +71347,7 @@ var INPUT_DEFAULTS = {
   "p95-budget": "",
   "fail-on-regression": "true",
   "fail-on-inconclusive": "false",
-  "baseline-store": "file",
+  "baseline-store": "branch",
   "baseline-branch": "loadgate-baseline",
   "baseline-path": ".loadgate/baseline.json",
   "baseline-key": "",

@@ -36,7 +36,7 @@ export const INPUT_DEFAULTS = {
   'p95-budget': '',
   'fail-on-regression': 'true',
   'fail-on-inconclusive': 'false',
-  'baseline-store': 'file',
+  'baseline-store': 'branch',
   'baseline-branch': 'loadgate-baseline',
   'baseline-path': '.loadgate/baseline.json',
   'baseline-key': '',

@@ -7,7 +7,7 @@ import { baselineFilePath } from '../../src/baseline/branch-store.ts';
 import { parseDocument } from '../../src/baseline/history.ts';
 import { startTarget, type DemoTarget } from '../../src/demo/target.ts';
 import { GitHubFake } from '../support/github-fake.ts';
-import { runBundle } from '../support/run-bundle.ts';
+import { runBundle, SHORT_RUN } from '../support/run-bundle.ts';
 
 const PR = 7;
 
@@ -27,10 +27,7 @@ describe('the bundle with the branch store and the PR comment over real HTTP', {
     target = await startTarget({ delayMs: 10 });
     inputs = {
       url: target.url,
-      connections: '4',
-      duration: '1s',
-      bursts: '3',
-      warmup: '500ms',
+      ...SHORT_RUN,
       'baseline-store': 'branch',
       'github-token': fake.token,
       name: 'api',

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import { startTarget, type DemoTarget } from '../../src/demo/target.ts';
 import { startSshd, type Sshd } from '../support/sshd.ts';
-import { runBundle, type BundleRun } from '../support/run-bundle.ts';
+import { runBundle, SHORT_RUN, type BundleRun } from '../support/run-bundle.ts';
 
 const PULL_REQUEST = {
   pull_request: { number: 7, head: { repo: { full_name: 'octo-org/shop' } }, base: { repo: { full_name: 'octo-org/shop' } } },
@@ -26,10 +26,7 @@ describe('the bundle against a real loopback sshd', { timeout: 300_000 }, () => 
     target = await startTarget({ delayMs: 5 });
     inputs = {
       url: target.url,
-      connections: '4',
-      duration: '1s',
-      bursts: '3',
-      warmup: '500ms',
+      ...SHORT_RUN,
       host: sshd.host,
       port: String(sshd.port),
       username: sshd.username,

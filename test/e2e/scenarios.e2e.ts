@@ -287,17 +287,17 @@ describe('loadgate against a 1 GiB VM running gunicorn, run as the GitHub runner
     }
   });
 
-  it('6. /hungry without swap: the OOM kill and gunicorn\'s SIGKILL line make it a regression', { timeout: 480_000 }, async (t) => {
+  it('6. /hungry without swap: the OOM kill and gunicorn\'s SIGKILL line make it a regression', { timeout: 600_000 }, async (t) => {
     // The first OOM kill after boot took 17–295 s of /hungry load under TCG at 300 MiB held
     // 750 ms: demand hovering just above RAM keeps the kernel reclaiming page cache before it gives
-    // up. 600 MiB held 3 s overshoots at once: the kill came after 32–33 s (measured twice); later
-    // ones come within seconds. A gate burst that long would mostly measure the thrashing, so one
+    // up. 600 MiB held 3 s overshoots harder: 32–33 s on a freshly booted VM, but still 264 s after
+    // scenarios 1–5 (measured); later ones come within seconds. A gate burst that long would mostly measure the thrashing, so one
     // kill is provoked first. That also proves the watch does not blame an earlier kill on the run.
     await sh('echo 600 > /etc/loadgate-demo/hungry-mb; echo 3000 > /etc/loadgate-demo/hungry-hold-ms');
     const killsBeforeTrigger = await oomKillCount();
     const triggerStarted = Date.now();
     do {
-      assert.ok(Date.now() - triggerStarted < 300_000, 'no OOM kill after 300 s of /hungry');
+      assert.ok(Date.now() - triggerStarted < 420_000, 'no OOM kill after 420 s of /hungry');
       // One request per worker and no client timeout that matters: a request queued behind busy
       // workers, or abandoned by its client, would still run later and prolong the thrashing.
       await Promise.allSettled(

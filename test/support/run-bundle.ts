@@ -8,6 +8,9 @@ import { join } from 'node:path';
 
 export const BUNDLE = new URL('../../dist/index.js', import.meta.url).pathname;
 
+/** Load small enough for many bundle runs per test file, long enough for real figures. */
+export const SHORT_RUN = { connections: '4', duration: '1s', bursts: '3', warmup: '500ms' } as const;
+
 export interface BundleRun {
   code: number | null;
   stdout: string;
