@@ -24,7 +24,7 @@ export interface RemoteProcess {
    * TargetError when the command could not start (sudo refused, connection already lost).
    */
   readonly exited: Promise<number | null>;
-  /** Ends the command (closes its channel; the remote side must exit on stdin EOF or SIGHUP). */
+  /** Ends the command and every process it started (the transport signals its whole process group). */
   stop(): Promise<void>;
 }
 
