@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startTarget, type DemoTarget } from '../../src/demo/target.ts';
 import { GitHubFake } from '../support/github-fake.ts';
+import { schemaProblems } from '../support/openapi-validator.ts';
 import { runBundle, SHORT_RUN, type BundleRun } from '../support/run-bundle.ts';
 
 const PR = 7;
@@ -113,6 +114,15 @@ describe('comment-from posts a fork\'s report only on the PR the workflow run bu
     await rm(dir, { recursive: true, force: true });
   });
 
+  it('sends event payloads shaped as GitHub\'s webhook descriptions say', () => {
+    // The payloads carry only the fields loadgate reads: leave out "required but missing".
+    const shapeProblems = (schema: string, payload: unknown) =>
+      schemaProblems({ $ref: `#/components/schemas/${schema}` }, payload).filter((problem) => !/is required but missing/.test(problem));
+    assert.deepEqual(shapeProblems('webhook-pull-request-synchronize', pullRequestEvent()), []);
+    assert.deepEqual(shapeProblems('webhook-workflow-run-completed', workflowRunEvent()), []);
+    assert.notDeepEqual(shapeProblems('webhook-workflow-run-completed', workflowRunEvent({ head_repository: { id: '42' } })), []);
+  });
+
   it('records the PR head commit next to the merge commit in the report', () => {
     const context = honest.context as Record<string, unknown>;
     assert.equal(context.sha, MERGE_SHA);
@@ -161,7 +171,7 @@ describe('comment-from posts a fork\'s report only on the PR the workflow run bu
     assert.deepEqual(fake.violations, []);
   });
 
-  it('posts nothing without a workflow_run event, or when it has no head_sha', async () => {
+  it('posts nothing without a workflow_run event, without its head_sha, or when the PRs cannot be listed', async () => {
     const writes = commentWrites();
     const noHeadSha = workflowRunEvent();
     delete (noHeadSha.workflow_run as Record<string, unknown>).head_sha;
@@ -172,6 +182,10 @@ describe('comment-from posts a fork\'s report only on the PR the workflow run bu
     const onPullRequest = await post(JSON.stringify(honest), pullRequestEvent(), 'pull_request');
     assert.equal(onPullRequest.code, 1);
     assert.match(onPullRequest.stdout, /::error::.*this run's event is `pull_request`; .* posted only by .*`on: workflow_run`/);
+    fake.failNext('pulls/list', 403, { message: 'Resource not accessible by integration' });
+    const forbidden = await post(JSON.stringify(honest));
+    assert.equal(forbidden.code, 1);
+    assert.match(forbidden.stdout, /::error::.*listing the open pull requests of .* failed \(403: Resource not accessible by integration\)/);
     assert.equal(commentWrites(), writes);
   });
 
