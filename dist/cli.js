@@ -866,11 +866,11 @@ var require_utils = __commonJS({
       }
       return output;
     }
-    function hyperlink(url, text) {
+    function hyperlink(url, text2) {
       const OSC = "\x1B]";
       const BEL = "\x07";
       const SEP = ";";
-      return [OSC, "8", SEP, SEP, url || text, BEL, text, OSC, "8", SEP, SEP, BEL].join("");
+      return [OSC, "8", SEP, SEP, url || text2, BEL, text2, OSC, "8", SEP, SEP, BEL].join("");
     }
     module2.exports = {
       strlen,
@@ -956,11 +956,11 @@ var require_styles = __commonJS({
 var require_has_flag = __commonJS({
   "node_modules/@colors/colors/lib/system/has-flag.js"(exports2, module2) {
     "use strict";
-    module2.exports = function(flag, argv) {
+    module2.exports = function(flag2, argv) {
       argv = argv || process.argv;
       var terminatorPos = argv.indexOf("--");
-      var prefix = /^-{1,2}/.test(flag) ? "" : "--";
-      var pos = argv.indexOf(prefix + flag);
+      var prefix = /^-{1,2}/.test(flag2) ? "" : "--";
+      var pos = argv.indexOf(prefix + flag2);
       return pos !== -1 && (terminatorPos === -1 ? true : pos < terminatorPos);
     };
   }
@@ -1065,10 +1065,10 @@ var require_supports_colors = __commonJS({
 // node_modules/@colors/colors/lib/custom/trap.js
 var require_trap = __commonJS({
   "node_modules/@colors/colors/lib/custom/trap.js"(exports2, module2) {
-    module2["exports"] = function runTheTrap(text, options) {
+    module2["exports"] = function runTheTrap(text2, options) {
       var result = "";
-      text = text || "Run the trap, drop the bass";
-      text = text.split("");
+      text2 = text2 || "Run the trap, drop the bass";
+      text2 = text2.split("");
       var trap = {
         a: ["@", "\u0104", "\u023A", "\u0245", "\u0394", "\u039B", "\u0414"],
         b: ["\xDF", "\u0181", "\u0243", "\u026E", "\u03B2", "\u0E3F"],
@@ -1116,7 +1116,7 @@ var require_trap = __commonJS({
         y: ["\xA5", "\u04B0", "\u04CB"],
         z: ["\u01B5", "\u0240"]
       };
-      text.forEach(function(c) {
+      text2.forEach(function(c) {
         c = c.toLowerCase();
         var chars = trap[c] || [" "];
         var rand = Math.floor(Math.random() * chars.length);
@@ -1134,8 +1134,8 @@ var require_trap = __commonJS({
 // node_modules/@colors/colors/lib/custom/zalgo.js
 var require_zalgo = __commonJS({
   "node_modules/@colors/colors/lib/custom/zalgo.js"(exports2, module2) {
-    module2["exports"] = function zalgo(text, options) {
-      text = text || "   he is here   ";
+    module2["exports"] = function zalgo(text2, options) {
+      text2 = text2 || "   he is here   ";
       var soul = {
         "up": [
           "\u030D",
@@ -1268,7 +1268,7 @@ var require_zalgo = __commonJS({
         });
         return bool;
       }
-      function heComes(text2, options2) {
+      function heComes(text3, options2) {
         var result = "";
         var counts;
         var l;
@@ -1277,12 +1277,12 @@ var require_zalgo = __commonJS({
         options2["mid"] = typeof options2["mid"] !== "undefined" ? options2["mid"] : true;
         options2["down"] = typeof options2["down"] !== "undefined" ? options2["down"] : true;
         options2["size"] = typeof options2["size"] !== "undefined" ? options2["size"] : "maxi";
-        text2 = text2.split("");
-        for (l in text2) {
+        text3 = text3.split("");
+        for (l in text3) {
           if (isChar(l)) {
             continue;
           }
-          result = result + text2[l];
+          result = result + text3[l];
           counts = { "up": 0, "down": 0, "mid": 0 };
           switch (options2.size) {
             case "mini":
@@ -1313,7 +1313,7 @@ var require_zalgo = __commonJS({
         }
         return result;
       }
-      return heComes(text, options);
+      return heComes(text2, options);
     };
   }
 });
@@ -2894,8 +2894,8 @@ var require_conversions = __commonJS({
       return [r, g, b];
     };
     convert.rgb.hex = function(args) {
-      const integer = ((Math.round(args[0]) & 255) << 16) + ((Math.round(args[1]) & 255) << 8) + (Math.round(args[2]) & 255);
-      const string = integer.toString(16).toUpperCase();
+      const integer2 = ((Math.round(args[0]) & 255) << 16) + ((Math.round(args[1]) & 255) << 8) + (Math.round(args[2]) & 255);
+      const string = integer2.toString(16).toUpperCase();
       return "000000".substring(string.length) + string;
     };
     convert.hex.rgb = function(args) {
@@ -2909,10 +2909,10 @@ var require_conversions = __commonJS({
           return char + char;
         }).join("");
       }
-      const integer = parseInt(colorString, 16);
-      const r = integer >> 16 & 255;
-      const g = integer >> 8 & 255;
-      const b = integer & 255;
+      const integer2 = parseInt(colorString, 16);
+      const r = integer2 >> 16 & 255;
+      const g = integer2 >> 8 & 255;
+      const b = integer2 & 255;
       return [r, g, b];
     };
     convert.rgb.hcg = function(rgb) {
@@ -3075,8 +3075,8 @@ var require_conversions = __commonJS({
     };
     convert.gray.hex = function(gray) {
       const val = Math.round(gray[0] / 100 * 255) & 255;
-      const integer = (val << 16) + (val << 8) + val;
-      const string = integer.toString(16).toUpperCase();
+      const integer2 = (val << 16) + (val << 8) + val;
+      const string = integer2.toString(16).toUpperCase();
       return "000000".substring(string.length) + string;
     };
     convert.rgb.gray = function(rgb) {
@@ -3363,9 +3363,9 @@ var require_ansi_styles = __commonJS({
 var require_has_flag2 = __commonJS({
   "node_modules/has-flag/index.js"(exports2, module2) {
     "use strict";
-    module2.exports = (flag, argv = process.argv) => {
-      const prefix = flag.startsWith("-") ? "" : flag.length === 1 ? "-" : "--";
-      const position = argv.indexOf(prefix + flag);
+    module2.exports = (flag2, argv = process.argv) => {
+      const prefix = flag2.startsWith("-") ? "" : flag2.length === 1 ? "-" : "--";
+      const position = argv.indexOf(prefix + flag2);
       const terminatorPosition = argv.indexOf("--");
       return position !== -1 && (terminatorPosition === -1 || position < terminatorPosition);
     };
@@ -4323,7 +4323,7 @@ var require_formatters = __commonJS({
     };
     var integerFormatter = (size) => {
       const padding = leftPadding(size);
-      return (integer) => padding("" + integer);
+      return (integer2) => padding("" + integer2);
     };
     exports2.integerFormatter = integerFormatter;
     var { floor, log10, pow } = Math;
@@ -4543,13 +4543,13 @@ var require_JsHistogram = __commonJS({
         this.updateMinAndMax(value);
         this.incrementTotalCount();
       }
-      handleRecordException(count2, value) {
+      handleRecordException(count3, value) {
         if (!this.autoResize) {
           throw new Error("Value " + value + " is outside of histogram covered range");
         }
         this.resize(value);
         var countsIndex = this.countsArrayIndex(value);
-        this.addToCountAtIndex(countsIndex, count2);
+        this.addToCountAtIndex(countsIndex, count3);
         this.highestTrackableValue = this.highestEquivalentValue(this.valueFromIndex(this.countsArrayLength - 1));
       }
       countsArrayIndex(value) {
@@ -4832,15 +4832,15 @@ var require_JsHistogram = __commonJS({
           this.recordSingleValue(missingValue);
         }
       }
-      recordCountAtValue(count2, value) {
+      recordCountAtValue(count3, value) {
         const countsIndex = this.countsArrayIndex(value);
         if (countsIndex >= this.countsArrayLength) {
-          this.handleRecordException(count2, value);
+          this.handleRecordException(count3, value);
         } else {
-          this.addToCountAtIndex(countsIndex, count2);
+          this.addToCountAtIndex(countsIndex, count3);
         }
         this.updateMinAndMax(value);
-        this.addToTotalCount(count2);
+        this.addToTotalCount(count3);
       }
       /**
        * Record a value in the histogram (adding to the value's current count)
@@ -4849,8 +4849,8 @@ var require_JsHistogram = __commonJS({
        * @param count The number of occurrences of this value to record
        * @throws ArrayIndexOutOfBoundsException (may throw) if value is exceeds highestTrackableValue
        */
-      recordValueWithCount(value, count2) {
-        this.recordCountAtValue(count2, value);
+      recordValueWithCount(value, count3) {
+        this.recordCountAtValue(count3, value);
       }
       /**
        * Record a value in the histogram.
@@ -4876,13 +4876,13 @@ var require_JsHistogram = __commonJS({
       recordValueWithExpectedInterval(value, expectedIntervalBetweenValueSamples) {
         this.recordSingleValueWithExpectedInterval(value, expectedIntervalBetweenValueSamples);
       }
-      recordValueWithCountAndExpectedInterval(value, count2, expectedIntervalBetweenValueSamples) {
-        this.recordCountAtValue(count2, value);
+      recordValueWithCountAndExpectedInterval(value, count3, expectedIntervalBetweenValueSamples) {
+        this.recordCountAtValue(count3, value);
         if (expectedIntervalBetweenValueSamples <= 0) {
           return;
         }
         for (let missingValue = value - expectedIntervalBetweenValueSamples; missingValue >= expectedIntervalBetweenValueSamples; missingValue -= expectedIntervalBetweenValueSamples) {
-          this.recordCountAtValue(count2, missingValue);
+          this.recordCountAtValue(count3, missingValue);
         }
       }
       /**
@@ -5697,7 +5697,7 @@ var require_trees = __commonJS({
       var prevlen = -1;
       var curlen;
       var nextlen = tree[0 * 2 + 1];
-      var count2 = 0;
+      var count3 = 0;
       var max_count = 7;
       var min_count = 4;
       if (nextlen === 0) {
@@ -5708,21 +5708,21 @@ var require_trees = __commonJS({
       for (n = 0; n <= max_code; n++) {
         curlen = nextlen;
         nextlen = tree[(n + 1) * 2 + 1];
-        if (++count2 < max_count && curlen === nextlen) {
+        if (++count3 < max_count && curlen === nextlen) {
           continue;
-        } else if (count2 < min_count) {
-          s.bl_tree[curlen * 2] += count2;
+        } else if (count3 < min_count) {
+          s.bl_tree[curlen * 2] += count3;
         } else if (curlen !== 0) {
           if (curlen !== prevlen) {
             s.bl_tree[curlen * 2]++;
           }
           s.bl_tree[REP_3_6 * 2]++;
-        } else if (count2 <= 10) {
+        } else if (count3 <= 10) {
           s.bl_tree[REPZ_3_10 * 2]++;
         } else {
           s.bl_tree[REPZ_11_138 * 2]++;
         }
-        count2 = 0;
+        count3 = 0;
         prevlen = curlen;
         if (nextlen === 0) {
           max_count = 138;
@@ -5741,7 +5741,7 @@ var require_trees = __commonJS({
       var prevlen = -1;
       var curlen;
       var nextlen = tree[0 * 2 + 1];
-      var count2 = 0;
+      var count3 = 0;
       var max_count = 7;
       var min_count = 4;
       if (nextlen === 0) {
@@ -5751,27 +5751,27 @@ var require_trees = __commonJS({
       for (n = 0; n <= max_code; n++) {
         curlen = nextlen;
         nextlen = tree[(n + 1) * 2 + 1];
-        if (++count2 < max_count && curlen === nextlen) {
+        if (++count3 < max_count && curlen === nextlen) {
           continue;
-        } else if (count2 < min_count) {
+        } else if (count3 < min_count) {
           do {
             send_code(s, curlen, s.bl_tree);
-          } while (--count2 !== 0);
+          } while (--count3 !== 0);
         } else if (curlen !== 0) {
           if (curlen !== prevlen) {
             send_code(s, curlen, s.bl_tree);
-            count2--;
+            count3--;
           }
           send_code(s, REP_3_6, s.bl_tree);
-          send_bits(s, count2 - 3, 2);
-        } else if (count2 <= 10) {
+          send_bits(s, count3 - 3, 2);
+        } else if (count3 <= 10) {
           send_code(s, REPZ_3_10, s.bl_tree);
-          send_bits(s, count2 - 3, 3);
+          send_bits(s, count3 - 3, 3);
         } else {
           send_code(s, REPZ_11_138, s.bl_tree);
-          send_bits(s, count2 - 11, 7);
+          send_bits(s, count3 - 11, 7);
         }
-        count2 = 0;
+        count3 = 0;
         prevlen = curlen;
         if (nextlen === 0) {
           max_count = 138;
@@ -7753,20 +7753,20 @@ var require_inftrees = __commonJS({
       var base = null;
       var base_index = 0;
       var end;
-      var count2 = new utils.Buf16(MAXBITS + 1);
+      var count3 = new utils.Buf16(MAXBITS + 1);
       var offs = new utils.Buf16(MAXBITS + 1);
       var extra = null;
       var extra_index = 0;
       var here_bits, here_op, here_val;
       for (len = 0; len <= MAXBITS; len++) {
-        count2[len] = 0;
+        count3[len] = 0;
       }
       for (sym = 0; sym < codes; sym++) {
-        count2[lens[lens_index + sym]]++;
+        count3[lens[lens_index + sym]]++;
       }
       root = bits;
       for (max2 = MAXBITS; max2 >= 1; max2--) {
-        if (count2[max2] !== 0) {
+        if (count3[max2] !== 0) {
           break;
         }
       }
@@ -7780,7 +7780,7 @@ var require_inftrees = __commonJS({
         return 0;
       }
       for (min = 1; min < max2; min++) {
-        if (count2[min] !== 0) {
+        if (count3[min] !== 0) {
           break;
         }
       }
@@ -7790,7 +7790,7 @@ var require_inftrees = __commonJS({
       left = 1;
       for (len = 1; len <= MAXBITS; len++) {
         left <<= 1;
-        left -= count2[len];
+        left -= count3[len];
         if (left < 0) {
           return -1;
         }
@@ -7800,7 +7800,7 @@ var require_inftrees = __commonJS({
       }
       offs[1] = 0;
       for (len = 1; len < MAXBITS; len++) {
-        offs[len + 1] = offs[len] + count2[len];
+        offs[len + 1] = offs[len] + count3[len];
       }
       for (sym = 0; sym < codes; sym++) {
         if (lens[lens_index + sym] !== 0) {
@@ -7863,7 +7863,7 @@ var require_inftrees = __commonJS({
           huff = 0;
         }
         sym++;
-        if (--count2[len] === 0) {
+        if (--count3[len] === 0) {
           if (len === max2) {
             break;
           }
@@ -7877,7 +7877,7 @@ var require_inftrees = __commonJS({
           curr = len - drop;
           left = 1 << curr;
           while (curr + drop < max2) {
-            left -= count2[curr + drop];
+            left -= count3[curr + drop];
             if (left <= 0) {
               break;
             }
@@ -9958,8 +9958,8 @@ var require_wasm = __commonJS({
       recordValue(value) {
         this._wasmHistogram.recordValue(value);
       }
-      recordValueWithCount(value, count2) {
-        this._wasmHistogram.recordValueWithCount(value, count2);
+      recordValueWithCount(value, count3) {
+        this._wasmHistogram.recordValueWithCount(value, count3);
       }
       recordValueWithExpectedInterval(value, expectedIntervalBetweenValueSamples) {
         this._wasmHistogram.recordValueWithExpectedInterval(value, expectedIntervalBetweenValueSamples);
@@ -10958,12 +10958,12 @@ var require_JsHistogram_encoding = __commonJS({
       const countsLimit = self2.countsArrayIndex(self2.maxValue) + 1;
       let srcIndex = 0;
       while (srcIndex < countsLimit) {
-        const count2 = self2.getCountAtIndex(srcIndex++);
-        if (count2 < 0) {
-          throw new Error("Cannot encode histogram containing negative counts (" + count2 + ") at index " + srcIndex + ", corresponding the value range [" + self2.lowestEquivalentValue(self2.valueFromIndex(srcIndex)) + "," + self2.nextNonEquivalentValue(self2.valueFromIndex(srcIndex)) + ")");
+        const count3 = self2.getCountAtIndex(srcIndex++);
+        if (count3 < 0) {
+          throw new Error("Cannot encode histogram containing negative counts (" + count3 + ") at index " + srcIndex + ", corresponding the value range [" + self2.lowestEquivalentValue(self2.valueFromIndex(srcIndex)) + "," + self2.nextNonEquivalentValue(self2.valueFromIndex(srcIndex)) + ")");
         }
         let zerosCount = 0;
-        if (count2 == 0) {
+        if (count3 == 0) {
           zerosCount = 1;
           while (srcIndex < countsLimit && self2.getCountAtIndex(srcIndex) == 0) {
             zerosCount++;
@@ -10973,7 +10973,7 @@ var require_JsHistogram_encoding = __commonJS({
         if (zerosCount > 1) {
           ZigZagEncoding_1.default.encode(buffer, -zerosCount);
         } else {
-          ZigZagEncoding_1.default.encode(buffer, count2);
+          ZigZagEncoding_1.default.encode(buffer, count3);
         }
       }
     }
@@ -11002,12 +11002,12 @@ var require_JsHistogram_encoding = __commonJS({
       const endPosition = sourceBuffer.position + lengthInBytes;
       while (sourceBuffer.position < endPosition) {
         let zerosCount = 0;
-        let count2 = ZigZagEncoding_1.default.decode(sourceBuffer);
-        if (count2 < 0) {
-          zerosCount = -count2;
+        let count3 = ZigZagEncoding_1.default.decode(sourceBuffer);
+        if (count3 < 0) {
+          zerosCount = -count3;
           dstIndex += zerosCount;
         } else {
-          self2.setCountAtIndex(dstIndex++, count2);
+          self2.setCountAtIndex(dstIndex++, count3);
         }
       }
       return dstIndex;
@@ -11390,8 +11390,8 @@ var require_Recorder = __commonJS({
        * @param count The number of occurrences of this value to record
        * @throws ArrayIndexOutOfBoundsException (may throw) if value is exceeds highestTrackableValue
        */
-      recordValueWithCount(value, count2) {
-        this.activeHistogram.recordValueWithCount(value, count2);
+      recordValueWithCount(value, count3) {
+        this.activeHistogram.recordValueWithCount(value, count3);
       }
       /**
        * Record a value
@@ -11799,61 +11799,61 @@ var require_printResult = __commonJS({
       }
       return strResult;
     };
-    function asLowRow(name, stat) {
+    function asLowRow(name, stat2) {
       return [
         name,
-        stat.p2_5,
-        stat.p50,
-        stat.p97_5,
-        stat.p99,
-        stat.average,
-        stat.stddev,
-        typeof stat.max === "string" ? stat.max : Math.floor(stat.max * 100) / 100
+        stat2.p2_5,
+        stat2.p50,
+        stat2.p97_5,
+        stat2.p99,
+        stat2.average,
+        stat2.stddev,
+        typeof stat2.max === "string" ? stat2.max : Math.floor(stat2.max * 100) / 100
       ];
     }
-    function asHighRow(name, stat) {
+    function asHighRow(name, stat2) {
       return [
         name,
-        stat.p1,
-        stat.p2_5,
-        stat.p50,
-        stat.p97_5,
-        stat.average,
-        stat.stddev,
-        typeof stat.min === "string" ? stat.min : Math.floor(stat.min * 100) / 100
+        stat2.p1,
+        stat2.p2_5,
+        stat2.p50,
+        stat2.p97_5,
+        stat2.average,
+        stat2.stddev,
+        typeof stat2.min === "string" ? stat2.min : Math.floor(stat2.min * 100) / 100
       ];
     }
     function asColor(colorise, row) {
       return row.map((entry) => colorise(entry));
     }
-    function asMs(stat) {
+    function asMs(stat2) {
       const result = /* @__PURE__ */ Object.create(null);
-      for (const k of Object.keys(stat)) {
-        result[k] = `${stat[k]} ms`;
+      for (const k of Object.keys(stat2)) {
+        result[k] = `${stat2[k]} ms`;
       }
-      result.max = typeof stat.max === "string" ? stat.max : `${Math.floor(stat.max * 100) / 100} ms`;
+      result.max = typeof stat2.max === "string" ? stat2.max : `${Math.floor(stat2.max * 100) / 100} ms`;
       return result;
     }
-    function asNumber(stat) {
+    function asNumber(stat2) {
       const result = /* @__PURE__ */ Object.create(null);
-      for (const k of Object.keys(stat)) {
-        result[k] = stat[k].toLocaleString(void 0, {
+      for (const k of Object.keys(stat2)) {
+        result[k] = stat2[k].toLocaleString(void 0, {
           // to show all digits
           maximumFractionDigits: 20
         });
       }
       return result;
     }
-    function asBytes(stat) {
-      const result = Object.create(stat);
+    function asBytes(stat2) {
+      const result = Object.create(stat2);
       for (const p of percentiles) {
         const key = `p${p}`.replace(".", "_");
-        result[key] = prettyBytes(stat[key]);
+        result[key] = prettyBytes(stat2[key]);
       }
-      result.average = prettyBytes(stat.average);
-      result.stddev = prettyBytes(stat.stddev);
-      result.max = prettyBytes(stat.max);
-      result.min = prettyBytes(stat.min);
+      result.average = prettyBytes(stat2.average);
+      result.stddev = prettyBytes(stat2.stddev);
+      result.max = prettyBytes(stat2.max);
+      result.min = prettyBytes(stat2.min);
       return result;
     }
     function colorizeByStatusCode(chalk, statusCode) {
@@ -21126,9 +21126,9 @@ var require_iterate = __commonJS({
     var async = require_async();
     var abort = require_abort();
     module2.exports = iterate;
-    function iterate(list, iterator2, state, callback) {
+    function iterate(list2, iterator2, state, callback) {
       var key = state["keyedList"] ? state["keyedList"][state.index] : state.index;
-      state.jobs[key] = runJob(iterator2, key, list[key], function(error, output) {
+      state.jobs[key] = runJob(iterator2, key, list2[key], function(error, output) {
         if (!(key in state.jobs)) {
           return;
         }
@@ -21157,17 +21157,17 @@ var require_iterate = __commonJS({
 var require_state = __commonJS({
   "node_modules/asynckit/lib/state.js"(exports2, module2) {
     module2.exports = state;
-    function state(list, sortMethod) {
-      var isNamedList = !Array.isArray(list), initState = {
+    function state(list2, sortMethod) {
+      var isNamedList = !Array.isArray(list2), initState = {
         index: 0,
-        keyedList: isNamedList || sortMethod ? Object.keys(list) : null,
+        keyedList: isNamedList || sortMethod ? Object.keys(list2) : null,
         jobs: {},
         results: isNamedList ? {} : [],
-        size: isNamedList ? Object.keys(list).length : list.length
+        size: isNamedList ? Object.keys(list2).length : list2.length
       };
       if (sortMethod) {
         initState.keyedList.sort(isNamedList ? sortMethod : function(a, b) {
-          return sortMethod(list[a], list[b]);
+          return sortMethod(list2[a], list2[b]);
         });
       }
       return initState;
@@ -21199,10 +21199,10 @@ var require_parallel = __commonJS({
     var initState = require_state();
     var terminator = require_terminator();
     module2.exports = parallel;
-    function parallel(list, iterator2, callback) {
-      var state = initState(list);
-      while (state.index < (state["keyedList"] || list).length) {
-        iterate(list, iterator2, state, function(error, result) {
+    function parallel(list2, iterator2, callback) {
+      var state = initState(list2);
+      while (state.index < (state["keyedList"] || list2).length) {
+        iterate(list2, iterator2, state, function(error, result) {
           if (error) {
             callback(error, result);
             return;
@@ -21228,16 +21228,16 @@ var require_serialOrdered = __commonJS({
     module2.exports = serialOrdered;
     module2.exports.ascending = ascending;
     module2.exports.descending = descending;
-    function serialOrdered(list, iterator2, sortMethod, callback) {
-      var state = initState(list, sortMethod);
-      iterate(list, iterator2, state, function iteratorHandler(error, result) {
+    function serialOrdered(list2, iterator2, sortMethod, callback) {
+      var state = initState(list2, sortMethod);
+      iterate(list2, iterator2, state, function iteratorHandler(error, result) {
         if (error) {
           callback(error, result);
           return;
         }
         state.index++;
-        if (state.index < (state["keyedList"] || list).length) {
-          iterate(list, iterator2, state, iteratorHandler);
+        if (state.index < (state["keyedList"] || list2).length) {
+          iterate(list2, iterator2, state, iteratorHandler);
           return;
         }
         callback(null, state.results);
@@ -21258,8 +21258,8 @@ var require_serial = __commonJS({
   "node_modules/asynckit/serial.js"(exports2, module2) {
     var serialOrdered = require_serialOrdered();
     module2.exports = serial;
-    function serial(list, iterator2, callback) {
-      return serialOrdered(list, iterator2, null, callback);
+    function serial(list2, iterator2, callback) {
+      return serialOrdered(list2, iterator2, null, callback);
     }
   }
 });
@@ -22249,12 +22249,12 @@ var require_form_data = __commonJS({
         if (value.end != void 0 && value.end != Infinity && value.start != void 0) {
           callback(null, value.end + 1 - (value.start ? value.start : 0));
         } else {
-          fs3.stat(value.path, function(err, stat) {
+          fs3.stat(value.path, function(err, stat2) {
             if (err) {
               callback(err);
               return;
             }
-            var fileSize = stat.size - (value.start ? value.start : 0);
+            var fileSize = stat2.size - (value.start ? value.start : 0);
             callback(null, fileSize);
           });
         }
@@ -22577,8 +22577,8 @@ var require_parseHAR = __commonJS({
             const { name, value } = header;
             headers[name] = value;
           }
-          const { path, hash, host, protocol } = parse4(url);
-          const origin = `${protocol}//${host}`;
+          const { path, hash, host: host2, protocol } = parse4(url);
+          const origin = `${protocol}//${host2}`;
           let requests = requestsPerOrigin.get(origin);
           if (!requests) {
             requests = [];
@@ -23179,11 +23179,11 @@ var require_diff = __commonJS({
     var diff = (version1, version2) => {
       const v12 = parse4(version1, null, true);
       const v2 = parse4(version2, null, true);
-      const comparison = v12.compare(v2);
-      if (comparison === 0) {
+      const comparison2 = v12.compare(v2);
+      if (comparison2 === 0) {
         return null;
       }
-      const v1Higher = comparison > 0;
+      const v1Higher = comparison2 > 0;
       const highVersion = v1Higher ? v12 : v2;
       const lowVersion = v1Higher ? v2 : v12;
       const highHasPre = !!highVersion.prerelease.length;
@@ -23307,7 +23307,7 @@ var require_sort = __commonJS({
   "node_modules/semver/functions/sort.js"(exports2, module2) {
     "use strict";
     var compareBuild = require_compare_build();
-    var sort = (list, loose) => list.sort((a, b) => compareBuild(a, b, loose));
+    var sort = (list2, loose) => list2.sort((a, b) => compareBuild(a, b, loose));
     module2.exports = sort;
   }
 });
@@ -23317,7 +23317,7 @@ var require_rsort = __commonJS({
   "node_modules/semver/functions/rsort.js"(exports2, module2) {
     "use strict";
     var compareBuild = require_compare_build();
-    var rsort = (list, loose) => list.sort((a, b) => compareBuild(b, a, loose));
+    var rsort = (list2, loose) => list2.sort((a, b) => compareBuild(b, a, loose));
     module2.exports = rsort;
   }
 });
@@ -26242,24 +26242,24 @@ var require_buffer = __commonJS({
           return false;
       }
     };
-    Buffer2.concat = function concat(list, length) {
-      if (!Array.isArray(list)) {
+    Buffer2.concat = function concat(list2, length) {
+      if (!Array.isArray(list2)) {
         throw new TypeError('"list" argument must be an Array of Buffers');
       }
-      if (list.length === 0) {
+      if (list2.length === 0) {
         return Buffer2.alloc(0);
       }
       var i;
       if (length === void 0) {
         length = 0;
-        for (i = 0; i < list.length; ++i) {
-          length += list[i].length;
+        for (i = 0; i < list2.length; ++i) {
+          length += list2[i].length;
         }
       }
       var buffer = Buffer2.allocUnsafe(length);
       var pos = 0;
-      for (i = 0; i < list.length; ++i) {
-        var buf = list[i];
+      for (i = 0; i < list2.length; ++i) {
+        var buf = list2[i];
         if (isInstance(buf, Uint8Array)) {
           if (pos + buf.length > buffer.length) {
             Buffer2.from(buf).copy(buffer, pos);
@@ -26370,7 +26370,7 @@ var require_buffer = __commonJS({
       }
     }
     Buffer2.prototype._isBuffer = true;
-    function swap(b, n, m) {
+    function swap2(b, n, m) {
       var i = b[n];
       b[n] = b[m];
       b[m] = i;
@@ -26381,7 +26381,7 @@ var require_buffer = __commonJS({
         throw new RangeError("Buffer size must be a multiple of 16-bits");
       }
       for (var i = 0; i < len; i += 2) {
-        swap(this, i, i + 1);
+        swap2(this, i, i + 1);
       }
       return this;
     };
@@ -26391,8 +26391,8 @@ var require_buffer = __commonJS({
         throw new RangeError("Buffer size must be a multiple of 32-bits");
       }
       for (var i = 0; i < len; i += 4) {
-        swap(this, i, i + 3);
-        swap(this, i + 1, i + 2);
+        swap2(this, i, i + 3);
+        swap2(this, i + 1, i + 2);
       }
       return this;
     };
@@ -26402,10 +26402,10 @@ var require_buffer = __commonJS({
         throw new RangeError("Buffer size must be a multiple of 64-bits");
       }
       for (var i = 0; i < len; i += 8) {
-        swap(this, i, i + 7);
-        swap(this, i + 1, i + 6);
-        swap(this, i + 2, i + 5);
-        swap(this, i + 3, i + 4);
+        swap2(this, i, i + 7);
+        swap2(this, i + 1, i + 6);
+        swap2(this, i + 2, i + 5);
+        swap2(this, i + 3, i + 4);
       }
       return this;
     };
@@ -27377,9 +27377,9 @@ var require_hyperid = __commonJS({
       generate.uuid = uuidv4();
       generate.decode = decode;
       let id = baseId(generate.uuid, urlSafe);
-      let count2 = Math.floor(opts.startFrom || 0);
+      let count3 = Math.floor(opts.startFrom || 0);
       if (isNaN(maxInt)) throw new Error(`maxInt must be a number. recieved ${opts.maxInt}`);
-      if (isNaN(count2) || !(maxInt > count2 && count2 >= 0)) {
+      if (isNaN(count3) || !(maxInt > count3 && count3 >= 0)) {
         throw new Error([
           `when passed, opts.startFrom must be a number between 0 and ${maxInt}.`,
           "Only the integer part matters.",
@@ -27389,17 +27389,17 @@ var require_hyperid = __commonJS({
       return generate;
       function generate() {
         let result;
-        if (count2 === maxInt) {
+        if (count3 === maxInt) {
           generate.uuid = uuidv4();
           id = baseId(generate.uuid, urlSafe);
-          count2 = 0;
+          count3 = 0;
         }
         if (fixedLength) {
-          result = id + `0000000000${count2}`.slice(-10);
+          result = id + `0000000000${count3}`.slice(-10);
         } else {
-          result = id + count2;
+          result = id + count3;
         }
-        count2 = count2 + 1 | 0;
+        count3 = count3 + 1 | 0;
         return result;
       }
     }
@@ -27486,17 +27486,17 @@ var require_httpRequestBuilder = __commonJS({
         const headers = reqData.headers;
         const body = reqData.body;
         const headersDefinedHost = getPropertyCaseInsensitive(reqData.headers, "host");
-        let host = headersDefinedHost || reqData.host;
-        if (!host) {
+        let host2 = headersDefinedHost || reqData.host;
+        if (!host2) {
           const hostname = reqData.hostname;
           const port = reqData.port;
-          host = hostname + ":" + port;
+          host2 = hostname + ":" + port;
         }
         const baseReq = [
           `${method} ${path} HTTP/1.1`
         ];
         if (!headersDefinedHost) {
-          baseReq.push(`Host: ${host}`);
+          baseReq.push(`Host: ${host2}`);
         }
         baseReq.push("Connection: keep-alive");
         if (reqData.auth) {
@@ -28499,10 +28499,10 @@ var require_pipelinedRequestsQueue = __commonJS({
           return this.pendingRequests[0];
         }
       }
-      addByteCount(count2) {
+      addByteCount(count3) {
         const req = this.peek();
         if (req) {
-          req.bytes += count2;
+          req.bytes += count3;
         }
       }
       addBody(data) {
@@ -29874,8 +29874,8 @@ var require_proxy = __commonJS({
       }
       return false;
     }
-    function isLoopbackAddress(host) {
-      const hostLower = host.toLowerCase();
+    function isLoopbackAddress(host2) {
+      const hostLower = host2.toLowerCase();
       return hostLower === "localhost" || hostLower.startsWith("127.") || hostLower.startsWith("[::1]") || hostLower.startsWith("[0:0:0:0:0:0:0:1]");
     }
     var DecodedURL = class extends URL {
@@ -29940,8 +29940,8 @@ var require_tunnel = __commonJS({
       self2.maxSockets = self2.options.maxSockets || http.Agent.defaultMaxSockets;
       self2.requests = [];
       self2.sockets = [];
-      self2.on("free", function onFree(socket, host, port, localAddress) {
-        var options2 = toOptions(host, port, localAddress);
+      self2.on("free", function onFree(socket, host2, port, localAddress) {
+        var options2 = toOptions(host2, port, localAddress);
         for (var i = 0, len = self2.requests.length; i < len; ++i) {
           var pending = self2.requests[i];
           if (pending.host === options2.host && pending.port === options2.port) {
@@ -29955,9 +29955,9 @@ var require_tunnel = __commonJS({
       });
     }
     util.inherits(TunnelingAgent, events.EventEmitter);
-    TunnelingAgent.prototype.addRequest = function addRequest(req, host, port, localAddress) {
+    TunnelingAgent.prototype.addRequest = function addRequest(req, host2, port, localAddress) {
       var self2 = this;
-      var options = mergeOptions({ request: req }, self2.options, toOptions(host, port, localAddress));
+      var options = mergeOptions({ request: req }, self2.options, toOptions(host2, port, localAddress));
       if (self2.sockets.length >= this.maxSockets) {
         self2.requests.push(options);
         return;
@@ -30080,15 +30080,15 @@ var require_tunnel = __commonJS({
         cb(secureSocket);
       });
     }
-    function toOptions(host, port, localAddress) {
-      if (typeof host === "string") {
+    function toOptions(host2, port, localAddress) {
+      if (typeof host2 === "string") {
         return {
-          host,
+          host: host2,
           port,
           localAddress
         };
       }
-      return host;
+      return host2;
     }
     function mergeOptions(target) {
       for (var i = 1, len = arguments.length; i < len; ++i) {
@@ -30954,22 +30954,22 @@ var require_util3 = __commonJS({
       }
       return url;
     }
-    function getHostname(host) {
-      if (host[0] === "[") {
-        const idx2 = host.indexOf("]");
+    function getHostname(host2) {
+      if (host2[0] === "[") {
+        const idx2 = host2.indexOf("]");
         assert(idx2 !== -1);
-        return host.substring(1, idx2);
+        return host2.substring(1, idx2);
       }
-      const idx = host.indexOf(":");
-      if (idx === -1) return host;
-      return host.substring(0, idx);
+      const idx = host2.indexOf(":");
+      if (idx === -1) return host2;
+      return host2.substring(0, idx);
     }
-    function getServerName(host) {
-      if (!host) {
+    function getServerName(host2) {
+      if (!host2) {
         return null;
       }
-      assert(typeof host === "string");
-      const servername = getHostname(host);
+      assert(typeof host2 === "string");
+      const servername = getHostname(host2);
       if (net.isIP(servername)) {
         return "";
       }
@@ -31356,34 +31356,34 @@ var require_diagnostics = __commonJS({
       const debuglog = fetchDebuglog.enabled ? fetchDebuglog : undiciDebugLog;
       diagnosticsChannel.channel("undici:client:beforeConnect").subscribe((evt) => {
         const {
-          connectParams: { version: version2, protocol, port, host }
+          connectParams: { version: version2, protocol, port, host: host2 }
         } = evt;
         debuglog(
           "connecting to %s using %s%s",
-          `${host}${port ? `:${port}` : ""}`,
+          `${host2}${port ? `:${port}` : ""}`,
           protocol,
           version2
         );
       });
       diagnosticsChannel.channel("undici:client:connected").subscribe((evt) => {
         const {
-          connectParams: { version: version2, protocol, port, host }
+          connectParams: { version: version2, protocol, port, host: host2 }
         } = evt;
         debuglog(
           "connected to %s using %s%s",
-          `${host}${port ? `:${port}` : ""}`,
+          `${host2}${port ? `:${port}` : ""}`,
           protocol,
           version2
         );
       });
       diagnosticsChannel.channel("undici:client:connectError").subscribe((evt) => {
         const {
-          connectParams: { version: version2, protocol, port, host },
+          connectParams: { version: version2, protocol, port, host: host2 },
           error
         } = evt;
         debuglog(
           "connection to %s using %s%s errored - %s",
-          `${host}${port ? `:${port}` : ""}`,
+          `${host2}${port ? `:${port}` : ""}`,
           protocol,
           version2,
           error.message
@@ -31434,11 +31434,11 @@ var require_diagnostics = __commonJS({
         const debuglog = undiciDebugLog.enabled ? undiciDebugLog : websocketDebuglog;
         diagnosticsChannel.channel("undici:client:beforeConnect").subscribe((evt) => {
           const {
-            connectParams: { version: version2, protocol, port, host }
+            connectParams: { version: version2, protocol, port, host: host2 }
           } = evt;
           debuglog(
             "connecting to %s%s using %s%s",
-            host,
+            host2,
             port ? `:${port}` : "",
             protocol,
             version2
@@ -31446,11 +31446,11 @@ var require_diagnostics = __commonJS({
         });
         diagnosticsChannel.channel("undici:client:connected").subscribe((evt) => {
           const {
-            connectParams: { version: version2, protocol, port, host }
+            connectParams: { version: version2, protocol, port, host: host2 }
           } = evt;
           debuglog(
             "connected to %s%s using %s%s",
-            host,
+            host2,
             port ? `:${port}` : "",
             protocol,
             version2
@@ -31458,12 +31458,12 @@ var require_diagnostics = __commonJS({
         });
         diagnosticsChannel.channel("undici:client:connectError").subscribe((evt) => {
           const {
-            connectParams: { version: version2, protocol, port, host },
+            connectParams: { version: version2, protocol, port, host: host2 },
             error
           } = evt;
           debuglog(
             "connection to %s%s using %s%s errored - %s",
-            host,
+            host2,
             port ? `:${port}` : "",
             protocol,
             version2,
@@ -32436,13 +32436,13 @@ var require_connect = __commonJS({
       const sessionCache = new SessionCache(maxCachedSessions == null ? 100 : maxCachedSessions);
       timeout = timeout == null ? 1e4 : timeout;
       allowH2 = allowH2 != null ? allowH2 : false;
-      return function connect2({ hostname, host, protocol, port, servername, localAddress, httpSocket }, callback) {
+      return function connect2({ hostname, host: host2, protocol, port, servername, localAddress, httpSocket }, callback) {
         let socket;
         if (protocol === "https:") {
           if (!tls) {
             tls = __require("node:tls");
           }
-          servername = servername || options.servername || util.getServerName(host) || null;
+          servername = servername || options.servername || util.getServerName(host2) || null;
           const sessionKey = servername || hostname;
           assert(sessionKey);
           const session = customSession || sessionCache.get(sessionKey) || null;
@@ -34714,8 +34714,8 @@ var require_util4 = __commonJS({
       }
       return values;
     }
-    function getDecodeSplit(name, list) {
-      const value = list.get(name, true);
+    function getDecodeSplit(name, list2) {
+      const value = list2.get(name, true);
       if (value === null) {
         return null;
       }
@@ -36315,7 +36315,7 @@ var require_client_h1 = __commonJS({
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
     function writeH1(client, request2) {
-      const { method, path, host, upgrade, blocking, reset } = request2;
+      const { method, path, host: host2, upgrade, blocking, reset } = request2;
       let { body, headers, contentLength } = request2;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body)) {
@@ -36398,8 +36398,8 @@ var require_client_h1 = __commonJS({
       }
       let header = `${method} ${path} HTTP/1.1\r
 `;
-      if (typeof host === "string") {
-        header += `host: ${host}\r
+      if (typeof host2 === "string") {
+        header += `host: ${host2}\r
 `;
       } else {
         header += client[kHostHeader];
@@ -36925,7 +36925,7 @@ var require_client_h2 = __commonJS({
     }
     function writeH2(client, request2) {
       const session = client[kHTTP2Session];
-      const { method, path, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
+      const { method, path, host: host2, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
       let { body } = request2;
       if (upgrade) {
         util.errorRequest(client, request2, new Error("Upgrade not supported for H2"));
@@ -36949,7 +36949,7 @@ var require_client_h2 = __commonJS({
       }
       let stream;
       const { hostname, port } = client[kUrl];
-      headers[HTTP2_HEADER_AUTHORITY] = host || `${hostname}${port ? `:${port}` : ""}`;
+      headers[HTTP2_HEADER_AUTHORITY] = host2 || `${hostname}${port ? `:${port}` : ""}`;
       headers[HTTP2_HEADER_METHOD] = method;
       const abort = (error) => {
         if (request2.aborted) {
@@ -37789,7 +37789,7 @@ var require_client = __commonJS({
     async function connect2(client) {
       assert(!client[kConnecting]);
       assert(!client[kHTTPContext]);
-      let { host, hostname, protocol, port } = client[kUrl];
+      let { host: host2, hostname, protocol, port } = client[kUrl];
       if (hostname[0] === "[") {
         const idx = hostname.indexOf("]");
         assert(idx !== -1);
@@ -37801,7 +37801,7 @@ var require_client = __commonJS({
       if (channels.beforeConnect.hasSubscribers) {
         channels.beforeConnect.publish({
           connectParams: {
-            host,
+            host: host2,
             hostname,
             protocol,
             port,
@@ -37815,7 +37815,7 @@ var require_client = __commonJS({
       try {
         const socket = await new Promise((resolve2, reject) => {
           client[kConnector]({
-            host,
+            host: host2,
             hostname,
             protocol,
             port,
@@ -37848,7 +37848,7 @@ var require_client = __commonJS({
         if (channels.connected.hasSubscribers) {
           channels.connected.publish({
             connectParams: {
-              host,
+              host: host2,
               hostname,
               protocol,
               port,
@@ -37869,7 +37869,7 @@ var require_client = __commonJS({
         if (channels.connectError.hasSubscribers) {
           channels.connectError.publish({
             connectParams: {
-              host,
+              host: host2,
               hostname,
               protocol,
               port,
@@ -38621,8 +38621,8 @@ var require_proxy_agent = __commonJS({
         } = opts;
         opts.path = origin + path;
         if (!("host" in headers) && !("Host" in headers)) {
-          const { host } = new URL3(origin);
-          headers.host = host;
+          const { host: host2 } = new URL3(origin);
+          headers.host = host2;
         }
         opts.headers = { ...this[kProxyHeaders], ...headers };
         return this.#client[kDispatch](opts, handler2);
@@ -38726,8 +38726,8 @@ var require_proxy_agent = __commonJS({
         const headers = buildHeaders(opts.headers);
         throwIfProxyAuthIsSent(headers);
         if (headers && !("host" in headers) && !("Host" in headers)) {
-          const { host } = new URL3(opts.origin);
-          headers.host = host;
+          const { host: host2 } = new URL3(opts.origin);
+          headers.host = host2;
         }
         return this[kAgent].dispatch(
           {
@@ -41095,11 +41095,11 @@ var require_pluralizer = __commonJS({
         this.singular = singular;
         this.plural = plural;
       }
-      pluralize(count2) {
-        const one = count2 === 1;
+      pluralize(count3) {
+        const one = count3 === 1;
         const keys = one ? singulars : plurals;
         const noun = one ? this.singular : this.plural;
-        return { ...keys, count: count2, noun };
+        return { ...keys, count: count3, noun };
       }
     };
   }
@@ -41653,16 +41653,16 @@ var require_dns = __commonJS({
       setRecords(origin, addresses) {
         const timestamp = Date.now();
         const records = { records: { 4: null, 6: null } };
-        for (const record of addresses) {
-          record.timestamp = timestamp;
-          if (typeof record.ttl === "number") {
-            record.ttl = Math.min(record.ttl, this.#maxTTL);
+        for (const record2 of addresses) {
+          record2.timestamp = timestamp;
+          if (typeof record2.ttl === "number") {
+            record2.ttl = Math.min(record2.ttl, this.#maxTTL);
           } else {
-            record.ttl = this.#maxTTL;
+            record2.ttl = this.#maxTTL;
           }
-          const familyRecords = records.records[record.family] ?? { ips: [] };
-          familyRecords.ips.push(record);
-          records.records[record.family] = familyRecords;
+          const familyRecords = records.records[record2.family] ?? { ips: [] };
+          familyRecords.ips.push(record2);
+          records.records[record2.family] = familyRecords;
         }
         this.#records.set(origin.hostname, records);
       }
@@ -42127,9 +42127,9 @@ var require_headers = __commonJS({
       // https://fetch.spec.whatwg.org/#dom-headers-getsetcookie
       getSetCookie() {
         webidl.brandCheck(this, _Headers);
-        const list = this.#headersList.cookies;
-        if (list) {
-          return [...list];
+        const list2 = this.#headersList.cookies;
+        if (list2) {
+          return [...list2];
         }
         return [];
       }
@@ -42169,8 +42169,8 @@ var require_headers = __commonJS({
       static getHeadersList(o) {
         return o.#headersList;
       }
-      static setHeadersList(o, list) {
-        o.#headersList = list;
+      static setHeadersList(o, list2) {
+        o.#headersList = list2;
       }
     };
     var { getHeadersGuard, setHeadersGuard, getHeadersList, setHeadersList } = Headers;
@@ -43138,13 +43138,13 @@ var require_request2 = __commonJS({
         if (this.signal.aborted) {
           ac.abort(this.signal.reason);
         } else {
-          let list = dependentControllerMap.get(this.signal);
-          if (list === void 0) {
-            list = /* @__PURE__ */ new Set();
-            dependentControllerMap.set(this.signal, list);
+          let list2 = dependentControllerMap.get(this.signal);
+          if (list2 === void 0) {
+            list2 = /* @__PURE__ */ new Set();
+            dependentControllerMap.set(this.signal, list2);
           }
           const acRef = new WeakRef(ac);
-          list.add(acRef);
+          list2.add(acRef);
           util.addAbortListener(
             ac.signal,
             buildAbort(acRef)
@@ -48518,15 +48518,15 @@ ${value}`;
           pos = 0;
         }
       }
-      discardLeadingBytes(count2) {
-        while (count2 > 0 && this.lineChunkIndex < this.chunks.length) {
+      discardLeadingBytes(count3) {
+        while (count3 > 0 && this.lineChunkIndex < this.chunks.length) {
           const chunk = this.chunks[this.lineChunkIndex];
           const remaining = chunk.length - this.linePos;
-          if (count2 < remaining) {
-            this.linePos += count2;
-            count2 = 0;
+          if (count3 < remaining) {
+            this.linePos += count3;
+            count3 = 0;
           } else {
-            count2 -= remaining;
+            count3 -= remaining;
             this.lineChunkIndex++;
             this.linePos = 0;
           }
@@ -48629,10 +48629,10 @@ var require_eventsource = __commonJS({
           lastEventId: "",
           reconnectionTime: defaultReconnectionTime
         };
-        const settings = environmentSettingsObject;
+        const settings2 = environmentSettingsObject;
         let urlRecord;
         try {
-          urlRecord = new URL(url, settings.settingsObject.baseUrl);
+          urlRecord = new URL(url, settings2.settingsObject.baseUrl);
           this.#state.origin = urlRecord.origin;
         } catch (e) {
           throw new DOMException(e, "SyntaxError");
@@ -50181,14 +50181,14 @@ var require_semver3 = __commonJS({
       return compare(b, a, loose);
     }
     exports2.sort = sort;
-    function sort(list, loose) {
-      return list.sort(function(a, b) {
+    function sort(list2, loose) {
+      return list2.sort(function(a, b) {
         return exports2.compareBuild(a, b, loose);
       });
     }
     exports2.rsort = rsort;
-    function rsort(list, loose) {
-      return list.sort(function(a, b) {
+    function rsort(list2, loose) {
+      return list2.sort(function(a, b) {
         return exports2.compareBuild(b, a, loose);
       });
     }
@@ -51089,7 +51089,7 @@ var require_make_dir = __commonJS({
       checkPath(input);
       options = processOptions(options);
       const mkdir3 = promisify(options.fs.mkdir);
-      const stat = promisify(options.fs.stat);
+      const stat2 = promisify(options.fs.stat);
       if (useNativeRecursiveOption && options.fs.mkdir === fs3.mkdir) {
         const pth = path.resolve(input);
         await mkdir3(pth, {
@@ -51117,7 +51117,7 @@ var require_make_dir = __commonJS({
             return make(pth);
           }
           try {
-            const stats = await stat(pth);
+            const stats = await stat2(pth);
             if (!stats.isDirectory()) {
               throw new Error("The path is not a directory");
             }
@@ -55185,7 +55185,7 @@ var require_bcrypt_pbkdf = __commonJS({
       }
     }
     function bcrypt_pbkdf(pass, passlen, salt, saltlen, key, keylen, rounds) {
-      var sha2pass = new Uint8Array(64), sha2salt = new Uint8Array(64), out = new Uint8Array(BCRYPT_HASHSIZE), tmpout = new Uint8Array(BCRYPT_HASHSIZE), countsalt = new Uint8Array(saltlen + 4), i, j, amt, stride, dest, count2, origkeylen = keylen;
+      var sha2pass = new Uint8Array(64), sha2salt = new Uint8Array(64), out = new Uint8Array(BCRYPT_HASHSIZE), tmpout = new Uint8Array(BCRYPT_HASHSIZE), countsalt = new Uint8Array(saltlen + 4), i, j, amt, stride, dest, count3, origkeylen = keylen;
       if (rounds < 1)
         return -1;
       if (passlen === 0 || saltlen === 0 || keylen === 0 || keylen > out.byteLength * out.byteLength || saltlen > 1 << 20)
@@ -55195,11 +55195,11 @@ var require_bcrypt_pbkdf = __commonJS({
       for (i = 0; i < saltlen; i++)
         countsalt[i] = salt[i];
       crypto_hash_sha512(sha2pass, pass, passlen);
-      for (count2 = 1; keylen > 0; count2++) {
-        countsalt[saltlen + 0] = count2 >>> 24;
-        countsalt[saltlen + 1] = count2 >>> 16;
-        countsalt[saltlen + 2] = count2 >>> 8;
-        countsalt[saltlen + 3] = count2;
+      for (count3 = 1; keylen > 0; count3++) {
+        countsalt[saltlen + 0] = count3 >>> 24;
+        countsalt[saltlen + 1] = count3 >>> 16;
+        countsalt[saltlen + 2] = count3 >>> 8;
+        countsalt[saltlen + 3] = count3;
         crypto_hash_sha512(sha2salt, countsalt, saltlen + 4);
         bcrypt_hash(sha2pass, sha2salt, tmpout);
         for (i = out.byteLength; i--; )
@@ -55212,7 +55212,7 @@ var require_bcrypt_pbkdf = __commonJS({
         }
         amt = Math.min(amt, keylen);
         for (i = 0; i < amt; i++) {
-          dest = i * stride + (count2 - 1);
+          dest = i * stride + (count3 - 1);
           if (dest >= origkeylen)
             break;
           key[dest] = out[i];
@@ -55706,10 +55706,10 @@ var require_utils3 = __commonJS({
             return !!buffer[pos++];
         },
         readList: () => {
-          const list = self2.readString(true);
-          if (list === void 0)
+          const list2 = self2.readString(true);
+          if (list2 === void 0)
             return;
-          return list ? list.split(",") : [];
+          return list2 ? list2.split(",") : [];
         },
         readString: (dest, maxLen) => {
           if (typeof dest === "number") {
@@ -64131,7 +64131,7 @@ var require_node_fs_compat = __commonJS({
         res = `_${val.slice(i - 3, i)}${res}`;
       return `${val.slice(0, i)}${res}`;
     }
-    function oneOf(expected, thing) {
+    function oneOf2(expected, thing) {
       assert(typeof thing === "string", "`thing` has to be of type string");
       if (Array.isArray(expected)) {
         const len = expected.length;
@@ -64197,10 +64197,10 @@ ${suffix}`;
         }
         let msg;
         if (name.endsWith(" argument")) {
-          msg = `The ${name} ${determiner} ${oneOf(expected, "type")}`;
+          msg = `The ${name} ${determiner} ${oneOf2(expected, "type")}`;
         } else {
           const type = name.includes(".") ? "property" : "argument";
-          msg = `The "${name}" ${type} ${determiner} ${oneOf(expected, "type")}`;
+          msg = `The "${name}" ${type} ${determiner} ${oneOf2(expected, "type")}`;
         }
         msg += `. Received type ${typeof actual}`;
         this.message = msg;
@@ -64681,7 +64681,7 @@ var require_SFTP = __commonJS({
         let pos = 0;
         let handle;
         let bytesRead = 0;
-        const flag = options.flag || "r";
+        const flag2 = options.flag || "r";
         const read = () => {
           if (size === 0) {
             buffer = Buffer.allocUnsafe(8192);
@@ -64729,7 +64729,7 @@ var require_SFTP = __commonJS({
             return callback && callback(er, buffer);
           });
         };
-        this.open(path, flag, 438, (er, handle_) => {
+        this.open(path, flag2, 438, (er, handle_) => {
           if (er)
             return callback && callback(er);
           handle = handle_;
@@ -64774,13 +64774,13 @@ var require_SFTP = __commonJS({
           throw new TypeError("Bad arguments");
         if (options.encoding && !Buffer.isEncoding(options.encoding))
           throw new Error(`Unknown encoding: ${options.encoding}`);
-        const flag = options.flag || "w";
-        this.open(path, flag, options.mode, (openErr, handle) => {
+        const flag2 = options.flag || "w";
+        this.open(path, flag2, options.mode, (openErr, handle) => {
           if (openErr) {
             callback && callback(openErr);
           } else {
             const buffer = Buffer.isBuffer(data) ? data : Buffer.from("" + data, options.encoding || "utf8");
-            const position = /a/.test(flag) ? null : 0;
+            const position = /a/.test(flag2) ? null : 0;
             if (position === null) {
               const tryStat = (er, st) => {
                 if (er) {
@@ -64943,7 +64943,7 @@ var require_SFTP = __commonJS({
           const reread = (err, handle) => {
             if (err)
               return cb(err);
-            this.readdir(handle, opts, (err2, list) => {
+            this.readdir(handle, opts, (err2, list2) => {
               const eof = err2 && err2.code === STATUS_CODE.EOF;
               if (err2 && !eof)
                 return this.close(handle, () => cb(err2));
@@ -64954,8 +64954,8 @@ var require_SFTP = __commonJS({
                   cb(void 0, entries);
                 });
               }
-              for (let i = 0; i < list.length; ++i, ++e)
-                entries[e] = list[i];
+              for (let i = 0; i < list2.length; ++i, ++e)
+                entries[e] = list2[i];
               reread(void 0, handle);
             });
           };
@@ -64971,16 +64971,16 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, handleLen, p);
         buf.set(where, p += 4);
         this._requests[reqid] = {
-          cb: doFilter ? (err, list) => {
+          cb: doFilter ? (err, list2) => {
             if (typeof cb !== "function")
               return;
             if (err)
               return cb(err);
-            for (let i = list.length - 1; i >= 0; --i) {
-              if (list[i].filename === "." || list[i].filename === "..")
-                list.splice(i, 1);
+            for (let i = list2.length - 1; i >= 0; --i) {
+              if (list2[i].filename === "." || list2[i].filename === "..")
+                list2.splice(i, 1);
             }
-            cb(void 0, list);
+            cb(void 0, list2);
           } : cb
         };
         const isBuffered = sendOrBuffer(this, buf);
@@ -65699,11 +65699,11 @@ var require_SFTP = __commonJS({
             throw new Error("names is not an object or array");
           names = [names];
         }
-        const count2 = names.length;
+        const count3 = names.length;
         let namesLen = 0;
         let nameAttrs;
         const attrs = [];
-        for (let i = 0; i < count2; ++i) {
+        for (let i = 0; i < count3; ++i) {
           const name = names[i];
           const filename = !name || !name.filename || typeof name.filename !== "string" ? "" : name.filename;
           namesLen += 4 + Buffer.byteLength(filename);
@@ -65733,9 +65733,9 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, buf.length - 4, 0);
         buf[4] = RESPONSE.NAME;
         writeUInt32BE(buf, reqid, 5);
-        writeUInt32BE(buf, count2, p);
+        writeUInt32BE(buf, count3, p);
         p += 4;
-        for (let i = 0; i < count2; ++i) {
+        for (let i = 0; i < count3; ++i) {
           const name = names[i];
           {
             const filename = !name || !name.filename || typeof name.filename !== "string" ? "" : name.filename;
@@ -66228,11 +66228,11 @@ var require_SFTP = __commonJS({
         attrs.mtime = mtime;
       }
       if (flags & ATTR.EXTENDED) {
-        const count2 = bufferParser.readUInt32BE();
-        if (count2 === void 0)
+        const count3 = bufferParser.readUInt32BE();
+        if (count3 === void 0)
           return;
         const extended = {};
-        for (let i = 0; i < count2; ++i) {
+        for (let i = 0; i < count3; ++i) {
           const type = bufferParser.readString(true);
           const data = bufferParser.readString();
           if (data === void 0)
@@ -66483,10 +66483,10 @@ var require_SFTP = __commonJS({
           req = sftp._requests[reqID];
           delete sftp._requests[reqID];
         }
-        const count2 = bufferParser.readUInt32BE();
-        if (count2 !== void 0) {
+        const count3 = bufferParser.readUInt32BE();
+        if (count3 !== void 0) {
           let names = [];
-          for (let i = 0; i < count2; ++i) {
+          for (let i = 0; i < count3; ++i) {
             const filename = bufferParser.readString(true);
             const longname = bufferParser.readString(true);
             const attrs = readAttrs(sftp._biOpt);
@@ -67675,7 +67675,7 @@ var require_utils4 = __commonJS({
       }
       if (typeof algoList === "object" && algoList !== null) {
         const keys = Object.keys(algoList);
-        let list = defaultList;
+        let list2 = defaultList;
         for (let i = 0; i < keys.length; ++i) {
           const key = keys[i];
           let val = algoList[key];
@@ -67687,22 +67687,22 @@ var require_utils4 = __commonJS({
                 for (let j = 0; j < val.length; ++j) {
                   const append = val[j];
                   if (typeof append === "string") {
-                    if (!append || list.indexOf(append) !== -1)
+                    if (!append || list2.indexOf(append) !== -1)
                       continue;
                     if (supportedList.indexOf(append) === -1)
                       throw new Error(`Unsupported algorithm: ${append}`);
-                    if (list === defaultList)
-                      list = list.slice();
-                    list.push(append);
+                    if (list2 === defaultList)
+                      list2 = list2.slice();
+                    list2.push(append);
                   } else if (isRegExp(append)) {
                     for (let k = 0; k < supportedList.length; ++k) {
                       const algo = supportedList[k];
                       if (append.test(algo)) {
-                        if (list.indexOf(algo) !== -1)
+                        if (list2.indexOf(algo) !== -1)
                           continue;
-                        if (list === defaultList)
-                          list = list.slice();
-                        list.push(algo);
+                        if (list2 === defaultList)
+                          list2 = list2.slice();
+                        list2.push(algo);
                       }
                     }
                   }
@@ -67716,22 +67716,22 @@ var require_utils4 = __commonJS({
                 for (let j = val.length; j >= 0; --j) {
                   const prepend = val[j];
                   if (typeof prepend === "string") {
-                    if (!prepend || list.indexOf(prepend) !== -1)
+                    if (!prepend || list2.indexOf(prepend) !== -1)
                       continue;
                     if (supportedList.indexOf(prepend) === -1)
                       throw new Error(`Unsupported algorithm: ${prepend}`);
-                    if (list === defaultList)
-                      list = list.slice();
-                    list.unshift(prepend);
+                    if (list2 === defaultList)
+                      list2 = list2.slice();
+                    list2.unshift(prepend);
                   } else if (isRegExp(prepend)) {
                     for (let k = supportedList.length; k >= 0; --k) {
                       const algo = supportedList[k];
                       if (prepend.test(algo)) {
-                        if (list.indexOf(algo) !== -1)
+                        if (list2.indexOf(algo) !== -1)
                           continue;
-                        if (list === defaultList)
-                          list = list.slice();
-                        list.unshift(algo);
+                        if (list2 === defaultList)
+                          list2 = list2.slice();
+                        list2.unshift(algo);
                       }
                     }
                   }
@@ -67747,18 +67747,18 @@ var require_utils4 = __commonJS({
                   if (typeof search === "string") {
                     if (!search)
                       continue;
-                    const idx = list.indexOf(search);
+                    const idx = list2.indexOf(search);
                     if (idx === -1)
                       continue;
-                    if (list === defaultList)
-                      list = list.slice();
-                    list.splice(idx, 1);
+                    if (list2 === defaultList)
+                      list2 = list2.slice();
+                    list2.splice(idx, 1);
                   } else if (isRegExp(search)) {
-                    for (let k = 0; k < list.length; ++k) {
-                      if (search.test(list[k])) {
-                        if (list === defaultList)
-                          list = list.slice();
-                        list.splice(k, 1);
+                    for (let k = 0; k < list2.length; ++k) {
+                      if (search.test(list2[k])) {
+                        if (list2 === defaultList)
+                          list2 = list2.slice();
+                        list2.splice(k, 1);
                         --k;
                       }
                     }
@@ -67768,7 +67768,7 @@ var require_utils4 = __commonJS({
               break;
           }
         }
-        return list;
+        return list2;
       }
       return defaultList;
     }
@@ -68760,14 +68760,14 @@ var require_client2 = __commonJS({
           }
         };
         if (!cfg.sock) {
-          let host = this.config.host;
+          let host2 = this.config.host;
           const forceIPv4 = this.config.forceIPv4;
           const forceIPv6 = this.config.forceIPv6;
-          debug && debug(`Client: Trying ${host} on port ${this.config.port} ...`);
+          debug && debug(`Client: Trying ${host2} on port ${this.config.port} ...`);
           const doConnect = () => {
             startTimeout();
             sock.connect({
-              host,
+              host: host2,
               port: this.config.port,
               localAddress: this.config.localAddress,
               localPort: this.config.localPort
@@ -68778,11 +68778,11 @@ var require_client2 = __commonJS({
           if (!forceIPv4 && !forceIPv6 || forceIPv4 && forceIPv6) {
             doConnect();
           } else {
-            dnsLookup(host, forceIPv4 ? 4 : 6, (err, address, family) => {
+            dnsLookup(host2, forceIPv4 ? 4 : 6, (err, address, family) => {
               if (err) {
                 const type = forceIPv4 ? "IPv4" : "IPv6";
                 const error = new Error(
-                  `Error while looking up ${type} address for '${host}': ${err}`
+                  `Error while looking up ${type} address for '${host2}': ${err}`
                 );
                 clearTimeout(this._readyTimeout);
                 error.level = "client-dns";
@@ -68790,7 +68790,7 @@ var require_client2 = __commonJS({
                 this.emit("close");
                 return;
               }
-              host = address;
+              host2 = address;
               doConnect();
             });
           }
@@ -71396,8 +71396,8 @@ var InputReader = class {
     return this.text(name) || void 0;
   }
   reject(name, value, accepted) {
-    const shown = value.length > 60 ? `${value.slice(0, 57)}...` : value;
-    this.problems.push(`input \`${name}\`: got ${JSON.stringify(shown)}; expected ${accepted}`);
+    const shown2 = value.length > 60 ? `${value.slice(0, 57)}...` : value;
+    this.problems.push(`input \`${name}\`: got ${JSON.stringify(shown2)}; expected ${accepted}`);
     return void 0;
   }
   integer(name, min, max2) {
@@ -71491,10 +71491,10 @@ function parseSwapSize(reader) {
   return { bytes };
 }
 function parseSsh(reader) {
-  const host = reader.optional("host");
-  if (host === void 0) return void 0;
-  if (!/^[A-Za-z0-9.:_-]{1,253}$/.test(host) || host.startsWith("-")) {
-    reader.reject("host", host, "a hostname or IP address such as `staging.example.com`");
+  const host2 = reader.optional("host");
+  if (host2 === void 0) return void 0;
+  if (!/^[A-Za-z0-9.:_-]{1,253}$/.test(host2) || host2.startsWith("-")) {
+    reader.reject("host", host2, "a hostname or IP address such as `staging.example.com`");
   }
   const username = reader.optional("username");
   if (username === void 0) reader.problems.push("input `username`: required when `host` is set");
@@ -71506,9 +71506,9 @@ function parseSsh(reader) {
     reader.problems.push("input `key`: not a private key; expected the full text of a PEM or OpenSSH private key (`-----BEGIN ... PRIVATE KEY-----`)");
   }
   const fingerprints = reader.text("fingerprint").split(/[\s,]+/).filter(Boolean);
-  for (const fingerprint of fingerprints) {
-    if (!FINGERPRINT.test(fingerprint)) {
-      reader.reject("fingerprint", fingerprint, "one or more `SHA256:\u2026` fingerprints as printed by `ssh-keygen -lf`, comma or newline separated");
+  for (const fingerprint2 of fingerprints) {
+    if (!FINGERPRINT.test(fingerprint2)) {
+      reader.reject("fingerprint", fingerprint2, "one or more `SHA256:\u2026` fingerprints as printed by `ssh-keygen -lf`, comma or newline separated");
     }
   }
   const knownHosts = reader.text("known-hosts").split(/\r?\n/).map((line) => line.trim()).filter((line) => line && !line.startsWith("#"));
@@ -71516,7 +71516,7 @@ function parseSsh(reader) {
     if (line.split(/\s+/).length < 3) reader.reject("known-hosts", line, "known_hosts lines such as `host ssh-ed25519 AAAA\u2026`");
   }
   return {
-    host,
+    host: host2,
     port: reader.integer("port", 1, 65535),
     username: username ?? "",
     privateKey: privateKey ?? "",
@@ -71572,7 +71572,7 @@ function parseInputs(raw) {
   if (loadProcesses > connections) {
     reader.problems.push(`input \`load-processes\`: ${loadProcesses} processes need at least as many \`connections\` (got ${connections})`);
   }
-  const settings = {
+  const settings2 = {
     load: {
       url: url ?? "",
       method,
@@ -71615,11 +71615,11 @@ function parseInputs(raw) {
     },
     report
   };
-  if (settings.gate.maxErrorRate > 1) {
+  if (settings2.gate.maxErrorRate > 1) {
     reader.reject("max-error-rate", reader.text("max-error-rate"), "a percentage from 0 to 100");
   }
   if (reader.problems.length) throw new ConfigError(reader.problems);
-  return { kind: "measure", settings };
+  return { kind: "measure", settings: settings2 };
 }
 
 // src/config/cli-args.ts
@@ -71657,6 +71657,17 @@ function parseCliArgs(argv) {
 }
 
 // src/config/run-context.ts
+var stringOrUndefined = (value) => typeof value === "string" && value !== "" ? value : void 0;
+var integerOrUndefined = (value) => Number.isSafeInteger(value) ? value : void 0;
+function workflowRunOf(event) {
+  const run2 = event.workflow_run;
+  if (typeof run2 !== "object" || run2 === null) return void 0;
+  const repository = typeof run2.head_repository === "object" && run2.head_repository !== null ? run2.head_repository : void 0;
+  return {
+    headSha: stringOrUndefined(run2.head_sha),
+    headRepository: repository && { id: integerOrUndefined(repository.id), fullName: stringOrUndefined(repository.full_name) }
+  };
+}
 function parseRunContext(env, payload) {
   const event = typeof payload === "object" && payload !== null ? payload : {};
   const eventName = env.GITHUB_EVENT_NAME ?? "local";
@@ -71670,10 +71681,12 @@ function parseRunContext(env, payload) {
     sha: env.GITHUB_SHA ?? "",
     repository,
     defaultBranch: event.repository?.default_branch,
+    headSha: isPullRequest ? stringOrUndefined(event.pull_request?.head?.sha) : void 0,
     pullRequestNumber: isPullRequest ? event.pull_request?.number : void 0,
     runId,
     runUrl: repository && runId ? `${serverUrl}/${repository}/actions/runs/${runId}` : void 0,
-    apiUrl: env.GITHUB_API_URL ?? "https://api.github.com"
+    apiUrl: env.GITHUB_API_URL ?? "https://api.github.com",
+    workflowRun: eventName === "workflow_run" ? workflowRunOf(event) : void 0
   };
 }
 function isDefaultBranchPush(context3) {
@@ -71706,16 +71719,16 @@ function decodeHistogram(encoded) {
 }
 function mergeHistograms(encoded) {
   const merged = createLatencyHistogram();
-  for (const text of encoded) {
-    const part = decodeHistogram(text);
+  for (const text2 of encoded) {
+    const part = decodeHistogram(text2);
     merged.add(part);
     part.destroy();
   }
   return merged;
 }
 function summarizeLatency(histogram) {
-  const count2 = histogram.totalCount;
-  const ms = (us) => count2 === 0 || !Number.isFinite(us) ? 0 : us / 1e3;
+  const count3 = histogram.totalCount;
+  const ms = (us) => count3 === 0 || !Number.isFinite(us) ? 0 : us / 1e3;
   return {
     p50: ms(histogram.getValueAtPercentile(50)),
     p90: ms(histogram.getValueAtPercentile(90)),
@@ -71724,7 +71737,7 @@ function summarizeLatency(histogram) {
     p999: ms(histogram.getValueAtPercentile(99.9)),
     max: ms(histogram.maxValue),
     mean: ms(histogram.mean),
-    count: count2
+    count: count3
   };
 }
 var CURVE_PERCENTILES = [50, 75, 90, 95, 99, 99.9];
@@ -72901,8 +72914,8 @@ var convertMarkedBigIntsReviver = (key, value, context3, userReviver) => {
   if (!hasUserReviver) return value;
   return userReviver(key, value, context3);
 };
-var JSONParseV2 = (text, reviver) => {
-  return JSON.parse(text, (key, value, context3) => {
+var JSONParseV2 = (text2, reviver) => {
+  return JSON.parse(text2, (key, value, context3) => {
     const isNumber2 = typeof value === "number";
     const isOutOfBounds = value > Number.MAX_SAFE_INTEGER || value < Number.MIN_SAFE_INTEGER;
     const isBigNumber = isNumber2 && isOutOfBounds;
@@ -72960,8 +72973,8 @@ var applyReviverIteratively = (parsed, userReviver) => {
   }
   return rootHolder[""];
 };
-var serializeBigInts = (text) => {
-  return text.replace(
+var serializeBigInts = (text2) => {
+  return text2.replace(
     stringsOrLargeNumbers,
     (match, digits, fractional, exponential) => {
       const isString = match[0] === '"';
@@ -72975,18 +72988,18 @@ var serializeBigInts = (text) => {
     }
   );
 };
-var JSONParse = (text, reviver) => {
-  if (!text) return originalParse(text, reviver);
+var JSONParse = (text2, reviver) => {
+  if (!text2) return originalParse(text2, reviver);
   try {
-    if (isContextSourceSupported()) return JSONParseV2(text, reviver);
-    const serializedData = serializeBigInts(text);
+    if (isContextSourceSupported()) return JSONParseV2(text2, reviver);
+    const serializedData = serializeBigInts(text2);
     return originalParse(
       serializedData,
       (key, value, context3) => convertMarkedBigIntsReviver(key, value, context3, reviver)
     );
   } catch (error) {
     if (error instanceof RangeError) {
-      const serializedData = serializeBigInts(text);
+      const serializedData = serializeBigInts(text2);
       const parsed = originalParse(serializedData);
       return applyReviverIteratively(parsed, reviver);
     }
@@ -73154,12 +73167,12 @@ async function getResponseData(response) {
   }
   const mimetype = parse3(contentType);
   if (isJSONResponse(mimetype)) {
-    let text = "";
+    let text2 = "";
     try {
-      text = await response.text();
-      return JSONParse(text);
+      text2 = await response.text();
+      return JSONParse(text2);
     } catch (err) {
-      return text;
+      return text2;
     }
   } else if (mimetype.type.startsWith("text/") || // `application/octet-stream` is the canonical "arbitrary binary" type
   // (RFC 2046) and must never be decoded as text, even when the response
@@ -76197,10 +76210,10 @@ function runProblem(run2, where) {
   }
   return void 0;
 }
-function parseDocument(text, where) {
+function parseDocument(text2, where) {
   let data;
   try {
-    data = JSON.parse(text);
+    data = JSON.parse(text2);
   } catch {
     throw new BaselineFormatError(where, "it is not valid JSON (corrupted or truncated)");
   }
@@ -76321,14 +76334,14 @@ import { dirname, resolve } from "node:path";
 function createFileStore(path) {
   const absolute = resolve(path);
   async function load() {
-    let text;
+    let text2;
     try {
-      text = await readFile(absolute, "utf8");
+      text2 = await readFile(absolute, "utf8");
     } catch (error) {
       if (error.code === "ENOENT") return emptyDocument();
       throw error;
     }
-    return parseDocument(text, `baseline file ${path}`);
+    return parseDocument(text2, `baseline file ${path}`);
   }
   return {
     location: `file ${path}`,
@@ -76346,22 +76359,22 @@ function createFileStore(path) {
 }
 
 // src/baseline/open-store.ts
-function openBaselineStore(settings, context3, log) {
-  switch (settings.baseline.store) {
+function openBaselineStore(settings2, context3, log) {
+  switch (settings2.baseline.store) {
     case "none":
       return void 0;
     case "file":
-      return createFileStore(settings.baseline.path);
+      return createFileStore(settings2.baseline.path);
     case "branch": {
       const [owner, repo] = context3.repository?.split("/") ?? [];
-      const token = settings.report.githubToken;
+      const token = settings2.report.githubToken;
       if (!owner || !repo || !token) {
         throw new Error(
           "baseline-store `branch` needs GITHUB_REPOSITORY and `github-token` (it runs inside GitHub Actions); outside Actions use `baseline-store: file`."
         );
       }
       const github = createGitHubClient({ token, apiUrl: context3.apiUrl, log });
-      return createBranchStore({ github, owner, repo, branch: settings.baseline.branch, log });
+      return createBranchStore({ github, owner, repo, branch: settings2.baseline.branch, log });
     }
   }
 }
@@ -76446,9 +76459,9 @@ function exactUpperTail(ranks, m, rankSum) {
   const observed = Math.round(2 * rankSum);
   let atLeast = 0;
   let all = 0;
-  ways[m].forEach((count2, s) => {
-    all += count2;
-    if (s >= observed) atLeast += count2;
+  ways[m].forEach((count3, s) => {
+    all += count3;
+    if (s >= observed) atLeast += count3;
   });
   return Math.min(1, atLeast / all);
 }
@@ -76499,9 +76512,9 @@ function bootstrapRatioOfMedians(baseline, candidate, { iterations = 2e3, confid
 // src/load/run-figures.ts
 var RUN_METRICS = ["p50", "p90", "p95", "p99", "requestsPerSec", "errorRate"];
 function runFigures(bursts) {
-  const figures = {};
-  for (const metric of RUN_METRICS) figures[metric] = median(bursts.map((burst) => burst[metric]));
-  return figures;
+  const figures2 = {};
+  for (const metric of RUN_METRICS) figures2[metric] = median(bursts.map((burst) => burst[metric]));
+  return figures2;
 }
 
 // src/load/engine.ts
@@ -76561,10 +76574,10 @@ async function warmUp(plan) {
     await runBurst(requestFor(plan, -1, target, plan.load.warmupMs));
   }
 }
-async function runSeries(plan, count2, firstIndex, observer) {
+async function runSeries(plan, count3, firstIndex, observer) {
   const results = [];
   let index = firstIndex;
-  for (let round2 = 0; round2 < count2; round2 += 1) {
+  for (let round2 = 0; round2 < count3; round2 += 1) {
     for (const target of targetsOf(plan)) {
       await observer?.beforeBurst(index, target);
       const result = await runBurst(requestFor(plan, index, target, plan.load.durationMs));
@@ -76577,9 +76590,9 @@ async function runSeries(plan, count2, firstIndex, observer) {
 }
 
 // src/watch/proc-parsers.ts
-function parseMeminfo(text) {
+function parseMeminfo(text2) {
   const fields = /* @__PURE__ */ new Map();
-  for (const line of text.split("\n")) {
+  for (const line of text2.split("\n")) {
     const match = /^([\w()]+):\s+(\d+)/.exec(line.trim());
     if (match) fields.set(match[1], Number(match[2]));
   }
@@ -76591,9 +76604,9 @@ function parseMeminfo(text) {
     swapFreeKib: kib("SwapFree")
   };
 }
-function parseVmstat(text) {
+function parseVmstat(text2) {
   const counters = /* @__PURE__ */ new Map();
-  for (const line of text.split("\n")) {
+  for (const line of text2.split("\n")) {
     const match = /^(\w+)\s+(\d+)\s*$/.exec(line.trim());
     if (match) counters.set(match[1], Number(match[2]));
   }
@@ -76604,21 +76617,21 @@ function parseVmstat(text) {
     oomKill: counters.get("oom_kill") ?? null
   };
 }
-function parsePressure(text) {
+function parsePressure(text2) {
   const avg10 = (kind) => {
-    const match = new RegExp(`^${kind}\\s.*\\bavg10=([\\d.]+)`, "m").exec(text);
+    const match = new RegExp(`^${kind}\\s.*\\bavg10=([\\d.]+)`, "m").exec(text2);
     return match ? Number(match[1]) : null;
   };
   return { someAvg10: avg10("some"), fullAvg10: avg10("full") };
 }
-function parseStatCpu(text) {
-  const match = /^cpu\s+([\d\s]+)$/m.exec(text);
+function parseStatCpu(text2) {
+  const match = /^cpu\s+([\d\s]+)$/m.exec(text2);
   if (!match) return null;
   const ticks = match[1].trim().split(/\s+/).map(Number).slice(0, 8);
   return { total: ticks.reduce((sum2, value) => sum2 + value, 0), steal: ticks[7] ?? 0 };
 }
-function parseBootTime(text) {
-  const match = /^btime\s+(\d+)/m.exec(text);
+function parseBootTime(text2) {
+  const match = /^btime\s+(\d+)/m.exec(text2);
   return match ? Number(match[1]) : null;
 }
 function stealPercent(earlier, later) {
@@ -76626,8 +76639,8 @@ function stealPercent(earlier, later) {
   if (elapsed <= 0) return null;
   return (later.steal - earlier.steal) / elapsed * 100;
 }
-function parseLoadavg(text) {
-  const match = /^\s*([\d.]+)\s+([\d.]+)\s+([\d.]+)/.exec(text);
+function parseLoadavg(text2) {
+  const match = /^\s*([\d.]+)\s+([\d.]+)\s+([\d.]+)/.exec(text2);
   if (!match) return null;
   return { load1: Number(match[1]), load5: Number(match[2]), load15: Number(match[3]) };
 }
@@ -76699,11 +76712,11 @@ function unseenLines(current, seen) {
   const counts = /* @__PURE__ */ new Map();
   const fresh = [];
   for (const line of current) {
-    const count2 = (counts.get(line) ?? 0) + 1;
-    counts.set(line, count2);
-    if (count2 > (seen.get(line) ?? 0)) fresh.push(line);
+    const count3 = (counts.get(line) ?? 0) + 1;
+    counts.set(line, count3);
+    if (count3 > (seen.get(line) ?? 0)) fresh.push(line);
   }
-  for (const [line, count2] of counts) seen.set(line, Math.max(count2, seen.get(line) ?? 0));
+  for (const [line, count3] of counts) seen.set(line, Math.max(count3, seen.get(line) ?? 0));
   return fresh;
 }
 function shorten(line) {
@@ -76761,8 +76774,8 @@ function fingerprintDifferences2(baseline, current) {
   changed("kernel", baseline.kernel, current.kernel);
   return differences;
 }
-function describeMachine(fingerprint) {
-  const parts = [fingerprint.vendor, fingerprint.product].filter((part) => part !== null);
+function describeMachine(fingerprint2) {
+  const parts = [fingerprint2.vendor, fingerprint2.product].filter((part) => part !== null);
   return parts.length > 0 ? parts.join(" ") : null;
 }
 function similarMemory(a, b) {
@@ -76781,13 +76794,13 @@ var HEALTH_THRESHOLDS = {
   /** Our own CPU time over wall time: above this the latencies measure the generator. */
   generatorCpu: 0.85
 };
-function healthFlags({ figures, oomKills, crashLines, generatorCpu }) {
+function healthFlags({ figures: figures2, oomKills, crashLines, generatorCpu }) {
   const flags = [];
-  if (oomKills.length > 0 || (figures.oomKills ?? 0) > 0) flags.push("oom-kill");
+  if (oomKills.length > 0 || (figures2.oomKills ?? 0) > 0) flags.push("oom-kill");
   if (crashLines.total > 0) flags.push("worker-crash");
-  if ((figures.psiSomePeak ?? 0) > HEALTH_THRESHOLDS.psiSomeAvg10) flags.push("memory-pressure");
-  if (figures.swapInPages > 0) flags.push("swapping");
-  if ((figures.stealPercent ?? 0) > HEALTH_THRESHOLDS.stealPercent) flags.push("cpu-steal");
+  if ((figures2.psiSomePeak ?? 0) > HEALTH_THRESHOLDS.psiSomeAvg10) flags.push("memory-pressure");
+  if (figures2.swapInPages > 0) flags.push("swapping");
+  if ((figures2.stealPercent ?? 0) > HEALTH_THRESHOLDS.stealPercent) flags.push("cpu-steal");
   if (generatorCpu > HEALTH_THRESHOLDS.generatorCpu) flags.push("generator-saturated");
   return flags.length > 0 ? flags : ["ok"];
 }
@@ -76845,9 +76858,9 @@ function burstList(bursts) {
 var JOURNAL_LINE = /^(\d+(?:\.\d+)?)\s+\S+\s+kernel:\s?(.*)$/;
 var DMESG_LINE = /^\[\s*(\d+(?:\.\d+)?)\]\s?(.*)$/;
 var KILLED_PROCESS = /Killed process (\d+) \((.*?)\)(?= total-vm|,|\s*$)(?:.*?anon-rss:(\d+)kB)?/;
-function parseOomKills(text, bootEpochSec) {
+function parseOomKills(text2, bootEpochSec) {
   const kills = [];
-  for (const rawLine of text.split("\n")) {
+  for (const rawLine of text2.split("\n")) {
     const line = rawLine.trimEnd();
     const { atEpochSec, message: message2 } = timestamped(line, bootEpochSec);
     const match = KILLED_PROCESS.exec(message2);
@@ -76879,7 +76892,7 @@ var KERNEL_LOG_PROBE_SCRIPT = [
   `if out=$(${JOURNAL_PROBE} 2>/dev/null) && printf '%s' "$out" | grep -q '[^[:space:]]'; then echo @journal`,
   `else echo @dmesg; ${DMESG} 2>&1; echo "${DMESG_EXIT} $?"; fi`
 ].join("\n");
-async function probeKernelLog(host, probeOutput, bootEpochSec) {
+async function probeKernelLog(host2, probeOutput, bootEpochSec) {
   const [heading = "", ...rest] = probeOutput.split("\n");
   if (heading === "@journal") return { source: { kind: "journal" }, earlierKills: [] };
   const exitLine = rest.findLastIndex((line) => line.startsWith(`${DMESG_EXIT} `));
@@ -76889,8 +76902,8 @@ async function probeKernelLog(host, probeOutput, bootEpochSec) {
     return { source: { kind: "dmesg", sudo: false }, earlierKills: parseOomKills(output, bootEpochSec) };
   }
   let failure = output.trim() ? `dmesg: ${output.trim().split("\n")[0]}` : "neither journalctl -k nor dmesg printed anything";
-  if (host.isRoot) return { source: { kind: "unreadable", reason: failure }, earlierKills: [] };
-  const dmesg = await host.exec(DMESG, { sudo: true }).catch((error) => ({
+  if (host2.isRoot) return { source: { kind: "unreadable", reason: failure }, earlierKills: [] };
+  const dmesg = await host2.exec(DMESG, { sudo: true }).catch((error) => ({
     code: null,
     stdout: "",
     stderr: error instanceof Error ? error.message : String(error)
@@ -76901,9 +76914,9 @@ async function probeKernelLog(host, probeOutput, bootEpochSec) {
   if (dmesg.stderr.trim()) failure = `dmesg with sudo: ${dmesg.stderr.trim().split("\n")[0]}`;
   return { source: { kind: "unreadable", reason: failure }, earlierKills: [] };
 }
-async function readOomKills(host, source, sinceEpochSec, bootEpochSec) {
+async function readOomKills(host2, source, sinceEpochSec, bootEpochSec) {
   if (source.kind === "unreadable") return [];
-  const result = source.kind === "journal" ? await host.exec(`journalctl -k --since @${Math.floor(sinceEpochSec)} -o short-unix --no-pager -q`) : await host.exec(DMESG, { sudo: source.sudo });
+  const result = source.kind === "journal" ? await host2.exec(`journalctl -k --since @${Math.floor(sinceEpochSec)} -o short-unix --no-pager -q`) : await host2.exec(DMESG, { sudo: source.sudo });
   if (result.code !== 0) {
     throw new Error(`reading the kernel log failed (exit ${result.code}): ${result.stderr.trim().split("\n")[0] ?? ""}`);
   }
@@ -76984,17 +76997,17 @@ var SAMPLER_COMMAND = `sh -c ${shellQuote(SAMPLER_SCRIPT)} ${SAMPLER_MARKER}`;
 function parseSampleLine(line) {
   const files = line.split("|").map((segment) => segment.replaceAll(";", "\n"));
   if (files.length !== 6) return null;
-  const [uptime, meminfo, vmstat, stat, pressure, loadavg] = files;
+  const [uptime, meminfo, vmstat, stat2, pressure, loadavg] = files;
   const uptimeSec = Number.parseFloat(uptime);
   const parsedMeminfo = parseMeminfo(meminfo);
   if (!Number.isFinite(uptimeSec) || parsedMeminfo.memTotalKib === null) return null;
-  const bootTime = parseBootTime(stat);
+  const bootTime = parseBootTime(stat2);
   return {
     uptimeSec,
     hostEpochSec: bootTime === null ? null : bootTime + uptimeSec,
     meminfo: parsedMeminfo,
     vmstat: parseVmstat(vmstat),
-    cpu: parseStatCpu(stat),
+    cpu: parseStatCpu(stat2),
     pressure: parsePressure(pressure),
     loadavg: parseLoadavg(loadavg)
   };
@@ -77002,7 +77015,7 @@ function parseSampleLine(line) {
 
 // src/watch/sampler.ts
 var MIN_SPACING_SEC = 0.5;
-function startSampler(host, log) {
+function startSampler(host2, log) {
   const samples = [];
   const waiting = /* @__PURE__ */ new Set();
   let ended = false;
@@ -77013,7 +77026,7 @@ function startSampler(host, log) {
     for (const resolve2 of waiting) resolve2(sample);
     waiting.clear();
   };
-  const remote = host.spawn(SAMPLER_COMMAND);
+  const remote = host2.spawn(SAMPLER_COMMAND);
   remote.onLine((line) => {
     const sample = parseSampleLine(line);
     if (!sample) {
@@ -77068,10 +77081,10 @@ function startSampler(host, log) {
 var FIRST_SAMPLE_TIMEOUT_MS = 5e3;
 var WINDOW_SLACK_SEC = 2;
 var HostWatch = class _HostWatch {
-  constructor(host, options, fingerprint, kernelLog, bootEpochSec, oomKillCountAtLastRead) {
-    this.host = host;
+  constructor(host2, options, fingerprint2, kernelLog, bootEpochSec, oomKillCountAtLastRead) {
+    this.host = host2;
     this.options = options;
-    this.fingerprint = fingerprint;
+    this.fingerprint = fingerprint2;
     this.kernelLog = kernelLog;
     this.bootEpochSec = bootEpochSec;
     this.oomKillCountAtLastRead = oomKillCountAtLastRead;
@@ -77088,18 +77101,18 @@ var HostWatch = class _HostWatch {
   reportedKills = /* @__PURE__ */ new Set();
   seenLogLines = /* @__PURE__ */ new Map();
   /** Reads the host's fingerprint, finds a readable kernel log and notes what the logs already hold. */
-  static async start(host, options) {
-    const survey = await host.exec(SURVEY_COMMAND);
+  static async start(host2, options) {
+    const survey = await host2.exec(SURVEY_COMMAND);
     if (survey.code !== 0) {
       throw new Error(`reading the host's fingerprint failed (exit ${survey.code}): ${survey.stderr.trim()}`);
     }
-    const [fingerprint = "", btime = "", vmstat = "", kernelLogProbe = ""] = splitSurvey(survey.stdout);
+    const [fingerprint2 = "", btime = "", vmstat = "", kernelLogProbe = ""] = splitSurvey(survey.stdout);
     const bootEpochSec = parseBootTime(btime);
-    const probed = await probeKernelLog(host, kernelLogProbe, bootEpochSec);
+    const probed = await probeKernelLog(host2, kernelLogProbe, bootEpochSec);
     if (probed.source.kind === "unreadable") {
       options.log.warning(`host watch: kernel log not readable (${probed.source.reason}); OOM kills are counted but not named`);
     }
-    const watch = new _HostWatch(host, options, parseFingerprint(fingerprint), probed.source, bootEpochSec, parseVmstat(vmstat).oomKill);
+    const watch = new _HostWatch(host2, options, parseFingerprint(fingerprint2), probed.source, bootEpochSec, parseVmstat(vmstat).oomKill);
     for (const kill of probed.earlierKills) watch.reportedKills.add(killKey(kill));
     if (options.logsCommand) await watch.runLogsCommand(options.logsCommand);
     return watch;
@@ -77130,16 +77143,16 @@ var HostWatch = class _HostWatch {
         });
         for (const gap of gaps) this.options.log.warning(`host watch, burst ${burst.index + 1}: ${gap}`);
         if (this.kernelLog.kind === "unreadable") gaps.push(`kernel log not readable: ${this.kernelLog.reason}`);
-        const figures = burstFigures(samples);
+        const figures2 = burstFigures(samples);
         return {
           burstIndex: burst.index,
           target: burst.target,
           startedAt: startedAt.toISOString(),
-          figures,
+          figures: figures2,
           oomKills,
           crashLines,
           generatorCpu: burst.generatorCpu,
-          flags: healthFlags({ figures, oomKills, crashLines, generatorCpu: burst.generatorCpu }),
+          flags: healthFlags({ figures: figures2, oomKills, crashLines, generatorCpu: burst.generatorCpu }),
           gaps
         };
       }
@@ -77215,10 +77228,10 @@ function message(error) {
 // src/remote/lock.ts
 var DEFAULT_DIRECTORY = "/tmp/loadgate-lock";
 var ANSWER_GRACE_MS = 3e4;
-async function acquireLock(host, options, log) {
+async function acquireLock(host2, options, log) {
   const directory = validateAbsolutePath(options.directory ?? DEFAULT_DIRECTORY, "lock directory");
   const waitSeconds = Math.max(0, Math.ceil(options.timeoutMs / 1e3));
-  const holder = host.spawn(lockScript(directory, waitSeconds, options.holder));
+  const holder = host2.spawn(lockScript(directory, waitSeconds, options.holder));
   const other = [];
   const outcome = new Promise((resolve2) => {
     holder.onLine((line) => {
@@ -77282,9 +77295,9 @@ function lockScript(directory, waitSeconds, holder) {
     "while :; do sleep 3600; done"
   ].join("\n");
 }
-function parseHolder(text) {
+function parseHolder(text2) {
   try {
-    const value = JSON.parse(text);
+    const value = JSON.parse(text2);
     if (typeof value.runId === "string" && typeof value.repository === "string" && typeof value.since === "string") {
       return { runId: value.runId, repository: value.repository, since: value.since };
     }
@@ -77881,8 +77894,8 @@ var NodeSSH = class {
     invariant2(typeof localDirectory === "string" && localDirectory, "localDirectory must be a string");
     invariant2(typeof remoteDirectory === "string" && remoteDirectory, "remoteDirectory must be a string");
     const localDirectoryStat = await new Promise((resolve2) => {
-      fs2.stat(localDirectory, (err, stat) => {
-        resolve2(stat || null);
+      fs2.stat(localDirectory, (err, stat2) => {
+        resolve2(stat2 || null);
       });
     });
     invariant2(localDirectoryStat != null, `localDirectory does not exist at ${localDirectory}`);
@@ -77934,8 +77947,8 @@ var NodeSSH = class {
     invariant2(typeof localDirectory === "string" && localDirectory, "localDirectory must be a string");
     invariant2(typeof remoteDirectory === "string" && remoteDirectory, "remoteDirectory must be a string");
     const localDirectoryStat = await new Promise((resolve2) => {
-      fs2.stat(localDirectory, (err, stat) => {
-        resolve2(stat || null);
+      fs2.stat(localDirectory, (err, stat2) => {
+        resolve2(stat2 || null);
       });
     });
     invariant2(localDirectoryStat != null, `localDirectory does not exist at ${localDirectory}`);
@@ -78118,39 +78131,39 @@ function keyTypeOf(blob) {
   const length = blob.readUInt32BE(0);
   return length > 0 && length <= 64 && blob.length >= 4 + length ? blob.subarray(4, 4 + length).toString("latin1") : "unknown";
 }
-function hostKeyPolicy(settings) {
-  const pinned = new Set(settings.fingerprints.map(normalizeFingerprint));
-  const known = parseKnownHosts(settings.knownHosts);
+function hostKeyPolicy(settings2) {
+  const pinned = new Set(settings2.fingerprints.map(normalizeFingerprint));
+  const known = parseKnownHosts(settings2.knownHosts);
   for (const key of known.accepted) pinned.add(fingerprintOf(key));
   const revoked = new Set(known.revoked.map(fingerprintOf));
   if (pinned.size === 0) {
-    if (!settings.insecureSkipHostKeyCheck) throw notPinned(settings);
+    if (!settings2.insecureSkipHostKeyCheck) throw notPinned(settings2);
     return { checked: false, expected: [], accepts: (blob) => !revoked.has(fingerprintOf(blob)) };
   }
   return {
     checked: true,
     expected: [...pinned],
     accepts: (blob) => {
-      const fingerprint = fingerprintOf(blob);
-      return pinned.has(fingerprint) && !revoked.has(fingerprint);
+      const fingerprint2 = fingerprintOf(blob);
+      return pinned.has(fingerprint2) && !revoked.has(fingerprint2);
     }
   };
 }
-function hostKeyMismatch(settings, policy, presented) {
+function hostKeyMismatch(settings2, policy, presented) {
   const got = fingerprintOf(presented);
   const revoked = policy.checked && policy.expected.includes(got);
   return new TargetError(
     "host-key-mismatch",
-    `Host key mismatch for ${settings.host}:${settings.port}: the server presented ${got} (${keyTypeOf(presented)})` + (revoked ? ", which known-hosts marks @revoked" : `, expected ${policy.expected.length > 0 ? policy.expected.join(" or ") : "a key that is not @revoked"}`) + `. The connection was closed before logging in; nothing was run on the target. If the host was rebuilt, get its new fingerprint from a trusted machine with \`${keyscanCommand(settings)}\` and update \`fingerprint\` / \`known-hosts\`.`
+    `Host key mismatch for ${settings2.host}:${settings2.port}: the server presented ${got} (${keyTypeOf(presented)})` + (revoked ? ", which known-hosts marks @revoked" : `, expected ${policy.expected.length > 0 ? policy.expected.join(" or ") : "a key that is not @revoked"}`) + `. The connection was closed before logging in; nothing was run on the target. If the host was rebuilt, get its new fingerprint from a trusted machine with \`${keyscanCommand(settings2)}\` and update \`fingerprint\` / \`known-hosts\`.`
   );
 }
-function keyscanCommand(settings) {
-  return `ssh-keyscan -p ${settings.port} ${settings.host} | ssh-keygen -lf -`;
+function keyscanCommand(settings2) {
+  return `ssh-keyscan -p ${settings2.port} ${settings2.host} | ssh-keygen -lf -`;
 }
-function notPinned(settings) {
+function notPinned(settings2) {
   return new TargetError(
     "host-key-not-pinned",
-    `The host key of ${settings.host} is not pinned: set \`fingerprint\` (or \`known-hosts\`) so loadgate can tell it talks to your host and not to an impostor. Get the fingerprint from a machine you trust with \`${keyscanCommand(settings)}\` and pass the \`SHA256:\u2026\` value(s) it prints. To connect without checking (not recommended) set \`insecure-skip-host-key-check: true\`.`
+    `The host key of ${settings2.host} is not pinned: set \`fingerprint\` (or \`known-hosts\`) so loadgate can tell it talks to your host and not to an impostor. Get the fingerprint from a machine you trust with \`${keyscanCommand(settings2)}\` and pass the \`SHA256:\u2026\` value(s) it prints. To connect without checking (not recommended) set \`insecure-skip-host-key-check: true\`.`
   );
 }
 function normalizeFingerprint(value) {
@@ -78198,18 +78211,18 @@ function knownHostsError(index, problem) {
 // src/remote/ssh.ts
 var STOP_GRACE_MS = 5e3;
 var STDERR_TAIL_CHARS2 = 4096;
-async function connectTarget(settings, log, options = {}) {
-  const policy = hostKeyPolicy(settings);
-  const scrub = secretScrubber(settings);
+async function connectTarget(settings2, log, options = {}) {
+  const policy = hostKeyPolicy(settings2);
+  const scrub = secretScrubber(settings2);
   let presented;
   let rejectedKey = false;
   const ssh = new NodeSSH();
   const connecting = ssh.connect({
-    host: settings.host,
-    port: settings.port,
-    username: settings.username,
-    privateKey: settings.privateKey,
-    passphrase: settings.passphrase === "" ? void 0 : settings.passphrase,
+    host: settings2.host,
+    port: settings2.port,
+    username: settings2.username,
+    privateKey: settings2.privateKey,
+    passphrase: settings2.passphrase === "" ? void 0 : settings2.passphrase,
     readyTimeout: options.connectTimeoutMs ?? 2e4,
     keepaliveInterval: options.keepaliveIntervalMs ?? 5e3,
     keepaliveCountMax: 3,
@@ -78226,35 +78239,35 @@ async function connectTarget(settings, log, options = {}) {
     await connecting;
   } catch (error) {
     client?.end();
-    if (rejectedKey && presented) throw hostKeyMismatch(settings, policy, presented);
-    throw connectError(settings, error, options, scrub);
+    if (rejectedKey && presented) throw hostKeyMismatch(settings2, policy, presented);
+    throw connectError(settings2, error, options, scrub);
   }
   if (!client || !presented) {
     client?.end();
-    throw new TargetError("connection-failed", `Connected to ${settings.host}:${settings.port} without seeing its host key`);
+    throw new TargetError("connection-failed", `Connected to ${settings2.host}:${settings2.port} without seeing its host key`);
   }
-  const fingerprint = fingerprintOf(presented);
+  const fingerprint2 = fingerprintOf(presented);
   if (!policy.checked) {
     log.warning(
-      `insecure-skip-host-key-check: accepted the host key of ${settings.host}:${settings.port} without checking it: ${fingerprint} (${keyTypeOf(presented)}). Pin it with \`fingerprint: ${fingerprint}\`.`
+      `insecure-skip-host-key-check: accepted the host key of ${settings2.host}:${settings2.port} without checking it: ${fingerprint2} (${keyTypeOf(presented)}). Pin it with \`fingerprint: ${fingerprint2}\`.`
     );
   }
-  const target = new SshTarget(client, settings, fingerprint, errors, scrub);
+  const target = new SshTarget(client, settings2, fingerprint2, errors, scrub);
   const id = await target.exec("id -u");
   if (id.code !== 0) {
     await target.close();
-    throw new TargetError("command-failed", `\`id -u\` failed on ${settings.host}: ${scrub(id.stderr.trim())}`);
+    throw new TargetError("command-failed", `\`id -u\` failed on ${settings2.host}: ${scrub(id.stderr.trim())}`);
   }
   target.isRoot = id.stdout.trim() === "0";
   log.info(
-    `Connected to ${settings.username}@${settings.host}:${settings.port} (host key ${fingerprint}${policy.checked ? ", pinned" : ", NOT checked"}; ${target.isRoot ? "root" : "not root, privileged commands use sudo"})`
+    `Connected to ${settings2.username}@${settings2.host}:${settings2.port} (host key ${fingerprint2}${policy.checked ? ", pinned" : ", NOT checked"}; ${target.isRoot ? "root" : "not root, privileged commands use sudo"})`
   );
   return target;
 }
 var SshTarget = class {
-  constructor(client, settings, hostKeyFingerprint, errors, scrub) {
+  constructor(client, settings2, hostKeyFingerprint, errors, scrub) {
     this.client = client;
-    this.settings = settings;
+    this.settings = settings2;
     this.hostKeyFingerprint = hostKeyFingerprint;
     this.scrub = scrub;
     this.closed = new Promise(
@@ -78263,7 +78276,7 @@ var SshTarget = class {
           const cause = errors.at(-1);
           this.lost = new TargetError(
             "connection-lost",
-            `Lost the SSH connection to ${settings.host}:${settings.port}` + (cause ? ` (${scrub(cause.message)})` : "")
+            `Lost the SSH connection to ${settings2.host}:${settings2.port}` + (cause ? ` (${scrub(cause.message)})` : "")
           );
           for (const listener of this.disconnectListeners) listener(this.lost);
         }
@@ -78383,21 +78396,21 @@ var SshTarget = class {
     throw new TargetError("command-failed", `sudo does not work for ${this.settings.username} on ${this.settings.host}: ${this.scrub(message2.trim())}`);
   }
   throwIfSudoRefused(stderr) {
-    const { username, host } = this.settings;
+    const { username, host: host2 } = this.settings;
     if (/password is required/.test(stderr)) {
       throw new TargetError(
         "sudo-password-required",
-        `sudo on ${host} asks ${username} for a password: set the \`sudo-password\` input (a secret), or allow ${username} passwordless sudo, or connect as root.`
+        `sudo on ${host2} asks ${username} for a password: set the \`sudo-password\` input (a secret), or allow ${username} passwordless sudo, or connect as root.`
       );
     }
     if (/incorrect password|Sorry, try again/.test(stderr)) {
-      throw new TargetError("sudo-password-rejected", `sudo on ${host} rejected the \`sudo-password\` given for ${username}.`);
+      throw new TargetError("sudo-password-rejected", `sudo on ${host2} rejected the \`sudo-password\` given for ${username}.`);
     }
     if (/not in the sudoers|not allowed to execute|may not run sudo/.test(stderr)) {
-      throw new TargetError("command-failed", `${username} may not use sudo on ${host}: connect as root or grant ${username} sudo.`);
+      throw new TargetError("command-failed", `${username} may not use sudo on ${host2}: connect as root or grant ${username} sudo.`);
     }
     if (/sudo: (command )?not found/.test(stderr)) {
-      throw new TargetError("command-failed", `sudo is not installed on ${host}: connect as root or install sudo.`);
+      throw new TargetError("command-failed", `sudo is not installed on ${host2}: connect as root or install sudo.`);
     }
   }
   stdinFor(elevation, stdin) {
@@ -78426,8 +78439,8 @@ function exitCodeOf(channel) {
     channel.on("close", () => resolve2(code));
   });
 }
-function connectError(settings, error, options, scrub) {
-  const where = `${settings.host}:${settings.port}`;
+function connectError(settings2, error, options, scrub) {
+  const where = `${settings2.host}:${settings2.port}`;
   const reason = scrub(error.message);
   if (/^Cannot parse privateKey|does not contain a \(valid\) private key/.test(error.message)) {
     if (/no passphrase given/.test(error.message)) {
@@ -78446,7 +78459,7 @@ function connectError(settings, error, options, scrub) {
       return new TargetError("connection-refused", `Connection refused by ${where}: is sshd running there, and is \`port\` right?`);
     case "ENOTFOUND":
     case "EAI_AGAIN":
-      return new TargetError("dns-failure", `Cannot resolve the host name ${JSON.stringify(settings.host)} (${error.code}): check the \`host\` input.`);
+      return new TargetError("dns-failure", `Cannot resolve the host name ${JSON.stringify(settings2.host)} (${error.code}): check the \`host\` input.`);
     case "ETIMEDOUT":
     case "EHOSTUNREACH":
     case "ENETUNREACH":
@@ -78461,18 +78474,18 @@ function connectError(settings, error, options, scrub) {
   if (error.level === "client-authentication") {
     return new TargetError(
       "auth-rejected",
-      `${where} rejected the SSH key for user ${JSON.stringify(settings.username)}: check \`username\`, and that the key's public half is in that user's ~/.ssh/authorized_keys.`
+      `${where} rejected the SSH key for user ${JSON.stringify(settings2.username)}: check \`username\`, and that the key's public half is in that user's ~/.ssh/authorized_keys.`
     );
   }
   return new TargetError("connection-failed", `SSH connection to ${where} failed: ${reason}`);
 }
-function secretScrubber(settings) {
+function secretScrubber(settings2) {
   const secrets = [
-    settings.passphrase,
-    settings.sudoPassword,
-    ...settings.privateKey.split("\n").filter((line) => line.trim().length >= 16)
+    settings2.passphrase,
+    settings2.sudoPassword,
+    ...settings2.privateKey.split("\n").filter((line) => line.trim().length >= 16)
   ].filter((secret) => secret !== void 0 && secret !== "");
-  return (text) => secrets.reduce((clean, secret) => clean.split(secret).join("***"), text);
+  return (text2) => secrets.reduce((clean, secret) => clean.split(secret).join("***"), text2);
 }
 function delay(ms) {
   return new Promise((resolve2) => setTimeout(resolve2, ms).unref());
@@ -78561,27 +78574,27 @@ var SwapError = class extends TargetError {
   }
   state;
 };
-async function inspectSwap(host) {
-  const result = await host.exec("cat /proc/meminfo && echo ---loadgate--- && cat /proc/swaps");
+async function inspectSwap(host2) {
+  const result = await host2.exec("cat /proc/meminfo && echo ---loadgate--- && cat /proc/swaps");
   const [meminfo, swaps] = result.stdout.split("---loadgate---\n");
   if (result.code !== 0 || swaps === void 0) {
     throw new TargetError("command-failed", `could not read /proc/meminfo and /proc/swaps on the target: ${result.stderr.trim()}`);
   }
   return parseSwapState(meminfo, swaps);
 }
-async function ensureSwap(host, settings, log, options = {}) {
-  const path = validateAbsolutePath(settings.path, "swap-path");
+async function ensureSwap(host2, settings2, log, options = {}) {
+  const path = validateAbsolutePath(settings2.path, "swap-path");
   const fstab = validateAbsolutePath(options.fstabPath ?? "/etc/fstab", "fstab path");
-  const before = await inspectSwap(host);
+  const before = await inspectSwap(host2);
   const report = (fields) => {
     log.info(`swap: ${fields.message}`);
-    return { mode: settings.mode, path, before, fstabLineAdded: false, ...fields };
+    return { mode: settings2.mode, path, before, fstabLineAdded: false, ...fields };
   };
   const summary = `${formatBytes(before.totalBytes)} of swap active, ${formatBytes(before.usedBytes)} used, MemTotal ${formatBytes(before.memTotalBytes)}`;
-  if (settings.mode === "off") return report({ after: before, action: "reported", message: `${summary} (swap: off, not checked).` });
-  const requiredBytes = requiredSwapBytes(settings.size, before.memTotalBytes);
+  if (settings2.mode === "off") return report({ after: before, action: "reported", message: `${summary} (swap: off, not checked).` });
+  const requiredBytes = requiredSwapBytes(settings2.size, before.memTotalBytes);
   const want = formatBytes(requiredBytes);
-  if (settings.mode === "verify") {
+  if (settings2.mode === "verify") {
     if (isEnough(before.totalBytes, requiredBytes)) {
       return report({ requiredBytes, after: before, action: "verified", message: `${summary}; at least ${want} asked: ok.` });
     }
@@ -78591,24 +78604,24 @@ async function ensureSwap(host, settings, log, options = {}) {
       before
     );
   }
-  const plan = planSwap(before, path, requiredBytes, await probePath(host, path));
+  const plan = planSwap(before, path, requiredBytes, await probePath(host2, path));
   if (plan.do === "refuse") throw new SwapError("swap-refused", `swap: refusing to configure swap: ${plan.reason}`, before);
   if (plan.do === "nothing") {
     return report({ requiredBytes, after: before, action: "already-active", message: `${path} already active with at least ${want}; nothing changed.` });
   }
   let createdWith;
   if (plan.do === "activate") {
-    await run(host, `chmod 600 ${shellQuote(path)} && swapon ${shellQuote(path)}`, `activating the existing swap file ${path}`);
+    await run(host2, `chmod 600 ${shellQuote(path)} && swapon ${shellQuote(path)}`, `activating the existing swap file ${path}`);
   } else {
-    if (plan.replaceExisting) await run(host, `rm -f ${shellQuote(path)}`, `removing the smaller, unused swap file ${path}`);
-    createdWith = await createSwapFile(host, path, plan.bytes);
+    if (plan.replaceExisting) await run(host2, `rm -f ${shellQuote(path)}`, `removing the smaller, unused swap file ${path}`);
+    createdWith = await createSwapFile(host2, path, plan.bytes);
   }
-  const fstabLineAdded = settings.persist ? await addFstabLine(host, path, fstab) : false;
-  const after = await inspectSwap(host);
+  const fstabLineAdded = settings2.persist ? await addFstabLine(host2, path, fstab) : false;
+  const after = await inspectSwap(host2);
   const active = after.devices.find((device) => device.path === path);
   if (!active) throw new SwapError("swap-refused", `swap: ${path} was set up but does not show in /proc/swaps.`, after);
   const did = plan.do === "activate" ? `activated the existing swap file ${path}` : `created ${path} (${want}, ${createdWith}) and activated it`;
-  const persisted = settings.persist ? fstabLineAdded ? `, added it to ${fstab}` : `, ${fstab} already lists it` : "";
+  const persisted = settings2.persist ? fstabLineAdded ? `, added it to ${fstab}` : `, ${fstab} already lists it` : "";
   return report({
     requiredBytes,
     after,
@@ -78618,7 +78631,7 @@ async function ensureSwap(host, settings, log, options = {}) {
     message: `${did}${persisted}; swap ${formatBytes(before.totalBytes)} \u2192 ${formatBytes(after.totalBytes)}.`
   });
 }
-async function probePath(host, path) {
+async function probePath(host2, path) {
   const file = shellQuote(path);
   const directory = shellQuote(path.slice(0, path.lastIndexOf("/")) || "/");
   const script = [
@@ -78630,7 +78643,7 @@ async function probePath(host, path) {
     "else echo kind=absent; fi",
     `if [ -d ${directory} ]; then echo directory=yes; echo free=$(df -Pk ${directory} | awk 'NR == 2 { print $4 }'); fi`
   ].join("\n");
-  const facts = parseFacts((await run(host, script, `looking at ${path}`)).stdout);
+  const facts = parseFacts((await run(host2, script, `looking at ${path}`)).stdout);
   const freeBytes = Number(facts.get("free") ?? 0) * 1024;
   switch (facts.get("kind")) {
     case "symlink":
@@ -78649,19 +78662,19 @@ function parseFacts(stdout) {
   );
 }
 var NOT_CREATED = 17;
-async function createSwapFile(host, path, bytes) {
+async function createSwapFile(host2, path, bytes) {
   const file = shellQuote(path);
   const create = `{ umask 077 && set -C && : > ${file}; } || exit ${NOT_CREATED}; chattr +C ${file} 2>/dev/null`;
   const activate = `chmod 600 ${file} && mkswap ${file} >/dev/null && swapon ${file}`;
-  const fast = await host.exec(`${create}; fallocate -l ${bytes} ${file} && ${activate}`, { sudo: true });
+  const fast = await host2.exec(`${create}; fallocate -l ${bytes} ${file} && ${activate}`, { sudo: true });
   if (fast.code === 0) return "fallocate";
   if (fast.code !== NOT_CREATED) {
-    const slow = await host.exec(
+    const slow = await host2.exec(
       `swapoff ${file} 2>/dev/null; rm -f ${file}; ${create}; dd if=/dev/zero of=${file} bs=1M count=${bytes / MIB} 2>&1 && ${activate}`,
       { sudo: true }
     );
     if (slow.code === 0) return "dd";
-    if (slow.code !== NOT_CREATED) await host.exec(`rm -f ${file}`, { sudo: true });
+    if (slow.code !== NOT_CREATED) await host2.exec(`rm -f ${file}`, { sudo: true });
     throw new TargetError(
       "command-failed",
       `swap: could not create a swap file at ${path}: with fallocate: ${lastLine(fast.stderr)}; with dd: ${lastLine(slow.stderr + slow.stdout)}`
@@ -78669,7 +78682,7 @@ async function createSwapFile(host, path, bytes) {
   }
   throw new TargetError("command-failed", `swap: could not create ${path}: ${lastLine(fast.stderr) || "it appeared while loadgate was looking"}`);
 }
-async function addFstabLine(host, path, fstab) {
+async function addFstabLine(host2, path, fstab) {
   const file = shellQuote(fstab);
   const script = [
     `if awk -v path=${shellQuote(path)} '$1 == path { found = 1 } END { exit !found }' ${file} 2>/dev/null; then echo present; exit 0; fi`,
@@ -78677,23 +78690,23 @@ async function addFstabLine(host, path, fstab) {
     `if [ -s ${file} ] && [ -n "$(tail -c 1 ${file})" ]; then echo >> ${file}; fi`,
     `printf '%s\\n' ${shellQuote(`${path} none swap sw 0 0`)} >> ${file} && echo added`
   ].join("\n");
-  return (await run(host, script, `adding ${path} to ${fstab}`)).stdout.includes("added");
+  return (await run(host2, script, `adding ${path} to ${fstab}`)).stdout.includes("added");
 }
-async function run(host, script, doing) {
-  const result = await host.exec(script, { sudo: true });
+async function run(host2, script, doing) {
+  const result = await host2.exec(script, { sudo: true });
   if (result.code !== 0) throw new TargetError("command-failed", `swap: failed ${doing}: ${lastLine(result.stderr) || `exit ${result.code}`}`);
   return result;
 }
-function lastLine(text) {
-  return text.trim().split("\n").at(-1) ?? "";
+function lastLine(text2) {
+  return text2.trim().split("\n").at(-1) ?? "";
 }
 
 // src/remote/target-session.ts
-async function openTarget(settings, context3, log) {
-  const ssh = settings.ssh;
-  const host = await connectTarget(ssh, log);
+async function openTarget(settings2, context3, log) {
+  const ssh = settings2.ssh;
+  const host2 = await connectTarget(ssh, log);
   let dropped;
-  host.onDisconnect((error) => {
+  host2.onDisconnect((error) => {
     dropped = new Error(`the SSH connection to ${ssh.host}:${ssh.port} dropped during the run (${error.message}); the host was not watched to the end`);
     log.warning(dropped.message);
   });
@@ -78702,16 +78715,16 @@ async function openTarget(settings, context3, log) {
   };
   let release;
   try {
-    if (settings.lock.enabled) {
+    if (settings2.lock.enabled) {
       const lock = await acquireLock(
-        host,
-        { timeoutMs: settings.lock.timeoutMs, holder: { runId: context3.runId ?? `local-${process.pid}`, repository: context3.repository ?? "local" } },
+        host2,
+        { timeoutMs: settings2.lock.timeoutMs, holder: { runId: context3.runId ?? `local-${process.pid}`, repository: context3.repository ?? "local" } },
         log
       );
       release = () => lock.release();
     }
-    const swap = await ensureSwap(host, settings.swap, log);
-    const watch = await HostWatch.start(host, { logsCommand: settings.watch.logsCommand, log });
+    const swap2 = await ensureSwap(host2, settings2.swap, log);
+    const watch = await HostWatch.start(host2, { logsCommand: settings2.watch.logsCommand, log });
     return {
       watch,
       observer: {
@@ -78724,15 +78737,15 @@ async function openTarget(settings, context3, log) {
           failIfDropped();
         }
       },
-      hostReport: { address: `${ssh.host}:${ssh.port}`, hostKeyFingerprint: host.hostKeyFingerprint, fingerprint: watch.fingerprint, swap },
+      hostReport: { address: `${ssh.host}:${ssh.port}`, hostKeyFingerprint: host2.hostKeyFingerprint, fingerprint: watch.fingerprint, swap: swap2 },
       async close() {
         await release?.().catch((error) => log.warning(`releasing the host lock: ${String(error)}`));
-        await host.close();
+        await host2.close();
       }
     };
   } catch (error) {
     await release?.().catch(() => void 0);
-    await host.close().catch(() => void 0);
+    await host2.close().catch(() => void 0);
     throw error;
   }
 }
@@ -78740,8 +78753,8 @@ async function openTarget(settings, context3, log) {
 // src/report/gate-report.ts
 var REPORT_SCHEMA = "loadgate-report";
 var REPORT_VERSION = 1;
-function publicSettings(settings) {
-  const { load, gate, baseline } = settings;
+function publicSettings(settings2) {
+  const { load, gate, baseline } = settings2;
   return {
     url: load.url,
     method: load.method,
@@ -78754,7 +78767,7 @@ function publicSettings(settings) {
     rate: load.rate ?? null,
     loadProcesses: load.loadProcesses,
     abUrl: baseline.abUrl ?? null,
-    host: settings.ssh ? `${settings.ssh.host}:${settings.ssh.port}` : null,
+    host: settings2.ssh ? `${settings2.ssh.host}:${settings2.ssh.port}` : null,
     maxMedianIncrease: gate.maxMedianIncrease,
     maxP95Increase: gate.maxP95Increase,
     maxErrorRate: gate.maxErrorRate,
@@ -78763,20 +78776,20 @@ function publicSettings(settings) {
     baselineKey: baseline.key
   };
 }
-function exitCodeFor(verdict, gate) {
-  if (verdict === "error") return 1;
-  if (verdict === "regression") return gate.failOnRegression ? 1 : 0;
-  if (verdict === "inconclusive") return gate.failOnInconclusive ? 1 : 0;
+function exitCodeFor(verdict2, gate) {
+  if (verdict2 === "error") return 1;
+  if (verdict2 === "regression") return gate.failOnRegression ? 1 : 0;
+  if (verdict2 === "inconclusive") return gate.failOnInconclusive ? 1 : 0;
   return 0;
 }
 
 // src/verdict/wording.ts
-function signedPercent(fraction) {
-  const text = (fraction * 100).toFixed(1).replace(/^-0\.0$/, "0.0");
-  return `${text.startsWith("-") ? "" : "+"}${text}%`;
+function signedPercent(fraction2) {
+  const text2 = (fraction2 * 100).toFixed(1).replace(/^-0\.0$/, "0.0");
+  return `${text2.startsWith("-") ? "" : "+"}${text2}%`;
 }
-function plainPercent(fraction) {
-  return `${Number((fraction * 100).toFixed(2))}%`;
+function plainPercent(fraction2) {
+  return `${Number((fraction2 * 100).toFixed(2))}%`;
 }
 function milliseconds(ms) {
   const digits = ms >= 100 ? 0 : ms >= 10 ? 1 : ms >= 1 ? 2 : 3;
@@ -78997,7 +79010,7 @@ function infoRow(metric, view, candidate) {
   const current = figureOf(candidate, metric) ?? 0;
   const baseline = view.figure(metric);
   const change = baseline ? current / baseline - 1 : void 0;
-  const shown = metric === "p99" ? `p99 ${milliseconds(current)}` : `${count(Math.round(current))} requests/s`;
+  const shown2 = metric === "p99" ? `p99 ${milliseconds(current)}` : `${count(Math.round(current))} requests/s`;
   return {
     metric,
     baseline,
@@ -79005,7 +79018,7 @@ function infoRow(metric, view, candidate) {
     change,
     limit: "",
     status: "info",
-    reasoning: `${shown}${change === void 0 ? "" : ` (${signedPercent(change)})`}, for information`
+    reasoning: `${shown2}${change === void 0 ? "" : ` (${signedPercent(change)})`}, for information`
   };
 }
 function errorRateRow(view, candidate, gate) {
@@ -79024,8 +79037,8 @@ function errorRateRow(view, candidate, gate) {
 function passHeadline(rows, view) {
   const latency = rows.filter((row) => row.metric === "p50" || row.metric === "p95");
   if (latency.every((row) => row.change === void 0)) {
-    const figures = latency.map((row) => `${row.metric} ${milliseconds(row.current)}`).join(", ");
-    return view.mode === "no-history" ? `no baseline yet: ${figures}` : `${figures} (${view.context})`;
+    const figures2 = latency.map((row) => `${row.metric} ${milliseconds(row.current)}`).join(", ");
+    return view.mode === "no-history" ? `no baseline yet: ${figures2}` : `${figures2} (${view.context})`;
   }
   const changes = latency.map((row) => `${row.metric} ${signedPercent(row.change ?? 0)}${row.status === "improved" ? " (improved)" : ""}`);
   return `${changes.join(", ")} vs baseline (${view.context})`;
@@ -79043,8 +79056,8 @@ function decide(input) {
       `Confirmed: the first ${input.confirmation.firstBursts} bursts gave ${input.confirmation.firstVerdict}; this verdict uses all ${input.bursts.length}.`
     );
   }
-  const finish = (verdict, headline, rows2) => ({
-    verdict,
+  const finish = (verdict2, headline, rows2) => ({
+    verdict: verdict2,
     mode: view.mode,
     headline,
     comparisons: rows2.map(({ phrase: _phrase, ...row }) => row),
@@ -79081,9 +79094,9 @@ function decide(input) {
 }
 
 // src/verdict/decision.ts
-function needsConfirmation(decision) {
-  if (decision.confirmed || decision.crashed) return false;
-  return decision.verdict === "regression" || decision.verdict === "inconclusive";
+function needsConfirmation(decision2) {
+  if (decision2.confirmed || decision2.crashed) return false;
+  return decision2.verdict === "regression" || decision2.verdict === "inconclusive";
 }
 
 // node_modules/markdown-table/index.js
@@ -79091,9 +79104,9 @@ function defaultStringLength(value) {
   return value.length;
 }
 function markdownTable(table, options) {
-  const settings = options || {};
-  const align = (settings.align || []).concat();
-  const stringLength = settings.stringLength || defaultStringLength;
+  const settings2 = options || {};
+  const align = (settings2.align || []).concat();
+  const stringLength = settings2.stringLength || defaultStringLength;
   const alignments = [];
   const cellMatrix = [];
   const sizeMatrix = [];
@@ -79109,7 +79122,7 @@ function markdownTable(table, options) {
     }
     while (++columnIndex2 < table[rowIndex].length) {
       const cell = serialize(table[rowIndex][columnIndex2]);
-      if (settings.alignDelimiters !== false) {
+      if (settings2.alignDelimiters !== false) {
         const size = stringLength(cell);
         sizes2[columnIndex2] = size;
         if (longestCellByColumn[columnIndex2] === void 0 || size > longestCellByColumn[columnIndex2]) {
@@ -79147,12 +79160,12 @@ function markdownTable(table, options) {
     } else if (code === 114) {
       after = ":";
     }
-    let size = settings.alignDelimiters === false ? 1 : Math.max(
+    let size = settings2.alignDelimiters === false ? 1 : Math.max(
       1,
       longestCellByColumn[columnIndex] - before.length - after.length
     );
     const cell = before + "-".repeat(size) + after;
-    if (settings.alignDelimiters !== false) {
+    if (settings2.alignDelimiters !== false) {
       size = before.length + size + after.length;
       if (size > longestCellByColumn[columnIndex]) {
         longestCellByColumn[columnIndex] = size;
@@ -79168,14 +79181,14 @@ function markdownTable(table, options) {
   while (++rowIndex < cellMatrix.length) {
     const row2 = cellMatrix[rowIndex];
     const sizes2 = sizeMatrix[rowIndex];
-    const cellsInRow = settings.fillRows === false ? Math.max(1, cellMatrix[rowIndex === 1 ? 0 : rowIndex].length) : mostCellsPerRow;
+    const cellsInRow = settings2.fillRows === false ? Math.max(1, cellMatrix[rowIndex === 1 ? 0 : rowIndex].length) : mostCellsPerRow;
     columnIndex = -1;
     const line = [];
     while (++columnIndex < cellsInRow) {
       const cell = row2[columnIndex] || "";
       let before = "";
       let after = "";
-      if (settings.alignDelimiters !== false) {
+      if (settings2.alignDelimiters !== false) {
         const size = longestCellByColumn[columnIndex] - (sizes2[columnIndex] || 0);
         const code = alignments[columnIndex];
         if (code === 114) {
@@ -79193,30 +79206,30 @@ function markdownTable(table, options) {
           after = " ".repeat(size);
         }
       }
-      if (settings.delimiterStart !== false && !columnIndex) {
+      if (settings2.delimiterStart !== false && !columnIndex) {
         line.push("|");
       }
-      if (settings.padding !== false && // Don’t add the opening space if we’re not aligning and the cell is
+      if (settings2.padding !== false && // Don’t add the opening space if we’re not aligning and the cell is
       // empty: there will be a closing space.
-      !(settings.alignDelimiters === false && cell === "") && (settings.delimiterStart !== false || columnIndex)) {
+      !(settings2.alignDelimiters === false && cell === "") && (settings2.delimiterStart !== false || columnIndex)) {
         line.push(" ");
       }
-      if (settings.alignDelimiters !== false) {
+      if (settings2.alignDelimiters !== false) {
         line.push(before);
       }
       line.push(cell);
-      if (settings.alignDelimiters !== false) {
+      if (settings2.alignDelimiters !== false) {
         line.push(after);
       }
-      if (settings.padding !== false) {
+      if (settings2.padding !== false) {
         line.push(" ");
       }
-      if (settings.delimiterEnd !== false || columnIndex !== cellsInRow - 1) {
+      if (settings2.delimiterEnd !== false || columnIndex !== cellsInRow - 1) {
         line.push("|");
       }
     }
     lines.push(
-      settings.delimiterEnd === false ? line.join("").replace(/ +$/, "") : line.join("")
+      settings2.delimiterEnd === false ? line.join("").replace(/ +$/, "") : line.join("")
     );
   }
   return lines.join("\n");
@@ -79234,7 +79247,7 @@ var NOT_OBSERVED_NOTE = "Host health was not observed: no `host` was given, so m
 var QUOTED_LINES_IN_REPORT = 10;
 function hostUnderLoad(input) {
   if (input === null) return { observed: false, note: NOT_OBSERVED_NOTE };
-  const { bursts, fingerprint, storedBaseline } = input;
+  const { bursts, fingerprint: fingerprint2, storedBaseline } = input;
   const candidate = bursts.filter((burst) => burst.target === "candidate");
   const liveBaseline = bursts.filter((burst) => burst.target === "baseline");
   const runs2 = [summarizeHostRun("this run", candidate)];
@@ -79247,29 +79260,29 @@ function hostUnderLoad(input) {
     diagnosis: diagnose(bursts, kills),
     kills,
     crashLines: bursts.flatMap((burst) => burst.crashLines.quoted).slice(0, QUOTED_LINES_IN_REPORT),
-    machine: describeHost(fingerprint),
-    baselineMachineDifferences: storedBaseline?.fingerprint ? fingerprintDifferences2(storedBaseline.fingerprint, fingerprint) : [],
+    machine: describeHost(fingerprint2),
+    baselineMachineDifferences: storedBaseline?.fingerprint ? fingerprintDifferences2(storedBaseline.fingerprint, fingerprint2) : [],
     gaps: [...new Set(bursts.flatMap((burst) => burst.gaps))]
   };
 }
 function summarizeHostRun(label, bursts) {
-  const figures = bursts.map((burst) => burst.figures);
-  const flags = new Set(bursts.flatMap((burst) => burst.flags).filter((flag) => flag !== "ok"));
+  const figures2 = bursts.map((burst) => burst.figures);
+  const flags = new Set(bursts.flatMap((burst) => burst.flags).filter((flag2) => flag2 !== "ok"));
   return {
     label,
     bursts: bursts.length,
-    memTotalKib: figures[0]?.memTotalKib ?? null,
-    memAvailableBeforeKib: figures[0]?.memAvailableBeforeKib ?? null,
-    memAvailableMinKib: extreme(Math.min, figures.map((f) => f.memAvailableMinKib)),
-    memAvailableAfterKib: figures.at(-1)?.memAvailableAfterKib ?? null,
-    swapTotalKib: figures.at(-1)?.swapTotalKib ?? null,
-    swapUsedPeakKib: extreme(Math.max, figures.map((f) => f.swapUsedPeakKib)),
-    swapInPages: sum(figures.map((f) => f.swapInPages)),
-    swapOutPages: sum(figures.map((f) => f.swapOutPages)),
-    majorFaults: sum(figures.map((f) => f.majorFaults)),
-    psiSomePeak: extreme(Math.max, figures.map((f) => f.psiSomePeak)),
-    psiFullPeak: extreme(Math.max, figures.map((f) => f.psiFullPeak)),
-    stealPercentPeak: extreme(Math.max, figures.map((f) => f.stealPercent)),
+    memTotalKib: figures2[0]?.memTotalKib ?? null,
+    memAvailableBeforeKib: figures2[0]?.memAvailableBeforeKib ?? null,
+    memAvailableMinKib: extreme(Math.min, figures2.map((f) => f.memAvailableMinKib)),
+    memAvailableAfterKib: figures2.at(-1)?.memAvailableAfterKib ?? null,
+    swapTotalKib: figures2.at(-1)?.swapTotalKib ?? null,
+    swapUsedPeakKib: extreme(Math.max, figures2.map((f) => f.swapUsedPeakKib)),
+    swapInPages: sum(figures2.map((f) => f.swapInPages)),
+    swapOutPages: sum(figures2.map((f) => f.swapOutPages)),
+    majorFaults: sum(figures2.map((f) => f.majorFaults)),
+    psiSomePeak: extreme(Math.max, figures2.map((f) => f.psiSomePeak)),
+    psiFullPeak: extreme(Math.max, figures2.map((f) => f.psiFullPeak)),
+    stealPercentPeak: extreme(Math.max, figures2.map((f) => f.stealPercent)),
     oomKills: sum(bursts.map((burst) => Math.max(burst.oomKills.length, burst.figures.oomKills ?? 0))),
     crashLines: sum(bursts.map((burst) => burst.crashLines.total)),
     flags: flags.size > 0 ? [...flags] : ["ok"]
@@ -79278,16 +79291,16 @@ function summarizeHostRun(label, bursts) {
 function diagnose(bursts, kills) {
   if (bursts.length === 0) return "no burst ran, so the host was not watched under load";
   const run2 = summarizeHostRun("all", bursts);
-  const swap = swapSentence(run2);
+  const swap2 = swapSentence(run2);
   if (kills.length > 0) {
     const more = kills.length > 1 ? ` (and ${kills.length - 1} more OOM kill${kills.length > 2 ? "s" : ""})` : "";
-    return `${describeOomKill(kills[0])}${more}; ${swap}`;
+    return `${describeOomKill(kills[0])}${more}; ${swap2}`;
   }
   if (run2.oomKills > 0) {
-    return `the kernel OOM-killed ${run2.oomKills === 1 ? "a process" : `${run2.oomKills} processes`} but the kernel log did not name ${run2.oomKills === 1 ? "it" : "them"}; ${swap}`;
+    return `the kernel OOM-killed ${run2.oomKills === 1 ? "a process" : `${run2.oomKills} processes`} but the kernel log did not name ${run2.oomKills === 1 ? "it" : "them"}; ${swap2}`;
   }
   const crash = bursts.flatMap((burst) => burst.crashLines.quoted)[0];
-  if (crash) return `the application logged a crash (${crash.kind}, ${run2.crashLines} line${run2.crashLines === 1 ? "" : "s"}) but the kernel killed nothing; ${swap}`;
+  if (crash) return `the application logged a crash (${crash.kind}, ${run2.crashLines} line${run2.crashLines === 1 ? "" : "s"}) but the kernel killed nothing; ${swap2}`;
   const memory = `MemAvailable fell to ${formatMib(run2.memAvailableMinKib) ?? "unknown"} of ${formatMib(run2.memTotalKib) ?? "unknown"}`;
   if (run2.flags.includes("swapping")) return `the host swapped under load (${run2.swapInPages} pages swapped in); ${memory}`;
   if (run2.flags.includes("memory-pressure")) return `tasks waited for memory (PSI some peaked at ${run2.psiSomePeak?.toFixed(1)} %); ${memory}`;
@@ -79306,36 +79319,36 @@ function swapSentence(run2) {
   }
   return `swap (${formatMib(run2.swapTotalKib)}) was active but unused`;
 }
-function describeHost(fingerprint) {
-  const cpu = `${fingerprint.cpuCount} \xD7 ${fingerprint.cpuModel ?? "unknown CPU"}`;
-  const memory = `${formatMib(fingerprint.memTotalKib) ?? "unknown"} RAM`;
-  const swap = fingerprint.swapTotalKib ? `${formatMib(fingerprint.swapTotalKib)} swap` : "no swap";
-  const machine = describeMachine(fingerprint);
-  return [machine, cpu, memory, swap, `kernel ${fingerprint.kernel}`].filter((part) => part !== null).join(", ");
+function describeHost(fingerprint2) {
+  const cpu = `${fingerprint2.cpuCount} \xD7 ${fingerprint2.cpuModel ?? "unknown CPU"}`;
+  const memory = `${formatMib(fingerprint2.memTotalKib) ?? "unknown"} RAM`;
+  const swap2 = fingerprint2.swapTotalKib ? `${formatMib(fingerprint2.swapTotalKib)} swap` : "no swap";
+  const machine = describeMachine(fingerprint2);
+  return [machine, cpu, memory, swap2, `kernel ${fingerprint2.kernel}`].filter((part) => part !== null).join(", ");
 }
 function sum(values) {
   return values.reduce((total, value) => total + value, 0);
 }
 
 // src/pipeline.ts
-async function loadBaseline(settings, context3, log) {
-  if (settings.baseline.abUrl) {
-    return { source: { kind: "ab" }, comparable: [], configDifferences: [], location: `live A/B against ${settings.baseline.abUrl}` };
+async function loadBaseline(settings2, context3, log) {
+  if (settings2.baseline.abUrl) {
+    return { source: { kind: "ab" }, comparable: [], configDifferences: [], location: `live A/B against ${settings2.baseline.abUrl}` };
   }
-  const store = openBaselineStore(settings, context3, log);
+  const store = openBaselineStore(settings2, context3, log);
   if (!store) return { source: { kind: "none" }, comparable: [], configDifferences: [], location: "none" };
-  const runs2 = await store.read(settings.baseline.key);
-  const current = configFingerprint(settings.load);
+  const runs2 = await store.read(settings2.baseline.key);
+  const current = configFingerprint(settings2.load);
   const comparable = runs2.filter((run2) => fingerprintDifferences(run2.config, current).length === 0);
   const newest = runs2.at(-1);
   const configDifferences = comparable.length === 0 && newest ? fingerprintDifferences(newest.config, current) : [];
   log.info(`baseline: ${comparable.length} comparable of ${runs2.length} stored runs (${store.location})`);
   return { store, source: { kind: "history", runs: comparable }, comparable, configDifferences, location: store.location };
 }
-function recordPolicy(settings, context3) {
-  if (settings.baseline.abUrl) return { record: false, note: "A/B mode keeps no history" };
-  if (settings.baseline.store === "none") return { record: false, note: "baseline-store is none" };
-  switch (settings.baseline.update) {
+function recordPolicy(settings2, context3) {
+  if (settings2.baseline.abUrl) return { record: false, note: "A/B mode keeps no history" };
+  if (settings2.baseline.store === "none") return { record: false, note: "baseline-store is none" };
+  switch (settings2.baseline.update) {
     case "true":
       return { record: true, note: "update-baseline is true" };
     case "false":
@@ -79344,38 +79357,38 @@ function recordPolicy(settings, context3) {
       return isDefaultBranchPush(context3) ? { record: true, note: "push to the default branch" } : { record: false, note: "only a push to the default branch records (update-baseline: auto)" };
   }
 }
-function decideRun(settings, baseline, bursts, session, first, firstBursts) {
+function decideRun(settings2, baseline, bursts, session, first, firstBursts) {
   const findings = healthFindings(session?.watch.bursts ?? [], bursts);
   return decide({
     bursts,
     // A baseline measured with other settings is not compared; the absolute limits still apply.
     baseline: baseline.configDifferences.length > 0 ? { kind: "none" } : baseline.source,
-    gate: settings.gate,
+    gate: settings2.gate,
     environmentIssues: findings.environmentIssues,
     crashes: findings.crashes,
     confirmation: first && firstBursts ? { firstVerdict: first.verdict, firstBursts } : void 0
   });
 }
-function notComparedWhenSettingsChanged(decision, baseline) {
+function notComparedWhenSettingsChanged(decision2, baseline) {
   const changed = baseline.configDifferences;
-  if (changed.length === 0 || decision.verdict !== "pass") return decision;
+  if (changed.length === 0 || decision2.verdict !== "pass") return decision2;
   return {
-    ...decision,
+    ...decision2,
     verdict: "inconclusive",
     headline: `settings changed since the baseline (${changed.join(", ")}): not compared`,
     warnings: [
-      ...decision.warnings,
+      ...decision2.warnings,
       `The stored baseline was measured with other settings (${changed.join(", ")}). Record a new baseline with a push to the default branch.`
     ]
   };
 }
-function historyRunOf(bursts, settings, context3, healthy, session) {
+function historyRunOf(bursts, settings2, context3, healthy, session) {
   const candidate = bursts.filter((burst) => burst.target === "candidate");
   return {
     sha: context3.sha,
     ref: context3.ref,
     time: (/* @__PURE__ */ new Date()).toISOString(),
-    config: configFingerprint(settings.load),
+    config: configFingerprint(settings2.load),
     host: session && {
       fingerprint: session.watch.fingerprint,
       summary: summarizeHostRun("baseline", session.watch.bursts.filter((burst) => burst.target === "candidate"))
@@ -79387,25 +79400,25 @@ function historyRunOf(bursts, settings, context3, healthy, session) {
 }
 function curveOfBursts(bursts) {
   const merged = mergeHistograms(bursts.map((burst) => burst.histogram));
-  const curve = latencyCurve(merged);
+  const curve2 = latencyCurve(merged);
   merged.destroy();
-  return curve;
+  return curve2;
 }
 function curvesOf(bursts, baseline) {
   const candidate = curveOfBursts(bursts.filter((burst) => burst.target === "candidate"));
   const live = bursts.filter((burst) => burst.target === "baseline");
   const stored = baseline.comparable.slice(-DEFAULT_HISTORY_RUNS).map((run2) => run2.curve);
-  const baselineCurve = live.length ? curveOfBursts(live) : stored.length ? CURVE_PERCENTILES.map((_, i) => median(stored.map((curve) => curve[i] ?? 0))) : void 0;
+  const baselineCurve = live.length ? curveOfBursts(live) : stored.length ? CURVE_PERCENTILES.map((_, i) => median(stored.map((curve2) => curve2[i] ?? 0))) : void 0;
   return { percentiles: CURVE_PERCENTILES, candidate, baseline: baselineCurve };
 }
 function describeError(error) {
   return error instanceof Error ? error.message : String(error);
 }
-async function runGate(settings, context3, log) {
+async function runGate(settings2, context3, log) {
   const report = {
     schema: REPORT_SCHEMA,
     version: REPORT_VERSION,
-    name: settings.report.name,
+    name: settings2.report.name,
     verdict: "error",
     headline: "the run did not finish",
     startedAt: (/* @__PURE__ */ new Date()).toISOString(),
@@ -79414,21 +79427,22 @@ async function runGate(settings, context3, log) {
       eventName: context3.eventName,
       ref: context3.ref,
       sha: context3.sha,
+      headSha: context3.headSha,
       pullRequestNumber: context3.pullRequestNumber,
       runUrl: context3.runUrl
     },
-    settings: publicSettings(settings),
+    settings: publicSettings(settings2),
     bursts: [],
     baseline: { location: "none", runs: 0, configDifferences: [], recorded: false, recordNote: "" }
   };
   let session;
   try {
-    const baseline = await loadBaseline(settings, context3, log);
+    const baseline = await loadBaseline(settings2, context3, log);
     report.baseline.location = baseline.location;
     report.baseline.runs = baseline.comparable.length;
     report.baseline.configDifferences = baseline.configDifferences;
-    if (settings.ssh) {
-      session = await openTarget(settings, context3, log);
+    if (settings2.ssh) {
+      session = await openTarget(settings2, context3, log);
       const watched = baseline.comparable.findLast((run2) => run2.host !== void 0)?.host;
       report.host = {
         ...session.hostReport,
@@ -79436,35 +79450,35 @@ async function runGate(settings, context3, log) {
         storedBaseline: watched && { run: watched.summary, fingerprint: watched.fingerprint }
       };
     }
-    const plan = { load: settings.load, abUrl: settings.baseline.abUrl };
-    log.info(`warming up ${settings.load.url} for ${settings.load.warmupMs} ms`);
+    const plan = { load: settings2.load, abUrl: settings2.baseline.abUrl };
+    log.info(`warming up ${settings2.load.url} for ${settings2.load.warmupMs} ms`);
     await warmUp(plan);
-    log.info(`measuring ${settings.load.bursts} bursts of ${settings.load.durationMs} ms`);
-    let bursts = await runSeries(plan, settings.load.bursts, 0, session?.observer);
-    let decision = decideRun(settings, baseline, bursts, session);
-    if (needsConfirmation(decision)) {
-      log.info(`first verdict ${decision.verdict}: confirming with ${settings.load.bursts} more bursts`);
-      const more = await runSeries(plan, settings.load.bursts, bursts.length, session?.observer);
+    log.info(`measuring ${settings2.load.bursts} bursts of ${settings2.load.durationMs} ms`);
+    let bursts = await runSeries(plan, settings2.load.bursts, 0, session?.observer);
+    let decision2 = decideRun(settings2, baseline, bursts, session);
+    if (needsConfirmation(decision2)) {
+      log.info(`first verdict ${decision2.verdict}: confirming with ${settings2.load.bursts} more bursts`);
+      const more = await runSeries(plan, settings2.load.bursts, bursts.length, session?.observer);
       const firstBursts = bursts.length;
       bursts = [...bursts, ...more];
-      decision = decideRun(settings, baseline, bursts, session, decision, firstBursts);
+      decision2 = decideRun(settings2, baseline, bursts, session, decision2, firstBursts);
     }
-    decision = notComparedWhenSettingsChanged(decision, baseline);
+    decision2 = notComparedWhenSettingsChanged(decision2, baseline);
     report.bursts = bursts;
-    report.decision = decision;
-    report.verdict = decision.verdict;
-    report.headline = decision.headline;
+    report.decision = decision2;
+    report.verdict = decision2.verdict;
+    report.headline = decision2.headline;
     const candidate = bursts.filter((burst) => burst.target === "candidate");
     report.figures = runFigures(candidate);
     report.curve = curvesOf(bursts, baseline);
-    const policy = recordPolicy(settings, context3);
+    const policy = recordPolicy(settings2, context3);
     report.baseline.recordNote = policy.note;
-    if (policy.record && baseline.store && decision.verdict === "error") {
-      report.baseline.recordNote = `not recorded: ${decision.headline}`;
+    if (policy.record && baseline.store && decision2.verdict === "error") {
+      report.baseline.recordNote = `not recorded: ${decision2.headline}`;
     } else if (policy.record && baseline.store) {
       const findings = healthFindings(session?.watch.bursts ?? [], bursts);
       const healthy = findings.crashes.length === 0 && findings.environmentIssues.length === 0;
-      await baseline.store.append(settings.baseline.key, historyRunOf(bursts, settings, context3, healthy, session));
+      await baseline.store.append(settings2.baseline.key, historyRunOf(bursts, settings2, context3, healthy, session));
       report.baseline.recorded = true;
       if (!healthy) report.baseline.recordNote += "; kept as unhealthy: it will not serve as a baseline";
       log.info(`recorded this run in ${baseline.store.location}`);
@@ -79502,20 +79516,20 @@ var STATUS_TEXT = {
   info: "info"
 };
 function latencyTable(report, columnTitle = "This run") {
-  const figures = report.figures;
-  if (!figures) return "";
+  const figures2 = report.figures;
+  if (!figures2) return "";
   const byMetric = new Map((report.decision?.comparisons ?? []).map((c) => [c.metric, c]));
   const rows = ROWS.map(({ metric, label, format }) => {
-    const comparison = byMetric.get(metric);
-    const before = comparison?.baseline;
-    const change = comparison?.change;
+    const comparison2 = byMetric.get(metric);
+    const before = comparison2?.baseline;
+    const change = comparison2?.change;
     return [
       label,
       before === void 0 ? "\u2014" : format(before),
-      format(figures[metric]),
+      format(figures2[metric]),
       change === void 0 || !Number.isFinite(change) ? "\u2014" : signedPercent(change),
-      comparison?.limit || "\u2014",
-      STATUS_TEXT[comparison?.status ?? "info"]
+      comparison2?.limit || "\u2014",
+      STATUS_TEXT[comparison2?.status ?? "info"]
     ];
   });
   return markdownTable([["Metric", "Baseline", columnTitle, "Change", "Limit", "Status"], ...rows], {
@@ -79536,8 +79550,8 @@ function verdictWords(report) {
   if (report.verdict === "pass" && compared) return `no regression: ${report.headline}`;
   return report.headline;
 }
-function oneLine(text) {
-  return text.replace(/\s+/g, " ").trim();
+function oneLine(text2) {
+  return text2.replace(/\s+/g, " ").trim();
 }
 function errorText(report) {
   if (!report.error || report.error.trim() === report.headline.trim()) return void 0;
@@ -79545,11 +79559,11 @@ function errorText(report) {
   return `${report.error.slice(0, ERROR_TEXT_CHARS)}
 \u2026 (${count(report.error.length - ERROR_TEXT_CHARS)} more characters)`;
 }
-function swapState(swap) {
-  const { devices, totalBytes, usedBytes, memTotalBytes } = swap.after;
+function swapState(swap2) {
+  const { devices, totalBytes, usedBytes, memTotalBytes } = swap2.after;
   const listed = devices.map((device) => `${device.path} ${formatBytes(device.sizeBytes)}`).join(", ");
   const state = devices.length === 0 ? "no swap active" : `${formatBytes(totalBytes)} active (${listed}), ${formatBytes(usedBytes)} used`;
-  return `${state} on ${formatBytes(memTotalBytes)} RAM; ${oneLine(swap.message).replace(/\.$/, "")}`;
+  return `${state} on ${formatBytes(memTotalBytes)} RAM; ${oneLine(swap2.message).replace(/\.$/, "")}`;
 }
 function renderTerminal(report) {
   const lines = [verdictLine(report)];
@@ -79570,9 +79584,331 @@ function renderTerminal(report) {
 }
 
 // src/report/report-file.ts
-import { mkdir as mkdir2, readFile as readFile3, writeFile as writeFile2 } from "node:fs/promises";
+import { mkdir as mkdir2, readFile as readFile3, stat, writeFile as writeFile2 } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname as dirname2, join } from "node:path";
+
+// src/report/report-schema.ts
+var REPORT_TEXT_MAX_CHARS = 8 * 1024;
+var REPORT_ERROR_MAX_CHARS = 64 * 1024;
+var REPORT_HISTOGRAM_MAX_CHARS = 256 * 1024;
+var REPORT_MAX_BURSTS = 1e3;
+var REPORT_LIST_MAX_ITEMS = 200;
+var MAX_PROBLEMS_SHOWN = 10;
+var ReportSchemaError = class extends Error {
+  constructor(problems) {
+    const shown2 = problems.slice(0, MAX_PROBLEMS_SHOWN);
+    const more = problems.length > shown2.length ? `
+- \u2026 and ${problems.length - shown2.length} more` : "";
+    super(`${shown2.map((problem) => `- ${problem}`).join("\n")}${more}`);
+    this.problems = problems;
+    this.name = "ReportSchemaError";
+  }
+  problems;
+};
+function shown(value) {
+  if (typeof value === "number") return String(value);
+  if (value === void 0) return "missing";
+  if (Array.isArray(value)) return "an array";
+  if (value !== null && typeof value === "object") return "an object";
+  const text2 = JSON.stringify(value);
+  return text2.length > 40 ? `${text2.slice(0, 37)}\u2026"` : text2;
+}
+var refuse = (problems, at, value, expected) => {
+  problems.push(`\`${at}\` is ${shown(value)}; expected ${expected}`);
+};
+function text(maxChars = REPORT_TEXT_MAX_CHARS, pattern) {
+  return (value, at, problems) => {
+    if (typeof value !== "string") refuse(problems, at, value, pattern?.described ?? "a string");
+    else if (value.length > maxChars) problems.push(`\`${at}\` is ${value.length} characters long; expected at most ${maxChars}`);
+    else if (pattern && !pattern.test.test(value)) refuse(problems, at, value, pattern.described);
+    return value;
+  };
+}
+function finite(range = {}) {
+  const { min = -Number.MAX_VALUE, max: max2 = Number.MAX_VALUE } = range;
+  const described = `a finite number${range.min !== void 0 ? ` \u2265 ${min}` : ""}${range.max !== void 0 ? ` \u2264 ${max2}` : ""}`;
+  return (value, at, problems) => {
+    if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max2) refuse(problems, at, value, described);
+    return value;
+  };
+}
+function integer(min, max2 = Number.MAX_SAFE_INTEGER) {
+  return (value, at, problems) => {
+    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max2) {
+      refuse(problems, at, value, max2 === Number.MAX_SAFE_INTEGER ? `a whole number \u2265 ${min}` : `a whole number from ${min} to ${max2}`);
+    }
+    return value;
+  };
+}
+var flag = (value, at, problems) => {
+  if (typeof value !== "boolean") refuse(problems, at, value, "true or false");
+  return value;
+};
+function oneOf(values) {
+  return (value, at, problems) => {
+    if (!values.includes(value)) refuse(problems, at, value, `one of ${values.map((v) => JSON.stringify(v)).join(", ")}`);
+    return value;
+  };
+}
+function nullable(field) {
+  return (value, at, problems) => value === null ? null : field(value, at, problems);
+}
+function optional(field) {
+  return Object.assign((value, at, problems) => field(value, at, problems), { optional: true });
+}
+function list(item, maxItems = REPORT_LIST_MAX_ITEMS) {
+  return (value, at, problems) => {
+    if (!Array.isArray(value)) {
+      refuse(problems, at, value, "an array");
+      return [];
+    }
+    if (value.length > maxItems) {
+      problems.push(`\`${at}\` has ${value.length} items; expected at most ${maxItems}`);
+      return [];
+    }
+    return value.map((element, index) => item(element, `${at}[${index}]`, problems));
+  };
+}
+function record(shape) {
+  return (value, at, problems) => {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      refuse(problems, at, value, "an object");
+      return {};
+    }
+    const source = value;
+    const result = {};
+    for (const [key, field] of Object.entries(shape)) {
+      const path = at === "" ? key : `${at}.${key}`;
+      if (!Object.hasOwn(source, key)) {
+        if (!field.optional) problems.push(`\`${path}\` is missing`);
+        continue;
+      }
+      result[key] = field(source[key], path, problems);
+    }
+    return result;
+  };
+}
+var SHA = { test: /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/, described: "a hex commit sha (40 digits, 64 for SHA-256)" };
+var ISO_TIME = { test: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/, described: "an ISO time such as 2026-11-24T14:01:58.000Z" };
+var HTTP_URL = { test: /^https?:\/\/[^\s]+$/, described: "an http(s) URL" };
+var BASE64 = { test: /^[A-Za-z0-9+/]*={0,2}$/, described: "base64 text" };
+var count2 = integer(0);
+var nullableCount = nullable(integer(0));
+var nonNegative = finite({ min: 0 });
+var fraction = finite({ min: 0, max: 1 });
+var burstTarget = oneOf(["candidate", "baseline"]);
+var healthFlag = oneOf(["ok", "memory-pressure", "swapping", "oom-kill", "worker-crash", "cpu-steal", "generator-saturated"]);
+var burstResult = record({
+  index: integer(0, REPORT_MAX_BURSTS),
+  target: burstTarget,
+  startedAt: text(64, ISO_TIME),
+  durationMs: nonNegative,
+  histogram: text(REPORT_HISTOGRAM_MAX_CHARS, BASE64),
+  p50: nonNegative,
+  p90: nonNegative,
+  p95: nonNegative,
+  p99: nonNegative,
+  p999: nonNegative,
+  max: nonNegative,
+  mean: nonNegative,
+  requestsPerSec: nonNegative,
+  ok: count2,
+  non2xx: count2,
+  errors: count2,
+  timeouts: count2,
+  errorRate: fraction,
+  generatorCpu: nonNegative
+});
+var fingerprint = record({
+  kernel: text(),
+  cpuModel: nullable(text()),
+  cpuCount: count2,
+  memTotalKib: nullableCount,
+  swapTotalKib: nullableCount,
+  product: nullable(text()),
+  vendor: nullable(text())
+});
+var swapState2 = record({
+  memTotalBytes: count2,
+  devices: list(record({ path: text(), type: text(), sizeBytes: count2, usedBytes: count2 })),
+  totalBytes: count2,
+  usedBytes: count2
+});
+var swap = record({
+  mode: oneOf(["verify", "configure", "off"]),
+  path: text(),
+  requiredBytes: optional(count2),
+  before: swapState2,
+  after: swapState2,
+  action: oneOf(["reported", "verified", "already-active", "activated", "created"]),
+  createdWith: optional(oneOf(["fallocate", "dd"])),
+  fstabLineAdded: flag,
+  message: text()
+});
+var crashLine = record({ kind: text(), line: text() });
+var oomKill = record({
+  pid: count2,
+  name: text(),
+  anonRssMb: nullable(nonNegative),
+  atEpochSec: nullable(nonNegative),
+  scope: oneOf(["host", "memory-cgroup"]),
+  line: text()
+});
+var hostFigures = record({
+  samples: count2,
+  spanSec: nonNegative,
+  memTotalKib: nullableCount,
+  memAvailableBeforeKib: nullableCount,
+  memAvailableMinKib: nullableCount,
+  memAvailableAfterKib: nullableCount,
+  swapTotalKib: nullableCount,
+  swapUsedPeakKib: nullableCount,
+  swapInPages: count2,
+  swapOutPages: count2,
+  majorFaults: count2,
+  oomKills: nullableCount,
+  psiSomePeak: nullable(nonNegative),
+  psiFullPeak: nullable(nonNegative),
+  stealPercent: nullable(nonNegative),
+  load1Peak: nullable(nonNegative)
+});
+var hostBurst = record({
+  burstIndex: integer(0, REPORT_MAX_BURSTS),
+  target: burstTarget,
+  startedAt: text(64, ISO_TIME),
+  figures: hostFigures,
+  oomKills: list(oomKill),
+  crashLines: record({ quoted: list(crashLine), total: count2 }),
+  generatorCpu: nonNegative,
+  flags: list(healthFlag),
+  gaps: list(text())
+});
+var storedHostRun = record({
+  label: text(),
+  bursts: count2,
+  memTotalKib: nullableCount,
+  memAvailableBeforeKib: nullableCount,
+  memAvailableMinKib: nullableCount,
+  memAvailableAfterKib: nullableCount,
+  swapTotalKib: nullableCount,
+  swapUsedPeakKib: nullableCount,
+  swapInPages: count2,
+  swapOutPages: count2,
+  majorFaults: count2,
+  psiSomePeak: nullable(nonNegative),
+  psiFullPeak: nullable(nonNegative),
+  stealPercentPeak: nullable(nonNegative),
+  oomKills: count2,
+  crashLines: count2,
+  flags: list(healthFlag)
+});
+var host = record({
+  address: text(),
+  hostKeyFingerprint: text(),
+  fingerprint,
+  swap,
+  bursts: list(hostBurst, REPORT_MAX_BURSTS),
+  storedBaseline: optional(record({ run: optional(storedHostRun), fingerprint: optional(fingerprint) }))
+});
+var comparison = record({
+  metric: oneOf(["p50", "p95", "p99", "requestsPerSec", "errorRate"]),
+  baseline: optional(finite()),
+  current: finite(),
+  change: optional(finite()),
+  limit: text(),
+  status: oneOf(["ok", "regression", "improved", "inconclusive", "info"]),
+  reasoning: text()
+});
+var verdict = oneOf(["pass", "regression", "inconclusive", "error"]);
+var decision = record({
+  verdict,
+  mode: oneOf(["history", "cold-start", "no-history", "ab", "none"]),
+  headline: text(),
+  comparisons: list(comparison),
+  warnings: list(text()),
+  notes: list(text()),
+  confirmed: flag,
+  crashed: flag
+});
+var settings = record({
+  url: text(REPORT_TEXT_MAX_CHARS, HTTP_URL),
+  method: text(16),
+  connections: integer(1),
+  durationMs: nonNegative,
+  bursts: integer(1),
+  warmupMs: nonNegative,
+  pipelining: integer(1),
+  timeoutMs: nonNegative,
+  rate: nullable(nonNegative),
+  loadProcesses: integer(1),
+  abUrl: nullable(text(REPORT_TEXT_MAX_CHARS, HTTP_URL)),
+  host: nullable(text()),
+  maxMedianIncrease: nonNegative,
+  maxP95Increase: nonNegative,
+  maxErrorRate: fraction,
+  p95BudgetMs: nullable(nonNegative),
+  baselineStore: text(),
+  baselineKey: text()
+});
+var figures = record({
+  p50: nonNegative,
+  p90: nonNegative,
+  p95: nonNegative,
+  p99: nonNegative,
+  requestsPerSec: nonNegative,
+  errorRate: fraction
+});
+var curve = record({
+  percentiles: list(finite({ min: 0, max: 100 })),
+  candidate: list(nonNegative),
+  baseline: optional(list(nonNegative))
+});
+var reportShape = record({
+  schema: oneOf([REPORT_SCHEMA]),
+  version: oneOf([REPORT_VERSION]),
+  name: text(),
+  verdict,
+  headline: text(),
+  startedAt: text(64, ISO_TIME),
+  // Empty when the run never finished (the process was killed).
+  finishedAt: text(64, { test: new RegExp(`^$|${ISO_TIME.test.source}`), described: ISO_TIME.described }),
+  context: record({
+    eventName: text(64),
+    ref: text(),
+    sha: text(64),
+    headSha: optional(text(64, SHA)),
+    pullRequestNumber: optional(integer(1)),
+    runUrl: optional(text(REPORT_TEXT_MAX_CHARS, HTTP_URL))
+  }),
+  settings,
+  figures: optional(figures),
+  bursts: list(burstResult, REPORT_MAX_BURSTS),
+  curve: optional(curve),
+  baseline: record({
+    location: text(),
+    runs: count2,
+    configDifferences: list(text()),
+    recorded: flag,
+    recordNote: text()
+  }),
+  decision: optional(decision),
+  host: optional(host),
+  error: optional(text(REPORT_ERROR_MAX_CHARS))
+});
+function parseReport2(data) {
+  const problems = [];
+  const head = data;
+  if (typeof data !== "object" || data === null || head?.schema !== REPORT_SCHEMA || head.version !== REPORT_VERSION) {
+    const found = `${shown(head?.schema)} / ${shown(head?.version)}`;
+    throw new ReportSchemaError([`\`schema\` / \`version\` are ${found}; expected "${REPORT_SCHEMA}" / ${REPORT_VERSION}`]);
+  }
+  const report = reportShape(data, "", problems);
+  if (problems.length > 0) throw new ReportSchemaError(problems);
+  return report;
+}
+
+// src/report/report-file.ts
 function defaultReportPath(name, directory = tmpdir()) {
   return join(directory, "loadgate", `${name}-report.json`);
 }
@@ -79582,23 +79918,38 @@ async function writeReportFile(report, path) {
 `);
   return path;
 }
+var REPORT_FILE_MAX_BYTES = 8 * 1024 * 1024;
 async function readReportFile(path) {
-  let text;
+  const refused = (why) => new Error(`input \`comment-from\`: ${path} is not a loadgate report (${REPORT_SCHEMA} version ${REPORT_VERSION}) to post: ${why}`);
+  const cannotRead = (error) => new Error(
+    `input \`comment-from\`: cannot read ${path} (${error.code ?? String(error)}); expected the path of a report JSON written by loadgate (its \`report\` output)`
+  );
+  let size;
   try {
-    text = await readFile3(path, "utf8");
+    size = (await stat(path)).size;
   } catch (error) {
-    throw new Error(`input \`comment-from\`: cannot read ${path} (${error.code ?? String(error)}); expected the path of a report JSON written by loadgate (its \`report\` output)`);
+    throw cannotRead(error);
+  }
+  if (size > REPORT_FILE_MAX_BYTES) throw refused(`it is ${size} bytes; expected at most ${REPORT_FILE_MAX_BYTES}`);
+  let text2;
+  try {
+    text2 = await readFile3(path, "utf8");
+  } catch (error) {
+    throw cannotRead(error);
   }
   let data;
   try {
-    data = JSON.parse(text);
-  } catch {
-    data = void 0;
+    data = JSON.parse(text2);
+  } catch (error) {
+    throw refused(`it is not JSON (${error.message})`);
   }
-  if (data?.schema !== REPORT_SCHEMA || data.version !== REPORT_VERSION || typeof data.verdict !== "string") {
-    throw new Error(`input \`comment-from\`: ${path} is not a loadgate report (schema ${REPORT_SCHEMA} version ${REPORT_VERSION})`);
+  try {
+    return parseReport2(data);
+  } catch (error) {
+    if (error instanceof ReportSchemaError) throw refused(`
+${error.message}`);
+    throw error;
   }
-  return data;
 }
 
 // src/cli.ts

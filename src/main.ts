@@ -9,7 +9,8 @@ import type { Log } from './log.ts';
 import { isLoadWorker, serveLoadWorker } from './load/processes.ts';
 import { runGate } from './pipeline.ts';
 import { exitCodeFor } from './report/gate-report.ts';
-import { announceVerdict, publishToRunner, pullRequestFor } from './report/publish-action.ts';
+import { announceVerdict, publishToRunner, pullRequestOfWorkflowRun } from './report/publish-action.ts';
+import { pullRequestOfEvent } from './report/pull-request-comment.ts';
 import { readReportFile } from './report/report-file.ts';
 
 const actionLog: Log = { info: core.info, warning: core.warning, debug: core.debug };
@@ -30,14 +31,14 @@ async function main(): Promise<void> {
   if (plan.kind === 'post-report') {
     // The posting workflow's own `name` decides which comment is updated, not the stored report.
     const report = { ...(await readReportFile(plan.reportPath)), name: plan.report.name };
-    const pullRequest = pullRequestFor(report, context, payload, true, actionLog);
+    const pullRequest = await pullRequestOfWorkflowRun(report, plan.report, context, actionLog);
     await publishToRunner(report, plan.report, context, pullRequest, actionLog);
     // The gating workflow already failed or passed the PR; posting its report is not a gate.
     announceVerdict(report, false);
     return;
   }
   const report = await runGate(plan.settings, context, actionLog);
-  const pullRequest = pullRequestFor(report, context, payload, false, actionLog);
+  const pullRequest = pullRequestOfEvent(context.eventName, payload);
   await publishToRunner(report, plan.settings.report, context, pullRequest, actionLog);
   announceVerdict(report, exitCodeFor(report.verdict, plan.settings.gate) === 1);
 }

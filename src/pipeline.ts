@@ -142,6 +142,7 @@ export async function runGate(settings: Settings, context: RunContext, log: Log)
       eventName: context.eventName,
       ref: context.ref,
       sha: context.sha,
+      headSha: context.headSha,
       pullRequestNumber: context.pullRequestNumber,
       runUrl: context.runUrl,
     },

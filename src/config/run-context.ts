@@ -4,7 +4,10 @@
 export interface RunContext {
   eventName: string;
   ref: string;
+  /** GITHUB_SHA: on a pull request, GitHub's test merge commit (refs/pull/N/merge), not the PR's. */
   sha: string;
+  /** On a pull request, the PR's own head commit (`pull_request.head.sha`). */
+  headSha?: string;
   /** `owner/repo`, when running on GitHub. */
   repository?: string;
   defaultBranch?: string;
@@ -12,13 +15,36 @@ export interface RunContext {
   runId?: string;
   runUrl?: string;
   apiUrl: string;
+  /** On `workflow_run`: the run that triggered this one, as GitHub describes it (trusted). */
+  workflowRun?: WorkflowRunHead;
+}
+
+/** What a `workflow_run` event says about the triggering run's commit; absent fields stay undefined. */
+export interface WorkflowRunHead {
+  headSha?: string;
+  /** The repository the commit came from: the fork, for a fork's pull request. */
+  headRepository?: { id?: number; fullName?: string };
 }
 
 type Env = Record<string, string | undefined>;
 
 interface EventPayload {
   repository?: { default_branch?: string };
-  pull_request?: { number?: number };
+  pull_request?: { number?: number; head?: { sha?: unknown } };
+  workflow_run?: { head_sha?: unknown; head_repository?: { id?: unknown; full_name?: unknown } | null } | null;
+}
+
+const stringOrUndefined = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
+const integerOrUndefined = (value: unknown): number | undefined => (Number.isSafeInteger(value) ? (value as number) : undefined);
+
+function workflowRunOf(event: EventPayload): WorkflowRunHead | undefined {
+  const run = event.workflow_run;
+  if (typeof run !== 'object' || run === null) return undefined;
+  const repository = typeof run.head_repository === 'object' && run.head_repository !== null ? run.head_repository : undefined;
+  return {
+    headSha: stringOrUndefined(run.head_sha),
+    headRepository: repository && { id: integerOrUndefined(repository.id), fullName: stringOrUndefined(repository.full_name) },
+  };
 }
 
 export function parseRunContext(env: Env, payload: unknown): RunContext {
@@ -34,10 +60,12 @@ export function parseRunContext(env: Env, payload: unknown): RunContext {
     sha: env.GITHUB_SHA ?? '',
     repository,
     defaultBranch: event.repository?.default_branch,
+    headSha: isPullRequest ? stringOrUndefined(event.pull_request?.head?.sha) : undefined,
     pullRequestNumber: isPullRequest ? event.pull_request?.number : undefined,
     runId,
     runUrl: repository && runId ? `${serverUrl}/${repository}/actions/runs/${runId}` : undefined,
     apiUrl: env.GITHUB_API_URL ?? 'https://api.github.com',
+    workflowRun: eventName === 'workflow_run' ? workflowRunOf(event) : undefined,
   };
 }
 

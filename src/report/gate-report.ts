@@ -62,7 +62,8 @@ export interface GateReport {
   headline: string;
   startedAt: string;
   finishedAt: string;
-  context: Pick<RunContext, 'eventName' | 'ref' | 'sha' | 'pullRequestNumber' | 'runUrl'>;
+  /** `headSha` is the PR's head commit (on a PR, `sha` is GitHub's test merge commit). */
+  context: Pick<RunContext, 'eventName' | 'ref' | 'sha' | 'headSha' | 'pullRequestNumber' | 'runUrl'>;
   settings: PublicSettings;
   figures?: RunFigures;
   bursts: BurstResult[];

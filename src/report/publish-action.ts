@@ -4,12 +4,12 @@
 import * as core from '@actions/core';
 import type { RunContext } from '../config/run-context.ts';
 import type { ReportSettings } from '../config/settings.ts';
-import { createGitHubClient } from '../github/client.ts';
+import { createGitHubClient, githubMessage, httpStatus } from '../github/client.ts';
 import type { Log } from '../log.ts';
 import { renderCommentBody, renderResolvedCommentBody, renderSummary } from './comment-body.ts';
 import type { GateReport } from './gate-report.ts';
 import { headlineOf } from './headline.ts';
-import { commentMarker, pullRequestOfEvent, upsertComment, type EventPullRequest } from './pull-request-comment.ts';
+import { commentMarker, upsertComment, type EventPullRequest } from './pull-request-comment.ts';
 import { defaultReportPath, writeReportFile } from './report-file.ts';
 import { signedPercent } from '../verdict/wording.ts';
 
@@ -66,21 +66,99 @@ async function postComment(
   return result.url ?? '';
 }
 
+/** A `workflow_run` run's trusted facts about the triggering run, checked for what matching needs. */
+interface TriggeringRun {
+  headSha: string;
+  headRepository: { id: number; fullName: string };
+}
+
+/** SHA-1 today; SHA-256 repositories have 64-digit ids. */
+const COMMIT_SHA = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
+
+/** Why a stored report is not posted: a misconfigured workflow, or a report that is not this run's. */
+const refused = (why: string): Error => new Error(`input \`comment-from\`: ${why}: nothing posted`);
+
+function triggeringRunOf(context: RunContext): TriggeringRun {
+  const run = context.workflowRun;
+  if (context.eventName !== 'workflow_run' || !run) {
+    throw refused(
+      `this run's event is \`${context.eventName}\`; a stored report is posted only by a workflow ` +
+        '`on: workflow_run`, whose event names the run that wrote it',
+    );
+  }
+  if (!run.headSha || !COMMIT_SHA.test(run.headSha)) {
+    throw refused(`the workflow_run event has no valid \`head_sha\` (${run.headSha ?? 'missing'}): the report's commit cannot be checked`);
+  }
+  const repository = run.headRepository;
+  if (repository?.id === undefined) {
+    throw refused('the workflow_run event has no `head_repository.id`, so its pull request cannot be told apart');
+  }
+  const fullName = repository.fullName ?? `repository ${repository.id}`;
+  return { headSha: run.headSha, headRepository: { id: repository.id, fullName } };
+}
+
+/** The report's own claims must be the triggering run's: its PR head commit, and a PR number. */
+function reportedPullRequest(report: GateReport, run: TriggeringRun): number {
+  const { headSha, pullRequestNumber } = report.context;
+  if (headSha === undefined) {
+    throw refused('the report records no PR head commit (`context.headSha`): loadgate did not write it on a pull_request run');
+  }
+  if (headSha !== run.headSha) {
+    throw refused(`the report names head commit ${headSha}, but the workflow run that produced it built ${run.headSha}`);
+  }
+  if (pullRequestNumber === undefined) throw refused('the report names no pull request (`context.pullRequestNumber`)');
+  return pullRequestNumber;
+}
+
+interface ListedPullRequest {
+  number: number;
+  head: { sha: string; repo: { id: number } | null };
+}
+
+/** Open PRs whose head is the triggering run's commit from the triggering run's repository. */
+function pullRequestsBuiltBy(run: TriggeringRun, pulls: readonly ListedPullRequest[]): number[] {
+  const built = pulls.filter((pull) => pull.head.sha === run.headSha && pull.head.repo?.id === run.headRepository.id);
+  return built.map((pull) => pull.number);
+}
+
 /**
- * The pull request a report belongs to. A measuring run takes it from its own event. A
- * `comment-from` run (on `workflow_run`) takes it from the report, which a fork wrote: it is
- * trusted only when the report's commit is the head commit of the workflow run that produced it.
+ * The pull request a stored report (`comment-from`, on `workflow_run`) is posted on, found from
+ * trusted data only: the event's head commit and head repository, matched against the open PRs
+ * the API lists (a fork PR's `workflow_run.pull_requests` is empty). The report, written by a
+ * fork, must name that same head commit and PR, or nothing is posted.
  */
-export function pullRequestFor(report: GateReport, context: RunContext, payload: unknown, fromStoredReport: boolean, log: Log): EventPullRequest | undefined {
-  if (!fromStoredReport) return pullRequestOfEvent(context.eventName, payload);
-  const headSha = (payload as { workflow_run?: { head_sha?: unknown } } | null)?.workflow_run?.head_sha;
-  const number = report.context.pullRequestNumber;
-  if (number === undefined) return undefined;
-  if (typeof headSha === 'string' && headSha !== report.context.sha) {
-    log.warning(`The report names commit ${report.context.sha}, but the workflow run that produced it built ${headSha}: not posted.`);
+export async function pullRequestOfWorkflowRun(
+  report: GateReport,
+  settings: ReportSettings,
+  context: RunContext,
+  log: Log,
+): Promise<EventPullRequest | undefined> {
+  if (settings.comment === 'never') return undefined;
+  const run = triggeringRunOf(context);
+  const number = reportedPullRequest(report, run);
+  const [owner, repo] = context.repository?.split('/') ?? [];
+  if (!owner || !repo || !settings.githubToken) {
+    throw refused('`github-token` or GITHUB_REPOSITORY is missing, so no pull request can be looked up');
+  }
+  const github = createGitHubClient({ token: settings.githubToken, apiUrl: context.apiUrl, log });
+  const built: number[] = [];
+  try {
+    await github.paginate(github.rest.pulls.list, { owner, repo, state: 'open', per_page: 100 }, (response, done) => {
+      built.push(...pullRequestsBuiltBy(run, response.data));
+      if (built.includes(number)) done();
+      return [];
+    });
+  } catch (error) {
+    const answer = `${httpStatus(error) ?? 'no answer'}: ${githubMessage(error)}`;
+    throw refused(`listing the open pull requests of ${owner}/${repo} failed (${answer}); the job needs \`pull-requests: write\``);
+  }
+  const where = `commit ${run.headSha} of ${run.headRepository.fullName}`;
+  if (built.includes(number)) return { number, readOnlyForkToken: false };
+  if (built.length === 0) {
+    log.warning(`No open pull request has ${where} as its head (closed, or pushed to since): the report for PR #${number} is not posted.`);
     return undefined;
   }
-  return { number, readOnlyForkToken: false };
+  throw refused(`the report names PR #${number}, but ${where} is the head of ${built.map((n) => `#${n}`).join(', ')}`);
 }
 
 export async function publishToRunner(

@@ -1,7 +1,4 @@
 import { strict as assert } from 'node:assert';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { baselineFilePath } from '../../src/baseline/branch-store.ts';
 import { parseDocument } from '../../src/baseline/history.ts';
@@ -79,36 +76,5 @@ describe('the bundle with the branch store and the PR comment over real HTTP', {
     assert.equal(run.code, 0, run.stdout + run.stderr);
     assert.equal(run.outputs.verdict, 'pass');
     assert.match(run.stdout, /::warning::.*read-only token.*comment-from/);
-  });
-
-  it('posts a stored report with comment-from on workflow_run, without measuring', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'loadgate-comment-from-'));
-    try {
-      const measured = await runBundle({ inputs: { ...inputs, comment: 'never', name: 'two-step' }, eventName: 'pull_request', event: pullRequest(true), env });
-      assert.equal(fake.comments(PR).filter((c) => c.body.includes('loadgate:two-step')).length, 0);
-      const reportPath = join(dir, 'loadgate-report.json');
-      await writeFile(reportPath, JSON.stringify(measured.report));
-      const requestsBefore = target.requests;
-      const posted = await runBundle({
-        inputs: { 'comment-from': reportPath, 'github-token': fake.token, name: 'two-step' },
-        eventName: 'workflow_run',
-        event: { workflow_run: { head_sha: 'a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0' }, repository: repository() },
-        env,
-      });
-      assert.equal(posted.code, 0, posted.stdout + posted.stderr);
-      assert.equal(target.requests, requestsBefore, 'comment-from measures nothing');
-      assert.equal(fake.comments(PR).filter((c) => c.body.includes('<!-- loadgate:two-step -->')).length, 1);
-
-      const mismatched = await runBundle({
-        inputs: { 'comment-from': reportPath, 'github-token': fake.token, name: 'two-step-other' },
-        eventName: 'workflow_run',
-        event: { workflow_run: { head_sha: 'ffffffffffffffffffffffffffffffffffffffff' }, repository: repository() },
-        env,
-      });
-      assert.match(mismatched.stdout, /::warning::The report names commit .* not posted/);
-      assert.equal(fake.comments(PR).filter((c) => c.body.includes('two-step-other')).length, 0);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
   });
 });

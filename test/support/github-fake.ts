@@ -1,5 +1,5 @@
 // A local stand-in for the GitHub REST API routes loadgate uses, held in memory: issue comments,
-// the contents API on branches, the git data calls that create an orphan branch, `GET /user` and
+// the open pull requests list, the contents API on branches, the git data calls that create an orphan branch, `GET /user` and
 // GraphQL `viewer { login }`. Every request and response body is checked against GitHub's
 // OpenAPI description; a mismatch answers 500 and lands in `violations`, so a test that asserts
 // zero violations proves both our client and this fake speak the real API's shapes.
@@ -23,6 +23,7 @@ export type RouteName =
   | 'issues/list-comments'
   | 'issues/create-comment'
   | 'issues/update-comment'
+  | 'pulls/list'
   | 'repos/get-content'
   | 'repos/create-or-update-file-contents'
   | 'git/get-ref'
@@ -89,6 +90,20 @@ interface StoredComment {
   updatedAt: string;
 }
 
+/** A pull request as a test sets it up; `headRepository` is `owner/name`, a fork's or this repo's. */
+export interface FakePullRequest {
+  number: number;
+  headSha: string;
+  headRef?: string;
+  headRepository?: string;
+  state?: 'open' | 'closed';
+}
+
+interface StoredPullRequest extends Required<FakePullRequest> {
+  id: number;
+  createdAt: string;
+}
+
 interface Commit {
   tree: string;
   parents: string[];
@@ -110,6 +125,21 @@ function templatePattern(template: string): RegExp {
   return new RegExp(`^${source}$`);
 }
 
+/** The URLs every repository object carries, after the repository's API URL. */
+const REPOSITORY_URL_SUFFIXES: Record<string, string> = {
+  archive_url: '/{archive_format}{/ref}', assignees_url: '/assignees{/user}', blobs_url: '/git/blobs{/sha}',
+  branches_url: '/branches{/branch}', collaborators_url: '/collaborators{/collaborator}', comments_url: '/comments{/number}',
+  commits_url: '/commits{/sha}', compare_url: '/compare/{base}...{head}', contents_url: '/contents/{+path}',
+  git_commits_url: '/git/commits{/sha}', git_refs_url: '/git/refs{/sha}', git_tags_url: '/git/tags{/sha}',
+  issue_comment_url: '/issues/comments{/number}', issue_events_url: '/issues/events{/number}', issues_url: '/issues{/number}',
+  keys_url: '/keys{/key_id}', labels_url: '/labels{/name}', milestones_url: '/milestones{/number}',
+  notifications_url: '/notifications{?since,all,participating}', pulls_url: '/pulls{/number}', releases_url: '/releases{/id}',
+  statuses_url: '/statuses/{sha}', trees_url: '/git/trees{/sha}', contributors_url: '/contributors', deployments_url: '/deployments',
+  downloads_url: '/downloads', events_url: '/events', forks_url: '/forks', hooks_url: '/hooks', languages_url: '/languages',
+  merges_url: '/merges', stargazers_url: '/stargazers', subscribers_url: '/subscribers', subscription_url: '/subscription',
+  tags_url: '/tags', teams_url: '/teams',
+};
+
 const error = (status: number, message: string, documentation = DOCS): Reply => ({
   status,
   body: { message, documentation_url: documentation, status: String(status) },
@@ -128,6 +158,7 @@ export class GitHubFake {
   private base = '';
   private nextCommentId = 1_000_000;
   private readonly commentStore: StoredComment[] = [];
+  private readonly pullStore: StoredPullRequest[] = [];
   private readonly faults = new Map<RouteName, { status: number; fault: Fault; left: number }>();
   private pendingConflict: { change: (current: string | undefined) => string; left: number } | undefined;
   private readonly blobs = new Map<string, Buffer>();
@@ -186,6 +217,22 @@ export class GitHubFake {
     const comment = { id: this.nextCommentId++, issueNumber, body, author, createdAt: time, updatedAt: time };
     this.commentStore.push(comment);
     return comment.id;
+  }
+
+  addPullRequest(pull: FakePullRequest): void {
+    this.pullStore.push({
+      headRef: `feature-${pull.number}`,
+      headRepository: `${this.owner}/${this.repo}`,
+      state: 'open',
+      ...pull,
+      id: 1_800_000_000 + pull.number,
+      createdAt: now(),
+    });
+  }
+
+  /** The id GitHub would give a repository, stable per name: what `head_repository.id` carries. */
+  repositoryId(fullName: string): number {
+    return fullName === `${this.owner}/${this.repo}` ? 1_296_269 : 7_000_000 + (parseInt(sha1(fullName).slice(0, 6), 16) % 1_000_000);
   }
 
   comments(issueNumber: number): { id: number; body: string; login: string }[] {
@@ -298,6 +345,7 @@ export class GitHubFake {
       route('issues/list-comments', 'GET', '/repos/{owner}/{repo}/issues/{issue_number}/comments', (r) => this.listComments(r)),
       route('issues/create-comment', 'POST', '/repos/{owner}/{repo}/issues/{issue_number}/comments', (r) => this.createComment(r)),
       route('issues/update-comment', 'PATCH', '/repos/{owner}/{repo}/issues/comments/{comment_id}', (r) => this.updateComment(r)),
+      route('pulls/list', 'GET', '/repos/{owner}/{repo}/pulls', (r) => this.listPullRequests(r)),
       route('repos/get-content', 'GET', '/repos/{owner}/{repo}/contents/{path}', (r) => this.getContent(r)),
       route('repos/create-or-update-file-contents', 'PUT', '/repos/{owner}/{repo}/contents/{path}', (r) => this.putContent(r)),
       route('git/get-ref', 'GET', '/repos/{owner}/{repo}/git/ref/{ref}', (r) => this.getRef(r)),
@@ -358,11 +406,23 @@ export class GitHubFake {
   private listComments({ params, query }: ParsedRequest): Reply {
     const issue = Number(params.issue_number);
     const all = this.commentStore.filter((c) => c.issueNumber === issue);
+    return this.page(`/repos/${this.owner}/${this.repo}/issues/${issue}/comments`, query, all, (c) => this.commentJson(c));
+  }
+
+  /** One page of `all`, with the `link` header GitHub sends (next/last, first/prev). */
+  private page<T>(
+    path: string,
+    query: URLSearchParams,
+    all: readonly T[],
+    json: (item: T) => unknown,
+    keep: Record<string, string> = {},
+  ): Reply {
     const perPage = Math.min(Number(query.get('per_page') ?? 30), 100);
     const page = Number(query.get('page') ?? 1);
     const pages = Math.max(1, Math.ceil(all.length / perPage));
     const link = (n: number, rel: string): string => {
-      const target = new URL(`${this.base}/repos/${this.owner}/${this.repo}/issues/${issue}/comments`);
+      const target = new URL(`${this.base}${path}`);
+      for (const [name, value] of Object.entries(keep)) target.searchParams.set(name, value);
       target.searchParams.set('per_page', String(perPage));
       target.searchParams.set('page', String(n));
       return `<${target.href}>; rel="${rel}"`;
@@ -373,7 +433,7 @@ export class GitHubFake {
     ];
     return {
       status: 200,
-      body: all.slice((page - 1) * perPage, page * perPage).map((c) => this.commentJson(c)),
+      body: all.slice((page - 1) * perPage, page * perPage).map(json),
       headers: links.length > 0 ? { link: links.join(', ') } : {},
     };
   }
@@ -401,6 +461,131 @@ export class GitHubFake {
     comment.body = text;
     comment.updatedAt = now();
     return { status: 200, body: this.commentJson(comment) };
+  }
+
+  // --- pull requests ---------------------------------------------------------------------------
+
+  private listPullRequests({ query }: ParsedRequest): Reply {
+    const unsupported = ['head', 'base', 'sort', 'direction'].filter((name) => query.has(name));
+    if (unsupported.length > 0) throw new Error(`this fake does not filter pulls by ${unsupported.join(', ')}`);
+    const state = query.get('state') ?? 'open';
+    // GitHub lists the newest first (sort=created, direction=desc).
+    const all = this.pullStore.filter((pull) => state === 'all' || pull.state === state).toSorted((a, b) => b.number - a.number);
+    return this.page(`/repos/${this.owner}/${this.repo}/pulls`, query, all, (pull) => this.pullJson(pull), { state });
+  }
+
+  private repositoryJson(fullName: string): Record<string, unknown> {
+    const [owner, name] = fullName.split('/');
+    const api = `${this.base}/repos/${fullName}`;
+    const html = `https://github.com/${fullName}`;
+    const fork = fullName !== `${this.owner}/${this.repo}`;
+    const time = '2024-03-01T09:00:00Z';
+    const templated = Object.fromEntries(Object.entries(REPOSITORY_URL_SUFFIXES).map(([key, suffix]) => [key, `${api}${suffix}`]));
+    return {
+      id: this.repositoryId(fullName),
+      node_id: `R_${this.repositoryId(fullName)}`,
+      name,
+      full_name: fullName,
+      owner: this.user({ login: owner, id: this.repositoryId(owner), type: 'User' }),
+      private: false,
+      html_url: html,
+      description: null,
+      fork,
+      url: api,
+      ...templated,
+      git_url: `git://github.com/${fullName}.git`,
+      ssh_url: `git@github.com:${fullName}.git`,
+      clone_url: `${html}.git`,
+      svn_url: html,
+      mirror_url: null,
+      homepage: null,
+      language: 'TypeScript',
+      forks: 0,
+      forks_count: 0,
+      stargazers_count: 0,
+      watchers_count: 0,
+      watchers: 0,
+      size: 120,
+      default_branch: this.defaultBranch,
+      open_issues: 0,
+      open_issues_count: 0,
+      has_issues: !fork,
+      has_projects: true,
+      has_wiki: true,
+      has_pages: false,
+      has_downloads: true,
+      archived: false,
+      disabled: false,
+      license: null,
+      pushed_at: time,
+      created_at: time,
+      updated_at: time,
+    };
+  }
+
+  private pullJson(pull: StoredPullRequest): Record<string, unknown> {
+    const api = `${this.base}/repos/${this.owner}/${this.repo}`;
+    const html = `https://github.com/${this.owner}/${this.repo}/pull/${pull.number}`;
+    const accountOf = (repository: string): FakeAccount => {
+      const login = repository.split('/')[0];
+      return { login, id: this.repositoryId(login), type: 'User' };
+    };
+    const end = (sha: string, ref: string, repository: string) => ({
+      label: `${repository.split('/')[0]}:${ref}`,
+      ref,
+      sha,
+      repo: this.repositoryJson(repository),
+      user: this.user(accountOf(repository)),
+    });
+    return {
+      url: `${api}/pulls/${pull.number}`,
+      id: pull.id,
+      node_id: `PR_${pull.id}`,
+      html_url: html,
+      diff_url: `${html}.diff`,
+      patch_url: `${html}.patch`,
+      issue_url: `${api}/issues/${pull.number}`,
+      commits_url: `${api}/pulls/${pull.number}/commits`,
+      review_comments_url: `${api}/pulls/${pull.number}/comments`,
+      review_comment_url: `${api}/pulls/comments{/number}`,
+      comments_url: `${api}/issues/${pull.number}/comments`,
+      statuses_url: `${api}/statuses/${pull.headSha}`,
+      number: pull.number,
+      state: pull.state,
+      locked: false,
+      title: `Change ${pull.number}`,
+      user: this.user(accountOf(pull.headRepository)),
+      body: null,
+      labels: [],
+      milestone: null,
+      active_lock_reason: null,
+      created_at: pull.createdAt,
+      updated_at: pull.createdAt,
+      closed_at: pull.state === 'closed' ? pull.createdAt : null,
+      merged_at: null,
+      merge_commit_sha: sha1(`merge ${pull.number} ${pull.headSha}`),
+      assignee: null,
+      assignees: [],
+      requested_reviewers: [],
+      requested_teams: [],
+      head: end(pull.headSha, pull.headRef, pull.headRepository),
+      base: end(this.refs.get(`refs/heads/${this.defaultBranch}`)!, this.defaultBranch, `${this.owner}/${this.repo}`),
+      _links: Object.fromEntries(
+        Object.entries({
+          self: `${api}/pulls/${pull.number}`,
+          html,
+          issue: `${api}/issues/${pull.number}`,
+          comments: `${api}/issues/${pull.number}/comments`,
+          review_comments: `${api}/pulls/${pull.number}/comments`,
+          review_comment: `${api}/pulls/comments{/number}`,
+          commits: `${api}/pulls/${pull.number}/commits`,
+          statuses: `${api}/statuses/${pull.headSha}`,
+        }).map(([rel, href]) => [rel, { href }]),
+      ),
+      author_association: pull.headRepository === `${this.owner}/${this.repo}` ? 'MEMBER' : 'CONTRIBUTOR',
+      auto_merge: null,
+      draft: false,
+    };
   }
 
   // --- git data and contents ------------------------------------------------------------------

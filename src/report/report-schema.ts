@@ -1,0 +1,383 @@
+// The shape a report file must have before anything is rendered from it. `comment-from` reads a
+// file that a fork's run wrote: every field the comment, summary and outputs use is checked for
+// its type, its allowed values, finite numbers and a size cap, and the result is a fresh object
+// holding only the known fields. Hand-written (a few combinators) so the action's bundle needs no
+// schema library and each refusal names the field in the report's own terms.
+
+import type { GateReport } from './gate-report.ts';
+import { REPORT_SCHEMA, REPORT_VERSION } from './gate-report.ts';
+
+/** Strings a report writes: headlines, reasonings, crash lines (cut at 300), URLs. */
+export const REPORT_TEXT_MAX_CHARS = 8 * 1024;
+/** `error` may carry a command's whole output; the comment shows its first 4,000 characters. */
+export const REPORT_ERROR_MAX_CHARS = 64 * 1024;
+/** A burst's compressed HDR histogram: 4–13 KB measured for narrow to very wide latency spreads. */
+export const REPORT_HISTOGRAM_MAX_CHARS = 256 * 1024;
+/** At most 100 bursts, doubled by confirmation and by A/B mode: 400; the rest is headroom. */
+export const REPORT_MAX_BURSTS = 1_000;
+/** Lists of warnings, notes, gaps, kills, devices: a real report has a handful. */
+const REPORT_LIST_MAX_ITEMS = 200;
+const MAX_PROBLEMS_SHOWN = 10;
+
+export class ReportSchemaError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    const shown = problems.slice(0, MAX_PROBLEMS_SHOWN);
+    const more = problems.length > shown.length ? `\n- … and ${problems.length - shown.length} more` : '';
+    super(`${shown.map((problem) => `- ${problem}`).join('\n')}${more}`);
+    this.name = 'ReportSchemaError';
+  }
+}
+
+/**
+ * Reads `value` at `at` (a path such as `context.pullRequestNumber`), pushing a problem for each
+ * mismatch. The returned value is only meaningful when no problem was pushed.
+ */
+interface Field<T> {
+  (value: unknown, at: string, problems: string[]): T;
+  /** Absent keys are allowed (and left absent) only for fields made with `optional`. */
+  readonly optional?: true;
+}
+
+function shown(value: unknown): string {
+  if (typeof value === 'number') return String(value);
+  if (value === undefined) return 'missing';
+  if (Array.isArray(value)) return 'an array';
+  if (value !== null && typeof value === 'object') return 'an object';
+  const text = JSON.stringify(value);
+  return text.length > 40 ? `${text.slice(0, 37)}…"` : text;
+}
+
+const refuse = (problems: string[], at: string, value: unknown, expected: string): void => {
+  problems.push(`\`${at}\` is ${shown(value)}; expected ${expected}`);
+};
+
+function text(maxChars = REPORT_TEXT_MAX_CHARS, pattern?: { test: RegExp; described: string }): Field<string> {
+  return (value, at, problems) => {
+    if (typeof value !== 'string') refuse(problems, at, value, pattern?.described ?? 'a string');
+    else if (value.length > maxChars) problems.push(`\`${at}\` is ${value.length} characters long; expected at most ${maxChars}`);
+    else if (pattern && !pattern.test.test(value)) refuse(problems, at, value, pattern.described);
+    return value as string;
+  };
+}
+
+function finite(range: { min?: number; max?: number } = {}): Field<number> {
+  const { min = -Number.MAX_VALUE, max = Number.MAX_VALUE } = range;
+  const described = `a finite number${range.min !== undefined ? ` ≥ ${min}` : ''}${range.max !== undefined ? ` ≤ ${max}` : ''}`;
+  return (value, at, problems) => {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) refuse(problems, at, value, described);
+    return value as number;
+  };
+}
+
+function integer(min: number, max = Number.MAX_SAFE_INTEGER): Field<number> {
+  return (value, at, problems) => {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+      refuse(problems, at, value, max === Number.MAX_SAFE_INTEGER ? `a whole number ≥ ${min}` : `a whole number from ${min} to ${max}`);
+    }
+    return value as number;
+  };
+}
+
+const flag: Field<boolean> = (value, at, problems) => {
+  if (typeof value !== 'boolean') refuse(problems, at, value, 'true or false');
+  return value as boolean;
+};
+
+function oneOf<const V extends string | number>(values: readonly V[]): Field<V> {
+  return (value, at, problems) => {
+    if (!values.includes(value as V)) refuse(problems, at, value, `one of ${values.map((v) => JSON.stringify(v)).join(', ')}`);
+    return value as V;
+  };
+}
+
+function nullable<T>(field: Field<T>): Field<T | null> {
+  return (value, at, problems) => (value === null ? null : field(value, at, problems));
+}
+
+function optional<T>(field: Field<T>): Field<T | undefined> {
+  return Object.assign((value: unknown, at: string, problems: string[]) => field(value, at, problems), { optional: true as const });
+}
+
+function list<T>(item: Field<T>, maxItems = REPORT_LIST_MAX_ITEMS): Field<T[]> {
+  return (value, at, problems) => {
+    if (!Array.isArray(value)) {
+      refuse(problems, at, value, 'an array');
+      return [];
+    }
+    if (value.length > maxItems) {
+      problems.push(`\`${at}\` has ${value.length} items; expected at most ${maxItems}`);
+      return [];
+    }
+    return value.map((element, index) => item(element, `${at}[${index}]`, problems));
+  };
+}
+
+type Shape<T> = { [K in keyof T]-?: Field<T[K]> };
+
+function record<T>(shape: Shape<T>): Field<T> {
+  return (value, at, problems) => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      refuse(problems, at, value, 'an object');
+      return {} as T;
+    }
+    const source = value as Record<string, unknown>;
+    const result: Record<string, unknown> = {};
+    for (const [key, field] of Object.entries(shape) as [string, Field<unknown>][]) {
+      const path = at === '' ? key : `${at}.${key}`;
+      if (!Object.hasOwn(source, key)) {
+        if (!field.optional) problems.push(`\`${path}\` is missing`);
+        continue;
+      }
+      result[key] = field(source[key], path, problems);
+    }
+    return result as T;
+  };
+}
+
+const SHA = { test: /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/, described: 'a hex commit sha (40 digits, 64 for SHA-256)' };
+const ISO_TIME = { test: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/, described: 'an ISO time such as 2026-11-24T14:01:58.000Z' };
+const HTTP_URL = { test: /^https?:\/\/[^\s]+$/, described: 'an http(s) URL' };
+const BASE64 = { test: /^[A-Za-z0-9+/]*={0,2}$/, described: 'base64 text' };
+
+const count = integer(0);
+const nullableCount = nullable(integer(0));
+const nonNegative = finite({ min: 0 });
+const fraction = finite({ min: 0, max: 1 });
+const burstTarget = oneOf(['candidate', 'baseline'] as const);
+const healthFlag = oneOf(['ok', 'memory-pressure', 'swapping', 'oom-kill', 'worker-crash', 'cpu-steal', 'generator-saturated'] as const);
+
+const burstResult = record<GateReport['bursts'][number]>({
+  index: integer(0, REPORT_MAX_BURSTS),
+  target: burstTarget,
+  startedAt: text(64, ISO_TIME),
+  durationMs: nonNegative,
+  histogram: text(REPORT_HISTOGRAM_MAX_CHARS, BASE64),
+  p50: nonNegative,
+  p90: nonNegative,
+  p95: nonNegative,
+  p99: nonNegative,
+  p999: nonNegative,
+  max: nonNegative,
+  mean: nonNegative,
+  requestsPerSec: nonNegative,
+  ok: count,
+  non2xx: count,
+  errors: count,
+  timeouts: count,
+  errorRate: fraction,
+  generatorCpu: nonNegative,
+});
+
+type Report = GateReport;
+type Host = NonNullable<Report['host']>;
+type HostBurst = Host['bursts'][number];
+type StoredBaseline = NonNullable<Host['storedBaseline']>;
+
+const fingerprint = record<Host['fingerprint']>({
+  kernel: text(),
+  cpuModel: nullable(text()),
+  cpuCount: count,
+  memTotalKib: nullableCount,
+  swapTotalKib: nullableCount,
+  product: nullable(text()),
+  vendor: nullable(text()),
+});
+
+const swapState = record<Host['swap']['before']>({
+  memTotalBytes: count,
+  devices: list(record<Host['swap']['before']['devices'][number]>({ path: text(), type: text(), sizeBytes: count, usedBytes: count })),
+  totalBytes: count,
+  usedBytes: count,
+});
+
+const swap = record<Host['swap']>({
+  mode: oneOf(['verify', 'configure', 'off'] as const),
+  path: text(),
+  requiredBytes: optional(count),
+  before: swapState,
+  after: swapState,
+  action: oneOf(['reported', 'verified', 'already-active', 'activated', 'created'] as const),
+  createdWith: optional(oneOf(['fallocate', 'dd'] as const)),
+  fstabLineAdded: flag,
+  message: text(),
+});
+
+const crashLine = record<HostBurst['crashLines']['quoted'][number]>({ kind: text(), line: text() });
+
+const oomKill = record<HostBurst['oomKills'][number]>({
+  pid: count,
+  name: text(),
+  anonRssMb: nullable(nonNegative),
+  atEpochSec: nullable(nonNegative),
+  scope: oneOf(['host', 'memory-cgroup'] as const),
+  line: text(),
+});
+
+const hostFigures = record<HostBurst['figures']>({
+  samples: count,
+  spanSec: nonNegative,
+  memTotalKib: nullableCount,
+  memAvailableBeforeKib: nullableCount,
+  memAvailableMinKib: nullableCount,
+  memAvailableAfterKib: nullableCount,
+  swapTotalKib: nullableCount,
+  swapUsedPeakKib: nullableCount,
+  swapInPages: count,
+  swapOutPages: count,
+  majorFaults: count,
+  oomKills: nullableCount,
+  psiSomePeak: nullable(nonNegative),
+  psiFullPeak: nullable(nonNegative),
+  stealPercent: nullable(nonNegative),
+  load1Peak: nullable(nonNegative),
+});
+
+const hostBurst = record<HostBurst>({
+  burstIndex: integer(0, REPORT_MAX_BURSTS),
+  target: burstTarget,
+  startedAt: text(64, ISO_TIME),
+  figures: hostFigures,
+  oomKills: list(oomKill),
+  crashLines: record<HostBurst['crashLines']>({ quoted: list(crashLine), total: count }),
+  generatorCpu: nonNegative,
+  flags: list(healthFlag),
+  gaps: list(text()),
+});
+
+const storedHostRun = record<NonNullable<StoredBaseline['run']>>({
+  label: text(),
+  bursts: count,
+  memTotalKib: nullableCount,
+  memAvailableBeforeKib: nullableCount,
+  memAvailableMinKib: nullableCount,
+  memAvailableAfterKib: nullableCount,
+  swapTotalKib: nullableCount,
+  swapUsedPeakKib: nullableCount,
+  swapInPages: count,
+  swapOutPages: count,
+  majorFaults: count,
+  psiSomePeak: nullable(nonNegative),
+  psiFullPeak: nullable(nonNegative),
+  stealPercentPeak: nullable(nonNegative),
+  oomKills: count,
+  crashLines: count,
+  flags: list(healthFlag),
+});
+
+const host = record<Host>({
+  address: text(),
+  hostKeyFingerprint: text(),
+  fingerprint,
+  swap,
+  bursts: list(hostBurst, REPORT_MAX_BURSTS),
+  storedBaseline: optional(record<StoredBaseline>({ run: optional(storedHostRun), fingerprint: optional(fingerprint) })),
+});
+
+const comparison = record<NonNullable<Report['decision']>['comparisons'][number]>({
+  metric: oneOf(['p50', 'p95', 'p99', 'requestsPerSec', 'errorRate'] as const),
+  baseline: optional(finite()),
+  current: finite(),
+  change: optional(finite()),
+  limit: text(),
+  status: oneOf(['ok', 'regression', 'improved', 'inconclusive', 'info'] as const),
+  reasoning: text(),
+});
+
+const verdict = oneOf(['pass', 'regression', 'inconclusive', 'error'] as const);
+
+const decision = record<NonNullable<Report['decision']>>({
+  verdict,
+  mode: oneOf(['history', 'cold-start', 'no-history', 'ab', 'none'] as const),
+  headline: text(),
+  comparisons: list(comparison),
+  warnings: list(text()),
+  notes: list(text()),
+  confirmed: flag,
+  crashed: flag,
+});
+
+const settings = record<Report['settings']>({
+  url: text(REPORT_TEXT_MAX_CHARS, HTTP_URL),
+  method: text(16),
+  connections: integer(1),
+  durationMs: nonNegative,
+  bursts: integer(1),
+  warmupMs: nonNegative,
+  pipelining: integer(1),
+  timeoutMs: nonNegative,
+  rate: nullable(nonNegative),
+  loadProcesses: integer(1),
+  abUrl: nullable(text(REPORT_TEXT_MAX_CHARS, HTTP_URL)),
+  host: nullable(text()),
+  maxMedianIncrease: nonNegative,
+  maxP95Increase: nonNegative,
+  maxErrorRate: fraction,
+  p95BudgetMs: nullable(nonNegative),
+  baselineStore: text(),
+  baselineKey: text(),
+});
+
+const figures = record<NonNullable<Report['figures']>>({
+  p50: nonNegative,
+  p90: nonNegative,
+  p95: nonNegative,
+  p99: nonNegative,
+  requestsPerSec: nonNegative,
+  errorRate: fraction,
+});
+
+const curve = record<NonNullable<Report['curve']>>({
+  percentiles: list(finite({ min: 0, max: 100 })),
+  candidate: list(nonNegative),
+  baseline: optional(list(nonNegative)),
+});
+
+const reportShape = record<Report>({
+  schema: oneOf([REPORT_SCHEMA]),
+  version: oneOf([REPORT_VERSION]),
+  name: text(),
+  verdict,
+  headline: text(),
+  startedAt: text(64, ISO_TIME),
+  // Empty when the run never finished (the process was killed).
+  finishedAt: text(64, { test: new RegExp(`^$|${ISO_TIME.test.source}`), described: ISO_TIME.described }),
+  context: record<Report['context']>({
+    eventName: text(64),
+    ref: text(),
+    sha: text(64),
+    headSha: optional(text(64, SHA)),
+    pullRequestNumber: optional(integer(1)),
+    runUrl: optional(text(REPORT_TEXT_MAX_CHARS, HTTP_URL)),
+  }),
+  settings,
+  figures: optional(figures),
+  bursts: list(burstResult, REPORT_MAX_BURSTS),
+  curve: optional(curve),
+  baseline: record<Report['baseline']>({
+    location: text(),
+    runs: count,
+    configDifferences: list(text()),
+    recorded: flag,
+    recordNote: text(),
+  }),
+  decision: optional(decision),
+  host: optional(host),
+  error: optional(text(REPORT_ERROR_MAX_CHARS)),
+});
+
+/**
+ * The report in `data` (parsed JSON), rebuilt from its known fields; throws a ReportSchemaError
+ * listing each field that does not match.
+ */
+export function parseReport(data: unknown): GateReport {
+  const problems: string[] = [];
+  const head = data as Partial<Record<'schema' | 'version', unknown>> | null;
+  // Another file (or another version's report) is told apart before its fields are listed.
+  if (typeof data !== 'object' || data === null || head?.schema !== REPORT_SCHEMA || head.version !== REPORT_VERSION) {
+    const found = `${shown(head?.schema)} / ${shown(head?.version)}`;
+    throw new ReportSchemaError([`\`schema\` / \`version\` are ${found}; expected "${REPORT_SCHEMA}" / ${REPORT_VERSION}`]);
+  }
+  const report = reportShape(data, '', problems);
+  if (problems.length > 0) throw new ReportSchemaError(problems);
+  return report;
+}
