@@ -42,7 +42,8 @@ describe('a machine without the Debian packages, not root', { timeout: 90_000 },
     // A PATH holding only what the scripts need to start: no qemu, no ssh, no wrk.
     bin = await mkdtemp(join(tmpdir(), 'loadgate-fresh-path-'));
     await chmod(bin, 0o755);
-    for (const tool of ['bash', 'id', 'ls', 'dirname', 'node']) await symlink(`/usr/bin/${tool}`, join(bin, tool));
+    for (const tool of ['bash', 'id', 'ls', 'dirname']) await symlink(`/usr/bin/${tool}`, join(bin, tool));
+    await symlink(process.execPath, join(bin, 'node'));
   });
   after(async () => {
     await rm(bin, { recursive: true, force: true });
