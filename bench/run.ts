@@ -29,7 +29,8 @@ function ensureDebianPackages(): void {
   ].filter((tool) => !tool.present()).map((tool) => tool.name);
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) {
-    process.stderr.write(`bench: missing ${missing.join(' ')}; install them (Debian: sudo apt-get install ${missing.join(' ')}) and run again\n`);
+    const packages = missing.join(' ');
+    process.stderr.write(`bench: missing ${packages}; install them (Debian: sudo apt-get install ${packages}) and run again\n`);
     process.exit(1);
   }
   process.stderr.write(`bench: installing ${missing.join(' ')} with apt-get\n`);

@@ -63,7 +63,8 @@ describe('npx @github/local-action . src/main.ts .env', { timeout: 180_000 }, ()
       ].join('\n'),
     );
     const before = target.requests;
-    const child = spawn('npx', ['@github/local-action', '.', 'src/main.ts', envFile], { cwd: ROOT, env: developerEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const command = ['@github/local-action', '.', 'src/main.ts', envFile];
+    const child = spawn('npx', command, { cwd: ROOT, env: developerEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -76,7 +77,8 @@ describe('npx @github/local-action . src/main.ts .env', { timeout: 180_000 }, ()
     assert.doesNotMatch(stdout, /::error::/, log);
     assert.match(stdout, /GITHUB_STEP_SUMMARY is not set: no job summary written\./, 'the skipped summary is a debug line');
     const outputs = recordedOutputs(stdout);
-    assert.deepEqual(Object.keys(outputs).sort(), ['comment-url', 'median-change', 'median-ms', 'p95-change', 'p95-ms', 'report', 'verdict'], log);
+    const names = ['comment-url', 'median-change', 'median-ms', 'p95-change', 'p95-ms', 'report', 'verdict'];
+    assert.deepEqual(Object.keys(outputs).sort(), names, log);
     assert.equal(outputs.verdict, 'pass');
     assert.ok(Math.abs(Number(outputs['median-ms']) - 20) < 4, `median-ms ${outputs['median-ms']} for a 20 ms service`);
     assert.ok(Number(outputs['p95-ms']) >= Number(outputs['median-ms']));
@@ -85,6 +87,7 @@ describe('npx @github/local-action . src/main.ts .env', { timeout: 180_000 }, ()
     const report = JSON.parse(await readFile(outputs.report, 'utf8')) as { settings: { loadProcesses: number }; bursts: { ok: number }[] };
     assert.equal(report.settings.loadProcesses, 2);
     assert.equal(report.bursts.length, 2);
-    assert.ok(target.requests - before >= report.bursts.reduce((sum, burst) => sum + burst.ok, 0), 'the target served every counted response');
+    const counted = report.bursts.reduce((sum, burst) => sum + burst.ok, 0);
+    assert.ok(target.requests - before >= counted, 'the target served every counted response');
   });
 });

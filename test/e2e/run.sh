@@ -10,7 +10,8 @@ PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
 started=$SECONDS
 
 need_apt=()
-for tool in qemu-system-x86_64:qemu-system-x86 qemu-img:qemu-utils debootstrap:debootstrap mkfs.ext4:e2fsprogs ssh:openssh-client ssh-keygen:openssh-client; do
+for tool in qemu-system-x86_64:qemu-system-x86 qemu-img:qemu-utils debootstrap:debootstrap mkfs.ext4:e2fsprogs \
+  ssh:openssh-client ssh-keygen:openssh-client; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || [[ " ${need_apt[*]} " == *" ${tool#*:} "* ]] || need_apt+=("${tool#*:}")
 done
 ls /boot/vmlinuz-*-cloud-amd64 >/dev/null 2>&1 || need_apt+=(linux-image-cloud-amd64)
