@@ -1,4 +1,5 @@
-// Bundles the action into one ESM file, dist/index.js, and the CLI into dist/cli.js. autocannon needs `require.main` and
+// Bundles the action into one ESM file, dist/index.js, the CLI into dist/cli.js, and the load worker both
+// fork for `load-processes` into dist/load-worker.js. autocannon needs `require.main` and
 // ssh2 needs `__dirname`, which ESM lacks: the banner defines them. ssh2's native speed-ups are
 // optional (loaded in try/catch) and stay out of the bundle, so dist holds no `.node` binary.
 import { build } from 'esbuild';
@@ -23,6 +24,8 @@ const shared = {
   logLevel: 'warning',
 };
 
-// The action (dist/index.js) and the `loadgate` command (dist/cli.js, imported by bin/loadgate.js).
-await build({ ...shared, entryPoints: ['src/main.ts'], outfile: 'dist/index.js' });
+// The action (dist/index.js), the `loadgate` command (dist/cli.js, imported by bin/loadgate.js), and
+// the child process of `load-processes`, forked by both from beside them (src/load/processes.ts).
+await build({ ...shared, entryPoints: ['src/index.ts'], outfile: 'dist/index.js' });
 await build({ ...shared, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js' });
+await build({ ...shared, entryPoints: ['src/load/load-worker.ts'], outfile: 'dist/load-worker.js' });

@@ -4,6 +4,7 @@
 //
 //   npm run bench [-- --quick] [-- --only 1,3]
 
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
@@ -15,6 +16,35 @@ import { nginxVersion, startNginx } from './nginx.ts';
 import { overhead } from './overhead.ts';
 import { beyondOneCore, throughputCeiling } from './throughput.ts';
 import { wrkVersion } from './wrk.ts';
+
+/**
+ * The Debian packages the anchors and the SSH figure use. As root they are installed with apt when
+ * missing (like `npm test`); otherwise one line names them and the bench stops before measuring.
+ */
+function ensureDebianPackages(): void {
+  const missing = [
+    { name: 'wrk', present: () => !spawnSync('wrk', ['--version']).error },
+    { name: 'nginx', present: () => existsSync('/usr/sbin/nginx') },
+    { name: 'openssh-server', present: () => existsSync('/usr/sbin/sshd') },
+  ].filter((tool) => !tool.present()).map((tool) => tool.name);
+  if (missing.length === 0) return;
+  if (process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) {
+    const packages = missing.join(' ');
+    process.stderr.write(`bench: missing ${packages}; install them (Debian: sudo apt-get install ${packages}) and run again\n`);
+    process.exit(1);
+  }
+  process.stderr.write(`bench: installing ${missing.join(' ')} with apt-get\n`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  for (const apt of [['update', '-qq'], ['install', '-y', '-qq', ...missing]]) {
+    const result = spawnSync('apt-get', apt, { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    if (result.status !== 0) {
+      process.stderr.write(`bench: apt-get ${apt.join(' ')} failed (${result.error?.message ?? `exit ${result.status}`})\n`);
+      process.exit(1);
+    }
+  }
+}
+
+ensureDebianPackages();
 
 const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
 const quick = args.quick!;

@@ -6,14 +6,10 @@ import { INPUT_DEFAULTS, INPUT_NAMES } from './config/input-defaults.ts';
 import { parseInputs } from './config/parse.ts';
 import { parseRunContext } from './config/run-context.ts';
 import type { Log } from './log.ts';
-import { isLoadWorker, serveLoadWorker } from './load/processes.ts';
 import { runGate } from './pipeline.ts';
 import { renderTerminal } from './report/comment-body.ts';
 import { exitCodeFor } from './report/gate-report.ts';
 import { defaultReportPath, readReportFile, writeReportFile } from './report/report-file.ts';
-
-// `load-processes` children are this bundle (dist/cli.js) forked again: they serve one load burst.
-if (isLoadWorker()) serveLoadWorker();
 
 const stderrLog: Log = {
   info: (message) => process.stderr.write(`${message}\n`),

@@ -1,4 +1,6 @@
-// The action's entry point: inputs → settings → gate run (or a stored report) → publish → exit.
+// The action: inputs → settings → gate run (or a stored report) → publish. `run()` is what the
+// bundle's entry (src/index.ts) and GitHub's local runner (`npx @github/local-action`) call;
+// importing this module does nothing.
 
 import { readFileSync } from 'node:fs';
 import * as core from '@actions/core';
@@ -6,7 +8,6 @@ import { readActionInputs } from './config/action-inputs.ts';
 import { parseInputs } from './config/parse.ts';
 import { parseRunContext } from './config/run-context.ts';
 import type { Log } from './log.ts';
-import { isLoadWorker, serveLoadWorker } from './load/processes.ts';
 import { runGate } from './pipeline.ts';
 import { exitCodeFor } from './report/gate-report.ts';
 import { announceVerdict, publishToRunner, pullRequestOfWorkflowRun } from './report/publish-action.ts';
@@ -24,7 +25,7 @@ function readEventPayload(path: string | undefined): unknown {
   }
 }
 
-async function main(): Promise<void> {
+async function gateOrPost(): Promise<void> {
   const plan = parseInputs(readActionInputs());
   const payload = readEventPayload(process.env.GITHUB_EVENT_PATH);
   const context = parseRunContext(process.env, payload);
@@ -43,11 +44,15 @@ async function main(): Promise<void> {
   announceVerdict(report, exitCodeFor(report.verdict, plan.settings.gate) === 1);
 }
 
-// `load-processes` children are this bundle forked again: they serve one load burst, not the action.
-if (isLoadWorker()) serveLoadWorker();
-else main().catch(async (error: unknown) => {
-  // Bad input or an unreadable report: nothing was measured, so the message is the report.
-  const message = error instanceof Error ? error.message : String(error);
-  core.setFailed(message);
-  await core.summary.addRaw(`### 💥 loadgate did not run\n\n\`\`\`\n${message}\n\`\`\`\n`).write().catch(() => undefined);
-});
+/** Runs the action once; never rejects: a failure fails the step with its message. */
+export async function run(): Promise<void> {
+  try {
+    await gateOrPost();
+  } catch (error: unknown) {
+    // Bad input or an unreadable report: nothing was measured, so the message is the report.
+    const message = error instanceof Error ? error.message : String(error);
+    core.setFailed(message);
+    if (!process.env.GITHUB_STEP_SUMMARY) return;
+    await core.summary.addRaw(`### 💥 loadgate did not run\n\n\`\`\`\n${message}\n\`\`\`\n`).write().catch(() => undefined);
+  }
+}

@@ -1,5 +1,5 @@
-// Entry point of a `load-processes` child when loadgate runs from source (tsx, tests). The bundle
-// needs no such file: its own entry point serves the burst when `isLoadWorker()`.
+// Entry point of a `load-processes` child, forked by measureBurstInProcesses: from source as this
+// file, from the bundle as dist/load-worker.js. It serves one burst and exits.
 import { serveLoadWorker } from './processes.ts';
 
 serveLoadWorker();

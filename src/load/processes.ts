@@ -2,16 +2,16 @@
 // of autocannon can load. Each child runs `measureBurstInProcess` on its share of the connections
 // (and of the rate) and sends back its `BurstSample`; the caller merges them exactly.
 //
-// Children are this very program forked again: under tsx the TypeScript worker entry with the
-// parent's loader flags, inside the single-file bundle the bundle itself with LOADGATE_LOAD_WORKER=1
-// (the bundle's entry point then serves the burst instead of running the action). autocannon's
-// own `workers` option cannot be used: it breaks in a bundle and emits no `response` events.
+// Children run the worker entry, never the action or the CLI: from source (tsx, tests, GitHub's
+// local runner) src/load/load-worker.ts with the parent's loader flags, from the bundle
+// dist/load-worker.js, built beside dist/index.js and dist/cli.js. autocannon's own `workers`
+// option cannot be used: it breaks in a bundle and emits no `response` events.
 
 import { fork, type ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { measureBurstInProcess, type BurstSample, type BurstSpec } from './burst.ts';
 
-const WORKER_FLAG = 'LOADGATE_LOAD_WORKER';
 /** Loading the worker (a cold tsx compile on a busy machine is the slow case). */
 const READY_TIMEOUT_MS = 30_000;
 /** Beyond duration + request timeout, what a child may take to close its connections and report. */
@@ -34,11 +34,6 @@ export function splitSpec(spec: BurstSpec, processes: number): BurstSpec[] {
     const rate = spec.rate === undefined ? undefined : (spec.rate * connections) / spec.connections;
     return { ...spec, connections, rate };
   });
-}
-
-/** True in a child forked by `measureBurstInProcesses` from the bundle. */
-export function isLoadWorker(): boolean {
-  return process.env[WORKER_FLAG] === '1' && typeof process.send === 'function';
 }
 
 /** The child's side: receive the spec, say ready, measure on "go", send the sample, exit. */
@@ -66,11 +61,11 @@ function forkWorker(): ChildProcess {
   const self = fileURLToPath(import.meta.url);
   const stdio: ['ignore', 'ignore', 'pipe', 'ipc'] = ['ignore', 'ignore', 'pipe', 'ipc'];
   if (self.endsWith('.ts')) {
-    // Source run (tsx, tests): the parent's execArgv carries the TypeScript loader.
+    // Source run: the parent's execArgv carries the TypeScript loader.
     return fork(fileURLToPath(new URL('./load-worker.ts', import.meta.url)), [], { execArgv: process.execArgv, stdio });
   }
-  // Bundle: this file is dist/index.js or dist/cli.js; its entry point checks `isLoadWorker()`.
-  return fork(self, [], { env: { ...process.env, [WORKER_FLAG]: '1' }, execArgv: [], stdio });
+  // Bundle: this file is dist/index.js or dist/cli.js, and build.mjs puts the worker's bundle beside it.
+  return fork(join(dirname(self), 'load-worker.js'), [], { execArgv: [], stdio });
 }
 
 interface Worker {

@@ -176,7 +176,9 @@ export async function publishToRunner(
     log.warning(`The PR comment could not be posted: ${error instanceof Error ? error.message : String(error)}`);
   }
   setOutputs(report, reportPath, commentUrl);
-  await core.summary.addRaw(renderSummary(report).slice(0, SUMMARY_CHAR_LIMIT)).write();
+  // Outside a runner (GitHub's local runner, a bare `node dist/index.js`) there is no summary file: not a failure.
+  if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(renderSummary(report).slice(0, SUMMARY_CHAR_LIMIT)).write();
+  else log.debug('GITHUB_STEP_SUMMARY is not set: no job summary written.');
 }
 
 /** The verdict line as the step's annotation; a failing verdict fails the step (exit 1). */

@@ -1,7 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { INPUT_DEFAULTS, INPUT_NAMES, type RawInputs } from '../../src/config/input-defaults.ts';
+import type { RawInputs } from '../../src/config/input-defaults.ts';
 import { ConfigError, parseInputs } from '../../src/config/parse.ts';
 import type { Settings } from '../../src/config/settings.ts';
 import { parseCliArgs } from '../../src/config/cli-args.ts';
@@ -144,26 +143,5 @@ describe('CLI flags', { timeout: 10_000 }, () => {
 
   it('rejects unknown flags and stray words', () => {
     assert.throws(() => parseCliArgs(['--colour', 'red', 'extra']), /flag `--colour`: unknown[\s\S]*argument "extra"/);
-  });
-});
-
-describe('action.yml', { timeout: 10_000 }, () => {
-  const yml = readFileSync(new URL('../../action.yml', import.meta.url), 'utf8');
-
-  it('declares every input with its description and the same default as the code', () => {
-    for (const name of INPUT_NAMES) {
-      const block = new RegExp(`\\n  ${name}:\\n    description: .+\\n(?:    required: false\\n)?    default: (.*)\\n`).exec(yml);
-      assert.ok(block, `action.yml lacks input ${name} with description and default`);
-      const declared = block[1].replace(/^'(.*)'$/, '$1');
-      const expected = name === 'github-token' ? '${{ github.token }}' : INPUT_DEFAULTS[name];
-      assert.equal(declared, expected, `default of ${name}`);
-    }
-  });
-
-  it('runs on node24 from the bundle and declares the outputs', () => {
-    assert.match(yml, /runs:\n  using: node24\n  main: dist\/index.js/);
-    for (const output of ['verdict', 'median-ms', 'p95-ms', 'median-change', 'p95-change', 'report', 'comment-url']) {
-      assert.match(yml, new RegExp(`\\n  ${output}:\\n    description: `));
-    }
   });
 });

@@ -174,7 +174,7 @@ describe('load processes inside the bundle', { timeout: 180_000 }, () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('`loadgate --load-processes 2` forks the CLI bundle and reports merged bursts', async () => {
+  it('`loadgate --load-processes 2` forks the worker bundle built beside the CLI and reports merged bursts', async () => {
     const build = spawnSync(process.execPath, ['build.mjs'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
     assert.equal(build.status, 0, `node build.mjs failed: ${build.stderr}`);
     const reportPath = join(dir, 'report.json');
@@ -188,12 +188,12 @@ describe('load processes inside the bundle', { timeout: 180_000 }, () => {
     const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
     let forks = 0;
     const watching = setInterval(() => {
-      void childrenMatching('dist/cli.js', child.pid).then((pids) => (forks = Math.max(forks, pids.length)));
+      void childrenMatching('dist/load-worker.js', child.pid).then((pids) => (forks = Math.max(forks, pids.length)));
     }, 100);
     const code = await closed;
     clearInterval(watching);
     clearTimeout(timer);
-    assert.equal(forks, 2, 'the CLI forked its own bundle twice per burst');
+    assert.equal(forks, 2, 'the CLI forked dist/load-worker.js twice per burst');
     assert.notEqual(code, null, 'the CLI finished in time');
     const report = JSON.parse(await readFile(reportPath, 'utf8')) as {
       settings: { loadProcesses: number };
