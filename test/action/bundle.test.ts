@@ -119,6 +119,12 @@ describe('the bundle run like the runner runs it (Node 24, INPUT_* env, output f
     assert.doesNotMatch(run.stdout + run.stderr, /Error: .*\n\s+at /, 'no stack trace');
   });
 
+  it('warns, and still runs, when SSH settings are given without a host', async () => {
+    const run = await runBundle({ inputs: { ...inputs, username: 'deploy', port: '2222' }, eventName: 'pull_request', event: PULL_REQUEST });
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /::warning::loadgate: `port`, `username` set but `host` is empty: ignored, no host is watched/);
+  });
+
   it('names baseline-path when it is a directory, before any request', async () => {
     const before = target.requests;
     const run = await runBundle({ inputs: { ...inputs, 'baseline-path': dir }, eventName: 'push', event: PUSH_TO_MAIN });
