@@ -53,6 +53,13 @@ function formatDuration(ms: number): string {
   return ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
 
+interface DurationOptions {
+  allowZero?: boolean;
+  minMs?: number;
+  microseconds?: boolean;
+  unitRequired?: boolean;
+}
+
 class InputReader {
   readonly problems: string[] = [];
 
@@ -94,7 +101,7 @@ class InputReader {
    * microseconds with `microseconds`; a value other than 0 is at least `minMs` (by default the
    * resolution), so nothing rounds silently to 0.
    */
-  durationMs(name: InputName, options: { allowZero?: boolean; minMs?: number; microseconds?: boolean; unitRequired?: boolean } = {}): number {
+  durationMs(name: InputName, options: DurationOptions = {}): number {
     const value = this.text(name);
     const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(value);
     const unit = match?.[2] as keyof typeof DURATION_UNITS | undefined;
@@ -247,7 +254,9 @@ function parseSsh(reader: InputReader): SshSettings | undefined {
 function parseSudoPassword(reader: InputReader): string | undefined {
   const password = reader.verbatim('sudo-password')?.replace(/\r?\n$/, '');
   if (password !== undefined && LINE_BREAK_OR_NUL.test(password)) {
-    reader.problems.push('input `sudo-password`: holds a line break or NUL inside; expected the password on one line (a final newline is ignored)');
+    reader.problems.push(
+      'input `sudo-password`: holds a line break or NUL inside; expected the password on one line (a final newline is ignored)',
+    );
   }
   return password;
 }
@@ -267,7 +276,9 @@ function parseReport(reader: InputReader): ReportSettings {
 function parseGithubToken(reader: InputReader): string | undefined {
   const token = reader.verbatim('github-token')?.trim();
   if (token !== undefined && CONTROL_CHARACTER.test(token)) {
-    reader.problems.push('input `github-token`: holds a line break or control character; expected the token on one line, e.g. `${{ github.token }}`');
+    reader.problems.push(
+      'input `github-token`: holds a line break or control character; expected the token on one line, e.g. `${{ github.token }}`',
+    );
   }
   return token;
 }
@@ -288,7 +299,9 @@ function checkHostOnlyInputs(reader: InputReader, warnings: string[]): void {
   if (reader.text('swap') === 'configure') refused.unshift('swap');
   for (const name of refused) {
     const what = name === 'swap' ? '`swap: configure`' : `input \`${name}\``;
-    reader.problems.push(`${what}: acts on the target host, but \`host\` is empty; expected \`host\` (and \`username\`, \`key\`) too, or remove it`);
+    reader.problems.push(
+      `${what}: acts on the target host, but \`host\` is empty; expected \`host\` (and \`username\`, \`key\`) too, or remove it`,
+    );
   }
   const ignored = HOST_CONNECTION.filter((name) => reader.given(name));
   if (ignored.length) {
@@ -305,12 +318,15 @@ function checkPostReportInputs(reader: InputReader, warnings: string[]): void {
   const measuring = INPUT_NAMES.filter((name) => !POST_REPORT_INPUTS.includes(name) && reader.given(name));
   const refused = measuring.filter((name) => ['url', 'baseline-url', 'host', ...HOST_CREDENTIALS].includes(name));
   for (const name of refused) {
-    reader.problems.push(`input \`${name}\`: set with \`comment-from\`, which posts a stored report and measures nothing; expected one or the other`);
+    reader.problems.push(
+      `input \`${name}\`: set with \`comment-from\`, which posts a stored report and measures nothing; expected one or the other`,
+    );
   }
   const ignored = measuring.filter((name) => !refused.includes(name));
   if (ignored.length) {
     warnings.push(
-      `${ignored.map((name) => `\`${name}\``).join(', ')} set with \`comment-from\`: ignored, the stored report was measured and judged by its own run`,
+      `${ignored.map((name) => `\`${name}\``).join(', ')} set with \`comment-from\`: ignored, ` +
+        'the stored report was measured and judged by its own run',
     );
   }
 }

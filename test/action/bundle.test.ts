@@ -120,7 +120,8 @@ describe('the bundle run like the runner runs it (Node 24, INPUT_* env, output f
   });
 
   it('warns, and still runs, when SSH settings are given without a host', async () => {
-    const run = await runBundle({ inputs: { ...inputs, username: 'deploy', port: '2222' }, eventName: 'pull_request', event: PULL_REQUEST });
+    const withoutHost = { ...inputs, username: 'deploy', port: '2222' };
+    const run = await runBundle({ inputs: withoutHost, eventName: 'pull_request', event: PULL_REQUEST });
     assert.equal(run.code, 0, run.stdout + run.stderr);
     assert.match(run.stdout, /::warning::loadgate: `port`, `username` set but `host` is empty: ignored, no host is watched/);
   });
