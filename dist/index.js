@@ -71887,6 +71887,39 @@ function maskSecret(value) {
   }
 }
 
+// src/config/validators.ts
+var SAFE_SEGMENT = /^[A-Za-z0-9._-]+$/;
+function isPlainAbsolutePath(value) {
+  const segments = value.split("/").slice(1);
+  return value.startsWith("/") && value.length <= 256 && segments.every((segment) => SAFE_SEGMENT.test(segment) && segment !== "." && segment !== "..");
+}
+var SYSTEM_DIRECTORIES = /* @__PURE__ */ new Set([
+  "bin",
+  "boot",
+  "dev",
+  "etc",
+  "home",
+  "lib",
+  "lib32",
+  "lib64",
+  "media",
+  "mnt",
+  "opt",
+  "proc",
+  "root",
+  "run",
+  "sbin",
+  "srv",
+  "sys",
+  "tmp",
+  "usr",
+  "var"
+]);
+var SWAP_PATH_FORM = "an absolute path of letters, digits, `.`, `_`, `-` and `/` naming a file: no `.`, `..` or empty segment, no trailing `/`, not a system directory such as `/var`; e.g. `/swapfile`";
+function isSwapFilePath(value) {
+  return isPlainAbsolutePath(value) && !SYSTEM_DIRECTORIES.has(value.slice(1));
+}
+
 // src/config/parse.ts
 var ConfigError = class extends Error {
   constructor(problems) {
@@ -71901,9 +71934,18 @@ var HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 var HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 var FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 var SAFE_NAME = /^[A-Za-z0-9._-]{1,100}$/;
-var SAFE_ABSOLUTE_PATH = /^\/[A-Za-z0-9._/-]{1,255}$/;
-var BRANCH_NAME = /^(?!\/|.*\/\/|.*\.\.|.*\/$|.*\.lock$)[A-Za-z0-9._/-]{1,200}$/;
+var BRANCH_NAME = /^(?![/-]|.*\/\/|.*\.\.|.*\/$|.*\.$|.*\.lock(?:\/|$)|(?:.*\/)?\.)[A-Za-z0-9._/-]{1,200}$/;
 var SIZE_UNITS = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
+var DURATION_UNITS = { ms: 1, s: 1e3, m: 6e4, h: 36e5 };
+var DAY_MS = 24 * 36e5;
+var MIN_BURST_MS = 100;
+var MIN_SWAP_BYTES = 64 * 2 ** 20;
+var MIN_SWAP_MULTIPLE = 0.1;
+var CONTROL_CHARACTER = /[\x00-\x08\x0a-\x1f\x7f]/;
+var LINE_BREAK_OR_NUL = /[\r\n\0]/;
+function formatDuration(ms) {
+  return ms >= 1e3 && ms % 1e3 === 0 ? `${ms / 1e3}s` : `${ms}ms`;
+}
 var InputReader = class {
   constructor(raw) {
     this.raw = raw;
@@ -71927,28 +71969,39 @@ var InputReader = class {
     this.problems.push(`input \`${name}\`: got ${JSON.stringify(shown2)}; expected ${accepted}`);
     return void 0;
   }
-  integer(name, min, max2) {
+  integer(name, min, max2, accepted = `a whole number from ${min} to ${max2}`) {
     const value = this.text(name);
     const n = Number(value);
-    if (!/^\d+$/.test(value) || n < min || n > max2) {
-      this.reject(name, value, `a whole number from ${min} to ${max2}`);
+    if (!/^\d+$/.test(value) || !Number.isFinite(n) || n < min || n > max2) {
+      this.reject(name, value, accepted);
       return min;
     }
     return n;
   }
-  /** `10` and `10s` are seconds; `1500ms`, `1m`, `1h` as written. */
+  /**
+   * `10` and `10s` are seconds; `1500ms`, `1m`, `1h` as written. Whole milliseconds, or
+   * microseconds with `microseconds`; a value other than 0 is at least `minMs` (by default the
+   * resolution), so nothing rounds silently to 0.
+   */
   durationMs(name, options = {}) {
     const value = this.text(name);
     const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(value);
-    const scale = { ms: 1, s: 1e3, m: 6e4, h: 36e5 };
-    const ms = match ? Number(match[1]) * scale[match[2] ?? "s"] : NaN;
-    const tooShort = ms === 0 ? !options.allowZero : ms < (options.minMs ?? 0);
-    if (!Number.isFinite(ms) || ms < 0 || tooShort || ms > 24 * 36e5) {
-      const least = options.minMs ? `at least ${options.minMs / 1e3}s` : options.allowZero ? "0 or more" : "more than 0";
-      this.reject(name, value, `a duration (${least}) such as \`10\`, \`10s\`, \`1500ms\` or \`1m\``);
+    const unit = match?.[2];
+    const ms = match && (unit || !options.unitRequired) ? Number(match[1]) * DURATION_UNITS[unit ?? "s"] : NaN;
+    const minMs = options.minMs ?? (options.microseconds ? 1e-3 : 1);
+    const inRange = ms === 0 ? options.allowZero : ms >= minMs && ms <= DAY_MS;
+    if (!Number.isFinite(ms) || !inRange) {
+      const least = `${options.allowZero ? "0 or " : ""}at least ${formatDuration(minMs)}`;
+      const forms = options.unitRequired ? "`250ms`, `0.5ms` or `1.5s` (the unit is required)" : "`10`, `10s`, `1500ms` or `1m`";
+      this.reject(name, value, `a duration (${least}, at most 24h) such as ${forms}`);
       return 1e3;
     }
-    return Math.round(ms);
+    return options.microseconds ? Math.round(ms * 1e3) / 1e3 : Math.round(ms);
+  }
+  /** Set to something other than its default: the user wrote it (the runner fills in defaults). */
+  given(name) {
+    const value = this.raw[name]?.trim();
+    return value !== void 0 && value !== "" && value !== INPUT_DEFAULTS[name];
   }
   /** `10` or `10%` → 0.1. */
   fraction(name) {
@@ -71999,20 +72052,27 @@ function parseHeaders(reader) {
       reader.reject("headers", line, "one `Name: value` line per header");
       continue;
     }
-    headers[name] = line.slice(colon + 1).trim();
+    const value = line.slice(colon + 1).trim();
+    if (CONTROL_CHARACTER.test(value)) {
+      reader.problems.push(
+        `input \`headers\`: the value of \`${name}\` holds a control character (CR, LF, NUL\u2026) that would go raw on the wire; expected one \`Name: value\` line per header, with printable values`
+      );
+      continue;
+    }
+    headers[name] = value;
   }
   return headers;
 }
 function parseSwapSize(reader) {
   const value = reader.text("swap-size");
   const multiple = /^(\d+(?:\.\d+)?)x$/i.exec(value);
-  if (multiple && Number(multiple[1]) > 0 && Number(multiple[1]) <= 16) {
+  if (multiple && Number(multiple[1]) >= MIN_SWAP_MULTIPLE && Number(multiple[1]) <= 16) {
     return { multipleOfMemory: Number(multiple[1]) };
   }
   const absolute = /^(\d+(?:\.\d+)?)\s*([KMGT])(?:i?B)?$/i.exec(value);
   const bytes = absolute ? Math.round(Number(absolute[1]) * SIZE_UNITS[absolute[2].toUpperCase()]) : NaN;
-  if (!(bytes >= 16 * 2 ** 20 && bytes <= 2 ** 40)) {
-    reader.reject("swap-size", value, "a size from 16M to 1T such as `512M` or `2G`, or a multiple of RAM such as `2x`");
+  if (!(bytes >= MIN_SWAP_BYTES && bytes <= 2 ** 40)) {
+    reader.reject("swap-size", value, "a size from 64M to 1T such as `512M` or `2G`, or a multiple of RAM from 0.1x to 16x such as `2x`");
     return { bytes: 2 * 2 ** 30 };
   }
   return { bytes };
@@ -72051,47 +72111,126 @@ function parseSsh(reader) {
     fingerprints,
     knownHosts,
     insecureSkipHostKeyCheck: reader.boolean("insecure-skip-host-key-check"),
-    sudoPassword: reader.verbatim("sudo-password")
+    sudoPassword: parseSudoPassword(reader)
   };
+}
+function parseSudoPassword(reader) {
+  const password = reader.verbatim("sudo-password")?.replace(/\r?\n$/, "");
+  if (password !== void 0 && LINE_BREAK_OR_NUL.test(password)) {
+    reader.problems.push(
+      "input `sudo-password`: holds a line break or NUL inside; expected the password on one line (a final newline is ignored)"
+    );
+  }
+  return password;
 }
 function parseReport(reader) {
   const name = reader.text("name");
   if (!SAFE_NAME.test(name)) reader.reject("name", name, "letters, digits, `.`, `_` or `-` (up to 100)");
   return {
-    githubToken: reader.verbatim("github-token")?.trim(),
+    githubToken: parseGithubToken(reader),
     comment: reader.oneOf("comment", ["always", "on-regression", "never"]),
     name,
     commentFrom: reader.optional("comment-from")
   };
 }
+function parseGithubToken(reader) {
+  const token = reader.verbatim("github-token")?.trim();
+  if (token !== void 0 && CONTROL_CHARACTER.test(token)) {
+    reader.problems.push(
+      "input `github-token`: holds a line break or control character; expected the token on one line, e.g. `${{ github.token }}`"
+    );
+  }
+  return token;
+}
+var HOST_ACTIONS = ["logs-command", "swap-size", "swap-path"];
+var HOST_CREDENTIALS = ["key", "passphrase", "sudo-password"];
+var HOST_CONNECTION = [
+  "port",
+  "username",
+  "fingerprint",
+  "known-hosts",
+  "insecure-skip-host-key-check",
+  "swap-persist",
+  "lock",
+  "lock-timeout"
+];
+var POST_REPORT_INPUTS = ["comment-from", "comment", "name", "github-token"];
+function checkHostOnlyInputs(reader, warnings) {
+  if (reader.optional("host") !== void 0) return;
+  const refused2 = [...HOST_ACTIONS, ...HOST_CREDENTIALS].filter((name) => reader.given(name));
+  if (reader.text("swap") === "configure") refused2.unshift("swap");
+  for (const name of refused2) {
+    const what = name === "swap" ? "`swap: configure`" : `input \`${name}\``;
+    reader.problems.push(
+      `${what}: acts on the target host, but \`host\` is empty; expected \`host\` (and \`username\`, \`key\`) too, or remove it`
+    );
+  }
+  const ignored = HOST_CONNECTION.filter((name) => reader.given(name));
+  if (ignored.length) {
+    warnings.push(`${ignored.map((name) => `\`${name}\``).join(", ")} set but \`host\` is empty: ignored, no host is watched`);
+  }
+}
+function checkPostReportInputs(reader, warnings) {
+  const measuring = INPUT_NAMES.filter((name) => !POST_REPORT_INPUTS.includes(name) && reader.given(name));
+  const refused2 = measuring.filter((name) => ["url", "baseline-url", "host", ...HOST_CREDENTIALS].includes(name));
+  for (const name of refused2) {
+    reader.problems.push(
+      `input \`${name}\`: set with \`comment-from\`, which posts a stored report and measures nothing; expected one or the other`
+    );
+  }
+  const ignored = measuring.filter((name) => !refused2.includes(name));
+  if (ignored.length) {
+    warnings.push(
+      `${ignored.map((name) => `\`${name}\``).join(", ")} set with \`comment-from\`: ignored, the stored report was measured and judged by its own run`
+    );
+  }
+}
+function checkFilePath(reader, name, example) {
+  const path = reader.text(name);
+  const last = path.split("/").pop();
+  if (path.includes("\0") || last === "" || last === "." || last === "..") {
+    reader.reject(name, path, `a file path (not a directory, no trailing \`/\`) such as \`${example}\``);
+  }
+  return path;
+}
+function parseRate(reader, connections, loadProcesses) {
+  if (reader.optional("rate") === void 0) return void 0;
+  const known = reader.problems.length;
+  const rate = reader.integer("rate", 1, 1e6, "empty (closed loop) or a whole number of requests per second from 1 to 1000000");
+  const fewest = Math.floor(connections / loadProcesses);
+  if (reader.problems.length === known && fewest >= 1 && rate * fewest / connections < 1) {
+    reader.reject(
+      "rate",
+      reader.text("rate"),
+      `at least ${Math.ceil(connections / fewest)} with ${loadProcesses} \`load-processes\` sharing ${connections} \`connections\` (each process sends its share of the rate, at least 1 request per second)`
+    );
+  }
+  return rate;
+}
 function parseInputs(raw) {
   const reader = new InputReader(raw);
+  const warnings = [];
   const report = parseReport(reader);
   if (report.commentFrom !== void 0) {
+    checkFilePath(reader, "comment-from", "loadgate-report.json");
+    checkPostReportInputs(reader, warnings);
     if (reader.problems.length) throw new ConfigError(reader.problems);
-    return { kind: "post-report", reportPath: report.commentFrom, report };
+    return { kind: "post-report", reportPath: report.commentFrom, report, warnings };
   }
   const url = reader.httpUrl("url");
   if (reader.optional("url") === void 0) {
     reader.problems.push("input `url`: required; expected the http(s) URL to load, e.g. `https://staging.example.com/api/items`");
   }
-  const rateText = reader.optional("rate");
-  const rate = rateText === void 0 ? void 0 : Number(rateText);
-  if (rateText !== void 0 && !(/^\d+(\.\d+)?$/.test(rateText) && rate > 0 && rate <= 1e6)) {
-    reader.reject("rate", rateText, "empty (closed loop) or requests per second from 1 to 1000000");
-  }
-  const p95Budget = reader.optional("p95-budget");
-  const p95BudgetMs = p95Budget === void 0 ? void 0 : reader.durationMs("p95-budget");
+  const p95BudgetMs = reader.optional("p95-budget") === void 0 ? void 0 : reader.durationMs("p95-budget", { microseconds: true, unitRequired: true });
   const swapPath = reader.text("swap-path");
-  if (!SAFE_ABSOLUTE_PATH.test(swapPath) || swapPath.split("/").includes("..")) {
-    reader.reject("swap-path", swapPath, "an absolute path of letters, digits, `.`, `_`, `-` and `/`, such as `/swapfile`");
-  }
+  if (!isSwapFilePath(swapPath)) reader.reject("swap-path", swapPath, SWAP_PATH_FORM);
   const key = reader.text("baseline-key") || report.name;
   if (!SAFE_NAME.test(key)) reader.reject("baseline-key", key, "letters, digits, `.`, `_` or `-` (up to 100)");
   const branch = reader.text("baseline-branch");
   if (!BRANCH_NAME.test(branch)) reader.reject("baseline-branch", branch, "a git branch name such as `loadgate-baseline`");
-  const baselinePath = reader.text("baseline-path");
-  if (baselinePath.includes("\0")) reader.reject("baseline-path", baselinePath, "a file path");
+  const baselinePath = checkFilePath(reader, "baseline-path", ".loadgate/baseline.json");
+  const logsCommand = reader.optional("logs-command");
+  if (logsCommand?.includes("\0")) reader.reject("logs-command", logsCommand, "a shell command without NUL characters");
   const body = reader.verbatim("body");
   const method = reader.oneOf("method", HTTP_METHODS);
   const connections = reader.integer("connections", 1, 1e4);
@@ -72099,6 +72238,8 @@ function parseInputs(raw) {
   if (loadProcesses > connections) {
     reader.problems.push(`input \`load-processes\`: ${loadProcesses} processes need at least as many \`connections\` (got ${connections})`);
   }
+  const rate = parseRate(reader, connections, loadProcesses);
+  checkHostOnlyInputs(reader, warnings);
   const settings2 = {
     load: {
       url: url ?? "",
@@ -72106,9 +72247,9 @@ function parseInputs(raw) {
       headers: parseHeaders(reader),
       body,
       connections,
-      durationMs: reader.durationMs("duration"),
+      durationMs: reader.durationMs("duration", { minMs: MIN_BURST_MS }),
       bursts: reader.integer("bursts", 1, 100),
-      warmupMs: reader.durationMs("warmup", { allowZero: true }),
+      warmupMs: reader.durationMs("warmup", { allowZero: true, minMs: MIN_BURST_MS }),
       pipelining: reader.integer("pipelining", 1, 100),
       // autocannon counts request timeouts in whole seconds.
       timeoutMs: reader.durationMs("timeout", { minMs: 1e3 }),
@@ -72123,7 +72264,7 @@ function parseInputs(raw) {
       persist: reader.boolean("swap-persist")
     },
     lock: { enabled: reader.boolean("lock"), timeoutMs: reader.durationMs("lock-timeout", { allowZero: true }) },
-    watch: { logsCommand: reader.optional("logs-command") },
+    watch: { logsCommand },
     gate: {
       maxMedianIncrease: reader.fraction("max-median-increase"),
       maxP95Increase: reader.fraction("max-p95-increase"),
@@ -72146,7 +72287,7 @@ function parseInputs(raw) {
     reader.reject("max-error-rate", reader.text("max-error-rate"), "a percentage from 0 to 100");
   }
   if (reader.problems.length) throw new ConfigError(reader.problems);
-  return { kind: "measure", settings: settings2 };
+  return { kind: "measure", settings: settings2, warnings };
 }
 
 // src/config/run-context.ts
@@ -76422,8 +76563,11 @@ function historyBurstOf(burst) {
     ok: burst.ok
   };
 }
+function historyMap(entries) {
+  return Object.assign(/* @__PURE__ */ Object.create(null), entries);
+}
 function emptyDocument() {
-  return { schema: HISTORY_SCHEMA, version: HISTORY_VERSION, histories: {} };
+  return { schema: HISTORY_SCHEMA, version: HISTORY_VERSION, histories: historyMap({}) };
 }
 function configFingerprint(load) {
   return {
@@ -76478,15 +76622,16 @@ function parseDocument(text2, where) {
       if (problem) throw new BaselineFormatError(where, problem);
     }
   }
-  return data;
+  return { ...data, histories: historyMap(data.histories) };
 }
 function serializeDocument(document2) {
   return `${JSON.stringify(document2, null, 1)}
 `;
 }
 function appendRun(document2, key, run3, cap = HISTORY_CAP) {
-  const runs2 = [...document2.histories[key] ?? [], run3].slice(-cap);
-  return { ...document2, histories: { ...document2.histories, [key]: runs2 } };
+  const histories = historyMap(document2.histories);
+  histories[key] = [...Object.hasOwn(document2.histories, key) ? document2.histories[key] : [], run3].slice(-cap);
+  return { ...document2, histories };
 }
 
 // src/baseline/branch-store.ts
@@ -76588,7 +76733,7 @@ function createFileStore(path) {
       text2 = await readFile(absolute, "utf8");
     } catch (error2) {
       if (error2.code === "ENOENT") return emptyDocument();
-      throw error2;
+      throw baselinePathError(path, error2);
     }
     return parseDocument(text2, `baseline file ${path}`);
   }
@@ -76605,6 +76750,11 @@ function createFileStore(path) {
       await rename2(temporary, absolute);
     }
   };
+}
+function baselinePathError(path, error2) {
+  const code = error2.code;
+  const problem = code === "EISDIR" ? "is a directory" : `cannot be read (${error2 instanceof Error ? error2.message : String(error2)})`;
+  return new Error(`input \`baseline-path\`: ${path} ${problem}; expected the path of a file, such as \`.loadgate/baseline.json\``);
 }
 
 // src/baseline/open-store.ts
@@ -77410,11 +77560,8 @@ var TargetError = class extends Error {
 function shellQuote(value) {
   return `'${value.replaceAll("'", `'\\''`)}'`;
 }
-var SAFE_SEGMENT = /^[A-Za-z0-9._-]+$/;
 function validateAbsolutePath(value, inputName) {
-  const segments = value.split("/").slice(1);
-  const valid = value.startsWith("/") && segments.length > 0 && segments.every((segment) => SAFE_SEGMENT.test(segment) && segment !== "." && segment !== "..");
-  if (!valid) {
+  if (!isPlainAbsolutePath(value)) {
     throw new TargetError(
       "invalid-setting",
       `${inputName} must be an absolute path of letters, digits, '.', '_', '-' and '/' (like /swapfile), got ${JSON.stringify(value)}`
@@ -79056,7 +79203,10 @@ async function inspectSwap(host2) {
   return parseSwapState(meminfo, swaps);
 }
 async function ensureSwap(host2, settings2, log, options = {}) {
-  const path = validateAbsolutePath(settings2.path, "swap-path");
+  if (!isSwapFilePath(settings2.path)) {
+    throw new TargetError("invalid-setting", `swap-path must be ${SWAP_PATH_FORM}, got ${JSON.stringify(settings2.path)}`);
+  }
+  const path = settings2.path;
   const fstab = validateAbsolutePath(options.fstabPath ?? "/etc/fstab", "fstab path");
   const before = await inspectSwap(host2);
   const report = (fields) => {
@@ -80940,6 +81090,7 @@ function readEventPayload(path) {
 }
 async function gateOrPost() {
   const plan = parseInputs(readActionInputs());
+  for (const warning2 of plan.warnings) warning(`loadgate: ${warning2}`);
   const payload = readEventPayload(process.env.GITHUB_EVENT_PATH);
   const context3 = parseRunContext(process.env, payload);
   if (plan.kind === "post-report") {

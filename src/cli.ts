@@ -33,6 +33,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const plan = parseInputs(request.inputs);
+  for (const warning of plan.warnings) stderrLog.warning(warning);
   if (plan.kind === 'post-report') {
     process.stdout.write(`${renderTerminal(await readReportFile(plan.reportPath))}\n`);
     return 0;

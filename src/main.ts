@@ -27,6 +27,7 @@ function readEventPayload(path: string | undefined): unknown {
 
 async function gateOrPost(): Promise<void> {
   const plan = parseInputs(readActionInputs());
+  for (const warning of plan.warnings) core.warning(`loadgate: ${warning}`);
   const payload = readEventPayload(process.env.GITHUB_EVENT_PATH);
   const context = parseRunContext(process.env, payload);
   if (plan.kind === 'post-report') {

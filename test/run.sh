@@ -22,6 +22,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 if [ "$(id -u)" != 0 ]; then
   echo "test: the SSH, swap and OOM tests run real commands as root (swapon, cgroups, a loopback sshd); run as root" >&2
+  echo "test: \`npm run test:unit\` runs the tests that need none of this, as any user" >&2
   exit 1
 fi
 
@@ -30,6 +31,12 @@ source test/support/node24.sh
 npm run --silent build
 npx tsc --noEmit -p .
 # Node 20's test runner takes no glob: bash expands it. One file at a time, since several tests
-# load the machine (bursts, OOM kills, swap) and would disturb each other's figures.
+# load the machine (bursts, OOM kills, swap) and would disturb each other's figures. The unit
+# tests (test/run-unit.sh) first: they fail in seconds; then every other file.
 shopt -s globstar
-exec node --import tsx --test --test-concurrency=1 --test-timeout=600000 test/**/*.test.ts
+mapfile -t unit_tests < <(bash test/run-unit.sh --list)
+other_tests=()
+for file in test/**/*.test.ts; do
+  [[ " ${unit_tests[*]} " == *" $file "* ]] || other_tests+=("$file")
+done
+exec node --import tsx --test --test-concurrency=1 --test-timeout=600000 "${unit_tests[@]}" "${other_tests[@]}"

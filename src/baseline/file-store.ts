@@ -15,7 +15,7 @@ export function createFileStore(path: string): BaselineStore {
       text = await readFile(absolute, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return emptyDocument();
-      throw error;
+      throw baselinePathError(path, error);
     }
     return parseDocument(text, `baseline file ${path}`);
   }
@@ -33,4 +33,11 @@ export function createFileStore(path: string): BaselineStore {
       await rename(temporary, absolute);
     },
   };
+}
+
+/** Names the input and the form it takes: a bare `EISDIR` tells the user nothing. */
+function baselinePathError(path: string, error: unknown): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  const problem = code === 'EISDIR' ? 'is a directory' : `cannot be read (${error instanceof Error ? error.message : String(error)})`;
+  return new Error(`input \`baseline-path\`: ${path} ${problem}; expected the path of a file, such as \`.loadgate/baseline.json\``);
 }

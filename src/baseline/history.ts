@@ -81,8 +81,13 @@ export function historyBurstOf(burst: BurstFigures): HistoryBurst {
   };
 }
 
+/** Keys come from inputs (`baseline-key`, `name`): without a prototype, `constructor` or `__proto__` are plain keys. */
+function historyMap(entries: Record<string, HistoryRun[]>): Record<string, HistoryRun[]> {
+  return Object.assign(Object.create(null) as Record<string, HistoryRun[]>, entries);
+}
+
 export function emptyDocument(): BaselineDocument {
-  return { schema: HISTORY_SCHEMA, version: HISTORY_VERSION, histories: {} };
+  return { schema: HISTORY_SCHEMA, version: HISTORY_VERSION, histories: historyMap({}) };
 }
 
 export function configFingerprint(load: LoadSettings): ConfigFingerprint {
@@ -146,7 +151,7 @@ export function parseDocument(text: string, where: string): BaselineDocument {
       if (problem) throw new BaselineFormatError(where, problem);
     }
   }
-  return data as unknown as BaselineDocument;
+  return { ...(data as unknown as BaselineDocument), histories: historyMap(data.histories as Record<string, HistoryRun[]>) };
 }
 
 export function serializeDocument(document: BaselineDocument): string {
@@ -155,6 +160,7 @@ export function serializeDocument(document: BaselineDocument): string {
 
 /** A new document with `run` appended to `key`'s history, oldest runs dropped past the cap. */
 export function appendRun(document: BaselineDocument, key: string, run: HistoryRun, cap = HISTORY_CAP): BaselineDocument {
-  const runs = [...(document.histories[key] ?? []), run].slice(-cap);
-  return { ...document, histories: { ...document.histories, [key]: runs } };
+  const histories = historyMap(document.histories);
+  histories[key] = [...(Object.hasOwn(document.histories, key) ? document.histories[key] : []), run].slice(-cap);
+  return { ...document, histories };
 }

@@ -2,7 +2,7 @@
 // is collected, so a user fixing a workflow sees all of them at once, each naming the input and
 // the form it accepts.
 
-import { INPUT_DEFAULTS, type InputName, type RawInputs } from './input-defaults.ts';
+import { INPUT_DEFAULTS, INPUT_NAMES, type InputName, type RawInputs } from './input-defaults.ts';
 import type {
   BaselineStoreKind,
   CommentMode,
@@ -13,6 +13,7 @@ import type {
   SwapSize,
   UpdateBaseline,
 } from './settings.ts';
+import { isSwapFilePath, SWAP_PATH_FORM } from './validators.ts';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -21,18 +22,43 @@ export class ConfigError extends Error {
   }
 }
 
-/** What the run does: measure and gate, or post a report measured by an earlier workflow. */
+/**
+ * What the run does: measure and gate, or post a report measured by an earlier workflow. Warnings
+ * name inputs that are set but ignored where setting them need not be a mistake.
+ */
 export type RunPlan =
-  | { kind: 'measure'; settings: Settings }
-  | { kind: 'post-report'; reportPath: string; report: ReportSettings };
+  | { kind: 'measure'; settings: Settings; warnings: string[] }
+  | { kind: 'post-report'; reportPath: string; report: ReportSettings; warnings: string[] };
 
 const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 const SAFE_NAME = /^[A-Za-z0-9._-]{1,100}$/;
-const SAFE_ABSOLUTE_PATH = /^\/[A-Za-z0-9._/-]{1,255}$/;
-const BRANCH_NAME = /^(?!\/|.*\/\/|.*\.\.|.*\/$|.*\.lock$)[A-Za-z0-9._/-]{1,200}$/;
+/** What `git check-ref-format --branch` accepts, within our plain character set. */
+const BRANCH_NAME = /^(?![/-]|.*\/\/|.*\.\.|.*\/$|.*\.$|.*\.lock(?:\/|$)|(?:.*\/)?\.)[A-Za-z0-9._/-]{1,200}$/;
 const SIZE_UNITS: Record<string, number> = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
+const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DAY_MS = 24 * 3_600_000;
+/** autocannon ends a burst on its sampling tick, every 100 ms (src/load/burst.ts): no burst is shorter. */
+const MIN_BURST_MS = 100;
+/** Below this a swap file or a swap check protects nothing (and `verify` passes on a host without swap). */
+const MIN_SWAP_BYTES = 64 * 2 ** 20;
+const MIN_SWAP_MULTIPLE = 0.1;
+/** Control characters other than tab: sent raw on the wire, CR and LF split or end the header. */
+const CONTROL_CHARACTER = /[\x00-\x08\x0a-\x1f\x7f]/;
+const LINE_BREAK_OR_NUL = /[\r\n\0]/;
+
+/** `1500` → `1.5s`, `100` → `100ms`, `0.001` → `0.001ms`. */
+function formatDuration(ms: number): string {
+  return ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+interface DurationOptions {
+  allowZero?: boolean;
+  minMs?: number;
+  microseconds?: boolean;
+  unitRequired?: boolean;
+}
 
 class InputReader {
   readonly problems: string[] = [];
@@ -60,29 +86,41 @@ class InputReader {
     return undefined;
   }
 
-  integer(name: InputName, min: number, max: number): number {
+  integer(name: InputName, min: number, max: number, accepted = `a whole number from ${min} to ${max}`): number {
     const value = this.text(name);
     const n = Number(value);
-    if (!/^\d+$/.test(value) || n < min || n > max) {
-      this.reject(name, value, `a whole number from ${min} to ${max}`);
+    if (!/^\d+$/.test(value) || !Number.isFinite(n) || n < min || n > max) {
+      this.reject(name, value, accepted);
       return min;
     }
     return n;
   }
 
-  /** `10` and `10s` are seconds; `1500ms`, `1m`, `1h` as written. */
-  durationMs(name: InputName, options: { allowZero?: boolean; minMs?: number } = {}): number {
+  /**
+   * `10` and `10s` are seconds; `1500ms`, `1m`, `1h` as written. Whole milliseconds, or
+   * microseconds with `microseconds`; a value other than 0 is at least `minMs` (by default the
+   * resolution), so nothing rounds silently to 0.
+   */
+  durationMs(name: InputName, options: DurationOptions = {}): number {
     const value = this.text(name);
     const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(value);
-    const scale = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-    const ms = match ? Number(match[1]) * scale[(match[2] ?? 's') as keyof typeof scale] : NaN;
-    const tooShort = ms === 0 ? !options.allowZero : ms < (options.minMs ?? 0);
-    if (!Number.isFinite(ms) || ms < 0 || tooShort || ms > 24 * 3_600_000) {
-      const least = options.minMs ? `at least ${options.minMs / 1000}s` : options.allowZero ? '0 or more' : 'more than 0';
-      this.reject(name, value, `a duration (${least}) such as \`10\`, \`10s\`, \`1500ms\` or \`1m\``);
+    const unit = match?.[2] as keyof typeof DURATION_UNITS | undefined;
+    const ms = match && (unit || !options.unitRequired) ? Number(match[1]) * DURATION_UNITS[unit ?? 's'] : NaN;
+    const minMs = options.minMs ?? (options.microseconds ? 0.001 : 1);
+    const inRange = ms === 0 ? options.allowZero : ms >= minMs && ms <= DAY_MS;
+    if (!Number.isFinite(ms) || !inRange) {
+      const least = `${options.allowZero ? '0 or ' : ''}at least ${formatDuration(minMs)}`;
+      const forms = options.unitRequired ? '`250ms`, `0.5ms` or `1.5s` (the unit is required)' : '`10`, `10s`, `1500ms` or `1m`';
+      this.reject(name, value, `a duration (${least}, at most 24h) such as ${forms}`);
       return 1000;
     }
-    return Math.round(ms);
+    return options.microseconds ? Math.round(ms * 1000) / 1000 : Math.round(ms);
+  }
+
+  /** Set to something other than its default: the user wrote it (the runner fills in defaults). */
+  given(name: InputName): boolean {
+    const value = this.raw[name]?.trim();
+    return value !== undefined && value !== '' && value !== INPUT_DEFAULTS[name];
   }
 
   /** `10` or `10%` → 0.1. */
@@ -138,7 +176,16 @@ function parseHeaders(reader: InputReader): Record<string, string> {
       reader.reject('headers', line, 'one `Name: value` line per header');
       continue;
     }
-    headers[name] = line.slice(colon + 1).trim();
+    const value = line.slice(colon + 1).trim();
+    if (CONTROL_CHARACTER.test(value)) {
+      // Only the name is shown: header values often hold credentials.
+      reader.problems.push(
+        `input \`headers\`: the value of \`${name}\` holds a control character (CR, LF, NUL…) that would go raw on the wire; ` +
+          'expected one `Name: value` line per header, with printable values',
+      );
+      continue;
+    }
+    headers[name] = value;
   }
   return headers;
 }
@@ -146,13 +193,13 @@ function parseHeaders(reader: InputReader): Record<string, string> {
 function parseSwapSize(reader: InputReader): SwapSize {
   const value = reader.text('swap-size');
   const multiple = /^(\d+(?:\.\d+)?)x$/i.exec(value);
-  if (multiple && Number(multiple[1]) > 0 && Number(multiple[1]) <= 16) {
+  if (multiple && Number(multiple[1]) >= MIN_SWAP_MULTIPLE && Number(multiple[1]) <= 16) {
     return { multipleOfMemory: Number(multiple[1]) };
   }
   const absolute = /^(\d+(?:\.\d+)?)\s*([KMGT])(?:i?B)?$/i.exec(value);
   const bytes = absolute ? Math.round(Number(absolute[1]) * SIZE_UNITS[absolute[2].toUpperCase()]) : NaN;
-  if (!(bytes >= 16 * 2 ** 20 && bytes <= 2 ** 40)) {
-    reader.reject('swap-size', value, 'a size from 16M to 1T such as `512M` or `2G`, or a multiple of RAM such as `2x`');
+  if (!(bytes >= MIN_SWAP_BYTES && bytes <= 2 ** 40)) {
+    reader.reject('swap-size', value, 'a size from 64M to 1T such as `512M` or `2G`, or a multiple of RAM from 0.1x to 16x such as `2x`');
     return { bytes: 2 * 2 ** 30 };
   }
   return { bytes };
@@ -199,50 +246,149 @@ function parseSsh(reader: InputReader): SshSettings | undefined {
     fingerprints,
     knownHosts,
     insecureSkipHostKeyCheck: reader.boolean('insecure-skip-host-key-check'),
-    sudoPassword: reader.verbatim('sudo-password'),
+    sudoPassword: parseSudoPassword(reader),
   };
+}
+
+/** sudo reads the password as one line of stdin: a line break inside would leak the rest into the command. */
+function parseSudoPassword(reader: InputReader): string | undefined {
+  const password = reader.verbatim('sudo-password')?.replace(/\r?\n$/, '');
+  if (password !== undefined && LINE_BREAK_OR_NUL.test(password)) {
+    reader.problems.push(
+      'input `sudo-password`: holds a line break or NUL inside; expected the password on one line (a final newline is ignored)',
+    );
+  }
+  return password;
 }
 
 function parseReport(reader: InputReader): ReportSettings {
   const name = reader.text('name');
   if (!SAFE_NAME.test(name)) reader.reject('name', name, 'letters, digits, `.`, `_` or `-` (up to 100)');
   return {
-    githubToken: reader.verbatim('github-token')?.trim(),
+    githubToken: parseGithubToken(reader),
     comment: reader.oneOf<CommentMode>('comment', ['always', 'on-regression', 'never']),
     name,
     commentFrom: reader.optional('comment-from'),
   };
 }
 
+/** A token goes in an HTTP header: a line break or control character inside is a pasting mistake. */
+function parseGithubToken(reader: InputReader): string | undefined {
+  const token = reader.verbatim('github-token')?.trim();
+  if (token !== undefined && CONTROL_CHARACTER.test(token)) {
+    reader.problems.push(
+      'input `github-token`: holds a line break or control character; expected the token on one line, e.g. `${{ github.token }}`',
+    );
+  }
+  return token;
+}
+
+/** Inputs that act on or reach the target through `host`. */
+const HOST_ACTIONS: readonly InputName[] = ['logs-command', 'swap-size', 'swap-path'];
+const HOST_CREDENTIALS: readonly InputName[] = ['key', 'passphrase', 'sudo-password'];
+/** Often written literally beside a `host` taken from a secret, which a fork's pull request gets empty. */
+const HOST_CONNECTION: readonly InputName[] = [
+  'port', 'username', 'fingerprint', 'known-hosts', 'insecure-skip-host-key-check', 'swap-persist', 'lock', 'lock-timeout',
+];
+const POST_REPORT_INPUTS: readonly InputName[] = ['comment-from', 'comment', 'name', 'github-token'];
+
+/** Host-only inputs set without `host`: refused where they can only be a mistake, warned about otherwise. */
+function checkHostOnlyInputs(reader: InputReader, warnings: string[]): void {
+  if (reader.optional('host') !== undefined) return;
+  const refused = [...HOST_ACTIONS, ...HOST_CREDENTIALS].filter((name) => reader.given(name));
+  if (reader.text('swap') === 'configure') refused.unshift('swap');
+  for (const name of refused) {
+    const what = name === 'swap' ? '`swap: configure`' : `input \`${name}\``;
+    reader.problems.push(
+      `${what}: acts on the target host, but \`host\` is empty; expected \`host\` (and \`username\`, \`key\`) too, or remove it`,
+    );
+  }
+  const ignored = HOST_CONNECTION.filter((name) => reader.given(name));
+  if (ignored.length) {
+    warnings.push(`${ignored.map((name) => `\`${name}\``).join(', ')} set but \`host\` is empty: ignored, no host is watched`);
+  }
+}
+
+/**
+ * `comment-from` posts a stored report and measures nothing. A target or credentials beside it can
+ * only be a mistake (and the posting workflow runs with a write token); other measuring inputs are
+ * harmless leftovers of a copied step, named in a warning.
+ */
+function checkPostReportInputs(reader: InputReader, warnings: string[]): void {
+  const measuring = INPUT_NAMES.filter((name) => !POST_REPORT_INPUTS.includes(name) && reader.given(name));
+  const refused = measuring.filter((name) => ['url', 'baseline-url', 'host', ...HOST_CREDENTIALS].includes(name));
+  for (const name of refused) {
+    reader.problems.push(
+      `input \`${name}\`: set with \`comment-from\`, which posts a stored report and measures nothing; expected one or the other`,
+    );
+  }
+  const ignored = measuring.filter((name) => !refused.includes(name));
+  if (ignored.length) {
+    warnings.push(
+      `${ignored.map((name) => `\`${name}\``).join(', ')} set with \`comment-from\`: ignored, ` +
+        'the stored report was measured and judged by its own run',
+    );
+  }
+}
+
+/** A path to a file: empty, NUL, or a last segment that names a directory (`/`, `.`, `..`) cannot be one. */
+function checkFilePath(reader: InputReader, name: InputName, example: string): string {
+  const path = reader.text(name);
+  const last = path.split('/').pop();
+  if (path.includes('\0') || last === '' || last === '.' || last === '..') {
+    reader.reject(name, path, `a file path (not a directory, no trailing \`/\`) such as \`${example}\``);
+  }
+  return path;
+}
+
+/**
+ * Requests per second, whole: autocannon hands each connection a whole number per second (a
+ * fraction is dropped) and refuses a rate below 1, for each load process's share too.
+ */
+function parseRate(reader: InputReader, connections: number, loadProcesses: number): number | undefined {
+  if (reader.optional('rate') === undefined) return undefined;
+  const known = reader.problems.length;
+  const rate = reader.integer('rate', 1, 1_000_000, 'empty (closed loop) or a whole number of requests per second from 1 to 1000000');
+  // The fewest connections a process gets (src/load/processes.ts shares the rate by connections).
+  const fewest = Math.floor(connections / loadProcesses);
+  if (reader.problems.length === known && fewest >= 1 && (rate * fewest) / connections < 1) {
+    reader.reject(
+      'rate',
+      reader.text('rate'),
+      `at least ${Math.ceil(connections / fewest)} with ${loadProcesses} \`load-processes\` sharing ${connections} \`connections\` ` +
+        '(each process sends its share of the rate, at least 1 request per second)',
+    );
+  }
+  return rate;
+}
+
 export function parseInputs(raw: RawInputs): RunPlan {
   const reader = new InputReader(raw);
+  const warnings: string[] = [];
   const report = parseReport(reader);
   if (report.commentFrom !== undefined) {
+    checkFilePath(reader, 'comment-from', 'loadgate-report.json');
+    checkPostReportInputs(reader, warnings);
     if (reader.problems.length) throw new ConfigError(reader.problems);
-    return { kind: 'post-report', reportPath: report.commentFrom, report };
+    return { kind: 'post-report', reportPath: report.commentFrom, report, warnings };
   }
 
   const url = reader.httpUrl('url');
   if (reader.optional('url') === undefined) {
     reader.problems.push('input `url`: required; expected the http(s) URL to load, e.g. `https://staging.example.com/api/items`');
   }
-  const rateText = reader.optional('rate');
-  const rate = rateText === undefined ? undefined : Number(rateText);
-  if (rateText !== undefined && !(/^\d+(\.\d+)?$/.test(rateText) && rate! > 0 && rate! <= 1_000_000)) {
-    reader.reject('rate', rateText, 'empty (closed loop) or requests per second from 1 to 1000000');
-  }
-  const p95Budget = reader.optional('p95-budget');
-  const p95BudgetMs = p95Budget === undefined ? undefined : reader.durationMs('p95-budget');
+  // A bare number is seconds elsewhere; for a latency budget `250` almost surely means 250 ms.
+  const p95BudgetMs =
+    reader.optional('p95-budget') === undefined ? undefined : reader.durationMs('p95-budget', { microseconds: true, unitRequired: true });
   const swapPath = reader.text('swap-path');
-  if (!SAFE_ABSOLUTE_PATH.test(swapPath) || swapPath.split('/').includes('..')) {
-    reader.reject('swap-path', swapPath, 'an absolute path of letters, digits, `.`, `_`, `-` and `/`, such as `/swapfile`');
-  }
+  if (!isSwapFilePath(swapPath)) reader.reject('swap-path', swapPath, SWAP_PATH_FORM);
   const key = reader.text('baseline-key') || report.name;
   if (!SAFE_NAME.test(key)) reader.reject('baseline-key', key, 'letters, digits, `.`, `_` or `-` (up to 100)');
   const branch = reader.text('baseline-branch');
   if (!BRANCH_NAME.test(branch)) reader.reject('baseline-branch', branch, 'a git branch name such as `loadgate-baseline`');
-  const baselinePath = reader.text('baseline-path');
-  if (baselinePath.includes('\0')) reader.reject('baseline-path', baselinePath, 'a file path');
+  const baselinePath = checkFilePath(reader, 'baseline-path', '.loadgate/baseline.json');
+  const logsCommand = reader.optional('logs-command');
+  if (logsCommand?.includes('\0')) reader.reject('logs-command', logsCommand, 'a shell command without NUL characters');
   const body = reader.verbatim('body');
   const method = reader.oneOf('method', HTTP_METHODS);
   const connections = reader.integer('connections', 1, 10_000);
@@ -250,6 +396,8 @@ export function parseInputs(raw: RawInputs): RunPlan {
   if (loadProcesses > connections) {
     reader.problems.push(`input \`load-processes\`: ${loadProcesses} processes need at least as many \`connections\` (got ${connections})`);
   }
+  const rate = parseRate(reader, connections, loadProcesses);
+  checkHostOnlyInputs(reader, warnings);
 
   const settings: Settings = {
     load: {
@@ -258,9 +406,9 @@ export function parseInputs(raw: RawInputs): RunPlan {
       headers: parseHeaders(reader),
       body,
       connections,
-      durationMs: reader.durationMs('duration'),
+      durationMs: reader.durationMs('duration', { minMs: MIN_BURST_MS }),
       bursts: reader.integer('bursts', 1, 100),
-      warmupMs: reader.durationMs('warmup', { allowZero: true }),
+      warmupMs: reader.durationMs('warmup', { allowZero: true, minMs: MIN_BURST_MS }),
       pipelining: reader.integer('pipelining', 1, 100),
       // autocannon counts request timeouts in whole seconds.
       timeoutMs: reader.durationMs('timeout', { minMs: 1000 }),
@@ -275,7 +423,7 @@ export function parseInputs(raw: RawInputs): RunPlan {
       persist: reader.boolean('swap-persist'),
     },
     lock: { enabled: reader.boolean('lock'), timeoutMs: reader.durationMs('lock-timeout', { allowZero: true }) },
-    watch: { logsCommand: reader.optional('logs-command') },
+    watch: { logsCommand },
     gate: {
       maxMedianIncrease: reader.fraction('max-median-increase'),
       maxP95Increase: reader.fraction('max-p95-increase'),
@@ -298,5 +446,5 @@ export function parseInputs(raw: RawInputs): RunPlan {
     reader.reject('max-error-rate', reader.text('max-error-rate'), 'a percentage from 0 to 100');
   }
   if (reader.problems.length) throw new ConfigError(reader.problems);
-  return { kind: 'measure', settings };
+  return { kind: 'measure', settings, warnings };
 }

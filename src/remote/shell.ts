@@ -1,6 +1,7 @@
 // Building remote shell commands from values: quoting, validation, privilege and lifetime wrappers.
 // Pure string work; nothing here runs anything.
 
+import { isPlainAbsolutePath } from '../config/validators.ts';
 import { TargetError } from './target-error.ts';
 
 /** One shell word whatever the value holds (quotes, `$(…)`, newlines): POSIX single quoting. */
@@ -8,20 +9,12 @@ export function shellQuote(value: string): string {
   return `'${value.replaceAll("'", `'\\''`)}'`;
 }
 
-const SAFE_SEGMENT = /^[A-Za-z0-9._-]+$/;
-
 /**
- * An absolute path made only of letters, digits, `.`, `_`, `-` and `/`, without `.`/`..`
- * segments. Quoting alone would make other paths safe for the shell, but a swap or fstab path
- * with spaces or odd characters is a mistake we prefer to refuse than to honour.
+ * An absolute path as `isPlainAbsolutePath` accepts it (the one rule, shared with the input parser),
+ * or a TargetError naming the setting.
  */
 export function validateAbsolutePath(value: string, inputName: string): string {
-  const segments = value.split('/').slice(1);
-  const valid =
-    value.startsWith('/') &&
-    segments.length > 0 &&
-    segments.every((segment) => SAFE_SEGMENT.test(segment) && segment !== '.' && segment !== '..');
-  if (!valid) {
+  if (!isPlainAbsolutePath(value)) {
     throw new TargetError(
       'invalid-setting',
       `${inputName} must be an absolute path of letters, digits, '.', '_', '-' and '/' ` +

@@ -2,6 +2,7 @@
 // an operator would (fallocate or dd, chmod 600, mkswap, swapon, one fstab line).
 
 import type { SwapMode, SwapSettings } from '../config/settings.ts';
+import { isSwapFilePath, SWAP_PATH_FORM } from '../config/validators.ts';
 import type { Log } from '../log.ts';
 import type { RemoteHost } from './remote-host.ts';
 import { shellQuote, validateAbsolutePath } from './shell.ts';
@@ -62,7 +63,10 @@ export async function inspectSwap(host: RemoteHost): Promise<SwapState> {
 }
 
 export async function ensureSwap(host: RemoteHost, settings: SwapSettings, log: Log, options: EnsureSwapOptions = {}): Promise<SwapReport> {
-  const path = validateAbsolutePath(settings.path, 'swap-path');
+  if (!isSwapFilePath(settings.path)) {
+    throw new TargetError('invalid-setting', `swap-path must be ${SWAP_PATH_FORM}, got ${JSON.stringify(settings.path)}`);
+  }
+  const path = settings.path;
   const fstab = validateAbsolutePath(options.fstabPath ?? '/etc/fstab', 'fstab path');
   const before = await inspectSwap(host);
   const report = (fields: Omit<SwapReport, 'mode' | 'path' | 'before' | 'fstabLineAdded'> & { fstabLineAdded?: boolean }): SwapReport => {

@@ -85,6 +85,18 @@ describe('the bundle against a real loopback sshd', { timeout: 300_000 }, () => 
     assert.equal(target.requests, before, 'no load on a host that failed its swap check');
   });
 
+  it('refuses a bad swap-path or swap-size before any SSH connection or HTTP request (issue 13)', async () => {
+    const before = target.requests;
+    const logStart = sshd.log().length;
+    const bad = { swap: 'configure', 'swap-path': '/var/', 'swap-size': '0.00001x' };
+    const run = await runBundle({ inputs: { ...inputs, ...bad }, eventName: 'pull_request', event: PULL_REQUEST });
+    assert.equal(run.code, 1);
+    assert.match(run.stdout, /::error::Invalid input:.*input `swap-path`: got "\/var\/"; expected an absolute path/);
+    assert.match(run.stdout, /input `swap-size`: got "0.00001x"; expected a size from 64M to 1T/);
+    assert.doesNotMatch(sshd.log().slice(logStart), /Connection from/, 'no SSH connection');
+    assert.equal(target.requests, before, 'no HTTP traffic');
+  });
+
   it('ends in a report and exit 1 when sshd dies mid-run, without a stack trace', async () => {
     const killer = setTimeout(() => sshd.kill(), 2_500);
     const run = await runBundle({ inputs: { ...inputs, bursts: '5' }, eventName: 'pull_request', event: PULL_REQUEST });

@@ -100,6 +100,51 @@ describe('the bundle run like the runner runs it (Node 24, INPUT_* env, output f
     assert.doesNotMatch(run.stdout + run.stderr, /Error: .*\n\s+at /, 'no stack trace');
   });
 
+  it('refuses values that used to be accepted and misbehave, all at once, before any request (issue 13)', async () => {
+    const before = target.requests;
+    const bad = {
+      duration: '0.4ms',
+      rate: '0.5',
+      headers: 'X-Trace: a\rInjected: 1',
+      'p95-budget': '0.0001ms',
+      'swap-path': '/var/',
+      'logs-command': 'journalctl -u app',
+      'baseline-path': `${dir}/`,
+      'baseline-branch': '-x',
+    };
+    const run = await runBundle({ inputs: { ...inputs, ...bad }, eventName: 'pull_request', event: PULL_REQUEST });
+    assert.equal(run.code, 1);
+    for (const name of [...Object.keys(bad)]) assert.match(run.stdout, new RegExp(`::error::Invalid input:.*input \`${name}\``), name);
+    assert.equal(target.requests, before, 'no HTTP traffic');
+    assert.doesNotMatch(run.stdout + run.stderr, /Error: .*\n\s+at /, 'no stack trace');
+  });
+
+  it('warns, and still runs, when SSH settings are given without a host', async () => {
+    const withoutHost = { ...inputs, username: 'deploy', port: '2222' };
+    const run = await runBundle({ inputs: withoutHost, eventName: 'pull_request', event: PULL_REQUEST });
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /::warning::loadgate: `port`, `username` set but `host` is empty: ignored, no host is watched/);
+  });
+
+  it('names baseline-path when it is a directory, before any request', async () => {
+    const before = target.requests;
+    const run = await runBundle({ inputs: { ...inputs, 'baseline-path': dir }, eventName: 'push', event: PUSH_TO_MAIN });
+    assert.equal(run.code, 1);
+    assert.equal(run.outputs.verdict, 'error');
+    assert.ok(run.stdout.includes(`input \`baseline-path\`: ${dir} is a directory; expected the path of a file`), run.stdout);
+    assert.equal(target.requests, before, 'no HTTP traffic');
+  });
+
+  it('records and reads a baseline-key named like an Object.prototype member', async () => {
+    for (const key of ['constructor', '__proto__']) {
+      const run = await runBundle({ inputs: { ...inputs, 'baseline-key': key }, eventName: 'push', event: PUSH_TO_MAIN });
+      assert.equal(run.code, 0, run.stdout + run.stderr);
+      assert.equal(run.outputs.verdict, 'pass', key);
+    }
+    const stored = JSON.parse(await readFile(join(dir, 'baseline.json'), 'utf8'));
+    assert.equal(Object.hasOwn(stored.histories, 'constructor') && Object.hasOwn(stored.histories, '__proto__'), true);
+  });
+
   it('leaves a baseline file that is not ours untouched and says so', async () => {
     const foreign = join(dir, 'foreign.json');
     await writeFile(foreign, '{"name":"something else"}');

@@ -3,9 +3,13 @@ import { describe, it } from 'node:test';
 import type { RawInputs } from '../../src/config/input-defaults.ts';
 import { ConfigError, parseInputs } from '../../src/config/parse.ts';
 import type { Settings } from '../../src/config/settings.ts';
+import { isPlainAbsolutePath, isSwapFilePath } from '../../src/config/validators.ts';
 import { parseCliArgs } from '../../src/config/cli-args.ts';
+import type { RemoteHost } from '../../src/remote/remote-host.ts';
+import { ensureSwap } from '../../src/remote/swap.ts';
 
 const KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n';
+const WITH_HOST: RawInputs = { host: '127.0.0.1', username: 'deploy', key: KEY };
 
 function settingsOf(raw: RawInputs): Settings {
   const plan = parseInputs({ url: 'http://127.0.0.1:8080/api', ...raw });
@@ -52,8 +56,8 @@ describe('parseInputs: defaults and accepted forms', { timeout: 10_000 }, () => 
   it('reads percents with and without the sign, sizes absolute and relative', () => {
     assert.equal(settingsOf({ 'max-median-increase': '12.5' }).gate.maxMedianIncrease, 0.125);
     assert.equal(settingsOf({ 'max-p95-increase': '20%' }).gate.maxP95Increase, 0.2);
-    assert.deepEqual(settingsOf({ 'swap-size': '512M' }).swap.size, { bytes: 512 * 2 ** 20 });
-    assert.deepEqual(settingsOf({ 'swap-size': '2x' }).swap.size, { multipleOfMemory: 2 });
+    assert.deepEqual(settingsOf({ ...WITH_HOST, 'swap-size': '512M' }).swap.size, { bytes: 512 * 2 ** 20 });
+    assert.deepEqual(settingsOf({ ...WITH_HOST, 'swap-size': '2x' }).swap.size, { multipleOfMemory: 2 });
   });
 
   it('parses multiline headers and keeps values with colons', () => {
@@ -86,11 +90,11 @@ describe('parseInputs: bad input names the input and the accepted form', { timeo
     ['negative connections', { connections: '-5' }, /input `connections`/],
     ['non-numeric bursts', { bursts: 'many' }, /input `bursts`: got "many"; expected a whole number from 1 to 100/],
     ['fractional bursts', { bursts: '2.5' }, /input `bursts`/],
-    ['zero duration', { duration: '0' }, /input `duration`: got "0"; expected a duration \(more than 0\)/],
+    ['zero duration', { duration: '0' }, /input `duration`: got "0"; expected a duration \(at least 100ms, at most 24h\)/],
     ['negative duration', { duration: '-10s' }, /input `duration`/],
     ['unit typo in duration', { duration: '10 sec' }, /input `duration`.*`10s`/],
     ['garbage timeout', { timeout: 'soon' }, /input `timeout`/],
-    ['sub-second timeout', { timeout: '500ms' }, /input `timeout`: got "500ms"; expected a duration \(at least 1s\)/],
+    ['sub-second timeout', { timeout: '500ms' }, /input `timeout`: got "500ms"; expected a duration \(at least 1s,/],
     ['unknown method', { method: 'FETCH' }, /input `method`: got "FETCH"; expected one of `GET`/],
     ['unknown swap mode', { swap: 'maybe' }, /input `swap`: got "maybe"; expected one of `verify`, `configure`, `off`/],
     ['unknown store', { 'baseline-store': 's3' }, /input `baseline-store`.*`branch`, `file`, `none`/],
@@ -100,7 +104,7 @@ describe('parseInputs: bad input names the input and the accepted form', { timeo
     ['negative percent', { 'max-p95-increase': '-5' }, /input `max-p95-increase`/],
     ['error rate above 100%', { 'max-error-rate': '150' }, /input `max-error-rate`.*0 to 100/],
     ['header without colon', { headers: 'Authorization Bearer x' }, /input `headers`: got "Authorization Bearer x"; expected one `Name: value` line/],
-    ['swap-size garbage', { 'swap-size': 'lots' }, /input `swap-size`: got "lots"; expected a size from 16M to 1T/],
+    ['swap-size garbage', { 'swap-size': 'lots' }, /input `swap-size`: got "lots"; expected a size from 64M to 1T/],
     ['swap-size too small', { 'swap-size': '1K' }, /input `swap-size`/],
     ['relative swap-path', { 'swap-path': 'swapfile' }, /input `swap-path`.*absolute path/],
     ['hostile swap-path', { 'swap-path': '/swap; rm -rf /' }, /input `swap-path`/],
@@ -131,6 +135,183 @@ describe('parseInputs: bad input names the input and the accepted form', { timeo
     const secret = 'hunter2-super-secret';
     const problems = problemsOf({ host: 'h', username: 'u', key: secret, passphrase: secret });
     assert.ok(!problems.join('\n').includes(secret));
+  });
+});
+
+/** Every problem of a refused input, one per line. */
+function refusal(raw: RawInputs): string {
+  return problemsOf(raw).join('\n');
+}
+
+function warningsOf(raw: RawInputs): string[] {
+  return parseInputs(raw).warnings;
+}
+
+describe('parseInputs: values that used to be accepted and then misbehave (issue 13)', { timeout: 10_000 }, () => {
+  it('refuses a burst shorter than one autocannon sampling tick, instead of rounding it to 0 ms', () => {
+    for (const duration of ['0.4ms', '0.0004s', '50ms', '0.09s']) {
+      assert.match(refusal({ duration }), /input `duration`: got ".*"; expected a duration \(at least 100ms, at most 24h\)/);
+    }
+    assert.equal(settingsOf({ duration: '100ms' }).load.durationMs, 100);
+    assert.equal(settingsOf({ duration: '0.1s' }).load.durationMs, 100);
+  });
+
+  it('takes warmup 0 (none) or a real burst, never one that rounds to nothing', () => {
+    assert.match(refusal({ warmup: '0.4ms' }), /input `warmup`: got "0.4ms"; expected a duration \(0 or at least 100ms/);
+    assert.equal(settingsOf({ warmup: '0s' }).load.warmupMs, 0);
+  });
+
+  it('refuses any other duration that would round to 0 ms', () => {
+    const lockTimeout = refusal({ ...WITH_HOST, 'lock-timeout': '0.4ms' });
+    assert.match(lockTimeout, /input `lock-timeout`: got "0.4ms"; expected a duration \(0 or at least 1ms/);
+  });
+
+  it('keeps a sub-millisecond p95-budget to the microsecond, and wants its unit', () => {
+    assert.equal(settingsOf({ 'p95-budget': '0.1ms' }).gate.p95BudgetMs, 0.1);
+    assert.equal(settingsOf({ 'p95-budget': '0.25ms' }).gate.p95BudgetMs, 0.25);
+    assert.equal(settingsOf({ 'p95-budget': '250ms' }).gate.p95BudgetMs, 250);
+    assert.equal(settingsOf({ 'p95-budget': '1.5s' }).gate.p95BudgetMs, 1500);
+    assert.match(refusal({ 'p95-budget': '0.0001ms' }), /input `p95-budget`: got "0.0001ms"; expected a duration \(at least 0.001ms/);
+    assert.match(refusal({ 'p95-budget': '250' }), /input `p95-budget`: got "250"; .*such as `250ms`.*the unit is required/);
+  });
+
+  it('wants a whole rate of at least 1 request/s, as autocannon sends them', () => {
+    for (const rate of ['0.5', '2.5', '0']) {
+      const expected = /input `rate`: got ".*"; expected empty \(closed loop\) or a whole number of requests per second from 1 to 1000000/;
+      assert.match(refusal({ rate }), expected, rate);
+    }
+    assert.equal(settingsOf({ rate: '250' }).load.rate, 250);
+  });
+
+  it('wants each load process to get at least 1 request/s of the rate', () => {
+    const problems = problemsOf({ rate: '3', connections: '10', 'load-processes': '4' });
+    assert.deepEqual(problems, [
+      'input `rate`: got "3"; expected at least 5 with 4 `load-processes` sharing 10 `connections` ' +
+        '(each process sends its share of the rate, at least 1 request per second)',
+    ]);
+    assert.equal(settingsOf({ rate: '5', connections: '10', 'load-processes': '4' }).load.rate, 5);
+  });
+
+  it('refuses a control character in a header value, naming the header but not its value', () => {
+    for (const value of ['a\rInjected: 1', 'a\0b', 'a\x1b[2J']) {
+      const problems = refusal({ headers: `X-Token: ${value}` });
+      assert.match(problems, /input `headers`: the value of `X-Token` holds a control character \(CR, LF, NUL…\)/, JSON.stringify(value));
+      assert.ok(!problems.includes(value), 'the value is not shown');
+    }
+    assert.deepEqual(settingsOf({ headers: 'A: 1\r\nB: x\ty' }).load.headers, { A: '1', B: 'x\ty' }, 'CRLF line ends and tabs are fine');
+  });
+
+  it('refuses a swap size too small to protect anything', () => {
+    for (const size of ['0.00001x', '0.05x', '32M', '16M']) {
+      assert.match(refusal({ ...WITH_HOST, 'swap-size': size }), /input `swap-size`: .*from 64M to 1T.*0\.1x to 16x/, size);
+    }
+    assert.deepEqual(settingsOf({ ...WITH_HOST, 'swap-size': '0.1x' }).swap.size, { multipleOfMemory: 0.1 });
+    assert.deepEqual(settingsOf({ ...WITH_HOST, 'swap-size': '64M' }).swap.size, { bytes: 64 * 2 ** 20 });
+  });
+
+  it('refuses a swap-path that is not a plain file path, before any SSH', () => {
+    for (const path of ['//', '/./swapfile', '/var/', '/var', '/', '/tmp//swap', '/tmp/swap/', '/tmp/../swap', `/${'a'.repeat(300)}`]) {
+      assert.match(refusal({ ...WITH_HOST, 'swap-path': path }), /input `swap-path`: .*an absolute path .* naming a file/, path);
+    }
+    assert.equal(settingsOf({ ...WITH_HOST, 'swap-path': '/var/lib/loadgate/swap-1.img' }).swap.path, '/var/lib/loadgate/swap-1.img');
+  });
+
+  it('refuses at parse time exactly the swap paths the target-side check refuses (one rule)', async () => {
+    const noCommands = { exec: () => Promise.reject(new Error('no command may reach the target')) } as unknown as RemoteHost;
+    const log = { info: () => {}, warning: () => {}, debug: () => {} };
+    const paths = ['/swapfile', '/var/lib/swap.img', '//', '/./swapfile', '/var/', '/var', '/', 'swapfile', '/a b', '/tmp/$(id)'];
+    for (const path of paths) {
+      const parsedOk = problemsOf({ ...WITH_HOST, 'swap-path': path, bursts: 'x' }).every((problem) => !problem.includes('swap-path'));
+      assert.equal(parsedOk, isSwapFilePath(path), path);
+      const settings = { mode: 'configure' as const, size: { bytes: 2 ** 30 }, path, persist: false };
+      const atUse = await ensureSwap(noCommands, settings, log).then(
+        () => 'accepted',
+        (error: Error) => (error.message.startsWith('swap-path must be') ? 'refused' : 'accepted'),
+      );
+      assert.equal(atUse, parsedOk ? 'accepted' : 'refused', path);
+    }
+    assert.ok(isPlainAbsolutePath('/var') && !isSwapFilePath('/var'), 'a system directory is a plain path, not a swap file');
+  });
+
+  it('accepts baseline keys and names that are Object.prototype members', () => {
+    assert.equal(settingsOf({ 'baseline-key': 'constructor' }).baseline.key, 'constructor');
+    assert.equal(settingsOf({ 'baseline-key': '__proto__' }).baseline.key, '__proto__');
+    assert.equal(settingsOf({ name: 'toString' }).baseline.key, 'toString');
+  });
+
+  it('refuses a baseline-path or comment-from that names a directory', () => {
+    for (const path of ['/tmp/', '.', '..', 'reports/..', '.loadgate/']) {
+      assert.match(refusal({ 'baseline-path': path }), /input `baseline-path`: got ".*"; expected a file path \(not a directory/);
+    }
+    assert.throws(() => parseInputs({ 'comment-from': 'report/' }), /input `comment-from`: got "report\/"; expected a file path/);
+  });
+
+  it('refuses a sudo-password or github-token with a line break inside, without showing it', () => {
+    const secret = 'hunter2\nrm -rf /';
+    const problems = refusal({ ...WITH_HOST, 'sudo-password': secret, 'github-token': 'ghs_abc\r\ndef' });
+    assert.match(problems, /input `sudo-password`: holds a line break or NUL inside/);
+    assert.match(problems, /input `github-token`: holds a line break or control character/);
+    assert.ok(!problems.includes('hunter2') && !problems.includes('ghs_abc'));
+    assert.equal(settingsOf({ ...WITH_HOST, 'sudo-password': 'hunter2\n' }).ssh?.sudoPassword, 'hunter2', 'a final newline is dropped');
+  });
+
+  it('refuses a NUL in logs-command (the remote shell would run a truncated command)', () => {
+    assert.match(refusal({ ...WITH_HOST, 'logs-command': 'journalctl\0; reboot' }), /input `logs-command`: .*without NUL/);
+  });
+
+  it('refuses branch names git refuses', () => {
+    for (const branch of ['-x', '.hidden', 'a/.b', 'a.', 'a.lock/b', 'x.lock', 'a//b', 'a..b']) {
+      assert.match(refusal({ 'baseline-branch': branch }), /input `baseline-branch`/, branch);
+    }
+    assert.equal(settingsOf({ 'baseline-branch': 'perf/baseline.v2' }).baseline.branch, 'perf/baseline.v2');
+  });
+
+  it('refuses every numeric input that is not finite or not plain decimal', () => {
+    const numeric = ['connections', 'bursts', 'pipelining', 'load-processes', 'rate', 'duration', 'warmup', 'timeout', 'p95-budget',
+      'max-median-increase', 'max-p95-increase', 'max-error-rate', 'swap-size', 'port', 'lock-timeout'] as const;
+    for (const name of numeric) {
+      for (const value of ['1e999', '9'.repeat(400), 'Infinity', 'NaN', '0x10', '１０', '-1']) {
+        assert.match(refusal({ ...WITH_HOST, [name]: value }), new RegExp(`input \`${name}\``), `${name}: ${value}`);
+      }
+    }
+  });
+});
+
+describe('parseInputs: inputs that only make sense with another one', { timeout: 10_000 }, () => {
+  it('refuses what acts on the host when there is no host', () => {
+    const hostActions = { 'logs-command': 'journalctl -u app', swap: 'configure', 'swap-size': '4G', 'swap-path': '/swap2', key: KEY };
+    const problems = problemsOf(hostActions);
+    for (const what of ['`swap: configure`', 'input `logs-command`', 'input `swap-size`', 'input `swap-path`', 'input `key`']) {
+      assert.ok(
+        problems.some((problem) => problem.startsWith(`${what}: acts on the target host, but \`host\` is empty; expected \`host\``)),
+        `${what} in ${problems.join(' | ')}`,
+      );
+    }
+    assert.equal(problems.length, 5);
+  });
+
+  it('warns, without refusing, about connection settings given without a host', () => {
+    assert.deepEqual(warningsOf({ url: 'http://127.0.0.1:1/', username: 'deploy', port: '2222', swap: 'off' }), [
+      '`port`, `username` set but `host` is empty: ignored, no host is watched',
+    ]);
+    assert.deepEqual(warningsOf({ url: 'http://127.0.0.1:1/', ...WITH_HOST, port: '2222', 'logs-command': 'true' }), []);
+    const defaults = { url: 'http://127.0.0.1:1/', duration: INPUT_DEFAULTS.duration, swap: 'verify' };
+    assert.deepEqual(warningsOf(defaults), [], 'defaults are not "given"');
+  });
+
+  it('refuses a target or credentials with comment-from, and warns about other measuring inputs', () => {
+    assert.throws(
+      () => parseInputs({ 'comment-from': 'r.json', url: 'http://127.0.0.1:1/', host: 'h', key: KEY }),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        error.problems.length === 3 &&
+        error.problems.every((problem) => /^input `(url|host|key)`: set with `comment-from`, which posts a stored report/.test(problem)),
+    );
+    const plan = parseInputs({ 'comment-from': 'r.json', bursts: '9', 'fail-on-regression': 'false', comment: 'never', name: 'api' });
+    assert.equal(plan.kind, 'post-report');
+    assert.deepEqual(plan.warnings, [
+      '`bursts`, `fail-on-regression` set with `comment-from`: ignored, the stored report was measured and judged by its own run',
+    ]);
   });
 });
 

@@ -1,17 +1,17 @@
 // The comment as a reader sees it: GitHub-flavoured markdown plus mermaid, drawn by a real
-// headless Chromium. Also writes docs/comment.png, the README's picture of the comment.
+// headless Chromium. The README's picture of it, docs/comment.png, is `npm run docs:comment`
+// (test/report/comment-picture.ts); this test screenshots to a temp file only.
 
 import assert from 'node:assert/strict';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { renderCommentBody } from '../../src/report/comment-body.ts';
 import type { GateReport } from '../../src/report/gate-report.ts';
 import { CHROMIUM, renderMarkdown } from '../support/markdown-render.ts';
 import { firstRunReport, regressionReport } from './fixtures.ts';
-
-const PICTURE = fileURLToPath(new URL('../../docs/comment.png', import.meta.url));
 
 interface RenderedComment {
   verdict: string | null;
@@ -52,10 +52,12 @@ function render(report: GateReport, screenshotPath?: string) {
 }
 
 describe('the comment rendered in headless Chromium', { timeout: 60_000 }, () => {
-  test('the chart is an SVG with the baseline and this PR as two lines; docs/comment.png is written', async () => {
+  test('the chart is an SVG with the baseline and this PR as two lines; the screenshot is a real picture', async (t) => {
     assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: install Debian's chromium (apt-get install -y chromium) or set LOADGATE_CHROMIUM`);
-    await mkdir(new URL('../../docs/', import.meta.url), { recursive: true });
-    const { facts, foreignRequests, milliseconds } = await render(regressionReport(), PICTURE);
+    const dir = await mkdtemp(join(tmpdir(), 'loadgate-comment-png-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const picture = join(dir, 'comment.png');
+    const { facts, foreignRequests, milliseconds } = await render(regressionReport(), picture);
     assert.equal(facts.verdict, '❌ api: p95 +18.2% over baseline');
     assert.deepEqual(facts.headers, ['Metric', 'Baseline', 'This PR', 'Change', 'Limit', 'Status']);
     assert.equal(facts.charts, 1);
@@ -68,7 +70,7 @@ describe('the comment rendered in headless Chromium', { timeout: 60_000 }, () =>
     assert.equal(facts.detailsOpen, false, 'the details start collapsed');
     assert.ok(facts.links.includes('https://github.com/acme/shop/actions/runs/9876543210'));
     assert.deepEqual(foreignRequests, []);
-    assert.ok(statSync(PICTURE).size > 20_000, 'docs/comment.png holds a real picture');
+    assert.ok(statSync(picture).size > 20_000, 'the screenshot holds a real picture');
     console.log(`rendered in ${Math.round(milliseconds)} ms`);
   });
 

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# `npm run test:unit`: the tests of pure logic (no servers, no SSH, no sudo, no root, no Chromium),
+# in seconds, as any user. `npm test` (test/run.sh) runs these and then every other test file,
+# which needs the real parts and root: sshd, swap, cgroups, Chromium, the bundle under Node 24.
+# `--list` prints the files, for test/run.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# A list, not a pattern: a new test file belongs to `npm test` until someone checks it needs none
+# of the above.
+unit_tests=(
+  test/baseline/file-store.test.ts
+  test/baseline/history-keys.test.ts
+  test/bench/power-tally.test.ts
+  test/config/parse.test.ts
+  test/remote/shell.test.ts
+  test/report/comment-body.test.ts
+  test/verdict/decide.test.ts
+  test/verdict/statistics.test.ts
+  test/watch/crash-patterns.test.ts
+  test/watch/fingerprint.test.ts
+  test/watch/health.test.ts
+  test/watch/host-summary.test.ts
+  test/watch/kernel-log.test.ts
+  test/watch/proc-parsers.test.ts
+)
+
+if [ "${1:-}" = --list ]; then
+  printf '%s\n' "${unit_tests[@]}"
+  exit 0
+fi
+exec node --import tsx --test --test-timeout=60000 "${unit_tests[@]}"
