@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import type { RawInputs } from '../../src/config/input-defaults.ts';
+import { INPUT_DEFAULTS, type RawInputs } from '../../src/config/input-defaults.ts';
 import { ConfigError, parseInputs } from '../../src/config/parse.ts';
 import type { Settings } from '../../src/config/settings.ts';
 import { isPlainAbsolutePath, isSwapFilePath } from '../../src/config/validators.ts';
