@@ -71615,9 +71615,11 @@ function parseGithubToken(reader) {
   }
   return token;
 }
-var HOST_ACTIONS = ["logs-command", "swap-size", "swap-path"];
 var HOST_CREDENTIALS = ["key", "passphrase", "sudo-password"];
-var HOST_CONNECTION = [
+var HOST_SETTINGS = [
+  "logs-command",
+  "swap-size",
+  "swap-path",
   "port",
   "username",
   "fingerprint",
@@ -71630,17 +71632,15 @@ var HOST_CONNECTION = [
 var POST_REPORT_INPUTS = ["comment-from", "comment", "name", "github-token"];
 function checkHostOnlyInputs(reader, warnings) {
   if (reader.optional("host") !== void 0) return;
-  const refused = [...HOST_ACTIONS, ...HOST_CREDENTIALS].filter((name) => reader.given(name));
-  if (reader.text("swap") === "configure") refused.unshift("swap");
-  for (const name of refused) {
-    const what = name === "swap" ? "`swap: configure`" : `input \`${name}\``;
-    reader.problems.push(
-      `${what}: acts on the target host, but \`host\` is empty; expected \`host\` (and \`username\`, \`key\`) too, or remove it`
-    );
+  for (const name of HOST_CREDENTIALS.filter((credential) => reader.given(credential))) {
+    reader.problems.push(`input \`${name}\`: a credential for the target host, but \`host\` is empty; expected \`host\` too, or remove it`);
   }
-  const ignored = HOST_CONNECTION.filter((name) => reader.given(name));
+  const ignored = HOST_SETTINGS.filter((name) => reader.given(name)).map((name) => `\`${name}\``);
+  if (reader.text("swap") === "configure") ignored.unshift("`swap: configure`");
   if (ignored.length) {
-    warnings.push(`${ignored.map((name) => `\`${name}\``).join(", ")} set but \`host\` is empty: ignored, no host is watched`);
+    warnings.push(
+      `${ignored.join(", ")} set but \`host\` is empty: ignored, no host is watched (a fork's pull request gets empty secrets; elsewhere, set \`host\`)`
+    );
   }
 }
 function checkPostReportInputs(reader, warnings) {

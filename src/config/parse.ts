@@ -283,29 +283,33 @@ function parseGithubToken(reader: InputReader): string | undefined {
   return token;
 }
 
-/** Inputs that act on or reach the target through `host`. */
-const HOST_ACTIONS: readonly InputName[] = ['logs-command', 'swap-size', 'swap-path'];
 const HOST_CREDENTIALS: readonly InputName[] = ['key', 'passphrase', 'sudo-password'];
-/** Often written literally beside a `host` taken from a secret, which a fork's pull request gets empty. */
-const HOST_CONNECTION: readonly InputName[] = [
-  'port', 'username', 'fingerprint', 'known-hosts', 'insecure-skip-host-key-check', 'swap-persist', 'lock', 'lock-timeout',
+/**
+ * Written literally beside a `host` taken from a secret, which a fork's pull request gets empty:
+ * the run still measures the URL, so these are named in a warning, not refused.
+ */
+const HOST_SETTINGS: readonly InputName[] = [
+  'logs-command', 'swap-size', 'swap-path', 'port', 'username', 'fingerprint', 'known-hosts', 'insecure-skip-host-key-check',
+  'swap-persist', 'lock', 'lock-timeout',
 ];
 const POST_REPORT_INPUTS: readonly InputName[] = ['comment-from', 'comment', 'name', 'github-token'];
 
-/** Host-only inputs set without `host`: refused where they can only be a mistake, warned about otherwise. */
+/**
+ * Host-only inputs set without `host`. Credentials come from secrets like `host` itself, so a key
+ * without a host can only be a mistake; the rest is ignored with a warning that says what is lost.
+ */
 function checkHostOnlyInputs(reader: InputReader, warnings: string[]): void {
   if (reader.optional('host') !== undefined) return;
-  const refused = [...HOST_ACTIONS, ...HOST_CREDENTIALS].filter((name) => reader.given(name));
-  if (reader.text('swap') === 'configure') refused.unshift('swap');
-  for (const name of refused) {
-    const what = name === 'swap' ? '`swap: configure`' : `input \`${name}\``;
-    reader.problems.push(
-      `${what}: acts on the target host, but \`host\` is empty; expected \`host\` (and \`username\`, \`key\`) too, or remove it`,
-    );
+  for (const name of HOST_CREDENTIALS.filter((credential) => reader.given(credential))) {
+    reader.problems.push(`input \`${name}\`: a credential for the target host, but \`host\` is empty; expected \`host\` too, or remove it`);
   }
-  const ignored = HOST_CONNECTION.filter((name) => reader.given(name));
+  const ignored = HOST_SETTINGS.filter((name) => reader.given(name)).map((name) => `\`${name}\``);
+  if (reader.text('swap') === 'configure') ignored.unshift('`swap: configure`');
   if (ignored.length) {
-    warnings.push(`${ignored.map((name) => `\`${name}\``).join(', ')} set but \`host\` is empty: ignored, no host is watched`);
+    warnings.push(
+      `${ignored.join(', ')} set but \`host\` is empty: ignored, no host is watched ` +
+        "(a fork's pull request gets empty secrets; elsewhere, set `host`)",
+    );
   }
 }
 
