@@ -26,6 +26,7 @@ const { version } = createRequire(import.meta.url)('autocannon/package.json');
 const p50 = result.latency.p50;
 const wrong = Math.abs(p50 - SERVICE_MS) > SERVICE_MS * 0.25;
 console.log(`autocannon ${version}, node ${process.version}: ${result.requests.total} requests, ${result.errors} errors`);
-console.log(`server answers every request after ${SERVICE_MS} ms with Connection: close; autocannon p50 ${p50} ms, p99 ${result.latency.p99} ms`);
+console.log(`server answers every request after ${SERVICE_MS} ms with Connection: close;`);
+console.log(`autocannon p50 ${p50} ms, p99 ${result.latency.p99} ms`);
 console.log(wrong ? 'REPRODUCED: the latency is not the service time' : 'not reproduced: autocannon timed the server right');
 process.exitCode = wrong ? 1 : 0;

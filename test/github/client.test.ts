@@ -11,7 +11,12 @@ import { GitHubFake } from '../support/github-fake.ts';
 
 function recordingLog(): Log & { lines: string[] } {
   const lines: string[] = [];
-  return { lines, info: (m) => lines.push(`info: ${m}`), warning: (m) => lines.push(`warning: ${m}`), debug: (m) => lines.push(`debug: ${m}`) };
+  return {
+    lines,
+    info: (message) => lines.push(`info: ${message}`),
+    warning: (message) => lines.push(`warning: ${message}`),
+    debug: (message) => lines.push(`debug: ${message}`),
+  };
 }
 
 interface Answer {
@@ -40,6 +45,7 @@ async function scriptedServer(answers: Answer[]): Promise<{ url: string; request
   };
 }
 
+const SECONDARY_LIMIT = 'You have exceeded a secondary rate limit.';
 const comment = { owner: 'acme', repo: 'shop', issue_number: 42, body: 'hello' };
 
 describe('createGitHubClient retries and waits', { timeout: 30_000 }, () => {
@@ -52,19 +58,21 @@ describe('createGitHubClient retries and waits', { timeout: 30_000 }, () => {
   afterEach(() => fake.close());
 
   test('a secondary rate limit (429) is waited out for the seconds GitHub names, and logged', async () => {
-    fake.failNext('issues/create-comment', 429, { message: 'You have exceeded a secondary rate limit.', retryAfterSeconds: 2 });
+    fake.failNext('issues/create-comment', 429, { message: SECONDARY_LIMIT, retryAfterSeconds: 2 });
     const github = createGitHubClient({ token: fake.token, apiUrl: fake.url, log, retryBaseDelayMs: 50 });
     const started = performance.now();
     await github.rest.issues.createComment(comment);
     const waitedMs = performance.now() - started;
     assert.ok(waitedMs >= 100, `waited ${waitedMs} ms for retry-after 2 at 50 ms a unit`);
     assert.deepEqual(fake.requests.map((r) => `${r.route} ${r.status}`), ['issues/create-comment 429', 'issues/create-comment 201']);
-    assert.ok(log.lines.includes(`info: GitHub's secondary rate limit stopped POST /repos/{owner}/{repo}/issues/{issue_number}/comments; retrying in 2 s (1/3).`), log.lines.join('\n'));
+    const expected =
+      "info: GitHub's secondary rate limit stopped POST /repos/{owner}/{repo}/issues/{issue_number}/comments; " + 'retrying in 2 s (1/3).';
+    assert.ok(log.lines.includes(expected), log.lines.join('\n'));
     assert.deepEqual(fake.violations, []);
   });
 
   test('a secondary rate limit asking for more than 60 s surfaces at once instead of holding the job', async () => {
-    fake.failNext('issues/create-comment', 403, { message: 'You have exceeded a secondary rate limit.', retryAfterSeconds: 61 });
+    fake.failNext('issues/create-comment', 403, { message: SECONDARY_LIMIT, retryAfterSeconds: 61 });
     const github = createGitHubClient({ token: fake.token, apiUrl: fake.url, log }); // real seconds: a wait would time the test out
     const started = performance.now();
     await assert.rejects(github.rest.issues.createComment(comment), (error: { status?: number }) => error.status === 403);
@@ -74,7 +82,7 @@ describe('createGitHubClient retries and waits', { timeout: 30_000 }, () => {
   });
 
   test('a secondary rate limit that keeps coming gives up after the bounded retries', async () => {
-    fake.failNext('issues/create-comment', 403, { message: 'You have exceeded a secondary rate limit.', retryAfterSeconds: 1, times: 10 });
+    fake.failNext('issues/create-comment', 403, { message: SECONDARY_LIMIT, retryAfterSeconds: 1, times: 10 });
     const github = createGitHubClient({ token: fake.token, apiUrl: fake.url, log, retryBaseDelayMs: 5 });
     await assert.rejects(github.rest.issues.createComment(comment), (error: { status?: number }) => error.status === 403);
     assert.equal(fake.requests.length, 4, 'one attempt and 3 retries');
@@ -94,7 +102,11 @@ describe('createGitHubClient against headers the fake does not send', { timeout:
   test('a primary rate limit lifting in an hour surfaces at once', async () => {
     const resetAt = Math.floor(Date.now() / 1000) + 3600;
     const server = await scriptedServer([
-      { status: 403, headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(resetAt) }, body: { message: 'API rate limit exceeded' } },
+      {
+        status: 403,
+        headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(resetAt) },
+        body: { message: 'API rate limit exceeded' },
+      },
     ]);
     const log = recordingLog();
     try {
@@ -111,7 +123,14 @@ describe('createGitHubClient against headers the fake does not send', { timeout:
     const server = await scriptedServer([{ status: 409, body: { message: 'is at 1234 but expected 5678' } }, { status: 200, body: {} }]);
     try {
       const github = createGitHubClient({ token: 't0ken', apiUrl: server.url, log: recordingLog(), retryBaseDelayMs: 5 });
-      const put = github.rest.repos.createOrUpdateFileContents({ owner: 'acme', repo: 'shop', path: 'a.json', message: 'm', content: 'e30=', sha: '5678' });
+      const put = github.rest.repos.createOrUpdateFileContents({
+        owner: 'acme',
+        repo: 'shop',
+        path: 'a.json',
+        message: 'append a run',
+        content: 'e30=',
+        sha: '5678',
+      });
       await assert.rejects(put, (error: { status?: number }) => error.status === 409);
       assert.equal(server.requests.length, 1);
     } finally {

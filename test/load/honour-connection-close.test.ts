@@ -26,7 +26,8 @@ describe('honourConnectionClose, autocannon’s setupClient for servers that clo
   });
   after(() => close());
 
-  const p50 = async (options: Partial<autocannon.Options>) => (await autocannon({ url, connections: 2, duration: 2, ...options })).latency.p50;
+  const p50 = async (options: Partial<autocannon.Options>) =>
+    (await autocannon({ url, connections: 2, duration: 2, ...options })).latency.p50;
 
   it('times the clients it is given, and only those: autocannon itself stays unpatched', async () => {
     const fixed = await p50({ setupClient: honourConnectionClose });
