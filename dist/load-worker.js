@@ -29831,33 +29831,123 @@ function encodeHistogram(histogram) {
   return hdr.encodeIntoCompressedBase64(histogram);
 }
 
+// node_modules/autocannon/package.json with { type: 'json' }
+var package_default = {
+  name: "autocannon",
+  version: "8.0.0",
+  description: "Fast HTTP benchmarking tool written in Node.js",
+  main: "autocannon.js",
+  bin: {
+    autocannon: "autocannon.js"
+  },
+  scripts: {
+    test: "standard && tap test/serial/*.test.js test/*.test.js",
+    "standard:fix": "standard --fix"
+  },
+  "pre-commit": [
+    "test"
+  ],
+  repository: {
+    type: "git",
+    url: "git+https://github.com/mcollina/autocannon.git"
+  },
+  keywords: [
+    "http",
+    "soak",
+    "load",
+    "fast",
+    "wrk",
+    "ab",
+    "test"
+  ],
+  author: "Matteo Collina <hello@matteocollina.com>",
+  contributors: [
+    "Glen Keane <glenkeane.94@gmail.com>",
+    "Donald Robertson <donaldarobertson89@gmail.com",
+    "Salman Mitha <SalmanMitha@gmail.com>"
+  ],
+  license: "MIT",
+  bugs: {
+    url: "https://github.com/mcollina/autocannon/issues"
+  },
+  homepage: "https://github.com/mcollina/autocannon#readme",
+  devDependencies: {
+    "ansi-regex": "^5.0.1",
+    bl: "^6.0.0",
+    busboy: "^0.3.1",
+    "pre-commit": "^1.1.2",
+    proxyquire: "^2.1.3",
+    sinon: "^15.0.0",
+    split2: "^4.0.0",
+    standard: "^17.0.0",
+    tap: "^16.0.0",
+    "why-is-node-running": "^2.3.0"
+  },
+  dependencies: {
+    "@minimistjs/subarg": "^1.0.0",
+    chalk: "^4.1.0",
+    "char-spinner": "^1.0.1",
+    "cli-table3": "^0.6.0",
+    "color-support": "^1.1.1",
+    "cross-argv": "^2.0.0",
+    "form-data": "^4.0.0",
+    "has-async-hooks": "^1.0.0",
+    "hdr-histogram-js": "^3.0.0",
+    "hdr-histogram-percentiles-obj": "^3.0.0",
+    "http-parser-js": "^0.5.2",
+    hyperid: "^3.0.0",
+    "lodash.chunk": "^4.2.0",
+    "lodash.clonedeep": "^4.5.0",
+    "lodash.flatten": "^4.4.0",
+    "manage-path": "^2.0.0",
+    "on-net-listen": "^1.1.1",
+    "pretty-bytes": "^5.4.1",
+    progress: "^2.0.3",
+    reinterval: "^1.1.0",
+    retimer: "^3.0.0",
+    semver: "^7.3.2",
+    timestring: "^6.0.0"
+  }
+};
+
 // src/load/honour-connection-close.ts
 var import_httpClient = __toESM(require_httpClient(), 1);
-var prototype = import_httpClient.default.prototype;
-var originalConnect = prototype._connect;
-var originalDoRequest = prototype._doRequest;
-prototype._connect = function connect() {
-  if (!this.watchingConnectionClose) {
-    this.watchingConnectionClose = true;
-    this.on("headers", (info) => {
-      if (!info.shouldKeepAlive) this.closingConnection = true;
-    });
-  }
-  const unanswered = this.pipelinedRequests.size();
-  if (unanswered > 0 && !this.destroyed) {
-    for (let i = 0; i < unanswered; i += 1) {
-      this.emit("connError", new Error("the server closed the connection before answering the request"));
+var WRAPPED_METHODS = ["_connect", "_doRequest"];
+function assertWrappable(clientPrototype, autocannonVersion) {
+  for (const method of WRAPPED_METHODS) {
+    if (typeof clientPrototype[method] !== "function") {
+      throw new Error(
+        `autocannon ${autocannonVersion}'s lib/httpClient.js has no ${method}() method, which src/load/honour-connection-close.ts wraps so that servers closing connections are timed right: install the autocannon version pinned in package.json, or port the fix to this version.`
+      );
     }
   }
-  this.pipelinedRequests.clear();
-  this.parser.initialize(this.parser.type);
-  this.closingConnection = false;
-  originalConnect.call(this);
-};
-prototype._doRequest = function doRequest() {
-  if (this.closingConnection) return;
-  originalDoRequest.call(this);
-};
+}
+assertWrappable(import_httpClient.default.prototype, package_default.version);
+function honourConnectionClose(autocannonClient) {
+  const client = autocannonClient;
+  const connect = client._connect;
+  const doRequest = client._doRequest;
+  let closingConnection = false;
+  client.on("headers", (info) => {
+    if (!info.shouldKeepAlive) closingConnection = true;
+  });
+  client._connect = function connectAfterClose() {
+    const unanswered = this.pipelinedRequests.size();
+    if (unanswered > 0 && !this.destroyed) {
+      for (let i = 0; i < unanswered; i += 1) {
+        this.emit("connError", new Error("the server closed the connection before answering the request"));
+      }
+    }
+    this.pipelinedRequests.clear();
+    this.parser.initialize(this.parser.type);
+    closingConnection = false;
+    connect.call(this);
+  };
+  client._doRequest = function doRequestUnlessClosing() {
+    if (closingConnection) return;
+    doRequest.call(this);
+  };
+}
 
 // src/load/burst.ts
 var SAMPLE_INTERVAL_MS = 100;
@@ -29878,7 +29968,8 @@ async function measureBurstInProcess(spec) {
     overallRate: spec.rate,
     // autocannon's correction uses ceil(1/rate) ms as the interval (FIELD-NOTES); ours is below.
     ignoreCoordinatedOmission: spec.rate !== void 0,
-    excludeErrorStats: true
+    excludeErrorStats: true,
+    setupClient: honourConnectionClose
   });
   let ok = 0;
   instance.on("response", (client, statusCode, _bytes, responseTimeMs) => {

@@ -1,8 +1,19 @@
 // The one GitHub API client loadgate uses (PR comments, branch store): @actions/github's octokit
-// pointed at the run's API URL, with a bounded retry on server errors and rate limits, since
-// @actions/github does not bundle @octokit/plugin-retry or plugin-throttling.
+// pointed at the run's API URL, composed with @octokit/plugin-throttling and @octokit/plugin-retry
+// (as peter-evans/create-pull-request does). Throttling paces writes as GitHub asks and waits out
+// rate limits, primary and secondary; retry repeats requests that met a server error (5xx).
+// Every other 4xx is an answer for the caller (a 409 sha conflict, a 403 permission), not retried.
+//
+// The one option passed beyond the plugins' documented ones is their pacing groups: the plugin
+// spaces writes 1 s apart (3 s for those that notify, 2 s for searches), as GitHub asks, with no
+// setting to scale it. A run makes a handful of writes, so that costs it a few seconds; the tests
+// make hundreds and took 106 s instead of 10 s (the branch store's timed out). So the groups are
+// built here with the same spacing, in the same unit as every other wait, which tests shrink.
 
 import { getOctokit } from '@actions/github';
+import { retry } from '@octokit/plugin-retry';
+import { throttling } from '@octokit/plugin-throttling';
+import Bottleneck from 'bottleneck/light.js';
 import type { Log } from '../log.ts';
 
 export type GitHubClient = ReturnType<typeof getOctokit>;
@@ -12,19 +23,32 @@ export interface GitHubClientOptions {
   /** `GITHUB_API_URL` of the run (`https://api.github.com`, or the GHES `…/api/v3`). */
   apiUrl: string;
   log: Log;
-  /** Retries after the first attempt (default 3). */
+  /** Retries after the first attempt, after a server error or a rate limit (default 3). */
   retries?: number;
-  /** First backoff delay, doubled per retry (default 1 s); `retry-after` wins when GitHub sends it. */
+  /**
+   * The unit of every wait, 1000 ms by default: after a server error the client waits 1, 4, 9 units,
+   * after a rate limit the seconds GitHub names, between writes 1 unit. Tests shrink it.
+   */
   retryBaseDelayMs?: number;
 }
 
 /** Waits longer than this are not worth holding a CI job for: the error surfaces instead. */
-const MAX_WAIT_MS = 60_000;
+const MAX_WAIT_SECONDS = 60;
+
+/** Not retried by plugin-retry: client errors are answers, and rate limits are plugin-throttling's. */
+const CLIENT_ERRORS = Array.from({ length: 100 }, (_, offset) => 400 + offset);
+
+/** GitHub's spacing between requests of one kind, in units of `retryBaseDelayMs` (as plugin-throttling has it). */
+const PACING_UNITS = { write: 1, search: 2, notifications: 3 } as const;
+
+function pacingGroups(unitMs: number): Record<keyof typeof PACING_UNITS, Bottleneck.Group> {
+  const group = (units: number) => new Bottleneck.Group({ maxConcurrent: 1, minTime: units * unitMs });
+  return { write: group(PACING_UNITS.write), search: group(PACING_UNITS.search), notifications: group(PACING_UNITS.notifications) };
+}
 
 interface ResponseError {
   status?: number;
   message?: string;
-  response?: { headers?: Record<string, string | number | undefined> };
 }
 
 /** The HTTP status of an octokit error, undefined for anything else. */
@@ -40,38 +64,53 @@ export function githubMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** How long to wait before retrying, or undefined when the error is not worth a retry. */
-function retryDelay(error: unknown, attempt: number, baseDelayMs: number): number | undefined {
-  const status = httpStatus(error);
-  const headers = (error as ResponseError).response?.headers ?? {};
-  const secondaryRateLimit = status === 403 && /secondary rate limit|abuse/i.test(githubMessage(error));
-  const retryable = status !== undefined && (status >= 500 || status === 429 || secondaryRateLimit || (status === 403 && headers['retry-after'] !== undefined));
-  if (!retryable) return undefined;
-  if (headers['retry-after'] !== undefined) {
-    const wait = Number(headers['retry-after']) * 1000;
-    return Number.isFinite(wait) && wait <= MAX_WAIT_MS ? Math.max(wait, 0) : undefined;
-  }
-  if (headers['x-ratelimit-remaining'] === '0' && headers['x-ratelimit-reset'] !== undefined) {
-    const wait = Number(headers['x-ratelimit-reset']) * 1000 - Date.now();
-    return wait <= MAX_WAIT_MS ? Math.max(wait, 0) : undefined;
-  }
-  return baseDelayMs * 2 ** attempt;
+interface RequestOptions {
+  method: string;
+  url: string;
+  request?: { retryCount?: number };
 }
 
 export function createGitHubClient({ token, apiUrl, log, retries = 3, retryBaseDelayMs = 1000 }: GitHubClientOptions): GitHubClient {
-  const retryPlugin = (octokit: { hook: GitHubClient['hook'] }): void => {
-    octokit.hook.wrap('request', async (request, options) => {
-      for (let attempt = 0; ; attempt += 1) {
-        try {
-          return await request(options);
-        } catch (error) {
-          const wait = attempt < retries ? retryDelay(error, attempt, retryBaseDelayMs) : undefined;
-          if (wait === undefined) throw error;
-          log.info(`GitHub answered ${httpStatus(error)} to ${options.method} ${options.url}; retrying in ${(wait / 1000).toFixed(1)} s (${attempt + 1}/${retries}).`);
-          await new Promise((resolve) => setTimeout(resolve, wait));
-        }
+  // plugin-retry waits silently; registered first, this hook sees each attempt's own error.
+  const logServerErrorRetries = (octokit: { hook: GitHubClient['hook'] }): void => {
+    octokit.hook.error('request', (error, options) => {
+      const status = httpStatus(error);
+      const retried = (options as RequestOptions).request?.retryCount ?? 0;
+      if (status !== undefined && status >= 500 && retried < retries) {
+        log.info(`GitHub answered ${status} to ${options.method} ${options.url}; retrying (${retried + 1}/${retries}).`);
       }
+      throw error;
     });
   };
-  return getOctokit(token, { baseUrl: apiUrl.replace(/\/+$/, '') }, retryPlugin);
+  const waitOrGiveUp =
+    (limit: string) =>
+    (retryAfterSeconds: number, options: { method: string; url: string }, _octokit: unknown, retryCount: number): boolean => {
+      const what = `GitHub's ${limit} rate limit stopped ${options.method} ${options.url}`;
+      if (retryCount >= retries) {
+        log.info(`${what} again after ${retries} retries; giving up.`);
+        return false;
+      }
+      if (retryAfterSeconds > MAX_WAIT_SECONDS) {
+        log.info(`${what}; it lifts in ${retryAfterSeconds} s, longer than the ${MAX_WAIT_SECONDS} s loadgate waits.`);
+        return false;
+      }
+      log.info(`${what}; retrying in ${retryAfterSeconds} s (${retryCount + 1}/${retries}).`);
+      return true;
+    };
+  return getOctokit(
+    token,
+    {
+      baseUrl: apiUrl.replace(/\/+$/, ''),
+      retry: { retries, retryAfterBaseValue: retryBaseDelayMs, doNotRetry: CLIENT_ERRORS },
+      throttle: {
+        ...pacingGroups(retryBaseDelayMs),
+        retryAfterBaseValue: retryBaseDelayMs,
+        onRateLimit: waitOrGiveUp('primary'),
+        onSecondaryRateLimit: waitOrGiveUp('secondary'),
+      },
+    },
+    logServerErrorRetries,
+    throttling,
+    retry,
+  );
 }

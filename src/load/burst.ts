@@ -4,7 +4,7 @@
 import autocannon from 'autocannon';
 import type { LoadSettings } from '../config/settings.ts';
 import { createLatencyHistogram, encodeHistogram } from './histogram.ts';
-import './honour-connection-close.ts';
+import { honourConnectionClose } from './honour-connection-close.ts';
 
 /** What one process measured in one burst; processes' samples merge exactly. */
 export interface BurstSample {
@@ -45,6 +45,7 @@ export async function measureBurstInProcess(spec: BurstSpec): Promise<BurstSampl
     // autocannon's correction uses ceil(1/rate) ms as the interval (FIELD-NOTES); ours is below.
     ignoreCoordinatedOmission: spec.rate !== undefined,
     excludeErrorStats: true,
+    setupClient: honourConnectionClose,
   }) as Promise<autocannon.Result> & autocannon.Instance;
   let ok = 0;
   instance.on('response', (client, statusCode, _bytes, responseTimeMs) => {

@@ -3,18 +3,27 @@
 // writes the next request on the closing socket, keeps that request queued across the
 // reconnect, and times each later response from the older request: a 60 ms service measured
 // p50 735 ms, and a +30 % slowdown on the 1 GiB VM read +1.8 %. Until autocannon honours
-// `Connection: close` itself, this makes its client do so:
+// `Connection: close` itself (docs/upstream/autocannon-connection-close.md, reproduced by
+// bench/autocannon-connection-close.mjs), `honourConnectionClose` makes one client do so:
 // - no request is written on a connection whose last response said it closes;
 // - a request still unanswered when the connection ends was dropped by the server (a worker
 //   killed mid-request): it is counted as a failed request, not silently forgotten;
 // - each new connection starts with an empty queue and a fresh response parser.
+//
+// It is applied per client through autocannon's documented `setupClient` hook, which receives
+// each client before its first connection: the client's own `_connect` and `_doRequest`
+// shadow the prototype's, so autocannon's module stays untouched for anyone else in the process.
+// Those two methods are still autocannon's private internals, hence the exact version pin in
+// package.json and the check below, which fails at load, before any burst, when they are gone.
 
+import autocannonPackage from 'autocannon/package.json' with { type: 'json' };
 import Client from 'autocannon/lib/httpClient.js';
 
 interface HeadersInfo {
   shouldKeepAlive: boolean;
 }
 
+/** The parts of autocannon's `lib/httpClient.js` client the fix relies on. */
 interface AutocannonClient {
   destroyed: boolean;
   parser: { type: number; initialize(type: number): void };
@@ -23,35 +32,49 @@ interface AutocannonClient {
   emit(event: 'connError', error: Error): void;
   _connect(): void;
   _doRequest(): void;
-  /** Set from the last response's headers; cleared by the next connection. */
-  closingConnection?: boolean;
-  watchingConnectionClose?: boolean;
 }
 
-const prototype = (Client as unknown as { prototype: AutocannonClient }).prototype;
-const originalConnect = prototype._connect;
-const originalDoRequest = prototype._doRequest;
+const WRAPPED_METHODS = ['_connect', '_doRequest'] as const;
 
-prototype._connect = function connect(this: AutocannonClient) {
-  if (!this.watchingConnectionClose) {
-    this.watchingConnectionClose = true;
-    this.on('headers', (info) => {
-      if (!info.shouldKeepAlive) this.closingConnection = true;
-    });
-  }
-  const unanswered = this.pipelinedRequests.size();
-  if (unanswered > 0 && !this.destroyed) {
-    for (let i = 0; i < unanswered; i += 1) {
-      this.emit('connError', new Error('the server closed the connection before answering the request'));
+/** Throws, naming autocannon's version and the method, when a method the fix wraps is missing. */
+export function assertWrappable(clientPrototype: object, autocannonVersion: string): void {
+  for (const method of WRAPPED_METHODS) {
+    if (typeof (clientPrototype as Record<string, unknown>)[method] !== 'function') {
+      throw new Error(
+        `autocannon ${autocannonVersion}'s lib/httpClient.js has no ${method}() method, which ` +
+          'src/load/honour-connection-close.ts wraps so that servers closing connections are timed right: ' +
+          'install the autocannon version pinned in package.json, or port the fix to this version.',
+      );
     }
   }
-  this.pipelinedRequests.clear();
-  this.parser.initialize(this.parser.type);
-  this.closingConnection = false;
-  originalConnect.call(this);
-};
+}
 
-prototype._doRequest = function doRequest(this: AutocannonClient) {
-  if (this.closingConnection) return;
-  originalDoRequest.call(this);
-};
+assertWrappable((Client as { prototype: object }).prototype, autocannonPackage.version);
+
+/** A `setupClient` for autocannon: this client honours `Connection: close` (see the top of this file). */
+export function honourConnectionClose(autocannonClient: unknown): void {
+  const client = autocannonClient as AutocannonClient;
+  const connect = client._connect;
+  const doRequest = client._doRequest;
+  /** Set from the last response's headers; cleared by the next connection. */
+  let closingConnection = false;
+  client.on('headers', (info) => {
+    if (!info.shouldKeepAlive) closingConnection = true;
+  });
+  client._connect = function connectAfterClose(this: AutocannonClient) {
+    const unanswered = this.pipelinedRequests.size();
+    if (unanswered > 0 && !this.destroyed) {
+      for (let i = 0; i < unanswered; i += 1) {
+        this.emit('connError', new Error('the server closed the connection before answering the request'));
+      }
+    }
+    this.pipelinedRequests.clear();
+    this.parser.initialize(this.parser.type);
+    closingConnection = false;
+    connect.call(this);
+  };
+  client._doRequest = function doRequestUnlessClosing(this: AutocannonClient) {
+    if (closingConnection) return;
+    doRequest.call(this);
+  };
+}

@@ -1,9 +1,14 @@
-// The one SSH connection to the target (node-ssh over ssh2), behind the RemoteHost interface.
+// The one SSH connection to the target, behind the RemoteHost interface, on ssh2's public API.
 // The host key is checked inside the handshake, before we authenticate or run anything.
+//
+// ssh2 directly rather than node-ssh: what this needs is ssh2's own API (hostVerifier with the
+// raw key blob, keepalive, exec channels streamed both ways and closed on demand, exit codes that
+// may be null) and node-ssh only passes it through. Its connect() also drops its error listener
+// once ready (a dropped link then crashes the process, node-ssh issue 421), so we had to drive
+// its ssh2 client underneath it anyway. Here the client is ours from the start: our error
+// listener is on it before connect() and stays for the whole run.
 
-import { NodeSSH } from 'node-ssh';
-import type { Duplex, Readable } from 'node:stream';
-import type { EventEmitter } from 'node:events';
+import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import type { SshSettings } from '../config/settings.ts';
 import type { Log } from '../log.ts';
 import type { ExecOptions, ExecResult, RemoteHost, RemoteProcess } from './remote-host.ts';
@@ -22,16 +27,7 @@ export interface ConnectOptions {
 const STOP_GRACE_MS = 5_000;
 const STDERR_TAIL_CHARS = 4_096;
 
-// ssh2 ships no types here (node-ssh's typings reference @types/ssh2, which is not installed):
-// these are the parts of its Client and channels we use.
-interface SshChannel extends Duplex {
-  stderr: Readable;
-  close(): void;
-}
-interface SshClient extends EventEmitter {
-  exec(command: string, callback: (error: Error | undefined, channel: SshChannel) => void): void;
-  end(): void;
-}
+type SshError = Error & { code?: string; level?: string };
 
 export async function connectTarget(settings: SshSettings, log: Log, options: ConnectOptions = {}): Promise<RemoteHost> {
   const policy = hostKeyPolicy(settings);
@@ -39,37 +35,33 @@ export async function connectTarget(settings: SshSettings, log: Log, options: Co
   let presented: Buffer | undefined;
   let rejectedKey = false;
 
-  const ssh = new NodeSSH();
-  const connecting = ssh.connect({
-    host: settings.host,
-    port: settings.port,
-    username: settings.username,
-    privateKey: settings.privateKey,
-    passphrase: settings.passphrase === '' ? undefined : settings.passphrase,
-    readyTimeout: options.connectTimeoutMs ?? 20_000,
-    keepaliveInterval: options.keepaliveIntervalMs ?? 5_000,
-    keepaliveCountMax: 3,
-    hostVerifier: (blob: Buffer) => {
-      presented = blob;
-      rejectedKey = !policy.accepts(blob);
-      return !rejectedKey;
-    },
-  });
-  // node-ssh creates the client synchronously inside connect() and drops its own error listener
-  // once ready: ours stays for the whole run, so a dropped link never becomes an uncaught error.
-  const client = ssh.connection as SshClient | null;
+  const client = new Client();
+  // For the whole run, so that a dropped link (ECONNRESET) is recorded, never an uncaught error.
   const errors: Error[] = [];
-  client?.on('error', (error: Error) => errors.push(error));
-
+  client.on('error', (error: Error) => errors.push(error));
   try {
-    await connecting;
+    await handshake(client, {
+      host: settings.host,
+      port: settings.port,
+      username: settings.username,
+      privateKey: settings.privateKey,
+      passphrase: settings.passphrase === '' ? undefined : settings.passphrase,
+      readyTimeout: options.connectTimeoutMs ?? 20_000,
+      keepaliveInterval: options.keepaliveIntervalMs ?? 5_000,
+      keepaliveCountMax: 3,
+      hostVerifier: (blob: Buffer) => {
+        presented = blob;
+        rejectedKey = !policy.accepts(blob);
+        return !rejectedKey;
+      },
+    });
   } catch (error) {
-    client?.end();
+    client.end();
     if (rejectedKey && presented) throw hostKeyMismatch(settings, policy, presented);
-    throw connectError(settings, error as Error & { code?: string; level?: string }, options, scrub);
+    throw connectError(settings, error as SshError, options, scrub);
   }
-  if (!client || !presented) {
-    client?.end();
+  if (!presented) {
+    client.end();
     throw new TargetError('connection-failed', `Connected to ${settings.host}:${settings.port} without seeing its host key`);
   }
 
@@ -103,7 +95,7 @@ class SshTarget implements RemoteHost {
   private elevationProbe: Promise<Elevation> | undefined;
 
   constructor(
-    private readonly client: SshClient,
+    private readonly client: Client,
     private readonly settings: SshSettings,
     readonly hostKeyFingerprint: string,
     errors: Error[],
@@ -154,7 +146,7 @@ class SshTarget implements RemoteHost {
       throw new Error('spawn() keeps stdin open to notice when we stop; pass input through the command instead');
     }
     const lineListeners: Array<(line: string) => void> = [];
-    let channel: SshChannel | undefined;
+    let channel: ClientChannel | undefined;
     let stopRequested = false;
     let stderrTail = ''; // only sudo's complaint matters; a chatty sampler must not grow it forever
 
@@ -261,7 +253,7 @@ class SshTarget implements RemoteHost {
     return password + (stdin ?? '');
   }
 
-  private openChannel(command: string): Promise<SshChannel> {
+  private openChannel(command: string): Promise<ClientChannel> {
     if (this.lost) return Promise.reject(this.lost);
     return new Promise((resolve, reject) => {
       const fail = (error: Error) =>
@@ -275,8 +267,22 @@ class SshTarget implements RemoteHost {
   }
 }
 
+/** Resolves once the client is authenticated; rejects with ssh2's error, or when the server hangs up first. */
+function handshake(client: Client, config: ConnectConfig): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const settle = (error?: Error) => {
+      client.off('ready', settle).off('error', settle).off('close', hungUp);
+      if (error) reject(error);
+      else resolve();
+    };
+    const hungUp = () => settle(new Error('the server closed the connection before the SSH handshake finished'));
+    client.once('ready', settle).once('error', settle).once('close', hungUp);
+    client.connect(config); // throws "Cannot parse privateKey" synchronously: the promise rejects with it
+  });
+}
+
 /** The command's exit code once its channel closes; null when the server sent none. */
-function exitCodeOf(channel: SshChannel): Promise<number | null> {
+function exitCodeOf(channel: ClientChannel): Promise<number | null> {
   return new Promise((resolve) => {
     let code: number | null = null;
     channel.on('exit', (exitCode: number | null) => {
@@ -288,7 +294,7 @@ function exitCodeOf(channel: SshChannel): Promise<number | null> {
 
 function connectError(
   settings: SshSettings,
-  error: Error & { code?: string; level?: string },
+  error: SshError,
   options: ConnectOptions,
   scrub: (text: string) => string,
 ): TargetError {
