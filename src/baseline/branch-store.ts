@@ -70,9 +70,12 @@ export function createBranchStore({ github, owner, repo, branch, log, maxAttempt
       ({ data } = await github.rest.git.getBlob({ owner, repo, file_sha: sha }));
     } catch (error) {
       if (httpStatus(error) === 403) throw refused('Reading', error, 'contents: read');
-      throw new Error(`Reading ${where(path)} through the blobs API failed (${httpStatus(error) ?? 'no answer'}: ${githubMessage(error)}); it was left untouched.`);
+      const status = httpStatus(error) ?? 'no answer';
+      throw new Error(`Reading ${where(path)} through the blobs API failed (${status}: ${githubMessage(error)}); it was left untouched.`);
     }
-    if (data.encoding !== 'base64') throw new Error(`The blobs API sent ${where(path)} as ${JSON.stringify(data.encoding)}, not base64; it was left untouched.`);
+    if (data.encoding !== 'base64') {
+      throw new Error(`The blobs API sent ${where(path)} as ${JSON.stringify(data.encoding)}, not base64; it was left untouched.`);
+    }
     return data.content;
   }
 

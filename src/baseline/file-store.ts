@@ -65,7 +65,8 @@ export function createFileStore(path: string, { lockWaitMs = 30_000, staleLockMs
       if (Date.now() >= deadline) {
         const who = holder?.owner ? `process ${holder.owner.pid} on ${holder.owner.host}` : 'a writer that did not say who it is';
         throw new Error(
-          `Could not record this run in baseline file ${path}: ${lockPath} has been held by ${who} for more than ${Math.round(lockWaitMs / 1000)} s. ` +
+          `Could not record this run in baseline file ${path}: ${lockPath} has been held by ${who} ` +
+            `for more than ${Math.round(lockWaitMs / 1000)} s. ` +
             `If no loadgate run is writing that file, remove ${lockPath} (only the lock; the history is untouched) and run again.`,
         );
       }

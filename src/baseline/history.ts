@@ -165,7 +165,13 @@ export function serializeDocument(document: BaselineDocument): string {
  * growth. Dropping whole runs, rather than thinning old runs' bursts, keeps every stored run
  * comparable with a new one, and the verdict reads only the newest healthy runs.
  */
-export function appendRun(document: BaselineDocument, key: string, run: HistoryRun, cap = HISTORY_CAP, byteCap = HISTORY_BYTE_CAP): BaselineDocument {
+export function appendRun(
+  document: BaselineDocument,
+  key: string,
+  run: HistoryRun,
+  cap = HISTORY_CAP,
+  byteCap = HISTORY_BYTE_CAP,
+): BaselineDocument {
   const runs = newestWithinBytes(key, [...(document.histories[key] ?? []), run].slice(-cap), byteCap);
   return { ...document, histories: { ...document.histories, [key]: runs } };
 }

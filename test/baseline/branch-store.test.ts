@@ -4,7 +4,14 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { baselineFilePath, createBranchStore } from '../../src/baseline/branch-store.ts';
-import { appendRun, emptyDocument, HISTORY_BYTE_CAP, parseDocument, serializeDocument, type HistoryRun } from '../../src/baseline/history.ts';
+import {
+  appendRun,
+  emptyDocument,
+  HISTORY_BYTE_CAP,
+  parseDocument,
+  serializeDocument,
+  type HistoryRun,
+} from '../../src/baseline/history.ts';
 import { createGitHubClient } from '../../src/github/client.ts';
 import type { Log } from '../../src/log.ts';
 import { GitHubFake } from '../support/github-fake.ts';
@@ -25,7 +32,14 @@ function storedRun(sha: string, p95 = 20): HistoryRun {
 
 /** A run of `bursts: 100` (the most `bursts` accepts), figures at the precision the history keeps. */
 function bigRun(sha: string): HistoryRun {
-  const bursts = Array.from({ length: 100 }, (_, i) => ({ p50: 10.123 + i / 1000, p95: 20.456, p99: 30.789, requestsPerSec: 912.3, errorRate: 0.0001234, ok: 9123 }));
+  const bursts = Array.from({ length: 100 }, (_, i) => ({
+    p50: 10.123 + i / 1000,
+    p95: 20.456,
+    p99: 30.789,
+    requestsPerSec: 912.3,
+    errorRate: 0.0001234,
+    ok: 9123,
+  }));
   return { ...storedRun(sha), bursts };
 }
 
@@ -103,7 +117,8 @@ describe('branch store against the GitHub fake', { timeout: 60_000 }, () => {
     fake.writeFile(BRANCH, 'loadgate/api.json', serializeDocument(seeded));
     for (const run of appended.slice(60)) {
       await branchStore.append('api', run);
-      assert.ok(Buffer.byteLength(fake.fileText(BRANCH, 'loadgate/api.json')!) <= HISTORY_BYTE_CAP, `the file stays under the cap after ${run.sha}`);
+      const bytes = Buffer.byteLength(fake.fileText(BRANCH, 'loadgate/api.json')!);
+      assert.ok(bytes <= HISTORY_BYTE_CAP, `the file stays under the cap after ${run.sha}: ${bytes} bytes`);
     }
     const kept = shas('api');
     assert.ok(kept.length < 90 && kept.length >= 50, `kept ${kept.length} runs`);

@@ -35,17 +35,18 @@ function run(i: number): HistoryRun {
 
 /** A run of `bursts: 100`, the most `bursts` accepts: about 16 KB of history. */
 function bigRun(i: number): HistoryRun {
-  return { ...run(i), bursts: Array.from({ length: 100 }, () => ({ p50: 10.123, p95: 20.456, p99: 30.789, requestsPerSec: 912.3, errorRate: 0.0001234, ok: 9123 })) };
+  const burst = { p50: 10.123, p95: 20.456, p99: 30.789, requestsPerSec: 912.3, errorRate: 0.0001234, ok: 9123 };
+  return { ...run(i), bursts: Array.from({ length: 100 }, () => burst) };
 }
 
 /** Starts `count` writer processes, waits until each has loaded, then lets them all append at once. */
 async function appendFromProcesses(path: string, count: number, runsEach: number): Promise<void> {
   const writer = join(import.meta.dirname, 'file-store-writer.ts');
-  const children = Array.from({ length: count }, (_, p) =>
-    spawn(process.execPath, ['--import', 'tsx', writer, JSON.stringify({ path, key: 'api', shas: Array.from({ length: runsEach }, (_, r) => `p${p}r${r}`) })], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    }),
-  );
+  const children = Array.from({ length: count }, (_, p) => {
+    const shas = Array.from({ length: runsEach }, (_, r) => `p${p}r${r}`);
+    const argument = JSON.stringify({ path, key: 'api', shas });
+    return spawn(process.execPath, ['--import', 'tsx', writer, argument], { stdio: ['pipe', 'pipe', 'inherit'] });
+  });
   const exits = children.map((child) => new Promise<number | null>((done) => child.once('exit', done)));
   await Promise.all(
     children.map(

@@ -1,8 +1,9 @@
 // A local stand-in for the GitHub REST API routes loadgate uses, held in memory: issue comments,
-// the contents API on branches (with the git blobs API for files past its 1 MB), the git data calls that create an orphan branch, `GET /user` and
-// GraphQL `viewer { login }`. Every request and response body is checked against GitHub's
-// OpenAPI description; a mismatch answers 500 and lands in `violations`, so a test that asserts
-// zero violations proves both our client and this fake speak the real API's shapes.
+// the contents API on branches (and the git blobs API, for files past its 1 MB), the git data
+// calls that create an orphan branch, `GET /user` and GraphQL `viewer { login }`. Every request
+// and response body is checked against GitHub's OpenAPI description; a mismatch answers 500 and
+// lands in `violations`, so a test that asserts zero violations proves both our client and this
+// fake speak the real API's shapes.
 
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -210,7 +211,9 @@ export class GitHubFake {
    */
   writeFile(branch: string, path: string, text: string): void {
     const ref = `refs/heads/${branch}`;
-    if (!this.refs.has(ref)) this.refs.set(ref, this.storeCommit({ tree: this.storeTree(new Map()), parents: [], message: 'orphan', date: now() }));
+    if (!this.refs.has(ref)) {
+      this.refs.set(ref, this.storeCommit({ tree: this.storeTree(new Map()), parents: [], message: 'orphan', date: now() }));
+    }
     this.commitFile(branch, path, Buffer.from(text), `write ${path}`);
   }
 
