@@ -126,7 +126,8 @@ export function createFileStore(path: string, { lockWaitMs = 30_000, staleLockMs
         const updated = appendRun(await load(), key, run);
         const temporary = `${absolute}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
         try {
-          await writeFile(temporary, serializeDocument(updated));
+          // `wx`: a name planted in a shared directory (a symlink) is refused, never written through.
+          await writeFile(temporary, serializeDocument(updated), { flag: 'wx' });
           await rename(temporary, absolute);
         } catch (error) {
           await rm(temporary, { force: true });
