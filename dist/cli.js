@@ -2676,14 +2676,14 @@ var require_connect = __commonJS({
       const sessionCache = new SessionCache(maxCachedSessions == null ? 100 : maxCachedSessions);
       timeout = timeout == null ? 1e4 : timeout;
       allowH2 = allowH2 != null ? allowH2 : false;
-      return function connect({ hostname, host: host2, protocol, port, servername, localAddress, httpSocket }, callback) {
+      return function connect({ hostname: hostname2, host: host2, protocol, port, servername, localAddress, httpSocket }, callback) {
         let socket;
         if (protocol === "https:") {
           if (!tls) {
             tls = __require("node:tls");
           }
           servername = servername || options.servername || util.getServerName(host2) || null;
-          const sessionKey = servername || hostname;
+          const sessionKey = servername || hostname2;
           assert(sessionKey);
           const session = customSession || sessionCache.get(sessionKey) || null;
           port = port || 443;
@@ -2699,7 +2699,7 @@ var require_connect = __commonJS({
             socket: httpSocket,
             // upgrade socket connection
             port,
-            host: hostname
+            host: hostname2
           });
           socket.on("session", function(session2) {
             sessionCache.set(sessionKey, session2);
@@ -2713,14 +2713,14 @@ var require_connect = __commonJS({
             ...options,
             localAddress,
             port,
-            host: hostname
+            host: hostname2
           });
         }
         if (options.keepAlive == null || options.keepAlive) {
           const keepAliveInitialDelay = options.keepAliveInitialDelay === void 0 ? 6e4 : options.keepAliveInitialDelay;
           socket.setKeepAlive(true, keepAliveInitialDelay);
         }
-        const clearConnectTimeout = setupConnectTimeout(new WeakRef(socket), { timeout, hostname, port });
+        const clearConnectTimeout = setupConnectTimeout(new WeakRef(socket), { timeout, hostname: hostname2, port });
         socket.setNoDelay(true).once(protocol === "https:" ? "secureConnect" : "connect", function() {
           queueMicrotask(clearConnectTimeout);
           if (callback) {
@@ -7188,8 +7188,8 @@ var require_client_h2 = __commonJS({
         }
       }
       let stream;
-      const { hostname, port } = client[kUrl];
-      headers[HTTP2_HEADER_AUTHORITY] = host2 || `${hostname}${port ? `:${port}` : ""}`;
+      const { hostname: hostname2, port } = client[kUrl];
+      headers[HTTP2_HEADER_AUTHORITY] = host2 || `${hostname2}${port ? `:${port}` : ""}`;
       headers[HTTP2_HEADER_METHOD] = method;
       const abort = (error) => {
         if (request2.aborted) {
@@ -8029,20 +8029,20 @@ var require_client = __commonJS({
     async function connect(client) {
       assert(!client[kConnecting]);
       assert(!client[kHTTPContext]);
-      let { host: host2, hostname, protocol, port } = client[kUrl];
-      if (hostname[0] === "[") {
-        const idx = hostname.indexOf("]");
+      let { host: host2, hostname: hostname2, protocol, port } = client[kUrl];
+      if (hostname2[0] === "[") {
+        const idx = hostname2.indexOf("]");
         assert(idx !== -1);
-        const ip = hostname.substring(1, idx);
+        const ip = hostname2.substring(1, idx);
         assert(net.isIP(ip));
-        hostname = ip;
+        hostname2 = ip;
       }
       client[kConnecting] = true;
       if (channels.beforeConnect.hasSubscribers) {
         channels.beforeConnect.publish({
           connectParams: {
             host: host2,
-            hostname,
+            hostname: hostname2,
             protocol,
             port,
             version: client[kHTTPContext]?.version,
@@ -8056,7 +8056,7 @@ var require_client = __commonJS({
         const socket = await new Promise((resolve2, reject) => {
           client[kConnector]({
             host: host2,
-            hostname,
+            hostname: hostname2,
             protocol,
             port,
             servername: client[kServerName],
@@ -8089,7 +8089,7 @@ var require_client = __commonJS({
           channels.connected.publish({
             connectParams: {
               host: host2,
-              hostname,
+              hostname: hostname2,
               protocol,
               port,
               version: client[kHTTPContext]?.version,
@@ -8110,7 +8110,7 @@ var require_client = __commonJS({
           channels.connectError.publish({
             connectParams: {
               host: host2,
-              hostname,
+              hostname: hostname2,
               protocol,
               port,
               version: client[kHTTPContext]?.version,
@@ -9085,10 +9085,10 @@ var require_env_http_proxy_agent = __commonJS({
         }
       }
       #getProxyAgentForUrl(url) {
-        let { protocol, host: hostname, port } = url;
-        hostname = hostname.replace(/:\d*$/, "").toLowerCase();
+        let { protocol, host: hostname2, port } = url;
+        hostname2 = hostname2.replace(/:\d*$/, "").toLowerCase();
         port = Number.parseInt(port, 10) || DEFAULT_PORTS[protocol] || 0;
-        if (!this.#shouldProxy(hostname, port)) {
+        if (!this.#shouldProxy(hostname2, port)) {
           return this[kNoProxyAgent];
         }
         if (protocol === "https:") {
@@ -9096,7 +9096,7 @@ var require_env_http_proxy_agent = __commonJS({
         }
         return this[kHttpProxyAgent];
       }
-      #shouldProxy(hostname, port) {
+      #shouldProxy(hostname2, port) {
         if (this.#noProxyChanged) {
           this.#parseNoProxy();
         }
@@ -9112,11 +9112,11 @@ var require_env_http_proxy_agent = __commonJS({
             continue;
           }
           if (!/^[.*]/.test(entry.hostname)) {
-            if (hostname === entry.hostname) {
+            if (hostname2 === entry.hostname) {
               return false;
             }
           } else {
-            if (hostname.endsWith(entry.hostname.replace(/^\*/, ""))) {
+            if (hostname2.endsWith(entry.hostname.replace(/^\*/, ""))) {
               return false;
             }
           }
@@ -31876,7 +31876,7 @@ var require_route = __commonJS({
       }
       return graph;
     }
-    function link(from, to) {
+    function link2(from, to) {
       return function(args) {
         return to(from(args));
       };
@@ -31887,7 +31887,7 @@ var require_route = __commonJS({
       let cur = graph[toModel].parent;
       while (graph[cur].parent) {
         path.unshift(graph[cur].parent);
-        fn = link(conversions[graph[cur].parent][cur], fn);
+        fn = link2(conversions[graph[cur].parent][cur], fn);
         cur = graph[cur].parent;
       }
       fn.conversion = path;
@@ -32479,18 +32479,18 @@ var require_source = __commonJS({
         }
       }
     });
-    var createStyler = (open, close, parent) => {
+    var createStyler = (open2, close, parent) => {
       let openAll;
       let closeAll;
       if (parent === void 0) {
-        openAll = open;
+        openAll = open2;
         closeAll = close;
       } else {
-        openAll = parent.openAll + open;
+        openAll = parent.openAll + open2;
         closeAll = close + parent.closeAll;
       }
       return {
-        open,
+        open: open2,
         close,
         openAll,
         closeAll,
@@ -33004,61 +33004,61 @@ var require_printResult = __commonJS({
       }
       return strResult;
     };
-    function asLowRow(name, stat2) {
+    function asLowRow(name, stat3) {
       return [
         name,
-        stat2.p2_5,
-        stat2.p50,
-        stat2.p97_5,
-        stat2.p99,
-        stat2.average,
-        stat2.stddev,
-        typeof stat2.max === "string" ? stat2.max : Math.floor(stat2.max * 100) / 100
+        stat3.p2_5,
+        stat3.p50,
+        stat3.p97_5,
+        stat3.p99,
+        stat3.average,
+        stat3.stddev,
+        typeof stat3.max === "string" ? stat3.max : Math.floor(stat3.max * 100) / 100
       ];
     }
-    function asHighRow(name, stat2) {
+    function asHighRow(name, stat3) {
       return [
         name,
-        stat2.p1,
-        stat2.p2_5,
-        stat2.p50,
-        stat2.p97_5,
-        stat2.average,
-        stat2.stddev,
-        typeof stat2.min === "string" ? stat2.min : Math.floor(stat2.min * 100) / 100
+        stat3.p1,
+        stat3.p2_5,
+        stat3.p50,
+        stat3.p97_5,
+        stat3.average,
+        stat3.stddev,
+        typeof stat3.min === "string" ? stat3.min : Math.floor(stat3.min * 100) / 100
       ];
     }
     function asColor(colorise, row) {
       return row.map((entry) => colorise(entry));
     }
-    function asMs(stat2) {
+    function asMs(stat3) {
       const result = /* @__PURE__ */ Object.create(null);
-      for (const k of Object.keys(stat2)) {
-        result[k] = `${stat2[k]} ms`;
+      for (const k of Object.keys(stat3)) {
+        result[k] = `${stat3[k]} ms`;
       }
-      result.max = typeof stat2.max === "string" ? stat2.max : `${Math.floor(stat2.max * 100) / 100} ms`;
+      result.max = typeof stat3.max === "string" ? stat3.max : `${Math.floor(stat3.max * 100) / 100} ms`;
       return result;
     }
-    function asNumber(stat2) {
+    function asNumber(stat3) {
       const result = /* @__PURE__ */ Object.create(null);
-      for (const k of Object.keys(stat2)) {
-        result[k] = stat2[k].toLocaleString(void 0, {
+      for (const k of Object.keys(stat3)) {
+        result[k] = stat3[k].toLocaleString(void 0, {
           // to show all digits
           maximumFractionDigits: 20
         });
       }
       return result;
     }
-    function asBytes(stat2) {
-      const result = Object.create(stat2);
+    function asBytes(stat3) {
+      const result = Object.create(stat3);
       for (const p of percentiles) {
         const key = `p${p}`.replace(".", "_");
-        result[key] = prettyBytes(stat2[key]);
+        result[key] = prettyBytes(stat3[key]);
       }
-      result.average = prettyBytes(stat2.average);
-      result.stddev = prettyBytes(stat2.stddev);
-      result.max = prettyBytes(stat2.max);
-      result.min = prettyBytes(stat2.min);
+      result.average = prettyBytes(stat3.average);
+      result.stddev = prettyBytes(stat3.stddev);
+      result.max = prettyBytes(stat3.max);
+      result.min = prettyBytes(stat3.min);
       return result;
     }
     function colorizeByStatusCode(chalk, statusCode) {
@@ -43454,12 +43454,12 @@ var require_form_data = __commonJS({
         if (value.end != void 0 && value.end != Infinity && value.start != void 0) {
           callback(null, value.end + 1 - (value.start ? value.start : 0));
         } else {
-          fs.stat(value.path, function(err, stat2) {
+          fs.stat(value.path, function(err, stat3) {
             if (err) {
               callback(err);
               return;
             }
-            var fileSize = stat2.size - (value.start ? value.start : 0);
+            var fileSize = stat3.size - (value.start ? value.start : 0);
             callback(null, fileSize);
           });
         }
@@ -48693,9 +48693,9 @@ var require_httpRequestBuilder = __commonJS({
         const headersDefinedHost = getPropertyCaseInsensitive(reqData.headers, "host");
         let host2 = headersDefinedHost || reqData.host;
         if (!host2) {
-          const hostname = reqData.hostname;
+          const hostname2 = reqData.hostname;
           const port = reqData.port;
-          host2 = hostname + ":" + port;
+          host2 = hostname2 + ":" + port;
         }
         const baseReq = [
           `${method} ${path} HTTP/1.1`
@@ -62946,7 +62946,7 @@ var require_Protocol = __commonJS({
           sendPacket(this, this._packetRW.write.finalize(packet));
         });
       }
-      authHostbased(username, pubKey, hostname, userlocal, keyAlgo, cbSign) {
+      authHostbased(username, pubKey, hostname2, userlocal, keyAlgo, cbSign) {
         if (this._server)
           throw new Error("Client-only method called in server mode");
         pubKey = parseKey(pubKey);
@@ -62965,7 +62965,7 @@ var require_Protocol = __commonJS({
         const pubKeyLen = pubKey.length;
         const sessionID = this._kex.sessionID;
         const sesLen = sessionID.length;
-        const hostnameLen = Buffer.byteLength(hostname);
+        const hostnameLen = Buffer.byteLength(hostname2);
         const userlocalLen = Buffer.byteLength(userlocal);
         const data = Buffer.allocUnsafe(
           4 + sesLen + 1 + 4 + userLen + 4 + 14 + 4 + 9 + 4 + algoLen + 4 + pubKeyLen + 4 + hostnameLen + 4 + userlocalLen
@@ -62985,7 +62985,7 @@ var require_Protocol = __commonJS({
         writeUInt32BE(data, pubKeyLen, p += algoLen);
         data.set(pubKey, p += 4);
         writeUInt32BE(data, hostnameLen, p += pubKeyLen);
-        data.utf8Write(hostname, p += 4, hostnameLen);
+        data.utf8Write(hostname2, p += 4, hostnameLen);
         writeUInt32BE(data, userlocalLen, p += hostnameLen);
         data.utf8Write(userlocal, p += 4, userlocalLen);
         cbSign(data, (signature) => {
@@ -70677,7 +70677,7 @@ var require_keygen = __commonJS({
       generateKeyPair: generateKeyPair_,
       generateKeyPairSync: generateKeyPairSync_,
       getCurves,
-      randomBytes
+      randomBytes: randomBytes2
     } = __require("crypto");
     var { Ber } = require_lib2();
     var bcrypt_pbkdf = require_bcrypt_pbkdf().pbkdf;
@@ -70941,7 +70941,7 @@ var require_keygen = __commonJS({
                 rounds = opts.rounds;
             }
             const gen = Buffer.allocUnsafe(cipher.keyLen + cipher.ivLen);
-            const salt = randomBytes(SALT_LEN);
+            const salt = randomBytes2(SALT_LEN);
             const r = bcrypt_pbkdf(
               passphrase,
               passphrase.length,
@@ -70980,7 +70980,7 @@ var require_keygen = __commonJS({
           const kdfOptions = encrypted ? encrypted.kdfOptions : Buffer.alloc(0);
           const blockLen = encrypted ? encrypted.cipher.blockLen : 8;
           const parsed = parseDERs(keyType, pub, priv);
-          const checkInt = randomBytes(4);
+          const checkInt = randomBytes2(4);
           const commentBin = Buffer.from(comment);
           const privBlobLen = 4 + 4 + parsed.priv.length + 4 + commentBin.length;
           let padding = [];
@@ -76198,6 +76198,7 @@ import { createHash } from "node:crypto";
 var HISTORY_SCHEMA = "loadgate-baseline";
 var HISTORY_VERSION = 1;
 var HISTORY_CAP = 100;
+var HISTORY_BYTE_CAP = 9e5;
 var BaselineFormatError = class extends Error {
   constructor(where, problem) {
     super(`${where} is not a loadgate baseline: ${problem}. It was left untouched; point \`baseline-path\` elsewhere or remove the file.`);
@@ -76281,10 +76282,25 @@ function serializeDocument(document2) {
   return `${JSON.stringify(document2, null, 1)}
 `;
 }
-function appendRun(document2, key, run2, cap = HISTORY_CAP) {
+function appendRun(document2, key, run2, cap = HISTORY_CAP, byteCap = HISTORY_BYTE_CAP) {
   const histories = historyMap(document2.histories);
-  histories[key] = [...Object.hasOwn(document2.histories, key) ? document2.histories[key] : [], run2].slice(-cap);
+  const previous = Object.hasOwn(document2.histories, key) ? document2.histories[key] : [];
+  histories[key] = newestWithinBytes(key, [...previous, run2].slice(-cap), byteCap);
   return { ...document2, histories };
+}
+function historyBytes(key, runs2) {
+  return Buffer.byteLength(serializeDocument({ ...emptyDocument(), histories: { [key]: runs2 } }));
+}
+function newestWithinBytes(key, runs2, byteCap) {
+  if (historyBytes(key, runs2) <= byteCap) return runs2;
+  let fits = runs2.length - 1;
+  let tooBig = 0;
+  while (fits - tooBig > 1) {
+    const middle = Math.floor((fits + tooBig) / 2);
+    if (historyBytes(key, runs2.slice(middle)) <= byteCap) fits = middle;
+    else tooBig = middle;
+  }
+  return runs2.slice(fits);
 }
 
 // src/baseline/branch-store.ts
@@ -76315,10 +76331,22 @@ function createBranchStore({ github, owner, repo, branch, log, maxAttempts = 5 }
       throw error;
     }
     if (Array.isArray(data) || data.type !== "file" || !("content" in data)) throw new Error(`${where(path)} is not a file.`);
-    if (data.encoding !== "base64") {
-      throw new Error(`${where(path)} is ${data.size} bytes, past the 1 MB the contents API returns inline; delete it (the history is capped, so this means it was written by something else).`);
+    const content = data.encoding === "base64" ? data.content : await readBlob(path, data.sha);
+    return { document: parseDocument(Buffer.from(content, "base64").toString("utf8"), where(path)), sha: data.sha };
+  }
+  async function readBlob(path, sha) {
+    let data;
+    try {
+      ({ data } = await github.rest.git.getBlob({ owner, repo, file_sha: sha }));
+    } catch (error) {
+      if (httpStatus(error) === 403) throw refused("Reading", error, "contents: read");
+      const status = httpStatus(error) ?? "no answer";
+      throw new Error(`Reading ${where(path)} through the blobs API failed (${status}: ${githubMessage(error)}); it was left untouched.`);
     }
-    return { document: parseDocument(Buffer.from(data.content, "base64").toString("utf8"), where(path)), sha: data.sha };
+    if (data.encoding !== "base64") {
+      throw new Error(`The blobs API sent ${where(path)} as ${JSON.stringify(data.encoding)}, not base64; it was left untouched.`);
+    }
+    return data.content;
   }
   async function ensureBranch() {
     try {
@@ -76376,10 +76404,14 @@ function createBranchStore({ github, owner, repo, branch, log, maxAttempts = 5 }
 }
 
 // src/baseline/file-store.ts
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { link, mkdir, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import { dirname, resolve } from "node:path";
-function createFileStore(path) {
+var RETRY_MS = 20;
+function createFileStore(path, { lockWaitMs = 3e4, staleLockMs = 6e4 } = {}) {
   const absolute = resolve(path);
+  const lockPath = `${absolute}.lock`;
   async function load() {
     let text2;
     try {
@@ -76390,17 +76422,84 @@ function createFileStore(path) {
     }
     return parseDocument(text2, `baseline file ${path}`);
   }
+  async function lock() {
+    const owner = { pid: process.pid, host: hostname(), token: randomBytes(8).toString("hex") };
+    const deadline = Date.now() + lockWaitMs;
+    for (; ; ) {
+      try {
+        const handle = await open(lockPath, "wx", 420);
+        try {
+          await handle.writeFile(JSON.stringify(owner));
+        } finally {
+          await handle.close();
+        }
+        return owner;
+      } catch (error) {
+        if (error.code !== "EEXIST") throw error;
+      }
+      const holder = await readLock();
+      if (holder && await isStale(holder)) {
+        await breakLock(holder.text);
+        continue;
+      }
+      if (Date.now() >= deadline) {
+        const who = holder?.owner ? `process ${holder.owner.pid} on ${holder.owner.host}` : "a writer that did not say who it is";
+        throw new Error(
+          `Could not record this run in baseline file ${path}: ${lockPath} has been held by ${who} for more than ${Math.round(lockWaitMs / 1e3)} s. If no loadgate run is writing that file, remove ${lockPath} (only the lock; the history is untouched) and run again.`
+        );
+      }
+      await new Promise((done) => setTimeout(done, RETRY_MS + Math.random() * RETRY_MS));
+    }
+  }
+  async function readLock() {
+    try {
+      const [text2, info] = await Promise.all([readFile(lockPath, "utf8"), stat(lockPath)]);
+      return { owner: lockOwnerOf(text2), text: text2, ageMs: Date.now() - info.mtimeMs };
+    } catch (error) {
+      if (error.code === "ENOENT") return void 0;
+      throw error;
+    }
+  }
+  async function isStale(holder) {
+    if (holder.ageMs > staleLockMs) return true;
+    return holder.owner !== void 0 && holder.owner.host === hostname() && !processExists(holder.owner.pid);
+  }
+  async function breakLock(judgedText) {
+    const aside = `${lockPath}.stale.${process.pid}.${randomBytes(4).toString("hex")}`;
+    try {
+      await rename(lockPath, aside);
+    } catch (error) {
+      if (error.code === "ENOENT") return;
+      throw error;
+    }
+    if (await readFile(aside, "utf8") !== judgedText) await link(aside, lockPath).catch(() => void 0);
+    await rm(aside, { force: true });
+  }
+  async function unlock(owner) {
+    const current = await readLock();
+    if (current?.owner?.token === owner.token) await rm(lockPath, { force: true });
+  }
   return {
     location: `file ${path}`,
     async read(key) {
       return (await load()).histories[key] ?? [];
     },
     async append(key, run2) {
-      const updated = appendRun(await load(), key, run2);
       await mkdir(dirname(absolute), { recursive: true });
-      const temporary = `${absolute}.${process.pid}.${Date.now()}.tmp`;
-      await writeFile(temporary, serializeDocument(updated));
-      await rename(temporary, absolute);
+      const owner = await lock();
+      try {
+        const updated = appendRun(await load(), key, run2);
+        const temporary = `${absolute}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+        try {
+          await writeFile(temporary, serializeDocument(updated), { flag: "wx" });
+          await rename(temporary, absolute);
+        } catch (error) {
+          await rm(temporary, { force: true });
+          throw error;
+        }
+      } finally {
+        await unlock(owner);
+      }
     }
   };
 }
@@ -76408,6 +76507,24 @@ function baselinePathError(path, error) {
   const code = error.code;
   const problem = code === "EISDIR" ? "is a directory" : `cannot be read (${error instanceof Error ? error.message : String(error)})`;
   return new Error(`input \`baseline-path\`: ${path} ${problem}; expected the path of a file, such as \`.loadgate/baseline.json\``);
+}
+function lockOwnerOf(text2) {
+  try {
+    const value = JSON.parse(text2);
+    if (Number.isInteger(value.pid) && typeof value.host === "string" && typeof value.token === "string") {
+      return { pid: value.pid, host: value.host, token: value.token };
+    }
+  } catch {
+  }
+  return void 0;
+}
+function processExists(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === "EPERM";
+  }
 }
 
 // src/baseline/open-store.ts
@@ -77361,17 +77478,17 @@ var SAMPLER_COMMAND = `sh -c ${shellQuote(SAMPLER_SCRIPT)} ${SAMPLER_MARKER}`;
 function parseSampleLine(line) {
   const files = line.split("|").map((segment) => segment.replaceAll(";", "\n"));
   if (files.length !== 6) return null;
-  const [uptime, meminfo, vmstat, stat2, pressure, loadavg] = files;
+  const [uptime, meminfo, vmstat, stat3, pressure, loadavg] = files;
   const uptimeSec = Number.parseFloat(uptime);
   const parsedMeminfo = parseMeminfo(meminfo);
   if (!Number.isFinite(uptimeSec) || parsedMeminfo.memTotalKib === null) return null;
-  const bootTime = parseBootTime(stat2);
+  const bootTime = parseBootTime(stat3);
   return {
     uptimeSec,
     hostEpochSec: bootTime === null ? null : bootTime + uptimeSec,
     meminfo: parsedMeminfo,
     vmstat: parseVmstat(vmstat),
-    cpu: parseStatCpu(stat2),
+    cpu: parseStatCpu(stat3),
     pressure: parsePressure(pressure),
     loadavg: parseLoadavg(loadavg)
   };
@@ -77590,21 +77707,27 @@ function message(error) {
 }
 
 // src/remote/lock.ts
-var DEFAULT_DIRECTORY = "/tmp/loadgate-lock";
+var DEFAULT_DIRECTORY = "/run/loadgate-lock";
 var ANSWER_GRACE_MS = 3e4;
+var HOLDER_READ_BYTES = 1024;
+var RUN_ID_CHARS = 100;
+var REPOSITORY_CHARS = 150;
+var OTHER_LINES = 5;
+var OTHER_LINE_CHARS = 300;
 async function acquireLock(host2, options, log) {
   const directory = validateAbsolutePath(options.directory ?? DEFAULT_DIRECTORY, "lock directory");
   const waitSeconds = Math.max(0, Math.ceil(options.timeoutMs / 1e3));
-  const holder = host2.spawn(lockScript(directory, waitSeconds, options.holder));
+  const holder = host2.spawn(lockScript(directory, waitSeconds, options.holder), { sudo: true });
   const other = [];
   const outcome = new Promise((resolve2) => {
     holder.onLine((line) => {
       const [word, ...rest] = line.split(" ");
       if (word === "acquired") resolve2({ kind: "acquired" });
       else if (word === "timeout") resolve2({ kind: "timeout", holder: parseHolder(rest.join(" ")) });
+      else if (word === "unsafe") resolve2({ kind: "unsafe", found: parseUnsafe(rest) });
       else if (word === "busy") {
         log.info(`Waiting up to ${formatWait(waitSeconds)} for the lock on the target, held by ${describe(parseHolder(rest.join(" ")))}`);
-      } else other.push(line);
+      } else if (other.length < OTHER_LINES) other.push(untrustedText(line, OTHER_LINE_CHARS));
     });
     const ended = () => resolve2({ kind: "ended" });
     void holder.exited.then(ended, ended);
@@ -77622,6 +77745,7 @@ async function acquireLock(host2, options, log) {
     return { release: () => holder.stop() };
   }
   await holder.stop();
+  if (answer.kind === "unsafe") throw unsafeDirectory(directory, answer.found);
   if (answer.kind === "timeout") {
     throw new TargetError(
       "lock-timeout",
@@ -77639,35 +77763,64 @@ function lockScript(directory, waitSeconds, holder) {
   const lock = shellQuote(`${directory}/lock`);
   const info = shellQuote(`${directory}/holder`);
   const holderPrefix = shellQuote(`{"runId":${JSON.stringify(holder.runId)},"repository":${JSON.stringify(holder.repository)},`);
+  const describeEntry = `printf 'unsafe %s %s %s %s\\n' "$(stat -c '%u %U %a' -- "$1")" "$1" "$(stat -c %F -- "$1" | tr ' ' '-')"`;
   return [
     "exec 2>&1",
     'command -v flock >/dev/null || { echo "flock is not installed on the target (util-linux)"; exit 69; }',
-    "umask 0",
-    `mkdir -p -m 777 ${dir} || exit 73`,
+    "umask 077",
+    `unsafe() { ${describeEntry}; exit 77; }`,
+    // An existing entry is judged by the checks below; only a failure to create a missing one
+    // (no parent, read-only) is shown as mkdir words it.
+    `mkdir -m 700 ${dir} 2>/dev/null || [ -e ${dir} ] || [ -L ${dir} ] || { mkdir -m 700 ${dir}; exit 73; }`,
+    `{ [ -d ${dir} ] && [ ! -L ${dir} ]; } || unsafe ${dir}`,
+    `[ "$(stat -c %u -- ${dir})" = "$(id -u)" ] || unsafe ${dir}`,
+    `case "$(stat -c %a -- ${dir})" in *00) ;; *) unsafe ${dir} ;; esac`,
+    `for entry in ${lock} ${info}; do [ -L "$entry" ] && unsafe "$entry"; done`,
+    `record() { rm -f ${info}.$$; ( set -C; cat > ${info}.$$ ) && mv -f ${info}.$$ ${info}; }`,
+    `holder() { head -c ${HOLDER_READ_BYTES} ${info} 2>/dev/null | tr -d '\\000-\\037\\177'; }`,
     `exec 9>>${lock} || exit 73`,
     `if ! flock -n 9; then`,
     // A holder that just took the lock may not have written its name yet: give it a moment.
     `  for i in 1 2 3 4 5 6 7 8 9 10; do [ -s ${info} ] && break; sleep 0.2; done`,
-    `  printf 'busy %s\\n' "$(cat ${info} 2>/dev/null)"`,
-    `  flock -w ${waitSeconds} 9 || { printf 'timeout %s\\n' "$(cat ${info} 2>/dev/null)"; exit 75; }`,
+    `  printf 'busy %s\\n' "$(holder)"`,
+    `  flock -w ${waitSeconds} 9 || { printf 'timeout %s\\n' "$(holder)"; exit 75; }`,
     "fi",
-    `printf '%s"since":"%s"}\\n' ${holderPrefix} "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > ${info}`,
+    `printf '%s"since":"%s"}\\n' ${holderPrefix} "$(date -u +%Y-%m-%dT%H:%M:%SZ)" | record`,
     // Forget the holder before the lock is free (fd 9 closes only when this shell exits), so a
     // waiter never names a run that has finished.
-    `trap ': > ${info}; exit 0' TERM HUP INT`,
+    `trap ': | record; exit 0' TERM HUP INT`,
     "echo acquired",
     "while :; do sleep 3600; done"
   ].join("\n");
 }
+function unsafeDirectory(directory, found) {
+  const what = found.path === directory ? `The lock directory ${directory}` : `${found.path} in the lock directory`;
+  return new TargetError(
+    "command-failed",
+    `${what} on the target is a ${found.type} owned by ${found.user} (uid ${found.uid}) with mode ${found.mode}: not safe to use. loadgate takes its lock as root in a directory only root can write (owner root, mode 0700, no symlinks in it), so that no other account can plant a file or symlink for root to write through. If no loadgate run is using it, remove it as root (\`sudo rm -rf ${directory}\`) and run again: loadgate creates it.`
+  );
+}
+function parseUnsafe(fields) {
+  const [uid = "?", user = "?", mode = "?", path = "?", type = "?"] = fields.map((field) => untrustedText(field, 200));
+  return { uid, user, mode: /^[0-7]+$/.test(mode) ? mode.padStart(4, "0") : mode, path, type: type.replaceAll("-", " ") };
+}
 function parseHolder(text2) {
   try {
-    const value = JSON.parse(text2);
+    const value = JSON.parse(text2.slice(0, HOLDER_READ_BYTES));
     if (typeof value.runId === "string" && typeof value.repository === "string" && typeof value.since === "string") {
-      return { runId: value.runId, repository: value.repository, since: value.since };
+      return {
+        runId: untrustedText(value.runId, RUN_ID_CHARS),
+        repository: untrustedText(value.repository, REPOSITORY_CHARS),
+        since: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(value.since) ? value.since : "an unknown time"
+      };
     }
   } catch {
   }
   return void 0;
+}
+function untrustedText(text2, limit) {
+  const clean = text2.replace(/[\p{Cc}\p{Cf}\u2028\u2029]/gu, "");
+  return clean.length > limit ? `${clean.slice(0, limit - 1)}\u2026` : clean;
 }
 function describe(info) {
   return info ? `run ${info.runId} of ${info.repository} (since ${info.since})` : "a run that did not say who it is";
@@ -79155,7 +79308,7 @@ function renderTerminal(report) {
 }
 
 // src/report/report-file.ts
-import { mkdir as mkdir2, readFile as readFile2, stat, writeFile as writeFile2 } from "node:fs/promises";
+import { mkdir as mkdir2, readFile as readFile2, stat as stat2, writeFile as writeFile2 } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname as dirname3, join as join2 } from "node:path";
 
@@ -79497,7 +79650,7 @@ async function readReportFile(path) {
   );
   let size;
   try {
-    size = (await stat(path)).size;
+    size = (await stat2(path)).size;
   } catch (error) {
     throw cannotRead(error);
   }

@@ -58,10 +58,25 @@ export function createBranchStore({ github, owner, repo, branch, log, maxAttempt
       throw error;
     }
     if (Array.isArray(data) || data.type !== 'file' || !('content' in data)) throw new Error(`${where(path)} is not a file.`);
-    if (data.encoding !== 'base64') {
-      throw new Error(`${where(path)} is ${data.size} bytes, past the 1 MB the contents API returns inline; delete it (the history is capped, so this means it was written by something else).`);
+    // Past 1 MB the contents API answers `encoding: none` and no content (older versions wrote
+    // such files): the blobs API serves the same sha up to 100 MB.
+    const content = data.encoding === 'base64' ? data.content : await readBlob(path, data.sha);
+    return { document: parseDocument(Buffer.from(content, 'base64').toString('utf8'), where(path)), sha: data.sha };
+  }
+
+  async function readBlob(path: string, sha: string): Promise<string> {
+    let data;
+    try {
+      ({ data } = await github.rest.git.getBlob({ owner, repo, file_sha: sha }));
+    } catch (error) {
+      if (httpStatus(error) === 403) throw refused('Reading', error, 'contents: read');
+      const status = httpStatus(error) ?? 'no answer';
+      throw new Error(`Reading ${where(path)} through the blobs API failed (${status}: ${githubMessage(error)}); it was left untouched.`);
     }
-    return { document: parseDocument(Buffer.from(data.content, 'base64').toString('utf8'), where(path)), sha: data.sha };
+    if (data.encoding !== 'base64') {
+      throw new Error(`The blobs API sent ${where(path)} as ${JSON.stringify(data.encoding)}, not base64; it was left untouched.`);
+    }
+    return data.content;
   }
 
   /** Creates the branch as an orphan holding only a README, so it never carries a copy of the code. */

@@ -1,8 +1,8 @@
 // The baseline document: a versioned history of past runs per baseline key. Both stores (a file
 // in the workspace, a file per key on a branch) hold this same document. Pure: parsing,
 // validation, appending and fingerprints; the stores do the I/O. A run keeps only the per-burst
-// figures the verdict reads plus its latency curve (a few numbers, not a histogram), so 100 runs
-// of 10 bursts stay near 100 KB, far below the contents API's 1 MB.
+// figures the verdict reads plus its latency curve (a few numbers, not a histogram). A history is
+// capped by count and by bytes: 100 runs of 100 bursts would pass the contents API's 1 MB.
 
 import { createHash } from 'node:crypto';
 import type { LoadSettings } from '../config/settings.ts';
@@ -14,6 +14,12 @@ export const HISTORY_SCHEMA = 'loadgate-baseline';
 export const HISTORY_VERSION = 1;
 /** Runs kept per key; older ones fall off. */
 export const HISTORY_CAP = 100;
+/**
+ * Bytes one key's history may take, written as a document of its own (what a branch store file
+ * holds). The contents API inlines files up to "1 MB"; 900,000 stays under that whether GitHub
+ * means 10^6 or 2^20 bytes, with room for an indentation or envelope change.
+ */
+export const HISTORY_BYTE_CAP = 900_000;
 
 /** The settings that change what a latency means: runs with different ones are not compared. */
 export interface ConfigFingerprint {
@@ -158,9 +164,40 @@ export function serializeDocument(document: BaselineDocument): string {
   return `${JSON.stringify(document, null, 1)}\n`;
 }
 
-/** A new document with `run` appended to `key`'s history, oldest runs dropped past the cap. */
-export function appendRun(document: BaselineDocument, key: string, run: HistoryRun, cap = HISTORY_CAP): BaselineDocument {
+/**
+ * A new document with `run` appended to `key`'s history, oldest runs dropped past `cap` runs or
+ * `byteCap` bytes (see `historyBytes`). Other keys are left alone: each history pays for its own
+ * growth. Dropping whole runs, rather than thinning old runs' bursts, keeps every stored run
+ * comparable with a new one, and the verdict reads only the newest healthy runs.
+ */
+export function appendRun(
+  document: BaselineDocument,
+  key: string,
+  run: HistoryRun,
+  cap = HISTORY_CAP,
+  byteCap = HISTORY_BYTE_CAP,
+): BaselineDocument {
   const histories = historyMap(document.histories);
-  histories[key] = [...(Object.hasOwn(document.histories, key) ? document.histories[key] : []), run].slice(-cap);
+  const previous = Object.hasOwn(document.histories, key) ? document.histories[key] : [];
+  histories[key] = newestWithinBytes(key, [...previous, run].slice(-cap), byteCap);
   return { ...document, histories };
+}
+
+/** UTF-8 bytes of `key`'s runs serialized as a document holding only that key. */
+export function historyBytes(key: string, runs: HistoryRun[]): number {
+  return Buffer.byteLength(serializeDocument({ ...emptyDocument(), histories: { [key]: runs } }));
+}
+
+/** The longest newest slice of `runs` within `byteCap`; the newest run alone when even it is larger. */
+function newestWithinBytes(key: string, runs: HistoryRun[], byteCap: number): HistoryRun[] {
+  if (historyBytes(key, runs) <= byteCap) return runs;
+  // Binary search on how many of the oldest runs to drop: a few serializations, not one per run.
+  let fits = runs.length - 1;
+  let tooBig = 0;
+  while (fits - tooBig > 1) {
+    const middle = Math.floor((fits + tooBig) / 2);
+    if (historyBytes(key, runs.slice(middle)) <= byteCap) fits = middle;
+    else tooBig = middle;
+  }
+  return runs.slice(fits);
 }

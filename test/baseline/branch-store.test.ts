@@ -4,7 +4,14 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { baselineFilePath, createBranchStore } from '../../src/baseline/branch-store.ts';
-import { appendRun, emptyDocument, parseDocument, serializeDocument, type HistoryRun } from '../../src/baseline/history.ts';
+import {
+  appendRun,
+  emptyDocument,
+  HISTORY_BYTE_CAP,
+  parseDocument,
+  serializeDocument,
+  type HistoryRun,
+} from '../../src/baseline/history.ts';
 import { createGitHubClient } from '../../src/github/client.ts';
 import type { Log } from '../../src/log.ts';
 import { GitHubFake } from '../support/github-fake.ts';
@@ -22,6 +29,22 @@ function storedRun(sha: string, p95 = 20): HistoryRun {
     curve: [10, 11, 12, 13, 15, 20],
   };
 }
+
+/** A run of `bursts: 100` (the most `bursts` accepts), figures at the precision the history keeps. */
+function bigRun(sha: string): HistoryRun {
+  const bursts = Array.from({ length: 100 }, (_, i) => ({
+    p50: 10.123 + i / 1000,
+    p95: 20.456,
+    p99: 30.789,
+    requestsPerSec: 912.3,
+    errorRate: 0.0001234,
+    ok: 9123,
+  }));
+  return { ...storedRun(sha), bursts };
+}
+
+/** What the contents API inlines; past it, GitHub answers `encoding: none` with no content. */
+const CONTENTS_INLINE_LIMIT = 1024 * 1024;
 
 describe('branch store against the GitHub fake', { timeout: 60_000 }, () => {
   let fake: GitHubFake;
@@ -82,6 +105,48 @@ describe('branch store against the GitHub fake', { timeout: 60_000 }, () => {
     assert.equal(kept.length, 100);
     assert.equal(kept[0], 'old1');
     assert.equal(kept[99], 'new');
+    assert.deepEqual(fake.violations, []);
+  });
+
+  test('runs of 100 bursts appended past the 1 MB the old count cap reached: every append works, oldest dropped by size', async () => {
+    const branchStore = store();
+    const appended = Array.from({ length: 90 }, (_, i) => bigRun(`big${i}`));
+    // The precondition of the bug: 90 such runs (fewer than the 100-run cap) would pass 1 MB.
+    assert.ok(Buffer.byteLength(serializeDocument({ ...emptyDocument(), histories: { api: appended } })) > CONTENTS_INLINE_LIMIT);
+    const seeded = appended.slice(0, 60).reduce((doc, run) => appendRun(doc, 'api', run), emptyDocument());
+    fake.writeFile(BRANCH, 'loadgate/api.json', serializeDocument(seeded));
+    for (const run of appended.slice(60)) {
+      await branchStore.append('api', run);
+      const bytes = Buffer.byteLength(fake.fileText(BRANCH, 'loadgate/api.json')!);
+      assert.ok(bytes <= HISTORY_BYTE_CAP, `the file stays under the cap after ${run.sha}: ${bytes} bytes`);
+    }
+    const kept = shas('api');
+    assert.ok(kept.length < 90 && kept.length >= 50, `kept ${kept.length} runs`);
+    assert.deepEqual(kept, appended.slice(-kept.length).map((run) => run.sha), 'the newest runs, oldest dropped');
+    assert.equal((await branchStore.read('api')).length, kept.length);
+    assert.equal(fake.requests.filter((r) => r.route === 'git/get-blob').length, 0, 'never past the inline limit: no blob reads needed');
+    assert.deepEqual(fake.violations, []);
+  });
+
+  test('a file past 1 MB written by an older version is read through the blobs API and rewritten under the cap', async () => {
+    const old = { ...emptyDocument(), histories: { api: Array.from({ length: 100 }, (_, i) => bigRun(`old${i}`)) } };
+    const text = serializeDocument(old);
+    assert.ok(Buffer.byteLength(text) > CONTENTS_INLINE_LIMIT, `${Buffer.byteLength(text)} bytes`);
+    fake.writeFile(BRANCH, 'loadgate/api.json', text);
+    const branchStore = store();
+
+    assert.deepEqual((await branchStore.read('api')).map((run) => run.sha), old.histories.api.map((run) => run.sha));
+    const contents = fake.requests.find((r) => r.route === 'repos/get-content')!.response as { encoding: string };
+    assert.equal(contents.encoding, 'none', 'the contents API did not inline it');
+    assert.equal(fake.requests.filter((r) => r.route === 'git/get-blob' && r.status === 200).length, 1);
+
+    await branchStore.append('api', bigRun('new'));
+    const rewritten = fake.fileText(BRANCH, 'loadgate/api.json')!;
+    assert.ok(Buffer.byteLength(rewritten) <= HISTORY_BYTE_CAP, `${Buffer.byteLength(rewritten)} bytes`);
+    const kept = shas('api');
+    assert.equal(kept.at(-1), 'new');
+    assert.deepEqual(kept.slice(0, -1), old.histories.api.slice(-(kept.length - 1)).map((run) => run.sha), 'the oldest runs dropped');
+    assert.ok(!lines.some((line) => /delete|remove/i.test(line)), lines.join('\n'));
     assert.deepEqual(fake.violations, []);
   });
 

@@ -1,10 +1,23 @@
 import { strict as assert } from 'node:assert';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createFileStore } from '../../src/baseline/file-store.ts';
-import { appendRun, configFingerprint, emptyDocument, fingerprintDifferences, HISTORY_CAP, type HistoryRun } from '../../src/baseline/history.ts';
+import {
+  appendRun,
+  configFingerprint,
+  emptyDocument,
+  fingerprintDifferences,
+  HISTORY_BYTE_CAP,
+  HISTORY_CAP,
+  historyBytes,
+  parseDocument,
+  serializeDocument,
+  type HistoryRun,
+} from '../../src/baseline/history.ts';
 import { parseInputs } from '../../src/config/parse.ts';
 import { isDefaultBranchPush, parseRunContext } from '../../src/config/run-context.ts';
 
@@ -20,7 +33,35 @@ function run(i: number): HistoryRun {
   };
 }
 
-describe('file store', { timeout: 10_000 }, () => {
+/** A run of `bursts: 100`, the most `bursts` accepts: about 16 KB of history. */
+function bigRun(i: number): HistoryRun {
+  const burst = { p50: 10.123, p95: 20.456, p99: 30.789, requestsPerSec: 912.3, errorRate: 0.0001234, ok: 9123 };
+  return { ...run(i), bursts: Array.from({ length: 100 }, () => burst) };
+}
+
+/** Starts `count` writer processes, waits until each has loaded, then lets them all append at once. */
+async function appendFromProcesses(path: string, count: number, runsEach: number): Promise<void> {
+  const writer = join(import.meta.dirname, 'file-store-writer.ts');
+  const children = Array.from({ length: count }, (_, p) => {
+    const shas = Array.from({ length: runsEach }, (_, r) => `p${p}r${r}`);
+    const argument = JSON.stringify({ path, key: 'api', shas });
+    return spawn(process.execPath, ['--import', 'tsx', writer, argument], { stdio: ['pipe', 'pipe', 'inherit'] });
+  });
+  const exits = children.map((child) => new Promise<number | null>((done) => child.once('exit', done)));
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise<void>((ready, fail) => {
+          child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && ready());
+          child.once('exit', (code) => fail(new Error(`a writer exited before it was ready (${code})`)));
+        }),
+    ),
+  );
+  for (const child of children) child.stdin.write('go\n');
+  assert.deepEqual(await Promise.all(exits), children.map(() => 0), 'every writer succeeded');
+}
+
+describe('file store', { timeout: 60_000 }, () => {
   let dir: string;
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'loadgate-store-'));
@@ -46,6 +87,64 @@ describe('file store', { timeout: 10_000 }, () => {
     for (let i = 0; i < HISTORY_CAP + 5; i += 1) document = appendRun(document, 'api', run(i));
     assert.equal(document.histories.api.length, HISTORY_CAP);
     assert.equal(document.histories.api[0].sha, 'sha5');
+  });
+
+  it('keeps every run appended at once by 8 processes', async () => {
+    const path = join(dir, 'concurrent', 'baseline.json');
+    await appendFromProcesses(path, 8, 3);
+    const kept = (await createFileStore(path).read('api')).map((r) => r.sha).sort();
+    const expected = Array.from({ length: 8 }, (_, p) => [0, 1, 2].map((r) => `p${p}r${r}`)).flat().sort();
+    assert.deepEqual(kept, expected);
+    assert.deepEqual(await readdir(join(dir, 'concurrent')), ['baseline.json'], 'no lock or temp file left behind');
+  });
+
+  it('breaks a lock left by a writer that died (its pid is gone), and one older than the stale age', async () => {
+    const path = join(dir, 'stale.json');
+    const dead = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' });
+    await writeFile(`${path}.lock`, JSON.stringify({ pid: Number(dead.stdout.trim()), host: hostname(), token: 'dead' }));
+    const started = Date.now();
+    await createFileStore(path, { lockWaitMs: 5_000 }).append('api', run(1));
+    assert.ok(Date.now() - started < 2_000, 'it did not wait for the dead writer');
+
+    // Another machine's writer (a shared directory) cannot be asked: only its age tells.
+    await writeFile(`${path}.lock`, JSON.stringify({ pid: 1, host: 'elsewhere', token: 'old' }));
+    const old = new Date(Date.now() - 120_000);
+    await utimes(`${path}.lock`, old, old);
+    await createFileStore(path, { lockWaitMs: 5_000 }).append('api', run(2));
+    assert.deepEqual((await createFileStore(path).read('api')).map((r) => r.sha), ['sha1', 'sha2']);
+    assert.deepEqual((await readdir(dir)).filter((name) => name.startsWith('stale.json.')), [], 'no lock left');
+  });
+
+  it('waits a bounded time for a live writer, then names the lock; the history is untouched', async () => {
+    const path = join(dir, 'held.json');
+    const store = createFileStore(path, { lockWaitMs: 300 });
+    await store.append('api', run(1));
+    const before = await readFile(path, 'utf8');
+    await writeFile(`${path}.lock`, JSON.stringify({ pid: process.pid, host: hostname(), token: 'live' }));
+    const started = Date.now();
+    await assert.rejects(store.append('api', run(2)), (error: Error) => {
+      assert.match(error.message, new RegExp(`held\\.json\\.lock has been held by process ${process.pid} on `));
+      assert.match(error.message, /remove .*held\.json\.lock \(only the lock; the history is untouched\)/);
+      return true;
+    });
+    assert.ok(Date.now() - started >= 300, 'it waited');
+    assert.equal(await readFile(path, 'utf8'), before);
+    assert.equal(JSON.parse(await readFile(`${path}.lock`, 'utf8')).token, 'live', 'another writer\'s lock is never removed');
+    await rm(`${path}.lock`);
+  });
+
+  it('caps each key by bytes: an oversized file from an older version is rewritten under the cap, other keys kept', async () => {
+    const path = join(dir, 'big.json');
+    const oversized = { ...emptyDocument(), histories: { api: Array.from({ length: 100 }, (_, i) => bigRun(i)), web: [run(500)] } };
+    assert.ok(historyBytes('api', oversized.histories.api) > HISTORY_BYTE_CAP);
+    await writeFile(path, serializeDocument(oversized));
+    await createFileStore(path).append('api', bigRun(100));
+    const document = parseDocument(await readFile(path, 'utf8'), 'test');
+    assert.ok(historyBytes('api', document.histories.api) <= HISTORY_BYTE_CAP);
+    const kept = document.histories.api.map((r) => r.sha);
+    assert.equal(kept.at(-1), 'sha100');
+    assert.deepEqual(kept, Array.from({ length: kept.length }, (_, i) => `sha${101 - kept.length + i}`), 'oldest dropped');
+    assert.deepEqual(document.histories.web.map((r) => r.sha), ['sha500']);
   });
 
   const corrupt: [string, string, RegExp][] = [

@@ -396,7 +396,7 @@ describe('loadgate against a 1 GiB VM running gunicorn, run as the GitHub runner
     for (const run of runs) {
       assert.equal(run.code, 0, shown(run));
       assert.equal(run.outputs.verdict, 'pass', run.report.headline);
-      assert.match(run.stdout, /Holding the lock on the target \(\/tmp\/loadgate-lock\/lock\) for run 800[12]/);
+      assert.match(run.stdout, /Holding the lock on the target \(\/run\/loadgate-lock\/lock\) for run 800[12]/);
     }
     const waited = runs.map((run) => /Waiting up to 10 min for the lock on the target, held by run (\d+) of /.exec(run.stdout)?.[1]);
     assert.equal(waited.filter(Boolean).length, 1, `exactly one run waited: ${JSON.stringify(waited)}`);

@@ -1,8 +1,9 @@
 // A local stand-in for the GitHub REST API routes loadgate uses, held in memory: issue comments,
-// the open pull requests list, the contents API on branches, the git data calls that create an orphan branch, `GET /user` and
-// GraphQL `viewer { login }`. Every request and response body is checked against GitHub's
-// OpenAPI description; a mismatch answers 500 and lands in `violations`, so a test that asserts
-// zero violations proves both our client and this fake speak the real API's shapes.
+// the open pull requests list, the contents API on branches (and the git blobs API, for files past
+// its 1 MB), the git data calls that create an orphan branch, `GET /user` and GraphQL
+// `viewer { login }`. Every request and response body is checked against GitHub's OpenAPI
+// description; a mismatch answers 500 and lands in `violations`, so a test that asserts zero
+// violations proves both our client and this fake speak the real API's shapes.
 
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -30,6 +31,7 @@ export type RouteName =
   | 'git/create-ref'
   | 'git/create-tree'
   | 'git/create-commit'
+  | 'git/get-blob'
   | 'users/get-authenticated'
   | 'graphql';
 
@@ -113,6 +115,7 @@ interface Commit {
 
 const DOCS = 'https://docs.github.com/rest';
 const FILE_CONTENT_LIMIT = 1024 * 1024;
+const BLOB_LIMIT = 100 * 1024 * 1024;
 const COMMENT_LIMIT = 65_536;
 
 const sha1 = (data: string | Buffer): string => createHash('sha1').update(data).digest('hex');
@@ -249,6 +252,18 @@ export class GitHubFake {
     return blob === undefined ? undefined : this.blobs.get(blob)!.toString('utf8');
   }
 
+  /**
+   * Commits `text` at `path` on the branch as some other writer would (an older loadgate, say),
+   * creating the branch as an orphan when it is missing; nothing is checked or recorded.
+   */
+  writeFile(branch: string, path: string, text: string): void {
+    const ref = `refs/heads/${branch}`;
+    if (!this.refs.has(ref)) {
+      this.refs.set(ref, this.storeCommit({ tree: this.storeTree(new Map()), parents: [], message: 'orphan', date: now() }));
+    }
+    this.commitFile(branch, path, Buffer.from(text), `write ${path}`);
+  }
+
   /** Commits on the branch, newest first (first-parent history). */
   branchHistory(branch: string): string[] {
     const messages: string[] = [];
@@ -352,6 +367,7 @@ export class GitHubFake {
       route('git/create-ref', 'POST', '/repos/{owner}/{repo}/git/refs', (r) => this.createRef(r)),
       route('git/create-tree', 'POST', '/repos/{owner}/{repo}/git/trees', (r) => this.createTree(r)),
       route('git/create-commit', 'POST', '/repos/{owner}/{repo}/git/commits', (r) => this.createCommit(r)),
+      route('git/get-blob', 'GET', '/repos/{owner}/{repo}/git/blobs/{file_sha}', (r) => this.getBlob(r)),
       route('users/get-authenticated', 'GET', '/user', () =>
         this.account.type === 'Bot'
           ? error(403, 'Resource not accessible by integration', `${DOCS}/users/users#get-the-authenticated-user`)
@@ -739,6 +755,25 @@ export class GitHubFake {
         url: `${repoApi}/git/trees/${sha}`,
         truncated: false,
         tree: [...entries].map(([path, blob]) => ({ path, mode: '100644', type: 'blob', sha: blob, size: this.blobs.get(blob)?.length ?? 0, url: `${repoApi}/git/blobs/${blob}` })),
+      },
+    };
+  }
+
+  /** Base64 wrapped like the contents API's, whatever the size up to the documented 100 MB. */
+  private getBlob({ params }: ParsedRequest): Reply {
+    const content = this.blobs.get(params.file_sha);
+    const documentation = `${DOCS}/git/blobs#get-a-blob`;
+    if (content === undefined) return error(404, 'Not Found', documentation);
+    if (content.length > BLOB_LIMIT) return error(403, 'This API returns blobs up to 100 MB in size.', documentation);
+    return {
+      status: 200,
+      body: {
+        sha: params.file_sha,
+        node_id: `B_${params.file_sha}`,
+        size: content.length,
+        url: `${this.base}/repos/${this.owner}/${this.repo}/git/blobs/${params.file_sha}`,
+        content: (content.toString('base64').match(/.{1,60}/g) ?? []).join('\n') + '\n',
+        encoding: 'base64',
       },
     };
   }
