@@ -10,10 +10,10 @@ import { configFingerprint, fingerprintDifferences, historyBurstOf, type History
 import type { BaselineStore } from './baseline/store.ts';
 import { CURVE_PERCENTILES, latencyCurve, mergeHistograms } from './load/histogram.ts';
 import type { BurstResult } from './load/measurement.ts';
-import { runFigures } from './load/run-figures.ts';
+import { runFigures } from './verdict/run-figures.ts';
 import { runSeries, warmUp, type SeriesPlan } from './load/series.ts';
 import type { Log } from './log.ts';
-import { openTarget, type TargetSession } from './remote/target-session.ts';
+import { openTarget, type TargetSession } from './target/session.ts';
 import { publicSettings, REPORT_SCHEMA, REPORT_VERSION, type GateReport } from './report/gate-report.ts';
 import { decide, DEFAULT_HISTORY_RUNS, type BaselineSource } from './verdict/decide.ts';
 import { needsConfirmation, type Decision } from './verdict/decision.ts';

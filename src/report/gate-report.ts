@@ -5,8 +5,8 @@
 import type { Settings } from '../config/settings.ts';
 import type { RunContext } from '../config/run-context.ts';
 import type { BurstResult } from '../load/measurement.ts';
-import type { RunFigures } from '../load/run-figures.ts';
-import type { HostReport } from '../remote/target-session.ts';
+import type { RunFigures } from '../verdict/run-figures.ts';
+import type { HostReport } from '../target/session.ts';
 import type { Decision, Verdict } from '../verdict/decision.ts';
 import type { BurstHostHealth } from '../watch/health.ts';
 import type { HostUnderLoadInput } from '../watch/host-summary.ts';

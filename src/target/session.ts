@@ -8,10 +8,10 @@ import type { BurstObserver } from '../load/series.ts';
 import type { Log } from '../log.ts';
 import { HostWatch } from '../watch/host-watch.ts';
 import type { HostFingerprint } from '../watch/fingerprint.ts';
-import { acquireLock } from './lock.ts';
-import type { RemoteHost } from './remote-host.ts';
-import { connectTarget } from './ssh.ts';
-import { ensureSwap, type SwapReport } from './swap.ts';
+import { acquireLock } from '../remote/lock.ts';
+import type { RemoteHost } from '../remote/remote-host.ts';
+import { connectTarget } from '../remote/ssh.ts';
+import { ensureSwap, type SwapReport } from '../remote/swap.ts';
 
 /** What the report says about the host before any burst. */
 export interface HostReport {
