@@ -11,6 +11,7 @@ import { runGate } from './pipeline.ts';
 import { renderTerminal } from './report/comment-body.ts';
 import { exitCodeFor } from './report/gate-report.ts';
 import { defaultReportPath, readReportFile, writeReportFile } from './report/report-file.ts';
+import { messageOf } from './errors.ts';
 
 // `load-processes` children are this bundle (dist/cli.js) forked again: they serve one load burst.
 if (isLoadWorker()) serveLoadWorker();
@@ -53,7 +54,7 @@ export function main(argv: readonly string[]): void {
       process.exitCode = code;
     },
     (error: unknown) => {
-      process.stderr.write(`loadgate: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.stderr.write(`loadgate: ${messageOf(error)}\n`);
       process.exitCode = 1;
     },
   );

@@ -11,6 +11,7 @@ import { runGate } from './pipeline.ts';
 import { exitCodeFor } from './report/gate-report.ts';
 import { announceVerdict, publishToRunner, pullRequestFor } from './report/publish-action.ts';
 import { readReportFile } from './report/report-file.ts';
+import { messageOf } from './errors.ts';
 
 const actionLog: Log = { info: core.info, warning: core.warning, debug: core.debug };
 
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
 if (isLoadWorker()) serveLoadWorker();
 else main().catch(async (error: unknown) => {
   // Bad input or an unreadable report: nothing was measured, so the message is the report.
-  const message = error instanceof Error ? error.message : String(error);
+  const message = messageOf(error);
   core.setFailed(message);
   await core.summary.addRaw(`### 💥 loadgate did not run\n\n\`\`\`\n${message}\n\`\`\`\n`).write().catch(() => undefined);
 });

@@ -20,6 +20,7 @@ import { needsConfirmation, type Decision } from './verdict/decision.ts';
 import { median } from './verdict/statistics.ts';
 import { healthFindings } from './watch/health.ts';
 import { summarizeHostRun } from './watch/host-summary.ts';
+import { messageOf } from './errors.ts';
 
 interface BaselineState {
   store?: BaselineStore;
@@ -125,10 +126,6 @@ function curvesOf(bursts: BurstResult[], baseline: BaselineState): GateReport['c
   return { percentiles: CURVE_PERCENTILES, candidate, baseline: baselineCurve };
 }
 
-function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 export async function runGate(settings: Settings, context: RunContext, log: Log): Promise<GateReport> {
   const report: GateReport = {
     schema: REPORT_SCHEMA,
@@ -203,10 +200,10 @@ export async function runGate(settings: Settings, context: RunContext, log: Log)
     }
   } catch (error) {
     report.verdict = 'error';
-    report.error = describeError(error);
+    report.error = messageOf(error);
     report.headline = report.error.split('\n')[0];
   } finally {
-    await session?.close().catch((error: unknown) => log.warning(`closing the SSH session: ${describeError(error)}`));
+    await session?.close().catch((error: unknown) => log.warning(`closing the SSH session: ${messageOf(error)}`));
     report.finishedAt = new Date().toISOString();
   }
   return report;

@@ -4,6 +4,7 @@
 
 import { getOctokit } from '@actions/github';
 import type { Log } from '../log.ts';
+import { messageOf } from '../errors.ts';
 
 export type GitHubClient = ReturnType<typeof getOctokit>;
 
@@ -37,7 +38,7 @@ export function httpStatus(error: unknown): number | undefined {
 export function githubMessage(error: unknown): string {
   const data = (error as { response?: { data?: { message?: unknown } } } | null)?.response?.data;
   if (typeof data?.message === 'string') return data.message;
-  return error instanceof Error ? error.message : String(error);
+  return messageOf(error);
 }
 
 /** How long to wait before retrying, or undefined when the error is not worth a retry. */

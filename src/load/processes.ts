@@ -10,6 +10,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { measureBurstInProcess, type BurstSample, type BurstSpec } from './burst.ts';
+import { messageOf } from '../errors.ts';
 
 const WORKER_FLAG = 'LOADGATE_LOAD_WORKER';
 /** Loading the worker (a cold tsx compile on a busy machine is the slow case). */
@@ -54,7 +55,7 @@ export function serveLoadWorker(): void {
     if (message.kind === 'go' && spec) {
       measureBurstInProcess(spec)
         .then((sample) => send({ kind: 'sample', sample }))
-        .catch((error: unknown) => send({ kind: 'failed', message: error instanceof Error ? error.message : String(error) }))
+        .catch((error: unknown) => send({ kind: 'failed', message: messageOf(error) }))
         .finally(() => process.exit(0));
     }
   });

@@ -12,6 +12,7 @@ import { headlineOf } from './headline.ts';
 import { commentMarker, pullRequestOfEvent, upsertComment, type EventPullRequest } from './pull-request-comment.ts';
 import { defaultReportPath, writeReportFile } from './report-file.ts';
 import { signedPercent } from '../verdict/wording.ts';
+import { messageOf } from '../errors.ts';
 
 /** GitHub caps a step's summary at 1 MiB; stay clear of it. */
 const SUMMARY_CHAR_LIMIT = 900_000;
@@ -95,7 +96,7 @@ export async function publishToRunner(
   try {
     commentUrl = await postComment(report, settings, context, pullRequest, log);
   } catch (error) {
-    log.warning(`The PR comment could not be posted: ${error instanceof Error ? error.message : String(error)}`);
+    log.warning(`The PR comment could not be posted: ${messageOf(error)}`);
   }
   setOutputs(report, reportPath, commentUrl);
   await core.summary.addRaw(renderSummary(report).slice(0, SUMMARY_CHAR_LIMIT)).write();

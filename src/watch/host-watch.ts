@@ -14,6 +14,7 @@ import { KERNEL_LOG_PROBE_SCRIPT, probeKernelLog, readOomKills, type KernelLogSo
 import { parseBootTime, parseVmstat } from './proc-parsers.ts';
 import { startSampler } from './sampler.ts';
 import type { HostSample } from './sample-line.ts';
+import { messageOf } from '../errors.ts';
 
 export interface HostWatchOptions {
   /** Settings.watch.logsCommand: run on the host after each burst and scanned for crash lines. */
@@ -78,18 +79,18 @@ export class HostWatch implements BurstObserver {
         if (first === null) gaps.push('the host sampler gave no sample when the burst began');
         // The sampler prints its last sample as it stops: the "after" figures, without waiting for its next tick.
         const last = await sampler.stop().catch((error: unknown) => {
-          gaps.push(`stopping the host sampler: ${message(error)}`);
+          gaps.push(`stopping the host sampler: ${messageOf(error)}`);
           return null;
         });
         if (last === null && sampler.endedEarly === null) gaps.push('the host sampler gave no sample after the burst');
         if (sampler.endedEarly) gaps.push(sampler.endedEarly);
         const samples = [...sampler.samples];
         const oomKills = await this.killsSince(windowStart(samples, startedAt), last?.vmstat.oomKill ?? null).catch((error: unknown) => {
-          gaps.push(message(error));
+          gaps.push(messageOf(error));
           return [];
         });
         const crashLines = await this.newCrashLines().catch((error: unknown) => {
-          gaps.push(`logs-command: ${message(error)}`);
+          gaps.push(`logs-command: ${messageOf(error)}`);
           return scanCrashLines([]);
         });
         for (const gap of gaps) this.options.log.warning(`host watch, burst ${burst.index + 1}: ${gap}`);
@@ -185,8 +186,4 @@ function windowStart(samples: readonly HostSample[], startedAt: Date): number {
 
 function killKey(kill: OomKill): string {
   return `${kill.pid} ${kill.name} ${kill.atEpochSec === null ? kill.line : Math.round(kill.atEpochSec)}`;
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
