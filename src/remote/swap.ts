@@ -3,10 +3,10 @@
 
 import type { SwapMode, SwapSettings } from '../config/settings.ts';
 import type { Log } from '../log.ts';
+import { formatBytes } from '../units.ts';
 import type { RemoteHost } from './remote-host.ts';
 import { shellQuote, validateAbsolutePath } from './shell.ts';
 import {
-  formatBytes,
   isEnough,
   MIB,
   parseSwapState,

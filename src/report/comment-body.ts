@@ -4,16 +4,18 @@
 
 import { markdownTable } from 'markdown-table';
 import type { BurstResult } from '../load/measurement.ts';
-import { formatBytes } from '../remote/swap-state.ts';
 import type { SwapReport } from '../remote/swap.ts';
 import { count, milliseconds, plainPercent } from '../verdict/wording.ts';
-import { describeMachine, formatMib } from '../watch/fingerprint.ts';
+import { formatBytes, formatMib, seconds } from '../units.ts';
+import { describeMachine } from '../watch/fingerprint.ts';
 import type { BurstHostHealth } from '../watch/health.ts';
-import { hostUnderLoad, renderHostUnderLoad } from '../watch/host-summary.ts';
+import { hostUnderLoad } from '../watch/host-summary.ts';
 import type { GateReport, PublicSettings } from './gate-report.ts';
 import { headlineOf } from './headline.ts';
+import { renderHostUnderLoad } from './host-section.ts';
 import { latencyChart } from './latency-chart.ts';
 import { latencyTable } from './latency-table.ts';
+import { fenced, oneLine, tableCell } from './markdown.ts';
 
 /** Room under GitHub's 65,536-character comment limit, for whatever the poster adds. */
 export const COMMENT_MAX_CHARS = 65_000;
@@ -46,10 +48,6 @@ function verdictWords(report: GateReport): string {
   return report.headline;
 }
 
-function oneLine(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
-}
-
 /** `https://user:secret@host/…` would show its password: keep only the URL's public part. */
 function publicUrl(url: string): string {
   try {
@@ -61,15 +59,6 @@ function publicUrl(url: string): string {
   } catch {
     return url;
   }
-}
-
-/** A table cell that holds user text: a `|` would split the cell, a newline the row. */
-function cell(text: string): string {
-  return oneLine(text).replace(/\|/g, '\\|');
-}
-
-function seconds(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
 }
 
 function whatWasMeasured(report: GateReport): string {
@@ -87,13 +76,6 @@ function errorText(report: GateReport): string | undefined {
   if (!report.error || report.error.trim() === report.headline.trim()) return undefined;
   if (report.error.length <= ERROR_TEXT_CHARS) return report.error;
   return `${report.error.slice(0, ERROR_TEXT_CHARS)}\n… (${count(report.error.length - ERROR_TEXT_CHARS)} more characters)`;
-}
-
-/** A code block whose fence is longer than any backtick run inside, so the text cannot end it. */
-function fenced(lines: readonly string[]): string {
-  const longestRun = Math.max(0, ...lines.flatMap((line) => (line.match(/`+/g) ?? []).map((run) => run.length)));
-  const fence = '`'.repeat(Math.max(3, longestRun + 1));
-  return `${fence}text\n${lines.join('\n')}\n${fence}`;
 }
 
 function warningsBlock(report: GateReport): string | undefined {
@@ -169,7 +151,7 @@ function configTable(settings: PublicSettings): string {
     ['baseline-store', settings.baselineStore],
     ['baseline-key', settings.baselineKey],
   ];
-  return markdownTable([['Setting', 'Value'], ...rows.map(([name, value]) => [`\`${name}\``, cell(value)])], { align: ['l', 'l'] });
+  return markdownTable([['Setting', 'Value'], ...rows.map(([name, value]) => [`\`${name}\``, tableCell(value)])], { align: ['l', 'l'] });
 }
 
 function fingerprintList(host: ReportedHost): string {

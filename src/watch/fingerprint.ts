@@ -2,6 +2,7 @@
 // machine is flagged. Read from the host itself, never from a cloud metadata service. The command
 // is one read-only sh script; parsing its output is pure.
 
+import { formatMib } from '../units.ts';
 import { parseMeminfo } from './proc-parsers.ts';
 
 export interface HostFingerprint {
@@ -81,8 +82,4 @@ export function describeMachine(fingerprint: HostFingerprint): string | null {
 function similarMemory(a: number | null, b: number | null): boolean {
   if (a === null || b === null) return a === b;
   return Math.abs(a - b) <= MEMORY_TOLERANCE * Math.max(a, b);
-}
-
-export function formatMib(kib: number | null): string | null {
-  return kib === null ? null : `${Math.round(kib / 1024)} MB`;
 }

@@ -1,10 +1,10 @@
-// The "Host under load" part of the report: a model built from the bursts' health, and its
-// markdown. Pure.
+// The "Host under load" part of the report as a model built from the bursts' health (report/
+// renders it). Pure.
 
-import { markdownTable } from 'markdown-table';
 import { extreme } from './burst-figures.ts';
 import type { CrashLine } from './crash-patterns.ts';
-import { describeMachine, fingerprintDifferences, formatMib, type HostFingerprint } from './fingerprint.ts';
+import { formatMib } from '../units.ts';
+import { describeMachine, fingerprintDifferences, type HostFingerprint } from './fingerprint.ts';
 import { describeOomKill, type BurstHostHealth, type HealthFlag } from './health.ts';
 import type { OomKill } from './kernel-log.ts';
 
@@ -143,60 +143,6 @@ function describeHost(fingerprint: HostFingerprint): string {
   const swap = fingerprint.swapTotalKib ? `${formatMib(fingerprint.swapTotalKib)} swap` : 'no swap';
   const machine = describeMachine(fingerprint);
   return [machine, cpu, memory, swap, `kernel ${fingerprint.kernel}`].filter((part) => part !== null).join(', ');
-}
-
-const COLUMNS = [
-  '',
-  'MemAvailable before',
-  'min',
-  'after',
-  'Swap used peak',
-  'Swap-in pages',
-  'PSI some peak',
-  'Steal',
-  'OOM kills',
-  'Crash lines',
-];
-
-export function renderHostUnderLoad(model: HostUnderLoad): string {
-  if (!model.observed) return `### Host under load\n\n${model.note}\n`;
-  const rows = model.runs.map((run) => [
-    run.label,
-    formatMib(run.memAvailableBeforeKib) ?? '–',
-    formatMib(run.memAvailableMinKib) ?? '–',
-    formatMib(run.memAvailableAfterKib) ?? '–',
-    run.swapTotalKib === 0 ? 'no swap' : (formatMib(run.swapUsedPeakKib) ?? '–'),
-    String(run.swapInPages),
-    run.psiSomePeak === null ? 'unknown' : `${run.psiSomePeak.toFixed(1)} %`,
-    run.stealPercentPeak === null ? '–' : `${run.stealPercentPeak.toFixed(1)} %`,
-    String(run.oomKills),
-    String(run.crashLines),
-  ]);
-  const parts = [
-    '### Host under load',
-    `**Diagnosis:** ${capitalize(model.diagnosis)}.`,
-    markdownTable([COLUMNS, ...rows], { align: ['l', ...COLUMNS.slice(1).map(() => 'r')] }),
-  ];
-  if (model.crashLines.length > 0) {
-    parts.push(`Crash lines from \`logs-command\`:\n\n${fenced(model.crashLines.map((crash) => crash.line))}`);
-  }
-  parts.push(`Host: ${model.machine}.`);
-  if (model.baselineMachineDifferences.length > 0) {
-    parts.push(`> [!WARNING]\n> The baseline was measured on a different machine (${model.baselineMachineDifferences.join('; ')}): latencies may not be comparable.`);
-  }
-  if (model.gaps.length > 0) parts.push(`Not observed: ${model.gaps.join('; ')}.`);
-  return `${parts.join('\n\n')}\n`;
-}
-
-/** A code block whose fence is longer than any backtick run inside, so quoted lines cannot end it. */
-function fenced(lines: readonly string[]): string {
-  const longestRun = Math.max(0, ...lines.flatMap((line) => (line.match(/`+/g) ?? []).map((run) => run.length)));
-  const fence = '`'.repeat(Math.max(3, longestRun + 1));
-  return `${fence}text\n${lines.join('\n')}\n${fence}`;
-}
-
-function capitalize(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 function sum(values: readonly number[]): number {

@@ -3,7 +3,8 @@ import { describe, test } from 'node:test';
 import { burstFigures } from '../../src/watch/burst-figures.ts';
 import { scanCrashLines } from '../../src/watch/crash-patterns.ts';
 import { parseFingerprint, type HostFingerprint } from '../../src/watch/fingerprint.ts';
-import { hostUnderLoad, renderHostUnderLoad, summarizeHostRun } from '../../src/watch/host-summary.ts';
+import { renderHostUnderLoad } from '../../src/report/host-section.ts';
+import { hostUnderLoad, summarizeHostRun } from '../../src/watch/host-summary.ts';
 import { parseOomKills } from '../../src/watch/kernel-log.ts';
 import { health, sample } from './health-fixtures.ts';
 
