@@ -31,16 +31,16 @@ async function main(): Promise<void> {
   if (plan.kind === 'post-report') {
     // The posting workflow's own `name` decides which comment is updated, not the stored report.
     const report = { ...(await readReportFile(plan.reportPath)), name: plan.report.name };
-    const pullRequest = pullRequestFor(report, context, payload, true, actionLog);
+    const pullRequest = pullRequestFor(report, context, payload, { fromStoredReport: true }, actionLog);
     await publishToRunner(report, plan.report, context, pullRequest, actionLog);
     // The gating workflow already failed or passed the PR; posting its report is not a gate.
-    announceVerdict(report, false);
+    announceVerdict(report, { failStep: false });
     return;
   }
   const report = await runGate(plan.settings, context, actionLog);
-  const pullRequest = pullRequestFor(report, context, payload, false, actionLog);
+  const pullRequest = pullRequestFor(report, context, payload, { fromStoredReport: false }, actionLog);
   await publishToRunner(report, plan.settings.report, context, pullRequest, actionLog);
-  announceVerdict(report, exitCodeFor(report.verdict, plan.settings.gate) === 1);
+  announceVerdict(report, { failStep: exitCodeFor(report.verdict, plan.settings.gate) === 1 });
 }
 
 // `load-processes` children are this bundle forked again: they serve one load burst, not the action.

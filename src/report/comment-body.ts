@@ -11,16 +11,12 @@ import { describeMachine } from '../watch/fingerprint.ts';
 import type { BurstHostHealth } from '../watch/health.ts';
 import { hostUnderLoad } from '../watch/host-summary.ts';
 import type { GateReport, PublicSettings } from './gate-report.ts';
+import { COMMENT_MAX_CHARS, SUMMARY_MAX_BYTES } from './github-limits.ts';
 import { headlineOf } from './headline.ts';
 import { renderHostUnderLoad } from './host-section.ts';
 import { latencyChart } from './latency-chart.ts';
 import { latencyTable } from './latency-table.ts';
 import { fenced, oneLine, tableCell } from './markdown.ts';
-
-/** Room under GitHub's 65,536-character comment limit, for whatever the poster adds. */
-export const COMMENT_MAX_CHARS = 65_000;
-/** The job summary's cap is 1 MiB per step, counted in bytes. */
-export const SUMMARY_MAX_BYTES = 1_000_000;
 
 type ReportedHost = NonNullable<GateReport['host']>;
 

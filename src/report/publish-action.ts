@@ -14,9 +14,6 @@ import { defaultReportPath, writeReportFile } from './report-file.ts';
 import { signedPercent } from '../verdict/wording.ts';
 import { messageOf } from '../errors.ts';
 
-/** GitHub caps a step's summary at 1 MiB; stay clear of it. */
-const SUMMARY_CHAR_LIMIT = 900_000;
-
 function changeOf(report: GateReport, metric: 'p50' | 'p95'): string {
   const change = report.decision?.comparisons.find((c) => c.metric === metric)?.change;
   return change === undefined || !Number.isFinite(change) ? '' : signedPercent(change).replace('%', '');
@@ -72,7 +69,13 @@ async function postComment(
  * `comment-from` run (on `workflow_run`) takes it from the report, which a fork wrote: it is
  * trusted only when the report's commit is the head commit of the workflow run that produced it.
  */
-export function pullRequestFor(report: GateReport, context: RunContext, payload: unknown, fromStoredReport: boolean, log: Log): EventPullRequest | undefined {
+export function pullRequestFor(
+  report: GateReport,
+  context: RunContext,
+  payload: unknown,
+  { fromStoredReport }: { fromStoredReport: boolean },
+  log: Log,
+): EventPullRequest | undefined {
   if (!fromStoredReport) return pullRequestOfEvent(context.eventName, payload);
   const headSha = (payload as { workflow_run?: { head_sha?: unknown } } | null)?.workflow_run?.head_sha;
   const number = report.context.pullRequestNumber;
@@ -99,13 +102,14 @@ export async function publishToRunner(
     log.warning(`The PR comment could not be posted: ${messageOf(error)}`);
   }
   setOutputs(report, reportPath, commentUrl);
-  await core.summary.addRaw(renderSummary(report).slice(0, SUMMARY_CHAR_LIMIT)).write();
+  // renderSummary fits the summary under GitHub's cap itself, keeping its <details> closed.
+  await core.summary.addRaw(renderSummary(report)).write();
 }
 
 /** The verdict line as the step's annotation; a failing verdict fails the step (exit 1). */
-export function announceVerdict(report: GateReport, fails: boolean): void {
+export function announceVerdict(report: GateReport, { failStep }: { failStep: boolean }): void {
   const line = headlineOf(report);
-  if (fails) core.setFailed(line);
+  if (failStep) core.setFailed(line);
   else if (report.verdict === 'pass') core.notice(line);
   else core.warning(line);
 }
