@@ -6,7 +6,7 @@ import type { RunContext } from './config/run-context.ts';
 import { isDefaultBranchPush } from './config/run-context.ts';
 import type { Settings } from './config/settings.ts';
 import { openBaselineStore } from './baseline/open-store.ts';
-import { configFingerprint, fingerprintDifferences, historyBurstOf, type HistoryRun } from './baseline/history.ts';
+import { historyBurstOf, loadSignatureDifferences, loadSignatureOf, type HistoryRun } from './baseline/history.ts';
 import type { BaselineStore } from './baseline/store.ts';
 import { messageOf } from './errors.ts';
 import { mergedCurve } from './load/histogram.ts';
@@ -60,10 +60,10 @@ async function loadBaseline(settings: Settings, context: RunContext, log: Log): 
   const store = openBaselineStore(settings, context, log);
   if (!store) return { source: { kind: 'none' }, comparable: [], settingsChanges: [], location: 'none' };
   const runs = await store.read(settings.baseline.key);
-  const current = configFingerprint(settings.load);
-  const comparable = runs.filter((run) => fingerprintDifferences(run.config, current).length === 0);
+  const current = loadSignatureOf(settings.load);
+  const comparable = runs.filter((run) => loadSignatureDifferences(run.config, current).length === 0);
   const newest = runs.at(-1);
-  const settingsChanges = comparable.length === 0 && newest ? fingerprintDifferences(newest.config, current) : [];
+  const settingsChanges = comparable.length === 0 && newest ? loadSignatureDifferences(newest.config, current) : [];
   log.info(`baseline: ${comparable.length} comparable of ${runs.length} stored runs (${store.location})`);
   return { store, source: { kind: 'history', runs: comparable }, comparable, settingsChanges, location: store.location };
 }
@@ -120,9 +120,9 @@ function historyRunOf(settings: Settings, context: RunContext, verdict: RunVerdi
     sha: context.sha,
     ref: context.ref,
     time: new Date().toISOString(),
-    config: configFingerprint(settings.load),
+    config: loadSignatureOf(settings.load),
     host: target && {
-      fingerprint: target.watch.fingerprint,
+      fingerprint: target.watch.machine,
       summary: summarizeHostRun('baseline', target.watch.bursts.filter((burst) => burst.target === 'candidate')),
     },
     healthy,

@@ -7,9 +7,9 @@ import type { BurstResult } from '../load/measurement.ts';
 import type { SwapReport } from '../remote/swap.ts';
 import { count, milliseconds, plainPercent } from '../verdict/wording.ts';
 import { formatBytes, formatMib, seconds } from '../units.ts';
-import { describeMachine } from '../watch/fingerprint.ts';
+import { describeMachine } from '../watch/machine.ts';
 import type { BurstHostHealth } from '../watch/health.ts';
-import { hostUnderLoad } from '../watch/host-summary.ts';
+import { hostUnderLoad, type HostUnderLoad } from '../watch/host-summary.ts';
 import type { GateReport, PublicSettings } from './gate-report.ts';
 import { COMMENT_MAX_CHARS, SUMMARY_MAX_BYTES } from './github-limits.ts';
 import { headlineOf } from './headline.ts';
@@ -80,10 +80,15 @@ function warningsBlock(report: GateReport): string | undefined {
   return ['> [!WARNING]', ...warnings.map((warning) => `> - ${oneLine(warning)}`)].join('\n');
 }
 
+function hostModelOf(host: ReportedHost): HostUnderLoad {
+  const stored = host.storedBaseline;
+  return hostUnderLoad({ bursts: host.bursts, machine: host.fingerprint, storedBaseline: stored && { run: stored.run, machine: stored.fingerprint } });
+}
+
 function hostSection(report: GateReport): string | undefined {
   const host = report.host;
   if (!host) return report.figures ? renderHostUnderLoad(hostUnderLoad(null)).trimEnd() : undefined;
-  const model = hostUnderLoad({ bursts: host.bursts, fingerprint: host.fingerprint, storedBaseline: host.storedBaseline });
+  const model = hostModelOf(host);
   const swap = host.swap && `**Swap** (\`swap: ${host.swap.mode}\`): ${swapState(host.swap)}.`;
   return [renderHostUnderLoad(model).trimEnd(), swap].filter((part) => part !== undefined).join('\n\n');
 }
@@ -151,13 +156,13 @@ function configTable(settings: PublicSettings): string {
 }
 
 function fingerprintList(host: ReportedHost): string {
-  const f = host.fingerprint;
+  const machine = host.fingerprint;
   return [
     `- Host key: \`${host.hostKeyFingerprint}\``,
-    `- Machine: ${describeMachine(f) ?? 'unknown'}`,
-    `- CPU: ${f.cpuCount} × ${f.cpuModel ?? 'unknown'}`,
-    `- Memory: ${formatMib(f.memTotalKib) ?? 'unknown'}, swap ${formatMib(f.swapTotalKib) ?? 'unknown'}`,
-    `- Kernel: ${f.kernel}`,
+    `- Machine: ${describeMachine(machine) ?? 'unknown'}`,
+    `- CPU: ${machine.cpuCount} × ${machine.cpuModel ?? 'unknown'}`,
+    `- Memory: ${formatMib(machine.memTotalKib) ?? 'unknown'}, swap ${formatMib(machine.swapTotalKib) ?? 'unknown'}`,
+    `- Kernel: ${machine.kernel}`,
   ].join('\n');
 }
 
@@ -290,7 +295,7 @@ export function renderTerminal(report: GateReport): string {
   const warnings = report.decision?.warnings ?? [];
   if (warnings.length > 0) lines.push('', ...warnings.map((warning) => `warning: ${oneLine(warning)}`));
   if (report.host) {
-    const model = hostUnderLoad({ bursts: report.host.bursts, fingerprint: report.host.fingerprint, storedBaseline: report.host.storedBaseline });
+    const model = hostModelOf(report.host);
     if (model.observed) lines.push('', `host: ${model.diagnosis}`, `machine: ${model.machine}`);
     if (report.host.swap) lines.push(`swap (${report.host.swap.mode}): ${swapState(report.host.swap)}`);
   }

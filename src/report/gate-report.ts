@@ -9,7 +9,8 @@ import type { RunFigures } from '../verdict/run-figures.ts';
 import type { HostReport } from '../target/session.ts';
 import type { Decision, Verdict } from '../verdict/decision.ts';
 import type { BurstHostHealth } from '../watch/health.ts';
-import type { HostUnderLoadInput } from '../watch/host-summary.ts';
+import type { HostRunSummary } from '../watch/host-summary.ts';
+import type { HostMachine } from '../watch/machine.ts';
 
 export const REPORT_SCHEMA = 'loadgate-report';
 export const REPORT_VERSION = 1;
@@ -54,6 +55,12 @@ export interface BaselineSummary {
   recordNote: string;
 }
 
+/** The stored baseline's host, when it was watched: `fingerprint` is its machine. */
+export interface StoredBaselineHost {
+  run?: HostRunSummary;
+  fingerprint?: HostMachine;
+}
+
 export interface GateReport {
   schema: typeof REPORT_SCHEMA;
   version: typeof REPORT_VERSION;
@@ -70,7 +77,7 @@ export interface GateReport {
   baseline: BaselineSummary;
   decision?: Decision;
   /** The target host, when `host` was set: its identity and swap, and each burst's health. */
-  host?: HostReport & { bursts: BurstHostHealth[]; storedBaseline?: HostUnderLoadInput['storedBaseline'] };
+  host?: HostReport & { bursts: BurstHostHealth[]; storedBaseline?: StoredBaselineHost };
   /** Set when the run failed before or while measuring: what happened, in words. */
   error?: string;
 }

@@ -4,7 +4,7 @@
 import { extreme } from './burst-figures.ts';
 import type { CrashLine } from './crash-patterns.ts';
 import { formatMib } from '../units.ts';
-import { describeMachine, fingerprintDifferences, type HostFingerprint } from './fingerprint.ts';
+import { describeMachine, machineDifferences, type HostMachine } from './machine.ts';
 import { describeOomKill, type BurstHostHealth, type HealthFlag } from './health.ts';
 import type { OomKill } from './kernel-log.ts';
 
@@ -49,8 +49,8 @@ export type HostUnderLoad =
 
 export interface HostUnderLoadInput {
   bursts: readonly BurstHostHealth[];
-  fingerprint: HostFingerprint;
-  storedBaseline?: { run?: HostRunSummary; fingerprint?: HostFingerprint };
+  machine: HostMachine;
+  storedBaseline?: { run?: HostRunSummary; machine?: HostMachine };
 }
 
 export const NOT_OBSERVED_NOTE =
@@ -61,7 +61,7 @@ const QUOTED_LINES_IN_REPORT = 10;
 /** `null` input means the run had no `host`. */
 export function hostUnderLoad(input: HostUnderLoadInput | null): HostUnderLoad {
   if (input === null) return { observed: false, note: NOT_OBSERVED_NOTE };
-  const { bursts, fingerprint, storedBaseline } = input;
+  const { bursts, machine, storedBaseline } = input;
   const candidate = bursts.filter((burst) => burst.target === 'candidate');
   const liveBaseline = bursts.filter((burst) => burst.target === 'baseline');
   const runs = [summarizeHostRun('this run', candidate)];
@@ -74,8 +74,8 @@ export function hostUnderLoad(input: HostUnderLoadInput | null): HostUnderLoad {
     diagnosis: diagnose(bursts, kills),
     kills,
     crashLines: bursts.flatMap((burst) => burst.crashLines.quoted).slice(0, QUOTED_LINES_IN_REPORT),
-    machine: describeHost(fingerprint),
-    baselineMachineDifferences: storedBaseline?.fingerprint ? fingerprintDifferences(storedBaseline.fingerprint, fingerprint) : [],
+    machine: describeHost(machine),
+    baselineMachineDifferences: storedBaseline?.machine ? machineDifferences(storedBaseline.machine, machine) : [],
     gaps: [...new Set(bursts.flatMap((burst) => burst.gaps))],
   };
 }
@@ -137,12 +137,11 @@ function swapSentence(run: HostRunSummary): string {
   return `swap (${formatMib(run.swapTotalKib)}) was active but unused`;
 }
 
-function describeHost(fingerprint: HostFingerprint): string {
-  const cpu = `${fingerprint.cpuCount} × ${fingerprint.cpuModel ?? 'unknown CPU'}`;
-  const memory = `${formatMib(fingerprint.memTotalKib) ?? 'unknown'} RAM`;
-  const swap = fingerprint.swapTotalKib ? `${formatMib(fingerprint.swapTotalKib)} swap` : 'no swap';
-  const machine = describeMachine(fingerprint);
-  return [machine, cpu, memory, swap, `kernel ${fingerprint.kernel}`].filter((part) => part !== null).join(', ');
+function describeHost(machine: HostMachine): string {
+  const cpu = `${machine.cpuCount} × ${machine.cpuModel ?? 'unknown CPU'}`;
+  const memory = `${formatMib(machine.memTotalKib) ?? 'unknown'} RAM`;
+  const swap = machine.swapTotalKib ? `${formatMib(machine.swapTotalKib)} swap` : 'no swap';
+  return [describeMachine(machine), cpu, memory, swap, `kernel ${machine.kernel}`].filter((part) => part !== null).join(', ');
 }
 
 function sum(values: readonly number[]): number {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createFileStore } from '../../src/baseline/file-store.ts';
-import { appendRun, configFingerprint, emptyDocument, fingerprintDifferences, HISTORY_CAP, type HistoryRun } from '../../src/baseline/history.ts';
+import { appendRun, emptyDocument, HISTORY_CAP, loadSignatureDifferences, loadSignatureOf, type HistoryRun } from '../../src/baseline/history.ts';
 import { parseInputs } from '../../src/config/parse.ts';
 import { isDefaultBranchPush, parseRunContext } from '../../src/config/run-context.ts';
 
@@ -78,10 +78,10 @@ describe('config fingerprint', { timeout: 10_000 }, () => {
       assert.equal(plan.kind, 'measure');
       return plan.settings.load;
     };
-    const before = configFingerprint(settingsOf({}));
-    const after = configFingerprint(settingsOf({ connections: '20', body: '{"a":1}', method: 'POST' }));
-    assert.deepEqual(fingerprintDifferences(before, after), ['method GET → POST', 'connections 10 → 20', 'body changed']);
-    assert.deepEqual(fingerprintDifferences(before, configFingerprint(settingsOf({ bursts: '9', warmup: '1s' }))), [], 'bursts and warmup do not change what a latency means');
+    const before = loadSignatureOf(settingsOf({}));
+    const after = loadSignatureOf(settingsOf({ connections: '20', body: '{"a":1}', method: 'POST' }));
+    assert.deepEqual(loadSignatureDifferences(before, after), ['method GET → POST', 'connections 10 → 20', 'body changed']);
+    assert.deepEqual(loadSignatureDifferences(before, loadSignatureOf(settingsOf({ bursts: '9', warmup: '1s' }))), [], 'bursts and warmup do not change what a latency means');
   });
 });
 

@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { appendRun, configFingerprint, emptyDocument, parseDocument, serializeDocument, type HistoryRun } from '../../src/baseline/history.ts';
+import { appendRun, emptyDocument, loadSignatureOf, parseDocument, serializeDocument, type HistoryRun } from '../../src/baseline/history.ts';
 import type { RawInputs } from '../../src/config/input-defaults.ts';
 import { parseInputs } from '../../src/config/parse.ts';
 import { parseRunContext, type RunContext } from '../../src/config/run-context.ts';
@@ -30,7 +30,7 @@ function fastRun(settings: Settings, i: number): HistoryRun {
   const burst = { p50: 0.2, p95: 0.3, p99: 0.4, requestsPerSec: 5000, errorRate: 0, ok: 5000 };
   return {
     sha: `fast${i}`, ref: 'refs/heads/main', time: `2026-01-0${i + 1}T00:00:00.000Z`, healthy: true,
-    config: configFingerprint(settings.load), bursts: Array.from({ length: BURSTS }, () => burst), curve: [0.2, 0.25, 0.3, 0.3, 0.4, 0.5],
+    config: loadSignatureOf(settings.load), bursts: Array.from({ length: BURSTS }, () => burst), curve: [0.2, 0.25, 0.3, 0.3, 0.4, 0.5],
   };
 }
 
