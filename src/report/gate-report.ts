@@ -2,7 +2,7 @@
 // table, comment, summary and outputs are all rendered from it (also by `comment-from`, which
 // reads it back from a file written by an earlier workflow).
 
-import type { Settings } from '../config/settings.ts';
+import type { LoadSettings, Settings } from '../config/settings.ts';
 import type { RunContext } from '../config/run-context.ts';
 import type { BurstResult } from '../load/measurement.ts';
 import type { RunFigures } from '../verdict/run-figures.ts';
@@ -16,17 +16,9 @@ export const REPORT_SCHEMA = 'loadgate-report';
 export const REPORT_VERSION = 1;
 
 /** The settings a reader needs to interpret the figures; never credentials. */
-export interface PublicSettings {
-  url: string;
-  method: string;
-  connections: number;
-  durationMs: number;
-  bursts: number;
-  warmupMs: number;
-  pipelining: number;
-  timeoutMs: number;
+export interface PublicSettings
+  extends Pick<LoadSettings, 'url' | 'method' | 'connections' | 'durationMs' | 'bursts' | 'warmupMs' | 'pipelining' | 'timeoutMs' | 'loadProcesses'> {
   rate: number | null;
-  loadProcesses: number;
   abUrl: string | null;
   host: string | null;
   maxMedianIncrease: number;

@@ -1,28 +1,31 @@
 // The "Host under load" part of the report as a model built from the bursts' health (report/
 // renders it). Pure.
 
-import { extreme } from './burst-figures.ts';
+import { extreme, type BurstHostFigures } from './burst-figures.ts';
 import type { CrashLine } from './crash-patterns.ts';
 import { formatMib } from '../units.ts';
 import { describeMachine, machineDifferences, type HostMachine } from './machine.ts';
 import { describeOomKill, type BurstHostHealth, type HealthFlag } from './health.ts';
 import type { OomKill } from './kernel-log.ts';
 
+/** Figures whose meaning over a run is the burst's: first, last, extreme or sum over the bursts. */
+type RunWideFigure =
+  | 'memTotalKib'
+  | 'memAvailableBeforeKib'
+  | 'memAvailableMinKib'
+  | 'memAvailableAfterKib'
+  | 'swapTotalKib'
+  | 'swapUsedPeakKib'
+  | 'swapInPages'
+  | 'swapOutPages'
+  | 'majorFaults'
+  | 'psiSomePeak'
+  | 'psiFullPeak';
+
 /** One run's host figures over all its bursts; small and plain so a baseline can store it. */
-export interface HostRunSummary {
+export interface HostRunSummary extends Pick<BurstHostFigures, RunWideFigure> {
   label: string;
   bursts: number;
-  memTotalKib: number | null;
-  memAvailableBeforeKib: number | null;
-  memAvailableMinKib: number | null;
-  memAvailableAfterKib: number | null;
-  swapTotalKib: number | null;
-  swapUsedPeakKib: number | null;
-  swapInPages: number;
-  swapOutPages: number;
-  majorFaults: number;
-  psiSomePeak: number | null;
-  psiFullPeak: number | null;
   stealPercentPeak: number | null;
   oomKills: number;
   crashLines: number;
