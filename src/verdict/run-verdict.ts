@@ -67,7 +67,8 @@ function notComparedWhenSettingsChanged(decision: Decision, changed: readonly st
     headline: `settings changed since the baseline (${changed.join(', ')}): not compared`,
     warnings: [
       ...decision.warnings,
-      `The stored baseline was measured with other settings (${changed.join(', ')}). Record a new baseline with a push to the default branch.`,
+      `The stored baseline was measured with other settings (${changed.join(', ')}). ` +
+        'Record a new baseline with a push to the default branch.',
     ],
   };
 }

@@ -6,7 +6,14 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { appendRun, emptyDocument, loadSignatureOf, parseDocument, serializeDocument, type HistoryRun } from '../../src/baseline/history.ts';
+import {
+  appendRun,
+  emptyDocument,
+  loadSignatureOf,
+  parseDocument,
+  serializeDocument,
+  type HistoryRun,
+} from '../../src/baseline/history.ts';
 import type { RawInputs } from '../../src/config/input-defaults.ts';
 import { parseInputs } from '../../src/config/parse.ts';
 import { parseRunContext, type RunContext } from '../../src/config/run-context.ts';
@@ -58,7 +65,9 @@ describe('runGate in-process against a service on 127.0.0.1', { timeout: 120_000
     assert.equal(first.decision?.confirmed, false);
     assert.equal(first.bursts.length, BURSTS);
     assert.ok(first.figures && first.figures.p50 >= 20, `p50 ${first.figures?.p50} ms of a 20 ms service`);
-    assert.deepEqual(first.baseline, { location: `file ${path}`, runs: 0, configDifferences: [], recorded: true, recordNote: 'update-baseline is true' });
+    assert.deepEqual(first.baseline, {
+      location: `file ${path}`, runs: 0, configDifferences: [], recorded: true, recordNote: 'update-baseline is true',
+    });
     const stored = parseDocument(await readFile(path, 'utf8'), path).histories[settings.baseline.key];
     assert.equal(stored?.length, 1);
     assert.equal(stored[0].bursts.length, BURSTS);
