@@ -14,7 +14,7 @@ import { historyBurstOf } from '../src/baseline/history.ts';
 import { startTarget } from '../src/demo/target.ts';
 import { latencyCurve, mergeHistograms } from '../src/load/histogram.ts';
 import type { BurstResult } from '../src/load/measurement.ts';
-import { runFigures } from '../src/load/run-figures.ts';
+import { runFigures } from '../src/verdict/run-figures.ts';
 import { renderCommentBody, renderSummary } from '../src/report/comment-body.ts';
 import type { GateReport } from '../src/report/gate-report.ts';
 import { decide } from '../src/verdict/decide.ts';

@@ -12,8 +12,9 @@ import type { HistoryRun } from '../src/baseline/history.ts';
 import { historyBurstOf } from '../src/baseline/history.ts';
 import type { GateSettings } from '../src/config/settings.ts';
 import type { BurstResult, BurstTarget } from '../src/load/measurement.ts';
-import { decide, type BaselineSource } from '../src/verdict/decide.ts';
-import { needsConfirmation, type Verdict } from '../src/verdict/decision.ts';
+import type { BaselineSource } from '../src/verdict/decide.ts';
+import type { Verdict } from '../src/verdict/decision.ts';
+import { runVerdict } from '../src/verdict/run-verdict.ts';
 import { mulberry32 } from '../src/verdict/statistics.ts';
 
 const P50_MS = 20;
@@ -76,18 +77,21 @@ function storedHistory(bursts: number): HistoryRun[] {
   }));
 }
 
-/** One simulated run: the first verdict and the verdict after confirmation bursts when asked for. */
-function trial(mode: Mode, bursts: number, slowdown: number, kind: Kind): { first: Verdict; confirmed: Verdict } {
+/** One simulated run through the gate's own policy: the first verdict, and the verdict after confirmation bursts when asked for. */
+async function trial(mode: Mode, bursts: number, slowdown: number, kind: Kind): Promise<{ first: Verdict; confirmed: Verdict }> {
   const baseline: BaselineSource = mode === 'ab' ? { kind: 'ab' } : { kind: 'history', runs: storedHistory(bursts) };
-  const gate = mode === 'ab' ? abGate : defaultGate;
   const runDrift = drift();
   const slowP50 = kind === 'p50+p95' ? slowdown : 0;
-  const measured = series(bursts, runDrift, slowP50, slowdown, mode);
-  const first = decide({ bursts: measured, baseline, gate });
-  if (!needsConfirmation(first)) return { first: first.verdict, confirmed: first.verdict };
-  const all = [...measured, ...series(bursts, runDrift, slowP50, slowdown, mode, measured.length)];
-  const confirmed = decide({ bursts: all, baseline, gate, confirmation: { firstVerdict: first.verdict, firstBursts: measured.length } });
-  return { first: first.verdict, confirmed: confirmed.verdict };
+  let first: Verdict | undefined;
+  const { decision } = await runVerdict({
+    baseline,
+    settingsChanges: [],
+    gate: mode === 'ab' ? abGate : defaultGate,
+    measure: async (firstIndex) => series(bursts, runDrift, slowP50, slowdown, mode, firstIndex),
+    findings: () => ({ crashes: [], environmentIssues: [] }),
+    onConfirming: (decision) => (first = decision.verdict),
+  });
+  return { first: first ?? decision.verdict, confirmed: decision.verdict };
 }
 
 const percent = (n: number) => `${((100 * n) / trials).toFixed(1)}%`;
@@ -105,7 +109,7 @@ for (const mode of ['stored', 'ab'] as const) {
         if (kind === 'p95 only' && slowdown === 0) continue;
         const tally = { first: { regression: 0, inconclusive: 0 }, confirmed: { regression: 0, inconclusive: 0 }, confirming: 0 };
         for (let i = 0; i < trials; i++) {
-          const { first, confirmed } = trial(mode, bursts, slowdown, kind);
+          const { first, confirmed } = await trial(mode, bursts, slowdown, kind);
           if (first === 'regression' || first === 'inconclusive') {
             tally.first[first]++;
             tally.confirming++;

@@ -450,8 +450,8 @@ var require_errors = __commonJS({
     "use strict";
     var kUndiciError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR");
     var UndiciError = class extends Error {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "UndiciError";
         this.code = "UND_ERR";
       }
@@ -462,10 +462,10 @@ var require_errors = __commonJS({
     };
     var kConnectTimeoutError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_CONNECT_TIMEOUT");
     var ConnectTimeoutError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "ConnectTimeoutError";
-        this.message = message2 || "Connect Timeout Error";
+        this.message = message || "Connect Timeout Error";
         this.code = "UND_ERR_CONNECT_TIMEOUT";
       }
       static [Symbol.hasInstance](instance) {
@@ -475,10 +475,10 @@ var require_errors = __commonJS({
     };
     var kHeadersTimeoutError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_HEADERS_TIMEOUT");
     var HeadersTimeoutError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "HeadersTimeoutError";
-        this.message = message2 || "Headers Timeout Error";
+        this.message = message || "Headers Timeout Error";
         this.code = "UND_ERR_HEADERS_TIMEOUT";
       }
       static [Symbol.hasInstance](instance) {
@@ -488,10 +488,10 @@ var require_errors = __commonJS({
     };
     var kHeadersOverflowError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_HEADERS_OVERFLOW");
     var HeadersOverflowError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "HeadersOverflowError";
-        this.message = message2 || "Headers Overflow Error";
+        this.message = message || "Headers Overflow Error";
         this.code = "UND_ERR_HEADERS_OVERFLOW";
       }
       static [Symbol.hasInstance](instance) {
@@ -501,10 +501,10 @@ var require_errors = __commonJS({
     };
     var kBodyTimeoutError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_BODY_TIMEOUT");
     var BodyTimeoutError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "BodyTimeoutError";
-        this.message = message2 || "Body Timeout Error";
+        this.message = message || "Body Timeout Error";
         this.code = "UND_ERR_BODY_TIMEOUT";
       }
       static [Symbol.hasInstance](instance) {
@@ -514,10 +514,10 @@ var require_errors = __commonJS({
     };
     var kResponseStatusCodeError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_RESPONSE_STATUS_CODE");
     var ResponseStatusCodeError = class extends UndiciError {
-      constructor(message2, statusCode, headers, body) {
-        super(message2);
+      constructor(message, statusCode, headers, body) {
+        super(message);
         this.name = "ResponseStatusCodeError";
-        this.message = message2 || "Response Status Code Error";
+        this.message = message || "Response Status Code Error";
         this.code = "UND_ERR_RESPONSE_STATUS_CODE";
         this.body = body;
         this.status = statusCode;
@@ -531,10 +531,10 @@ var require_errors = __commonJS({
     };
     var kInvalidArgumentError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_INVALID_ARG");
     var InvalidArgumentError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "InvalidArgumentError";
-        this.message = message2 || "Invalid Argument Error";
+        this.message = message || "Invalid Argument Error";
         this.code = "UND_ERR_INVALID_ARG";
       }
       static [Symbol.hasInstance](instance) {
@@ -544,10 +544,10 @@ var require_errors = __commonJS({
     };
     var kInvalidReturnValueError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_INVALID_RETURN_VALUE");
     var InvalidReturnValueError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "InvalidReturnValueError";
-        this.message = message2 || "Invalid Return Value Error";
+        this.message = message || "Invalid Return Value Error";
         this.code = "UND_ERR_INVALID_RETURN_VALUE";
       }
       static [Symbol.hasInstance](instance) {
@@ -557,10 +557,10 @@ var require_errors = __commonJS({
     };
     var kAbortError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_ABORT");
     var AbortError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "AbortError";
-        this.message = message2 || "The operation was aborted";
+        this.message = message || "The operation was aborted";
         this.code = "UND_ERR_ABORT";
       }
       static [Symbol.hasInstance](instance) {
@@ -570,10 +570,10 @@ var require_errors = __commonJS({
     };
     var kRequestAbortedError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_ABORTED");
     var RequestAbortedError = class extends AbortError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "AbortError";
-        this.message = message2 || "Request aborted";
+        this.message = message || "Request aborted";
         this.code = "UND_ERR_ABORTED";
       }
       static [Symbol.hasInstance](instance) {
@@ -583,10 +583,10 @@ var require_errors = __commonJS({
     };
     var kInformationalError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_INFO");
     var InformationalError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "InformationalError";
-        this.message = message2 || "Request information";
+        this.message = message || "Request information";
         this.code = "UND_ERR_INFO";
       }
       static [Symbol.hasInstance](instance) {
@@ -596,10 +596,10 @@ var require_errors = __commonJS({
     };
     var kRequestContentLengthMismatchError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_REQ_CONTENT_LENGTH_MISMATCH");
     var RequestContentLengthMismatchError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "RequestContentLengthMismatchError";
-        this.message = message2 || "Request body length does not match content-length header";
+        this.message = message || "Request body length does not match content-length header";
         this.code = "UND_ERR_REQ_CONTENT_LENGTH_MISMATCH";
       }
       static [Symbol.hasInstance](instance) {
@@ -609,10 +609,10 @@ var require_errors = __commonJS({
     };
     var kResponseContentLengthMismatchError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_RES_CONTENT_LENGTH_MISMATCH");
     var ResponseContentLengthMismatchError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "ResponseContentLengthMismatchError";
-        this.message = message2 || "Response body length does not match content-length header";
+        this.message = message || "Response body length does not match content-length header";
         this.code = "UND_ERR_RES_CONTENT_LENGTH_MISMATCH";
       }
       static [Symbol.hasInstance](instance) {
@@ -622,10 +622,10 @@ var require_errors = __commonJS({
     };
     var kClientDestroyedError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_DESTROYED");
     var ClientDestroyedError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "ClientDestroyedError";
-        this.message = message2 || "The client is destroyed";
+        this.message = message || "The client is destroyed";
         this.code = "UND_ERR_DESTROYED";
       }
       static [Symbol.hasInstance](instance) {
@@ -635,10 +635,10 @@ var require_errors = __commonJS({
     };
     var kClientClosedError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_CLOSED");
     var ClientClosedError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "ClientClosedError";
-        this.message = message2 || "The client is closed";
+        this.message = message || "The client is closed";
         this.code = "UND_ERR_CLOSED";
       }
       static [Symbol.hasInstance](instance) {
@@ -648,10 +648,10 @@ var require_errors = __commonJS({
     };
     var kSocketError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_SOCKET");
     var SocketError = class extends UndiciError {
-      constructor(message2, socket) {
-        super(message2);
+      constructor(message, socket) {
+        super(message);
         this.name = "SocketError";
-        this.message = message2 || "Socket error";
+        this.message = message || "Socket error";
         this.code = "UND_ERR_SOCKET";
         this.socket = socket;
       }
@@ -662,10 +662,10 @@ var require_errors = __commonJS({
     };
     var kNotSupportedError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_NOT_SUPPORTED");
     var NotSupportedError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "NotSupportedError";
-        this.message = message2 || "Not supported error";
+        this.message = message || "Not supported error";
         this.code = "UND_ERR_NOT_SUPPORTED";
       }
       static [Symbol.hasInstance](instance) {
@@ -675,10 +675,10 @@ var require_errors = __commonJS({
     };
     var kBalancedPoolMissingUpstreamError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_BPL_MISSING_UPSTREAM");
     var BalancedPoolMissingUpstreamError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "MissingUpstreamError";
-        this.message = message2 || "No upstream has been added to the BalancedPool";
+        this.message = message || "No upstream has been added to the BalancedPool";
         this.code = "UND_ERR_BPL_MISSING_UPSTREAM";
       }
       static [Symbol.hasInstance](instance) {
@@ -688,8 +688,8 @@ var require_errors = __commonJS({
     };
     var kHTTPParserError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_HTTP_PARSER");
     var HTTPParserError = class extends Error {
-      constructor(message2, code, data) {
-        super(message2);
+      constructor(message, code, data) {
+        super(message);
         this.name = "HTTPParserError";
         this.code = code ? `HPE_${code}` : void 0;
         this.data = data ? data.toString() : void 0;
@@ -701,10 +701,10 @@ var require_errors = __commonJS({
     };
     var kResponseExceededMaxSizeError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_RES_EXCEEDED_MAX_SIZE");
     var ResponseExceededMaxSizeError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "ResponseExceededMaxSizeError";
-        this.message = message2 || "Response content exceeded max size";
+        this.message = message || "Response content exceeded max size";
         this.code = "UND_ERR_RES_EXCEEDED_MAX_SIZE";
       }
       static [Symbol.hasInstance](instance) {
@@ -714,10 +714,10 @@ var require_errors = __commonJS({
     };
     var kRequestRetryError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_REQ_RETRY");
     var RequestRetryError = class extends UndiciError {
-      constructor(message2, code, { headers, data }) {
-        super(message2);
+      constructor(message, code, { headers, data }) {
+        super(message);
         this.name = "RequestRetryError";
-        this.message = message2 || "Request retry error";
+        this.message = message || "Request retry error";
         this.code = "UND_ERR_REQ_RETRY";
         this.statusCode = code;
         this.data = data;
@@ -730,10 +730,10 @@ var require_errors = __commonJS({
     };
     var kResponseError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_RESPONSE");
     var ResponseError = class extends UndiciError {
-      constructor(message2, code, { headers, data }) {
-        super(message2);
+      constructor(message, code, { headers, data }) {
+        super(message);
         this.name = "ResponseError";
-        this.message = message2 || "Response error";
+        this.message = message || "Response error";
         this.code = "UND_ERR_RESPONSE";
         this.statusCode = code;
         this.data = data;
@@ -746,10 +746,10 @@ var require_errors = __commonJS({
     };
     var kSecureProxyConnectionError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_PRX_TLS");
     var SecureProxyConnectionError = class extends UndiciError {
-      constructor(cause, message2, options) {
-        super(message2, { cause, ...options ?? {} });
+      constructor(cause, message, options) {
+        super(message, { cause, ...options ?? {} });
         this.name = "SecureProxyConnectionError";
-        this.message = message2 || "Secure Proxy Connection failed";
+        this.message = message || "Secure Proxy Connection failed";
         this.code = "UND_ERR_PRX_TLS";
         this.cause = cause;
       }
@@ -760,10 +760,10 @@ var require_errors = __commonJS({
     };
     var kMessageSizeExceededError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_WS_MESSAGE_SIZE_EXCEEDED");
     var MessageSizeExceededError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "MessageSizeExceededError";
-        this.message = message2 || "Max decompressed message size exceeded";
+        this.message = message || "Max decompressed message size exceeded";
         this.code = "UND_ERR_WS_MESSAGE_SIZE_EXCEEDED";
       }
       static [Symbol.hasInstance](instance) {
@@ -2774,14 +2774,14 @@ var require_connect = __commonJS({
       if (socket == null) {
         return;
       }
-      let message2 = "Connect Timeout Error";
+      let message = "Connect Timeout Error";
       if (Array.isArray(socket.autoSelectFamilyAttemptedAddresses)) {
-        message2 += ` (attempted addresses: ${socket.autoSelectFamilyAttemptedAddresses.join(", ")},`;
+        message += ` (attempted addresses: ${socket.autoSelectFamilyAttemptedAddresses.join(", ")},`;
       } else {
-        message2 += ` (attempted address: ${opts.hostname}:${opts.port},`;
+        message += ` (attempted address: ${opts.hostname}:${opts.port},`;
       }
-      message2 += ` timeout: ${opts.timeout}ms)`;
-      util.destroy(socket, new ConnectTimeoutError(message2));
+      message += ` timeout: ${opts.timeout}ms)`;
+      util.destroy(socket, new ConnectTimeoutError(message));
     }
     module2.exports = buildConnector;
   }
@@ -3763,15 +3763,15 @@ var require_webidl = __commonJS({
     webidl.converters = {};
     webidl.util = {};
     webidl.errors = {};
-    webidl.errors.exception = function(message2) {
-      return new TypeError(`${message2.header}: ${message2.message}`);
+    webidl.errors.exception = function(message) {
+      return new TypeError(`${message.header}: ${message.message}`);
     };
     webidl.errors.conversionFailed = function(context3) {
       const plural = context3.types.length === 1 ? "" : " one of";
-      const message2 = `${context3.argument} could not be converted to${plural}: ${context3.types.join(", ")}.`;
+      const message = `${context3.argument} could not be converted to${plural}: ${context3.types.join(", ")}.`;
       return webidl.errors.exception({
         header: context3.prefix,
-        message: message2
+        message
       });
     };
     webidl.errors.invalidArgument = function(context3) {
@@ -6096,12 +6096,12 @@ var require_client_h1 = __commonJS({
           return new ResponseContentLengthMismatchError();
         }
         const ptr = llhttp.llhttp_get_error_reason(this.ptr);
-        let message2 = "";
+        let message = "";
         if (ptr) {
           const len = new Uint8Array(llhttp.memory.buffer, ptr).indexOf(0);
-          message2 = "Response does not match the HTTP/1.1 protocol (" + Buffer.from(llhttp.memory.buffer, ptr, len).toString() + ")";
+          message = "Response does not match the HTTP/1.1 protocol (" + Buffer.from(llhttp.memory.buffer, ptr, len).toString() + ")";
         }
-        return new HTTPParserError(message2, constants.ERROR[ret], data);
+        return new HTTPParserError(message, constants.ERROR[ret], data);
       }
       destroy() {
         assert(this.ptr != null);
@@ -9859,9 +9859,9 @@ var require_util3 = __commonJS({
         chunks = [];
         length = 0;
       }
-      const message2 = `Response status code ${statusCode}${statusMessage ? `: ${statusMessage}` : ""}`;
+      const message = `Response status code ${statusCode}${statusMessage ? `: ${statusMessage}` : ""}`;
       if (statusCode === 204 || !contentType || !length) {
-        queueMicrotask(() => callback(new ResponseStatusCodeError(message2, statusCode, headers)));
+        queueMicrotask(() => callback(new ResponseStatusCodeError(message, statusCode, headers)));
         return;
       }
       const stackTraceLimit = Error.stackTraceLimit;
@@ -9877,7 +9877,7 @@ var require_util3 = __commonJS({
       } finally {
         Error.stackTraceLimit = stackTraceLimit;
       }
-      queueMicrotask(() => callback(new ResponseStatusCodeError(message2, statusCode, headers, payload)));
+      queueMicrotask(() => callback(new ResponseStatusCodeError(message, statusCode, headers, payload)));
     }
     var isContentTypeApplicationJson = (contentType) => {
       return contentType.length > 15 && contentType[11] === "/" && contentType[0] === "a" && contentType[1] === "p" && contentType[2] === "p" && contentType[3] === "l" && contentType[4] === "i" && contentType[5] === "c" && contentType[6] === "a" && contentType[7] === "t" && contentType[8] === "i" && contentType[9] === "o" && contentType[10] === "n" && contentType[12] === "j" && contentType[13] === "s" && contentType[14] === "o" && contentType[15] === "n";
@@ -10704,11 +10704,11 @@ var require_mock_errors = __commonJS({
     var { UndiciError } = require_errors();
     var kMockNotMatchedError = /* @__PURE__ */ Symbol.for("undici.error.UND_MOCK_ERR_MOCK_NOT_MATCHED");
     var MockNotMatchedError = class _MockNotMatchedError extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         Error.captureStackTrace(this, _MockNotMatchedError);
         this.name = "MockNotMatchedError";
-        this.message = message2 || "The request does not match any registered mock dispatches";
+        this.message = message || "The request does not match any registered mock dispatches";
         this.code = "UND_MOCK_ERR_MOCK_NOT_MATCHED";
       }
       static [Symbol.hasInstance](instance) {
@@ -11893,16 +11893,16 @@ var require_dns = __commonJS({
       setRecords(origin, addresses) {
         const timestamp = Date.now();
         const records = { records: { 4: null, 6: null } };
-        for (const record2 of addresses) {
-          record2.timestamp = timestamp;
-          if (typeof record2.ttl === "number") {
-            record2.ttl = Math.min(record2.ttl, this.#maxTTL);
+        for (const record3 of addresses) {
+          record3.timestamp = timestamp;
+          if (typeof record3.ttl === "number") {
+            record3.ttl = Math.min(record3.ttl, this.#maxTTL);
           } else {
-            record2.ttl = this.#maxTTL;
+            record3.ttl = this.#maxTTL;
           }
-          const familyRecords = records.records[record2.family] ?? { ips: [] };
-          familyRecords.ips.push(record2);
-          records.records[record2.family] = familyRecords;
+          const familyRecords = records.records[record3.family] ?? { ips: [] };
+          familyRecords.ips.push(record3);
+          records.records[record3.family] = familyRecords;
         }
         this.#records.set(origin.hostname, records);
       }
@@ -18357,15 +18357,15 @@ var require_websocket = __commonJS({
       this.ws[kResponse].socket.resume();
     }
     function onParserError(err) {
-      let message2;
+      let message;
       let code;
       if (err instanceof CloseEvent) {
-        message2 = err.reason;
+        message = err.reason;
         code = err.code;
       } else {
-        message2 = err.message;
+        message = err.message;
       }
-      fireEvent("error", this, () => new ErrorEvent("error", { error: err, message: message2 }));
+      fireEvent("error", this, () => new ErrorEvent("error", { error: err, message }));
       closeWebSocketConnection(this, code);
     }
     module2.exports = {
@@ -19384,8 +19384,8 @@ var require_lib = __commonJS({
     var ExponentialBackoffCeiling = 10;
     var ExponentialBackoffTimeSlice = 5;
     var HttpClientError = class _HttpClientError extends Error {
-      constructor(message2, statusCode) {
-        super(message2);
+      constructor(message, statusCode) {
+        super(message);
         this.name = "HttpClientError";
         this.statusCode = statusCode;
         Object.setPrototypeOf(this, _HttpClientError.prototype);
@@ -19393,8 +19393,8 @@ var require_lib = __commonJS({
     };
     exports2.HttpClientError = HttpClientError;
     var HttpClientResponse = class {
-      constructor(message2) {
-        this.message = message2;
+      constructor(message) {
+        this.message = message;
       }
       readBody() {
         return __awaiter2(this, void 0, void 0, function* () {
@@ -20243,10 +20243,10 @@ var require_light = __commonJS({
         _randomIndex() {
           return Math.random().toString(36).slice(2);
         }
-        doDrop({ error, message: message2 = "This job has been dropped by Bottleneck" } = {}) {
+        doDrop({ error, message = "This job has been dropped by Bottleneck" } = {}) {
           if (this._states.remove(this.options.id)) {
             if (this.rejectOnDrop) {
-              this._reject(error != null ? error : new BottleneckError$1(message2));
+              this._reject(error != null ? error : new BottleneckError$1(message));
             }
             this.Events.trigger("dropped", { args: this.args, options: this.options, task: this.task, promise: this.promise });
             return true;
@@ -20382,9 +20382,9 @@ var require_light = __commonJS({
             return clearInterval(this.heartbeat);
           }
         }
-        async __publish__(message2) {
+        async __publish__(message) {
           await this.yieldLoop();
-          return this.instance.Events.trigger("message", message2.toString());
+          return this.instance.Events.trigger("message", message.toString());
         }
         async __disconnect__(flush) {
           await this.yieldLoop();
@@ -20895,8 +20895,8 @@ var require_light = __commonJS({
           channel_client() {
             return `b_${this.id}_${this._store.clientId}`;
           }
-          publish(message2) {
-            return this._store.__publish__(message2);
+          publish(message) {
+            return this._store.__publish__(message);
           }
           disconnect(flush = true) {
             return this._store.__disconnect__(flush);
@@ -21019,9 +21019,9 @@ var require_light = __commonJS({
               return this.Events.trigger("error", e);
             });
           }
-          _dropAllQueued(message2) {
+          _dropAllQueued(message) {
             return this._queues.shiftAll(function(job) {
-              return job.doDrop({ message: message2 });
+              return job.doDrop({ message });
             });
           }
           stop(options = {}) {
@@ -33474,8 +33474,8 @@ var require_delayed_stream = __commonJS({
         return;
       }
       this._maxDataSizeExceeded = true;
-      var message2 = "DelayedStream#maxDataSize of " + this.maxDataSize + " bytes exceeded.";
-      this.emit("error", new Error(message2));
+      var message = "DelayedStream#maxDataSize of " + this.maxDataSize + " bytes exceeded.";
+      this.emit("error", new Error(message));
     };
   }
 });
@@ -33626,8 +33626,8 @@ var require_combined_stream = __commonJS({
       if (this.dataSize <= this.maxDataSize) {
         return;
       }
-      var message2 = "DelayedStream#maxDataSize of " + this.maxDataSize + " bytes exceeded.";
-      this._emitError(new Error(message2));
+      var message = "DelayedStream#maxDataSize of " + this.maxDataSize + " bytes exceeded.";
+      this._emitError(new Error(message));
     };
     CombinedStream.prototype._updateDataSize = function() {
       this.dataSize = 0;
@@ -50305,10 +50305,10 @@ var require_node_progress = __commonJS({
       var delta = goal - this.curr;
       this.tick(delta, tokens);
     };
-    ProgressBar.prototype.interrupt = function(message2) {
+    ProgressBar.prototype.interrupt = function(message) {
       this.stream.clearLine();
       this.stream.cursorTo(0);
-      this.stream.write(message2);
+      this.stream.write(message);
       this.stream.write("\n");
       this.stream.write(this.lastDraw);
     };
@@ -50421,12 +50421,12 @@ var require_progressTracker = __commonJS({
 ${iOpts.workers} workers`;
           }
           const runningType = opts.warmupRunning ? "warmup" : "test";
-          const message2 = iOpts.amount ? `Running ${iOpts.amount} requests ${runningType} @ ${iOpts.url}${socketPath}
+          const message = iOpts.amount ? `Running ${iOpts.amount} requests ${runningType} @ ${iOpts.url}${socketPath}
 ${msg}
 ` : `Running ${iOpts.duration}s ${runningType} @ ${iOpts.url}${socketPath}
 ${msg}
 `;
-          logToStream(message2);
+          logToStream(message);
           if (iOpts.workers) {
             showSpinner();
           } else {
@@ -59609,9 +59609,9 @@ var require_zlib = __commonJS({
     function processCallback() {
       throw new Error("Should not get here");
     }
-    function zlibOnError(message2, errno, code) {
+    function zlibOnError(message, errno, code) {
       const self2 = this._owner;
-      const error = new Error(message2);
+      const error = new Error(message);
       error.errno = errno;
       error.code = code;
       self2._err = error;
@@ -63974,11 +63974,11 @@ var require_node_fs_compat = __commonJS({
       return `of ${thing} ${String(expected)}`;
     }
     exports2.ERR_INTERNAL_ASSERTION = class ERR_INTERNAL_ASSERTION extends Error {
-      constructor(message2) {
+      constructor(message) {
         super();
         Error.captureStackTrace(this, ERR_INTERNAL_ASSERTION);
         const suffix = "This is caused by either a bug in ssh2 or incorrect usage of ssh2 internals.\nPlease open an issue with this stack trace at https://github.com/mscdex/ssh2/issues\n";
-        this.message = message2 === void 0 ? suffix : `${message2}
+        this.message = message === void 0 ? suffix : `${message}
 ${suffix}`;
       }
     };
@@ -65462,13 +65462,13 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} HANDLE`
         );
       }
-      status(reqid, code, message2) {
+      status(reqid, code, message) {
         if (!this.server)
           throw new Error("Server-only method called in client mode");
         if (!VALID_STATUS_CODES.has(code))
           throw new Error(`Bad status code: ${code}`);
-        message2 || (message2 = "");
-        const msgLen = Buffer.byteLength(message2);
+        message || (message = "");
+        const msgLen = Buffer.byteLength(message);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + 4 + msgLen + 4);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -65478,7 +65478,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, msgLen, p += 4);
         p += 4;
         if (msgLen) {
-          buf.utf8Write(message2, p, msgLen);
+          buf.utf8Write(message, p, msgLen);
           p += msgLen;
         }
         writeUInt32BE(buf, 0, p);
@@ -72613,19 +72613,19 @@ var JSONStringify = (value, replacer, space) => {
 };
 var featureCache = /* @__PURE__ */ new Map();
 var isContextSourceSupported = () => {
-  const parseFingerprint2 = JSON.parse.toString();
-  if (featureCache.has(parseFingerprint2)) {
-    return featureCache.get(parseFingerprint2);
+  const parseFingerprint = JSON.parse.toString();
+  if (featureCache.has(parseFingerprint)) {
+    return featureCache.get(parseFingerprint);
   }
   try {
     const result = JSON.parse(
       "1",
       (_, __, context3) => !!context3?.source && context3.source === "1"
     );
-    featureCache.set(parseFingerprint2, result);
+    featureCache.set(parseFingerprint, result);
     return result;
   } catch {
-    featureCache.set(parseFingerprint2, false);
+    featureCache.set(parseFingerprint, false);
     return false;
   }
 };
@@ -72746,8 +72746,8 @@ var RequestError = class extends Error {
    * Response object if a response was received
    */
   response;
-  constructor(message2, statusCode, options) {
-    super(message2, { cause: options.cause });
+  constructor(message, statusCode, options) {
+    super(message, { cause: options.cause });
     this.name = "HttpError";
     this.status = Number.parseInt(statusCode);
     if (Number.isNaN(this.status)) {
@@ -72815,22 +72815,22 @@ async function fetchWrapper(requestOptions) {
       ...requestOptions.body && { duplex: "half" }
     });
   } catch (error) {
-    let message2 = "Unknown Error";
+    let message = "Unknown Error";
     if (error instanceof Error) {
       if (error.name === "AbortError") {
         error.status = 500;
         throw error;
       }
-      message2 = error.message;
+      message = error.message;
       if (error.name === "TypeError" && "cause" in error) {
         if (error.cause instanceof Error) {
-          message2 = error.cause.message;
+          message = error.cause.message;
         } else if (typeof error.cause === "string") {
-          message2 = error.cause;
+          message = error.cause;
         }
       }
     }
-    const requestError = new RequestError(message2, 500, {
+    const requestError = new RequestError(message, 500, {
       request: requestOptions
     });
     requestError.cause = error;
@@ -76132,6 +76132,13 @@ throttling.triggersNotification = triggersNotification;
 
 // src/github/client.ts
 var import_light3 = __toESM(require_light(), 1);
+
+// src/errors.ts
+function messageOf(error) {
+  return error instanceof Error ? error.message : String(error);
+}
+
+// src/github/client.ts
 var MAX_WAIT_SECONDS = 60;
 var CLIENT_ERRORS = Array.from({ length: 100 }, (_, offset) => 400 + offset);
 var PACING_UNITS = { write: 1, search: 2, notifications: 3 };
@@ -76146,7 +76153,7 @@ function httpStatus(error) {
 function githubMessage(error) {
   const data = error?.response?.data;
   if (typeof data?.message === "string") return data.message;
-  return error instanceof Error ? error.message : String(error);
+  return messageOf(error);
 }
 function createGitHubClient({ token, apiUrl, log, retries = 3, retryBaseDelayMs = 1e3 }) {
   const logServerErrorRetries = (octokit) => {
@@ -76223,7 +76230,7 @@ function historyMap(entries) {
 function emptyDocument() {
   return { schema: HISTORY_SCHEMA, version: HISTORY_VERSION, histories: historyMap({}) };
 }
-function configFingerprint(load) {
+function loadSignatureOf(load) {
   return {
     url: load.url,
     method: load.method,
@@ -76234,7 +76241,7 @@ function configFingerprint(load) {
     bodySha256: load.body === void 0 ? null : createHash("sha256").update(load.body).digest("hex")
   };
 }
-function fingerprintDifferences(baseline, current) {
+function loadSignatureDifferences(baseline, current) {
   const keys = Object.keys(current);
   return keys.filter((key) => baseline[key] !== current[key]).map((key) => key === "bodySha256" ? "body changed" : `${key} ${String(baseline[key])} \u2192 ${String(current[key])}`);
 }
@@ -76592,143 +76599,11 @@ var CURVE_PERCENTILES = [50, 75, 90, 95, 99, 99.9];
 function latencyCurve(histogram) {
   return CURVE_PERCENTILES.map((p) => histogram.totalCount === 0 ? 0 : histogram.getValueAtPercentile(p) / 1e3);
 }
-
-// src/verdict/statistics.ts
-var MAD_TO_SIGMA = 1.4826;
-var EXACT_MWU_LIMIT = 20;
-function sortedCopy(values) {
-  return Float64Array.from(values).sort();
-}
-function medianOfSorted(sorted) {
-  const n = sorted.length;
-  if (n === 0) return 0;
-  const mid = n >> 1;
-  return n % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-function median(values) {
-  return medianOfSorted(sortedCopy(values));
-}
-function quantile(values, q) {
-  const sorted = sortedCopy(values);
-  if (sorted.length === 0) return 0;
-  const position = Math.min(Math.max(q, 0), 1) * (sorted.length - 1);
-  const below = Math.floor(position);
-  const above = Math.min(below + 1, sorted.length - 1);
-  return sorted[below] + (position - below) * (sorted[above] - sorted[below]);
-}
-function mad(values) {
-  const centre = median(values);
-  return median(Array.from(values, (v) => Math.abs(v - centre)));
-}
-function robustCentreAndSpread(values) {
-  return { centre: median(values), spread: MAD_TO_SIGMA * mad(values) };
-}
-function mulberry32(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = state + 1831565813 >>> 0;
-    let t = state;
-    t = Math.imul(t ^ t >>> 15, t | 1);
-    t ^= t + Math.imul(t ^ t >>> 7, t | 61);
-    return ((t ^ t >>> 14) >>> 0) / 4294967296;
-  };
-}
-function midranks(pooled) {
-  const order = pooled.map((value, index) => ({ value, index })).sort((a, b) => a.value - b.value);
-  const ranks = new Array(pooled.length);
-  for (let start = 0; start < order.length; ) {
-    let end = start;
-    while (end + 1 < order.length && order[end + 1].value === order[start].value) end++;
-    const rank = (start + end) / 2 + 1;
-    for (let k = start; k <= end; k++) ranks[order[k].index] = rank;
-    start = end + 1;
-  }
-  return ranks;
-}
-function mannWhitneyU(baseline, candidate) {
-  const n = baseline.length;
-  const m = candidate.length;
-  if (n === 0 || m === 0) return { u: 0, p: 1, method: "exact" };
-  const ranks = midranks([...baseline, ...candidate]);
-  const candidateRanks = ranks.slice(n);
-  const rankSum = candidateRanks.reduce((a, b) => a + b, 0);
-  const u = rankSum - m * (m + 1) / 2;
-  if (n <= EXACT_MWU_LIMIT && m <= EXACT_MWU_LIMIT) {
-    return { u, p: exactUpperTail(ranks, m, rankSum), method: "exact" };
-  }
-  return { u, p: normalUpperTailOfU(ranks, n, m, u), method: "normal" };
-}
-function exactUpperTail(ranks, m, rankSum) {
-  const doubled = ranks.map((r) => Math.round(2 * r));
-  const total = doubled.reduce((a, b) => a + b, 0);
-  const ways = Array.from({ length: m + 1 }, () => new Float64Array(total + 1));
-  ways[0][0] = 1;
-  doubled.forEach((r, seen) => {
-    for (let j = Math.min(seen + 1, m); j >= 1; j--) {
-      const into = ways[j];
-      const from = ways[j - 1];
-      for (let s = total; s >= r; s--) into[s] += from[s - r];
-    }
-  });
-  const observed = Math.round(2 * rankSum);
-  let atLeast = 0;
-  let all = 0;
-  ways[m].forEach((count3, s) => {
-    all += count3;
-    if (s >= observed) atLeast += count3;
-  });
-  return Math.min(1, atLeast / all);
-}
-function normalUpperTailOfU(ranks, n, m, u) {
-  const size = n + m;
-  const tieSizes = /* @__PURE__ */ new Map();
-  for (const r of ranks) tieSizes.set(r, (tieSizes.get(r) ?? 0) + 1);
-  let tieTerm = 0;
-  for (const t of tieSizes.values()) tieTerm += t * t * t - t;
-  const variance = n * m / 12 * (size + 1 - tieTerm / (size * (size - 1)));
-  if (variance <= 0) return 1;
-  const z = (u - n * m / 2 - 0.5) / Math.sqrt(variance);
-  return normalUpperTail(z);
-}
-function normalUpperTail(z) {
-  const x = z / Math.SQRT2;
-  const a = Math.abs(x);
-  const t = 1 / (1 + 0.5 * a);
-  const erfcAbs = t * Math.exp(
-    -a * a - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))))
-  );
-  const erfc = x >= 0 ? erfcAbs : 2 - erfcAbs;
-  return erfc / 2;
-}
-var TINY = 1e-12;
-function bootstrapRatioOfMedians(baseline, candidate, { iterations = 2e3, confidence = 0.95, seed = 279800446 } = {}) {
-  if (baseline.length === 0 || candidate.length === 0) return void 0;
-  const ratioOf = (b, c) => Math.max(c, TINY) / Math.max(b, TINY);
-  const random = mulberry32(seed);
-  const baseScratch = new Float64Array(baseline.length);
-  const candScratch = new Float64Array(candidate.length);
-  const resample = (from, into) => {
-    for (let i = 0; i < into.length; i++) into[i] = from[Math.floor(random() * from.length)];
-    return medianOfSorted(into.sort());
-  };
-  const ratios = new Float64Array(iterations);
-  for (let i = 0; i < iterations; i++) {
-    ratios[i] = ratioOf(resample(baseline, baseScratch), resample(candidate, candScratch));
-  }
-  const tail = (1 - confidence) / 2;
-  return {
-    ratio: ratioOf(median(baseline), median(candidate)),
-    lower: quantile(ratios, tail),
-    upper: quantile(ratios, 1 - tail)
-  };
-}
-
-// src/load/run-figures.ts
-var RUN_METRICS = ["p50", "p90", "p95", "p99", "requestsPerSec", "errorRate"];
-function runFigures(bursts) {
-  const figures2 = {};
-  for (const metric of RUN_METRICS) figures2[metric] = median(bursts.map((burst) => burst[metric]));
-  return figures2;
+function mergedCurve(encoded) {
+  const merged = mergeHistograms(encoded);
+  const curve2 = latencyCurve(merged);
+  merged.destroy();
+  return curve2;
 }
 
 // src/load/burst.ts
@@ -76869,7 +76744,7 @@ async function measureBurstInProcess(spec) {
     // autocannon ends a burst on its sampling tick: at the default 1 s a 1500 ms burst runs 2 s.
     sampleInt: SAMPLE_INTERVAL_MS,
     overallRate: spec.rate,
-    // autocannon's correction uses ceil(1/rate) ms as the interval (FIELD-NOTES); ours is below.
+    // autocannon's correction uses ceil(1/rate) ms as the interval, not 1000/rate ms; ours is below.
     ignoreCoordinatedOmission: spec.rate !== void 0,
     excludeErrorStats: true,
     setupClient: honourConnectionClose
@@ -76895,7 +76770,8 @@ async function measureBurstInProcess(spec) {
     histogram: encodeHistogram(histogram),
     ok,
     non2xx: result.non2xx,
-    errors: result.errors,
+    // autocannon counts a timeout among its errors too.
+    errors: result.errors - result.timeouts,
     timeouts: result.timeouts,
     wallMs,
     cpuMs: (cpu.user + cpu.system) / 1e3
@@ -76942,11 +76818,11 @@ function startWorker(index, total) {
   const inbox = [];
   let waiting;
   let gone;
-  child.on("message", (message2) => {
+  child.on("message", (message) => {
     if (waiting) {
-      waiting.resolve(message2);
+      waiting.resolve(message);
       waiting = void 0;
-    } else inbox.push(message2);
+    } else inbox.push(message);
   });
   const fail = (error) => {
     gone ??= error;
@@ -76971,10 +76847,10 @@ function withDeadline(work, ms, what) {
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 async function receive(worker, kind) {
-  const message2 = await worker.next();
-  if (message2.kind === "failed") throw new Error(`${worker.label} failed: ${message2.message}`);
-  if (message2.kind !== kind) throw new Error(`${worker.label} sent ${message2.kind}, expected ${kind}`);
-  return message2;
+  const message = await worker.next();
+  if (message.kind === "failed") throw new Error(`${worker.label} failed: ${message.message}`);
+  if (message.kind !== kind) throw new Error(`${worker.label} sent ${message.kind}, expected ${kind}`);
+  return message;
 }
 async function measureBurstInProcesses(spec, processes) {
   const shares = splitSpec(spec, processes);
@@ -76993,7 +76869,7 @@ async function measureBurstInProcesses(spec, processes) {
       limitMs,
       `the load processes did not finish a ${spec.durationMs} ms burst within ${limitMs / 1e3} s; they were killed`
     );
-    return samples.map((message2) => message2.sample);
+    return samples.map((message) => message.sample);
   } finally {
     for (const worker of workers) {
       if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill("SIGKILL");
@@ -77013,7 +76889,7 @@ function combineSamples(samples, request2, startedAt) {
   const errors = sum2((s) => s.errors);
   const timeouts = sum2((s) => s.timeouts);
   const wallMs = Math.max(...samples.map((s) => s.wallMs));
-  const attempted = ok + non2xx + errors;
+  const attempted = ok + non2xx + errors + timeouts;
   return {
     index: request2.index,
     target: request2.target,
@@ -77029,9 +76905,9 @@ function combineSamples(samples, request2, startedAt) {
     requestsPerSec: wallMs > 0 ? (ok + non2xx) * 1e3 / wallMs : 0,
     ok,
     non2xx,
-    errors: errors - timeouts,
+    errors,
     timeouts,
-    errorRate: attempted > 0 ? (non2xx + errors) / attempted : 0,
+    errorRate: attempted > 0 ? (non2xx + errors + timeouts) / attempted : 0,
     // Each process has one core; the busiest one decides whether we measured ourselves.
     generatorCpu: Math.max(...samples.map((s) => s.wallMs > 0 ? s.cpuMs / s.wallMs : 0)),
     histogram
@@ -77073,1438 +76949,134 @@ async function runSeries(plan, count3, firstIndex, observer) {
   return results;
 }
 
-// src/watch/proc-parsers.ts
-function parseMeminfo(text2) {
-  const fields = /* @__PURE__ */ new Map();
-  for (const line of text2.split("\n")) {
-    const match = /^([\w()]+):\s+(\d+)/.exec(line.trim());
-    if (match) fields.set(match[1], Number(match[2]));
+// src/verdict/statistics.ts
+var MAD_TO_SIGMA = 1.4826;
+var EXACT_MWU_LIMIT = 20;
+function sortedCopy(values) {
+  return Float64Array.from(values).sort();
+}
+function medianOfSorted(sorted) {
+  const n = sorted.length;
+  if (n === 0) return 0;
+  const mid = n >> 1;
+  return n % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+function median(values) {
+  return medianOfSorted(sortedCopy(values));
+}
+function quantile(values, q) {
+  const sorted = sortedCopy(values);
+  if (sorted.length === 0) return 0;
+  const position = Math.min(Math.max(q, 0), 1) * (sorted.length - 1);
+  const below = Math.floor(position);
+  const above = Math.min(below + 1, sorted.length - 1);
+  return sorted[below] + (position - below) * (sorted[above] - sorted[below]);
+}
+function mad(values) {
+  const centre = median(values);
+  return median(Array.from(values, (v) => Math.abs(v - centre)));
+}
+function robustCentreAndSpread(values) {
+  return { centre: median(values), spread: MAD_TO_SIGMA * mad(values) };
+}
+function mulberry32(seed) {
+  let state = seed >>> 0;
+  return () => {
+    state = state + 1831565813 >>> 0;
+    let t = state;
+    t = Math.imul(t ^ t >>> 15, t | 1);
+    t ^= t + Math.imul(t ^ t >>> 7, t | 61);
+    return ((t ^ t >>> 14) >>> 0) / 4294967296;
+  };
+}
+function midranks(pooled) {
+  const order = pooled.map((value, index) => ({ value, index })).sort((a, b) => a.value - b.value);
+  const ranks = new Array(pooled.length);
+  for (let start = 0; start < order.length; ) {
+    let end = start;
+    while (end + 1 < order.length && order[end + 1].value === order[start].value) end++;
+    const rank = (start + end) / 2 + 1;
+    for (let k = start; k <= end; k++) ranks[order[k].index] = rank;
+    start = end + 1;
   }
-  const kib = (name) => fields.get(name) ?? null;
-  return {
-    memTotalKib: kib("MemTotal"),
-    memAvailableKib: kib("MemAvailable"),
-    swapTotalKib: kib("SwapTotal"),
-    swapFreeKib: kib("SwapFree")
-  };
+  return ranks;
 }
-function parseVmstat(text2) {
-  const counters = /* @__PURE__ */ new Map();
-  for (const line of text2.split("\n")) {
-    const match = /^(\w+)\s+(\d+)\s*$/.exec(line.trim());
-    if (match) counters.set(match[1], Number(match[2]));
+function mannWhitneyU(baseline, candidate) {
+  const n = baseline.length;
+  const m = candidate.length;
+  if (n === 0 || m === 0) return { u: 0, p: 1, method: "exact" };
+  const ranks = midranks([...baseline, ...candidate]);
+  const candidateRanks = ranks.slice(n);
+  const rankSum = candidateRanks.reduce((a, b) => a + b, 0);
+  const u = rankSum - m * (m + 1) / 2;
+  if (n <= EXACT_MWU_LIMIT && m <= EXACT_MWU_LIMIT) {
+    return { u, p: exactUpperTail(ranks, m, rankSum), method: "exact" };
   }
-  return {
-    pswpin: counters.get("pswpin") ?? 0,
-    pswpout: counters.get("pswpout") ?? 0,
-    pgmajfault: counters.get("pgmajfault") ?? 0,
-    oomKill: counters.get("oom_kill") ?? null
-  };
+  return { u, p: normalUpperTailOfU(ranks, n, m, u), method: "normal" };
 }
-function parsePressure(text2) {
-  const avg10 = (kind) => {
-    const match = new RegExp(`^${kind}\\s.*\\bavg10=([\\d.]+)`, "m").exec(text2);
-    return match ? Number(match[1]) : null;
-  };
-  return { someAvg10: avg10("some"), fullAvg10: avg10("full") };
-}
-function parseStatCpu(text2) {
-  const match = /^cpu\s+([\d\s]+)$/m.exec(text2);
-  if (!match) return null;
-  const ticks = match[1].trim().split(/\s+/).map(Number).slice(0, 8);
-  return { total: ticks.reduce((sum2, value) => sum2 + value, 0), steal: ticks[7] ?? 0 };
-}
-function parseBootTime(text2) {
-  const match = /^btime\s+(\d+)/m.exec(text2);
-  return match ? Number(match[1]) : null;
-}
-function stealPercent(earlier, later) {
-  const elapsed = later.total - earlier.total;
-  if (elapsed <= 0) return null;
-  return (later.steal - earlier.steal) / elapsed * 100;
-}
-function parseLoadavg(text2) {
-  const match = /^\s*([\d.]+)\s+([\d.]+)\s+([\d.]+)/.exec(text2);
-  if (!match) return null;
-  return { load1: Number(match[1]), load5: Number(match[2]), load15: Number(match[3]) };
-}
-
-// src/watch/burst-figures.ts
-function burstFigures(samples) {
-  const first = samples[0];
-  const last = samples.at(-1);
-  const delta = (counter) => {
-    if (!first || !last) return null;
-    const before = counter(first);
-    const after = counter(last);
-    return before === null || after === null ? null : Math.max(0, after - before);
-  };
-  const available = samples.map((sample) => sample.meminfo.memAvailableKib);
-  const swapUsed = samples.map(
-    ({ meminfo }) => meminfo.swapTotalKib === null || meminfo.swapFreeKib === null ? null : meminfo.swapTotalKib - meminfo.swapFreeKib
-  );
-  return {
-    samples: samples.length,
-    spanSec: first && last ? last.uptimeSec - first.uptimeSec : 0,
-    memTotalKib: first?.meminfo.memTotalKib ?? null,
-    memAvailableBeforeKib: first?.meminfo.memAvailableKib ?? null,
-    memAvailableMinKib: extreme(Math.min, available),
-    memAvailableAfterKib: last?.meminfo.memAvailableKib ?? null,
-    swapTotalKib: last?.meminfo.swapTotalKib ?? null,
-    swapUsedPeakKib: extreme(Math.max, swapUsed),
-    swapInPages: delta((sample) => sample.vmstat.pswpin) ?? 0,
-    swapOutPages: delta((sample) => sample.vmstat.pswpout) ?? 0,
-    majorFaults: delta((sample) => sample.vmstat.pgmajfault) ?? 0,
-    oomKills: delta((sample) => sample.vmstat.oomKill),
-    psiSomePeak: extreme(Math.max, samples.map((sample) => sample.pressure.someAvg10)),
-    psiFullPeak: extreme(Math.max, samples.map((sample) => sample.pressure.fullAvg10)),
-    stealPercent: first?.cpu && last?.cpu ? stealPercent(first.cpu, last.cpu) : null,
-    load1Peak: extreme(Math.max, samples.map((sample) => sample.loadavg?.load1 ?? null))
-  };
-}
-function extreme(pick, values) {
-  const known = values.filter((value) => value !== null);
-  return known.length > 0 ? pick(...known) : null;
-}
-
-// src/watch/crash-patterns.ts
-var CRASH_PATTERNS = [
-  { kind: "worker killed (SIGKILL, perhaps out of memory)", pattern: /was sent SIGKILL!?\s*Perhaps out of memory\?/i },
-  { kind: "worker timeout", pattern: /WORKER TIMEOUT/ },
-  { kind: "JavaScript heap out of memory", pattern: /JavaScript heap out of memory/i },
-  { kind: "MemoryError", pattern: /\bMemoryError\b/ },
-  { kind: "out of memory", pattern: /\bOut of memory\b/i },
-  { kind: "segmentation fault", pattern: /\bsegfault\b|Segmentation fault|SIGSEGV/i },
-  { kind: "killed", pattern: /\bKilled\b/ }
-];
-var QUOTED_LINES_CAP = 10;
-var QUOTED_LINE_CHARS = 300;
-var ANSI_ESCAPE = /\u001b\[[0-9;?]*[A-Za-z]/g;
-function crashKind(line) {
-  return CRASH_PATTERNS.find(({ pattern }) => pattern.test(line))?.kind ?? null;
-}
-function scanCrashLines(lines, cap = QUOTED_LINES_CAP) {
-  const matches = [];
-  for (const raw of lines) {
-    const line = raw.replace(ANSI_ESCAPE, "").trim();
-    const kind = crashKind(line);
-    if (kind) matches.push({ kind, line: shorten(line) });
-  }
-  return { quoted: matches.slice(0, cap), total: matches.length };
-}
-function unseenLines(current, seen) {
-  const counts = /* @__PURE__ */ new Map();
-  const fresh = [];
-  for (const line of current) {
-    const count3 = (counts.get(line) ?? 0) + 1;
-    counts.set(line, count3);
-    if (count3 > (seen.get(line) ?? 0)) fresh.push(line);
-  }
-  for (const [line, count3] of counts) seen.set(line, Math.max(count3, seen.get(line) ?? 0));
-  return fresh;
-}
-function shorten(line) {
-  return line.length <= QUOTED_LINE_CHARS ? line : `${line.slice(0, QUOTED_LINE_CHARS - 1)}\u2026`;
-}
-
-// src/watch/fingerprint.ts
-var SECTIONS = ["kernel", "cpuinfo", "meminfo", "product", "vendor"];
-var FINGERPRINT_COMMAND = `sh -c '
-echo @kernel; uname -r
-echo @cpuinfo; grep -E "^(processor|model name)[[:space:]]*:" /proc/cpuinfo
-echo @meminfo; grep -E "^(MemTotal|SwapTotal):" /proc/meminfo
-echo @product; cat /sys/class/dmi/id/product_name 2>/dev/null
-echo @vendor; cat /sys/class/dmi/id/sys_vendor 2>/dev/null
-true'`;
-function parseFingerprint(output) {
-  const sections = splitSections(output);
-  const cpuLines = sections.cpuinfo.split("\n");
-  const modelLine = cpuLines.find((line) => line.startsWith("model name"));
-  const meminfo = parseMeminfo(sections.meminfo);
-  return {
-    kernel: sections.kernel.trim(),
-    cpuModel: modelLine ? modelLine.slice(modelLine.indexOf(":") + 1).trim().replace(/\s+/g, " ") : null,
-    cpuCount: cpuLines.filter((line) => line.startsWith("processor")).length,
-    memTotalKib: meminfo.memTotalKib,
-    swapTotalKib: meminfo.swapTotalKib,
-    product: sections.product.trim() || null,
-    vendor: sections.vendor.trim() || null
-  };
-}
-function splitSections(output) {
-  const sections = Object.fromEntries(SECTIONS.map((name) => [name, ""]));
-  let current = null;
-  for (const line of output.split("\n")) {
-    const heading = SECTIONS.find((name) => line === `@${name}`);
-    if (heading) current = heading;
-    else if (current) sections[current] += `${line}
-`;
-  }
-  return sections;
-}
-var MEMORY_TOLERANCE = 0.02;
-function fingerprintDifferences2(baseline, current) {
-  const differences = [];
-  const changed = (label, before, after) => {
-    if (before !== after) differences.push(`${label}: ${before ?? "unknown"} \u2192 ${after ?? "unknown"}`);
-  };
-  changed("machine", describeMachine(baseline), describeMachine(current));
-  changed("CPU", baseline.cpuModel, current.cpuModel);
-  changed("CPU count", baseline.cpuCount, current.cpuCount);
-  if (!similarMemory(baseline.memTotalKib, current.memTotalKib)) {
-    changed("memory", formatMib(baseline.memTotalKib), formatMib(current.memTotalKib));
-  }
-  changed("swap", formatMib(baseline.swapTotalKib), formatMib(current.swapTotalKib));
-  changed("kernel", baseline.kernel, current.kernel);
-  return differences;
-}
-function describeMachine(fingerprint2) {
-  const parts = [fingerprint2.vendor, fingerprint2.product].filter((part) => part !== null);
-  return parts.length > 0 ? parts.join(" ") : null;
-}
-function similarMemory(a, b) {
-  if (a === null || b === null) return a === b;
-  return Math.abs(a - b) <= MEMORY_TOLERANCE * Math.max(a, b);
-}
-function formatMib(kib) {
-  return kib === null ? null : `${Math.round(kib / 1024)} MB`;
-}
-
-// src/watch/health.ts
-var HEALTH_THRESHOLDS = {
-  /** PSI memory "some" avg10, percent of time some task waited for memory. */
-  psiSomeAvg10: 10,
-  stealPercent: 5,
-  /** Our own CPU time over wall time: above this the latencies measure the generator. */
-  generatorCpu: 0.85
-};
-function healthFlags({ figures: figures2, oomKills, crashLines, generatorCpu }) {
-  const flags = [];
-  if (oomKills.length > 0 || (figures2.oomKills ?? 0) > 0) flags.push("oom-kill");
-  if (crashLines.total > 0) flags.push("worker-crash");
-  if ((figures2.psiSomePeak ?? 0) > HEALTH_THRESHOLDS.psiSomeAvg10) flags.push("memory-pressure");
-  if (figures2.swapInPages > 0) flags.push("swapping");
-  if ((figures2.stealPercent ?? 0) > HEALTH_THRESHOLDS.stealPercent) flags.push("cpu-steal");
-  if (generatorCpu > HEALTH_THRESHOLDS.generatorCpu) flags.push("generator-saturated");
-  return flags.length > 0 ? flags : ["ok"];
-}
-function healthFindings(bursts, load) {
-  const crashes = [];
-  for (const burst of bursts) {
-    const where = `during ${burstLabel(burst)}`;
-    for (const kill of burst.oomKills) crashes.push(`${describeOomKill(kill)} ${where}`);
-    const unnamedKills = (burst.figures.oomKills ?? 0) - burst.oomKills.length;
-    if (unnamedKills > 0) {
-      crashes.push(
-        `the kernel OOM-killed ${unnamedKills === 1 ? "a process" : `${unnamedKills} processes`} ${where} (the kernel log did not name ${unnamedKills === 1 ? "it" : "them"})`
-      );
+function exactUpperTail(ranks, m, rankSum) {
+  const doubled = ranks.map((r) => Math.round(2 * r));
+  const total = doubled.reduce((a, b) => a + b, 0);
+  const ways = Array.from({ length: m + 1 }, () => new Float64Array(total + 1));
+  ways[0][0] = 1;
+  doubled.forEach((r, seen) => {
+    for (let j = Math.min(seen + 1, m); j >= 1; j--) {
+      const into = ways[j];
+      const from = ways[j - 1];
+      for (let s = total; s >= r; s--) into[s] += from[s - r];
     }
-    for (const { kind, line } of burst.crashLines.quoted) {
-      crashes.push(`${kind} ${where}: ${line}`);
-    }
-  }
-  return { crashes, environmentIssues: environmentIssues(bursts, load) };
-}
-function environmentIssues(bursts, load) {
-  const issues = [];
-  const stolen = bursts.filter((burst) => burst.flags.includes("cpu-steal"));
-  if (stolen.length > 0) {
-    const peak = Math.max(...stolen.map((burst) => burst.figures.stealPercent ?? 0));
-    issues.push(
-      `CPU steal up to ${peak.toFixed(1)} % (${burstList(stolen)}): the hypervisor gave the target's CPU to other machines`
-    );
-  }
-  const saturated = load.filter((burst) => burst.generatorCpu > HEALTH_THRESHOLDS.generatorCpu);
-  if (saturated.length > 0) {
-    const peak = Math.max(...saturated.map((burst) => burst.generatorCpu));
-    const labels = saturated.map((burst) => burstLabel({ burstIndex: burst.index, target: burst.target })).join(", ");
-    issues.push(`load generator at up to ${Math.round(peak * 100)} % of a core (${labels}): latencies measured the generator, not the server`);
-  }
-  return issues;
-}
-function describeOomKill(kill) {
-  const size = kill.anonRssMb === null ? "" : `, ${kill.anonRssMb} MB`;
-  const limit = kill.scope === "memory-cgroup" ? " at its memory cgroup limit" : "";
-  const at = kill.atEpochSec === null ? "" : ` at ${formatClock(kill.atEpochSec)}`;
-  return `the kernel killed ${kill.name} (pid ${kill.pid}${size})${limit}${at}`;
-}
-function formatClock(epochSec) {
-  return `${new Date(epochSec * 1e3).toISOString().slice(11, 19)} UTC`;
-}
-function burstLabel(burst) {
-  return `${burst.target === "baseline" ? "baseline " : ""}burst ${burst.burstIndex + 1}`;
-}
-function burstList(bursts) {
-  return bursts.map(burstLabel).join(", ");
-}
-
-// src/watch/kernel-log.ts
-var JOURNAL_LINE = /^(\d+(?:\.\d+)?)\s+\S+\s+kernel:\s?(.*)$/;
-var DMESG_LINE = /^\[\s*(\d+(?:\.\d+)?)\]\s?(.*)$/;
-var KILLED_PROCESS = /Killed process (\d+) \((.*?)\)(?= total-vm|,|\s*$)(?:.*?anon-rss:(\d+)kB)?/;
-function parseOomKills(text2, bootEpochSec) {
-  const kills = [];
-  for (const rawLine of text2.split("\n")) {
-    const line = rawLine.trimEnd();
-    const { atEpochSec, message: message2 } = timestamped(line, bootEpochSec);
-    const match = KILLED_PROCESS.exec(message2);
-    if (!match) continue;
-    kills.push({
-      pid: Number(match[1]),
-      name: match[2],
-      anonRssMb: match[3] === void 0 ? null : Math.round(Number(match[3]) / 1024),
-      atEpochSec,
-      scope: /Memory cgroup out of memory/i.test(message2) ? "memory-cgroup" : "host",
-      line: message2
-    });
-  }
-  return kills;
-}
-function timestamped(line, bootEpochSec) {
-  const journal = JOURNAL_LINE.exec(line);
-  if (journal) return { atEpochSec: Number(journal[1]), message: journal[2] };
-  const dmesg = DMESG_LINE.exec(line);
-  if (dmesg) return { atEpochSec: bootEpochSec === null ? null : bootEpochSec + Number(dmesg[1]), message: dmesg[2] };
-  return { atEpochSec: null, message: line };
-}
-
-// src/watch/kernel-log-source.ts
-var JOURNAL_PROBE = "journalctl -k -q -n 1 -o short-unix --no-pager";
-var DMESG = "dmesg";
-var DMESG_EXIT = "@dmesg-exit";
-var KERNEL_LOG_PROBE_SCRIPT = [
-  `if out=$(${JOURNAL_PROBE} 2>/dev/null) && printf '%s' "$out" | grep -q '[^[:space:]]'; then echo @journal`,
-  `else echo @dmesg; ${DMESG} 2>&1; echo "${DMESG_EXIT} $?"; fi`
-].join("\n");
-async function probeKernelLog(host2, probeOutput, bootEpochSec) {
-  const [heading = "", ...rest] = probeOutput.split("\n");
-  if (heading === "@journal") return { source: { kind: "journal" }, earlierKills: [] };
-  const exitLine = rest.findLastIndex((line) => line.startsWith(`${DMESG_EXIT} `));
-  const output = rest.slice(0, Math.max(0, exitLine)).join("\n");
-  const code = exitLine < 0 ? null : Number(rest[exitLine].slice(DMESG_EXIT.length + 1));
-  if (code === 0 && output.trim() !== "") {
-    return { source: { kind: "dmesg", sudo: false }, earlierKills: parseOomKills(output, bootEpochSec) };
-  }
-  let failure = output.trim() ? `dmesg: ${output.trim().split("\n")[0]}` : "neither journalctl -k nor dmesg printed anything";
-  if (host2.isRoot) return { source: { kind: "unreadable", reason: failure }, earlierKills: [] };
-  const dmesg = await host2.exec(DMESG, { sudo: true }).catch((error) => ({
-    code: null,
-    stdout: "",
-    stderr: error instanceof Error ? error.message : String(error)
-  }));
-  if (dmesg.code === 0 && dmesg.stdout.trim() !== "") {
-    return { source: { kind: "dmesg", sudo: true }, earlierKills: parseOomKills(dmesg.stdout, bootEpochSec) };
-  }
-  if (dmesg.stderr.trim()) failure = `dmesg with sudo: ${dmesg.stderr.trim().split("\n")[0]}`;
-  return { source: { kind: "unreadable", reason: failure }, earlierKills: [] };
-}
-async function readOomKills(host2, source, sinceEpochSec, bootEpochSec) {
-  if (source.kind === "unreadable") return [];
-  const result = source.kind === "journal" ? await host2.exec(`journalctl -k --since @${Math.floor(sinceEpochSec)} -o short-unix --no-pager -q`) : await host2.exec(DMESG, { sudo: source.sudo });
-  if (result.code !== 0) {
-    throw new Error(`reading the kernel log failed (exit ${result.code}): ${result.stderr.trim().split("\n")[0] ?? ""}`);
-  }
-  return parseOomKills(result.stdout, bootEpochSec);
-}
-
-// src/remote/target-error.ts
-var TargetError = class extends Error {
-  code;
-  constructor(code, message2) {
-    super(message2);
-    this.name = "TargetError";
-    this.code = code;
-  }
-};
-
-// src/remote/shell.ts
-function shellQuote(value) {
-  return `'${value.replaceAll("'", `'\\''`)}'`;
-}
-function validateAbsolutePath(value, inputName) {
-  if (!isPlainAbsolutePath(value)) {
-    throw new TargetError(
-      "invalid-setting",
-      `${inputName} must be an absolute path of letters, digits, '.', '_', '-' and '/' (like /swapfile), got ${JSON.stringify(value)}`
-    );
-  }
-  return value;
-}
-function remoteCommand(command, elevation) {
-  const script = `sh -c ${shellQuote(command)}`;
-  switch (elevation) {
-    case "none":
-      return script;
-    case "sudo":
-      return `sudo -n ${script}`;
-    case "sudo-with-password":
-      return `sudo -k -S -p '' ${script}`;
-  }
-}
-function endOnStdinEof(command) {
-  return [
-    "exec 3<&0",
-    `setsid sh -c ${shellQuote(command)} </dev/null 3<&- &`,
-    "pid=$!",
-    "{ cat >/dev/null; while kill -0 $pid 2>/dev/null; do kill -TERM -$pid 2>/dev/null || kill -TERM $pid; sleep 1; done; } <&3 >/dev/null 2>&1 3<&- &",
-    "watcher=$!",
-    "wait $pid; code=$?",
-    "kill $watcher 2>/dev/null",
-    "exit $code"
-  ].join("\n");
-}
-
-// src/watch/sample-line.ts
-var SAMPLER_MARKER = "loadgate-host-sampler";
-var SAMPLE_PROGRAM = `
-function keep(file, pattern,   line, out) {
-  out = ""
-  while ((getline line < file) > 0) if (line ~ pattern) out = out (out == "" ? "" : ";") line
-  close(file)
-  return out
-}
-BEGIN {
-  printf "%s|%s|%s|%s|%s|%s\\n", keep("/proc/uptime", "."),
-    keep("/proc/meminfo", "^(MemTotal|MemAvailable|SwapTotal|SwapFree):"),
-    keep("/proc/vmstat", "^(pswpin|pswpout|pgmajfault|oom_kill) "),
-    keep("/proc/stat", "^(cpu |btime )"),
-    keep("/proc/pressure/memory", "avg10="),
-    keep("/proc/loadavg", ".")
-}`;
-var SAMPLER_SCRIPT = `sample() { awk '${SAMPLE_PROGRAM}'; }
-trap 'sample; exit 0' TERM
-while sample; do sleep 1; done`;
-var SAMPLER_COMMAND = `sh -c ${shellQuote(SAMPLER_SCRIPT)} ${SAMPLER_MARKER}`;
-function parseSampleLine(line) {
-  const files = line.split("|").map((segment) => segment.replaceAll(";", "\n"));
-  if (files.length !== 6) return null;
-  const [uptime, meminfo, vmstat, stat3, pressure, loadavg] = files;
-  const uptimeSec = Number.parseFloat(uptime);
-  const parsedMeminfo = parseMeminfo(meminfo);
-  if (!Number.isFinite(uptimeSec) || parsedMeminfo.memTotalKib === null) return null;
-  const bootTime = parseBootTime(stat3);
-  return {
-    uptimeSec,
-    hostEpochSec: bootTime === null ? null : bootTime + uptimeSec,
-    meminfo: parsedMeminfo,
-    vmstat: parseVmstat(vmstat),
-    cpu: parseStatCpu(stat3),
-    pressure: parsePressure(pressure),
-    loadavg: parseLoadavg(loadavg)
-  };
-}
-
-// src/watch/sampler.ts
-var MIN_SPACING_SEC = 0.5;
-function startSampler(host2, log) {
-  const samples = [];
-  const waiting = /* @__PURE__ */ new Set();
-  let ended = false;
-  let endedEarly = null;
-  let stopping = false;
-  let last = null;
-  const release = (sample) => {
-    for (const resolve2 of waiting) resolve2(sample);
-    waiting.clear();
-  };
-  const remote = host2.spawn(SAMPLER_COMMAND);
-  remote.onLine((line) => {
-    const sample = parseSampleLine(line);
-    if (!sample) {
-      log.debug(`host sampler: ignored line ${JSON.stringify(line.slice(0, 200))}`);
-      return;
-    }
-    if (stopping) {
-      const previous = samples.at(-1);
-      if (samples.length > 1 && previous && sample.uptimeSec - previous.uptimeSec < MIN_SPACING_SEC) samples.pop();
-      last = sample;
-    }
-    samples.push(sample);
-    release(sample);
   });
-  remote.exited.then(
-    (code) => settleEnd(code === null ? "the connection dropped" : `it exited with code ${code}`),
-    (error) => settleEnd(error instanceof Error ? error.message : String(error))
+  const observed = Math.round(2 * rankSum);
+  let atLeast = 0;
+  let all = 0;
+  ways[m].forEach((count3, s) => {
+    all += count3;
+    if (s >= observed) atLeast += count3;
+  });
+  return Math.min(1, atLeast / all);
+}
+function normalUpperTailOfU(ranks, n, m, u) {
+  const size = n + m;
+  const tieSizes = /* @__PURE__ */ new Map();
+  for (const r of ranks) tieSizes.set(r, (tieSizes.get(r) ?? 0) + 1);
+  let tieTerm = 0;
+  for (const t of tieSizes.values()) tieTerm += t * t * t - t;
+  const variance = n * m / 12 * (size + 1 - tieTerm / (size * (size - 1)));
+  if (variance <= 0) return 1;
+  const z = (u - n * m / 2 - 0.5) / Math.sqrt(variance);
+  return normalUpperTail(z);
+}
+function normalUpperTail(z) {
+  const x = z / Math.SQRT2;
+  const a = Math.abs(x);
+  const t = 1 / (1 + 0.5 * a);
+  const erfcAbs = t * Math.exp(
+    -a * a - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))))
   );
-  function settleEnd(reason) {
-    ended = true;
-    if (!stopping) endedEarly = `the host sampler ended early: ${reason}`;
-    release(null);
+  const erfc = x >= 0 ? erfcAbs : 2 - erfcAbs;
+  return erfc / 2;
+}
+var TINY = 1e-12;
+function bootstrapRatioOfMedians(baseline, candidate, { iterations = 2e3, confidence = 0.95, seed = 279800446 } = {}) {
+  if (baseline.length === 0 || candidate.length === 0) return void 0;
+  const ratioOf = (b, c) => Math.max(c, TINY) / Math.max(b, TINY);
+  const random = mulberry32(seed);
+  const baseScratch = new Float64Array(baseline.length);
+  const candScratch = new Float64Array(candidate.length);
+  const resample = (from, into) => {
+    for (let i = 0; i < into.length; i++) into[i] = from[Math.floor(random() * from.length)];
+    return medianOfSorted(into.sort());
+  };
+  const ratios = new Float64Array(iterations);
+  for (let i = 0; i < iterations; i++) {
+    ratios[i] = ratioOf(resample(baseline, baseScratch), resample(candidate, candScratch));
   }
+  const tail = (1 - confidence) / 2;
   return {
-    samples,
-    get endedEarly() {
-      return endedEarly;
-    },
-    nextSample(timeoutMs) {
-      if (ended) return Promise.resolve(null);
-      return new Promise((resolve2) => {
-        const timer = setTimeout(() => {
-          waiting.delete(settle);
-          resolve2(null);
-        }, timeoutMs);
-        const settle = (sample) => {
-          clearTimeout(timer);
-          resolve2(sample);
-        };
-        waiting.add(settle);
-      });
-    },
-    async stop() {
-      stopping = true;
-      await remote.stop();
-      return last;
-    }
+    ratio: ratioOf(median(baseline), median(candidate)),
+    lower: quantile(ratios, tail),
+    upper: quantile(ratios, 1 - tail)
   };
-}
-
-// src/watch/host-watch.ts
-var FIRST_SAMPLE_TIMEOUT_MS = 5e3;
-var WINDOW_SLACK_SEC = 2;
-var HostWatch = class _HostWatch {
-  constructor(host2, options, fingerprint2, kernelLog, bootEpochSec, oomKillCountAtLastRead) {
-    this.host = host2;
-    this.options = options;
-    this.fingerprint = fingerprint2;
-    this.kernelLog = kernelLog;
-    this.bootEpochSec = bootEpochSec;
-    this.oomKillCountAtLastRead = oomKillCountAtLastRead;
-  }
-  host;
-  options;
-  fingerprint;
-  kernelLog;
-  bootEpochSec;
-  oomKillCountAtLastRead;
-  /** Health of every burst observed through beforeBurst/afterBurst, in order. */
-  bursts = [];
-  current = null;
-  reportedKills = /* @__PURE__ */ new Set();
-  seenLogLines = /* @__PURE__ */ new Map();
-  /** Reads the host's fingerprint, finds a readable kernel log and notes what the logs already hold. */
-  static async start(host2, options) {
-    const survey = await host2.exec(SURVEY_COMMAND);
-    if (survey.code !== 0) {
-      throw new Error(`reading the host's fingerprint failed (exit ${survey.code}): ${survey.stderr.trim()}`);
-    }
-    const [fingerprint2 = "", btime = "", vmstat = "", kernelLogProbe = ""] = splitSurvey(survey.stdout);
-    const bootEpochSec = parseBootTime(btime);
-    const probed = await probeKernelLog(host2, kernelLogProbe, bootEpochSec);
-    if (probed.source.kind === "unreadable") {
-      options.log.warning(`host watch: kernel log not readable (${probed.source.reason}); OOM kills are counted but not named`);
-    }
-    const watch = new _HostWatch(host2, options, parseFingerprint(fingerprint2), probed.source, bootEpochSec, parseVmstat(vmstat).oomKill);
-    for (const kill of probed.earlierKills) watch.reportedKills.add(killKey(kill));
-    if (options.logsCommand) await watch.runLogsCommand(options.logsCommand);
-    return watch;
-  }
-  /** Starts the sampler and waits for its first sample, the "before" figures. */
-  async beginBurst() {
-    const startedAt = /* @__PURE__ */ new Date();
-    const sampler = startSampler(this.host, this.options.log);
-    const first = await sampler.nextSample(FIRST_SAMPLE_TIMEOUT_MS);
-    return {
-      end: async (burst) => {
-        const gaps = [];
-        if (first === null) gaps.push("the host sampler gave no sample when the burst began");
-        const last = await sampler.stop().catch((error) => {
-          gaps.push(`stopping the host sampler: ${message(error)}`);
-          return null;
-        });
-        if (last === null && sampler.endedEarly === null) gaps.push("the host sampler gave no sample after the burst");
-        if (sampler.endedEarly) gaps.push(sampler.endedEarly);
-        const samples = [...sampler.samples];
-        const oomKills = await this.killsSince(windowStart(samples, startedAt), last?.vmstat.oomKill ?? null).catch((error) => {
-          gaps.push(message(error));
-          return [];
-        });
-        const crashLines = await this.newCrashLines().catch((error) => {
-          gaps.push(`logs-command: ${message(error)}`);
-          return scanCrashLines([]);
-        });
-        for (const gap of gaps) this.options.log.warning(`host watch, burst ${burst.index + 1}: ${gap}`);
-        if (this.kernelLog.kind === "unreadable") gaps.push(`kernel log not readable: ${this.kernelLog.reason}`);
-        const figures2 = burstFigures(samples);
-        return {
-          burstIndex: burst.index,
-          target: burst.target,
-          startedAt: startedAt.toISOString(),
-          figures: figures2,
-          oomKills,
-          crashLines,
-          generatorCpu: burst.generatorCpu,
-          flags: healthFlags({ figures: figures2, oomKills, crashLines, generatorCpu: burst.generatorCpu }),
-          gaps
-        };
-      }
-    };
-  }
-  async beforeBurst(_index, _target) {
-    this.current = await this.beginBurst();
-  }
-  async afterBurst(result) {
-    if (!this.current) throw new Error("afterBurst without beforeBurst");
-    const watch = this.current;
-    this.current = null;
-    this.bursts.push(await watch.end(result));
-  }
-  /** `oomKillCount`: /proc/vmstat oom_kill after the burst, null when unknown. */
-  async killsSince(sinceEpochSec, oomKillCount) {
-    if (oomKillCount !== null && oomKillCount === this.oomKillCountAtLastRead) return [];
-    const kills = await readOomKills(this.host, this.kernelLog, sinceEpochSec, this.bootEpochSec);
-    this.oomKillCountAtLastRead = oomKillCount;
-    const fresh = kills.filter((kill) => !this.reportedKills.has(killKey(kill)));
-    for (const kill of fresh) this.reportedKills.add(killKey(kill));
-    return fresh;
-  }
-  async newCrashLines() {
-    const { logsCommand } = this.options;
-    if (!logsCommand) return scanCrashLines([]);
-    return scanCrashLines(await this.runLogsCommand(logsCommand));
-  }
-  /** Runs the logs-command and returns the lines it had not printed before. */
-  async runLogsCommand(command) {
-    const result = await this.host.exec(command);
-    if (result.code !== 0) {
-      this.options.log.warning(`host watch: logs-command exited with code ${result.code}: ${result.stderr.trim().split("\n")[0] ?? ""}`);
-    }
-    const lines = `${result.stdout}
-${result.stderr}`.split("\n").filter((line) => line.trim() !== "");
-    return unseenLines(lines, this.seenLogLines);
-  }
-};
-var SURVEY_SEPARATOR = "@@loadgate-survey@@";
-var SURVEY_COMMAND = [
-  FINGERPRINT_COMMAND,
-  `echo ${SURVEY_SEPARATOR}`,
-  "grep ^btime /proc/stat",
-  `echo ${SURVEY_SEPARATOR}`,
-  "grep '^oom_kill ' /proc/vmstat",
-  `echo ${SURVEY_SEPARATOR}`,
-  KERNEL_LOG_PROBE_SCRIPT
-].join("\n");
-function splitSurvey(stdout) {
-  const parts = [];
-  let rest = stdout;
-  for (let i = 0; i < 3; i += 1) {
-    const at = rest.indexOf(`${SURVEY_SEPARATOR}
-`);
-    if (at < 0) break;
-    parts.push(rest.slice(0, at));
-    rest = rest.slice(at + SURVEY_SEPARATOR.length + 1);
-  }
-  return [...parts, rest];
-}
-function windowStart(samples, startedAt) {
-  const hostStart = samples[0]?.hostEpochSec;
-  return (hostStart ?? startedAt.getTime() / 1e3) - WINDOW_SLACK_SEC;
-}
-function killKey(kill) {
-  return `${kill.pid} ${kill.name} ${kill.atEpochSec === null ? kill.line : Math.round(kill.atEpochSec)}`;
-}
-function message(error) {
-  return error instanceof Error ? error.message : String(error);
-}
-
-// src/remote/lock.ts
-var DEFAULT_DIRECTORY = "/run/loadgate-lock";
-var ANSWER_GRACE_MS = 3e4;
-var HOLDER_READ_BYTES = 1024;
-var RUN_ID_CHARS = 100;
-var REPOSITORY_CHARS = 150;
-var OTHER_LINES = 5;
-var OTHER_LINE_CHARS = 300;
-async function acquireLock(host2, options, log) {
-  const directory = validateAbsolutePath(options.directory ?? DEFAULT_DIRECTORY, "lock directory");
-  const waitSeconds = Math.max(0, Math.ceil(options.timeoutMs / 1e3));
-  const holder = host2.spawn(lockScript(directory, waitSeconds, options.holder), { sudo: true });
-  const other = [];
-  const outcome = new Promise((resolve2) => {
-    holder.onLine((line) => {
-      const [word, ...rest] = line.split(" ");
-      if (word === "acquired") resolve2({ kind: "acquired" });
-      else if (word === "timeout") resolve2({ kind: "timeout", holder: parseHolder(rest.join(" ")) });
-      else if (word === "unsafe") resolve2({ kind: "unsafe", found: parseUnsafe(rest) });
-      else if (word === "busy") {
-        log.info(`Waiting up to ${formatWait(waitSeconds)} for the lock on the target, held by ${describe(parseHolder(rest.join(" ")))}`);
-      } else if (other.length < OTHER_LINES) other.push(untrustedText(line, OTHER_LINE_CHARS));
-    });
-    const ended = () => resolve2({ kind: "ended" });
-    void holder.exited.then(ended, ended);
-  });
-  let guard;
-  const answer = await Promise.race([
-    outcome,
-    new Promise((resolve2) => {
-      guard = setTimeout(() => resolve2({ kind: "no-answer" }), options.timeoutMs + ANSWER_GRACE_MS);
-    })
-  ]);
-  clearTimeout(guard);
-  if (answer.kind === "acquired") {
-    log.info(`Holding the lock on the target (${directory}/lock) for run ${options.holder.runId}`);
-    return { release: () => holder.stop() };
-  }
-  await holder.stop();
-  if (answer.kind === "unsafe") throw unsafeDirectory(directory, answer.found);
-  if (answer.kind === "timeout") {
-    throw new TargetError(
-      "lock-timeout",
-      `Another loadgate run holds the lock on the target: ${describe(answer.holder)}. Waited ${formatWait(waitSeconds)} (\`lock-timeout\`); run again when it is done, raise \`lock-timeout\`, or set \`lock: false\` to measure anyway.`
-    );
-  }
-  await holder.exited;
-  throw new TargetError(
-    "command-failed",
-    `Could not take the lock on the target: the lock command ${answer.kind === "no-answer" ? "did not answer" : "ended"}` + (other.length > 0 ? ` (${other.join("; ")})` : "") + "."
-  );
-}
-function lockScript(directory, waitSeconds, holder) {
-  const dir = shellQuote(directory);
-  const lock = shellQuote(`${directory}/lock`);
-  const info = shellQuote(`${directory}/holder`);
-  const holderPrefix = shellQuote(`{"runId":${JSON.stringify(holder.runId)},"repository":${JSON.stringify(holder.repository)},`);
-  const describeEntry = `printf 'unsafe %s %s %s %s\\n' "$(stat -c '%u %U %a' -- "$1")" "$1" "$(stat -c %F -- "$1" | tr ' ' '-')"`;
-  return [
-    "exec 2>&1",
-    'command -v flock >/dev/null || { echo "flock is not installed on the target (util-linux)"; exit 69; }',
-    "umask 077",
-    `unsafe() { ${describeEntry}; exit 77; }`,
-    // An existing entry is judged by the checks below; only a failure to create a missing one
-    // (no parent, read-only) is shown as mkdir words it.
-    `mkdir -m 700 ${dir} 2>/dev/null || [ -e ${dir} ] || [ -L ${dir} ] || { mkdir -m 700 ${dir}; exit 73; }`,
-    `{ [ -d ${dir} ] && [ ! -L ${dir} ]; } || unsafe ${dir}`,
-    `[ "$(stat -c %u -- ${dir})" = "$(id -u)" ] || unsafe ${dir}`,
-    `case "$(stat -c %a -- ${dir})" in *00) ;; *) unsafe ${dir} ;; esac`,
-    `for entry in ${lock} ${info}; do [ -L "$entry" ] && unsafe "$entry"; done`,
-    `record() { rm -f ${info}.$$; ( set -C; cat > ${info}.$$ ) && mv -f ${info}.$$ ${info}; }`,
-    `holder() { head -c ${HOLDER_READ_BYTES} ${info} 2>/dev/null | tr -d '\\000-\\037\\177'; }`,
-    `exec 9>>${lock} || exit 73`,
-    `if ! flock -n 9; then`,
-    // A holder that just took the lock may not have written its name yet: give it a moment.
-    `  for i in 1 2 3 4 5 6 7 8 9 10; do [ -s ${info} ] && break; sleep 0.2; done`,
-    `  printf 'busy %s\\n' "$(holder)"`,
-    `  flock -w ${waitSeconds} 9 || { printf 'timeout %s\\n' "$(holder)"; exit 75; }`,
-    "fi",
-    `printf '%s"since":"%s"}\\n' ${holderPrefix} "$(date -u +%Y-%m-%dT%H:%M:%SZ)" | record`,
-    // Forget the holder before the lock is free (fd 9 closes only when this shell exits), so a
-    // waiter never names a run that has finished.
-    `trap ': | record; exit 0' TERM HUP INT`,
-    "echo acquired",
-    "while :; do sleep 3600; done"
-  ].join("\n");
-}
-function unsafeDirectory(directory, found) {
-  const what = found.path === directory ? `The lock directory ${directory}` : `${found.path} in the lock directory`;
-  return new TargetError(
-    "command-failed",
-    `${what} on the target is a ${found.type} owned by ${found.user} (uid ${found.uid}) with mode ${found.mode}: not safe to use. loadgate takes its lock as root in a directory only root can write (owner root, mode 0700, no symlinks in it), so that no other account can plant a file or symlink for root to write through. If no loadgate run is using it, remove it as root (\`sudo rm -rf ${directory}\`) and run again: loadgate creates it.`
-  );
-}
-function parseUnsafe(fields) {
-  const [uid = "?", user = "?", mode = "?", path = "?", type = "?"] = fields.map((field) => untrustedText(field, 200));
-  return { uid, user, mode: /^[0-7]+$/.test(mode) ? mode.padStart(4, "0") : mode, path, type: type.replaceAll("-", " ") };
-}
-function parseHolder(text2) {
-  try {
-    const value = JSON.parse(text2.slice(0, HOLDER_READ_BYTES));
-    if (typeof value.runId === "string" && typeof value.repository === "string" && typeof value.since === "string") {
-      return {
-        runId: untrustedText(value.runId, RUN_ID_CHARS),
-        repository: untrustedText(value.repository, REPOSITORY_CHARS),
-        since: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(value.since) ? value.since : "an unknown time"
-      };
-    }
-  } catch {
-  }
-  return void 0;
-}
-function untrustedText(text2, limit) {
-  const clean = text2.replace(/[\p{Cc}\p{Cf}\u2028\u2029]/gu, "");
-  return clean.length > limit ? `${clean.slice(0, limit - 1)}\u2026` : clean;
-}
-function describe(info) {
-  return info ? `run ${info.runId} of ${info.repository} (since ${info.since})` : "a run that did not say who it is";
-}
-function formatWait(seconds) {
-  return seconds >= 120 ? `${Math.round(seconds / 60)} min` : `${seconds} s`;
-}
-
-// src/remote/ssh.ts
-var import_ssh2 = __toESM(require_lib3(), 1);
-
-// src/remote/host-key.ts
-import { createHash as createHash3 } from "node:crypto";
-function fingerprintOf(blob) {
-  return "SHA256:" + createHash3("sha256").update(blob).digest("base64").replace(/=+$/, "");
-}
-function keyTypeOf(blob) {
-  if (blob.length < 4) return "unknown";
-  const length = blob.readUInt32BE(0);
-  return length > 0 && length <= 64 && blob.length >= 4 + length ? blob.subarray(4, 4 + length).toString("latin1") : "unknown";
-}
-function hostKeyPolicy(settings2) {
-  const pinned = new Set(settings2.fingerprints.map(normalizeFingerprint));
-  const known = parseKnownHosts(settings2.knownHosts);
-  for (const key of known.accepted) pinned.add(fingerprintOf(key));
-  const revoked = new Set(known.revoked.map(fingerprintOf));
-  if (pinned.size === 0) {
-    if (!settings2.insecureSkipHostKeyCheck) throw notPinned(settings2);
-    return { checked: false, expected: [], accepts: (blob) => !revoked.has(fingerprintOf(blob)) };
-  }
-  return {
-    checked: true,
-    expected: [...pinned],
-    accepts: (blob) => {
-      const fingerprint2 = fingerprintOf(blob);
-      return pinned.has(fingerprint2) && !revoked.has(fingerprint2);
-    }
-  };
-}
-function hostKeyMismatch(settings2, policy, presented) {
-  const got = fingerprintOf(presented);
-  const revoked = policy.checked && policy.expected.includes(got);
-  return new TargetError(
-    "host-key-mismatch",
-    `Host key mismatch for ${settings2.host}:${settings2.port}: the server presented ${got} (${keyTypeOf(presented)})` + (revoked ? ", which known-hosts marks @revoked" : `, expected ${policy.expected.length > 0 ? policy.expected.join(" or ") : "a key that is not @revoked"}`) + `. The connection was closed before logging in; nothing was run on the target. If the host was rebuilt, get its new fingerprint from a trusted machine with \`${keyscanCommand(settings2)}\` and update \`fingerprint\` / \`known-hosts\`.`
-  );
-}
-function keyscanCommand(settings2) {
-  return `ssh-keyscan -p ${settings2.port} ${settings2.host} | ssh-keygen -lf -`;
-}
-function notPinned(settings2) {
-  return new TargetError(
-    "host-key-not-pinned",
-    `The host key of ${settings2.host} is not pinned: set \`fingerprint\` (or \`known-hosts\`) so loadgate can tell it talks to your host and not to an impostor. Get the fingerprint from a machine you trust with \`${keyscanCommand(settings2)}\` and pass the \`SHA256:\u2026\` value(s) it prints. To connect without checking (not recommended) set \`insecure-skip-host-key-check: true\`.`
-  );
-}
-function normalizeFingerprint(value) {
-  const trimmed = value.trim();
-  const match = /^SHA256:([A-Za-z0-9+/]{43})=?$/.exec(trimmed);
-  if (!match) {
-    throw new TargetError(
-      "invalid-setting",
-      `fingerprint must be SHA256:\u2026 as printed by \`ssh-keygen -lf\` (43 base64 characters), got ${JSON.stringify(trimmed)}`
-    );
-  }
-  return `SHA256:${match[1]}`;
-}
-function parseKnownHosts(lines) {
-  const keys = { accepted: [], revoked: [] };
-  lines.forEach((raw, index) => {
-    const line = raw.trim();
-    if (line === "" || line.startsWith("#")) return;
-    const fields = line.split(/\s+/);
-    const marker = fields[0].startsWith("@") ? fields.shift() : void 0;
-    if (marker !== void 0 && marker !== "@revoked") {
-      throw knownHostsError(index, `${marker} lines are not supported; give the host's own keys`);
-    }
-    const typeIndex = looksLikeKeyType(fields[0]) ? 0 : 1;
-    const type = fields[typeIndex];
-    const base642 = fields[typeIndex + 1];
-    if (type === void 0 || base642 === void 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(base642)) {
-      throw knownHostsError(index, "expected `hostnames key-type base64-key`");
-    }
-    const blob = Buffer.from(base642, "base64");
-    if (keyTypeOf(blob) !== type) {
-      throw knownHostsError(index, `the key is not a ${type} key`);
-    }
-    (marker === "@revoked" ? keys.revoked : keys.accepted).push(blob);
-  });
-  return keys;
-}
-function looksLikeKeyType(field) {
-  return /^(ssh-|ecdsa-|sk-)/.test(field);
-}
-function knownHostsError(index, problem) {
-  return new TargetError("invalid-setting", `known-hosts line ${index + 1}: ${problem}`);
-}
-
-// src/remote/ssh.ts
-var STOP_GRACE_MS = 5e3;
-var STDERR_TAIL_CHARS2 = 4096;
-async function connectTarget(settings2, log, options = {}) {
-  const policy = hostKeyPolicy(settings2);
-  const scrub = secretScrubber(settings2);
-  let presented;
-  let rejectedKey = false;
-  const client = new import_ssh2.Client();
-  const errors = [];
-  client.on("error", (error) => errors.push(error));
-  try {
-    await handshake(client, {
-      host: settings2.host,
-      port: settings2.port,
-      username: settings2.username,
-      privateKey: settings2.privateKey,
-      passphrase: settings2.passphrase === "" ? void 0 : settings2.passphrase,
-      readyTimeout: options.connectTimeoutMs ?? 2e4,
-      keepaliveInterval: options.keepaliveIntervalMs ?? 5e3,
-      keepaliveCountMax: 3,
-      hostVerifier: (blob) => {
-        presented = blob;
-        rejectedKey = !policy.accepts(blob);
-        return !rejectedKey;
-      }
-    });
-  } catch (error) {
-    client.end();
-    if (rejectedKey && presented) throw hostKeyMismatch(settings2, policy, presented);
-    throw connectError(settings2, error, options, scrub);
-  }
-  if (!presented) {
-    client.end();
-    throw new TargetError("connection-failed", `Connected to ${settings2.host}:${settings2.port} without seeing its host key`);
-  }
-  const fingerprint2 = fingerprintOf(presented);
-  if (!policy.checked) {
-    log.warning(
-      `insecure-skip-host-key-check: accepted the host key of ${settings2.host}:${settings2.port} without checking it: ${fingerprint2} (${keyTypeOf(presented)}). Pin it with \`fingerprint: ${fingerprint2}\`.`
-    );
-  }
-  const target = new SshTarget(client, settings2, fingerprint2, errors, scrub);
-  const id = await target.exec("id -u");
-  if (id.code !== 0) {
-    await target.close();
-    throw new TargetError("command-failed", `\`id -u\` failed on ${settings2.host}: ${scrub(id.stderr.trim())}`);
-  }
-  target.isRoot = id.stdout.trim() === "0";
-  log.info(
-    `Connected to ${settings2.username}@${settings2.host}:${settings2.port} (host key ${fingerprint2}${policy.checked ? ", pinned" : ", NOT checked"}; ${target.isRoot ? "root" : "not root, privileged commands use sudo"})`
-  );
-  return target;
-}
-var SshTarget = class {
-  constructor(client, settings2, hostKeyFingerprint, errors, scrub) {
-    this.client = client;
-    this.settings = settings2;
-    this.hostKeyFingerprint = hostKeyFingerprint;
-    this.scrub = scrub;
-    this.closed = new Promise(
-      (resolve2) => client.once("close", () => {
-        if (!this.closing) {
-          const cause = errors.at(-1);
-          this.lost = new TargetError(
-            "connection-lost",
-            `Lost the SSH connection to ${settings2.host}:${settings2.port}` + (cause ? ` (${scrub(cause.message)})` : "")
-          );
-          for (const listener of this.disconnectListeners) listener(this.lost);
-        }
-        resolve2();
-      })
-    );
-  }
-  client;
-  settings;
-  hostKeyFingerprint;
-  scrub;
-  isRoot = false;
-  lost;
-  closing = false;
-  disconnectListeners = [];
-  closed;
-  elevationProbe;
-  onDisconnect(listener) {
-    this.disconnectListeners.push(listener);
-  }
-  async exec(command, options = {}) {
-    const elevation = options.sudo ? await this.elevation() : "none";
-    const channel = await this.openChannel(remoteCommand(command, elevation));
-    const stdout = [];
-    const stderr = [];
-    channel.on("data", (chunk) => stdout.push(chunk));
-    channel.stderr.on("data", (chunk) => stderr.push(chunk));
-    const code = exitCodeOf(channel);
-    channel.end(this.stdinFor(elevation, options.stdin));
-    const exitCode = await code;
-    if (exitCode === null && this.lost) throw this.lost;
-    const result = {
-      stdout: Buffer.concat(stdout).toString("utf8"),
-      stderr: Buffer.concat(stderr).toString("utf8"),
-      code: exitCode
-    };
-    if (elevation !== "none" && result.code !== 0) this.throwIfSudoRefused(result.stderr);
-    return result;
-  }
-  spawn(command, options = {}) {
-    if (options.stdin !== void 0) {
-      throw new Error("spawn() keeps stdin open to notice when we stop; pass input through the command instead");
-    }
-    const lineListeners = [];
-    let channel;
-    let stopRequested = false;
-    let stderrTail = "";
-    const run2 = async () => {
-      const elevation = options.sudo ? await this.elevation() : "none";
-      const opened = await this.openChannel(remoteCommand(endOnStdinEof(command), elevation));
-      channel = opened;
-      const code = exitCodeOf(opened);
-      let partial = "";
-      opened.setEncoding("utf8");
-      opened.on("data", (chunk) => {
-        const lines = (partial + chunk).split("\n");
-        partial = lines.pop();
-        for (const line of lines) for (const listener of lineListeners) listener(line);
-      });
-      opened.stderr.on("data", (chunk) => {
-        stderrTail = (stderrTail + chunk.toString("utf8")).slice(-STDERR_TAIL_CHARS2);
-      });
-      if (elevation === "sudo-with-password") opened.write(this.stdinFor(elevation, void 0));
-      if (stopRequested) opened.end();
-      const exitCode = await code;
-      if (partial !== "") for (const listener of lineListeners) listener(partial);
-      if (elevation !== "none" && exitCode !== 0 && !stopRequested) {
-        this.throwIfSudoRefused(stderrTail);
-      }
-      return exitCode;
-    };
-    const exited = run2();
-    exited.catch(() => {
-    });
-    return {
-      onLine: (listener) => {
-        lineListeners.push(listener);
-      },
-      exited,
-      stop: async () => {
-        stopRequested = true;
-        channel?.end();
-        const settled = exited.then(
-          () => true,
-          () => true
-        );
-        const ended = await Promise.race([settled, delay(STOP_GRACE_MS).then(() => false)]);
-        if (!ended) {
-          channel?.close();
-          await settled;
-        }
-      }
-    };
-  }
-  async close() {
-    this.closing = true;
-    this.client.end();
-    await Promise.race([this.closed, delay(STOP_GRACE_MS)]);
-  }
-  /** Resolved once per connection: whether sudo works without a password, or needs ours. */
-  elevation() {
-    if (this.isRoot) return Promise.resolve("none");
-    this.elevationProbe ??= this.probeSudo();
-    return this.elevationProbe;
-  }
-  async probeSudo() {
-    const channel = await this.openChannel(remoteCommand("true", "sudo"));
-    const stderr = [];
-    channel.stderr.on("data", (chunk) => stderr.push(chunk));
-    channel.resume();
-    const code = exitCodeOf(channel);
-    channel.end();
-    if (await code === 0) return "sudo";
-    const message2 = Buffer.concat(stderr).toString("utf8");
-    if (/password is required/.test(message2) && this.settings.sudoPassword) return "sudo-with-password";
-    this.throwIfSudoRefused(message2);
-    throw new TargetError("command-failed", `sudo does not work for ${this.settings.username} on ${this.settings.host}: ${this.scrub(message2.trim())}`);
-  }
-  throwIfSudoRefused(stderr) {
-    const { username, host: host2 } = this.settings;
-    if (/password is required/.test(stderr)) {
-      throw new TargetError(
-        "sudo-password-required",
-        `sudo on ${host2} asks ${username} for a password: set the \`sudo-password\` input (a secret), or allow ${username} passwordless sudo, or connect as root.`
-      );
-    }
-    if (/incorrect password|Sorry, try again/.test(stderr)) {
-      throw new TargetError("sudo-password-rejected", `sudo on ${host2} rejected the \`sudo-password\` given for ${username}.`);
-    }
-    if (/not in the sudoers|not allowed to execute|may not run sudo/.test(stderr)) {
-      throw new TargetError("command-failed", `${username} may not use sudo on ${host2}: connect as root or grant ${username} sudo.`);
-    }
-    if (/sudo: (command )?not found/.test(stderr)) {
-      throw new TargetError("command-failed", `sudo is not installed on ${host2}: connect as root or install sudo.`);
-    }
-  }
-  stdinFor(elevation, stdin) {
-    const password = elevation === "sudo-with-password" ? `${this.settings.sudoPassword}
-` : "";
-    return password + (stdin ?? "");
-  }
-  openChannel(command) {
-    if (this.lost) return Promise.reject(this.lost);
-    return new Promise((resolve2, reject) => {
-      const fail = (error) => reject(this.lost ?? new TargetError("command-failed", `Could not start a command on ${this.settings.host}: ${this.scrub(error.message)}`));
-      try {
-        this.client.exec(command, (error, channel) => error ? fail(error) : resolve2(channel));
-      } catch (error) {
-        fail(error);
-      }
-    });
-  }
-};
-function handshake(client, config) {
-  return new Promise((resolve2, reject) => {
-    const settle = (error) => {
-      client.off("ready", settle).off("error", settle).off("close", hungUp);
-      if (error) reject(error);
-      else resolve2();
-    };
-    const hungUp = () => settle(new Error("the server closed the connection before the SSH handshake finished"));
-    client.once("ready", settle).once("error", settle).once("close", hungUp);
-    client.connect(config);
-  });
-}
-function exitCodeOf(channel) {
-  return new Promise((resolve2) => {
-    let code = null;
-    channel.on("exit", (exitCode) => {
-      code = typeof exitCode === "number" ? exitCode : null;
-    });
-    channel.on("close", () => resolve2(code));
-  });
-}
-function connectError(settings2, error, options, scrub) {
-  const where = `${settings2.host}:${settings2.port}`;
-  const reason = scrub(error.message);
-  if (/^Cannot parse privateKey|does not contain a \(valid\) private key/.test(error.message)) {
-    if (/no passphrase given/.test(error.message)) {
-      return new TargetError("passphrase-missing", "The SSH `key` is encrypted: set the `passphrase` input (a secret).");
-    }
-    if (/Bad passphrase|integrity check failed|bad decrypt/i.test(error.message)) {
-      return new TargetError("passphrase-wrong", "The `passphrase` does not decrypt the SSH `key`.");
-    }
-    return new TargetError(
-      "bad-key-format",
-      `The \`key\` input is not a private key loadgate can read (${reason.replace(/^Cannot parse privateKey: /, "")}). Paste the whole private key file, BEGIN and END lines included (OpenSSH or PEM format).`
-    );
-  }
-  switch (error.code) {
-    case "ECONNREFUSED":
-      return new TargetError("connection-refused", `Connection refused by ${where}: is sshd running there, and is \`port\` right?`);
-    case "ENOTFOUND":
-    case "EAI_AGAIN":
-      return new TargetError("dns-failure", `Cannot resolve the host name ${JSON.stringify(settings2.host)} (${error.code}): check the \`host\` input.`);
-    case "ETIMEDOUT":
-    case "EHOSTUNREACH":
-    case "ENETUNREACH":
-      if (error.level === "client-socket") {
-        return new TargetError("connect-timeout", `Cannot reach ${where} (${error.code}): check \`host\`, \`port\` and the firewall.`);
-      }
-  }
-  if (error.level === "client-timeout") {
-    const seconds = Math.round((options.connectTimeoutMs ?? 2e4) / 1e3);
-    return new TargetError("connect-timeout", `No SSH handshake with ${where} within ${seconds} s: is it an SSH server, and reachable?`);
-  }
-  if (error.level === "client-authentication") {
-    return new TargetError(
-      "auth-rejected",
-      `${where} rejected the SSH key for user ${JSON.stringify(settings2.username)}: check \`username\`, and that the key's public half is in that user's ~/.ssh/authorized_keys.`
-    );
-  }
-  return new TargetError("connection-failed", `SSH connection to ${where} failed: ${reason}`);
-}
-function secretScrubber(settings2) {
-  const secrets = [
-    settings2.passphrase,
-    settings2.sudoPassword,
-    ...settings2.privateKey.split("\n").filter((line) => line.trim().length >= 16)
-  ].filter((secret) => secret !== void 0 && secret !== "");
-  return (text2) => secrets.reduce((clean, secret) => clean.split(secret).join("***"), text2);
-}
-function delay(ms) {
-  return new Promise((resolve2) => setTimeout(resolve2, ms).unref());
-}
-
-// src/remote/swap-state.ts
-var KIB = 1024;
-var MIB = 1024 * KIB;
-var GIB = 1024 * MIB;
-var HEADER_SLACK_BYTES = MIB;
-var FREE_DISK_MARGIN_BYTES = 512 * MIB;
-function parseSwapState(meminfo, procSwaps) {
-  const memTotal = /^MemTotal:\s+(\d+)\s+kB/m.exec(meminfo);
-  if (!memTotal) throw new Error("no MemTotal line in /proc/meminfo");
-  const devices = procSwaps.split("\n").slice(1).map((line) => line.trim().split(/\s+/)).filter((fields) => fields.length >= 4).map(([path, type, size, used]) => ({
-    path: unescapeProcPath(path),
-    type,
-    sizeBytes: Number(size) * KIB,
-    usedBytes: Number(used) * KIB
-  }));
-  return {
-    memTotalBytes: Number(memTotal[1]) * KIB,
-    devices,
-    totalBytes: devices.reduce((sum2, device) => sum2 + device.sizeBytes, 0),
-    usedBytes: devices.reduce((sum2, device) => sum2 + device.usedBytes, 0)
-  };
-}
-function unescapeProcPath(path) {
-  return path.replace(/\\([0-7]{3})/g, (_, octal) => String.fromCharCode(parseInt(octal, 8)));
-}
-function requiredSwapBytes(size, memTotalBytes) {
-  const bytes = "bytes" in size ? size.bytes : size.multipleOfMemory * memTotalBytes;
-  return Math.ceil(bytes / MIB) * MIB;
-}
-function isEnough(activeBytes, requiredBytes) {
-  return activeBytes + HEADER_SLACK_BYTES >= requiredBytes;
-}
-function formatBytes(bytes) {
-  if (bytes >= GIB) return `${(bytes / GIB).toFixed(1)} GiB`;
-  if (bytes >= MIB) return `${Math.round(bytes / MIB)} MiB`;
-  if (bytes >= KIB) return `${Math.round(bytes / KIB)} KiB`;
-  return `${bytes} B`;
-}
-function planSwap(state, path, requiredBytes, facts) {
-  const active = state.devices.find((device) => device.path === path);
-  const want = formatBytes(requiredBytes);
-  if (active) {
-    if (isEnough(active.sizeBytes, requiredBytes)) return { do: "nothing" };
-    return {
-      do: "refuse",
-      reason: `${path} is active swap of ${formatBytes(active.sizeBytes)} (${formatBytes(active.usedBytes)} used), smaller than the ${want} asked for, and loadgate does not resize swap that is in use. Run \`sudo swapoff ${path}\` on the target (loadgate then recreates it at the new size), or lower \`swap-size\`.`
-    };
-  }
-  switch (facts.kind) {
-    case "symlink":
-    case "not-a-file":
-      return { do: "refuse", reason: `${path} exists and is not a regular file; choose another \`swap-path\`.` };
-    case "other-file":
-      return {
-        do: "refuse",
-        reason: `${path} exists and is not a swap file; loadgate never overwrites it. Choose another \`swap-path\`, or remove the file.`
-      };
-    case "swap-file":
-      if (isEnough(facts.sizeBytes, requiredBytes)) return { do: "activate" };
-      return roomFor(path, requiredBytes, facts.freeBytes + facts.sizeBytes) ?? { do: "create", bytes: requiredBytes, replaceExisting: true };
-    case "absent":
-      if (!facts.directoryExists) {
-        return { do: "refuse", reason: `the directory of ${path} does not exist on the target; choose another \`swap-path\`.` };
-      }
-      return roomFor(path, requiredBytes, facts.freeBytes) ?? { do: "create", bytes: requiredBytes, replaceExisting: false };
-  }
-}
-function roomFor(path, bytes, availableBytes) {
-  if (availableBytes >= bytes + FREE_DISK_MARGIN_BYTES) return void 0;
-  return {
-    do: "refuse",
-    reason: `not enough free disk for a ${formatBytes(bytes)} swap file at ${path}: ${formatBytes(availableBytes)} available, and loadgate keeps ${formatBytes(FREE_DISK_MARGIN_BYTES)} free. Free some space, choose a \`swap-path\` on a bigger filesystem, or lower \`swap-size\`.`
-  };
-}
-
-// src/remote/swap.ts
-var SwapError = class extends TargetError {
-  constructor(code, message2, state) {
-    super(code, message2);
-    this.state = state;
-  }
-  state;
-};
-async function inspectSwap(host2) {
-  const result = await host2.exec("cat /proc/meminfo && echo ---loadgate--- && cat /proc/swaps");
-  const [meminfo, swaps] = result.stdout.split("---loadgate---\n");
-  if (result.code !== 0 || swaps === void 0) {
-    throw new TargetError("command-failed", `could not read /proc/meminfo and /proc/swaps on the target: ${result.stderr.trim()}`);
-  }
-  return parseSwapState(meminfo, swaps);
-}
-async function ensureSwap(host2, settings2, log, options = {}) {
-  if (!isSwapFilePath(settings2.path)) {
-    throw new TargetError("invalid-setting", `swap-path must be ${SWAP_PATH_FORM}, got ${JSON.stringify(settings2.path)}`);
-  }
-  const path = settings2.path;
-  const fstab = validateAbsolutePath(options.fstabPath ?? "/etc/fstab", "fstab path");
-  const before = await inspectSwap(host2);
-  const report = (fields) => {
-    log.info(`swap: ${fields.message}`);
-    return { mode: settings2.mode, path, before, fstabLineAdded: false, ...fields };
-  };
-  const summary = `${formatBytes(before.totalBytes)} of swap active, ${formatBytes(before.usedBytes)} used, MemTotal ${formatBytes(before.memTotalBytes)}`;
-  if (settings2.mode === "off") return report({ after: before, action: "reported", message: `${summary} (swap: off, not checked).` });
-  const requiredBytes = requiredSwapBytes(settings2.size, before.memTotalBytes);
-  const want = formatBytes(requiredBytes);
-  if (settings2.mode === "verify") {
-    if (isEnough(before.totalBytes, requiredBytes)) {
-      return report({ requiredBytes, after: before, action: "verified", message: `${summary}; at least ${want} asked: ok.` });
-    }
-    throw new SwapError(
-      "swap-insufficient",
-      `swap: the target has ${summary}, less than the ${want} \`swap-size\` asks for. A host without enough swap dies under load instead of slowing down. Set \`swap: configure\` to let loadgate create a ${want} swap file at ${path} (\`swap-path\`), add swap yourself, or set \`swap: off\` to only report it.`,
-      before
-    );
-  }
-  const plan = planSwap(before, path, requiredBytes, await probePath(host2, path));
-  if (plan.do === "refuse") throw new SwapError("swap-refused", `swap: refusing to configure swap: ${plan.reason}`, before);
-  if (plan.do === "nothing") {
-    return report({ requiredBytes, after: before, action: "already-active", message: `${path} already active with at least ${want}; nothing changed.` });
-  }
-  let createdWith;
-  if (plan.do === "activate") {
-    await run(host2, `chmod 600 ${shellQuote(path)} && swapon ${shellQuote(path)}`, `activating the existing swap file ${path}`);
-  } else {
-    if (plan.replaceExisting) await run(host2, `rm -f ${shellQuote(path)}`, `removing the smaller, unused swap file ${path}`);
-    createdWith = await createSwapFile(host2, path, plan.bytes);
-  }
-  const fstabLineAdded = settings2.persist ? await addFstabLine(host2, path, fstab) : false;
-  const after = await inspectSwap(host2);
-  const active = after.devices.find((device) => device.path === path);
-  if (!active) throw new SwapError("swap-refused", `swap: ${path} was set up but does not show in /proc/swaps.`, after);
-  const did = plan.do === "activate" ? `activated the existing swap file ${path}` : `created ${path} (${want}, ${createdWith}) and activated it`;
-  const persisted = settings2.persist ? fstabLineAdded ? `, added it to ${fstab}` : `, ${fstab} already lists it` : "";
-  return report({
-    requiredBytes,
-    after,
-    action: plan.do === "activate" ? "activated" : "created",
-    createdWith,
-    fstabLineAdded,
-    message: `${did}${persisted}; swap ${formatBytes(before.totalBytes)} \u2192 ${formatBytes(after.totalBytes)}.`
-  });
-}
-async function probePath(host2, path) {
-  const file = shellQuote(path);
-  const directory = shellQuote(path.slice(0, path.lastIndexOf("/")) || "/");
-  const script = [
-    `if [ -L ${file} ]; then echo kind=symlink`,
-    `elif [ -f ${file} ]; then`,
-    `  echo kind=file; echo size=$(stat -c %s ${file})`,
-    `  echo signature=$(dd if=${file} bs=1 skip=$(($(getconf PAGESIZE) - 10)) count=10 2>/dev/null | tr -dc A-Z0-9)`,
-    `elif [ -e ${file} ]; then echo kind=not-a-file`,
-    "else echo kind=absent; fi",
-    `if [ -d ${directory} ]; then echo directory=yes; echo free=$(df -Pk ${directory} | awk 'NR == 2 { print $4 }'); fi`
-  ].join("\n");
-  const facts = parseFacts((await run(host2, script, `looking at ${path}`)).stdout);
-  const freeBytes = Number(facts.get("free") ?? 0) * 1024;
-  switch (facts.get("kind")) {
-    case "symlink":
-      return { kind: "symlink" };
-    case "not-a-file":
-      return { kind: "not-a-file" };
-    case "file":
-      return facts.get("signature") === "SWAPSPACE2" ? { kind: "swap-file", sizeBytes: Number(facts.get("size")), freeBytes } : { kind: "other-file" };
-    default:
-      return { kind: "absent", directoryExists: facts.get("directory") === "yes", freeBytes };
-  }
-}
-function parseFacts(stdout) {
-  return new Map(
-    stdout.split("\n").filter((line) => line.includes("=")).map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)])
-  );
-}
-var NOT_CREATED = 17;
-async function createSwapFile(host2, path, bytes) {
-  const file = shellQuote(path);
-  const create = `{ umask 077 && set -C && : > ${file}; } || exit ${NOT_CREATED}; chattr +C ${file} 2>/dev/null`;
-  const activate = `chmod 600 ${file} && mkswap ${file} >/dev/null && swapon ${file}`;
-  const fast = await host2.exec(`${create}; fallocate -l ${bytes} ${file} && ${activate}`, { sudo: true });
-  if (fast.code === 0) return "fallocate";
-  if (fast.code !== NOT_CREATED) {
-    const slow = await host2.exec(
-      `swapoff ${file} 2>/dev/null; rm -f ${file}; ${create}; dd if=/dev/zero of=${file} bs=1M count=${bytes / MIB} 2>&1 && ${activate}`,
-      { sudo: true }
-    );
-    if (slow.code === 0) return "dd";
-    if (slow.code !== NOT_CREATED) await host2.exec(`rm -f ${file}`, { sudo: true });
-    throw new TargetError(
-      "command-failed",
-      `swap: could not create a swap file at ${path}: with fallocate: ${lastLine(fast.stderr)}; with dd: ${lastLine(slow.stderr + slow.stdout)}`
-    );
-  }
-  throw new TargetError("command-failed", `swap: could not create ${path}: ${lastLine(fast.stderr) || "it appeared while loadgate was looking"}`);
-}
-async function addFstabLine(host2, path, fstab) {
-  const file = shellQuote(fstab);
-  const script = [
-    `if awk -v path=${shellQuote(path)} '$1 == path { found = 1 } END { exit !found }' ${file} 2>/dev/null; then echo present; exit 0; fi`,
-    // A last line without its newline would otherwise be glued to ours.
-    `if [ -s ${file} ] && [ -n "$(tail -c 1 ${file})" ]; then echo >> ${file}; fi`,
-    `printf '%s\\n' ${shellQuote(`${path} none swap sw 0 0`)} >> ${file} && echo added`
-  ].join("\n");
-  return (await run(host2, script, `adding ${path} to ${fstab}`)).stdout.includes("added");
-}
-async function run(host2, script, doing) {
-  const result = await host2.exec(script, { sudo: true });
-  if (result.code !== 0) throw new TargetError("command-failed", `swap: failed ${doing}: ${lastLine(result.stderr) || `exit ${result.code}`}`);
-  return result;
-}
-function lastLine(text2) {
-  return text2.trim().split("\n").at(-1) ?? "";
-}
-
-// src/remote/target-session.ts
-async function openTarget(settings2, context3, log) {
-  const ssh = settings2.ssh;
-  const host2 = await connectTarget(ssh, log);
-  let dropped;
-  host2.onDisconnect((error) => {
-    dropped = new Error(`the SSH connection to ${ssh.host}:${ssh.port} dropped during the run (${error.message}); the host was not watched to the end`);
-    log.warning(dropped.message);
-  });
-  const failIfDropped = () => {
-    if (dropped) throw dropped;
-  };
-  let release;
-  try {
-    if (settings2.lock.enabled) {
-      const lock = await acquireLock(
-        host2,
-        { timeoutMs: settings2.lock.timeoutMs, holder: { runId: context3.runId ?? `local-${process.pid}`, repository: context3.repository ?? "local" } },
-        log
-      );
-      release = () => lock.release();
-    }
-    const swap2 = await ensureSwap(host2, settings2.swap, log);
-    const watch = await HostWatch.start(host2, { logsCommand: settings2.watch.logsCommand, log });
-    return {
-      watch,
-      observer: {
-        async beforeBurst(index, target) {
-          failIfDropped();
-          await watch.beforeBurst(index, target);
-        },
-        async afterBurst(result) {
-          await watch.afterBurst(result);
-          failIfDropped();
-        }
-      },
-      hostReport: { address: `${ssh.host}:${ssh.port}`, hostKeyFingerprint: host2.hostKeyFingerprint, fingerprint: watch.fingerprint, swap: swap2 },
-      async close() {
-        await release?.().catch((error) => log.warning(`releasing the host lock: ${String(error)}`));
-        await host2.close();
-      }
-    };
-  } catch (error) {
-    await release?.().catch(() => void 0);
-    await host2.close().catch(() => void 0);
-    throw error;
-  }
-}
-
-// src/report/gate-report.ts
-var REPORT_SCHEMA = "loadgate-report";
-var REPORT_VERSION = 1;
-function publicSettings(settings2) {
-  const { load, gate, baseline } = settings2;
-  return {
-    url: load.url,
-    method: load.method,
-    connections: load.connections,
-    durationMs: load.durationMs,
-    bursts: load.bursts,
-    warmupMs: load.warmupMs,
-    pipelining: load.pipelining,
-    timeoutMs: load.timeoutMs,
-    rate: load.rate ?? null,
-    loadProcesses: load.loadProcesses,
-    abUrl: baseline.abUrl ?? null,
-    host: settings2.ssh ? `${settings2.ssh.host}:${settings2.ssh.port}` : null,
-    maxMedianIncrease: gate.maxMedianIncrease,
-    maxP95Increase: gate.maxP95Increase,
-    maxErrorRate: gate.maxErrorRate,
-    p95BudgetMs: gate.p95BudgetMs ?? null,
-    baselineStore: baseline.abUrl ? "live A/B" : baseline.store,
-    baselineKey: baseline.key
-  };
-}
-function exitCodeFor(verdict2, gate) {
-  if (verdict2 === "error") return 1;
-  if (verdict2 === "regression") return gate.failOnRegression ? 1 : 0;
-  if (verdict2 === "inconclusive") return gate.failOnInconclusive ? 1 : 0;
-  return 0;
 }
 
 // src/verdict/wording.ts
@@ -78817,10 +77389,1711 @@ function decide(input) {
   return finish("pass", passHeadline(rows, view), rows);
 }
 
+// src/verdict/run-figures.ts
+var RUN_METRICS = ["p50", "p90", "p95", "p99", "requestsPerSec", "errorRate"];
+function runFigures(bursts) {
+  const figures2 = {};
+  for (const metric of RUN_METRICS) figures2[metric] = median(bursts.map((burst) => burst[metric]));
+  return figures2;
+}
+
+// src/report/gate-report.ts
+var REPORT_SCHEMA = "loadgate-report";
+var REPORT_VERSION = 1;
+function publicSettings(settings2) {
+  const { load, gate, baseline } = settings2;
+  return {
+    url: load.url,
+    method: load.method,
+    connections: load.connections,
+    durationMs: load.durationMs,
+    bursts: load.bursts,
+    warmupMs: load.warmupMs,
+    pipelining: load.pipelining,
+    timeoutMs: load.timeoutMs,
+    rate: load.rate ?? null,
+    loadProcesses: load.loadProcesses,
+    abUrl: baseline.abUrl ?? null,
+    host: settings2.ssh ? `${settings2.ssh.host}:${settings2.ssh.port}` : null,
+    maxMedianIncrease: gate.maxMedianIncrease,
+    maxP95Increase: gate.maxP95Increase,
+    maxErrorRate: gate.maxErrorRate,
+    p95BudgetMs: gate.p95BudgetMs ?? null,
+    baselineStore: baseline.abUrl ? "live A/B" : baseline.store,
+    baselineKey: baseline.key
+  };
+}
+function exitCodeFor(verdict2, gate) {
+  if (verdict2 === "error") return 1;
+  if (verdict2 === "regression") return gate.failOnRegression ? 1 : 0;
+  if (verdict2 === "inconclusive") return gate.failOnInconclusive ? 1 : 0;
+  return 0;
+}
+
+// src/report/build-report.ts
+function buildReport(settings2, context3, outcome) {
+  const { baseline, host: host2, verdict: verdict2, error } = outcome;
+  const bursts = verdict2?.bursts ?? [];
+  const watched = baseline?.comparable.findLast((run2) => run2.host !== void 0)?.host;
+  return {
+    schema: REPORT_SCHEMA,
+    version: REPORT_VERSION,
+    name: settings2.report.name,
+    verdict: error !== void 0 ? "error" : verdict2?.decision.verdict ?? "error",
+    headline: error !== void 0 ? error.split("\n")[0] : verdict2?.decision.headline ?? "the run did not finish",
+    startedAt: outcome.startedAt,
+    finishedAt: outcome.finishedAt,
+    context: {
+      eventName: context3.eventName,
+      ref: context3.ref,
+      sha: context3.sha,
+      headSha: context3.headSha,
+      pullRequestNumber: context3.pullRequestNumber,
+      runUrl: context3.runUrl
+    },
+    settings: publicSettings(settings2),
+    bursts,
+    baseline: {
+      location: baseline?.location ?? "none",
+      runs: baseline?.comparable.length ?? 0,
+      configDifferences: baseline?.settingsChanges ?? [],
+      recorded: outcome.recording?.recorded ?? false,
+      recordNote: outcome.recording?.note ?? ""
+    },
+    ...host2 && {
+      host: { ...host2.report, bursts: host2.bursts, storedBaseline: watched && { run: watched.summary, fingerprint: watched.fingerprint } }
+    },
+    ...verdict2 && {
+      decision: verdict2.decision,
+      figures: runFigures(bursts.filter((burst) => burst.target === "candidate")),
+      curve: curvesOf(bursts, baseline?.comparable ?? [])
+    },
+    ...error !== void 0 && { error }
+  };
+}
+function curvesOf(bursts, comparable) {
+  const histogramsOf = (target) => bursts.filter((burst) => burst.target === target).map((burst) => burst.histogram);
+  const live = histogramsOf("baseline");
+  const stored = comparable.slice(-DEFAULT_HISTORY_RUNS).map((run2) => run2.curve);
+  const baselineCurve = live.length ? mergedCurve(live) : stored.length ? CURVE_PERCENTILES.map((_, i) => median(stored.map((curve2) => curve2[i] ?? 0))) : void 0;
+  return { percentiles: CURVE_PERCENTILES, candidate: mergedCurve(histogramsOf("candidate")), baseline: baselineCurve };
+}
+
+// src/watch/proc-parsers.ts
+function parseMeminfo(text2) {
+  const fields = /* @__PURE__ */ new Map();
+  for (const line of text2.split("\n")) {
+    const match = /^([\w()]+):\s+(\d+)/.exec(line.trim());
+    if (match) fields.set(match[1], Number(match[2]));
+  }
+  const kib = (name) => fields.get(name) ?? null;
+  return {
+    memTotalKib: kib("MemTotal"),
+    memAvailableKib: kib("MemAvailable"),
+    swapTotalKib: kib("SwapTotal"),
+    swapFreeKib: kib("SwapFree")
+  };
+}
+function parseVmstat(text2) {
+  const counters = /* @__PURE__ */ new Map();
+  for (const line of text2.split("\n")) {
+    const match = /^(\w+)\s+(\d+)\s*$/.exec(line.trim());
+    if (match) counters.set(match[1], Number(match[2]));
+  }
+  return {
+    pswpin: counters.get("pswpin") ?? 0,
+    pswpout: counters.get("pswpout") ?? 0,
+    pgmajfault: counters.get("pgmajfault") ?? 0,
+    oomKill: counters.get("oom_kill") ?? null
+  };
+}
+function parsePressure(text2) {
+  const avg10 = (kind) => {
+    const match = new RegExp(`^${kind}\\s.*\\bavg10=([\\d.]+)`, "m").exec(text2);
+    return match ? Number(match[1]) : null;
+  };
+  return { someAvg10: avg10("some"), fullAvg10: avg10("full") };
+}
+function parseStatCpu(text2) {
+  const match = /^cpu\s+([\d\s]+)$/m.exec(text2);
+  if (!match) return null;
+  const ticks = match[1].trim().split(/\s+/).map(Number).slice(0, 8);
+  return { total: ticks.reduce((sum2, value) => sum2 + value, 0), steal: ticks[7] ?? 0 };
+}
+function parseBootTime(text2) {
+  const match = /^btime\s+(\d+)/m.exec(text2);
+  return match ? Number(match[1]) : null;
+}
+function stealPercent(earlier, later) {
+  const elapsed = later.total - earlier.total;
+  if (elapsed <= 0) return null;
+  return (later.steal - earlier.steal) / elapsed * 100;
+}
+function parseLoadavg(text2) {
+  const match = /^\s*([\d.]+)\s+([\d.]+)\s+([\d.]+)/.exec(text2);
+  if (!match) return null;
+  return { load1: Number(match[1]), load5: Number(match[2]), load15: Number(match[3]) };
+}
+
+// src/watch/burst-figures.ts
+function burstFigures(samples) {
+  const first = samples[0];
+  const last = samples.at(-1);
+  const delta = (counter) => {
+    if (!first || !last) return null;
+    const before = counter(first);
+    const after = counter(last);
+    return before === null || after === null ? null : Math.max(0, after - before);
+  };
+  const available = samples.map((sample) => sample.meminfo.memAvailableKib);
+  const swapUsed = samples.map(
+    ({ meminfo }) => meminfo.swapTotalKib === null || meminfo.swapFreeKib === null ? null : meminfo.swapTotalKib - meminfo.swapFreeKib
+  );
+  return {
+    samples: samples.length,
+    spanSec: first && last ? last.uptimeSec - first.uptimeSec : 0,
+    memTotalKib: first?.meminfo.memTotalKib ?? null,
+    memAvailableBeforeKib: first?.meminfo.memAvailableKib ?? null,
+    memAvailableMinKib: extreme(Math.min, available),
+    memAvailableAfterKib: last?.meminfo.memAvailableKib ?? null,
+    swapTotalKib: last?.meminfo.swapTotalKib ?? null,
+    swapUsedPeakKib: extreme(Math.max, swapUsed),
+    swapInPages: delta((sample) => sample.vmstat.pswpin) ?? 0,
+    swapOutPages: delta((sample) => sample.vmstat.pswpout) ?? 0,
+    majorFaults: delta((sample) => sample.vmstat.pgmajfault) ?? 0,
+    oomKills: delta((sample) => sample.vmstat.oomKill),
+    psiSomePeak: extreme(Math.max, samples.map((sample) => sample.pressure.someAvg10)),
+    psiFullPeak: extreme(Math.max, samples.map((sample) => sample.pressure.fullAvg10)),
+    stealPercent: first?.cpu && last?.cpu ? stealPercent(first.cpu, last.cpu) : null,
+    load1Peak: extreme(Math.max, samples.map((sample) => sample.loadavg?.load1 ?? null))
+  };
+}
+function extreme(pick, values) {
+  const known = values.filter((value) => value !== null);
+  return known.length > 0 ? pick(...known) : null;
+}
+
+// src/watch/crash-patterns.ts
+var CRASH_PATTERNS = [
+  { kind: "worker killed (SIGKILL, perhaps out of memory)", pattern: /was sent SIGKILL!?\s*Perhaps out of memory\?/i },
+  { kind: "worker timeout", pattern: /WORKER TIMEOUT/ },
+  { kind: "JavaScript heap out of memory", pattern: /JavaScript heap out of memory/i },
+  { kind: "MemoryError", pattern: /\bMemoryError\b/ },
+  { kind: "out of memory", pattern: /\bOut of memory\b/i },
+  { kind: "segmentation fault", pattern: /\bsegfault\b|Segmentation fault|SIGSEGV/i },
+  { kind: "killed", pattern: /\bKilled\b/ }
+];
+var QUOTED_LINES_CAP = 10;
+var QUOTED_LINE_CHARS = 300;
+var ANSI_ESCAPE = /\u001b\[[0-9;?]*[A-Za-z]/g;
+function crashKind(line) {
+  return CRASH_PATTERNS.find(({ pattern }) => pattern.test(line))?.kind ?? null;
+}
+function scanCrashLines(lines, cap = QUOTED_LINES_CAP) {
+  const matches = [];
+  for (const raw of lines) {
+    const line = raw.replace(ANSI_ESCAPE, "").trim();
+    const kind = crashKind(line);
+    if (kind) matches.push({ kind, line: shorten(line) });
+  }
+  return { quoted: matches.slice(0, cap), total: matches.length };
+}
+function unseenLines(current, seen) {
+  const counts = /* @__PURE__ */ new Map();
+  const fresh = [];
+  for (const line of current) {
+    const count3 = (counts.get(line) ?? 0) + 1;
+    counts.set(line, count3);
+    if (count3 > (seen.get(line) ?? 0)) fresh.push(line);
+  }
+  for (const [line, count3] of counts) seen.set(line, Math.max(count3, seen.get(line) ?? 0));
+  return fresh;
+}
+function shorten(line) {
+  return line.length <= QUOTED_LINE_CHARS ? line : `${line.slice(0, QUOTED_LINE_CHARS - 1)}\u2026`;
+}
+
+// src/units.ts
+var KIB = 1024;
+var MIB = 1024 * KIB;
+var GIB = 1024 * MIB;
+function formatBytes(bytes) {
+  if (bytes >= GIB) return `${(bytes / GIB).toFixed(1)} GiB`;
+  if (bytes >= MIB) return `${Math.round(bytes / MIB)} MiB`;
+  if (bytes >= KIB) return `${Math.round(bytes / KIB)} KiB`;
+  return `${bytes} B`;
+}
+function formatMib(kib) {
+  return kib === null ? null : `${Math.round(kib / 1024)} MB`;
+}
+
+// src/watch/machine.ts
+var SECTIONS = ["kernel", "cpuinfo", "meminfo", "product", "vendor"];
+var MACHINE_COMMAND = `sh -c '
+echo @kernel; uname -r
+echo @cpuinfo; grep -E "^(processor|model name)[[:space:]]*:" /proc/cpuinfo
+echo @meminfo; grep -E "^(MemTotal|SwapTotal):" /proc/meminfo
+echo @product; cat /sys/class/dmi/id/product_name 2>/dev/null
+echo @vendor; cat /sys/class/dmi/id/sys_vendor 2>/dev/null
+true'`;
+function parseMachine(output) {
+  const sections = splitSections(output);
+  const cpuLines = sections.cpuinfo.split("\n");
+  const modelLine = cpuLines.find((line) => line.startsWith("model name"));
+  const meminfo = parseMeminfo(sections.meminfo);
+  return {
+    kernel: sections.kernel.trim(),
+    cpuModel: modelLine ? modelLine.slice(modelLine.indexOf(":") + 1).trim().replace(/\s+/g, " ") : null,
+    cpuCount: cpuLines.filter((line) => line.startsWith("processor")).length,
+    memTotalKib: meminfo.memTotalKib,
+    swapTotalKib: meminfo.swapTotalKib,
+    product: sections.product.trim() || null,
+    vendor: sections.vendor.trim() || null
+  };
+}
+function splitSections(output) {
+  const sections = Object.fromEntries(SECTIONS.map((name) => [name, ""]));
+  let current = null;
+  for (const line of output.split("\n")) {
+    const heading = SECTIONS.find((name) => line === `@${name}`);
+    if (heading) current = heading;
+    else if (current) sections[current] += `${line}
+`;
+  }
+  return sections;
+}
+var MEMORY_TOLERANCE = 0.02;
+function machineDifferences(baseline, current) {
+  const differences = [];
+  const changed = (label, before, after) => {
+    if (before !== after) differences.push(`${label}: ${before ?? "unknown"} \u2192 ${after ?? "unknown"}`);
+  };
+  changed("machine", describeMachine(baseline), describeMachine(current));
+  changed("CPU", baseline.cpuModel, current.cpuModel);
+  changed("CPU count", baseline.cpuCount, current.cpuCount);
+  if (!similarMemory(baseline.memTotalKib, current.memTotalKib)) {
+    changed("memory", formatMib(baseline.memTotalKib), formatMib(current.memTotalKib));
+  }
+  changed("swap", formatMib(baseline.swapTotalKib), formatMib(current.swapTotalKib));
+  changed("kernel", baseline.kernel, current.kernel);
+  return differences;
+}
+function describeMachine(machine) {
+  const parts = [machine.vendor, machine.product].filter((part) => part !== null);
+  return parts.length > 0 ? parts.join(" ") : null;
+}
+function similarMemory(a, b) {
+  if (a === null || b === null) return a === b;
+  return Math.abs(a - b) <= MEMORY_TOLERANCE * Math.max(a, b);
+}
+
+// src/watch/health.ts
+var HEALTH_THRESHOLDS = {
+  /** PSI memory "some" avg10, percent of time some task waited for memory. */
+  psiSomeAvg10: 10,
+  stealPercent: 5,
+  /** Our own CPU time over wall time: above this the latencies measure the generator. */
+  generatorCpu: 0.85
+};
+function healthFlags({ figures: figures2, oomKills, crashLines, generatorCpu }) {
+  const flags = [];
+  if (oomKills.length > 0 || (figures2.oomKills ?? 0) > 0) flags.push("oom-kill");
+  if (crashLines.total > 0) flags.push("worker-crash");
+  if ((figures2.psiSomePeak ?? 0) > HEALTH_THRESHOLDS.psiSomeAvg10) flags.push("memory-pressure");
+  if (figures2.swapInPages > 0) flags.push("swapping");
+  if ((figures2.stealPercent ?? 0) > HEALTH_THRESHOLDS.stealPercent) flags.push("cpu-steal");
+  if (generatorCpu > HEALTH_THRESHOLDS.generatorCpu) flags.push("generator-saturated");
+  return flags.length > 0 ? flags : ["ok"];
+}
+function healthFindings(bursts, load) {
+  const crashes = [];
+  for (const burst of bursts) {
+    const where = `during ${burstLabel(burst)}`;
+    for (const kill of burst.oomKills) crashes.push(`${describeOomKill(kill)} ${where}`);
+    const unnamedKills = (burst.figures.oomKills ?? 0) - burst.oomKills.length;
+    if (unnamedKills > 0) {
+      crashes.push(
+        `the kernel OOM-killed ${unnamedKills === 1 ? "a process" : `${unnamedKills} processes`} ${where} (the kernel log did not name ${unnamedKills === 1 ? "it" : "them"})`
+      );
+    }
+    for (const { kind, line } of burst.crashLines.quoted) {
+      crashes.push(`${kind} ${where}: ${line}`);
+    }
+  }
+  return { crashes, environmentIssues: environmentIssues(bursts, load) };
+}
+function environmentIssues(bursts, load) {
+  const issues = [];
+  const stolen = bursts.filter((burst) => burst.flags.includes("cpu-steal"));
+  if (stolen.length > 0) {
+    const peak = Math.max(...stolen.map((burst) => burst.figures.stealPercent ?? 0));
+    issues.push(
+      `CPU steal up to ${peak.toFixed(1)} % (${burstList(stolen)}): the hypervisor gave the target's CPU to other machines`
+    );
+  }
+  const saturated = load.filter((burst) => burst.generatorCpu > HEALTH_THRESHOLDS.generatorCpu);
+  if (saturated.length > 0) {
+    const peak = Math.max(...saturated.map((burst) => burst.generatorCpu));
+    const labels = saturated.map((burst) => burstLabel({ burstIndex: burst.index, target: burst.target })).join(", ");
+    issues.push(`load generator at up to ${Math.round(peak * 100)} % of a core (${labels}): latencies measured the generator, not the server`);
+  }
+  return issues;
+}
+function describeOomKill(kill) {
+  const size = kill.anonRssMb === null ? "" : `, ${kill.anonRssMb} MB`;
+  const limit = kill.scope === "memory-cgroup" ? " at its memory cgroup limit" : "";
+  const at = kill.atEpochSec === null ? "" : ` at ${formatClock(kill.atEpochSec)}`;
+  return `the kernel killed ${kill.name} (pid ${kill.pid}${size})${limit}${at}`;
+}
+function formatClock(epochSec) {
+  return `${new Date(epochSec * 1e3).toISOString().slice(11, 19)} UTC`;
+}
+function burstLabel(burst) {
+  return `${burst.target === "baseline" ? "baseline " : ""}burst ${burst.burstIndex + 1}`;
+}
+function burstList(bursts) {
+  return bursts.map(burstLabel).join(", ");
+}
+
+// src/watch/kernel-log.ts
+var JOURNAL_LINE = /^(\d+(?:\.\d+)?)\s+\S+\s+kernel:\s?(.*)$/;
+var DMESG_LINE = /^\[\s*(\d+(?:\.\d+)?)\]\s?(.*)$/;
+var KILLED_PROCESS = /Killed process (\d+) \((.*?)\)(?= total-vm|,|\s*$)(?:.*?anon-rss:(\d+)kB)?/;
+function parseOomKills(text2, bootEpochSec) {
+  const kills = [];
+  for (const rawLine of text2.split("\n")) {
+    const line = rawLine.trimEnd();
+    const { atEpochSec, message } = timestamped(line, bootEpochSec);
+    const match = KILLED_PROCESS.exec(message);
+    if (!match) continue;
+    kills.push({
+      pid: Number(match[1]),
+      name: match[2],
+      anonRssMb: match[3] === void 0 ? null : Math.round(Number(match[3]) / 1024),
+      atEpochSec,
+      scope: /Memory cgroup out of memory/i.test(message) ? "memory-cgroup" : "host",
+      line: message
+    });
+  }
+  return kills;
+}
+function timestamped(line, bootEpochSec) {
+  const journal = JOURNAL_LINE.exec(line);
+  if (journal) return { atEpochSec: Number(journal[1]), message: journal[2] };
+  const dmesg = DMESG_LINE.exec(line);
+  if (dmesg) return { atEpochSec: bootEpochSec === null ? null : bootEpochSec + Number(dmesg[1]), message: dmesg[2] };
+  return { atEpochSec: null, message: line };
+}
+
+// src/watch/kernel-log-source.ts
+var JOURNAL_PROBE = "journalctl -k -q -n 1 -o short-unix --no-pager";
+var DMESG = "dmesg";
+var DMESG_EXIT = "@dmesg-exit";
+var KERNEL_LOG_PROBE_SCRIPT = [
+  `if out=$(${JOURNAL_PROBE} 2>/dev/null) && printf '%s' "$out" | grep -q '[^[:space:]]'; then echo @journal`,
+  `else echo @dmesg; ${DMESG} 2>&1; echo "${DMESG_EXIT} $?"; fi`
+].join("\n");
+async function probeKernelLog(host2, probeOutput, bootEpochSec) {
+  const [heading = "", ...rest] = probeOutput.split("\n");
+  if (heading === "@journal") return { source: { kind: "journal" }, earlierKills: [] };
+  const exitLine = rest.findLastIndex((line) => line.startsWith(`${DMESG_EXIT} `));
+  const output = rest.slice(0, Math.max(0, exitLine)).join("\n");
+  const code = exitLine < 0 ? null : Number(rest[exitLine].slice(DMESG_EXIT.length + 1));
+  if (code === 0 && output.trim() !== "") {
+    return { source: { kind: "dmesg", sudo: false }, earlierKills: parseOomKills(output, bootEpochSec) };
+  }
+  let failure = output.trim() ? `dmesg: ${output.trim().split("\n")[0]}` : "neither journalctl -k nor dmesg printed anything";
+  if (host2.isRoot) return { source: { kind: "unreadable", reason: failure }, earlierKills: [] };
+  const dmesg = await host2.exec(DMESG, { sudo: true }).catch((error) => ({
+    code: null,
+    stdout: "",
+    stderr: messageOf(error)
+  }));
+  if (dmesg.code === 0 && dmesg.stdout.trim() !== "") {
+    return { source: { kind: "dmesg", sudo: true }, earlierKills: parseOomKills(dmesg.stdout, bootEpochSec) };
+  }
+  if (dmesg.stderr.trim()) failure = `dmesg with sudo: ${dmesg.stderr.trim().split("\n")[0]}`;
+  return { source: { kind: "unreadable", reason: failure }, earlierKills: [] };
+}
+async function readOomKills(host2, source, sinceEpochSec, bootEpochSec) {
+  if (source.kind === "unreadable") return [];
+  const result = source.kind === "journal" ? await host2.exec(`journalctl -k --since @${Math.floor(sinceEpochSec)} -o short-unix --no-pager -q`) : await host2.exec(DMESG, { sudo: source.sudo });
+  if (result.code !== 0) {
+    throw new Error(`reading the kernel log failed (exit ${result.code}): ${result.stderr.trim().split("\n")[0] ?? ""}`);
+  }
+  return parseOomKills(result.stdout, bootEpochSec);
+}
+
+// src/remote/target-error.ts
+var TargetError = class extends Error {
+  code;
+  constructor(code, message) {
+    super(message);
+    this.name = "TargetError";
+    this.code = code;
+  }
+};
+
+// src/remote/shell.ts
+function shellQuote(value) {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+function validateAbsolutePath(value, inputName) {
+  if (!isPlainAbsolutePath(value)) {
+    throw new TargetError(
+      "invalid-setting",
+      `${inputName} must be an absolute path of letters, digits, '.', '_', '-' and '/' (like /swapfile), got ${JSON.stringify(value)}`
+    );
+  }
+  return value;
+}
+function remoteCommand(command, elevation) {
+  const script = `sh -c ${shellQuote(command)}`;
+  switch (elevation) {
+    case "none":
+      return script;
+    case "sudo":
+      return `sudo -n ${script}`;
+    case "sudo-with-password":
+      return `sudo -k -S -p '' ${script}`;
+  }
+}
+function endOnStdinEof(command) {
+  return [
+    "exec 3<&0",
+    `setsid sh -c ${shellQuote(command)} </dev/null 3<&- &`,
+    "pid=$!",
+    "{ cat >/dev/null; while kill -0 $pid 2>/dev/null; do kill -TERM -$pid 2>/dev/null || kill -TERM $pid; sleep 1; done; } <&3 >/dev/null 2>&1 3<&- &",
+    "watcher=$!",
+    "wait $pid; code=$?",
+    "kill $watcher 2>/dev/null",
+    "exit $code"
+  ].join("\n");
+}
+
+// src/watch/sample-line.ts
+var SAMPLER_MARKER = "loadgate-host-sampler";
+var SAMPLE_PROGRAM = `
+function keep(file, pattern,   line, out) {
+  out = ""
+  while ((getline line < file) > 0) if (line ~ pattern) out = out (out == "" ? "" : ";") line
+  close(file)
+  return out
+}
+BEGIN {
+  printf "%s|%s|%s|%s|%s|%s\\n", keep("/proc/uptime", "."),
+    keep("/proc/meminfo", "^(MemTotal|MemAvailable|SwapTotal|SwapFree):"),
+    keep("/proc/vmstat", "^(pswpin|pswpout|pgmajfault|oom_kill) "),
+    keep("/proc/stat", "^(cpu |btime )"),
+    keep("/proc/pressure/memory", "avg10="),
+    keep("/proc/loadavg", ".")
+}`;
+var SAMPLER_SCRIPT = `sample() { awk '${SAMPLE_PROGRAM}'; }
+trap 'sample; exit 0' TERM
+while sample; do sleep 1; done`;
+var SAMPLER_COMMAND = `sh -c ${shellQuote(SAMPLER_SCRIPT)} ${SAMPLER_MARKER}`;
+function parseSampleLine(line) {
+  const files = line.split("|").map((segment) => segment.replaceAll(";", "\n"));
+  if (files.length !== 6) return null;
+  const [uptime, meminfo, vmstat, stat3, pressure, loadavg] = files;
+  const uptimeSec = Number.parseFloat(uptime);
+  const parsedMeminfo = parseMeminfo(meminfo);
+  if (!Number.isFinite(uptimeSec) || parsedMeminfo.memTotalKib === null) return null;
+  const bootTime = parseBootTime(stat3);
+  return {
+    uptimeSec,
+    hostEpochSec: bootTime === null ? null : bootTime + uptimeSec,
+    meminfo: parsedMeminfo,
+    vmstat: parseVmstat(vmstat),
+    cpu: parseStatCpu(stat3),
+    pressure: parsePressure(pressure),
+    loadavg: parseLoadavg(loadavg)
+  };
+}
+
+// src/watch/sampler.ts
+var MIN_SPACING_SEC = 0.5;
+function startSampler(host2, log) {
+  const samples = [];
+  const waiting = /* @__PURE__ */ new Set();
+  let ended = false;
+  let endedEarly = null;
+  let stopping = false;
+  let last = null;
+  const release = (sample) => {
+    for (const resolve2 of waiting) resolve2(sample);
+    waiting.clear();
+  };
+  const remote = host2.spawn(SAMPLER_COMMAND);
+  remote.onLine((line) => {
+    const sample = parseSampleLine(line);
+    if (!sample) {
+      log.debug(`host sampler: ignored line ${JSON.stringify(line.slice(0, 200))}`);
+      return;
+    }
+    if (stopping) {
+      const previous = samples.at(-1);
+      if (samples.length > 1 && previous && sample.uptimeSec - previous.uptimeSec < MIN_SPACING_SEC) samples.pop();
+      last = sample;
+    }
+    samples.push(sample);
+    release(sample);
+  });
+  remote.exited.then(
+    (code) => settleEnd(code === null ? "the connection dropped" : `it exited with code ${code}`),
+    (error) => settleEnd(messageOf(error))
+  );
+  function settleEnd(reason) {
+    ended = true;
+    if (!stopping) endedEarly = `the host sampler ended early: ${reason}`;
+    release(null);
+  }
+  return {
+    samples,
+    get endedEarly() {
+      return endedEarly;
+    },
+    nextSample(timeoutMs) {
+      if (ended) return Promise.resolve(null);
+      return new Promise((resolve2) => {
+        const timer = setTimeout(() => {
+          waiting.delete(settle);
+          resolve2(null);
+        }, timeoutMs);
+        const settle = (sample) => {
+          clearTimeout(timer);
+          resolve2(sample);
+        };
+        waiting.add(settle);
+      });
+    },
+    async stop() {
+      stopping = true;
+      await remote.stop();
+      return last;
+    }
+  };
+}
+
+// src/watch/host-watch.ts
+var FIRST_SAMPLE_TIMEOUT_MS = 5e3;
+var WINDOW_SLACK_SEC = 2;
+var HostWatch = class _HostWatch {
+  constructor(host2, options, machine, kernelLog, bootEpochSec, oomKillCountAtLastRead) {
+    this.host = host2;
+    this.options = options;
+    this.machine = machine;
+    this.kernelLog = kernelLog;
+    this.bootEpochSec = bootEpochSec;
+    this.oomKillCountAtLastRead = oomKillCountAtLastRead;
+  }
+  host;
+  options;
+  machine;
+  kernelLog;
+  bootEpochSec;
+  oomKillCountAtLastRead;
+  /** Health of every burst observed through beforeBurst/afterBurst, in order. */
+  bursts = [];
+  current = null;
+  reportedKills = /* @__PURE__ */ new Set();
+  seenLogLines = /* @__PURE__ */ new Map();
+  /** Reads what machine the host is, finds a readable kernel log and notes what the logs already hold. */
+  static async start(host2, options) {
+    const survey = await host2.exec(SURVEY_COMMAND);
+    if (survey.code !== 0) {
+      throw new Error(`reading what machine the host is failed (exit ${survey.code}): ${survey.stderr.trim()}`);
+    }
+    const [machine = "", btime = "", vmstat = "", kernelLogProbe = ""] = splitSurvey(survey.stdout);
+    const bootEpochSec = parseBootTime(btime);
+    const probed = await probeKernelLog(host2, kernelLogProbe, bootEpochSec);
+    if (probed.source.kind === "unreadable") {
+      options.log.warning(`host watch: kernel log not readable (${probed.source.reason}); OOM kills are counted but not named`);
+    }
+    const watch = new _HostWatch(host2, options, parseMachine(machine), probed.source, bootEpochSec, parseVmstat(vmstat).oomKill);
+    for (const kill of probed.earlierKills) watch.reportedKills.add(killKey(kill));
+    if (options.logsCommand) await watch.runLogsCommand(options.logsCommand);
+    return watch;
+  }
+  /** Starts the sampler and waits for its first sample, the "before" figures. */
+  async beginBurst() {
+    const startedAt = /* @__PURE__ */ new Date();
+    const sampler = startSampler(this.host, this.options.log);
+    const first = await sampler.nextSample(FIRST_SAMPLE_TIMEOUT_MS);
+    return {
+      end: async (burst) => {
+        const gaps = [];
+        if (first === null) gaps.push("the host sampler gave no sample when the burst began");
+        const last = await sampler.stop().catch((error) => {
+          gaps.push(`stopping the host sampler: ${messageOf(error)}`);
+          return null;
+        });
+        if (last === null && sampler.endedEarly === null) gaps.push("the host sampler gave no sample after the burst");
+        if (sampler.endedEarly) gaps.push(sampler.endedEarly);
+        const samples = [...sampler.samples];
+        const oomKills = await this.killsSince(windowStart(samples, startedAt), last?.vmstat.oomKill ?? null).catch((error) => {
+          gaps.push(messageOf(error));
+          return [];
+        });
+        const crashLines = await this.newCrashLines().catch((error) => {
+          gaps.push(`logs-command: ${messageOf(error)}`);
+          return scanCrashLines([]);
+        });
+        for (const gap of gaps) this.options.log.warning(`host watch, burst ${burst.index + 1}: ${gap}`);
+        if (this.kernelLog.kind === "unreadable") gaps.push(`kernel log not readable: ${this.kernelLog.reason}`);
+        const figures2 = burstFigures(samples);
+        return {
+          burstIndex: burst.index,
+          target: burst.target,
+          startedAt: startedAt.toISOString(),
+          figures: figures2,
+          oomKills,
+          crashLines,
+          generatorCpu: burst.generatorCpu,
+          flags: healthFlags({ figures: figures2, oomKills, crashLines, generatorCpu: burst.generatorCpu }),
+          gaps
+        };
+      }
+    };
+  }
+  async beforeBurst(_index, _target) {
+    this.current = await this.beginBurst();
+  }
+  async afterBurst(result) {
+    if (!this.current) throw new Error("afterBurst without beforeBurst");
+    const watch = this.current;
+    this.current = null;
+    this.bursts.push(await watch.end(result));
+  }
+  /** `oomKillCount`: /proc/vmstat oom_kill after the burst, null when unknown. */
+  async killsSince(sinceEpochSec, oomKillCount) {
+    if (oomKillCount !== null && oomKillCount === this.oomKillCountAtLastRead) return [];
+    const kills = await readOomKills(this.host, this.kernelLog, sinceEpochSec, this.bootEpochSec);
+    this.oomKillCountAtLastRead = oomKillCount;
+    const fresh = kills.filter((kill) => !this.reportedKills.has(killKey(kill)));
+    for (const kill of fresh) this.reportedKills.add(killKey(kill));
+    return fresh;
+  }
+  async newCrashLines() {
+    const { logsCommand } = this.options;
+    if (!logsCommand) return scanCrashLines([]);
+    return scanCrashLines(await this.runLogsCommand(logsCommand));
+  }
+  /** Runs the logs-command and returns the lines it had not printed before. */
+  async runLogsCommand(command) {
+    const result = await this.host.exec(command);
+    if (result.code !== 0) {
+      this.options.log.warning(`host watch: logs-command exited with code ${result.code}: ${result.stderr.trim().split("\n")[0] ?? ""}`);
+    }
+    const lines = `${result.stdout}
+${result.stderr}`.split("\n").filter((line) => line.trim() !== "");
+    return unseenLines(lines, this.seenLogLines);
+  }
+};
+var SURVEY_SEPARATOR = "@@loadgate-survey@@";
+var SURVEY_COMMAND = [
+  MACHINE_COMMAND,
+  `echo ${SURVEY_SEPARATOR}`,
+  "grep ^btime /proc/stat",
+  `echo ${SURVEY_SEPARATOR}`,
+  "grep '^oom_kill ' /proc/vmstat",
+  `echo ${SURVEY_SEPARATOR}`,
+  KERNEL_LOG_PROBE_SCRIPT
+].join("\n");
+function splitSurvey(stdout) {
+  const parts = [];
+  let rest = stdout;
+  for (let i = 0; i < 3; i += 1) {
+    const at = rest.indexOf(`${SURVEY_SEPARATOR}
+`);
+    if (at < 0) break;
+    parts.push(rest.slice(0, at));
+    rest = rest.slice(at + SURVEY_SEPARATOR.length + 1);
+  }
+  return [...parts, rest];
+}
+function windowStart(samples, startedAt) {
+  const hostStart = samples[0]?.hostEpochSec;
+  return (hostStart ?? startedAt.getTime() / 1e3) - WINDOW_SLACK_SEC;
+}
+function killKey(kill) {
+  return `${kill.pid} ${kill.name} ${kill.atEpochSec === null ? kill.line : Math.round(kill.atEpochSec)}`;
+}
+
+// src/remote/lock.ts
+var DEFAULT_DIRECTORY = "/run/loadgate-lock";
+var ANSWER_GRACE_MS = 3e4;
+var HOLDER_READ_BYTES = 1024;
+var RUN_ID_CHARS = 100;
+var REPOSITORY_CHARS = 150;
+var OTHER_LINES = 5;
+var OTHER_LINE_CHARS = 300;
+async function acquireLock(host2, options, log) {
+  const directory = validateAbsolutePath(options.directory ?? DEFAULT_DIRECTORY, "lock directory");
+  const waitSeconds = Math.max(0, Math.ceil(options.timeoutMs / 1e3));
+  const holder = host2.spawn(lockScript(directory, waitSeconds, options.holder), { sudo: true });
+  const other = [];
+  const outcome = new Promise((resolve2) => {
+    holder.onLine((line) => {
+      const [word, ...rest] = line.split(" ");
+      if (word === "acquired") resolve2({ kind: "acquired" });
+      else if (word === "timeout") resolve2({ kind: "timeout", holder: parseHolder(rest.join(" ")) });
+      else if (word === "unsafe") resolve2({ kind: "unsafe", found: parseUnsafe(rest) });
+      else if (word === "busy") {
+        log.info(`Waiting up to ${formatWait(waitSeconds)} for the lock on the target, held by ${describe(parseHolder(rest.join(" ")))}`);
+      } else if (other.length < OTHER_LINES) other.push(untrustedText(line, OTHER_LINE_CHARS));
+    });
+    const ended = () => resolve2({ kind: "ended" });
+    void holder.exited.then(ended, ended);
+  });
+  let guard;
+  const answer = await Promise.race([
+    outcome,
+    new Promise((resolve2) => {
+      guard = setTimeout(() => resolve2({ kind: "no-answer" }), options.timeoutMs + ANSWER_GRACE_MS);
+    })
+  ]);
+  clearTimeout(guard);
+  if (answer.kind === "acquired") {
+    log.info(`Holding the lock on the target (${directory}/lock) for run ${options.holder.runId}`);
+    return { release: () => holder.stop() };
+  }
+  await holder.stop();
+  if (answer.kind === "unsafe") throw unsafeDirectory(directory, answer.found);
+  if (answer.kind === "timeout") {
+    throw new TargetError(
+      "lock-timeout",
+      `Another loadgate run holds the lock on the target: ${describe(answer.holder)}. Waited ${formatWait(waitSeconds)} (\`lock-timeout\`); run again when it is done, raise \`lock-timeout\`, or set \`lock: false\` to measure anyway.`
+    );
+  }
+  await holder.exited;
+  throw new TargetError(
+    "command-failed",
+    `Could not take the lock on the target: the lock command ${answer.kind === "no-answer" ? "did not answer" : "ended"}` + (other.length > 0 ? ` (${other.join("; ")})` : "") + "."
+  );
+}
+function lockScript(directory, waitSeconds, holder) {
+  const dir = shellQuote(directory);
+  const lock = shellQuote(`${directory}/lock`);
+  const info = shellQuote(`${directory}/holder`);
+  const holderPrefix = shellQuote(`{"runId":${JSON.stringify(holder.runId)},"repository":${JSON.stringify(holder.repository)},`);
+  const describeEntry = `printf 'unsafe %s %s %s %s\\n' "$(stat -c '%u %U %a' -- "$1")" "$1" "$(stat -c %F -- "$1" | tr ' ' '-')"`;
+  return [
+    "exec 2>&1",
+    'command -v flock >/dev/null || { echo "flock is not installed on the target (util-linux)"; exit 69; }',
+    "umask 077",
+    `unsafe() { ${describeEntry}; exit 77; }`,
+    // An existing entry is judged by the checks below; only a failure to create a missing one
+    // (no parent, read-only) is shown as mkdir words it.
+    `mkdir -m 700 ${dir} 2>/dev/null || [ -e ${dir} ] || [ -L ${dir} ] || { mkdir -m 700 ${dir}; exit 73; }`,
+    `{ [ -d ${dir} ] && [ ! -L ${dir} ]; } || unsafe ${dir}`,
+    `[ "$(stat -c %u -- ${dir})" = "$(id -u)" ] || unsafe ${dir}`,
+    `case "$(stat -c %a -- ${dir})" in *00) ;; *) unsafe ${dir} ;; esac`,
+    `for entry in ${lock} ${info}; do [ -L "$entry" ] && unsafe "$entry"; done`,
+    `record() { rm -f ${info}.$$; ( set -C; cat > ${info}.$$ ) && mv -f ${info}.$$ ${info}; }`,
+    `holder() { head -c ${HOLDER_READ_BYTES} ${info} 2>/dev/null | tr -d '\\000-\\037\\177'; }`,
+    `exec 9>>${lock} || exit 73`,
+    `if ! flock -n 9; then`,
+    // A holder that just took the lock may not have written its name yet: give it a moment.
+    `  for i in 1 2 3 4 5 6 7 8 9 10; do [ -s ${info} ] && break; sleep 0.2; done`,
+    `  printf 'busy %s\\n' "$(holder)"`,
+    `  flock -w ${waitSeconds} 9 || { printf 'timeout %s\\n' "$(holder)"; exit 75; }`,
+    "fi",
+    `printf '%s"since":"%s"}\\n' ${holderPrefix} "$(date -u +%Y-%m-%dT%H:%M:%SZ)" | record`,
+    // Forget the holder before the lock is free (fd 9 closes only when this shell exits), so a
+    // waiter never names a run that has finished.
+    `trap ': | record; exit 0' TERM HUP INT`,
+    "echo acquired",
+    "while :; do sleep 3600; done"
+  ].join("\n");
+}
+function unsafeDirectory(directory, found) {
+  const what = found.path === directory ? `The lock directory ${directory}` : `${found.path} in the lock directory`;
+  return new TargetError(
+    "command-failed",
+    `${what} on the target is a ${found.type} owned by ${found.user} (uid ${found.uid}) with mode ${found.mode}: not safe to use. loadgate takes its lock as root in a directory only root can write (owner root, mode 0700, no symlinks in it), so that no other account can plant a file or symlink for root to write through. If no loadgate run is using it, remove it as root (\`sudo rm -rf ${directory}\`) and run again: loadgate creates it.`
+  );
+}
+function parseUnsafe(fields) {
+  const [uid = "?", user = "?", mode = "?", path = "?", type = "?"] = fields.map((field) => untrustedText(field, 200));
+  return { uid, user, mode: /^[0-7]+$/.test(mode) ? mode.padStart(4, "0") : mode, path, type: type.replaceAll("-", " ") };
+}
+function parseHolder(text2) {
+  try {
+    const value = JSON.parse(text2.slice(0, HOLDER_READ_BYTES));
+    if (typeof value.runId === "string" && typeof value.repository === "string" && typeof value.since === "string") {
+      return {
+        runId: untrustedText(value.runId, RUN_ID_CHARS),
+        repository: untrustedText(value.repository, REPOSITORY_CHARS),
+        since: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(value.since) ? value.since : "an unknown time"
+      };
+    }
+  } catch {
+  }
+  return void 0;
+}
+function untrustedText(text2, limit) {
+  const clean = text2.replace(/[\p{Cc}\p{Cf}\u2028\u2029]/gu, "");
+  return clean.length > limit ? `${clean.slice(0, limit - 1)}\u2026` : clean;
+}
+function describe(info) {
+  return info ? `run ${info.runId} of ${info.repository} (since ${info.since})` : "a run that did not say who it is";
+}
+function formatWait(seconds2) {
+  return seconds2 >= 120 ? `${Math.round(seconds2 / 60)} min` : `${seconds2} s`;
+}
+
+// src/remote/ssh.ts
+var import_ssh2 = __toESM(require_lib3(), 1);
+
+// src/remote/host-key.ts
+import { createHash as createHash3 } from "node:crypto";
+function fingerprintOf(blob) {
+  return "SHA256:" + createHash3("sha256").update(blob).digest("base64").replace(/=+$/, "");
+}
+function keyTypeOf(blob) {
+  if (blob.length < 4) return "unknown";
+  const length = blob.readUInt32BE(0);
+  return length > 0 && length <= 64 && blob.length >= 4 + length ? blob.subarray(4, 4 + length).toString("latin1") : "unknown";
+}
+function hostKeyPolicy(settings2) {
+  const pinned = new Set(settings2.fingerprints.map(normalizeFingerprint));
+  const known = parseKnownHosts(settings2.knownHosts);
+  for (const key of known.accepted) pinned.add(fingerprintOf(key));
+  const revoked = new Set(known.revoked.map(fingerprintOf));
+  if (pinned.size === 0) {
+    if (!settings2.insecureSkipHostKeyCheck) throw notPinned(settings2);
+    return { checked: false, expected: [], accepts: (blob) => !revoked.has(fingerprintOf(blob)) };
+  }
+  return {
+    checked: true,
+    expected: [...pinned],
+    accepts: (blob) => {
+      const fingerprint2 = fingerprintOf(blob);
+      return pinned.has(fingerprint2) && !revoked.has(fingerprint2);
+    }
+  };
+}
+function hostKeyMismatch(settings2, policy, presented) {
+  const got = fingerprintOf(presented);
+  const revoked = policy.checked && policy.expected.includes(got);
+  return new TargetError(
+    "host-key-mismatch",
+    `Host key mismatch for ${settings2.host}:${settings2.port}: the server presented ${got} (${keyTypeOf(presented)})` + (revoked ? ", which known-hosts marks @revoked" : `, expected ${policy.expected.length > 0 ? policy.expected.join(" or ") : "a key that is not @revoked"}`) + `. The connection was closed before logging in; nothing was run on the target. If the host was rebuilt, get its new fingerprint from a trusted machine with \`${keyscanCommand(settings2)}\` and update \`fingerprint\` / \`known-hosts\`.`
+  );
+}
+function keyscanCommand(settings2) {
+  return `ssh-keyscan -p ${settings2.port} ${settings2.host} | ssh-keygen -lf -`;
+}
+function notPinned(settings2) {
+  return new TargetError(
+    "host-key-not-pinned",
+    `The host key of ${settings2.host} is not pinned: set \`fingerprint\` (or \`known-hosts\`) so loadgate can tell it talks to your host and not to an impostor. Get the fingerprint from a machine you trust with \`${keyscanCommand(settings2)}\` and pass the \`SHA256:\u2026\` value(s) it prints. To connect without checking (not recommended) set \`insecure-skip-host-key-check: true\`.`
+  );
+}
+function normalizeFingerprint(value) {
+  const trimmed = value.trim();
+  const match = /^SHA256:([A-Za-z0-9+/]{43})=?$/.exec(trimmed);
+  if (!match) {
+    throw new TargetError(
+      "invalid-setting",
+      `fingerprint must be SHA256:\u2026 as printed by \`ssh-keygen -lf\` (43 base64 characters), got ${JSON.stringify(trimmed)}`
+    );
+  }
+  return `SHA256:${match[1]}`;
+}
+function parseKnownHosts(lines) {
+  const keys = { accepted: [], revoked: [] };
+  lines.forEach((raw, index) => {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) return;
+    const fields = line.split(/\s+/);
+    const marker = fields[0].startsWith("@") ? fields.shift() : void 0;
+    if (marker !== void 0 && marker !== "@revoked") {
+      throw knownHostsError(index, `${marker} lines are not supported; give the host's own keys`);
+    }
+    const typeIndex = looksLikeKeyType(fields[0]) ? 0 : 1;
+    const type = fields[typeIndex];
+    const base642 = fields[typeIndex + 1];
+    if (type === void 0 || base642 === void 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(base642)) {
+      throw knownHostsError(index, "expected `hostnames key-type base64-key`");
+    }
+    const blob = Buffer.from(base642, "base64");
+    if (keyTypeOf(blob) !== type) {
+      throw knownHostsError(index, `the key is not a ${type} key`);
+    }
+    (marker === "@revoked" ? keys.revoked : keys.accepted).push(blob);
+  });
+  return keys;
+}
+function looksLikeKeyType(field) {
+  return /^(ssh-|ecdsa-|sk-)/.test(field);
+}
+function knownHostsError(index, problem) {
+  return new TargetError("invalid-setting", `known-hosts line ${index + 1}: ${problem}`);
+}
+
+// src/remote/ssh.ts
+var STOP_GRACE_MS = 5e3;
+var STDERR_TAIL_CHARS2 = 4096;
+async function connectTarget(settings2, log, options = {}) {
+  const policy = hostKeyPolicy(settings2);
+  const scrub = secretScrubber(settings2);
+  let presented;
+  let rejectedKey = false;
+  const client = new import_ssh2.Client();
+  const errors = [];
+  client.on("error", (error) => errors.push(error));
+  try {
+    await handshake(client, {
+      host: settings2.host,
+      port: settings2.port,
+      username: settings2.username,
+      privateKey: settings2.privateKey,
+      passphrase: settings2.passphrase === "" ? void 0 : settings2.passphrase,
+      readyTimeout: options.connectTimeoutMs ?? 2e4,
+      keepaliveInterval: options.keepaliveIntervalMs ?? 5e3,
+      keepaliveCountMax: 3,
+      hostVerifier: (blob) => {
+        presented = blob;
+        rejectedKey = !policy.accepts(blob);
+        return !rejectedKey;
+      }
+    });
+  } catch (error) {
+    client.end();
+    if (rejectedKey && presented) throw hostKeyMismatch(settings2, policy, presented);
+    throw connectError(settings2, error, options, scrub);
+  }
+  if (!presented) {
+    client.end();
+    throw new TargetError("connection-failed", `Connected to ${settings2.host}:${settings2.port} without seeing its host key`);
+  }
+  const fingerprint2 = fingerprintOf(presented);
+  if (!policy.checked) {
+    log.warning(
+      `insecure-skip-host-key-check: accepted the host key of ${settings2.host}:${settings2.port} without checking it: ${fingerprint2} (${keyTypeOf(presented)}). Pin it with \`fingerprint: ${fingerprint2}\`.`
+    );
+  }
+  const target = new SshTarget(client, settings2, fingerprint2, errors, scrub);
+  const id = await target.exec("id -u");
+  if (id.code !== 0) {
+    await target.close();
+    throw new TargetError("command-failed", `\`id -u\` failed on ${settings2.host}: ${scrub(id.stderr.trim())}`);
+  }
+  target.isRoot = id.stdout.trim() === "0";
+  log.info(
+    `Connected to ${settings2.username}@${settings2.host}:${settings2.port} (host key ${fingerprint2}${policy.checked ? ", pinned" : ", NOT checked"}; ${target.isRoot ? "root" : "not root, privileged commands use sudo"})`
+  );
+  return target;
+}
+var SshTarget = class {
+  constructor(client, settings2, hostKeyFingerprint, errors, scrub) {
+    this.client = client;
+    this.settings = settings2;
+    this.hostKeyFingerprint = hostKeyFingerprint;
+    this.scrub = scrub;
+    this.closed = new Promise(
+      (resolve2) => client.once("close", () => {
+        if (!this.closing) {
+          const cause = errors.at(-1);
+          this.lost = new TargetError(
+            "connection-lost",
+            `Lost the SSH connection to ${settings2.host}:${settings2.port}` + (cause ? ` (${scrub(cause.message)})` : "")
+          );
+          for (const listener of this.disconnectListeners) listener(this.lost);
+        }
+        resolve2();
+      })
+    );
+  }
+  client;
+  settings;
+  hostKeyFingerprint;
+  scrub;
+  isRoot = false;
+  lost;
+  closing = false;
+  disconnectListeners = [];
+  closed;
+  elevationProbe;
+  onDisconnect(listener) {
+    this.disconnectListeners.push(listener);
+  }
+  async exec(command, options = {}) {
+    const elevation = options.sudo ? await this.elevation() : "none";
+    const channel = await this.openChannel(remoteCommand(command, elevation));
+    const stdout = [];
+    const stderr = [];
+    channel.on("data", (chunk) => stdout.push(chunk));
+    channel.stderr.on("data", (chunk) => stderr.push(chunk));
+    const code = exitCodeOf(channel);
+    channel.end(this.stdinFor(elevation, options.stdin));
+    const exitCode = await code;
+    if (exitCode === null && this.lost) throw this.lost;
+    const result = {
+      stdout: Buffer.concat(stdout).toString("utf8"),
+      stderr: Buffer.concat(stderr).toString("utf8"),
+      code: exitCode
+    };
+    if (elevation !== "none" && result.code !== 0) this.throwIfSudoRefused(result.stderr);
+    return result;
+  }
+  spawn(command, options = {}) {
+    if (options.stdin !== void 0) {
+      throw new Error("spawn() keeps stdin open to notice when we stop; pass input through the command instead");
+    }
+    const lineListeners = [];
+    let channel;
+    let stopRequested = false;
+    let stderrTail = "";
+    const run2 = async () => {
+      const elevation = options.sudo ? await this.elevation() : "none";
+      const opened = await this.openChannel(remoteCommand(endOnStdinEof(command), elevation));
+      channel = opened;
+      const code = exitCodeOf(opened);
+      let partial = "";
+      opened.setEncoding("utf8");
+      opened.on("data", (chunk) => {
+        const lines = (partial + chunk).split("\n");
+        partial = lines.pop();
+        for (const line of lines) for (const listener of lineListeners) listener(line);
+      });
+      opened.stderr.on("data", (chunk) => {
+        stderrTail = (stderrTail + chunk.toString("utf8")).slice(-STDERR_TAIL_CHARS2);
+      });
+      if (elevation === "sudo-with-password") opened.write(this.stdinFor(elevation, void 0));
+      if (stopRequested) opened.end();
+      const exitCode = await code;
+      if (partial !== "") for (const listener of lineListeners) listener(partial);
+      if (elevation !== "none" && exitCode !== 0 && !stopRequested) {
+        this.throwIfSudoRefused(stderrTail);
+      }
+      return exitCode;
+    };
+    const exited = run2();
+    exited.catch(() => {
+    });
+    return {
+      onLine: (listener) => {
+        lineListeners.push(listener);
+      },
+      exited,
+      stop: async () => {
+        stopRequested = true;
+        channel?.end();
+        const settled = exited.then(
+          () => true,
+          () => true
+        );
+        const ended = await Promise.race([settled, delay(STOP_GRACE_MS).then(() => false)]);
+        if (!ended) {
+          channel?.close();
+          await settled;
+        }
+      }
+    };
+  }
+  async close() {
+    this.closing = true;
+    this.client.end();
+    await Promise.race([this.closed, delay(STOP_GRACE_MS)]);
+  }
+  /** Resolved once per connection: whether sudo works without a password, or needs ours. */
+  elevation() {
+    if (this.isRoot) return Promise.resolve("none");
+    this.elevationProbe ??= this.probeSudo();
+    return this.elevationProbe;
+  }
+  async probeSudo() {
+    const channel = await this.openChannel(remoteCommand("true", "sudo"));
+    const stderr = [];
+    channel.stderr.on("data", (chunk) => stderr.push(chunk));
+    channel.resume();
+    const code = exitCodeOf(channel);
+    channel.end();
+    if (await code === 0) return "sudo";
+    const message = Buffer.concat(stderr).toString("utf8");
+    if (/password is required/.test(message) && this.settings.sudoPassword) return "sudo-with-password";
+    this.throwIfSudoRefused(message);
+    throw new TargetError("command-failed", `sudo does not work for ${this.settings.username} on ${this.settings.host}: ${this.scrub(message.trim())}`);
+  }
+  throwIfSudoRefused(stderr) {
+    const { username, host: host2 } = this.settings;
+    if (/password is required/.test(stderr)) {
+      throw new TargetError(
+        "sudo-password-required",
+        `sudo on ${host2} asks ${username} for a password: set the \`sudo-password\` input (a secret), or allow ${username} passwordless sudo, or connect as root.`
+      );
+    }
+    if (/incorrect password|Sorry, try again/.test(stderr)) {
+      throw new TargetError("sudo-password-rejected", `sudo on ${host2} rejected the \`sudo-password\` given for ${username}.`);
+    }
+    if (/not in the sudoers|not allowed to execute|may not run sudo/.test(stderr)) {
+      throw new TargetError("command-failed", `${username} may not use sudo on ${host2}: connect as root or grant ${username} sudo.`);
+    }
+    if (/sudo: (command )?not found/.test(stderr)) {
+      throw new TargetError("command-failed", `sudo is not installed on ${host2}: connect as root or install sudo.`);
+    }
+  }
+  stdinFor(elevation, stdin) {
+    const password = elevation === "sudo-with-password" ? `${this.settings.sudoPassword}
+` : "";
+    return password + (stdin ?? "");
+  }
+  openChannel(command) {
+    if (this.lost) return Promise.reject(this.lost);
+    return new Promise((resolve2, reject) => {
+      const fail = (error) => reject(this.lost ?? new TargetError("command-failed", `Could not start a command on ${this.settings.host}: ${this.scrub(error.message)}`));
+      try {
+        this.client.exec(command, (error, channel) => error ? fail(error) : resolve2(channel));
+      } catch (error) {
+        fail(error);
+      }
+    });
+  }
+};
+function handshake(client, config) {
+  return new Promise((resolve2, reject) => {
+    const settle = (error) => {
+      client.off("ready", settle).off("error", settle).off("close", hungUp);
+      if (error) reject(error);
+      else resolve2();
+    };
+    const hungUp = () => settle(new Error("the server closed the connection before the SSH handshake finished"));
+    client.once("ready", settle).once("error", settle).once("close", hungUp);
+    client.connect(config);
+  });
+}
+function exitCodeOf(channel) {
+  return new Promise((resolve2) => {
+    let code = null;
+    channel.on("exit", (exitCode) => {
+      code = typeof exitCode === "number" ? exitCode : null;
+    });
+    channel.on("close", () => resolve2(code));
+  });
+}
+function connectError(settings2, error, options, scrub) {
+  const where = `${settings2.host}:${settings2.port}`;
+  const reason = scrub(error.message);
+  if (/^Cannot parse privateKey|does not contain a \(valid\) private key/.test(error.message)) {
+    if (/no passphrase given/.test(error.message)) {
+      return new TargetError("passphrase-missing", "The SSH `key` is encrypted: set the `passphrase` input (a secret).");
+    }
+    if (/Bad passphrase|integrity check failed|bad decrypt/i.test(error.message)) {
+      return new TargetError("passphrase-wrong", "The `passphrase` does not decrypt the SSH `key`.");
+    }
+    return new TargetError(
+      "bad-key-format",
+      `The \`key\` input is not a private key loadgate can read (${reason.replace(/^Cannot parse privateKey: /, "")}). Paste the whole private key file, BEGIN and END lines included (OpenSSH or PEM format).`
+    );
+  }
+  switch (error.code) {
+    case "ECONNREFUSED":
+      return new TargetError("connection-refused", `Connection refused by ${where}: is sshd running there, and is \`port\` right?`);
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return new TargetError("dns-failure", `Cannot resolve the host name ${JSON.stringify(settings2.host)} (${error.code}): check the \`host\` input.`);
+    case "ETIMEDOUT":
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+      if (error.level === "client-socket") {
+        return new TargetError("connect-timeout", `Cannot reach ${where} (${error.code}): check \`host\`, \`port\` and the firewall.`);
+      }
+  }
+  if (error.level === "client-timeout") {
+    const seconds2 = Math.round((options.connectTimeoutMs ?? 2e4) / 1e3);
+    return new TargetError("connect-timeout", `No SSH handshake with ${where} within ${seconds2} s: is it an SSH server, and reachable?`);
+  }
+  if (error.level === "client-authentication") {
+    return new TargetError(
+      "auth-rejected",
+      `${where} rejected the SSH key for user ${JSON.stringify(settings2.username)}: check \`username\`, and that the key's public half is in that user's ~/.ssh/authorized_keys.`
+    );
+  }
+  return new TargetError("connection-failed", `SSH connection to ${where} failed: ${reason}`);
+}
+function secretScrubber(settings2) {
+  const secrets = [
+    settings2.passphrase,
+    settings2.sudoPassword,
+    ...settings2.privateKey.split("\n").filter((line) => line.trim().length >= 16)
+  ].filter((secret) => secret !== void 0 && secret !== "");
+  return (text2) => secrets.reduce((clean, secret) => clean.split(secret).join("***"), text2);
+}
+function delay(ms) {
+  return new Promise((resolve2) => setTimeout(resolve2, ms).unref());
+}
+
+// src/remote/swap-state.ts
+var KIB2 = 1024;
+var MIB2 = 1024 * KIB2;
+var HEADER_SLACK_BYTES = MIB2;
+var FREE_DISK_MARGIN_BYTES = 512 * MIB2;
+function parseSwapState(meminfo, procSwaps) {
+  const memTotal = /^MemTotal:\s+(\d+)\s+kB/m.exec(meminfo);
+  if (!memTotal) throw new Error("no MemTotal line in /proc/meminfo");
+  const devices = procSwaps.split("\n").slice(1).map((line) => line.trim().split(/\s+/)).filter((fields) => fields.length >= 4).map(([path, type, size, used]) => ({
+    path: unescapeProcPath(path),
+    type,
+    sizeBytes: Number(size) * KIB2,
+    usedBytes: Number(used) * KIB2
+  }));
+  return {
+    memTotalBytes: Number(memTotal[1]) * KIB2,
+    devices,
+    totalBytes: devices.reduce((sum2, device) => sum2 + device.sizeBytes, 0),
+    usedBytes: devices.reduce((sum2, device) => sum2 + device.usedBytes, 0)
+  };
+}
+function unescapeProcPath(path) {
+  return path.replace(/\\([0-7]{3})/g, (_, octal) => String.fromCharCode(parseInt(octal, 8)));
+}
+function requiredSwapBytes(size, memTotalBytes) {
+  const bytes = "bytes" in size ? size.bytes : size.multipleOfMemory * memTotalBytes;
+  return Math.ceil(bytes / MIB2) * MIB2;
+}
+function isEnough(activeBytes, requiredBytes) {
+  return activeBytes + HEADER_SLACK_BYTES >= requiredBytes;
+}
+function planSwap(state, path, requiredBytes, facts) {
+  const active = state.devices.find((device) => device.path === path);
+  const want = formatBytes(requiredBytes);
+  if (active) {
+    if (isEnough(active.sizeBytes, requiredBytes)) return { do: "nothing" };
+    return {
+      do: "refuse",
+      reason: `${path} is active swap of ${formatBytes(active.sizeBytes)} (${formatBytes(active.usedBytes)} used), smaller than the ${want} asked for, and loadgate does not resize swap that is in use. Run \`sudo swapoff ${path}\` on the target (loadgate then recreates it at the new size), or lower \`swap-size\`.`
+    };
+  }
+  switch (facts.kind) {
+    case "symlink":
+    case "not-a-file":
+      return { do: "refuse", reason: `${path} exists and is not a regular file; choose another \`swap-path\`.` };
+    case "other-file":
+      return {
+        do: "refuse",
+        reason: `${path} exists and is not a swap file; loadgate never overwrites it. Choose another \`swap-path\`, or remove the file.`
+      };
+    case "swap-file":
+      if (isEnough(facts.sizeBytes, requiredBytes)) return { do: "activate" };
+      return roomFor(path, requiredBytes, facts.freeBytes + facts.sizeBytes) ?? { do: "create", bytes: requiredBytes, replaceExisting: true };
+    case "absent":
+      if (!facts.directoryExists) {
+        return { do: "refuse", reason: `the directory of ${path} does not exist on the target; choose another \`swap-path\`.` };
+      }
+      return roomFor(path, requiredBytes, facts.freeBytes) ?? { do: "create", bytes: requiredBytes, replaceExisting: false };
+  }
+}
+function roomFor(path, bytes, availableBytes) {
+  if (availableBytes >= bytes + FREE_DISK_MARGIN_BYTES) return void 0;
+  return {
+    do: "refuse",
+    reason: `not enough free disk for a ${formatBytes(bytes)} swap file at ${path}: ${formatBytes(availableBytes)} available, and loadgate keeps ${formatBytes(FREE_DISK_MARGIN_BYTES)} free. Free some space, choose a \`swap-path\` on a bigger filesystem, or lower \`swap-size\`.`
+  };
+}
+
+// src/remote/swap.ts
+var SwapError = class extends TargetError {
+  constructor(code, message, state) {
+    super(code, message);
+    this.state = state;
+  }
+  state;
+};
+async function inspectSwap(host2) {
+  const result = await host2.exec("cat /proc/meminfo && echo ---loadgate--- && cat /proc/swaps");
+  const [meminfo, swaps] = result.stdout.split("---loadgate---\n");
+  if (result.code !== 0 || swaps === void 0) {
+    throw new TargetError("command-failed", `could not read /proc/meminfo and /proc/swaps on the target: ${result.stderr.trim()}`);
+  }
+  return parseSwapState(meminfo, swaps);
+}
+async function ensureSwap(host2, settings2, log, options = {}) {
+  if (!isSwapFilePath(settings2.path)) {
+    throw new TargetError("invalid-setting", `swap-path must be ${SWAP_PATH_FORM}, got ${JSON.stringify(settings2.path)}`);
+  }
+  const path = settings2.path;
+  const fstab = validateAbsolutePath(options.fstabPath ?? "/etc/fstab", "fstab path");
+  const before = await inspectSwap(host2);
+  const report = (fields) => {
+    log.info(`swap: ${fields.message}`);
+    return { mode: settings2.mode, path, before, fstabLineAdded: false, ...fields };
+  };
+  const summary = `${formatBytes(before.totalBytes)} of swap active, ${formatBytes(before.usedBytes)} used, MemTotal ${formatBytes(before.memTotalBytes)}`;
+  if (settings2.mode === "off") return report({ after: before, action: "reported", message: `${summary} (swap: off, not checked).` });
+  const requiredBytes = requiredSwapBytes(settings2.size, before.memTotalBytes);
+  const want = formatBytes(requiredBytes);
+  if (settings2.mode === "verify") {
+    if (isEnough(before.totalBytes, requiredBytes)) {
+      return report({ requiredBytes, after: before, action: "verified", message: `${summary}; at least ${want} asked: ok.` });
+    }
+    throw new SwapError(
+      "swap-insufficient",
+      `swap: the target has ${summary}, less than the ${want} \`swap-size\` asks for. A host without enough swap dies under load instead of slowing down. Set \`swap: configure\` to let loadgate create a ${want} swap file at ${path} (\`swap-path\`), add swap yourself, or set \`swap: off\` to only report it.`,
+      before
+    );
+  }
+  const plan = planSwap(before, path, requiredBytes, await probePath(host2, path));
+  if (plan.do === "refuse") throw new SwapError("swap-refused", `swap: refusing to configure swap: ${plan.reason}`, before);
+  if (plan.do === "nothing") {
+    return report({ requiredBytes, after: before, action: "already-active", message: `${path} already active with at least ${want}; nothing changed.` });
+  }
+  let createdWith;
+  if (plan.do === "activate") {
+    await run(host2, `chmod 600 ${shellQuote(path)} && swapon ${shellQuote(path)}`, `activating the existing swap file ${path}`);
+  } else {
+    if (plan.replaceExisting) await run(host2, `rm -f ${shellQuote(path)}`, `removing the smaller, unused swap file ${path}`);
+    createdWith = await createSwapFile(host2, path, plan.bytes);
+  }
+  const fstabLineAdded = settings2.persist ? await addFstabLine(host2, path, fstab) : false;
+  const after = await inspectSwap(host2);
+  const active = after.devices.find((device) => device.path === path);
+  if (!active) throw new SwapError("swap-refused", `swap: ${path} was set up but does not show in /proc/swaps.`, after);
+  const did = plan.do === "activate" ? `activated the existing swap file ${path}` : `created ${path} (${want}, ${createdWith}) and activated it`;
+  const persisted = settings2.persist ? fstabLineAdded ? `, added it to ${fstab}` : `, ${fstab} already lists it` : "";
+  return report({
+    requiredBytes,
+    after,
+    action: plan.do === "activate" ? "activated" : "created",
+    createdWith,
+    fstabLineAdded,
+    message: `${did}${persisted}; swap ${formatBytes(before.totalBytes)} \u2192 ${formatBytes(after.totalBytes)}.`
+  });
+}
+async function probePath(host2, path) {
+  const file = shellQuote(path);
+  const directory = shellQuote(path.slice(0, path.lastIndexOf("/")) || "/");
+  const script = [
+    `if [ -L ${file} ]; then echo kind=symlink`,
+    `elif [ -f ${file} ]; then`,
+    `  echo kind=file; echo size=$(stat -c %s ${file})`,
+    `  echo signature=$(dd if=${file} bs=1 skip=$(($(getconf PAGESIZE) - 10)) count=10 2>/dev/null | tr -dc A-Z0-9)`,
+    `elif [ -e ${file} ]; then echo kind=not-a-file`,
+    "else echo kind=absent; fi",
+    `if [ -d ${directory} ]; then echo directory=yes; echo free=$(df -Pk ${directory} | awk 'NR == 2 { print $4 }'); fi`
+  ].join("\n");
+  const facts = parseFacts((await run(host2, script, `looking at ${path}`)).stdout);
+  const freeBytes = Number(facts.get("free") ?? 0) * 1024;
+  switch (facts.get("kind")) {
+    case "symlink":
+      return { kind: "symlink" };
+    case "not-a-file":
+      return { kind: "not-a-file" };
+    case "file":
+      return facts.get("signature") === "SWAPSPACE2" ? { kind: "swap-file", sizeBytes: Number(facts.get("size")), freeBytes } : { kind: "other-file" };
+    default:
+      return { kind: "absent", directoryExists: facts.get("directory") === "yes", freeBytes };
+  }
+}
+function parseFacts(stdout) {
+  return new Map(
+    stdout.split("\n").filter((line) => line.includes("=")).map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)])
+  );
+}
+var NOT_CREATED = 17;
+async function createSwapFile(host2, path, bytes) {
+  const file = shellQuote(path);
+  const create = `{ umask 077 && set -C && : > ${file}; } || exit ${NOT_CREATED}; chattr +C ${file} 2>/dev/null`;
+  const activate = `chmod 600 ${file} && mkswap ${file} >/dev/null && swapon ${file}`;
+  const fast = await host2.exec(`${create}; fallocate -l ${bytes} ${file} && ${activate}`, { sudo: true });
+  if (fast.code === 0) return "fallocate";
+  if (fast.code !== NOT_CREATED) {
+    const slow = await host2.exec(
+      `swapoff ${file} 2>/dev/null; rm -f ${file}; ${create}; dd if=/dev/zero of=${file} bs=1M count=${bytes / MIB2} 2>&1 && ${activate}`,
+      { sudo: true }
+    );
+    if (slow.code === 0) return "dd";
+    if (slow.code !== NOT_CREATED) await host2.exec(`rm -f ${file}`, { sudo: true });
+    throw new TargetError(
+      "command-failed",
+      `swap: could not create a swap file at ${path}: with fallocate: ${lastLine(fast.stderr)}; with dd: ${lastLine(slow.stderr + slow.stdout)}`
+    );
+  }
+  throw new TargetError("command-failed", `swap: could not create ${path}: ${lastLine(fast.stderr) || "it appeared while loadgate was looking"}`);
+}
+async function addFstabLine(host2, path, fstab) {
+  const file = shellQuote(fstab);
+  const script = [
+    `if awk -v path=${shellQuote(path)} '$1 == path { found = 1 } END { exit !found }' ${file} 2>/dev/null; then echo present; exit 0; fi`,
+    // A last line without its newline would otherwise be glued to ours.
+    `if [ -s ${file} ] && [ -n "$(tail -c 1 ${file})" ]; then echo >> ${file}; fi`,
+    `printf '%s\\n' ${shellQuote(`${path} none swap sw 0 0`)} >> ${file} && echo added`
+  ].join("\n");
+  return (await run(host2, script, `adding ${path} to ${fstab}`)).stdout.includes("added");
+}
+async function run(host2, script, doing) {
+  const result = await host2.exec(script, { sudo: true });
+  if (result.code !== 0) throw new TargetError("command-failed", `swap: failed ${doing}: ${lastLine(result.stderr) || `exit ${result.code}`}`);
+  return result;
+}
+function lastLine(text2) {
+  return text2.trim().split("\n").at(-1) ?? "";
+}
+
+// src/target/session.ts
+async function openTarget(settings2, context3, log) {
+  const ssh = settings2.ssh;
+  const host2 = await connectTarget(ssh, log);
+  let dropped;
+  host2.onDisconnect((error) => {
+    dropped = new Error(`the SSH connection to ${ssh.host}:${ssh.port} dropped during the run (${error.message}); the host was not watched to the end`);
+    log.warning(dropped.message);
+  });
+  const failIfDropped = () => {
+    if (dropped) throw dropped;
+  };
+  let release;
+  try {
+    if (settings2.lock.enabled) {
+      const lock = await acquireLock(
+        host2,
+        { timeoutMs: settings2.lock.timeoutMs, holder: { runId: context3.runId ?? `local-${process.pid}`, repository: context3.repository ?? "local" } },
+        log
+      );
+      release = () => lock.release();
+    }
+    const swap2 = await ensureSwap(host2, settings2.swap, log);
+    const watch = await HostWatch.start(host2, { logsCommand: settings2.watch.logsCommand, log });
+    return {
+      watch,
+      observer: {
+        async beforeBurst(index, target) {
+          failIfDropped();
+          await watch.beforeBurst(index, target);
+        },
+        async afterBurst(result) {
+          await watch.afterBurst(result);
+          failIfDropped();
+        }
+      },
+      hostReport: { address: `${ssh.host}:${ssh.port}`, hostKeyFingerprint: host2.hostKeyFingerprint, fingerprint: watch.machine, swap: swap2 },
+      async close() {
+        await release?.().catch((error) => log.warning(`releasing the host lock: ${String(error)}`));
+        await host2.close();
+      }
+    };
+  } catch (error) {
+    await release?.().catch(() => void 0);
+    await host2.close().catch(() => void 0);
+    throw error;
+  }
+}
+
 // src/verdict/decision.ts
 function needsConfirmation(decision2) {
   if (decision2.confirmed || decision2.crashed) return false;
   return decision2.verdict === "regression" || decision2.verdict === "inconclusive";
+}
+
+// src/verdict/run-verdict.ts
+async function runVerdict(input) {
+  const baseline = input.settingsChanges.length > 0 ? { kind: "none" } : input.baseline;
+  const judge = (bursts, first) => {
+    const findings = input.findings(bursts);
+    const decision2 = decide({
+      bursts,
+      baseline,
+      gate: input.gate,
+      environmentIssues: findings.environmentIssues,
+      crashes: findings.crashes,
+      confirmation: first && { firstVerdict: first.decision.verdict, firstBursts: first.bursts }
+    });
+    return { bursts, decision: decision2, findings };
+  };
+  const firstBursts = await input.measure(0);
+  let verdict2 = judge(firstBursts);
+  if (needsConfirmation(verdict2.decision)) {
+    input.onConfirming?.(verdict2.decision);
+    const more = await input.measure(firstBursts.length);
+    verdict2 = judge([...firstBursts, ...more], { decision: verdict2.decision, bursts: firstBursts.length });
+  }
+  return { ...verdict2, decision: notComparedWhenSettingsChanged(verdict2.decision, input.settingsChanges) };
+}
+function notComparedWhenSettingsChanged(decision2, changed) {
+  if (changed.length === 0 || decision2.verdict !== "pass") return decision2;
+  return {
+    ...decision2,
+    verdict: "inconclusive",
+    headline: `settings changed since the baseline (${changed.join(", ")}): not compared`,
+    warnings: [
+      ...decision2.warnings,
+      `The stored baseline was measured with other settings (${changed.join(", ")}). Record a new baseline with a push to the default branch.`
+    ]
+  };
+}
+
+// src/watch/host-summary.ts
+var NOT_OBSERVED_NOTE = "Host health was not observed: no `host` was given, so memory, swap, OOM kills and crashes on the target are unknown.";
+var QUOTED_LINES_IN_REPORT = 10;
+function hostUnderLoad(input) {
+  if (input === null) return { observed: false, note: NOT_OBSERVED_NOTE };
+  const { bursts, machine, storedBaseline } = input;
+  const candidate = bursts.filter((burst) => burst.target === "candidate");
+  const liveBaseline = bursts.filter((burst) => burst.target === "baseline");
+  const runs2 = [summarizeHostRun("this run", candidate)];
+  if (liveBaseline.length > 0) runs2.push(summarizeHostRun("baseline (A/B)", liveBaseline));
+  if (storedBaseline?.run) runs2.push({ ...storedBaseline.run, label: "baseline" });
+  const kills = bursts.flatMap((burst) => burst.oomKills);
+  return {
+    observed: true,
+    runs: runs2,
+    diagnosis: diagnose(bursts, kills),
+    kills,
+    crashLines: bursts.flatMap((burst) => burst.crashLines.quoted).slice(0, QUOTED_LINES_IN_REPORT),
+    machine: describeHost(machine),
+    baselineMachineDifferences: storedBaseline?.machine ? machineDifferences(storedBaseline.machine, machine) : [],
+    gaps: [...new Set(bursts.flatMap((burst) => burst.gaps))]
+  };
+}
+function summarizeHostRun(label, bursts) {
+  const figures2 = bursts.map((burst) => burst.figures);
+  const flags = new Set(bursts.flatMap((burst) => burst.flags).filter((flag2) => flag2 !== "ok"));
+  return {
+    label,
+    bursts: bursts.length,
+    memTotalKib: figures2[0]?.memTotalKib ?? null,
+    memAvailableBeforeKib: figures2[0]?.memAvailableBeforeKib ?? null,
+    memAvailableMinKib: extreme(Math.min, figures2.map((f) => f.memAvailableMinKib)),
+    memAvailableAfterKib: figures2.at(-1)?.memAvailableAfterKib ?? null,
+    swapTotalKib: figures2.at(-1)?.swapTotalKib ?? null,
+    swapUsedPeakKib: extreme(Math.max, figures2.map((f) => f.swapUsedPeakKib)),
+    swapInPages: sum(figures2.map((f) => f.swapInPages)),
+    swapOutPages: sum(figures2.map((f) => f.swapOutPages)),
+    majorFaults: sum(figures2.map((f) => f.majorFaults)),
+    psiSomePeak: extreme(Math.max, figures2.map((f) => f.psiSomePeak)),
+    psiFullPeak: extreme(Math.max, figures2.map((f) => f.psiFullPeak)),
+    stealPercentPeak: extreme(Math.max, figures2.map((f) => f.stealPercent)),
+    oomKills: sum(bursts.map((burst) => Math.max(burst.oomKills.length, burst.figures.oomKills ?? 0))),
+    crashLines: sum(bursts.map((burst) => burst.crashLines.total)),
+    flags: flags.size > 0 ? [...flags] : ["ok"]
+  };
+}
+function diagnose(bursts, kills) {
+  if (bursts.length === 0) return "no burst ran, so the host was not watched under load";
+  const run2 = summarizeHostRun("all", bursts);
+  const swap2 = swapSentence(run2);
+  if (kills.length > 0) {
+    const more = kills.length > 1 ? ` (and ${kills.length - 1} more OOM kill${kills.length > 2 ? "s" : ""})` : "";
+    return `${describeOomKill(kills[0])}${more}; ${swap2}`;
+  }
+  if (run2.oomKills > 0) {
+    return `the kernel OOM-killed ${run2.oomKills === 1 ? "a process" : `${run2.oomKills} processes`} but the kernel log did not name ${run2.oomKills === 1 ? "it" : "them"}; ${swap2}`;
+  }
+  const crash = bursts.flatMap((burst) => burst.crashLines.quoted)[0];
+  if (crash) return `the application logged a crash (${crash.kind}, ${run2.crashLines} line${run2.crashLines === 1 ? "" : "s"}) but the kernel killed nothing; ${swap2}`;
+  const memory = `MemAvailable fell to ${formatMib(run2.memAvailableMinKib) ?? "unknown"} of ${formatMib(run2.memTotalKib) ?? "unknown"}`;
+  if (run2.flags.includes("swapping")) return `the host swapped under load (${run2.swapInPages} pages swapped in); ${memory}`;
+  if (run2.flags.includes("memory-pressure")) return `tasks waited for memory (PSI some peaked at ${run2.psiSomePeak?.toFixed(1)} %); ${memory}`;
+  const environment = [
+    run2.flags.includes("cpu-steal") ? `the hypervisor stole up to ${run2.stealPercentPeak?.toFixed(1)} % of the CPU` : null,
+    run2.flags.includes("generator-saturated") ? "the load generator saturated its core" : null
+  ].filter((part) => part !== null);
+  if (environment.length > 0) return `the host kept up but ${environment.join(" and ")}; ${memory}`;
+  return `the host stayed healthy: MemAvailable stayed at or above ${formatMib(run2.memAvailableMinKib) ?? "unknown"} of ${formatMib(run2.memTotalKib) ?? "unknown"}, no swapping, no OOM kills, no crash lines`;
+}
+function swapSentence(run2) {
+  if (run2.swapTotalKib === null) return "swap unknown";
+  if (run2.swapTotalKib === 0) return "no swap was active";
+  if (run2.swapInPages > 0 || (run2.swapUsedPeakKib ?? 0) > 0) {
+    return `swap was in use (peak ${formatMib(run2.swapUsedPeakKib)}, ${run2.swapInPages} pages swapped in)`;
+  }
+  return `swap (${formatMib(run2.swapTotalKib)}) was active but unused`;
+}
+function describeHost(machine) {
+  const cpu = `${machine.cpuCount} \xD7 ${machine.cpuModel ?? "unknown CPU"}`;
+  const memory = `${formatMib(machine.memTotalKib) ?? "unknown"} RAM`;
+  const swap2 = machine.swapTotalKib ? `${formatMib(machine.swapTotalKib)} swap` : "no swap";
+  return [describeMachine(machine), cpu, memory, swap2, `kernel ${machine.kernel}`].filter((part) => part !== null).join(", ");
+}
+function sum(values) {
+  return values.reduce((total, value) => total + value, 0);
+}
+
+// src/pipeline.ts
+async function runGate(settings2, context3, log) {
+  const startedAt = (/* @__PURE__ */ new Date()).toISOString();
+  let baseline;
+  let target;
+  let verdict2;
+  let recording;
+  let error;
+  try {
+    baseline = await loadBaseline(settings2, context3, log);
+    if (settings2.ssh) target = await openTarget(settings2, context3, log);
+    verdict2 = await measureAndDecide(settings2, baseline, target, log);
+    const policy = recordPolicy(settings2, context3, verdict2);
+    recording = { recorded: false, note: policy.note };
+    if (policy.record && baseline.store) recording = await record(settings2, context3, baseline.store, verdict2, target, log, policy.note);
+  } catch (thrown) {
+    error = messageOf(thrown);
+  } finally {
+    await target?.close().catch((thrown) => log.warning(`closing the SSH session: ${messageOf(thrown)}`));
+  }
+  const host2 = target && { report: target.hostReport, bursts: target.watch.bursts };
+  return buildReport(settings2, context3, { startedAt, finishedAt: (/* @__PURE__ */ new Date()).toISOString(), baseline, host: host2, verdict: verdict2, recording, error });
+}
+async function loadBaseline(settings2, context3, log) {
+  if (settings2.baseline.abUrl) {
+    return { source: { kind: "ab" }, comparable: [], settingsChanges: [], location: `live A/B against ${settings2.baseline.abUrl}` };
+  }
+  const store = openBaselineStore(settings2, context3, log);
+  if (!store) return { source: { kind: "none" }, comparable: [], settingsChanges: [], location: "none" };
+  const runs2 = await store.read(settings2.baseline.key);
+  const current = loadSignatureOf(settings2.load);
+  const comparable = runs2.filter((run2) => loadSignatureDifferences(run2.config, current).length === 0);
+  const newest = runs2.at(-1);
+  const settingsChanges = comparable.length === 0 && newest ? loadSignatureDifferences(newest.config, current) : [];
+  log.info(`baseline: ${comparable.length} comparable of ${runs2.length} stored runs (${store.location})`);
+  return { store, source: { kind: "history", runs: comparable }, comparable, settingsChanges, location: store.location };
+}
+async function measureAndDecide(settings2, baseline, target, log) {
+  const plan = { load: settings2.load, abUrl: settings2.baseline.abUrl };
+  log.info(`warming up ${settings2.load.url} for ${settings2.load.warmupMs} ms`);
+  await warmUp(plan);
+  log.info(`measuring ${settings2.load.bursts} bursts of ${settings2.load.durationMs} ms`);
+  return runVerdict({
+    baseline: baseline.source,
+    settingsChanges: baseline.settingsChanges,
+    gate: settings2.gate,
+    measure: (firstIndex) => runSeries(plan, settings2.load.bursts, firstIndex, target?.observer),
+    findings: (bursts) => healthFindings(target?.watch.bursts ?? [], bursts),
+    onConfirming: (first) => log.info(`first verdict ${first.verdict}: confirming with ${settings2.load.bursts} more bursts`)
+  });
+}
+function recordPolicy(settings2, context3, verdict2) {
+  if (settings2.baseline.abUrl) return { record: false, note: "A/B mode keeps no history" };
+  if (settings2.baseline.store === "none") return { record: false, note: "baseline-store is none" };
+  const asked = {
+    true: { record: true, note: "update-baseline is true" },
+    false: { record: false, note: "update-baseline is false" },
+    auto: isDefaultBranchPush(context3) ? { record: true, note: "push to the default branch" } : { record: false, note: "only a push to the default branch records (update-baseline: auto)" }
+  }[settings2.baseline.update];
+  if (asked.record && verdict2.decision.verdict === "error") return { record: false, note: `not recorded: ${verdict2.decision.headline}` };
+  return asked;
+}
+async function record(settings2, context3, store, verdict2, target, log, note) {
+  const healthy = verdict2.findings.crashes.length === 0 && verdict2.findings.environmentIssues.length === 0;
+  await store.append(settings2.baseline.key, historyRunOf(settings2, context3, verdict2, healthy, target));
+  log.info(`recorded this run in ${store.location}`);
+  return { recorded: true, note: healthy ? note : `${note}; kept as unhealthy: it will not serve as a baseline` };
+}
+function historyRunOf(settings2, context3, verdict2, healthy, target) {
+  const candidate = verdict2.bursts.filter((burst) => burst.target === "candidate");
+  return {
+    sha: context3.sha,
+    ref: context3.ref,
+    time: (/* @__PURE__ */ new Date()).toISOString(),
+    config: loadSignatureOf(settings2.load),
+    host: target && {
+      fingerprint: target.watch.machine,
+      summary: summarizeHostRun("baseline", target.watch.bursts.filter((burst) => burst.target === "candidate"))
+    },
+    healthy,
+    bursts: candidate.map(historyBurstOf),
+    curve: mergedCurve(candidate.map((burst) => burst.histogram))
+  };
 }
 
 // node_modules/markdown-table/index.js
@@ -78966,262 +79239,15 @@ function toAlignment(value) {
   return code === 67 || code === 99 ? 99 : code === 76 || code === 108 ? 108 : code === 82 || code === 114 ? 114 : 0;
 }
 
-// src/watch/host-summary.ts
-var NOT_OBSERVED_NOTE = "Host health was not observed: no `host` was given, so memory, swap, OOM kills and crashes on the target are unknown.";
-var QUOTED_LINES_IN_REPORT = 10;
-function hostUnderLoad(input) {
-  if (input === null) return { observed: false, note: NOT_OBSERVED_NOTE };
-  const { bursts, fingerprint: fingerprint2, storedBaseline } = input;
-  const candidate = bursts.filter((burst) => burst.target === "candidate");
-  const liveBaseline = bursts.filter((burst) => burst.target === "baseline");
-  const runs2 = [summarizeHostRun("this run", candidate)];
-  if (liveBaseline.length > 0) runs2.push(summarizeHostRun("baseline (A/B)", liveBaseline));
-  if (storedBaseline?.run) runs2.push({ ...storedBaseline.run, label: "baseline" });
-  const kills = bursts.flatMap((burst) => burst.oomKills);
-  return {
-    observed: true,
-    runs: runs2,
-    diagnosis: diagnose(bursts, kills),
-    kills,
-    crashLines: bursts.flatMap((burst) => burst.crashLines.quoted).slice(0, QUOTED_LINES_IN_REPORT),
-    machine: describeHost(fingerprint2),
-    baselineMachineDifferences: storedBaseline?.fingerprint ? fingerprintDifferences2(storedBaseline.fingerprint, fingerprint2) : [],
-    gaps: [...new Set(bursts.flatMap((burst) => burst.gaps))]
-  };
-}
-function summarizeHostRun(label, bursts) {
-  const figures2 = bursts.map((burst) => burst.figures);
-  const flags = new Set(bursts.flatMap((burst) => burst.flags).filter((flag2) => flag2 !== "ok"));
-  return {
-    label,
-    bursts: bursts.length,
-    memTotalKib: figures2[0]?.memTotalKib ?? null,
-    memAvailableBeforeKib: figures2[0]?.memAvailableBeforeKib ?? null,
-    memAvailableMinKib: extreme(Math.min, figures2.map((f) => f.memAvailableMinKib)),
-    memAvailableAfterKib: figures2.at(-1)?.memAvailableAfterKib ?? null,
-    swapTotalKib: figures2.at(-1)?.swapTotalKib ?? null,
-    swapUsedPeakKib: extreme(Math.max, figures2.map((f) => f.swapUsedPeakKib)),
-    swapInPages: sum(figures2.map((f) => f.swapInPages)),
-    swapOutPages: sum(figures2.map((f) => f.swapOutPages)),
-    majorFaults: sum(figures2.map((f) => f.majorFaults)),
-    psiSomePeak: extreme(Math.max, figures2.map((f) => f.psiSomePeak)),
-    psiFullPeak: extreme(Math.max, figures2.map((f) => f.psiFullPeak)),
-    stealPercentPeak: extreme(Math.max, figures2.map((f) => f.stealPercent)),
-    oomKills: sum(bursts.map((burst) => Math.max(burst.oomKills.length, burst.figures.oomKills ?? 0))),
-    crashLines: sum(bursts.map((burst) => burst.crashLines.total)),
-    flags: flags.size > 0 ? [...flags] : ["ok"]
-  };
-}
-function diagnose(bursts, kills) {
-  if (bursts.length === 0) return "no burst ran, so the host was not watched under load";
-  const run2 = summarizeHostRun("all", bursts);
-  const swap2 = swapSentence(run2);
-  if (kills.length > 0) {
-    const more = kills.length > 1 ? ` (and ${kills.length - 1} more OOM kill${kills.length > 2 ? "s" : ""})` : "";
-    return `${describeOomKill(kills[0])}${more}; ${swap2}`;
-  }
-  if (run2.oomKills > 0) {
-    return `the kernel OOM-killed ${run2.oomKills === 1 ? "a process" : `${run2.oomKills} processes`} but the kernel log did not name ${run2.oomKills === 1 ? "it" : "them"}; ${swap2}`;
-  }
-  const crash = bursts.flatMap((burst) => burst.crashLines.quoted)[0];
-  if (crash) return `the application logged a crash (${crash.kind}, ${run2.crashLines} line${run2.crashLines === 1 ? "" : "s"}) but the kernel killed nothing; ${swap2}`;
-  const memory = `MemAvailable fell to ${formatMib(run2.memAvailableMinKib) ?? "unknown"} of ${formatMib(run2.memTotalKib) ?? "unknown"}`;
-  if (run2.flags.includes("swapping")) return `the host swapped under load (${run2.swapInPages} pages swapped in); ${memory}`;
-  if (run2.flags.includes("memory-pressure")) return `tasks waited for memory (PSI some peaked at ${run2.psiSomePeak?.toFixed(1)} %); ${memory}`;
-  const environment = [
-    run2.flags.includes("cpu-steal") ? `the hypervisor stole up to ${run2.stealPercentPeak?.toFixed(1)} % of the CPU` : null,
-    run2.flags.includes("generator-saturated") ? "the load generator saturated its core" : null
-  ].filter((part) => part !== null);
-  if (environment.length > 0) return `the host kept up but ${environment.join(" and ")}; ${memory}`;
-  return `the host stayed healthy: MemAvailable stayed at or above ${formatMib(run2.memAvailableMinKib) ?? "unknown"} of ${formatMib(run2.memTotalKib) ?? "unknown"}, no swapping, no OOM kills, no crash lines`;
-}
-function swapSentence(run2) {
-  if (run2.swapTotalKib === null) return "swap unknown";
-  if (run2.swapTotalKib === 0) return "no swap was active";
-  if (run2.swapInPages > 0 || (run2.swapUsedPeakKib ?? 0) > 0) {
-    return `swap was in use (peak ${formatMib(run2.swapUsedPeakKib)}, ${run2.swapInPages} pages swapped in)`;
-  }
-  return `swap (${formatMib(run2.swapTotalKib)}) was active but unused`;
-}
-function describeHost(fingerprint2) {
-  const cpu = `${fingerprint2.cpuCount} \xD7 ${fingerprint2.cpuModel ?? "unknown CPU"}`;
-  const memory = `${formatMib(fingerprint2.memTotalKib) ?? "unknown"} RAM`;
-  const swap2 = fingerprint2.swapTotalKib ? `${formatMib(fingerprint2.swapTotalKib)} swap` : "no swap";
-  const machine = describeMachine(fingerprint2);
-  return [machine, cpu, memory, swap2, `kernel ${fingerprint2.kernel}`].filter((part) => part !== null).join(", ");
-}
-function sum(values) {
-  return values.reduce((total, value) => total + value, 0);
-}
-
-// src/pipeline.ts
-async function loadBaseline(settings2, context3, log) {
-  if (settings2.baseline.abUrl) {
-    return { source: { kind: "ab" }, comparable: [], configDifferences: [], location: `live A/B against ${settings2.baseline.abUrl}` };
-  }
-  const store = openBaselineStore(settings2, context3, log);
-  if (!store) return { source: { kind: "none" }, comparable: [], configDifferences: [], location: "none" };
-  const runs2 = await store.read(settings2.baseline.key);
-  const current = configFingerprint(settings2.load);
-  const comparable = runs2.filter((run2) => fingerprintDifferences(run2.config, current).length === 0);
-  const newest = runs2.at(-1);
-  const configDifferences = comparable.length === 0 && newest ? fingerprintDifferences(newest.config, current) : [];
-  log.info(`baseline: ${comparable.length} comparable of ${runs2.length} stored runs (${store.location})`);
-  return { store, source: { kind: "history", runs: comparable }, comparable, configDifferences, location: store.location };
-}
-function recordPolicy(settings2, context3) {
-  if (settings2.baseline.abUrl) return { record: false, note: "A/B mode keeps no history" };
-  if (settings2.baseline.store === "none") return { record: false, note: "baseline-store is none" };
-  switch (settings2.baseline.update) {
-    case "true":
-      return { record: true, note: "update-baseline is true" };
-    case "false":
-      return { record: false, note: "update-baseline is false" };
-    case "auto":
-      return isDefaultBranchPush(context3) ? { record: true, note: "push to the default branch" } : { record: false, note: "only a push to the default branch records (update-baseline: auto)" };
-  }
-}
-function decideRun(settings2, baseline, bursts, session, first, firstBursts) {
-  const findings = healthFindings(session?.watch.bursts ?? [], bursts);
-  return decide({
-    bursts,
-    // A baseline measured with other settings is not compared; the absolute limits still apply.
-    baseline: baseline.configDifferences.length > 0 ? { kind: "none" } : baseline.source,
-    gate: settings2.gate,
-    environmentIssues: findings.environmentIssues,
-    crashes: findings.crashes,
-    confirmation: first && firstBursts ? { firstVerdict: first.verdict, firstBursts } : void 0
-  });
-}
-function notComparedWhenSettingsChanged(decision2, baseline) {
-  const changed = baseline.configDifferences;
-  if (changed.length === 0 || decision2.verdict !== "pass") return decision2;
-  return {
-    ...decision2,
-    verdict: "inconclusive",
-    headline: `settings changed since the baseline (${changed.join(", ")}): not compared`,
-    warnings: [
-      ...decision2.warnings,
-      `The stored baseline was measured with other settings (${changed.join(", ")}). Record a new baseline with a push to the default branch.`
-    ]
-  };
-}
-function historyRunOf(bursts, settings2, context3, healthy, session) {
-  const candidate = bursts.filter((burst) => burst.target === "candidate");
-  return {
-    sha: context3.sha,
-    ref: context3.ref,
-    time: (/* @__PURE__ */ new Date()).toISOString(),
-    config: configFingerprint(settings2.load),
-    host: session && {
-      fingerprint: session.watch.fingerprint,
-      summary: summarizeHostRun("baseline", session.watch.bursts.filter((burst) => burst.target === "candidate"))
-    },
-    healthy,
-    bursts: candidate.map(historyBurstOf),
-    curve: curveOfBursts(candidate)
-  };
-}
-function curveOfBursts(bursts) {
-  const merged = mergeHistograms(bursts.map((burst) => burst.histogram));
-  const curve2 = latencyCurve(merged);
-  merged.destroy();
-  return curve2;
-}
-function curvesOf(bursts, baseline) {
-  const candidate = curveOfBursts(bursts.filter((burst) => burst.target === "candidate"));
-  const live = bursts.filter((burst) => burst.target === "baseline");
-  const stored = baseline.comparable.slice(-DEFAULT_HISTORY_RUNS).map((run2) => run2.curve);
-  const baselineCurve = live.length ? curveOfBursts(live) : stored.length ? CURVE_PERCENTILES.map((_, i) => median(stored.map((curve2) => curve2[i] ?? 0))) : void 0;
-  return { percentiles: CURVE_PERCENTILES, candidate, baseline: baselineCurve };
-}
-function describeError(error) {
-  return error instanceof Error ? error.message : String(error);
-}
-async function runGate(settings2, context3, log) {
-  const report = {
-    schema: REPORT_SCHEMA,
-    version: REPORT_VERSION,
-    name: settings2.report.name,
-    verdict: "error",
-    headline: "the run did not finish",
-    startedAt: (/* @__PURE__ */ new Date()).toISOString(),
-    finishedAt: "",
-    context: {
-      eventName: context3.eventName,
-      ref: context3.ref,
-      sha: context3.sha,
-      headSha: context3.headSha,
-      pullRequestNumber: context3.pullRequestNumber,
-      runUrl: context3.runUrl
-    },
-    settings: publicSettings(settings2),
-    bursts: [],
-    baseline: { location: "none", runs: 0, configDifferences: [], recorded: false, recordNote: "" }
-  };
-  let session;
-  try {
-    const baseline = await loadBaseline(settings2, context3, log);
-    report.baseline.location = baseline.location;
-    report.baseline.runs = baseline.comparable.length;
-    report.baseline.configDifferences = baseline.configDifferences;
-    if (settings2.ssh) {
-      session = await openTarget(settings2, context3, log);
-      const watched = baseline.comparable.findLast((run2) => run2.host !== void 0)?.host;
-      report.host = {
-        ...session.hostReport,
-        bursts: session.watch.bursts,
-        storedBaseline: watched && { run: watched.summary, fingerprint: watched.fingerprint }
-      };
-    }
-    const plan = { load: settings2.load, abUrl: settings2.baseline.abUrl };
-    log.info(`warming up ${settings2.load.url} for ${settings2.load.warmupMs} ms`);
-    await warmUp(plan);
-    log.info(`measuring ${settings2.load.bursts} bursts of ${settings2.load.durationMs} ms`);
-    let bursts = await runSeries(plan, settings2.load.bursts, 0, session?.observer);
-    let decision2 = decideRun(settings2, baseline, bursts, session);
-    if (needsConfirmation(decision2)) {
-      log.info(`first verdict ${decision2.verdict}: confirming with ${settings2.load.bursts} more bursts`);
-      const more = await runSeries(plan, settings2.load.bursts, bursts.length, session?.observer);
-      const firstBursts = bursts.length;
-      bursts = [...bursts, ...more];
-      decision2 = decideRun(settings2, baseline, bursts, session, decision2, firstBursts);
-    }
-    decision2 = notComparedWhenSettingsChanged(decision2, baseline);
-    report.bursts = bursts;
-    report.decision = decision2;
-    report.verdict = decision2.verdict;
-    report.headline = decision2.headline;
-    const candidate = bursts.filter((burst) => burst.target === "candidate");
-    report.figures = runFigures(candidate);
-    report.curve = curvesOf(bursts, baseline);
-    const policy = recordPolicy(settings2, context3);
-    report.baseline.recordNote = policy.note;
-    if (policy.record && baseline.store && decision2.verdict === "error") {
-      report.baseline.recordNote = `not recorded: ${decision2.headline}`;
-    } else if (policy.record && baseline.store) {
-      const findings = healthFindings(session?.watch.bursts ?? [], bursts);
-      const healthy = findings.crashes.length === 0 && findings.environmentIssues.length === 0;
-      await baseline.store.append(settings2.baseline.key, historyRunOf(bursts, settings2, context3, healthy, session));
-      report.baseline.recorded = true;
-      if (!healthy) report.baseline.recordNote += "; kept as unhealthy: it will not serve as a baseline";
-      log.info(`recorded this run in ${baseline.store.location}`);
-    }
-  } catch (error) {
-    report.verdict = "error";
-    report.error = describeError(error);
-    report.headline = report.error.split("\n")[0];
-  } finally {
-    await session?.close().catch((error) => log.warning(`closing the SSH session: ${describeError(error)}`));
-    report.finishedAt = (/* @__PURE__ */ new Date()).toISOString();
-  }
-  return report;
-}
-
 // src/report/headline.ts
 var ICONS = { pass: "\u2705", regression: "\u274C", inconclusive: "\u26A0\uFE0F", error: "\u{1F4A5}" };
 function headlineOf(report) {
   return `${ICONS[report.verdict]} ${report.name}: ${report.headline}`;
+}
+
+// src/report/markdown.ts
+function oneLine(text2) {
+  return text2.replace(/\s+/g, " ").trim();
 }
 
 // src/report/latency-table.ts
@@ -79274,14 +79300,15 @@ function verdictWords(report) {
   if (report.verdict === "pass" && compared) return `no regression: ${report.headline}`;
   return report.headline;
 }
-function oneLine(text2) {
-  return text2.replace(/\s+/g, " ").trim();
-}
 function errorText(report) {
   if (!report.error || report.error.trim() === report.headline.trim()) return void 0;
   if (report.error.length <= ERROR_TEXT_CHARS) return report.error;
   return `${report.error.slice(0, ERROR_TEXT_CHARS)}
 \u2026 (${count(report.error.length - ERROR_TEXT_CHARS)} more characters)`;
+}
+function hostModelOf(host2) {
+  const stored = host2.storedBaseline;
+  return hostUnderLoad({ bursts: host2.bursts, machine: host2.fingerprint, storedBaseline: stored && { run: stored.run, machine: stored.fingerprint } });
 }
 function swapState(swap2) {
   const { devices, totalBytes, usedBytes, memTotalBytes } = swap2.after;
@@ -79298,7 +79325,7 @@ function renderTerminal(report) {
   const warnings = report.decision?.warnings ?? [];
   if (warnings.length > 0) lines.push("", ...warnings.map((warning) => `warning: ${oneLine(warning)}`));
   if (report.host) {
-    const model = hostUnderLoad({ bursts: report.host.bursts, fingerprint: report.host.fingerprint, storedBaseline: report.host.storedBaseline });
+    const model = hostModelOf(report.host);
     if (model.observed) lines.push("", `host: ${model.diagnosis}`, `machine: ${model.machine}`);
     if (report.host.swap) lines.push(`swap (${report.host.swap.mode}): ${swapState(report.host.swap)}`);
   }
@@ -79394,7 +79421,7 @@ function list(item, maxItems = REPORT_LIST_MAX_ITEMS) {
     return value.map((element, index) => item(element, `${at}[${index}]`, problems));
   };
 }
-function record(shape) {
+function record2(shape) {
   return (value, at, problems) => {
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
       refuse(problems, at, value, "an object");
@@ -79423,7 +79450,7 @@ var nonNegative = finite({ min: 0 });
 var fraction = finite({ min: 0, max: 1 });
 var burstTarget = oneOf(["candidate", "baseline"]);
 var healthFlag = oneOf(["ok", "memory-pressure", "swapping", "oom-kill", "worker-crash", "cpu-steal", "generator-saturated"]);
-var burstResult = record({
+var burstResult = record2({
   index: integer(0, REPORT_MAX_BURSTS),
   target: burstTarget,
   startedAt: text(64, ISO_TIME),
@@ -79444,7 +79471,7 @@ var burstResult = record({
   errorRate: fraction,
   generatorCpu: nonNegative
 });
-var fingerprint = record({
+var fingerprint = record2({
   kernel: text(),
   cpuModel: nullable(text()),
   cpuCount: count2,
@@ -79453,13 +79480,13 @@ var fingerprint = record({
   product: nullable(text()),
   vendor: nullable(text())
 });
-var swapState2 = record({
+var swapState2 = record2({
   memTotalBytes: count2,
-  devices: list(record({ path: text(), type: text(), sizeBytes: count2, usedBytes: count2 })),
+  devices: list(record2({ path: text(), type: text(), sizeBytes: count2, usedBytes: count2 })),
   totalBytes: count2,
   usedBytes: count2
 });
-var swap = record({
+var swap = record2({
   mode: oneOf(["verify", "configure", "off"]),
   path: text(),
   requiredBytes: optional(count2),
@@ -79470,8 +79497,8 @@ var swap = record({
   fstabLineAdded: flag,
   message: text()
 });
-var crashLine = record({ kind: text(), line: text() });
-var oomKill = record({
+var crashLine = record2({ kind: text(), line: text() });
+var oomKill = record2({
   pid: count2,
   name: text(),
   anonRssMb: nullable(nonNegative),
@@ -79479,7 +79506,7 @@ var oomKill = record({
   scope: oneOf(["host", "memory-cgroup"]),
   line: text()
 });
-var hostFigures = record({
+var hostFigures = record2({
   samples: count2,
   spanSec: nonNegative,
   memTotalKib: nullableCount,
@@ -79497,18 +79524,18 @@ var hostFigures = record({
   stealPercent: nullable(nonNegative),
   load1Peak: nullable(nonNegative)
 });
-var hostBurst = record({
+var hostBurst = record2({
   burstIndex: integer(0, REPORT_MAX_BURSTS),
   target: burstTarget,
   startedAt: text(64, ISO_TIME),
   figures: hostFigures,
   oomKills: list(oomKill),
-  crashLines: record({ quoted: list(crashLine), total: count2 }),
+  crashLines: record2({ quoted: list(crashLine), total: count2 }),
   generatorCpu: nonNegative,
   flags: list(healthFlag),
   gaps: list(text())
 });
-var storedHostRun = record({
+var storedHostRun = record2({
   label: text(),
   bursts: count2,
   memTotalKib: nullableCount,
@@ -79527,15 +79554,15 @@ var storedHostRun = record({
   crashLines: count2,
   flags: list(healthFlag)
 });
-var host = record({
+var host = record2({
   address: text(),
   hostKeyFingerprint: text(),
   fingerprint,
   swap,
   bursts: list(hostBurst, REPORT_MAX_BURSTS),
-  storedBaseline: optional(record({ run: optional(storedHostRun), fingerprint: optional(fingerprint) }))
+  storedBaseline: optional(record2({ run: optional(storedHostRun), fingerprint: optional(fingerprint) }))
 });
-var comparison = record({
+var comparison = record2({
   metric: oneOf(["p50", "p95", "p99", "requestsPerSec", "errorRate"]),
   baseline: optional(finite()),
   current: finite(),
@@ -79545,7 +79572,7 @@ var comparison = record({
   reasoning: text()
 });
 var verdict = oneOf(["pass", "regression", "inconclusive", "error"]);
-var decision = record({
+var decision = record2({
   verdict,
   mode: oneOf(["history", "cold-start", "no-history", "ab", "none"]),
   headline: text(),
@@ -79555,7 +79582,7 @@ var decision = record({
   confirmed: flag,
   crashed: flag
 });
-var settings = record({
+var settings = record2({
   url: text(REPORT_TEXT_MAX_CHARS, HTTP_URL),
   method: text(16),
   connections: integer(1),
@@ -79575,7 +79602,7 @@ var settings = record({
   baselineStore: text(),
   baselineKey: text()
 });
-var figures = record({
+var figures = record2({
   p50: nonNegative,
   p90: nonNegative,
   p95: nonNegative,
@@ -79583,12 +79610,12 @@ var figures = record({
   requestsPerSec: nonNegative,
   errorRate: fraction
 });
-var curve = record({
+var curve = record2({
   percentiles: list(finite({ min: 0, max: 100 })),
   candidate: list(nonNegative),
   baseline: optional(list(nonNegative))
 });
-var reportShape = record({
+var reportShape = record2({
   schema: oneOf([REPORT_SCHEMA]),
   version: oneOf([REPORT_VERSION]),
   name: text(),
@@ -79597,7 +79624,7 @@ var reportShape = record({
   startedAt: text(64, ISO_TIME),
   // Empty when the run never finished (the process was killed).
   finishedAt: text(64, { test: new RegExp(`^$|${ISO_TIME.test.source}`), described: ISO_TIME.described }),
-  context: record({
+  context: record2({
     eventName: text(64),
     ref: text(),
     sha: text(64),
@@ -79609,7 +79636,7 @@ var reportShape = record({
   figures: optional(figures),
   bursts: list(burstResult, REPORT_MAX_BURSTS),
   curve: optional(curve),
-  baseline: record({
+  baseline: record2({
     location: text(),
     runs: count2,
     configDifferences: list(text()),
@@ -79678,12 +79705,12 @@ ${error.message}`);
 
 // src/cli.ts
 var stderrLog = {
-  info: (message2) => process.stderr.write(`${message2}
+  info: (message) => process.stderr.write(`${message}
 `),
-  warning: (message2) => process.stderr.write(`warning: ${message2}
+  warning: (message) => process.stderr.write(`warning: ${message}
 `),
-  debug: (message2) => {
-    if (process.env.LOADGATE_DEBUG) process.stderr.write(`debug: ${message2}
+  debug: (message) => {
+    if (process.env.LOADGATE_DEBUG) process.stderr.write(`debug: ${message}
 `);
   }
 };
@@ -79719,7 +79746,7 @@ function main(argv) {
       process.exitCode = code;
     },
     (error) => {
-      process.stderr.write(`loadgate: ${error instanceof Error ? error.message : String(error)}
+      process.stderr.write(`loadgate: ${messageOf(error)}
 `);
       process.exitCode = 1;
     }

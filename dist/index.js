@@ -369,8 +369,8 @@ var require_errors = __commonJS({
     "use strict";
     var kUndiciError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR");
     var UndiciError = class extends Error {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "UndiciError";
         this.code = "UND_ERR";
       }
@@ -381,10 +381,10 @@ var require_errors = __commonJS({
     };
     var kConnectTimeoutError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_CONNECT_TIMEOUT");
     var ConnectTimeoutError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "ConnectTimeoutError";
-        this.message = message2 || "Connect Timeout Error";
+        this.message = message || "Connect Timeout Error";
         this.code = "UND_ERR_CONNECT_TIMEOUT";
       }
       static [Symbol.hasInstance](instance) {
@@ -394,10 +394,10 @@ var require_errors = __commonJS({
     };
     var kHeadersTimeoutError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_HEADERS_TIMEOUT");
     var HeadersTimeoutError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "HeadersTimeoutError";
-        this.message = message2 || "Headers Timeout Error";
+        this.message = message || "Headers Timeout Error";
         this.code = "UND_ERR_HEADERS_TIMEOUT";
       }
       static [Symbol.hasInstance](instance) {
@@ -407,10 +407,10 @@ var require_errors = __commonJS({
     };
     var kHeadersOverflowError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_HEADERS_OVERFLOW");
     var HeadersOverflowError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "HeadersOverflowError";
-        this.message = message2 || "Headers Overflow Error";
+        this.message = message || "Headers Overflow Error";
         this.code = "UND_ERR_HEADERS_OVERFLOW";
       }
       static [Symbol.hasInstance](instance) {
@@ -420,10 +420,10 @@ var require_errors = __commonJS({
     };
     var kBodyTimeoutError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_BODY_TIMEOUT");
     var BodyTimeoutError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "BodyTimeoutError";
-        this.message = message2 || "Body Timeout Error";
+        this.message = message || "Body Timeout Error";
         this.code = "UND_ERR_BODY_TIMEOUT";
       }
       static [Symbol.hasInstance](instance) {
@@ -433,10 +433,10 @@ var require_errors = __commonJS({
     };
     var kResponseStatusCodeError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_RESPONSE_STATUS_CODE");
     var ResponseStatusCodeError = class extends UndiciError {
-      constructor(message2, statusCode, headers, body) {
-        super(message2);
+      constructor(message, statusCode, headers, body) {
+        super(message);
         this.name = "ResponseStatusCodeError";
-        this.message = message2 || "Response Status Code Error";
+        this.message = message || "Response Status Code Error";
         this.code = "UND_ERR_RESPONSE_STATUS_CODE";
         this.body = body;
         this.status = statusCode;
@@ -450,10 +450,10 @@ var require_errors = __commonJS({
     };
     var kInvalidArgumentError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_INVALID_ARG");
     var InvalidArgumentError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "InvalidArgumentError";
-        this.message = message2 || "Invalid Argument Error";
+        this.message = message || "Invalid Argument Error";
         this.code = "UND_ERR_INVALID_ARG";
       }
       static [Symbol.hasInstance](instance) {
@@ -463,10 +463,10 @@ var require_errors = __commonJS({
     };
     var kInvalidReturnValueError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_INVALID_RETURN_VALUE");
     var InvalidReturnValueError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "InvalidReturnValueError";
-        this.message = message2 || "Invalid Return Value Error";
+        this.message = message || "Invalid Return Value Error";
         this.code = "UND_ERR_INVALID_RETURN_VALUE";
       }
       static [Symbol.hasInstance](instance) {
@@ -476,10 +476,10 @@ var require_errors = __commonJS({
     };
     var kAbortError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_ABORT");
     var AbortError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "AbortError";
-        this.message = message2 || "The operation was aborted";
+        this.message = message || "The operation was aborted";
         this.code = "UND_ERR_ABORT";
       }
       static [Symbol.hasInstance](instance) {
@@ -489,10 +489,10 @@ var require_errors = __commonJS({
     };
     var kRequestAbortedError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_ABORTED");
     var RequestAbortedError = class extends AbortError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "AbortError";
-        this.message = message2 || "Request aborted";
+        this.message = message || "Request aborted";
         this.code = "UND_ERR_ABORTED";
       }
       static [Symbol.hasInstance](instance) {
@@ -502,10 +502,10 @@ var require_errors = __commonJS({
     };
     var kInformationalError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_INFO");
     var InformationalError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "InformationalError";
-        this.message = message2 || "Request information";
+        this.message = message || "Request information";
         this.code = "UND_ERR_INFO";
       }
       static [Symbol.hasInstance](instance) {
@@ -515,10 +515,10 @@ var require_errors = __commonJS({
     };
     var kRequestContentLengthMismatchError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_REQ_CONTENT_LENGTH_MISMATCH");
     var RequestContentLengthMismatchError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "RequestContentLengthMismatchError";
-        this.message = message2 || "Request body length does not match content-length header";
+        this.message = message || "Request body length does not match content-length header";
         this.code = "UND_ERR_REQ_CONTENT_LENGTH_MISMATCH";
       }
       static [Symbol.hasInstance](instance) {
@@ -528,10 +528,10 @@ var require_errors = __commonJS({
     };
     var kResponseContentLengthMismatchError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_RES_CONTENT_LENGTH_MISMATCH");
     var ResponseContentLengthMismatchError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "ResponseContentLengthMismatchError";
-        this.message = message2 || "Response body length does not match content-length header";
+        this.message = message || "Response body length does not match content-length header";
         this.code = "UND_ERR_RES_CONTENT_LENGTH_MISMATCH";
       }
       static [Symbol.hasInstance](instance) {
@@ -541,10 +541,10 @@ var require_errors = __commonJS({
     };
     var kClientDestroyedError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_DESTROYED");
     var ClientDestroyedError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "ClientDestroyedError";
-        this.message = message2 || "The client is destroyed";
+        this.message = message || "The client is destroyed";
         this.code = "UND_ERR_DESTROYED";
       }
       static [Symbol.hasInstance](instance) {
@@ -554,10 +554,10 @@ var require_errors = __commonJS({
     };
     var kClientClosedError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_CLOSED");
     var ClientClosedError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "ClientClosedError";
-        this.message = message2 || "The client is closed";
+        this.message = message || "The client is closed";
         this.code = "UND_ERR_CLOSED";
       }
       static [Symbol.hasInstance](instance) {
@@ -567,10 +567,10 @@ var require_errors = __commonJS({
     };
     var kSocketError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_SOCKET");
     var SocketError = class extends UndiciError {
-      constructor(message2, socket) {
-        super(message2);
+      constructor(message, socket) {
+        super(message);
         this.name = "SocketError";
-        this.message = message2 || "Socket error";
+        this.message = message || "Socket error";
         this.code = "UND_ERR_SOCKET";
         this.socket = socket;
       }
@@ -581,10 +581,10 @@ var require_errors = __commonJS({
     };
     var kNotSupportedError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_NOT_SUPPORTED");
     var NotSupportedError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "NotSupportedError";
-        this.message = message2 || "Not supported error";
+        this.message = message || "Not supported error";
         this.code = "UND_ERR_NOT_SUPPORTED";
       }
       static [Symbol.hasInstance](instance) {
@@ -594,10 +594,10 @@ var require_errors = __commonJS({
     };
     var kBalancedPoolMissingUpstreamError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_BPL_MISSING_UPSTREAM");
     var BalancedPoolMissingUpstreamError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "MissingUpstreamError";
-        this.message = message2 || "No upstream has been added to the BalancedPool";
+        this.message = message || "No upstream has been added to the BalancedPool";
         this.code = "UND_ERR_BPL_MISSING_UPSTREAM";
       }
       static [Symbol.hasInstance](instance) {
@@ -607,8 +607,8 @@ var require_errors = __commonJS({
     };
     var kHTTPParserError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_HTTP_PARSER");
     var HTTPParserError = class extends Error {
-      constructor(message2, code, data) {
-        super(message2);
+      constructor(message, code, data) {
+        super(message);
         this.name = "HTTPParserError";
         this.code = code ? `HPE_${code}` : void 0;
         this.data = data ? data.toString() : void 0;
@@ -620,10 +620,10 @@ var require_errors = __commonJS({
     };
     var kResponseExceededMaxSizeError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_RES_EXCEEDED_MAX_SIZE");
     var ResponseExceededMaxSizeError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "ResponseExceededMaxSizeError";
-        this.message = message2 || "Response content exceeded max size";
+        this.message = message || "Response content exceeded max size";
         this.code = "UND_ERR_RES_EXCEEDED_MAX_SIZE";
       }
       static [Symbol.hasInstance](instance) {
@@ -633,10 +633,10 @@ var require_errors = __commonJS({
     };
     var kRequestRetryError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_REQ_RETRY");
     var RequestRetryError = class extends UndiciError {
-      constructor(message2, code, { headers, data }) {
-        super(message2);
+      constructor(message, code, { headers, data }) {
+        super(message);
         this.name = "RequestRetryError";
-        this.message = message2 || "Request retry error";
+        this.message = message || "Request retry error";
         this.code = "UND_ERR_REQ_RETRY";
         this.statusCode = code;
         this.data = data;
@@ -649,10 +649,10 @@ var require_errors = __commonJS({
     };
     var kResponseError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_RESPONSE");
     var ResponseError = class extends UndiciError {
-      constructor(message2, code, { headers, data }) {
-        super(message2);
+      constructor(message, code, { headers, data }) {
+        super(message);
         this.name = "ResponseError";
-        this.message = message2 || "Response error";
+        this.message = message || "Response error";
         this.code = "UND_ERR_RESPONSE";
         this.statusCode = code;
         this.data = data;
@@ -665,10 +665,10 @@ var require_errors = __commonJS({
     };
     var kSecureProxyConnectionError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_PRX_TLS");
     var SecureProxyConnectionError = class extends UndiciError {
-      constructor(cause, message2, options) {
-        super(message2, { cause, ...options ?? {} });
+      constructor(cause, message, options) {
+        super(message, { cause, ...options ?? {} });
         this.name = "SecureProxyConnectionError";
-        this.message = message2 || "Secure Proxy Connection failed";
+        this.message = message || "Secure Proxy Connection failed";
         this.code = "UND_ERR_PRX_TLS";
         this.cause = cause;
       }
@@ -679,10 +679,10 @@ var require_errors = __commonJS({
     };
     var kMessageSizeExceededError = /* @__PURE__ */ Symbol.for("undici.error.UND_ERR_WS_MESSAGE_SIZE_EXCEEDED");
     var MessageSizeExceededError = class extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         this.name = "MessageSizeExceededError";
-        this.message = message2 || "Max decompressed message size exceeded";
+        this.message = message || "Max decompressed message size exceeded";
         this.code = "UND_ERR_WS_MESSAGE_SIZE_EXCEEDED";
       }
       static [Symbol.hasInstance](instance) {
@@ -2693,14 +2693,14 @@ var require_connect = __commonJS({
       if (socket == null) {
         return;
       }
-      let message2 = "Connect Timeout Error";
+      let message = "Connect Timeout Error";
       if (Array.isArray(socket.autoSelectFamilyAttemptedAddresses)) {
-        message2 += ` (attempted addresses: ${socket.autoSelectFamilyAttemptedAddresses.join(", ")},`;
+        message += ` (attempted addresses: ${socket.autoSelectFamilyAttemptedAddresses.join(", ")},`;
       } else {
-        message2 += ` (attempted address: ${opts.hostname}:${opts.port},`;
+        message += ` (attempted address: ${opts.hostname}:${opts.port},`;
       }
-      message2 += ` timeout: ${opts.timeout}ms)`;
-      util.destroy(socket, new ConnectTimeoutError(message2));
+      message += ` timeout: ${opts.timeout}ms)`;
+      util.destroy(socket, new ConnectTimeoutError(message));
     }
     module2.exports = buildConnector;
   }
@@ -3682,15 +3682,15 @@ var require_webidl = __commonJS({
     webidl.converters = {};
     webidl.util = {};
     webidl.errors = {};
-    webidl.errors.exception = function(message2) {
-      return new TypeError(`${message2.header}: ${message2.message}`);
+    webidl.errors.exception = function(message) {
+      return new TypeError(`${message.header}: ${message.message}`);
     };
     webidl.errors.conversionFailed = function(context3) {
       const plural = context3.types.length === 1 ? "" : " one of";
-      const message2 = `${context3.argument} could not be converted to${plural}: ${context3.types.join(", ")}.`;
+      const message = `${context3.argument} could not be converted to${plural}: ${context3.types.join(", ")}.`;
       return webidl.errors.exception({
         header: context3.prefix,
-        message: message2
+        message
       });
     };
     webidl.errors.invalidArgument = function(context3) {
@@ -6015,12 +6015,12 @@ var require_client_h1 = __commonJS({
           return new ResponseContentLengthMismatchError();
         }
         const ptr = llhttp.llhttp_get_error_reason(this.ptr);
-        let message2 = "";
+        let message = "";
         if (ptr) {
           const len = new Uint8Array(llhttp.memory.buffer, ptr).indexOf(0);
-          message2 = "Response does not match the HTTP/1.1 protocol (" + Buffer.from(llhttp.memory.buffer, ptr, len).toString() + ")";
+          message = "Response does not match the HTTP/1.1 protocol (" + Buffer.from(llhttp.memory.buffer, ptr, len).toString() + ")";
         }
-        return new HTTPParserError(message2, constants3.ERROR[ret], data);
+        return new HTTPParserError(message, constants3.ERROR[ret], data);
       }
       destroy() {
         assert(this.ptr != null);
@@ -9778,9 +9778,9 @@ var require_util3 = __commonJS({
         chunks = [];
         length = 0;
       }
-      const message2 = `Response status code ${statusCode}${statusMessage ? `: ${statusMessage}` : ""}`;
+      const message = `Response status code ${statusCode}${statusMessage ? `: ${statusMessage}` : ""}`;
       if (statusCode === 204 || !contentType || !length) {
-        queueMicrotask(() => callback(new ResponseStatusCodeError(message2, statusCode, headers)));
+        queueMicrotask(() => callback(new ResponseStatusCodeError(message, statusCode, headers)));
         return;
       }
       const stackTraceLimit = Error.stackTraceLimit;
@@ -9796,7 +9796,7 @@ var require_util3 = __commonJS({
       } finally {
         Error.stackTraceLimit = stackTraceLimit;
       }
-      queueMicrotask(() => callback(new ResponseStatusCodeError(message2, statusCode, headers, payload)));
+      queueMicrotask(() => callback(new ResponseStatusCodeError(message, statusCode, headers, payload)));
     }
     var isContentTypeApplicationJson = (contentType) => {
       return contentType.length > 15 && contentType[11] === "/" && contentType[0] === "a" && contentType[1] === "p" && contentType[2] === "p" && contentType[3] === "l" && contentType[4] === "i" && contentType[5] === "c" && contentType[6] === "a" && contentType[7] === "t" && contentType[8] === "i" && contentType[9] === "o" && contentType[10] === "n" && contentType[12] === "j" && contentType[13] === "s" && contentType[14] === "o" && contentType[15] === "n";
@@ -10623,11 +10623,11 @@ var require_mock_errors = __commonJS({
     var { UndiciError } = require_errors();
     var kMockNotMatchedError = /* @__PURE__ */ Symbol.for("undici.error.UND_MOCK_ERR_MOCK_NOT_MATCHED");
     var MockNotMatchedError = class _MockNotMatchedError extends UndiciError {
-      constructor(message2) {
-        super(message2);
+      constructor(message) {
+        super(message);
         Error.captureStackTrace(this, _MockNotMatchedError);
         this.name = "MockNotMatchedError";
-        this.message = message2 || "The request does not match any registered mock dispatches";
+        this.message = message || "The request does not match any registered mock dispatches";
         this.code = "UND_MOCK_ERR_MOCK_NOT_MATCHED";
       }
       static [Symbol.hasInstance](instance) {
@@ -11812,16 +11812,16 @@ var require_dns = __commonJS({
       setRecords(origin, addresses) {
         const timestamp = Date.now();
         const records = { records: { 4: null, 6: null } };
-        for (const record2 of addresses) {
-          record2.timestamp = timestamp;
-          if (typeof record2.ttl === "number") {
-            record2.ttl = Math.min(record2.ttl, this.#maxTTL);
+        for (const record3 of addresses) {
+          record3.timestamp = timestamp;
+          if (typeof record3.ttl === "number") {
+            record3.ttl = Math.min(record3.ttl, this.#maxTTL);
           } else {
-            record2.ttl = this.#maxTTL;
+            record3.ttl = this.#maxTTL;
           }
-          const familyRecords = records.records[record2.family] ?? { ips: [] };
-          familyRecords.ips.push(record2);
-          records.records[record2.family] = familyRecords;
+          const familyRecords = records.records[record3.family] ?? { ips: [] };
+          familyRecords.ips.push(record3);
+          records.records[record3.family] = familyRecords;
         }
         this.#records.set(origin.hostname, records);
       }
@@ -18276,15 +18276,15 @@ var require_websocket = __commonJS({
       this.ws[kResponse].socket.resume();
     }
     function onParserError(err) {
-      let message2;
+      let message;
       let code;
       if (err instanceof CloseEvent) {
-        message2 = err.reason;
+        message = err.reason;
         code = err.code;
       } else {
-        message2 = err.message;
+        message = err.message;
       }
-      fireEvent("error", this, () => new ErrorEvent("error", { error: err, message: message2 }));
+      fireEvent("error", this, () => new ErrorEvent("error", { error: err, message }));
       closeWebSocketConnection(this, code);
     }
     module2.exports = {
@@ -19384,8 +19384,8 @@ var require_lib = __commonJS({
     var ExponentialBackoffCeiling = 10;
     var ExponentialBackoffTimeSlice = 5;
     var HttpClientError = class _HttpClientError extends Error {
-      constructor(message2, statusCode) {
-        super(message2);
+      constructor(message, statusCode) {
+        super(message);
         this.name = "HttpClientError";
         this.statusCode = statusCode;
         Object.setPrototypeOf(this, _HttpClientError.prototype);
@@ -19393,8 +19393,8 @@ var require_lib = __commonJS({
     };
     exports2.HttpClientError = HttpClientError;
     var HttpClientResponse = class {
-      constructor(message2) {
-        this.message = message2;
+      constructor(message) {
+        this.message = message;
       }
       readBody() {
         return __awaiter3(this, void 0, void 0, function* () {
@@ -20243,10 +20243,10 @@ var require_light = __commonJS({
         _randomIndex() {
           return Math.random().toString(36).slice(2);
         }
-        doDrop({ error: error2, message: message2 = "This job has been dropped by Bottleneck" } = {}) {
+        doDrop({ error: error2, message = "This job has been dropped by Bottleneck" } = {}) {
           if (this._states.remove(this.options.id)) {
             if (this.rejectOnDrop) {
-              this._reject(error2 != null ? error2 : new BottleneckError$1(message2));
+              this._reject(error2 != null ? error2 : new BottleneckError$1(message));
             }
             this.Events.trigger("dropped", { args: this.args, options: this.options, task: this.task, promise: this.promise });
             return true;
@@ -20382,9 +20382,9 @@ var require_light = __commonJS({
             return clearInterval(this.heartbeat);
           }
         }
-        async __publish__(message2) {
+        async __publish__(message) {
           await this.yieldLoop();
-          return this.instance.Events.trigger("message", message2.toString());
+          return this.instance.Events.trigger("message", message.toString());
         }
         async __disconnect__(flush) {
           await this.yieldLoop();
@@ -20895,8 +20895,8 @@ var require_light = __commonJS({
           channel_client() {
             return `b_${this.id}_${this._store.clientId}`;
           }
-          publish(message2) {
-            return this._store.__publish__(message2);
+          publish(message) {
+            return this._store.__publish__(message);
           }
           disconnect(flush = true) {
             return this._store.__disconnect__(flush);
@@ -21019,9 +21019,9 @@ var require_light = __commonJS({
               return this.Events.trigger("error", e);
             });
           }
-          _dropAllQueued(message2) {
+          _dropAllQueued(message) {
             return this._queues.shiftAll(function(job) {
-              return job.doDrop({ message: message2 });
+              return job.doDrop({ message });
             });
           }
           stop(options = {}) {
@@ -30691,17 +30691,17 @@ var require_layout_manager = __commonJS({
         let alloc = {};
         table.forEach(function(row, rowIndex) {
           let col = 0;
-          row.forEach(function(cell2) {
-            cell2.y = rowIndex;
-            cell2.x = rowIndex ? next(alloc, col) : col;
-            const rowSpan = cell2.rowSpan || 1;
-            const colSpan = cell2.colSpan || 1;
+          row.forEach(function(cell) {
+            cell.y = rowIndex;
+            cell.x = rowIndex ? next(alloc, col) : col;
+            const rowSpan = cell.rowSpan || 1;
+            const colSpan = cell.colSpan || 1;
             if (rowSpan > 1) {
               for (let cs = 0; cs < colSpan; cs++) {
-                alloc[cell2.x + cs] = rowSpan;
+                alloc[cell.x + cs] = rowSpan;
               }
             }
-            col = cell2.x + colSpan;
+            col = cell.x + colSpan;
           });
           Object.keys(alloc).forEach((idx) => {
             alloc[idx]--;
@@ -30712,8 +30712,8 @@ var require_layout_manager = __commonJS({
       function maxWidth(table) {
         let mw = 0;
         table.forEach(function(row) {
-          row.forEach(function(cell2) {
-            mw = Math.max(mw, cell2.x + (cell2.colSpan || 1));
+          row.forEach(function(cell) {
+            mw = Math.max(mw, cell.x + (cell.colSpan || 1));
           });
         });
         return mw;
@@ -30736,11 +30736,11 @@ var require_layout_manager = __commonJS({
       }
       function conflictExists(rows, x, y) {
         let i_max = Math.min(rows.length - 1, y);
-        let cell2 = { x, y };
+        let cell = { x, y };
         for (let i = 0; i <= i_max; i++) {
           let row = rows[i];
           for (let j = 0; j < row.length; j++) {
-            if (cellsConflict(cell2, row[j])) {
+            if (cellsConflict(cell, row[j])) {
               return true;
             }
           }
@@ -30757,12 +30757,12 @@ var require_layout_manager = __commonJS({
       }
       function addRowSpanCells(table) {
         table.forEach(function(row, rowIndex) {
-          row.forEach(function(cell2) {
-            for (let i = 1; i < cell2.rowSpan; i++) {
-              let rowSpanCell = new RowSpanCell(cell2);
-              rowSpanCell.x = cell2.x;
-              rowSpanCell.y = cell2.y + i;
-              rowSpanCell.colSpan = cell2.colSpan;
+          row.forEach(function(cell) {
+            for (let i = 1; i < cell.rowSpan; i++) {
+              let rowSpanCell = new RowSpanCell(cell);
+              rowSpanCell.x = cell.x;
+              rowSpanCell.y = cell.y + i;
+              rowSpanCell.colSpan = cell.colSpan;
               insertCell(rowSpanCell, table[rowIndex + i]);
             }
           });
@@ -30772,22 +30772,22 @@ var require_layout_manager = __commonJS({
         for (let rowIndex = cellRows.length - 1; rowIndex >= 0; rowIndex--) {
           let cellColumns = cellRows[rowIndex];
           for (let columnIndex = 0; columnIndex < cellColumns.length; columnIndex++) {
-            let cell2 = cellColumns[columnIndex];
-            for (let k = 1; k < cell2.colSpan; k++) {
+            let cell = cellColumns[columnIndex];
+            for (let k = 1; k < cell.colSpan; k++) {
               let colSpanCell = new ColSpanCell();
-              colSpanCell.x = cell2.x + k;
-              colSpanCell.y = cell2.y;
+              colSpanCell.x = cell.x + k;
+              colSpanCell.y = cell.y;
               cellColumns.splice(columnIndex + 1, 0, colSpanCell);
             }
           }
         }
       }
-      function insertCell(cell2, row) {
+      function insertCell(cell, row) {
         let x = 0;
-        while (x < row.length && row[x].x < cell2.x) {
+        while (x < row.length && row[x].x < cell.x) {
           x++;
         }
-        row.splice(x, 0, cell2);
+        row.splice(x, 0, cell);
       }
       function fillInTable(table) {
         let h_max = maxHeight(table);
@@ -30807,11 +30807,11 @@ var require_layout_manager = __commonJS({
                 opts.rowSpan++;
                 y2++;
               }
-              let cell2 = new Cell(opts);
-              cell2.x = opts.x;
-              cell2.y = opts.y;
-              warn(`Missing cell at ${cell2.y}-${cell2.x}.`);
-              insertCell(cell2, table[y]);
+              let cell = new Cell(opts);
+              cell.x = opts.x;
+              cell.y = opts.y;
+              warn(`Missing cell at ${cell.y}-${cell.x}.`);
+              insertCell(cell, table[y]);
             }
           }
         }
@@ -30828,8 +30828,8 @@ var require_layout_manager = __commonJS({
               row = [key, row];
             }
           }
-          return row.map(function(cell2) {
-            return new Cell(cell2);
+          return row.map(function(cell) {
+            return new Cell(cell);
           });
         });
       }
@@ -30857,11 +30857,11 @@ var require_layout_manager = __commonJS({
         let spanners = [];
         let auto = {};
         table.forEach(function(row) {
-          row.forEach(function(cell2) {
-            if ((cell2[colSpan] || 1) > 1) {
-              spanners.push(cell2);
+          row.forEach(function(cell) {
+            if ((cell[colSpan] || 1) > 1) {
+              spanners.push(cell);
             } else {
-              result[cell2[x]] = Math.max(result[cell2[x]] || 0, cell2[desiredWidth] || 0, forcedMin);
+              result[cell[x]] = Math.max(result[cell[x]] || 0, cell[desiredWidth] || 0, forcedMin);
             }
           });
         });
@@ -30871,9 +30871,9 @@ var require_layout_manager = __commonJS({
           }
         });
         for (let k = spanners.length - 1; k >= 0; k--) {
-          let cell2 = spanners[k];
-          let span = cell2[colSpan];
-          let col = cell2[x];
+          let cell = spanners[k];
+          let span = cell[colSpan];
+          let col = cell[x];
           let existingWidth = result[col];
           let editableCols = typeof vals[col] === "number" ? 0 : 1;
           if (typeof existingWidth === "number") {
@@ -30884,16 +30884,16 @@ var require_layout_manager = __commonJS({
               }
             }
           } else {
-            existingWidth = desiredWidth === "desiredWidth" ? cell2.desiredWidth - 1 : 1;
+            existingWidth = desiredWidth === "desiredWidth" ? cell.desiredWidth - 1 : 1;
             if (!auto[col] || auto[col] < existingWidth) {
               auto[col] = existingWidth;
             }
           }
-          if (cell2[desiredWidth] > existingWidth) {
+          if (cell[desiredWidth] > existingWidth) {
             let i = 0;
-            while (editableCols > 0 && cell2[desiredWidth] > existingWidth) {
+            while (editableCols > 0 && cell[desiredWidth] > existingWidth) {
               if (typeof vals[col + i] !== "number") {
-                let dif = Math.round((cell2[desiredWidth] - existingWidth) / editableCols);
+                let dif = Math.round((cell[desiredWidth] - existingWidth) / editableCols);
                 existingWidth += dif;
                 result[col + i] += dif;
                 editableCols--;
@@ -30960,15 +30960,15 @@ var require_table = __commonJS({
         }
         let cells = tableLayout.makeTableLayout(array);
         cells.forEach(function(row) {
-          row.forEach(function(cell2) {
-            cell2.mergeTableOptions(this.options, cells);
+          row.forEach(function(cell) {
+            cell.mergeTableOptions(this.options, cells);
           }, this);
         }, this);
         tableLayout.computeWidths(this.options.colWidths, cells);
         tableLayout.computeHeights(this.options.rowHeights, cells);
         cells.forEach(function(row) {
-          row.forEach(function(cell2) {
-            cell2.init(this.options);
+          row.forEach(function(cell) {
+            cell.init(this.options);
           }, this);
         }, this);
         let result = [];
@@ -30995,8 +30995,8 @@ var require_table = __commonJS({
     Table.reset = () => debug2.reset();
     function doDraw(row, lineNum, result) {
       let line = [];
-      row.forEach(function(cell2) {
-        line.push(cell2.draw(lineNum));
+      row.forEach(function(cell) {
+        line.push(cell.draw(lineNum));
       });
       let str = line.join("");
       if (str.length) result.push(str);
@@ -33474,8 +33474,8 @@ var require_delayed_stream = __commonJS({
         return;
       }
       this._maxDataSizeExceeded = true;
-      var message2 = "DelayedStream#maxDataSize of " + this.maxDataSize + " bytes exceeded.";
-      this.emit("error", new Error(message2));
+      var message = "DelayedStream#maxDataSize of " + this.maxDataSize + " bytes exceeded.";
+      this.emit("error", new Error(message));
     };
   }
 });
@@ -33626,8 +33626,8 @@ var require_combined_stream = __commonJS({
       if (this.dataSize <= this.maxDataSize) {
         return;
       }
-      var message2 = "DelayedStream#maxDataSize of " + this.maxDataSize + " bytes exceeded.";
-      this._emitError(new Error(message2));
+      var message = "DelayedStream#maxDataSize of " + this.maxDataSize + " bytes exceeded.";
+      this._emitError(new Error(message));
     };
     CombinedStream.prototype._updateDataSize = function() {
       this.dataSize = 0;
@@ -50305,10 +50305,10 @@ var require_node_progress = __commonJS({
       var delta = goal - this.curr;
       this.tick(delta, tokens);
     };
-    ProgressBar.prototype.interrupt = function(message2) {
+    ProgressBar.prototype.interrupt = function(message) {
       this.stream.clearLine();
       this.stream.cursorTo(0);
-      this.stream.write(message2);
+      this.stream.write(message);
       this.stream.write("\n");
       this.stream.write(this.lastDraw);
     };
@@ -50421,12 +50421,12 @@ var require_progressTracker = __commonJS({
 ${iOpts.workers} workers`;
           }
           const runningType = opts.warmupRunning ? "warmup" : "test";
-          const message2 = iOpts.amount ? `Running ${iOpts.amount} requests ${runningType} @ ${iOpts.url}${socketPath}
+          const message = iOpts.amount ? `Running ${iOpts.amount} requests ${runningType} @ ${iOpts.url}${socketPath}
 ${msg}
 ` : `Running ${iOpts.duration}s ${runningType} @ ${iOpts.url}${socketPath}
 ${msg}
 `;
-          logToStream(message2);
+          logToStream(message);
           if (iOpts.workers) {
             showSpinner();
           } else {
@@ -59609,9 +59609,9 @@ var require_zlib = __commonJS({
     function processCallback() {
       throw new Error("Should not get here");
     }
-    function zlibOnError(message2, errno, code) {
+    function zlibOnError(message, errno, code) {
       const self2 = this._owner;
-      const error2 = new Error(message2);
+      const error2 = new Error(message);
       error2.errno = errno;
       error2.code = code;
       self2._err = error2;
@@ -63974,11 +63974,11 @@ var require_node_fs_compat = __commonJS({
       return `of ${thing} ${String(expected)}`;
     }
     exports2.ERR_INTERNAL_ASSERTION = class ERR_INTERNAL_ASSERTION extends Error {
-      constructor(message2) {
+      constructor(message) {
         super();
         Error.captureStackTrace(this, ERR_INTERNAL_ASSERTION);
         const suffix = "This is caused by either a bug in ssh2 or incorrect usage of ssh2 internals.\nPlease open an issue with this stack trace at https://github.com/mscdex/ssh2/issues\n";
-        this.message = message2 === void 0 ? suffix : `${message2}
+        this.message = message === void 0 ? suffix : `${message}
 ${suffix}`;
       }
     };
@@ -65462,13 +65462,13 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} HANDLE`
         );
       }
-      status(reqid, code, message2) {
+      status(reqid, code, message) {
         if (!this.server)
           throw new Error("Server-only method called in client mode");
         if (!VALID_STATUS_CODES.has(code))
           throw new Error(`Bad status code: ${code}`);
-        message2 || (message2 = "");
-        const msgLen = Buffer.byteLength(message2);
+        message || (message = "");
+        const msgLen = Buffer.byteLength(message);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + 4 + msgLen + 4);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -65478,7 +65478,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, msgLen, p += 4);
         p += 4;
         if (msgLen) {
-          buf.utf8Write(message2, p, msgLen);
+          buf.utf8Write(message, p, msgLen);
           p += msgLen;
         }
         writeUInt32BE(buf, 0, p);
@@ -71168,19 +71168,19 @@ function toCommandProperties(annotationProperties) {
 }
 
 // node_modules/@actions/core/lib/command.js
-function issueCommand(command, properties, message2) {
-  const cmd = new Command(command, properties, message2);
+function issueCommand(command, properties, message) {
+  const cmd = new Command(command, properties, message);
   process.stdout.write(cmd.toString() + os.EOL);
 }
 var CMD_STRING = "::";
 var Command = class {
-  constructor(command, properties, message2) {
+  constructor(command, properties, message) {
     if (!command) {
       command = "missing.command";
     }
     this.command = command;
     this.properties = properties;
-    this.message = message2;
+    this.message = message;
   }
   toString() {
     let cmdStr = CMD_STRING + this.command;
@@ -71216,7 +71216,7 @@ function escapeProperty(s) {
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os2 from "os";
-function issueFileCommand(command, message2) {
+function issueFileCommand(command, message) {
   const filePath = process.env[`GITHUB_${command}`];
   if (!filePath) {
     throw new Error(`Unable to find environment variable for file command ${command}`);
@@ -71224,7 +71224,7 @@ function issueFileCommand(command, message2) {
   if (!fs.existsSync(filePath)) {
     throw new Error(`Missing file at path: ${filePath}`);
   }
-  fs.appendFileSync(filePath, `${toCommandValue(message2)}${os2.EOL}`, {
+  fs.appendFileSync(filePath, `${toCommandValue(message)}${os2.EOL}`, {
     encoding: "utf8"
   });
 }
@@ -71481,11 +71481,11 @@ var Summary = class {
    */
   addTable(rows) {
     const tableBody = rows.map((row) => {
-      const cells = row.map((cell2) => {
-        if (typeof cell2 === "string") {
-          return this.wrap("td", cell2);
+      const cells = row.map((cell) => {
+        if (typeof cell === "string") {
+          return this.wrap("td", cell);
         }
-        const { header, data, colspan, rowspan } = cell2;
+        const { header, data, colspan, rowspan } = cell;
         const tag = header ? "th" : "td";
         const attrs = Object.assign(Object.assign({}, colspan && { colspan }), rowspan && { rowspan });
         return this.wrap(tag, data, attrs);
@@ -71626,24 +71626,24 @@ function setOutput(name, value) {
   process.stdout.write(os4.EOL);
   issueCommand("set-output", { name }, toCommandValue(value));
 }
-function setFailed(message2) {
+function setFailed(message) {
   process.exitCode = ExitCode.Failure;
-  error(message2);
+  error(message);
 }
-function debug(message2) {
-  issueCommand("debug", {}, message2);
+function debug(message) {
+  issueCommand("debug", {}, message);
 }
-function error(message2, properties = {}) {
-  issueCommand("error", toCommandProperties(properties), message2 instanceof Error ? message2.toString() : message2);
+function error(message, properties = {}) {
+  issueCommand("error", toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
-function warning(message2, properties = {}) {
-  issueCommand("warning", toCommandProperties(properties), message2 instanceof Error ? message2.toString() : message2);
+function warning(message, properties = {}) {
+  issueCommand("warning", toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
-function notice(message2, properties = {}) {
-  issueCommand("notice", toCommandProperties(properties), message2 instanceof Error ? message2.toString() : message2);
+function notice(message, properties = {}) {
+  issueCommand("notice", toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
-function info(message2) {
-  process.stdout.write(message2 + os4.EOL);
+function info(message) {
+  process.stdout.write(message + os4.EOL);
 }
 
 // src/config/input-defaults.ts
@@ -73106,19 +73106,19 @@ var JSONStringify = (value, replacer, space) => {
 };
 var featureCache = /* @__PURE__ */ new Map();
 var isContextSourceSupported = () => {
-  const parseFingerprint2 = JSON.parse.toString();
-  if (featureCache.has(parseFingerprint2)) {
-    return featureCache.get(parseFingerprint2);
+  const parseFingerprint = JSON.parse.toString();
+  if (featureCache.has(parseFingerprint)) {
+    return featureCache.get(parseFingerprint);
   }
   try {
     const result = JSON.parse(
       "1",
       (_, __, context3) => !!context3?.source && context3.source === "1"
     );
-    featureCache.set(parseFingerprint2, result);
+    featureCache.set(parseFingerprint, result);
     return result;
   } catch {
-    featureCache.set(parseFingerprint2, false);
+    featureCache.set(parseFingerprint, false);
     return false;
   }
 };
@@ -73239,8 +73239,8 @@ var RequestError = class extends Error {
    * Response object if a response was received
    */
   response;
-  constructor(message2, statusCode, options) {
-    super(message2, { cause: options.cause });
+  constructor(message, statusCode, options) {
+    super(message, { cause: options.cause });
     this.name = "HttpError";
     this.status = Number.parseInt(statusCode);
     if (Number.isNaN(this.status)) {
@@ -73308,22 +73308,22 @@ async function fetchWrapper(requestOptions) {
       ...requestOptions.body && { duplex: "half" }
     });
   } catch (error2) {
-    let message2 = "Unknown Error";
+    let message = "Unknown Error";
     if (error2 instanceof Error) {
       if (error2.name === "AbortError") {
         error2.status = 500;
         throw error2;
       }
-      message2 = error2.message;
+      message = error2.message;
       if (error2.name === "TypeError" && "cause" in error2) {
         if (error2.cause instanceof Error) {
-          message2 = error2.cause.message;
+          message = error2.cause.message;
         } else if (typeof error2.cause === "string") {
-          message2 = error2.cause;
+          message = error2.cause;
         }
       }
     }
-    const requestError = new RequestError(message2, 500, {
+    const requestError = new RequestError(message, 500, {
       request: requestOptions
     });
     requestError.cause = error2;
@@ -76625,6 +76625,13 @@ throttling.triggersNotification = triggersNotification;
 
 // src/github/client.ts
 var import_light3 = __toESM(require_light(), 1);
+
+// src/errors.ts
+function messageOf(error2) {
+  return error2 instanceof Error ? error2.message : String(error2);
+}
+
+// src/github/client.ts
 var MAX_WAIT_SECONDS = 60;
 var CLIENT_ERRORS = Array.from({ length: 100 }, (_, offset) => 400 + offset);
 var PACING_UNITS = { write: 1, search: 2, notifications: 3 };
@@ -76639,7 +76646,7 @@ function httpStatus(error2) {
 function githubMessage(error2) {
   const data = error2?.response?.data;
   if (typeof data?.message === "string") return data.message;
-  return error2 instanceof Error ? error2.message : String(error2);
+  return messageOf(error2);
 }
 function createGitHubClient({ token, apiUrl, log, retries = 3, retryBaseDelayMs = 1e3 }) {
   const logServerErrorRetries = (octokit) => {
@@ -76716,7 +76723,7 @@ function historyMap(entries) {
 function emptyDocument() {
   return { schema: HISTORY_SCHEMA, version: HISTORY_VERSION, histories: historyMap({}) };
 }
-function configFingerprint(load) {
+function loadSignatureOf(load) {
   return {
     url: load.url,
     method: load.method,
@@ -76727,7 +76734,7 @@ function configFingerprint(load) {
     bodySha256: load.body === void 0 ? null : createHash("sha256").update(load.body).digest("hex")
   };
 }
-function fingerprintDifferences(baseline, current) {
+function loadSignatureDifferences(baseline, current) {
   const keys = Object.keys(current);
   return keys.filter((key) => baseline[key] !== current[key]).map((key) => key === "bodySha256" ? "body changed" : `${key} ${String(baseline[key])} \u2192 ${String(current[key])}`);
 }
@@ -77085,143 +77092,11 @@ var CURVE_PERCENTILES = [50, 75, 90, 95, 99, 99.9];
 function latencyCurve(histogram) {
   return CURVE_PERCENTILES.map((p) => histogram.totalCount === 0 ? 0 : histogram.getValueAtPercentile(p) / 1e3);
 }
-
-// src/verdict/statistics.ts
-var MAD_TO_SIGMA = 1.4826;
-var EXACT_MWU_LIMIT = 20;
-function sortedCopy(values) {
-  return Float64Array.from(values).sort();
-}
-function medianOfSorted(sorted) {
-  const n = sorted.length;
-  if (n === 0) return 0;
-  const mid = n >> 1;
-  return n % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-function median(values) {
-  return medianOfSorted(sortedCopy(values));
-}
-function quantile(values, q) {
-  const sorted = sortedCopy(values);
-  if (sorted.length === 0) return 0;
-  const position = Math.min(Math.max(q, 0), 1) * (sorted.length - 1);
-  const below = Math.floor(position);
-  const above = Math.min(below + 1, sorted.length - 1);
-  return sorted[below] + (position - below) * (sorted[above] - sorted[below]);
-}
-function mad(values) {
-  const centre = median(values);
-  return median(Array.from(values, (v) => Math.abs(v - centre)));
-}
-function robustCentreAndSpread(values) {
-  return { centre: median(values), spread: MAD_TO_SIGMA * mad(values) };
-}
-function mulberry32(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = state + 1831565813 >>> 0;
-    let t = state;
-    t = Math.imul(t ^ t >>> 15, t | 1);
-    t ^= t + Math.imul(t ^ t >>> 7, t | 61);
-    return ((t ^ t >>> 14) >>> 0) / 4294967296;
-  };
-}
-function midranks(pooled) {
-  const order = pooled.map((value, index) => ({ value, index })).sort((a, b) => a.value - b.value);
-  const ranks = new Array(pooled.length);
-  for (let start = 0; start < order.length; ) {
-    let end = start;
-    while (end + 1 < order.length && order[end + 1].value === order[start].value) end++;
-    const rank = (start + end) / 2 + 1;
-    for (let k = start; k <= end; k++) ranks[order[k].index] = rank;
-    start = end + 1;
-  }
-  return ranks;
-}
-function mannWhitneyU(baseline, candidate) {
-  const n = baseline.length;
-  const m = candidate.length;
-  if (n === 0 || m === 0) return { u: 0, p: 1, method: "exact" };
-  const ranks = midranks([...baseline, ...candidate]);
-  const candidateRanks = ranks.slice(n);
-  const rankSum = candidateRanks.reduce((a, b) => a + b, 0);
-  const u = rankSum - m * (m + 1) / 2;
-  if (n <= EXACT_MWU_LIMIT && m <= EXACT_MWU_LIMIT) {
-    return { u, p: exactUpperTail(ranks, m, rankSum), method: "exact" };
-  }
-  return { u, p: normalUpperTailOfU(ranks, n, m, u), method: "normal" };
-}
-function exactUpperTail(ranks, m, rankSum) {
-  const doubled = ranks.map((r) => Math.round(2 * r));
-  const total = doubled.reduce((a, b) => a + b, 0);
-  const ways = Array.from({ length: m + 1 }, () => new Float64Array(total + 1));
-  ways[0][0] = 1;
-  doubled.forEach((r, seen) => {
-    for (let j = Math.min(seen + 1, m); j >= 1; j--) {
-      const into = ways[j];
-      const from = ways[j - 1];
-      for (let s = total; s >= r; s--) into[s] += from[s - r];
-    }
-  });
-  const observed = Math.round(2 * rankSum);
-  let atLeast = 0;
-  let all = 0;
-  ways[m].forEach((count3, s) => {
-    all += count3;
-    if (s >= observed) atLeast += count3;
-  });
-  return Math.min(1, atLeast / all);
-}
-function normalUpperTailOfU(ranks, n, m, u) {
-  const size = n + m;
-  const tieSizes = /* @__PURE__ */ new Map();
-  for (const r of ranks) tieSizes.set(r, (tieSizes.get(r) ?? 0) + 1);
-  let tieTerm = 0;
-  for (const t of tieSizes.values()) tieTerm += t * t * t - t;
-  const variance = n * m / 12 * (size + 1 - tieTerm / (size * (size - 1)));
-  if (variance <= 0) return 1;
-  const z = (u - n * m / 2 - 0.5) / Math.sqrt(variance);
-  return normalUpperTail(z);
-}
-function normalUpperTail(z) {
-  const x = z / Math.SQRT2;
-  const a = Math.abs(x);
-  const t = 1 / (1 + 0.5 * a);
-  const erfcAbs = t * Math.exp(
-    -a * a - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))))
-  );
-  const erfc = x >= 0 ? erfcAbs : 2 - erfcAbs;
-  return erfc / 2;
-}
-var TINY = 1e-12;
-function bootstrapRatioOfMedians(baseline, candidate, { iterations = 2e3, confidence = 0.95, seed = 279800446 } = {}) {
-  if (baseline.length === 0 || candidate.length === 0) return void 0;
-  const ratioOf = (b, c) => Math.max(c, TINY) / Math.max(b, TINY);
-  const random = mulberry32(seed);
-  const baseScratch = new Float64Array(baseline.length);
-  const candScratch = new Float64Array(candidate.length);
-  const resample = (from, into) => {
-    for (let i = 0; i < into.length; i++) into[i] = from[Math.floor(random() * from.length)];
-    return medianOfSorted(into.sort());
-  };
-  const ratios = new Float64Array(iterations);
-  for (let i = 0; i < iterations; i++) {
-    ratios[i] = ratioOf(resample(baseline, baseScratch), resample(candidate, candScratch));
-  }
-  const tail = (1 - confidence) / 2;
-  return {
-    ratio: ratioOf(median(baseline), median(candidate)),
-    lower: quantile(ratios, tail),
-    upper: quantile(ratios, 1 - tail)
-  };
-}
-
-// src/load/run-figures.ts
-var RUN_METRICS = ["p50", "p90", "p95", "p99", "requestsPerSec", "errorRate"];
-function runFigures(bursts) {
-  const figures2 = {};
-  for (const metric of RUN_METRICS) figures2[metric] = median(bursts.map((burst) => burst[metric]));
-  return figures2;
+function mergedCurve(encoded) {
+  const merged = mergeHistograms(encoded);
+  const curve2 = latencyCurve(merged);
+  merged.destroy();
+  return curve2;
 }
 
 // src/load/burst.ts
@@ -77362,7 +77237,7 @@ async function measureBurstInProcess(spec) {
     // autocannon ends a burst on its sampling tick: at the default 1 s a 1500 ms burst runs 2 s.
     sampleInt: SAMPLE_INTERVAL_MS,
     overallRate: spec.rate,
-    // autocannon's correction uses ceil(1/rate) ms as the interval (FIELD-NOTES); ours is below.
+    // autocannon's correction uses ceil(1/rate) ms as the interval, not 1000/rate ms; ours is below.
     ignoreCoordinatedOmission: spec.rate !== void 0,
     excludeErrorStats: true,
     setupClient: honourConnectionClose
@@ -77388,7 +77263,8 @@ async function measureBurstInProcess(spec) {
     histogram: encodeHistogram(histogram),
     ok,
     non2xx: result.non2xx,
-    errors: result.errors,
+    // autocannon counts a timeout among its errors too.
+    errors: result.errors - result.timeouts,
     timeouts: result.timeouts,
     wallMs,
     cpuMs: (cpu.user + cpu.system) / 1e3
@@ -77435,11 +77311,11 @@ function startWorker(index, total) {
   const inbox = [];
   let waiting;
   let gone;
-  child.on("message", (message2) => {
+  child.on("message", (message) => {
     if (waiting) {
-      waiting.resolve(message2);
+      waiting.resolve(message);
       waiting = void 0;
-    } else inbox.push(message2);
+    } else inbox.push(message);
   });
   const fail = (error2) => {
     gone ??= error2;
@@ -77464,10 +77340,10 @@ function withDeadline(work, ms, what) {
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 async function receive(worker, kind) {
-  const message2 = await worker.next();
-  if (message2.kind === "failed") throw new Error(`${worker.label} failed: ${message2.message}`);
-  if (message2.kind !== kind) throw new Error(`${worker.label} sent ${message2.kind}, expected ${kind}`);
-  return message2;
+  const message = await worker.next();
+  if (message.kind === "failed") throw new Error(`${worker.label} failed: ${message.message}`);
+  if (message.kind !== kind) throw new Error(`${worker.label} sent ${message.kind}, expected ${kind}`);
+  return message;
 }
 async function measureBurstInProcesses(spec, processes) {
   const shares = splitSpec(spec, processes);
@@ -77486,7 +77362,7 @@ async function measureBurstInProcesses(spec, processes) {
       limitMs,
       `the load processes did not finish a ${spec.durationMs} ms burst within ${limitMs / 1e3} s; they were killed`
     );
-    return samples.map((message2) => message2.sample);
+    return samples.map((message) => message.sample);
   } finally {
     for (const worker of workers) {
       if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill("SIGKILL");
@@ -77506,7 +77382,7 @@ function combineSamples(samples, request2, startedAt) {
   const errors = sum2((s) => s.errors);
   const timeouts = sum2((s) => s.timeouts);
   const wallMs = Math.max(...samples.map((s) => s.wallMs));
-  const attempted = ok + non2xx + errors;
+  const attempted = ok + non2xx + errors + timeouts;
   return {
     index: request2.index,
     target: request2.target,
@@ -77522,9 +77398,9 @@ function combineSamples(samples, request2, startedAt) {
     requestsPerSec: wallMs > 0 ? (ok + non2xx) * 1e3 / wallMs : 0,
     ok,
     non2xx,
-    errors: errors - timeouts,
+    errors,
     timeouts,
-    errorRate: attempted > 0 ? (non2xx + errors) / attempted : 0,
+    errorRate: attempted > 0 ? (non2xx + errors + timeouts) / attempted : 0,
     // Each process has one core; the busiest one decides whether we measured ourselves.
     generatorCpu: Math.max(...samples.map((s) => s.wallMs > 0 ? s.cpuMs / s.wallMs : 0)),
     histogram
@@ -77564,6 +77440,536 @@ async function runSeries(plan, count3, firstIndex, observer) {
     }
   }
   return results;
+}
+
+// src/verdict/statistics.ts
+var MAD_TO_SIGMA = 1.4826;
+var EXACT_MWU_LIMIT = 20;
+function sortedCopy(values) {
+  return Float64Array.from(values).sort();
+}
+function medianOfSorted(sorted) {
+  const n = sorted.length;
+  if (n === 0) return 0;
+  const mid = n >> 1;
+  return n % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+function median(values) {
+  return medianOfSorted(sortedCopy(values));
+}
+function quantile(values, q) {
+  const sorted = sortedCopy(values);
+  if (sorted.length === 0) return 0;
+  const position = Math.min(Math.max(q, 0), 1) * (sorted.length - 1);
+  const below = Math.floor(position);
+  const above = Math.min(below + 1, sorted.length - 1);
+  return sorted[below] + (position - below) * (sorted[above] - sorted[below]);
+}
+function mad(values) {
+  const centre = median(values);
+  return median(Array.from(values, (v) => Math.abs(v - centre)));
+}
+function robustCentreAndSpread(values) {
+  return { centre: median(values), spread: MAD_TO_SIGMA * mad(values) };
+}
+function mulberry32(seed) {
+  let state = seed >>> 0;
+  return () => {
+    state = state + 1831565813 >>> 0;
+    let t = state;
+    t = Math.imul(t ^ t >>> 15, t | 1);
+    t ^= t + Math.imul(t ^ t >>> 7, t | 61);
+    return ((t ^ t >>> 14) >>> 0) / 4294967296;
+  };
+}
+function midranks(pooled) {
+  const order = pooled.map((value, index) => ({ value, index })).sort((a, b) => a.value - b.value);
+  const ranks = new Array(pooled.length);
+  for (let start = 0; start < order.length; ) {
+    let end = start;
+    while (end + 1 < order.length && order[end + 1].value === order[start].value) end++;
+    const rank = (start + end) / 2 + 1;
+    for (let k = start; k <= end; k++) ranks[order[k].index] = rank;
+    start = end + 1;
+  }
+  return ranks;
+}
+function mannWhitneyU(baseline, candidate) {
+  const n = baseline.length;
+  const m = candidate.length;
+  if (n === 0 || m === 0) return { u: 0, p: 1, method: "exact" };
+  const ranks = midranks([...baseline, ...candidate]);
+  const candidateRanks = ranks.slice(n);
+  const rankSum = candidateRanks.reduce((a, b) => a + b, 0);
+  const u = rankSum - m * (m + 1) / 2;
+  if (n <= EXACT_MWU_LIMIT && m <= EXACT_MWU_LIMIT) {
+    return { u, p: exactUpperTail(ranks, m, rankSum), method: "exact" };
+  }
+  return { u, p: normalUpperTailOfU(ranks, n, m, u), method: "normal" };
+}
+function exactUpperTail(ranks, m, rankSum) {
+  const doubled = ranks.map((r) => Math.round(2 * r));
+  const total = doubled.reduce((a, b) => a + b, 0);
+  const ways = Array.from({ length: m + 1 }, () => new Float64Array(total + 1));
+  ways[0][0] = 1;
+  doubled.forEach((r, seen) => {
+    for (let j = Math.min(seen + 1, m); j >= 1; j--) {
+      const into = ways[j];
+      const from = ways[j - 1];
+      for (let s = total; s >= r; s--) into[s] += from[s - r];
+    }
+  });
+  const observed = Math.round(2 * rankSum);
+  let atLeast = 0;
+  let all = 0;
+  ways[m].forEach((count3, s) => {
+    all += count3;
+    if (s >= observed) atLeast += count3;
+  });
+  return Math.min(1, atLeast / all);
+}
+function normalUpperTailOfU(ranks, n, m, u) {
+  const size = n + m;
+  const tieSizes = /* @__PURE__ */ new Map();
+  for (const r of ranks) tieSizes.set(r, (tieSizes.get(r) ?? 0) + 1);
+  let tieTerm = 0;
+  for (const t of tieSizes.values()) tieTerm += t * t * t - t;
+  const variance = n * m / 12 * (size + 1 - tieTerm / (size * (size - 1)));
+  if (variance <= 0) return 1;
+  const z = (u - n * m / 2 - 0.5) / Math.sqrt(variance);
+  return normalUpperTail(z);
+}
+function normalUpperTail(z) {
+  const x = z / Math.SQRT2;
+  const a = Math.abs(x);
+  const t = 1 / (1 + 0.5 * a);
+  const erfcAbs = t * Math.exp(
+    -a * a - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))))
+  );
+  const erfc = x >= 0 ? erfcAbs : 2 - erfcAbs;
+  return erfc / 2;
+}
+var TINY = 1e-12;
+function bootstrapRatioOfMedians(baseline, candidate, { iterations = 2e3, confidence = 0.95, seed = 279800446 } = {}) {
+  if (baseline.length === 0 || candidate.length === 0) return void 0;
+  const ratioOf = (b, c) => Math.max(c, TINY) / Math.max(b, TINY);
+  const random = mulberry32(seed);
+  const baseScratch = new Float64Array(baseline.length);
+  const candScratch = new Float64Array(candidate.length);
+  const resample = (from, into) => {
+    for (let i = 0; i < into.length; i++) into[i] = from[Math.floor(random() * from.length)];
+    return medianOfSorted(into.sort());
+  };
+  const ratios = new Float64Array(iterations);
+  for (let i = 0; i < iterations; i++) {
+    ratios[i] = ratioOf(resample(baseline, baseScratch), resample(candidate, candScratch));
+  }
+  const tail = (1 - confidence) / 2;
+  return {
+    ratio: ratioOf(median(baseline), median(candidate)),
+    lower: quantile(ratios, tail),
+    upper: quantile(ratios, 1 - tail)
+  };
+}
+
+// src/verdict/wording.ts
+function signedPercent(fraction2) {
+  const text2 = (fraction2 * 100).toFixed(1).replace(/^-0\.0$/, "0.0");
+  return `${text2.startsWith("-") ? "" : "+"}${text2}%`;
+}
+function plainPercent(fraction2) {
+  return `${Number((fraction2 * 100).toFixed(2))}%`;
+}
+function milliseconds(ms) {
+  const digits = ms >= 100 ? 0 : ms >= 10 ? 1 : ms >= 1 ? 2 : 3;
+  return `${ms.toFixed(digits)} ms`;
+}
+function pValue(p) {
+  return p < 1e-3 ? "< 0.001" : `= ${p.toFixed(3)}`;
+}
+function count(n) {
+  return n.toLocaleString("en-US");
+}
+function runs(n) {
+  return `${n} run${n === 1 ? "" : "s"}`;
+}
+
+// src/verdict/latency-rules.ts
+var COLD_START_RUNS = 5;
+var MIN_LOG_SPREAD = Math.log(1.03);
+var BAND_SIGMAS = 3;
+var MIN_CHANGE_MS = 1;
+var HISTOGRAM_RESOLUTION = 1e-3;
+var SMALLEST_LATENCY_MS = 1e-3;
+var AB_SIGNIFICANCE = 0.05;
+var TOO_NOISY_ADVICE = "Use more bursts, longer bursts, a quieter host, or A/B mode (baseline-url).";
+var logOf = (ms) => Math.log(Math.max(ms, SMALLEST_LATENCY_MS));
+function largeEnough(baseline, current) {
+  const floor = Math.max(MIN_CHANGE_MS, HISTOGRAM_RESOLUTION * Math.max(baseline, current));
+  return { large: Math.abs(current - baseline) >= floor, floor };
+}
+function belowFloorReason(head, baseline, current, floor) {
+  const difference = current - baseline;
+  return `${head}, but only ${difference >= 0 ? "+" : "-"}${milliseconds(Math.abs(difference))}, under the ${milliseconds(floor)} minimum change`;
+}
+function judgeAgainstHistory(metric, runFigures2, current, maxIncrease) {
+  const logs = runFigures2.map(logOf);
+  const runCount = logs.length;
+  const { centre, spread: rawSpread } = robustCentreAndSpread(logs);
+  const spread = Math.max(rawSpread, MIN_LOG_SPREAD);
+  const halfBand = BAND_SIGMAS * spread * Math.sqrt(1 + 1 / runCount);
+  const baseline = Math.exp(centre);
+  const ratio = Math.exp(logOf(current) - centre);
+  const change = ratio - 1;
+  const bandUpper = Math.exp(halfBand) - 1;
+  const bandLower = Math.exp(-halfBand) - 1;
+  const coldStart = runCount < COLD_START_RUNS;
+  const { large, floor } = largeEnough(baseline, current);
+  const head = `${metric} ${signedPercent(change)} (limit +${plainPercent(maxIncrease)})`;
+  const band = `(upper limit ${signedPercent(bandUpper)}, ${runs(runCount)})`;
+  const coldNote = `cold start: percent limit only (${runs(runCount)} in history)`;
+  const judged = (status, reasoning, phrase) => ({
+    status,
+    baseline,
+    current,
+    change,
+    reasoning,
+    phrase,
+    warning: !coldStart && bandUpper > 2 * maxIncrease ? `The ${metric} history is too noisy for the +${plainPercent(maxIncrease)} limit: its noise band reaches ${signedPercent(bandUpper)} (${runs(runCount)}), so only slowdowns beyond that can fail the check. ${TOO_NOISY_ADVICE}` : void 0
+  });
+  if (ratio > 1 + maxIncrease) {
+    if (!large) return judged("ok", belowFloorReason(head, baseline, current, floor));
+    if (coldStart) return judged("regression", `${head}; ${coldNote}`, `${metric} ${signedPercent(change)} over baseline`);
+    if (ratio > Math.exp(halfBand)) {
+      return judged("regression", `${head}, above the history's noise band ${band}`, `${metric} ${signedPercent(change)} over baseline`);
+    }
+    return judged(
+      "inconclusive",
+      `${head}, but inside the history's noise band ${band}`,
+      `${metric} ${signedPercent(change)} over baseline, inside the history's noise band`
+    );
+  }
+  const improved = ratio < 1 - maxIncrease && large && (coldStart || ratio < Math.exp(-halfBand));
+  if (improved) {
+    const where = coldStart ? coldNote : `below the history's noise band (lower limit ${signedPercent(bandLower)}, ${runs(runCount)})`;
+    return judged("improved", `${metric} ${signedPercent(change)}, faster than baseline; ${where}`);
+  }
+  return judged("ok", coldStart ? `${head}; ${coldNote}` : `${head}, within the limit (${runs(runCount)})`);
+}
+function judgeAB(metric, baselineFigures, candidateFigures, maxIncrease) {
+  const base = baselineFigures.map((v) => Math.max(v, SMALLEST_LATENCY_MS));
+  const cand = candidateFigures.map((v) => Math.max(v, SMALLEST_LATENCY_MS));
+  const interval = bootstrapRatioOfMedians(base, cand);
+  if (!interval) throw new Error("judgeAB needs at least one burst on each side");
+  const test = mannWhitneyU(base.map(Math.log), cand.map(Math.log));
+  const baseline = median(baselineFigures);
+  const current = median(candidateFigures);
+  const change = interval.ratio - 1;
+  const limit = 1 + maxIncrease;
+  const { large, floor } = largeEnough(baseline, current);
+  const head = `${metric} ${signedPercent(change)} (limit +${plainPercent(maxIncrease)})`;
+  const ci = `95% CI ${signedPercent(interval.lower - 1)} to ${signedPercent(interval.upper - 1)}`;
+  const evidence = `Mann\u2013Whitney p ${pValue(test.p)}, ${base.length} vs ${cand.length} bursts`;
+  const judged = (status, reasoning, phrase) => ({
+    status,
+    baseline,
+    current,
+    change,
+    reasoning,
+    phrase,
+    warning: interval.upper - interval.lower > 2 * maxIncrease ? `The ${metric} bursts are too noisy for the +${plainPercent(maxIncrease)} limit: the ${ci} spans more than twice the limit. Use more bursts, longer bursts or a quieter host.` : void 0
+  });
+  if (interval.ratio > limit && !large) return judged("ok", belowFloorReason(head, baseline, current, floor));
+  if (interval.ratio > limit && interval.lower > 1) {
+    if (test.p < AB_SIGNIFICANCE) {
+      return judged("regression", `${head}, ${ci} excludes no change (${evidence})`, `${metric} ${signedPercent(change)} over baseline`);
+    }
+    return judged(
+      "inconclusive",
+      `${head}, ${ci}, but the rank test is not convinced (${evidence}; needs < ${AB_SIGNIFICANCE})`,
+      `${metric} ${signedPercent(change)} over baseline, not significant`
+    );
+  }
+  if (interval.upper < 1 && interval.ratio < 1 - maxIncrease && large) {
+    return judged("improved", `${metric} ${signedPercent(change)}, faster than baseline, ${ci} (${evidence})`);
+  }
+  if (interval.upper < limit) return judged("ok", `${head}, ${ci} stays under the limit (${evidence})`);
+  const why = interval.lower <= 1 ? "includes no change" : "reaches past the limit";
+  return judged(
+    "inconclusive",
+    `${head}, ${ci} ${why} (${evidence})`,
+    `${metric} ${signedPercent(change)} over baseline, ${ci} ${why}`
+  );
+}
+
+// src/verdict/decide.ts
+var DEFAULT_HISTORY_RUNS = 20;
+var SEVERITY = { info: 0, ok: 0, improved: 0, inconclusive: 1, regression: 2 };
+var LATENCY_METRICS = ["p50", "p95"];
+var INFO_METRICS = ["p99", "requestsPerSec"];
+var hasLatency = (burst) => burst.ok > 0;
+function figureOf(bursts, metric) {
+  const from = metric === "requestsPerSec" || metric === "errorRate" ? bursts : bursts.filter(hasLatency);
+  return from.length ? median(from.map((b) => b[metric])) : void 0;
+}
+function pooledErrors(bursts) {
+  const failed = bursts.reduce((sum2, b) => sum2 + b.non2xx + b.errors + b.timeouts, 0);
+  const requests = bursts.reduce((sum2, b) => sum2 + b.ok, failed);
+  return { rate: requests > 0 ? failed / requests : 0, failed, requests };
+}
+function historyView(source) {
+  const healthy = source.runs.filter((run3) => run3.healthy && run3.bursts.some(hasLatency));
+  const window2 = healthy.slice(-(source.limit ?? DEFAULT_HISTORY_RUNS));
+  const notes = [];
+  const skipped = source.runs.length - healthy.length;
+  if (skipped > 0) notes.push(`${runs(skipped)} in the history left out as unhealthy or without latency figures.`);
+  if (window2.length === 0) {
+    notes.push("No baseline yet: this run was measured and reported, not compared. A run on the default branch stores one.");
+    return { mode: "no-history", figure: () => void 0, context: "no baseline yet", notes, warnings: [] };
+  }
+  const runFigures2 = (metric) => window2.map((run3) => figureOf(run3.bursts, metric) ?? 0);
+  const coldStart = window2.length < COLD_START_RUNS;
+  notes.push(
+    coldStart ? `Cold start: the history has ${runs(window2.length)}; the noise band needs ${COLD_START_RUNS}, so only the percent limits apply.` : `Baseline: the last ${window2.length} healthy runs (${window2[0].time} to ${window2[window2.length - 1].time}).`
+  );
+  return {
+    mode: coldStart ? "cold-start" : "history",
+    figure: (metric) => median(runFigures2(metric)),
+    judge: (metric, current, maxIncrease) => judgeAgainstHistory(metric, runFigures2(metric), figureOf(current, metric) ?? 0, maxIncrease),
+    context: coldStart ? `cold start, ${runs(window2.length)}` : runs(window2.length),
+    notes,
+    warnings: []
+  };
+}
+function abView(baselineBursts, candidateCount) {
+  const latency = baselineBursts.filter(hasLatency);
+  const warnings = [];
+  if (latency.length > 0 && candidateCount > 0 && smallestExactP(latency.length, candidateCount) >= AB_SIGNIFICANCE) {
+    warnings.push(
+      `With ${latency.length} baseline and ${candidateCount} candidate bursts the rank test cannot reach p < ${AB_SIGNIFICANCE}, so A/B mode cannot fail the check: use at least 4 bursts.`
+    );
+  }
+  return {
+    mode: "ab",
+    figure: (metric) => metric === "errorRate" ? pooledErrors(baselineBursts).rate : figureOf(baselineBursts, metric),
+    judge: latency.length ? (metric, current, maxIncrease) => judgeAB(metric, latency.map((b) => b[metric]), current.map((b) => b[metric]), maxIncrease) : void 0,
+    unusable: latency.length ? void 0 : "the baseline-url gave no 2xx responses, so there is nothing to compare with",
+    context: `${latency.length} vs ${candidateCount} bursts`,
+    notes: [
+      `A/B: ${baselineBursts.length} baseline-url and ${candidateCount} candidate bursts, alternating; one-sided Mann\u2013Whitney U on per-burst logs and a seeded bootstrap 95% CI of the ratio of medians.`
+    ],
+    warnings
+  };
+}
+function smallestExactP(n, m) {
+  let combinations = 1;
+  for (let k = 1; k <= n; k++) combinations = combinations * (m + k) / k;
+  return 1 / combinations;
+}
+function noneView() {
+  return { mode: "none", figure: () => void 0, context: "not compared", notes: ["baseline-store is none: measured and reported, not compared."], warnings: [] };
+}
+function viewOf(input, candidateCount) {
+  switch (input.baseline.kind) {
+    case "history":
+      return historyView(input.baseline);
+    case "ab":
+      return abView(input.bursts.filter((b) => b.target === "baseline"), candidateCount);
+    case "none":
+      return noneView();
+  }
+}
+var maxIncreaseOf = (metric, gate) => metric === "p50" ? gate.maxMedianIncrease : gate.maxP95Increase;
+function latencyRow(metric, judged, view, latency, gate) {
+  const value = figureOf(latency, metric);
+  if (value === void 0) return { metric, current: 0, limit: "", status: "info", reasoning: "no 2xx responses were measured" };
+  const row = judged ? { metric, baseline: judged.baseline, current: value, change: judged.change, limit: `+${plainPercent(maxIncreaseOf(metric, gate))}`, status: judged.status, reasoning: judged.reasoning, phrase: judged.phrase } : { metric, current: value, limit: "", status: "info", reasoning: `${metric} ${milliseconds(value)}, ${view.unusable ?? view.context}` };
+  const budget = metric === "p95" ? gate.p95BudgetMs : void 0;
+  if (budget === void 0) return row;
+  const overBudget = value > budget;
+  return {
+    ...row,
+    limit: [row.limit, `\u2264 ${milliseconds(budget)}`].filter(Boolean).join(", "),
+    status: overBudget ? "regression" : row.status === "info" ? "ok" : row.status,
+    reasoning: `${row.reasoning}; ${milliseconds(value)} ${overBudget ? "over" : "within"} the ${milliseconds(budget)} budget`,
+    phrase: overBudget ? `p95 ${milliseconds(value)} over the ${milliseconds(budget)} budget` : row.phrase
+  };
+}
+function infoRow(metric, view, candidate) {
+  const current = figureOf(candidate, metric) ?? 0;
+  const baseline = view.figure(metric);
+  const change = baseline ? current / baseline - 1 : void 0;
+  const shown2 = metric === "p99" ? `p99 ${milliseconds(current)}` : `${count(Math.round(current))} requests/s`;
+  return {
+    metric,
+    baseline,
+    current,
+    change,
+    limit: "",
+    status: "info",
+    reasoning: `${shown2}${change === void 0 ? "" : ` (${signedPercent(change)})`}, for information`
+  };
+}
+function errorRateRow(view, candidate, gate) {
+  const { rate, failed, requests } = pooledErrors(candidate);
+  const over = rate > gate.maxErrorRate;
+  return {
+    metric: "errorRate",
+    baseline: view.figure("errorRate"),
+    current: rate,
+    limit: `\u2264 ${plainPercent(gate.maxErrorRate)}`,
+    status: over ? "regression" : "ok",
+    reasoning: `${count(failed)} of ${count(requests)} requests failed (${plainPercent(rate)}, limit ${plainPercent(gate.maxErrorRate)})`,
+    phrase: over ? `error rate ${plainPercent(rate)} over the ${plainPercent(gate.maxErrorRate)} limit` : void 0
+  };
+}
+function passHeadline(rows, view) {
+  const latency = rows.filter((row) => row.metric === "p50" || row.metric === "p95");
+  if (latency.every((row) => row.change === void 0)) {
+    const figures2 = latency.map((row) => `${row.metric} ${milliseconds(row.current)}`).join(", ");
+    return view.mode === "no-history" ? `no baseline yet: ${figures2}` : `${figures2} (${view.context})`;
+  }
+  const changes = latency.map((row) => `${row.metric} ${signedPercent(row.change ?? 0)}${row.status === "improved" ? " (improved)" : ""}`);
+  return `${changes.join(", ")} vs baseline (${view.context})`;
+}
+function decide(input) {
+  const crashes = input.crashes ?? [];
+  const environment = input.environmentIssues ?? [];
+  const candidate = input.bursts.filter((b) => b.target === "candidate");
+  const latency = candidate.filter(hasLatency);
+  const view = viewOf(input, latency.length);
+  const notes = [...view.notes];
+  const warnings = [...view.warnings];
+  if (input.confirmation) {
+    notes.push(
+      `Confirmed: the first ${input.confirmation.firstBursts} bursts gave ${input.confirmation.firstVerdict}; this verdict uses all ${input.bursts.length}.`
+    );
+  }
+  const finish = (verdict2, headline, rows2) => ({
+    verdict: verdict2,
+    mode: view.mode,
+    headline,
+    comparisons: rows2.map(({ phrase: _phrase, ...row }) => row),
+    warnings,
+    notes,
+    confirmed: input.confirmation !== void 0,
+    crashed: crashes.length > 0
+  });
+  if (crashes.length > 0) notes.push(...crashes.map((crash) => `Crash: ${crash}.`));
+  if (candidate.length === 0 && crashes.length === 0) return finish("error", "no load bursts were measured", []);
+  const rows = [
+    ...LATENCY_METRICS.map((metric) => {
+      const judged = latency.length ? view.judge?.(metric, latency, maxIncreaseOf(metric, input.gate)) : void 0;
+      if (judged?.warning) warnings.push(judged.warning);
+      return latencyRow(metric, judged, view, latency, input.gate);
+    }),
+    ...INFO_METRICS.map((metric) => infoRow(metric, view, candidate)),
+    errorRateRow(view, candidate, input.gate)
+  ];
+  const worst = Math.max(...rows.map((row) => SEVERITY[row.status]));
+  const phrases = (status) => rows.flatMap((row) => row.status === status && row.phrase ? [row.phrase] : []).join("; ");
+  if (crashes.length > 0) return finish("regression", `target crashed under load: ${crashes.join("; ")}`, rows);
+  if (worst === SEVERITY.regression && environment.length > 0) {
+    const distrust = `not trusted, measured under ${environment.join(", ")}`;
+    const softened = rows.map((row) => row.status === "regression" ? { ...row, status: "inconclusive", reasoning: `${row.reasoning}; ${distrust}` } : row);
+    return finish("inconclusive", `inconclusive: ${phrases("regression")}, but measured under ${environment.join(", ")}`, softened);
+  }
+  if (environment.length > 0) warnings.push(`Measured under ${environment.join(", ")}.`);
+  if (worst === SEVERITY.regression) return finish("regression", phrases("regression"), rows);
+  if (latency.length === 0) return finish("error", "no 2xx responses were measured: nothing to compare", rows);
+  if (view.unusable) return finish("error", view.unusable, rows);
+  if (worst === SEVERITY.inconclusive) return finish("inconclusive", phrases("inconclusive"), rows);
+  return finish("pass", passHeadline(rows, view), rows);
+}
+
+// src/verdict/run-figures.ts
+var RUN_METRICS = ["p50", "p90", "p95", "p99", "requestsPerSec", "errorRate"];
+function runFigures(bursts) {
+  const figures2 = {};
+  for (const metric of RUN_METRICS) figures2[metric] = median(bursts.map((burst) => burst[metric]));
+  return figures2;
+}
+
+// src/report/gate-report.ts
+var REPORT_SCHEMA = "loadgate-report";
+var REPORT_VERSION = 1;
+function publicSettings(settings2) {
+  const { load, gate, baseline } = settings2;
+  return {
+    url: load.url,
+    method: load.method,
+    connections: load.connections,
+    durationMs: load.durationMs,
+    bursts: load.bursts,
+    warmupMs: load.warmupMs,
+    pipelining: load.pipelining,
+    timeoutMs: load.timeoutMs,
+    rate: load.rate ?? null,
+    loadProcesses: load.loadProcesses,
+    abUrl: baseline.abUrl ?? null,
+    host: settings2.ssh ? `${settings2.ssh.host}:${settings2.ssh.port}` : null,
+    maxMedianIncrease: gate.maxMedianIncrease,
+    maxP95Increase: gate.maxP95Increase,
+    maxErrorRate: gate.maxErrorRate,
+    p95BudgetMs: gate.p95BudgetMs ?? null,
+    baselineStore: baseline.abUrl ? "live A/B" : baseline.store,
+    baselineKey: baseline.key
+  };
+}
+function exitCodeFor(verdict2, gate) {
+  if (verdict2 === "error") return 1;
+  if (verdict2 === "regression") return gate.failOnRegression ? 1 : 0;
+  if (verdict2 === "inconclusive") return gate.failOnInconclusive ? 1 : 0;
+  return 0;
+}
+
+// src/report/build-report.ts
+function buildReport(settings2, context3, outcome) {
+  const { baseline, host: host2, verdict: verdict2, error: error2 } = outcome;
+  const bursts = verdict2?.bursts ?? [];
+  const watched = baseline?.comparable.findLast((run3) => run3.host !== void 0)?.host;
+  return {
+    schema: REPORT_SCHEMA,
+    version: REPORT_VERSION,
+    name: settings2.report.name,
+    verdict: error2 !== void 0 ? "error" : verdict2?.decision.verdict ?? "error",
+    headline: error2 !== void 0 ? error2.split("\n")[0] : verdict2?.decision.headline ?? "the run did not finish",
+    startedAt: outcome.startedAt,
+    finishedAt: outcome.finishedAt,
+    context: {
+      eventName: context3.eventName,
+      ref: context3.ref,
+      sha: context3.sha,
+      headSha: context3.headSha,
+      pullRequestNumber: context3.pullRequestNumber,
+      runUrl: context3.runUrl
+    },
+    settings: publicSettings(settings2),
+    bursts,
+    baseline: {
+      location: baseline?.location ?? "none",
+      runs: baseline?.comparable.length ?? 0,
+      configDifferences: baseline?.settingsChanges ?? [],
+      recorded: outcome.recording?.recorded ?? false,
+      recordNote: outcome.recording?.note ?? ""
+    },
+    ...host2 && {
+      host: { ...host2.report, bursts: host2.bursts, storedBaseline: watched && { run: watched.summary, fingerprint: watched.fingerprint } }
+    },
+    ...verdict2 && {
+      decision: verdict2.decision,
+      figures: runFigures(bursts.filter((burst) => burst.target === "candidate")),
+      curve: curvesOf(bursts, baseline?.comparable ?? [])
+    },
+    ...error2 !== void 0 && { error: error2 }
+  };
+}
+function curvesOf(bursts, comparable) {
+  const histogramsOf = (target) => bursts.filter((burst) => burst.target === target).map((burst) => burst.histogram);
+  const live = histogramsOf("baseline");
+  const stored = comparable.slice(-DEFAULT_HISTORY_RUNS).map((run3) => run3.curve);
+  const baselineCurve = live.length ? mergedCurve(live) : stored.length ? CURVE_PERCENTILES.map((_, i) => median(stored.map((curve2) => curve2[i] ?? 0))) : void 0;
+  return { percentiles: CURVE_PERCENTILES, candidate: mergedCurve(histogramsOf("candidate")), baseline: baselineCurve };
 }
 
 // src/watch/proc-parsers.ts
@@ -77700,16 +78106,33 @@ function shorten(line) {
   return line.length <= QUOTED_LINE_CHARS ? line : `${line.slice(0, QUOTED_LINE_CHARS - 1)}\u2026`;
 }
 
-// src/watch/fingerprint.ts
+// src/units.ts
+var KIB = 1024;
+var MIB = 1024 * KIB;
+var GIB = 1024 * MIB;
+function formatBytes(bytes) {
+  if (bytes >= GIB) return `${(bytes / GIB).toFixed(1)} GiB`;
+  if (bytes >= MIB) return `${Math.round(bytes / MIB)} MiB`;
+  if (bytes >= KIB) return `${Math.round(bytes / KIB)} KiB`;
+  return `${bytes} B`;
+}
+function formatMib(kib) {
+  return kib === null ? null : `${Math.round(kib / 1024)} MB`;
+}
+function seconds(ms) {
+  return ms % 1e3 === 0 ? `${ms / 1e3} s` : `${(ms / 1e3).toFixed(1)} s`;
+}
+
+// src/watch/machine.ts
 var SECTIONS = ["kernel", "cpuinfo", "meminfo", "product", "vendor"];
-var FINGERPRINT_COMMAND = `sh -c '
+var MACHINE_COMMAND = `sh -c '
 echo @kernel; uname -r
 echo @cpuinfo; grep -E "^(processor|model name)[[:space:]]*:" /proc/cpuinfo
 echo @meminfo; grep -E "^(MemTotal|SwapTotal):" /proc/meminfo
 echo @product; cat /sys/class/dmi/id/product_name 2>/dev/null
 echo @vendor; cat /sys/class/dmi/id/sys_vendor 2>/dev/null
 true'`;
-function parseFingerprint(output) {
+function parseMachine(output) {
   const sections = splitSections(output);
   const cpuLines = sections.cpuinfo.split("\n");
   const modelLine = cpuLines.find((line) => line.startsWith("model name"));
@@ -77736,7 +78159,7 @@ function splitSections(output) {
   return sections;
 }
 var MEMORY_TOLERANCE = 0.02;
-function fingerprintDifferences2(baseline, current) {
+function machineDifferences(baseline, current) {
   const differences = [];
   const changed = (label, before, after) => {
     if (before !== after) differences.push(`${label}: ${before ?? "unknown"} \u2192 ${after ?? "unknown"}`);
@@ -77751,16 +78174,13 @@ function fingerprintDifferences2(baseline, current) {
   changed("kernel", baseline.kernel, current.kernel);
   return differences;
 }
-function describeMachine(fingerprint2) {
-  const parts = [fingerprint2.vendor, fingerprint2.product].filter((part) => part !== null);
+function describeMachine(machine) {
+  const parts = [machine.vendor, machine.product].filter((part) => part !== null);
   return parts.length > 0 ? parts.join(" ") : null;
 }
 function similarMemory(a, b) {
   if (a === null || b === null) return a === b;
   return Math.abs(a - b) <= MEMORY_TOLERANCE * Math.max(a, b);
-}
-function formatMib(kib) {
-  return kib === null ? null : `${Math.round(kib / 1024)} MB`;
 }
 
 // src/watch/health.ts
@@ -77839,16 +78259,16 @@ function parseOomKills(text2, bootEpochSec) {
   const kills = [];
   for (const rawLine of text2.split("\n")) {
     const line = rawLine.trimEnd();
-    const { atEpochSec, message: message2 } = timestamped(line, bootEpochSec);
-    const match = KILLED_PROCESS.exec(message2);
+    const { atEpochSec, message } = timestamped(line, bootEpochSec);
+    const match = KILLED_PROCESS.exec(message);
     if (!match) continue;
     kills.push({
       pid: Number(match[1]),
       name: match[2],
       anonRssMb: match[3] === void 0 ? null : Math.round(Number(match[3]) / 1024),
       atEpochSec,
-      scope: /Memory cgroup out of memory/i.test(message2) ? "memory-cgroup" : "host",
-      line: message2
+      scope: /Memory cgroup out of memory/i.test(message) ? "memory-cgroup" : "host",
+      line: message
     });
   }
   return kills;
@@ -77883,7 +78303,7 @@ async function probeKernelLog(host2, probeOutput, bootEpochSec) {
   const dmesg = await host2.exec(DMESG, { sudo: true }).catch((error2) => ({
     code: null,
     stdout: "",
-    stderr: error2 instanceof Error ? error2.message : String(error2)
+    stderr: messageOf(error2)
   }));
   if (dmesg.code === 0 && dmesg.stdout.trim() !== "") {
     return { source: { kind: "dmesg", sudo: true }, earlierKills: parseOomKills(dmesg.stdout, bootEpochSec) };
@@ -77903,8 +78323,8 @@ async function readOomKills(host2, source, sinceEpochSec, bootEpochSec) {
 // src/remote/target-error.ts
 var TargetError = class extends Error {
   code;
-  constructor(code, message2) {
-    super(message2);
+  constructor(code, message) {
+    super(message);
     this.name = "TargetError";
     this.code = code;
   }
@@ -78017,7 +78437,7 @@ function startSampler(host2, log) {
   });
   remote.exited.then(
     (code) => settleEnd(code === null ? "the connection dropped" : `it exited with code ${code}`),
-    (error2) => settleEnd(error2 instanceof Error ? error2.message : String(error2))
+    (error2) => settleEnd(messageOf(error2))
   );
   function settleEnd(reason) {
     ended = true;
@@ -78055,17 +78475,17 @@ function startSampler(host2, log) {
 var FIRST_SAMPLE_TIMEOUT_MS = 5e3;
 var WINDOW_SLACK_SEC = 2;
 var HostWatch = class _HostWatch {
-  constructor(host2, options, fingerprint2, kernelLog, bootEpochSec, oomKillCountAtLastRead) {
+  constructor(host2, options, machine, kernelLog, bootEpochSec, oomKillCountAtLastRead) {
     this.host = host2;
     this.options = options;
-    this.fingerprint = fingerprint2;
+    this.machine = machine;
     this.kernelLog = kernelLog;
     this.bootEpochSec = bootEpochSec;
     this.oomKillCountAtLastRead = oomKillCountAtLastRead;
   }
   host;
   options;
-  fingerprint;
+  machine;
   kernelLog;
   bootEpochSec;
   oomKillCountAtLastRead;
@@ -78074,19 +78494,19 @@ var HostWatch = class _HostWatch {
   current = null;
   reportedKills = /* @__PURE__ */ new Set();
   seenLogLines = /* @__PURE__ */ new Map();
-  /** Reads the host's fingerprint, finds a readable kernel log and notes what the logs already hold. */
+  /** Reads what machine the host is, finds a readable kernel log and notes what the logs already hold. */
   static async start(host2, options) {
     const survey = await host2.exec(SURVEY_COMMAND);
     if (survey.code !== 0) {
-      throw new Error(`reading the host's fingerprint failed (exit ${survey.code}): ${survey.stderr.trim()}`);
+      throw new Error(`reading what machine the host is failed (exit ${survey.code}): ${survey.stderr.trim()}`);
     }
-    const [fingerprint2 = "", btime = "", vmstat = "", kernelLogProbe = ""] = splitSurvey(survey.stdout);
+    const [machine = "", btime = "", vmstat = "", kernelLogProbe = ""] = splitSurvey(survey.stdout);
     const bootEpochSec = parseBootTime(btime);
     const probed = await probeKernelLog(host2, kernelLogProbe, bootEpochSec);
     if (probed.source.kind === "unreadable") {
       options.log.warning(`host watch: kernel log not readable (${probed.source.reason}); OOM kills are counted but not named`);
     }
-    const watch = new _HostWatch(host2, options, parseFingerprint(fingerprint2), probed.source, bootEpochSec, parseVmstat(vmstat).oomKill);
+    const watch = new _HostWatch(host2, options, parseMachine(machine), probed.source, bootEpochSec, parseVmstat(vmstat).oomKill);
     for (const kill of probed.earlierKills) watch.reportedKills.add(killKey(kill));
     if (options.logsCommand) await watch.runLogsCommand(options.logsCommand);
     return watch;
@@ -78101,18 +78521,18 @@ var HostWatch = class _HostWatch {
         const gaps = [];
         if (first === null) gaps.push("the host sampler gave no sample when the burst began");
         const last = await sampler.stop().catch((error2) => {
-          gaps.push(`stopping the host sampler: ${message(error2)}`);
+          gaps.push(`stopping the host sampler: ${messageOf(error2)}`);
           return null;
         });
         if (last === null && sampler.endedEarly === null) gaps.push("the host sampler gave no sample after the burst");
         if (sampler.endedEarly) gaps.push(sampler.endedEarly);
         const samples = [...sampler.samples];
         const oomKills = await this.killsSince(windowStart(samples, startedAt), last?.vmstat.oomKill ?? null).catch((error2) => {
-          gaps.push(message(error2));
+          gaps.push(messageOf(error2));
           return [];
         });
         const crashLines = await this.newCrashLines().catch((error2) => {
-          gaps.push(`logs-command: ${message(error2)}`);
+          gaps.push(`logs-command: ${messageOf(error2)}`);
           return scanCrashLines([]);
         });
         for (const gap of gaps) this.options.log.warning(`host watch, burst ${burst.index + 1}: ${gap}`);
@@ -78168,7 +78588,7 @@ ${result.stderr}`.split("\n").filter((line) => line.trim() !== "");
 };
 var SURVEY_SEPARATOR = "@@loadgate-survey@@";
 var SURVEY_COMMAND = [
-  FINGERPRINT_COMMAND,
+  MACHINE_COMMAND,
   `echo ${SURVEY_SEPARATOR}`,
   "grep ^btime /proc/stat",
   `echo ${SURVEY_SEPARATOR}`,
@@ -78194,9 +78614,6 @@ function windowStart(samples, startedAt) {
 }
 function killKey(kill) {
   return `${kill.pid} ${kill.name} ${kill.atEpochSec === null ? kill.line : Math.round(kill.atEpochSec)}`;
-}
-function message(error2) {
-  return error2 instanceof Error ? error2.message : String(error2);
 }
 
 // src/remote/lock.ts
@@ -78592,10 +79009,10 @@ var SshTarget = class {
     const code = exitCodeOf(channel);
     channel.end();
     if (await code === 0) return "sudo";
-    const message2 = Buffer.concat(stderr).toString("utf8");
-    if (/password is required/.test(message2) && this.settings.sudoPassword) return "sudo-with-password";
-    this.throwIfSudoRefused(message2);
-    throw new TargetError("command-failed", `sudo does not work for ${this.settings.username} on ${this.settings.host}: ${this.scrub(message2.trim())}`);
+    const message = Buffer.concat(stderr).toString("utf8");
+    if (/password is required/.test(message) && this.settings.sudoPassword) return "sudo-with-password";
+    this.throwIfSudoRefused(message);
+    throw new TargetError("command-failed", `sudo does not work for ${this.settings.username} on ${this.settings.host}: ${this.scrub(message.trim())}`);
   }
   throwIfSudoRefused(stderr) {
     const { username, host: host2 } = this.settings;
@@ -78706,22 +79123,21 @@ function delay(ms) {
 }
 
 // src/remote/swap-state.ts
-var KIB = 1024;
-var MIB = 1024 * KIB;
-var GIB = 1024 * MIB;
-var HEADER_SLACK_BYTES = MIB;
-var FREE_DISK_MARGIN_BYTES = 512 * MIB;
+var KIB2 = 1024;
+var MIB2 = 1024 * KIB2;
+var HEADER_SLACK_BYTES = MIB2;
+var FREE_DISK_MARGIN_BYTES = 512 * MIB2;
 function parseSwapState(meminfo, procSwaps) {
   const memTotal = /^MemTotal:\s+(\d+)\s+kB/m.exec(meminfo);
   if (!memTotal) throw new Error("no MemTotal line in /proc/meminfo");
   const devices = procSwaps.split("\n").slice(1).map((line) => line.trim().split(/\s+/)).filter((fields) => fields.length >= 4).map(([path, type, size, used]) => ({
     path: unescapeProcPath(path),
     type,
-    sizeBytes: Number(size) * KIB,
-    usedBytes: Number(used) * KIB
+    sizeBytes: Number(size) * KIB2,
+    usedBytes: Number(used) * KIB2
   }));
   return {
-    memTotalBytes: Number(memTotal[1]) * KIB,
+    memTotalBytes: Number(memTotal[1]) * KIB2,
     devices,
     totalBytes: devices.reduce((sum2, device) => sum2 + device.sizeBytes, 0),
     usedBytes: devices.reduce((sum2, device) => sum2 + device.usedBytes, 0)
@@ -78732,16 +79148,10 @@ function unescapeProcPath(path) {
 }
 function requiredSwapBytes(size, memTotalBytes) {
   const bytes = "bytes" in size ? size.bytes : size.multipleOfMemory * memTotalBytes;
-  return Math.ceil(bytes / MIB) * MIB;
+  return Math.ceil(bytes / MIB2) * MIB2;
 }
 function isEnough(activeBytes, requiredBytes) {
   return activeBytes + HEADER_SLACK_BYTES >= requiredBytes;
-}
-function formatBytes(bytes) {
-  if (bytes >= GIB) return `${(bytes / GIB).toFixed(1)} GiB`;
-  if (bytes >= MIB) return `${Math.round(bytes / MIB)} MiB`;
-  if (bytes >= KIB) return `${Math.round(bytes / KIB)} KiB`;
-  return `${bytes} B`;
 }
 function planSwap(state, path, requiredBytes, facts) {
   const active = state.devices.find((device) => device.path === path);
@@ -78782,8 +79192,8 @@ function roomFor(path, bytes, availableBytes) {
 
 // src/remote/swap.ts
 var SwapError = class extends TargetError {
-  constructor(code, message2, state) {
-    super(code, message2);
+  constructor(code, message, state) {
+    super(code, message);
     this.state = state;
   }
   state;
@@ -78887,7 +79297,7 @@ async function createSwapFile(host2, path, bytes) {
   if (fast.code === 0) return "fallocate";
   if (fast.code !== NOT_CREATED) {
     const slow = await host2.exec(
-      `swapoff ${file} 2>/dev/null; rm -f ${file}; ${create}; dd if=/dev/zero of=${file} bs=1M count=${bytes / MIB} 2>&1 && ${activate}`,
+      `swapoff ${file} 2>/dev/null; rm -f ${file}; ${create}; dd if=/dev/zero of=${file} bs=1M count=${bytes / MIB2} 2>&1 && ${activate}`,
       { sudo: true }
     );
     if (slow.code === 0) return "dd";
@@ -78918,7 +79328,7 @@ function lastLine(text2) {
   return text2.trim().split("\n").at(-1) ?? "";
 }
 
-// src/remote/target-session.ts
+// src/target/session.ts
 async function openTarget(settings2, context3, log) {
   const ssh = settings2.ssh;
   const host2 = await connectTarget(ssh, log);
@@ -78954,7 +79364,7 @@ async function openTarget(settings2, context3, log) {
           failIfDropped();
         }
       },
-      hostReport: { address: `${ssh.host}:${ssh.port}`, hostKeyFingerprint: host2.hostKeyFingerprint, fingerprint: watch.fingerprint, swap: swap2 },
+      hostReport: { address: `${ssh.host}:${ssh.port}`, hostKeyFingerprint: host2.hostKeyFingerprint, fingerprint: watch.machine, swap: swap2 },
       async close() {
         await release?.().catch((error2) => log.warning(`releasing the host lock: ${String(error2)}`));
         await host2.close();
@@ -78967,496 +79377,47 @@ async function openTarget(settings2, context3, log) {
   }
 }
 
-// src/report/gate-report.ts
-var REPORT_SCHEMA = "loadgate-report";
-var REPORT_VERSION = 1;
-function publicSettings(settings2) {
-  const { load, gate, baseline } = settings2;
-  return {
-    url: load.url,
-    method: load.method,
-    connections: load.connections,
-    durationMs: load.durationMs,
-    bursts: load.bursts,
-    warmupMs: load.warmupMs,
-    pipelining: load.pipelining,
-    timeoutMs: load.timeoutMs,
-    rate: load.rate ?? null,
-    loadProcesses: load.loadProcesses,
-    abUrl: baseline.abUrl ?? null,
-    host: settings2.ssh ? `${settings2.ssh.host}:${settings2.ssh.port}` : null,
-    maxMedianIncrease: gate.maxMedianIncrease,
-    maxP95Increase: gate.maxP95Increase,
-    maxErrorRate: gate.maxErrorRate,
-    p95BudgetMs: gate.p95BudgetMs ?? null,
-    baselineStore: baseline.abUrl ? "live A/B" : baseline.store,
-    baselineKey: baseline.key
-  };
-}
-function exitCodeFor(verdict2, gate) {
-  if (verdict2 === "error") return 1;
-  if (verdict2 === "regression") return gate.failOnRegression ? 1 : 0;
-  if (verdict2 === "inconclusive") return gate.failOnInconclusive ? 1 : 0;
-  return 0;
-}
-
-// src/verdict/wording.ts
-function signedPercent(fraction2) {
-  const text2 = (fraction2 * 100).toFixed(1).replace(/^-0\.0$/, "0.0");
-  return `${text2.startsWith("-") ? "" : "+"}${text2}%`;
-}
-function plainPercent(fraction2) {
-  return `${Number((fraction2 * 100).toFixed(2))}%`;
-}
-function milliseconds(ms) {
-  const digits = ms >= 100 ? 0 : ms >= 10 ? 1 : ms >= 1 ? 2 : 3;
-  return `${ms.toFixed(digits)} ms`;
-}
-function pValue(p) {
-  return p < 1e-3 ? "< 0.001" : `= ${p.toFixed(3)}`;
-}
-function count(n) {
-  return n.toLocaleString("en-US");
-}
-function runs(n) {
-  return `${n} run${n === 1 ? "" : "s"}`;
-}
-
-// src/verdict/latency-rules.ts
-var COLD_START_RUNS = 5;
-var MIN_LOG_SPREAD = Math.log(1.03);
-var BAND_SIGMAS = 3;
-var MIN_CHANGE_MS = 1;
-var HISTOGRAM_RESOLUTION = 1e-3;
-var SMALLEST_LATENCY_MS = 1e-3;
-var AB_SIGNIFICANCE = 0.05;
-var TOO_NOISY_ADVICE = "Use more bursts, longer bursts, a quieter host, or A/B mode (baseline-url).";
-var logOf = (ms) => Math.log(Math.max(ms, SMALLEST_LATENCY_MS));
-function largeEnough(baseline, current) {
-  const floor = Math.max(MIN_CHANGE_MS, HISTOGRAM_RESOLUTION * Math.max(baseline, current));
-  return { large: Math.abs(current - baseline) >= floor, floor };
-}
-function belowFloorReason(head, baseline, current, floor) {
-  const difference = current - baseline;
-  return `${head}, but only ${difference >= 0 ? "+" : "-"}${milliseconds(Math.abs(difference))}, under the ${milliseconds(floor)} minimum change`;
-}
-function judgeAgainstHistory(metric, runFigures2, current, maxIncrease) {
-  const logs = runFigures2.map(logOf);
-  const runCount = logs.length;
-  const { centre, spread: rawSpread } = robustCentreAndSpread(logs);
-  const spread = Math.max(rawSpread, MIN_LOG_SPREAD);
-  const halfBand = BAND_SIGMAS * spread * Math.sqrt(1 + 1 / runCount);
-  const baseline = Math.exp(centre);
-  const ratio = Math.exp(logOf(current) - centre);
-  const change = ratio - 1;
-  const bandUpper = Math.exp(halfBand) - 1;
-  const bandLower = Math.exp(-halfBand) - 1;
-  const coldStart = runCount < COLD_START_RUNS;
-  const { large, floor } = largeEnough(baseline, current);
-  const head = `${metric} ${signedPercent(change)} (limit +${plainPercent(maxIncrease)})`;
-  const band = `(upper limit ${signedPercent(bandUpper)}, ${runs(runCount)})`;
-  const coldNote = `cold start: percent limit only (${runs(runCount)} in history)`;
-  const judged = (status, reasoning, phrase) => ({
-    status,
-    baseline,
-    current,
-    change,
-    reasoning,
-    phrase,
-    warning: !coldStart && bandUpper > 2 * maxIncrease ? `The ${metric} history is too noisy for the +${plainPercent(maxIncrease)} limit: its noise band reaches ${signedPercent(bandUpper)} (${runs(runCount)}), so only slowdowns beyond that can fail the check. ${TOO_NOISY_ADVICE}` : void 0
-  });
-  if (ratio > 1 + maxIncrease) {
-    if (!large) return judged("ok", belowFloorReason(head, baseline, current, floor));
-    if (coldStart) return judged("regression", `${head}; ${coldNote}`, `${metric} ${signedPercent(change)} over baseline`);
-    if (ratio > Math.exp(halfBand)) {
-      return judged("regression", `${head}, above the history's noise band ${band}`, `${metric} ${signedPercent(change)} over baseline`);
-    }
-    return judged(
-      "inconclusive",
-      `${head}, but inside the history's noise band ${band}`,
-      `${metric} ${signedPercent(change)} over baseline, inside the history's noise band`
-    );
-  }
-  const improved = ratio < 1 - maxIncrease && large && (coldStart || ratio < Math.exp(-halfBand));
-  if (improved) {
-    const where = coldStart ? coldNote : `below the history's noise band (lower limit ${signedPercent(bandLower)}, ${runs(runCount)})`;
-    return judged("improved", `${metric} ${signedPercent(change)}, faster than baseline; ${where}`);
-  }
-  return judged("ok", coldStart ? `${head}; ${coldNote}` : `${head}, within the limit (${runs(runCount)})`);
-}
-function judgeAB(metric, baselineFigures, candidateFigures, maxIncrease) {
-  const base = baselineFigures.map((v) => Math.max(v, SMALLEST_LATENCY_MS));
-  const cand = candidateFigures.map((v) => Math.max(v, SMALLEST_LATENCY_MS));
-  const interval = bootstrapRatioOfMedians(base, cand);
-  if (!interval) throw new Error("judgeAB needs at least one burst on each side");
-  const test = mannWhitneyU(base.map(Math.log), cand.map(Math.log));
-  const baseline = median(baselineFigures);
-  const current = median(candidateFigures);
-  const change = interval.ratio - 1;
-  const limit = 1 + maxIncrease;
-  const { large, floor } = largeEnough(baseline, current);
-  const head = `${metric} ${signedPercent(change)} (limit +${plainPercent(maxIncrease)})`;
-  const ci = `95% CI ${signedPercent(interval.lower - 1)} to ${signedPercent(interval.upper - 1)}`;
-  const evidence = `Mann\u2013Whitney p ${pValue(test.p)}, ${base.length} vs ${cand.length} bursts`;
-  const judged = (status, reasoning, phrase) => ({
-    status,
-    baseline,
-    current,
-    change,
-    reasoning,
-    phrase,
-    warning: interval.upper - interval.lower > 2 * maxIncrease ? `The ${metric} bursts are too noisy for the +${plainPercent(maxIncrease)} limit: the ${ci} spans more than twice the limit. Use more bursts, longer bursts or a quieter host.` : void 0
-  });
-  if (interval.ratio > limit && !large) return judged("ok", belowFloorReason(head, baseline, current, floor));
-  if (interval.ratio > limit && interval.lower > 1) {
-    if (test.p < AB_SIGNIFICANCE) {
-      return judged("regression", `${head}, ${ci} excludes no change (${evidence})`, `${metric} ${signedPercent(change)} over baseline`);
-    }
-    return judged(
-      "inconclusive",
-      `${head}, ${ci}, but the rank test is not convinced (${evidence}; needs < ${AB_SIGNIFICANCE})`,
-      `${metric} ${signedPercent(change)} over baseline, not significant`
-    );
-  }
-  if (interval.upper < 1 && interval.ratio < 1 - maxIncrease && large) {
-    return judged("improved", `${metric} ${signedPercent(change)}, faster than baseline, ${ci} (${evidence})`);
-  }
-  if (interval.upper < limit) return judged("ok", `${head}, ${ci} stays under the limit (${evidence})`);
-  const why = interval.lower <= 1 ? "includes no change" : "reaches past the limit";
-  return judged(
-    "inconclusive",
-    `${head}, ${ci} ${why} (${evidence})`,
-    `${metric} ${signedPercent(change)} over baseline, ${ci} ${why}`
-  );
-}
-
-// src/verdict/decide.ts
-var DEFAULT_HISTORY_RUNS = 20;
-var SEVERITY = { info: 0, ok: 0, improved: 0, inconclusive: 1, regression: 2 };
-var LATENCY_METRICS = ["p50", "p95"];
-var INFO_METRICS = ["p99", "requestsPerSec"];
-var hasLatency = (burst) => burst.ok > 0;
-function figureOf(bursts, metric) {
-  const from = metric === "requestsPerSec" || metric === "errorRate" ? bursts : bursts.filter(hasLatency);
-  return from.length ? median(from.map((b) => b[metric])) : void 0;
-}
-function pooledErrors(bursts) {
-  const failed = bursts.reduce((sum2, b) => sum2 + b.non2xx + b.errors + b.timeouts, 0);
-  const requests = bursts.reduce((sum2, b) => sum2 + b.ok, failed);
-  return { rate: requests > 0 ? failed / requests : 0, failed, requests };
-}
-function historyView(source) {
-  const healthy = source.runs.filter((run3) => run3.healthy && run3.bursts.some(hasLatency));
-  const window2 = healthy.slice(-(source.limit ?? DEFAULT_HISTORY_RUNS));
-  const notes = [];
-  const skipped = source.runs.length - healthy.length;
-  if (skipped > 0) notes.push(`${runs(skipped)} in the history left out as unhealthy or without latency figures.`);
-  if (window2.length === 0) {
-    notes.push("No baseline yet: this run was measured and reported, not compared. A run on the default branch stores one.");
-    return { mode: "no-history", figure: () => void 0, context: "no baseline yet", notes, warnings: [] };
-  }
-  const runFigures2 = (metric) => window2.map((run3) => figureOf(run3.bursts, metric) ?? 0);
-  const coldStart = window2.length < COLD_START_RUNS;
-  notes.push(
-    coldStart ? `Cold start: the history has ${runs(window2.length)}; the noise band needs ${COLD_START_RUNS}, so only the percent limits apply.` : `Baseline: the last ${window2.length} healthy runs (${window2[0].time} to ${window2[window2.length - 1].time}).`
-  );
-  return {
-    mode: coldStart ? "cold-start" : "history",
-    figure: (metric) => median(runFigures2(metric)),
-    judge: (metric, current, maxIncrease) => judgeAgainstHistory(metric, runFigures2(metric), figureOf(current, metric) ?? 0, maxIncrease),
-    context: coldStart ? `cold start, ${runs(window2.length)}` : runs(window2.length),
-    notes,
-    warnings: []
-  };
-}
-function abView(baselineBursts, candidateCount) {
-  const latency = baselineBursts.filter(hasLatency);
-  const warnings = [];
-  if (latency.length > 0 && candidateCount > 0 && smallestExactP(latency.length, candidateCount) >= AB_SIGNIFICANCE) {
-    warnings.push(
-      `With ${latency.length} baseline and ${candidateCount} candidate bursts the rank test cannot reach p < ${AB_SIGNIFICANCE}, so A/B mode cannot fail the check: use at least 4 bursts.`
-    );
-  }
-  return {
-    mode: "ab",
-    figure: (metric) => metric === "errorRate" ? pooledErrors(baselineBursts).rate : figureOf(baselineBursts, metric),
-    judge: latency.length ? (metric, current, maxIncrease) => judgeAB(metric, latency.map((b) => b[metric]), current.map((b) => b[metric]), maxIncrease) : void 0,
-    unusable: latency.length ? void 0 : "the baseline-url gave no 2xx responses, so there is nothing to compare with",
-    context: `${latency.length} vs ${candidateCount} bursts`,
-    notes: [
-      `A/B: ${baselineBursts.length} baseline-url and ${candidateCount} candidate bursts, alternating; one-sided Mann\u2013Whitney U on per-burst logs and a seeded bootstrap 95% CI of the ratio of medians.`
-    ],
-    warnings
-  };
-}
-function smallestExactP(n, m) {
-  let combinations = 1;
-  for (let k = 1; k <= n; k++) combinations = combinations * (m + k) / k;
-  return 1 / combinations;
-}
-function noneView() {
-  return { mode: "none", figure: () => void 0, context: "not compared", notes: ["baseline-store is none: measured and reported, not compared."], warnings: [] };
-}
-function viewOf(input, candidateCount) {
-  switch (input.baseline.kind) {
-    case "history":
-      return historyView(input.baseline);
-    case "ab":
-      return abView(input.bursts.filter((b) => b.target === "baseline"), candidateCount);
-    case "none":
-      return noneView();
-  }
-}
-var maxIncreaseOf = (metric, gate) => metric === "p50" ? gate.maxMedianIncrease : gate.maxP95Increase;
-function latencyRow(metric, judged, view, latency, gate) {
-  const value = figureOf(latency, metric);
-  if (value === void 0) return { metric, current: 0, limit: "", status: "info", reasoning: "no 2xx responses were measured" };
-  const row = judged ? { metric, baseline: judged.baseline, current: value, change: judged.change, limit: `+${plainPercent(maxIncreaseOf(metric, gate))}`, status: judged.status, reasoning: judged.reasoning, phrase: judged.phrase } : { metric, current: value, limit: "", status: "info", reasoning: `${metric} ${milliseconds(value)}, ${view.unusable ?? view.context}` };
-  const budget = metric === "p95" ? gate.p95BudgetMs : void 0;
-  if (budget === void 0) return row;
-  const overBudget = value > budget;
-  return {
-    ...row,
-    limit: [row.limit, `\u2264 ${milliseconds(budget)}`].filter(Boolean).join(", "),
-    status: overBudget ? "regression" : row.status === "info" ? "ok" : row.status,
-    reasoning: `${row.reasoning}; ${milliseconds(value)} ${overBudget ? "over" : "within"} the ${milliseconds(budget)} budget`,
-    phrase: overBudget ? `p95 ${milliseconds(value)} over the ${milliseconds(budget)} budget` : row.phrase
-  };
-}
-function infoRow(metric, view, candidate) {
-  const current = figureOf(candidate, metric) ?? 0;
-  const baseline = view.figure(metric);
-  const change = baseline ? current / baseline - 1 : void 0;
-  const shown2 = metric === "p99" ? `p99 ${milliseconds(current)}` : `${count(Math.round(current))} requests/s`;
-  return {
-    metric,
-    baseline,
-    current,
-    change,
-    limit: "",
-    status: "info",
-    reasoning: `${shown2}${change === void 0 ? "" : ` (${signedPercent(change)})`}, for information`
-  };
-}
-function errorRateRow(view, candidate, gate) {
-  const { rate, failed, requests } = pooledErrors(candidate);
-  const over = rate > gate.maxErrorRate;
-  return {
-    metric: "errorRate",
-    baseline: view.figure("errorRate"),
-    current: rate,
-    limit: `\u2264 ${plainPercent(gate.maxErrorRate)}`,
-    status: over ? "regression" : "ok",
-    reasoning: `${count(failed)} of ${count(requests)} requests failed (${plainPercent(rate)}, limit ${plainPercent(gate.maxErrorRate)})`,
-    phrase: over ? `error rate ${plainPercent(rate)} over the ${plainPercent(gate.maxErrorRate)} limit` : void 0
-  };
-}
-function passHeadline(rows, view) {
-  const latency = rows.filter((row) => row.metric === "p50" || row.metric === "p95");
-  if (latency.every((row) => row.change === void 0)) {
-    const figures2 = latency.map((row) => `${row.metric} ${milliseconds(row.current)}`).join(", ");
-    return view.mode === "no-history" ? `no baseline yet: ${figures2}` : `${figures2} (${view.context})`;
-  }
-  const changes = latency.map((row) => `${row.metric} ${signedPercent(row.change ?? 0)}${row.status === "improved" ? " (improved)" : ""}`);
-  return `${changes.join(", ")} vs baseline (${view.context})`;
-}
-function decide(input) {
-  const crashes = input.crashes ?? [];
-  const environment = input.environmentIssues ?? [];
-  const candidate = input.bursts.filter((b) => b.target === "candidate");
-  const latency = candidate.filter(hasLatency);
-  const view = viewOf(input, latency.length);
-  const notes = [...view.notes];
-  const warnings = [...view.warnings];
-  if (input.confirmation) {
-    notes.push(
-      `Confirmed: the first ${input.confirmation.firstBursts} bursts gave ${input.confirmation.firstVerdict}; this verdict uses all ${input.bursts.length}.`
-    );
-  }
-  const finish = (verdict2, headline, rows2) => ({
-    verdict: verdict2,
-    mode: view.mode,
-    headline,
-    comparisons: rows2.map(({ phrase: _phrase, ...row }) => row),
-    warnings,
-    notes,
-    confirmed: input.confirmation !== void 0,
-    crashed: crashes.length > 0
-  });
-  if (crashes.length > 0) notes.push(...crashes.map((crash) => `Crash: ${crash}.`));
-  if (candidate.length === 0 && crashes.length === 0) return finish("error", "no load bursts were measured", []);
-  const rows = [
-    ...LATENCY_METRICS.map((metric) => {
-      const judged = latency.length ? view.judge?.(metric, latency, maxIncreaseOf(metric, input.gate)) : void 0;
-      if (judged?.warning) warnings.push(judged.warning);
-      return latencyRow(metric, judged, view, latency, input.gate);
-    }),
-    ...INFO_METRICS.map((metric) => infoRow(metric, view, candidate)),
-    errorRateRow(view, candidate, input.gate)
-  ];
-  const worst = Math.max(...rows.map((row) => SEVERITY[row.status]));
-  const phrases = (status) => rows.flatMap((row) => row.status === status && row.phrase ? [row.phrase] : []).join("; ");
-  if (crashes.length > 0) return finish("regression", `target crashed under load: ${crashes.join("; ")}`, rows);
-  if (worst === SEVERITY.regression && environment.length > 0) {
-    const distrust = `not trusted, measured under ${environment.join(", ")}`;
-    const softened = rows.map((row) => row.status === "regression" ? { ...row, status: "inconclusive", reasoning: `${row.reasoning}; ${distrust}` } : row);
-    return finish("inconclusive", `inconclusive: ${phrases("regression")}, but measured under ${environment.join(", ")}`, softened);
-  }
-  if (environment.length > 0) warnings.push(`Measured under ${environment.join(", ")}.`);
-  if (worst === SEVERITY.regression) return finish("regression", phrases("regression"), rows);
-  if (latency.length === 0) return finish("error", "no 2xx responses were measured: nothing to compare", rows);
-  if (view.unusable) return finish("error", view.unusable, rows);
-  if (worst === SEVERITY.inconclusive) return finish("inconclusive", phrases("inconclusive"), rows);
-  return finish("pass", passHeadline(rows, view), rows);
-}
-
 // src/verdict/decision.ts
 function needsConfirmation(decision2) {
   if (decision2.confirmed || decision2.crashed) return false;
   return decision2.verdict === "regression" || decision2.verdict === "inconclusive";
 }
 
-// node_modules/markdown-table/index.js
-function defaultStringLength(value) {
-  return value.length;
+// src/verdict/run-verdict.ts
+async function runVerdict(input) {
+  const baseline = input.settingsChanges.length > 0 ? { kind: "none" } : input.baseline;
+  const judge = (bursts, first) => {
+    const findings = input.findings(bursts);
+    const decision2 = decide({
+      bursts,
+      baseline,
+      gate: input.gate,
+      environmentIssues: findings.environmentIssues,
+      crashes: findings.crashes,
+      confirmation: first && { firstVerdict: first.decision.verdict, firstBursts: first.bursts }
+    });
+    return { bursts, decision: decision2, findings };
+  };
+  const firstBursts = await input.measure(0);
+  let verdict2 = judge(firstBursts);
+  if (needsConfirmation(verdict2.decision)) {
+    input.onConfirming?.(verdict2.decision);
+    const more = await input.measure(firstBursts.length);
+    verdict2 = judge([...firstBursts, ...more], { decision: verdict2.decision, bursts: firstBursts.length });
+  }
+  return { ...verdict2, decision: notComparedWhenSettingsChanged(verdict2.decision, input.settingsChanges) };
 }
-function markdownTable(table, options) {
-  const settings2 = options || {};
-  const align = (settings2.align || []).concat();
-  const stringLength = settings2.stringLength || defaultStringLength;
-  const alignments = [];
-  const cellMatrix = [];
-  const sizeMatrix = [];
-  const longestCellByColumn = [];
-  let mostCellsPerRow = 0;
-  let rowIndex = -1;
-  while (++rowIndex < table.length) {
-    const row2 = [];
-    const sizes2 = [];
-    let columnIndex2 = -1;
-    if (table[rowIndex].length > mostCellsPerRow) {
-      mostCellsPerRow = table[rowIndex].length;
-    }
-    while (++columnIndex2 < table[rowIndex].length) {
-      const cell2 = serialize(table[rowIndex][columnIndex2]);
-      if (settings2.alignDelimiters !== false) {
-        const size = stringLength(cell2);
-        sizes2[columnIndex2] = size;
-        if (longestCellByColumn[columnIndex2] === void 0 || size > longestCellByColumn[columnIndex2]) {
-          longestCellByColumn[columnIndex2] = size;
-        }
-      }
-      row2.push(cell2);
-    }
-    cellMatrix[rowIndex] = row2;
-    sizeMatrix[rowIndex] = sizes2;
-  }
-  let columnIndex = -1;
-  if (typeof align === "object" && "length" in align) {
-    while (++columnIndex < mostCellsPerRow) {
-      alignments[columnIndex] = toAlignment(align[columnIndex]);
-    }
-  } else {
-    const code = toAlignment(align);
-    while (++columnIndex < mostCellsPerRow) {
-      alignments[columnIndex] = code;
-    }
-  }
-  columnIndex = -1;
-  const row = [];
-  const sizes = [];
-  while (++columnIndex < mostCellsPerRow) {
-    const code = alignments[columnIndex];
-    let before = "";
-    let after = "";
-    if (code === 99) {
-      before = ":";
-      after = ":";
-    } else if (code === 108) {
-      before = ":";
-    } else if (code === 114) {
-      after = ":";
-    }
-    let size = settings2.alignDelimiters === false ? 1 : Math.max(
-      1,
-      longestCellByColumn[columnIndex] - before.length - after.length
-    );
-    const cell2 = before + "-".repeat(size) + after;
-    if (settings2.alignDelimiters !== false) {
-      size = before.length + size + after.length;
-      if (size > longestCellByColumn[columnIndex]) {
-        longestCellByColumn[columnIndex] = size;
-      }
-      sizes[columnIndex] = size;
-    }
-    row[columnIndex] = cell2;
-  }
-  cellMatrix.splice(1, 0, row);
-  sizeMatrix.splice(1, 0, sizes);
-  rowIndex = -1;
-  const lines = [];
-  while (++rowIndex < cellMatrix.length) {
-    const row2 = cellMatrix[rowIndex];
-    const sizes2 = sizeMatrix[rowIndex];
-    const cellsInRow = settings2.fillRows === false ? Math.max(1, cellMatrix[rowIndex === 1 ? 0 : rowIndex].length) : mostCellsPerRow;
-    columnIndex = -1;
-    const line = [];
-    while (++columnIndex < cellsInRow) {
-      const cell2 = row2[columnIndex] || "";
-      let before = "";
-      let after = "";
-      if (settings2.alignDelimiters !== false) {
-        const size = longestCellByColumn[columnIndex] - (sizes2[columnIndex] || 0);
-        const code = alignments[columnIndex];
-        if (code === 114) {
-          before = " ".repeat(size);
-        } else if (code === 99) {
-          const half = size / 2;
-          if (size % 2) {
-            before = " ".repeat(half + 0.5);
-            after = " ".repeat(half - 0.5);
-          } else {
-            before = " ".repeat(half);
-            after = before;
-          }
-        } else {
-          after = " ".repeat(size);
-        }
-      }
-      if (settings2.delimiterStart !== false && !columnIndex) {
-        line.push("|");
-      }
-      if (settings2.padding !== false && // Don’t add the opening space if we’re not aligning and the cell is
-      // empty: there will be a closing space.
-      !(settings2.alignDelimiters === false && cell2 === "") && (settings2.delimiterStart !== false || columnIndex)) {
-        line.push(" ");
-      }
-      if (settings2.alignDelimiters !== false) {
-        line.push(before);
-      }
-      line.push(cell2);
-      if (settings2.alignDelimiters !== false) {
-        line.push(after);
-      }
-      if (settings2.padding !== false) {
-        line.push(" ");
-      }
-      if (settings2.delimiterEnd !== false || columnIndex !== cellsInRow - 1) {
-        line.push("|");
-      }
-    }
-    lines.push(
-      settings2.delimiterEnd === false ? line.join("").replace(/ +$/, "") : line.join("")
-    );
-  }
-  return lines.join("\n");
-}
-function serialize(value) {
-  return value === null || value === void 0 ? "" : String(value);
-}
-function toAlignment(value) {
-  const code = typeof value === "string" ? value.codePointAt(0) : 0;
-  return code === 67 || code === 99 ? 99 : code === 76 || code === 108 ? 108 : code === 82 || code === 114 ? 114 : 0;
+function notComparedWhenSettingsChanged(decision2, changed) {
+  if (changed.length === 0 || decision2.verdict !== "pass") return decision2;
+  return {
+    ...decision2,
+    verdict: "inconclusive",
+    headline: `settings changed since the baseline (${changed.join(", ")}): not compared`,
+    warnings: [
+      ...decision2.warnings,
+      `The stored baseline was measured with other settings (${changed.join(", ")}). Record a new baseline with a push to the default branch.`
+    ]
+  };
 }
 
 // src/watch/host-summary.ts
@@ -79464,7 +79425,7 @@ var NOT_OBSERVED_NOTE = "Host health was not observed: no `host` was given, so m
 var QUOTED_LINES_IN_REPORT = 10;
 function hostUnderLoad(input) {
   if (input === null) return { observed: false, note: NOT_OBSERVED_NOTE };
-  const { bursts, fingerprint: fingerprint2, storedBaseline } = input;
+  const { bursts, machine, storedBaseline } = input;
   const candidate = bursts.filter((burst) => burst.target === "candidate");
   const liveBaseline = bursts.filter((burst) => burst.target === "baseline");
   const runs2 = [summarizeHostRun("this run", candidate)];
@@ -79477,8 +79438,8 @@ function hostUnderLoad(input) {
     diagnosis: diagnose(bursts, kills),
     kills,
     crashLines: bursts.flatMap((burst) => burst.crashLines.quoted).slice(0, QUOTED_LINES_IN_REPORT),
-    machine: describeHost(fingerprint2),
-    baselineMachineDifferences: storedBaseline?.fingerprint ? fingerprintDifferences2(storedBaseline.fingerprint, fingerprint2) : [],
+    machine: describeHost(machine),
+    baselineMachineDifferences: storedBaseline?.machine ? machineDifferences(storedBaseline.machine, machine) : [],
     gaps: [...new Set(bursts.flatMap((burst) => burst.gaps))]
   };
 }
@@ -79536,13 +79497,274 @@ function swapSentence(run3) {
   }
   return `swap (${formatMib(run3.swapTotalKib)}) was active but unused`;
 }
-function describeHost(fingerprint2) {
-  const cpu = `${fingerprint2.cpuCount} \xD7 ${fingerprint2.cpuModel ?? "unknown CPU"}`;
-  const memory = `${formatMib(fingerprint2.memTotalKib) ?? "unknown"} RAM`;
-  const swap2 = fingerprint2.swapTotalKib ? `${formatMib(fingerprint2.swapTotalKib)} swap` : "no swap";
-  const machine = describeMachine(fingerprint2);
-  return [machine, cpu, memory, swap2, `kernel ${fingerprint2.kernel}`].filter((part) => part !== null).join(", ");
+function describeHost(machine) {
+  const cpu = `${machine.cpuCount} \xD7 ${machine.cpuModel ?? "unknown CPU"}`;
+  const memory = `${formatMib(machine.memTotalKib) ?? "unknown"} RAM`;
+  const swap2 = machine.swapTotalKib ? `${formatMib(machine.swapTotalKib)} swap` : "no swap";
+  return [describeMachine(machine), cpu, memory, swap2, `kernel ${machine.kernel}`].filter((part) => part !== null).join(", ");
 }
+function sum(values) {
+  return values.reduce((total, value) => total + value, 0);
+}
+
+// src/pipeline.ts
+async function runGate(settings2, context3, log) {
+  const startedAt = (/* @__PURE__ */ new Date()).toISOString();
+  let baseline;
+  let target;
+  let verdict2;
+  let recording;
+  let error2;
+  try {
+    baseline = await loadBaseline(settings2, context3, log);
+    if (settings2.ssh) target = await openTarget(settings2, context3, log);
+    verdict2 = await measureAndDecide(settings2, baseline, target, log);
+    const policy = recordPolicy(settings2, context3, verdict2);
+    recording = { recorded: false, note: policy.note };
+    if (policy.record && baseline.store) recording = await record(settings2, context3, baseline.store, verdict2, target, log, policy.note);
+  } catch (thrown) {
+    error2 = messageOf(thrown);
+  } finally {
+    await target?.close().catch((thrown) => log.warning(`closing the SSH session: ${messageOf(thrown)}`));
+  }
+  const host2 = target && { report: target.hostReport, bursts: target.watch.bursts };
+  return buildReport(settings2, context3, { startedAt, finishedAt: (/* @__PURE__ */ new Date()).toISOString(), baseline, host: host2, verdict: verdict2, recording, error: error2 });
+}
+async function loadBaseline(settings2, context3, log) {
+  if (settings2.baseline.abUrl) {
+    return { source: { kind: "ab" }, comparable: [], settingsChanges: [], location: `live A/B against ${settings2.baseline.abUrl}` };
+  }
+  const store = openBaselineStore(settings2, context3, log);
+  if (!store) return { source: { kind: "none" }, comparable: [], settingsChanges: [], location: "none" };
+  const runs2 = await store.read(settings2.baseline.key);
+  const current = loadSignatureOf(settings2.load);
+  const comparable = runs2.filter((run3) => loadSignatureDifferences(run3.config, current).length === 0);
+  const newest = runs2.at(-1);
+  const settingsChanges = comparable.length === 0 && newest ? loadSignatureDifferences(newest.config, current) : [];
+  log.info(`baseline: ${comparable.length} comparable of ${runs2.length} stored runs (${store.location})`);
+  return { store, source: { kind: "history", runs: comparable }, comparable, settingsChanges, location: store.location };
+}
+async function measureAndDecide(settings2, baseline, target, log) {
+  const plan = { load: settings2.load, abUrl: settings2.baseline.abUrl };
+  log.info(`warming up ${settings2.load.url} for ${settings2.load.warmupMs} ms`);
+  await warmUp(plan);
+  log.info(`measuring ${settings2.load.bursts} bursts of ${settings2.load.durationMs} ms`);
+  return runVerdict({
+    baseline: baseline.source,
+    settingsChanges: baseline.settingsChanges,
+    gate: settings2.gate,
+    measure: (firstIndex) => runSeries(plan, settings2.load.bursts, firstIndex, target?.observer),
+    findings: (bursts) => healthFindings(target?.watch.bursts ?? [], bursts),
+    onConfirming: (first) => log.info(`first verdict ${first.verdict}: confirming with ${settings2.load.bursts} more bursts`)
+  });
+}
+function recordPolicy(settings2, context3, verdict2) {
+  if (settings2.baseline.abUrl) return { record: false, note: "A/B mode keeps no history" };
+  if (settings2.baseline.store === "none") return { record: false, note: "baseline-store is none" };
+  const asked = {
+    true: { record: true, note: "update-baseline is true" },
+    false: { record: false, note: "update-baseline is false" },
+    auto: isDefaultBranchPush(context3) ? { record: true, note: "push to the default branch" } : { record: false, note: "only a push to the default branch records (update-baseline: auto)" }
+  }[settings2.baseline.update];
+  if (asked.record && verdict2.decision.verdict === "error") return { record: false, note: `not recorded: ${verdict2.decision.headline}` };
+  return asked;
+}
+async function record(settings2, context3, store, verdict2, target, log, note) {
+  const healthy = verdict2.findings.crashes.length === 0 && verdict2.findings.environmentIssues.length === 0;
+  await store.append(settings2.baseline.key, historyRunOf(settings2, context3, verdict2, healthy, target));
+  log.info(`recorded this run in ${store.location}`);
+  return { recorded: true, note: healthy ? note : `${note}; kept as unhealthy: it will not serve as a baseline` };
+}
+function historyRunOf(settings2, context3, verdict2, healthy, target) {
+  const candidate = verdict2.bursts.filter((burst) => burst.target === "candidate");
+  return {
+    sha: context3.sha,
+    ref: context3.ref,
+    time: (/* @__PURE__ */ new Date()).toISOString(),
+    config: loadSignatureOf(settings2.load),
+    host: target && {
+      fingerprint: target.watch.machine,
+      summary: summarizeHostRun("baseline", target.watch.bursts.filter((burst) => burst.target === "candidate"))
+    },
+    healthy,
+    bursts: candidate.map(historyBurstOf),
+    curve: mergedCurve(candidate.map((burst) => burst.histogram))
+  };
+}
+
+// node_modules/markdown-table/index.js
+function defaultStringLength(value) {
+  return value.length;
+}
+function markdownTable(table, options) {
+  const settings2 = options || {};
+  const align = (settings2.align || []).concat();
+  const stringLength = settings2.stringLength || defaultStringLength;
+  const alignments = [];
+  const cellMatrix = [];
+  const sizeMatrix = [];
+  const longestCellByColumn = [];
+  let mostCellsPerRow = 0;
+  let rowIndex = -1;
+  while (++rowIndex < table.length) {
+    const row2 = [];
+    const sizes2 = [];
+    let columnIndex2 = -1;
+    if (table[rowIndex].length > mostCellsPerRow) {
+      mostCellsPerRow = table[rowIndex].length;
+    }
+    while (++columnIndex2 < table[rowIndex].length) {
+      const cell = serialize(table[rowIndex][columnIndex2]);
+      if (settings2.alignDelimiters !== false) {
+        const size = stringLength(cell);
+        sizes2[columnIndex2] = size;
+        if (longestCellByColumn[columnIndex2] === void 0 || size > longestCellByColumn[columnIndex2]) {
+          longestCellByColumn[columnIndex2] = size;
+        }
+      }
+      row2.push(cell);
+    }
+    cellMatrix[rowIndex] = row2;
+    sizeMatrix[rowIndex] = sizes2;
+  }
+  let columnIndex = -1;
+  if (typeof align === "object" && "length" in align) {
+    while (++columnIndex < mostCellsPerRow) {
+      alignments[columnIndex] = toAlignment(align[columnIndex]);
+    }
+  } else {
+    const code = toAlignment(align);
+    while (++columnIndex < mostCellsPerRow) {
+      alignments[columnIndex] = code;
+    }
+  }
+  columnIndex = -1;
+  const row = [];
+  const sizes = [];
+  while (++columnIndex < mostCellsPerRow) {
+    const code = alignments[columnIndex];
+    let before = "";
+    let after = "";
+    if (code === 99) {
+      before = ":";
+      after = ":";
+    } else if (code === 108) {
+      before = ":";
+    } else if (code === 114) {
+      after = ":";
+    }
+    let size = settings2.alignDelimiters === false ? 1 : Math.max(
+      1,
+      longestCellByColumn[columnIndex] - before.length - after.length
+    );
+    const cell = before + "-".repeat(size) + after;
+    if (settings2.alignDelimiters !== false) {
+      size = before.length + size + after.length;
+      if (size > longestCellByColumn[columnIndex]) {
+        longestCellByColumn[columnIndex] = size;
+      }
+      sizes[columnIndex] = size;
+    }
+    row[columnIndex] = cell;
+  }
+  cellMatrix.splice(1, 0, row);
+  sizeMatrix.splice(1, 0, sizes);
+  rowIndex = -1;
+  const lines = [];
+  while (++rowIndex < cellMatrix.length) {
+    const row2 = cellMatrix[rowIndex];
+    const sizes2 = sizeMatrix[rowIndex];
+    const cellsInRow = settings2.fillRows === false ? Math.max(1, cellMatrix[rowIndex === 1 ? 0 : rowIndex].length) : mostCellsPerRow;
+    columnIndex = -1;
+    const line = [];
+    while (++columnIndex < cellsInRow) {
+      const cell = row2[columnIndex] || "";
+      let before = "";
+      let after = "";
+      if (settings2.alignDelimiters !== false) {
+        const size = longestCellByColumn[columnIndex] - (sizes2[columnIndex] || 0);
+        const code = alignments[columnIndex];
+        if (code === 114) {
+          before = " ".repeat(size);
+        } else if (code === 99) {
+          const half = size / 2;
+          if (size % 2) {
+            before = " ".repeat(half + 0.5);
+            after = " ".repeat(half - 0.5);
+          } else {
+            before = " ".repeat(half);
+            after = before;
+          }
+        } else {
+          after = " ".repeat(size);
+        }
+      }
+      if (settings2.delimiterStart !== false && !columnIndex) {
+        line.push("|");
+      }
+      if (settings2.padding !== false && // Don’t add the opening space if we’re not aligning and the cell is
+      // empty: there will be a closing space.
+      !(settings2.alignDelimiters === false && cell === "") && (settings2.delimiterStart !== false || columnIndex)) {
+        line.push(" ");
+      }
+      if (settings2.alignDelimiters !== false) {
+        line.push(before);
+      }
+      line.push(cell);
+      if (settings2.alignDelimiters !== false) {
+        line.push(after);
+      }
+      if (settings2.padding !== false) {
+        line.push(" ");
+      }
+      if (settings2.delimiterEnd !== false || columnIndex !== cellsInRow - 1) {
+        line.push("|");
+      }
+    }
+    lines.push(
+      settings2.delimiterEnd === false ? line.join("").replace(/ +$/, "") : line.join("")
+    );
+  }
+  return lines.join("\n");
+}
+function serialize(value) {
+  return value === null || value === void 0 ? "" : String(value);
+}
+function toAlignment(value) {
+  const code = typeof value === "string" ? value.codePointAt(0) : 0;
+  return code === 67 || code === 99 ? 99 : code === 76 || code === 108 ? 108 : code === 82 || code === 114 ? 114 : 0;
+}
+
+// src/report/github-limits.ts
+var COMMENT_CHAR_LIMIT = 65536;
+var COMMENT_MAX_CHARS = 65e3;
+var SUMMARY_MAX_BYTES = 1e6;
+
+// src/report/headline.ts
+var ICONS = { pass: "\u2705", regression: "\u274C", inconclusive: "\u26A0\uFE0F", error: "\u{1F4A5}" };
+function headlineOf(report) {
+  return `${ICONS[report.verdict]} ${report.name}: ${report.headline}`;
+}
+
+// src/report/markdown.ts
+function fenced(lines) {
+  const longestRun = Math.max(0, ...lines.flatMap((line) => (line.match(/`+/g) ?? []).map((run3) => run3.length)));
+  const fence = "`".repeat(Math.max(3, longestRun + 1));
+  return `${fence}text
+${lines.join("\n")}
+${fence}`;
+}
+function tableCell(text2) {
+  return oneLine(text2).replace(/\|/g, "\\|");
+}
+function oneLine(text2) {
+  return text2.replace(/\s+/g, " ").trim();
+}
+function capitalize(text2) {
+  return text2.charAt(0).toUpperCase() + text2.slice(1);
+}
+
+// src/report/host-section.ts
 var COLUMNS = [
   "",
   "MemAvailable before",
@@ -79590,189 +79812,6 @@ ${fenced(model.crashLines.map((crash) => crash.line))}`);
   if (model.gaps.length > 0) parts.push(`Not observed: ${model.gaps.join("; ")}.`);
   return `${parts.join("\n\n")}
 `;
-}
-function fenced(lines) {
-  const longestRun = Math.max(0, ...lines.flatMap((line) => (line.match(/`+/g) ?? []).map((run3) => run3.length)));
-  const fence = "`".repeat(Math.max(3, longestRun + 1));
-  return `${fence}text
-${lines.join("\n")}
-${fence}`;
-}
-function capitalize(text2) {
-  return text2.charAt(0).toUpperCase() + text2.slice(1);
-}
-function sum(values) {
-  return values.reduce((total, value) => total + value, 0);
-}
-
-// src/pipeline.ts
-async function loadBaseline(settings2, context3, log) {
-  if (settings2.baseline.abUrl) {
-    return { source: { kind: "ab" }, comparable: [], configDifferences: [], location: `live A/B against ${settings2.baseline.abUrl}` };
-  }
-  const store = openBaselineStore(settings2, context3, log);
-  if (!store) return { source: { kind: "none" }, comparable: [], configDifferences: [], location: "none" };
-  const runs2 = await store.read(settings2.baseline.key);
-  const current = configFingerprint(settings2.load);
-  const comparable = runs2.filter((run3) => fingerprintDifferences(run3.config, current).length === 0);
-  const newest = runs2.at(-1);
-  const configDifferences = comparable.length === 0 && newest ? fingerprintDifferences(newest.config, current) : [];
-  log.info(`baseline: ${comparable.length} comparable of ${runs2.length} stored runs (${store.location})`);
-  return { store, source: { kind: "history", runs: comparable }, comparable, configDifferences, location: store.location };
-}
-function recordPolicy(settings2, context3) {
-  if (settings2.baseline.abUrl) return { record: false, note: "A/B mode keeps no history" };
-  if (settings2.baseline.store === "none") return { record: false, note: "baseline-store is none" };
-  switch (settings2.baseline.update) {
-    case "true":
-      return { record: true, note: "update-baseline is true" };
-    case "false":
-      return { record: false, note: "update-baseline is false" };
-    case "auto":
-      return isDefaultBranchPush(context3) ? { record: true, note: "push to the default branch" } : { record: false, note: "only a push to the default branch records (update-baseline: auto)" };
-  }
-}
-function decideRun(settings2, baseline, bursts, session, first, firstBursts) {
-  const findings = healthFindings(session?.watch.bursts ?? [], bursts);
-  return decide({
-    bursts,
-    // A baseline measured with other settings is not compared; the absolute limits still apply.
-    baseline: baseline.configDifferences.length > 0 ? { kind: "none" } : baseline.source,
-    gate: settings2.gate,
-    environmentIssues: findings.environmentIssues,
-    crashes: findings.crashes,
-    confirmation: first && firstBursts ? { firstVerdict: first.verdict, firstBursts } : void 0
-  });
-}
-function notComparedWhenSettingsChanged(decision2, baseline) {
-  const changed = baseline.configDifferences;
-  if (changed.length === 0 || decision2.verdict !== "pass") return decision2;
-  return {
-    ...decision2,
-    verdict: "inconclusive",
-    headline: `settings changed since the baseline (${changed.join(", ")}): not compared`,
-    warnings: [
-      ...decision2.warnings,
-      `The stored baseline was measured with other settings (${changed.join(", ")}). Record a new baseline with a push to the default branch.`
-    ]
-  };
-}
-function historyRunOf(bursts, settings2, context3, healthy, session) {
-  const candidate = bursts.filter((burst) => burst.target === "candidate");
-  return {
-    sha: context3.sha,
-    ref: context3.ref,
-    time: (/* @__PURE__ */ new Date()).toISOString(),
-    config: configFingerprint(settings2.load),
-    host: session && {
-      fingerprint: session.watch.fingerprint,
-      summary: summarizeHostRun("baseline", session.watch.bursts.filter((burst) => burst.target === "candidate"))
-    },
-    healthy,
-    bursts: candidate.map(historyBurstOf),
-    curve: curveOfBursts(candidate)
-  };
-}
-function curveOfBursts(bursts) {
-  const merged = mergeHistograms(bursts.map((burst) => burst.histogram));
-  const curve2 = latencyCurve(merged);
-  merged.destroy();
-  return curve2;
-}
-function curvesOf(bursts, baseline) {
-  const candidate = curveOfBursts(bursts.filter((burst) => burst.target === "candidate"));
-  const live = bursts.filter((burst) => burst.target === "baseline");
-  const stored = baseline.comparable.slice(-DEFAULT_HISTORY_RUNS).map((run3) => run3.curve);
-  const baselineCurve = live.length ? curveOfBursts(live) : stored.length ? CURVE_PERCENTILES.map((_, i) => median(stored.map((curve2) => curve2[i] ?? 0))) : void 0;
-  return { percentiles: CURVE_PERCENTILES, candidate, baseline: baselineCurve };
-}
-function describeError(error2) {
-  return error2 instanceof Error ? error2.message : String(error2);
-}
-async function runGate(settings2, context3, log) {
-  const report = {
-    schema: REPORT_SCHEMA,
-    version: REPORT_VERSION,
-    name: settings2.report.name,
-    verdict: "error",
-    headline: "the run did not finish",
-    startedAt: (/* @__PURE__ */ new Date()).toISOString(),
-    finishedAt: "",
-    context: {
-      eventName: context3.eventName,
-      ref: context3.ref,
-      sha: context3.sha,
-      headSha: context3.headSha,
-      pullRequestNumber: context3.pullRequestNumber,
-      runUrl: context3.runUrl
-    },
-    settings: publicSettings(settings2),
-    bursts: [],
-    baseline: { location: "none", runs: 0, configDifferences: [], recorded: false, recordNote: "" }
-  };
-  let session;
-  try {
-    const baseline = await loadBaseline(settings2, context3, log);
-    report.baseline.location = baseline.location;
-    report.baseline.runs = baseline.comparable.length;
-    report.baseline.configDifferences = baseline.configDifferences;
-    if (settings2.ssh) {
-      session = await openTarget(settings2, context3, log);
-      const watched = baseline.comparable.findLast((run3) => run3.host !== void 0)?.host;
-      report.host = {
-        ...session.hostReport,
-        bursts: session.watch.bursts,
-        storedBaseline: watched && { run: watched.summary, fingerprint: watched.fingerprint }
-      };
-    }
-    const plan = { load: settings2.load, abUrl: settings2.baseline.abUrl };
-    log.info(`warming up ${settings2.load.url} for ${settings2.load.warmupMs} ms`);
-    await warmUp(plan);
-    log.info(`measuring ${settings2.load.bursts} bursts of ${settings2.load.durationMs} ms`);
-    let bursts = await runSeries(plan, settings2.load.bursts, 0, session?.observer);
-    let decision2 = decideRun(settings2, baseline, bursts, session);
-    if (needsConfirmation(decision2)) {
-      log.info(`first verdict ${decision2.verdict}: confirming with ${settings2.load.bursts} more bursts`);
-      const more = await runSeries(plan, settings2.load.bursts, bursts.length, session?.observer);
-      const firstBursts = bursts.length;
-      bursts = [...bursts, ...more];
-      decision2 = decideRun(settings2, baseline, bursts, session, decision2, firstBursts);
-    }
-    decision2 = notComparedWhenSettingsChanged(decision2, baseline);
-    report.bursts = bursts;
-    report.decision = decision2;
-    report.verdict = decision2.verdict;
-    report.headline = decision2.headline;
-    const candidate = bursts.filter((burst) => burst.target === "candidate");
-    report.figures = runFigures(candidate);
-    report.curve = curvesOf(bursts, baseline);
-    const policy = recordPolicy(settings2, context3);
-    report.baseline.recordNote = policy.note;
-    if (policy.record && baseline.store && decision2.verdict === "error") {
-      report.baseline.recordNote = `not recorded: ${decision2.headline}`;
-    } else if (policy.record && baseline.store) {
-      const findings = healthFindings(session?.watch.bursts ?? [], bursts);
-      const healthy = findings.crashes.length === 0 && findings.environmentIssues.length === 0;
-      await baseline.store.append(settings2.baseline.key, historyRunOf(bursts, settings2, context3, healthy, session));
-      report.baseline.recorded = true;
-      if (!healthy) report.baseline.recordNote += "; kept as unhealthy: it will not serve as a baseline";
-      log.info(`recorded this run in ${baseline.store.location}`);
-    }
-  } catch (error2) {
-    report.verdict = "error";
-    report.error = describeError(error2);
-    report.headline = report.error.split("\n")[0];
-  } finally {
-    await session?.close().catch((error2) => log.warning(`closing the SSH session: ${describeError(error2)}`));
-    report.finishedAt = (/* @__PURE__ */ new Date()).toISOString();
-  }
-  return report;
-}
-
-// src/report/headline.ts
-var ICONS = { pass: "\u2705", regression: "\u274C", inconclusive: "\u26A0\uFE0F", error: "\u{1F4A5}" };
-function headlineOf(report) {
-  return `${ICONS[report.verdict]} ${report.name}: ${report.headline}`;
 }
 
 // src/report/latency-chart.ts
@@ -79857,8 +79896,6 @@ function latencyTable(report, columnTitle = "This run") {
 }
 
 // src/report/comment-body.ts
-var COMMENT_MAX_CHARS = 65e3;
-var SUMMARY_MAX_BYTES = 1e6;
 var ERROR_TEXT_CHARS = 4e3;
 var VERDICT_LINE_CHARS = 600;
 function verdictLine(report) {
@@ -79871,9 +79908,6 @@ function verdictWords(report) {
   if (report.verdict === "pass" && compared) return `no regression: ${report.headline}`;
   return report.headline;
 }
-function oneLine(text2) {
-  return text2.replace(/\s+/g, " ").trim();
-}
 function publicUrl(url) {
   try {
     const parsed = new URL(url);
@@ -79884,12 +79918,6 @@ function publicUrl(url) {
   } catch {
     return url;
   }
-}
-function cell(text2) {
-  return oneLine(text2).replace(/\|/g, "\\|");
-}
-function seconds(ms) {
-  return ms % 1e3 === 0 ? `${ms / 1e3} s` : `${(ms / 1e3).toFixed(1)} s`;
 }
 function whatWasMeasured(report) {
   const s = report.settings;
@@ -79905,22 +79933,19 @@ function errorText(report) {
   return `${report.error.slice(0, ERROR_TEXT_CHARS)}
 \u2026 (${count(report.error.length - ERROR_TEXT_CHARS)} more characters)`;
 }
-function fenced2(lines) {
-  const longestRun = Math.max(0, ...lines.flatMap((line) => (line.match(/`+/g) ?? []).map((run3) => run3.length)));
-  const fence = "`".repeat(Math.max(3, longestRun + 1));
-  return `${fence}text
-${lines.join("\n")}
-${fence}`;
-}
 function warningsBlock(report) {
   const warnings = report.decision?.warnings ?? [];
   if (warnings.length === 0) return void 0;
   return ["> [!WARNING]", ...warnings.map((warning2) => `> - ${oneLine(warning2)}`)].join("\n");
 }
+function hostModelOf(host2) {
+  const stored = host2.storedBaseline;
+  return hostUnderLoad({ bursts: host2.bursts, machine: host2.fingerprint, storedBaseline: stored && { run: stored.run, machine: stored.fingerprint } });
+}
 function hostSection(report) {
   const host2 = report.host;
   if (!host2) return report.figures ? renderHostUnderLoad(hostUnderLoad(null)).trimEnd() : void 0;
-  const model = hostUnderLoad({ bursts: host2.bursts, fingerprint: host2.fingerprint, storedBaseline: host2.storedBaseline });
+  const model = hostModelOf(host2);
   const swap2 = host2.swap && `**Swap** (\`swap: ${host2.swap.mode}\`): ${swapState(host2.swap)}.`;
   return [renderHostUnderLoad(model).trimEnd(), swap2].filter((part) => part !== void 0).join("\n\n");
 }
@@ -79972,16 +79997,16 @@ function configTable(settings2) {
     ["baseline-store", settings2.baselineStore],
     ["baseline-key", settings2.baselineKey]
   ];
-  return markdownTable([["Setting", "Value"], ...rows.map(([name, value]) => [`\`${name}\``, cell(value)])], { align: ["l", "l"] });
+  return markdownTable([["Setting", "Value"], ...rows.map(([name, value]) => [`\`${name}\``, tableCell(value)])], { align: ["l", "l"] });
 }
 function fingerprintList(host2) {
-  const f = host2.fingerprint;
+  const machine = host2.fingerprint;
   return [
     `- Host key: \`${host2.hostKeyFingerprint}\``,
-    `- Machine: ${describeMachine(f) ?? "unknown"}`,
-    `- CPU: ${f.cpuCount} \xD7 ${f.cpuModel ?? "unknown"}`,
-    `- Memory: ${formatMib(f.memTotalKib) ?? "unknown"}, swap ${formatMib(f.swapTotalKib) ?? "unknown"}`,
-    `- Kernel: ${f.kernel}`
+    `- Machine: ${describeMachine(machine) ?? "unknown"}`,
+    `- CPU: ${machine.cpuCount} \xD7 ${machine.cpuModel ?? "unknown"}`,
+    `- Memory: ${formatMib(machine.memTotalKib) ?? "unknown"}, swap ${formatMib(machine.swapTotalKib) ?? "unknown"}`,
+    `- Kernel: ${machine.kernel}`
   ].join("\n");
 }
 var METRIC_NAMES = { p50: "p50", p95: "p95", p99: "p99", requestsPerSec: "requests/s", errorRate: "error rate" };
@@ -80035,7 +80060,7 @@ function trimNote(bursts, trim, limitName) {
 }
 function errorBlockOf(report) {
   const text2 = errorText(report);
-  return text2 === void 0 ? void 0 : fenced2(text2.split("\n"));
+  return text2 === void 0 ? void 0 : fenced(text2.split("\n"));
 }
 function mainSections(report, columnTitle) {
   const parts = [`### ${verdictLine(report)}`, whatWasMeasured(report), errorBlockOf(report), latencyTable(report, columnTitle) || void 0, warningsBlock(report)];
@@ -80091,8 +80116,10 @@ function renderSummary(report) {
 }
 
 // src/report/pull-request-comment.ts
-var COMMENT_CHAR_LIMIT = 65536;
-var TRUNCATION_NOTE = "\n\n> \u26A0\uFE0F This comment was cut at GitHub's 65,536-character limit. The full report is in the run's job summary.\n";
+var TRUNCATION_NOTE = `
+
+> \u26A0\uFE0F This comment was cut at GitHub's ${COMMENT_CHAR_LIMIT.toLocaleString("en-US")}-character limit. The full report is in the run's job summary.
+`;
 function pullRequestOfEvent(eventName, payload) {
   if (eventName !== "pull_request" && eventName !== "pull_request_target") return void 0;
   const pullRequest = payload?.pull_request;
@@ -80133,10 +80160,10 @@ function ownLogin(github) {
   return login;
 }
 function forbiddenWarning(error2, readOnlyForkToken) {
-  const message2 = githubMessage(error2);
-  const opening = `The loadgate PR comment was not posted: GitHub answered 403 (${message2}).`;
+  const message = githubMessage(error2);
+  const opening = `The loadgate PR comment was not posted: GitHub answered 403 (${message}).`;
   const unaffected = "The verdict, the job summary and the exit code are unaffected.";
-  if (/rate limit/i.test(message2)) return `${opening} GitHub kept rate-limiting the token after retries; the next run will post it. ${unaffected}`;
+  if (/rate limit/i.test(message)) return `${opening} GitHub kept rate-limiting the token after retries; the next run will post it. ${unaffected}`;
   const forkPattern = "use the two-workflow pattern: the `pull_request` workflow uploads the report as an artifact, and a second workflow on `workflow_run` downloads it and posts it with `comment-from: <path of the report JSON>` and `permissions: pull-requests: write`, never checking out the fork's code";
   const permission = "add `permissions: pull-requests: write` to the job (or the workflow)";
   if (readOnlyForkToken) return `${opening} This pull request comes from a fork, so its \`pull_request\` run gets a read-only token whatever \`permissions\` says: ${forkPattern}. ${unaffected}`;
@@ -80266,7 +80293,7 @@ function list(item, maxItems = REPORT_LIST_MAX_ITEMS) {
     return value.map((element, index) => item(element, `${at}[${index}]`, problems));
   };
 }
-function record(shape) {
+function record2(shape) {
   return (value, at, problems) => {
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
       refuse(problems, at, value, "an object");
@@ -80295,7 +80322,7 @@ var nonNegative = finite({ min: 0 });
 var fraction = finite({ min: 0, max: 1 });
 var burstTarget = oneOf(["candidate", "baseline"]);
 var healthFlag = oneOf(["ok", "memory-pressure", "swapping", "oom-kill", "worker-crash", "cpu-steal", "generator-saturated"]);
-var burstResult = record({
+var burstResult = record2({
   index: integer(0, REPORT_MAX_BURSTS),
   target: burstTarget,
   startedAt: text(64, ISO_TIME),
@@ -80316,7 +80343,7 @@ var burstResult = record({
   errorRate: fraction,
   generatorCpu: nonNegative
 });
-var fingerprint = record({
+var fingerprint = record2({
   kernel: text(),
   cpuModel: nullable(text()),
   cpuCount: count2,
@@ -80325,13 +80352,13 @@ var fingerprint = record({
   product: nullable(text()),
   vendor: nullable(text())
 });
-var swapState2 = record({
+var swapState2 = record2({
   memTotalBytes: count2,
-  devices: list(record({ path: text(), type: text(), sizeBytes: count2, usedBytes: count2 })),
+  devices: list(record2({ path: text(), type: text(), sizeBytes: count2, usedBytes: count2 })),
   totalBytes: count2,
   usedBytes: count2
 });
-var swap = record({
+var swap = record2({
   mode: oneOf(["verify", "configure", "off"]),
   path: text(),
   requiredBytes: optional(count2),
@@ -80342,8 +80369,8 @@ var swap = record({
   fstabLineAdded: flag,
   message: text()
 });
-var crashLine = record({ kind: text(), line: text() });
-var oomKill = record({
+var crashLine = record2({ kind: text(), line: text() });
+var oomKill = record2({
   pid: count2,
   name: text(),
   anonRssMb: nullable(nonNegative),
@@ -80351,7 +80378,7 @@ var oomKill = record({
   scope: oneOf(["host", "memory-cgroup"]),
   line: text()
 });
-var hostFigures = record({
+var hostFigures = record2({
   samples: count2,
   spanSec: nonNegative,
   memTotalKib: nullableCount,
@@ -80369,18 +80396,18 @@ var hostFigures = record({
   stealPercent: nullable(nonNegative),
   load1Peak: nullable(nonNegative)
 });
-var hostBurst = record({
+var hostBurst = record2({
   burstIndex: integer(0, REPORT_MAX_BURSTS),
   target: burstTarget,
   startedAt: text(64, ISO_TIME),
   figures: hostFigures,
   oomKills: list(oomKill),
-  crashLines: record({ quoted: list(crashLine), total: count2 }),
+  crashLines: record2({ quoted: list(crashLine), total: count2 }),
   generatorCpu: nonNegative,
   flags: list(healthFlag),
   gaps: list(text())
 });
-var storedHostRun = record({
+var storedHostRun = record2({
   label: text(),
   bursts: count2,
   memTotalKib: nullableCount,
@@ -80399,15 +80426,15 @@ var storedHostRun = record({
   crashLines: count2,
   flags: list(healthFlag)
 });
-var host = record({
+var host = record2({
   address: text(),
   hostKeyFingerprint: text(),
   fingerprint,
   swap,
   bursts: list(hostBurst, REPORT_MAX_BURSTS),
-  storedBaseline: optional(record({ run: optional(storedHostRun), fingerprint: optional(fingerprint) }))
+  storedBaseline: optional(record2({ run: optional(storedHostRun), fingerprint: optional(fingerprint) }))
 });
-var comparison = record({
+var comparison = record2({
   metric: oneOf(["p50", "p95", "p99", "requestsPerSec", "errorRate"]),
   baseline: optional(finite()),
   current: finite(),
@@ -80417,7 +80444,7 @@ var comparison = record({
   reasoning: text()
 });
 var verdict = oneOf(["pass", "regression", "inconclusive", "error"]);
-var decision = record({
+var decision = record2({
   verdict,
   mode: oneOf(["history", "cold-start", "no-history", "ab", "none"]),
   headline: text(),
@@ -80427,7 +80454,7 @@ var decision = record({
   confirmed: flag,
   crashed: flag
 });
-var settings = record({
+var settings = record2({
   url: text(REPORT_TEXT_MAX_CHARS, HTTP_URL),
   method: text(16),
   connections: integer(1),
@@ -80447,7 +80474,7 @@ var settings = record({
   baselineStore: text(),
   baselineKey: text()
 });
-var figures = record({
+var figures = record2({
   p50: nonNegative,
   p90: nonNegative,
   p95: nonNegative,
@@ -80455,12 +80482,12 @@ var figures = record({
   requestsPerSec: nonNegative,
   errorRate: fraction
 });
-var curve = record({
+var curve = record2({
   percentiles: list(finite({ min: 0, max: 100 })),
   candidate: list(nonNegative),
   baseline: optional(list(nonNegative))
 });
-var reportShape = record({
+var reportShape = record2({
   schema: oneOf([REPORT_SCHEMA]),
   version: oneOf([REPORT_VERSION]),
   name: text(),
@@ -80469,7 +80496,7 @@ var reportShape = record({
   startedAt: text(64, ISO_TIME),
   // Empty when the run never finished (the process was killed).
   finishedAt: text(64, { test: new RegExp(`^$|${ISO_TIME.test.source}`), described: ISO_TIME.described }),
-  context: record({
+  context: record2({
     eventName: text(64),
     ref: text(),
     sha: text(64),
@@ -80481,7 +80508,7 @@ var reportShape = record({
   figures: optional(figures),
   bursts: list(burstResult, REPORT_MAX_BURSTS),
   curve: optional(curve),
-  baseline: record({
+  baseline: record2({
     location: text(),
     runs: count2,
     configDifferences: list(text()),
@@ -80549,7 +80576,6 @@ ${error2.message}`);
 }
 
 // src/report/publish-action.ts
-var SUMMARY_CHAR_LIMIT = 9e5;
 function changeOf(report, metric) {
   const change = report.decision?.comparisons.find((c) => c.metric === metric)?.change;
   return change === void 0 || !Number.isFinite(change) ? "" : signedPercent(change).replace("%", "");
@@ -80659,15 +80685,15 @@ async function publishToRunner(report, settings2, context3, pullRequest, log) {
   try {
     commentUrl = await postComment(report, settings2, context3, pullRequest, log);
   } catch (error2) {
-    log.warning(`The PR comment could not be posted: ${error2 instanceof Error ? error2.message : String(error2)}`);
+    log.warning(`The PR comment could not be posted: ${messageOf(error2)}`);
   }
   setOutputs(report, reportPath, commentUrl);
-  if (process.env.GITHUB_STEP_SUMMARY) await summary.addRaw(renderSummary(report).slice(0, SUMMARY_CHAR_LIMIT)).write();
+  if (process.env.GITHUB_STEP_SUMMARY) await summary.addRaw(renderSummary(report)).write();
   else log.debug("GITHUB_STEP_SUMMARY is not set: no job summary written.");
 }
-function announceVerdict(report, fails) {
+function announceVerdict(report, { failStep }) {
   const line = headlineOf(report);
-  if (fails) setFailed(line);
+  if (failStep) setFailed(line);
   else if (report.verdict === "pass") notice(line);
   else warning(line);
 }
@@ -80691,25 +80717,25 @@ async function gateOrPost() {
     const report2 = { ...await readReportFile(plan.reportPath), name: plan.report.name };
     const pullRequest2 = await pullRequestOfWorkflowRun(report2, plan.report, context3, actionLog);
     await publishToRunner(report2, plan.report, context3, pullRequest2, actionLog);
-    announceVerdict(report2, false);
+    announceVerdict(report2, { failStep: false });
     return;
   }
   const report = await runGate(plan.settings, context3, actionLog);
   const pullRequest = pullRequestOfEvent(context3.eventName, payload);
   await publishToRunner(report, plan.settings.report, context3, pullRequest, actionLog);
-  announceVerdict(report, exitCodeFor(report.verdict, plan.settings.gate) === 1);
+  announceVerdict(report, { failStep: exitCodeFor(report.verdict, plan.settings.gate) === 1 });
 }
 async function run2() {
   try {
     await gateOrPost();
   } catch (error2) {
-    const message2 = error2 instanceof Error ? error2.message : String(error2);
-    setFailed(message2);
+    const message = messageOf(error2);
+    setFailed(message);
     if (!process.env.GITHUB_STEP_SUMMARY) return;
     await summary.addRaw(`### \u{1F4A5} loadgate did not run
 
 \`\`\`
-${message2}
+${message}
 \`\`\`
 `).write().catch(() => void 0);
   }

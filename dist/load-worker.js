@@ -29966,7 +29966,7 @@ async function measureBurstInProcess(spec) {
     // autocannon ends a burst on its sampling tick: at the default 1 s a 1500 ms burst runs 2 s.
     sampleInt: SAMPLE_INTERVAL_MS,
     overallRate: spec.rate,
-    // autocannon's correction uses ceil(1/rate) ms as the interval (FIELD-NOTES); ours is below.
+    // autocannon's correction uses ceil(1/rate) ms as the interval, not 1000/rate ms; ours is below.
     ignoreCoordinatedOmission: spec.rate !== void 0,
     excludeErrorStats: true,
     setupClient: honourConnectionClose
@@ -29992,13 +29992,19 @@ async function measureBurstInProcess(spec) {
     histogram: encodeHistogram(histogram),
     ok,
     non2xx: result.non2xx,
-    errors: result.errors,
+    // autocannon counts a timeout among its errors too.
+    errors: result.errors - result.timeouts,
     timeouts: result.timeouts,
     wallMs,
     cpuMs: (cpu.user + cpu.system) / 1e3
   };
   histogram.destroy();
   return sample;
+}
+
+// src/errors.ts
+function messageOf(error) {
+  return error instanceof Error ? error.message : String(error);
 }
 
 // src/load/processes.ts
@@ -30012,7 +30018,7 @@ function serveLoadWorker() {
       return;
     }
     if (message.kind === "go" && spec) {
-      measureBurstInProcess(spec).then((sample) => send({ kind: "sample", sample })).catch((error) => send({ kind: "failed", message: error instanceof Error ? error.message : String(error) })).finally(() => process.exit(0));
+      measureBurstInProcess(spec).then((sample) => send({ kind: "sample", sample })).catch((error) => send({ kind: "failed", message: messageOf(error) })).finally(() => process.exit(0));
     }
   });
   process.on("disconnect", () => process.exit(1));

@@ -10,6 +10,7 @@ import { runGate } from './pipeline.ts';
 import { renderTerminal } from './report/comment-body.ts';
 import { exitCodeFor } from './report/gate-report.ts';
 import { defaultReportPath, readReportFile, writeReportFile } from './report/report-file.ts';
+import { messageOf } from './errors.ts';
 
 const stderrLog: Log = {
   info: (message) => process.stderr.write(`${message}\n`),
@@ -50,7 +51,7 @@ export function main(argv: readonly string[]): void {
       process.exitCode = code;
     },
     (error: unknown) => {
-      process.stderr.write(`loadgate: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.stderr.write(`loadgate: ${messageOf(error)}\n`);
       process.exitCode = 1;
     },
   );

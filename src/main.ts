@@ -13,6 +13,7 @@ import { exitCodeFor } from './report/gate-report.ts';
 import { announceVerdict, publishToRunner, pullRequestOfWorkflowRun } from './report/publish-action.ts';
 import { pullRequestOfEvent } from './report/pull-request-comment.ts';
 import { readReportFile } from './report/report-file.ts';
+import { messageOf } from './errors.ts';
 
 const actionLog: Log = { info: core.info, warning: core.warning, debug: core.debug };
 
@@ -36,13 +37,13 @@ async function gateOrPost(): Promise<void> {
     const pullRequest = await pullRequestOfWorkflowRun(report, plan.report, context, actionLog);
     await publishToRunner(report, plan.report, context, pullRequest, actionLog);
     // The gating workflow already failed or passed the PR; posting its report is not a gate.
-    announceVerdict(report, false);
+    announceVerdict(report, { failStep: false });
     return;
   }
   const report = await runGate(plan.settings, context, actionLog);
   const pullRequest = pullRequestOfEvent(context.eventName, payload);
   await publishToRunner(report, plan.settings.report, context, pullRequest, actionLog);
-  announceVerdict(report, exitCodeFor(report.verdict, plan.settings.gate) === 1);
+  announceVerdict(report, { failStep: exitCodeFor(report.verdict, plan.settings.gate) === 1 });
 }
 
 /** Runs the action once; never rejects: a failure fails the step with its message. */
@@ -51,7 +52,7 @@ export async function run(): Promise<void> {
     await gateOrPost();
   } catch (error: unknown) {
     // Bad input or an unreadable report: nothing was measured, so the message is the report.
-    const message = error instanceof Error ? error.message : String(error);
+    const message = messageOf(error);
     core.setFailed(message);
     if (!process.env.GITHUB_STEP_SUMMARY) return;
     await core.summary.addRaw(`### 💥 loadgate did not run\n\n\`\`\`\n${message}\n\`\`\`\n`).write().catch(() => undefined);

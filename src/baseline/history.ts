@@ -1,13 +1,13 @@
 // The baseline document: a versioned history of past runs per baseline key. Both stores (a file
 // in the workspace, a file per key on a branch) hold this same document. Pure: parsing,
-// validation, appending and fingerprints; the stores do the I/O. A run keeps only the per-burst
+// validation, appending and load signatures; the stores do the I/O. A run keeps only the per-burst
 // figures the verdict reads plus its latency curve (a few numbers, not a histogram). A history is
 // capped by count and by bytes: 100 runs of 100 bursts would pass the contents API's 1 MB.
 
 import { createHash } from 'node:crypto';
 import type { LoadSettings } from '../config/settings.ts';
 import type { BurstFigures } from '../load/measurement.ts';
-import type { HostFingerprint } from '../watch/fingerprint.ts';
+import type { HostMachine } from '../watch/machine.ts';
 import type { HostRunSummary } from '../watch/host-summary.ts';
 
 export const HISTORY_SCHEMA = 'loadgate-baseline';
@@ -21,8 +21,8 @@ export const HISTORY_CAP = 100;
  */
 export const HISTORY_BYTE_CAP = 900_000;
 
-/** The settings that change what a latency means: runs with different ones are not compared. */
-export interface ConfigFingerprint {
+/** The load settings that change what a latency means: runs with different ones are not compared. */
+export interface LoadSignature {
   url: string;
   method: string;
   connections: number;
@@ -49,9 +49,10 @@ export interface HistoryRun {
   ref: string;
   /** ISO 8601. */
   time: string;
-  config: ConfigFingerprint;
-  /** The target host and what happened to it, when it was watched over SSH. */
-  host?: { fingerprint: HostFingerprint; summary: HostRunSummary };
+  /** The run's load signature (stored as `config`). */
+  config: LoadSignature;
+  /** The target host and what happened to it, when it was watched over SSH; `fingerprint` is its machine. */
+  host?: { fingerprint: HostMachine; summary: HostRunSummary };
   /** False when the run was disturbed (host trouble, a crash): kept, never used as a baseline. */
   healthy: boolean;
   bursts: HistoryBurst[];
@@ -96,7 +97,7 @@ export function emptyDocument(): BaselineDocument {
   return { schema: HISTORY_SCHEMA, version: HISTORY_VERSION, histories: historyMap({}) };
 }
 
-export function configFingerprint(load: LoadSettings): ConfigFingerprint {
+export function loadSignatureOf(load: LoadSettings): LoadSignature {
   return {
     url: load.url,
     method: load.method,
@@ -108,9 +109,9 @@ export function configFingerprint(load: LoadSettings): ConfigFingerprint {
   };
 }
 
-/** Human-readable differences, e.g. `connections 10 → 20`; empty when the configs match. */
-export function fingerprintDifferences(baseline: ConfigFingerprint, current: ConfigFingerprint): string[] {
-  const keys = Object.keys(current) as (keyof ConfigFingerprint)[];
+/** Human-readable differences, e.g. `connections 10 → 20`; empty when the signatures match. */
+export function loadSignatureDifferences(baseline: LoadSignature, current: LoadSignature): string[] {
+  const keys = Object.keys(current) as (keyof LoadSignature)[];
   return keys
     .filter((key) => baseline[key] !== current[key])
     .map((key) => (key === 'bodySha256' ? 'body changed' : `${key} ${String(baseline[key])} → ${String(current[key])}`));

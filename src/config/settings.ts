@@ -1,4 +1,4 @@
-// The one typed settings object every stage reads. Built once by `parseSettings` from raw inputs;
+// The one typed settings object every stage reads. Built once by `parseInputs` from raw inputs;
 // nothing downstream reads inputs or the environment again.
 
 export type SwapMode = 'verify' | 'configure' | 'off';

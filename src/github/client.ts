@@ -15,6 +15,7 @@ import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import Bottleneck from 'bottleneck/light.js';
 import type { Log } from '../log.ts';
+import { messageOf } from '../errors.ts';
 
 export type GitHubClient = ReturnType<typeof getOctokit>;
 
@@ -61,7 +62,7 @@ export function httpStatus(error: unknown): number | undefined {
 export function githubMessage(error: unknown): string {
   const data = (error as { response?: { data?: { message?: unknown } } } | null)?.response?.data;
   if (typeof data?.message === 'string') return data.message;
-  return error instanceof Error ? error.message : String(error);
+  return messageOf(error);
 }
 
 interface RequestOptions {

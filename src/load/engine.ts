@@ -25,7 +25,7 @@ export function combineSamples(samples: readonly BurstSample[], request: BurstRe
   const errors = sum((s) => s.errors);
   const timeouts = sum((s) => s.timeouts);
   const wallMs = Math.max(...samples.map((s) => s.wallMs));
-  const attempted = ok + non2xx + errors;
+  const attempted = ok + non2xx + errors + timeouts;
   return {
     index: request.index,
     target: request.target,
@@ -41,9 +41,9 @@ export function combineSamples(samples: readonly BurstSample[], request: BurstRe
     requestsPerSec: wallMs > 0 ? ((ok + non2xx) * 1000) / wallMs : 0,
     ok,
     non2xx,
-    errors: errors - timeouts,
+    errors,
     timeouts,
-    errorRate: attempted > 0 ? (non2xx + errors) / attempted : 0,
+    errorRate: attempted > 0 ? (non2xx + errors + timeouts) / attempted : 0,
     // Each process has one core; the busiest one decides whether we measured ourselves.
     generatorCpu: Math.max(...samples.map((s) => (s.wallMs > 0 ? s.cpuMs / s.wallMs : 0))),
     histogram,

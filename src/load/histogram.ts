@@ -70,3 +70,11 @@ export const CURVE_PERCENTILES = [50, 75, 90, 95, 99, 99.9] as const;
 export function latencyCurve(histogram: LatencyHistogram): number[] {
   return CURVE_PERCENTILES.map((p) => (histogram.totalCount === 0 ? 0 : histogram.getValueAtPercentile(p) / 1000));
 }
+
+/** The latency curve of several encoded histograms together. */
+export function mergedCurve(encoded: readonly string[]): number[] {
+  const merged = mergeHistograms(encoded);
+  const curve = latencyCurve(merged);
+  merged.destroy();
+  return curve;
+}

@@ -11,6 +11,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { measureBurstInProcess, type BurstSample, type BurstSpec } from './burst.ts';
+import { messageOf } from '../errors.ts';
 
 /** Loading the worker (a cold tsx compile on a busy machine is the slow case). */
 const READY_TIMEOUT_MS = 30_000;
@@ -49,7 +50,7 @@ export function serveLoadWorker(): void {
     if (message.kind === 'go' && spec) {
       measureBurstInProcess(spec)
         .then((sample) => send({ kind: 'sample', sample }))
-        .catch((error: unknown) => send({ kind: 'failed', message: error instanceof Error ? error.message : String(error) }))
+        .catch((error: unknown) => send({ kind: 'failed', message: messageOf(error) }))
         .finally(() => process.exit(0));
     }
   });

@@ -2,6 +2,7 @@
 // for, and what `swap: configure` must do given what is on the target.
 
 import type { SwapSize } from '../config/settings.ts';
+import { formatBytes } from '../units.ts';
 
 export interface SwapDevice {
   path: string;
@@ -21,7 +22,6 @@ export interface SwapState {
 
 const KIB = 1024;
 export const MIB = 1024 * KIB;
-const GIB = 1024 * MIB;
 
 /**
  * A swap file of N bytes shows in /proc/swaps as N minus one header page (4 KiB, 64 KiB on some
@@ -67,13 +67,6 @@ export function requiredSwapBytes(size: SwapSize, memTotalBytes: number): number
 
 export function isEnough(activeBytes: number, requiredBytes: number): boolean {
   return activeBytes + HEADER_SLACK_BYTES >= requiredBytes;
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes >= GIB) return `${(bytes / GIB).toFixed(1)} GiB`;
-  if (bytes >= MIB) return `${Math.round(bytes / MIB)} MiB`;
-  if (bytes >= KIB) return `${Math.round(bytes / KIB)} KiB`;
-  return `${bytes} B`;
 }
 
 /** What is at `swap-path` on the target, as the probe found it. */

@@ -4,10 +4,10 @@
 import type { SwapMode, SwapSettings } from '../config/settings.ts';
 import { isSwapFilePath, SWAP_PATH_FORM } from '../config/validators.ts';
 import type { Log } from '../log.ts';
+import { formatBytes } from '../units.ts';
 import type { RemoteHost } from './remote-host.ts';
 import { shellQuote, validateAbsolutePath } from './shell.ts';
 import {
-  formatBytes,
   isEnough,
   MIB,
   parseSwapState,

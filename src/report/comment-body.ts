@@ -4,21 +4,19 @@
 
 import { markdownTable } from 'markdown-table';
 import type { BurstResult } from '../load/measurement.ts';
-import { formatBytes } from '../remote/swap-state.ts';
 import type { SwapReport } from '../remote/swap.ts';
 import { count, milliseconds, plainPercent } from '../verdict/wording.ts';
-import { describeMachine, formatMib } from '../watch/fingerprint.ts';
+import { formatBytes, formatMib, seconds } from '../units.ts';
+import { describeMachine } from '../watch/machine.ts';
 import type { BurstHostHealth } from '../watch/health.ts';
-import { hostUnderLoad, renderHostUnderLoad } from '../watch/host-summary.ts';
+import { hostUnderLoad, type HostUnderLoad } from '../watch/host-summary.ts';
 import type { GateReport, PublicSettings } from './gate-report.ts';
+import { COMMENT_MAX_CHARS, SUMMARY_MAX_BYTES } from './github-limits.ts';
 import { headlineOf } from './headline.ts';
+import { renderHostUnderLoad } from './host-section.ts';
 import { latencyChart } from './latency-chart.ts';
 import { latencyTable } from './latency-table.ts';
-
-/** Room under GitHub's 65,536-character comment limit, for whatever the poster adds. */
-export const COMMENT_MAX_CHARS = 65_000;
-/** The job summary's cap is 1 MiB per step, counted in bytes. */
-export const SUMMARY_MAX_BYTES = 1_000_000;
+import { fenced, oneLine, tableCell } from './markdown.ts';
 
 type ReportedHost = NonNullable<GateReport['host']>;
 
@@ -46,10 +44,6 @@ function verdictWords(report: GateReport): string {
   return report.headline;
 }
 
-function oneLine(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
-}
-
 /** `https://user:secret@host/…` would show its password: keep only the URL's public part. */
 function publicUrl(url: string): string {
   try {
@@ -61,15 +55,6 @@ function publicUrl(url: string): string {
   } catch {
     return url;
   }
-}
-
-/** A table cell that holds user text: a `|` would split the cell, a newline the row. */
-function cell(text: string): string {
-  return oneLine(text).replace(/\|/g, '\\|');
-}
-
-function seconds(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
 }
 
 function whatWasMeasured(report: GateReport): string {
@@ -89,23 +74,21 @@ function errorText(report: GateReport): string | undefined {
   return `${report.error.slice(0, ERROR_TEXT_CHARS)}\n… (${count(report.error.length - ERROR_TEXT_CHARS)} more characters)`;
 }
 
-/** A code block whose fence is longer than any backtick run inside, so the text cannot end it. */
-function fenced(lines: readonly string[]): string {
-  const longestRun = Math.max(0, ...lines.flatMap((line) => (line.match(/`+/g) ?? []).map((run) => run.length)));
-  const fence = '`'.repeat(Math.max(3, longestRun + 1));
-  return `${fence}text\n${lines.join('\n')}\n${fence}`;
-}
-
 function warningsBlock(report: GateReport): string | undefined {
   const warnings = report.decision?.warnings ?? [];
   if (warnings.length === 0) return undefined;
   return ['> [!WARNING]', ...warnings.map((warning) => `> - ${oneLine(warning)}`)].join('\n');
 }
 
+function hostModelOf(host: ReportedHost): HostUnderLoad {
+  const stored = host.storedBaseline;
+  return hostUnderLoad({ bursts: host.bursts, machine: host.fingerprint, storedBaseline: stored && { run: stored.run, machine: stored.fingerprint } });
+}
+
 function hostSection(report: GateReport): string | undefined {
   const host = report.host;
   if (!host) return report.figures ? renderHostUnderLoad(hostUnderLoad(null)).trimEnd() : undefined;
-  const model = hostUnderLoad({ bursts: host.bursts, fingerprint: host.fingerprint, storedBaseline: host.storedBaseline });
+  const model = hostModelOf(host);
   const swap = host.swap && `**Swap** (\`swap: ${host.swap.mode}\`): ${swapState(host.swap)}.`;
   return [renderHostUnderLoad(model).trimEnd(), swap].filter((part) => part !== undefined).join('\n\n');
 }
@@ -169,17 +152,17 @@ function configTable(settings: PublicSettings): string {
     ['baseline-store', settings.baselineStore],
     ['baseline-key', settings.baselineKey],
   ];
-  return markdownTable([['Setting', 'Value'], ...rows.map(([name, value]) => [`\`${name}\``, cell(value)])], { align: ['l', 'l'] });
+  return markdownTable([['Setting', 'Value'], ...rows.map(([name, value]) => [`\`${name}\``, tableCell(value)])], { align: ['l', 'l'] });
 }
 
 function fingerprintList(host: ReportedHost): string {
-  const f = host.fingerprint;
+  const machine = host.fingerprint;
   return [
     `- Host key: \`${host.hostKeyFingerprint}\``,
-    `- Machine: ${describeMachine(f) ?? 'unknown'}`,
-    `- CPU: ${f.cpuCount} × ${f.cpuModel ?? 'unknown'}`,
-    `- Memory: ${formatMib(f.memTotalKib) ?? 'unknown'}, swap ${formatMib(f.swapTotalKib) ?? 'unknown'}`,
-    `- Kernel: ${f.kernel}`,
+    `- Machine: ${describeMachine(machine) ?? 'unknown'}`,
+    `- CPU: ${machine.cpuCount} × ${machine.cpuModel ?? 'unknown'}`,
+    `- Memory: ${formatMib(machine.memTotalKib) ?? 'unknown'}, swap ${formatMib(machine.swapTotalKib) ?? 'unknown'}`,
+    `- Kernel: ${machine.kernel}`,
   ].join('\n');
 }
 
@@ -312,7 +295,7 @@ export function renderTerminal(report: GateReport): string {
   const warnings = report.decision?.warnings ?? [];
   if (warnings.length > 0) lines.push('', ...warnings.map((warning) => `warning: ${oneLine(warning)}`));
   if (report.host) {
-    const model = hostUnderLoad({ bursts: report.host.bursts, fingerprint: report.host.fingerprint, storedBaseline: report.host.storedBaseline });
+    const model = hostModelOf(report.host);
     if (model.observed) lines.push('', `host: ${model.diagnosis}`, `machine: ${model.machine}`);
     if (report.host.swap) lines.push(`swap (${report.host.swap.mode}): ${swapState(report.host.swap)}`);
   }

@@ -2,30 +2,23 @@
 // table, comment, summary and outputs are all rendered from it (also by `comment-from`, which
 // reads it back from a file written by an earlier workflow).
 
-import type { Settings } from '../config/settings.ts';
+import type { LoadSettings, Settings } from '../config/settings.ts';
 import type { RunContext } from '../config/run-context.ts';
 import type { BurstResult } from '../load/measurement.ts';
-import type { RunFigures } from '../load/run-figures.ts';
-import type { HostReport } from '../remote/target-session.ts';
+import type { RunFigures } from '../verdict/run-figures.ts';
+import type { HostReport } from '../target/session.ts';
 import type { Decision, Verdict } from '../verdict/decision.ts';
 import type { BurstHostHealth } from '../watch/health.ts';
-import type { HostUnderLoadInput } from '../watch/host-summary.ts';
+import type { HostRunSummary } from '../watch/host-summary.ts';
+import type { HostMachine } from '../watch/machine.ts';
 
 export const REPORT_SCHEMA = 'loadgate-report';
 export const REPORT_VERSION = 1;
 
 /** The settings a reader needs to interpret the figures; never credentials. */
-export interface PublicSettings {
-  url: string;
-  method: string;
-  connections: number;
-  durationMs: number;
-  bursts: number;
-  warmupMs: number;
-  pipelining: number;
-  timeoutMs: number;
+export interface PublicSettings
+  extends Pick<LoadSettings, 'url' | 'method' | 'connections' | 'durationMs' | 'bursts' | 'warmupMs' | 'pipelining' | 'timeoutMs' | 'loadProcesses'> {
   rate: number | null;
-  loadProcesses: number;
   abUrl: string | null;
   host: string | null;
   maxMedianIncrease: number;
@@ -54,6 +47,12 @@ export interface BaselineSummary {
   recordNote: string;
 }
 
+/** The stored baseline's host, when it was watched: `fingerprint` is its machine. */
+export interface StoredBaselineHost {
+  run?: HostRunSummary;
+  fingerprint?: HostMachine;
+}
+
 export interface GateReport {
   schema: typeof REPORT_SCHEMA;
   version: typeof REPORT_VERSION;
@@ -71,7 +70,7 @@ export interface GateReport {
   baseline: BaselineSummary;
   decision?: Decision;
   /** The target host, when `host` was set: its identity and swap, and each burst's health. */
-  host?: HostReport & { bursts: BurstHostHealth[]; storedBaseline?: HostUnderLoadInput['storedBaseline'] };
+  host?: HostReport & { bursts: BurstHostHealth[]; storedBaseline?: StoredBaselineHost };
   /** Set when the run failed before or while measuring: what happened, in words. */
   error?: string;
 }

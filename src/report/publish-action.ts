@@ -12,9 +12,7 @@ import { headlineOf } from './headline.ts';
 import { commentMarker, upsertComment, type EventPullRequest } from './pull-request-comment.ts';
 import { defaultReportPath, writeReportFile } from './report-file.ts';
 import { signedPercent } from '../verdict/wording.ts';
-
-/** GitHub caps a step's summary at 1 MiB; stay clear of it. */
-const SUMMARY_CHAR_LIMIT = 900_000;
+import { messageOf } from '../errors.ts';
 
 function changeOf(report: GateReport, metric: 'p50' | 'p95'): string {
   const change = report.decision?.comparisons.find((c) => c.metric === metric)?.change;
@@ -173,18 +171,19 @@ export async function publishToRunner(
   try {
     commentUrl = await postComment(report, settings, context, pullRequest, log);
   } catch (error) {
-    log.warning(`The PR comment could not be posted: ${error instanceof Error ? error.message : String(error)}`);
+    log.warning(`The PR comment could not be posted: ${messageOf(error)}`);
   }
   setOutputs(report, reportPath, commentUrl);
   // Outside a runner (GitHub's local runner, a bare `node dist/index.js`) there is no summary file: not a failure.
-  if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(renderSummary(report).slice(0, SUMMARY_CHAR_LIMIT)).write();
+  // renderSummary fits the summary under GitHub's cap itself, keeping its <details> closed.
+  if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(renderSummary(report)).write();
   else log.debug('GITHUB_STEP_SUMMARY is not set: no job summary written.');
 }
 
 /** The verdict line as the step's annotation; a failing verdict fails the step (exit 1). */
-export function announceVerdict(report: GateReport, fails: boolean): void {
+export function announceVerdict(report: GateReport, { failStep }: { failStep: boolean }): void {
   const line = headlineOf(report);
-  if (fails) core.setFailed(line);
+  if (failStep) core.setFailed(line);
   else if (report.verdict === 'pass') core.notice(line);
   else core.warning(line);
 }

@@ -6,11 +6,9 @@
 import type { CommentMode } from '../config/settings.ts';
 import { githubMessage, httpStatus, type GitHubClient } from '../github/client.ts';
 import type { Log } from '../log.ts';
+import { COMMENT_CHAR_LIMIT } from './github-limits.ts';
 
-/** GitHub refuses comment bodies longer than this (422 "Body is too long"). */
-export const COMMENT_CHAR_LIMIT = 65_536;
-
-const TRUNCATION_NOTE = "\n\n> ⚠️ This comment was cut at GitHub's 65,536-character limit. The full report is in the run's job summary.\n";
+const TRUNCATION_NOTE = `\n\n> ⚠️ This comment was cut at GitHub's ${COMMENT_CHAR_LIMIT.toLocaleString('en-US')}-character limit. The full report is in the run's job summary.\n`;
 
 export type CommentAction = 'created' | 'updated' | 'resolved' | 'skipped';
 

@@ -12,7 +12,7 @@ import { count, milliseconds, plainPercent, runs, signedPercent } from './wordin
 export const DEFAULT_HISTORY_RUNS = 20;
 
 export type BaselineSource =
-  /** Past runs of the same baseline-key and config fingerprint, oldest first. */
+  /** Past runs of the same baseline-key and load signature, oldest first. */
   | { kind: 'history'; runs: HistoryRun[]; limit?: number }
   /** Baseline bursts are among `bursts`, with target 'baseline'. */
   | { kind: 'ab' }

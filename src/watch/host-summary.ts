@@ -1,28 +1,31 @@
-// The "Host under load" part of the report: a model built from the bursts' health, and its
-// markdown. Pure.
+// The "Host under load" part of the report as a model built from the bursts' health (report/
+// renders it). Pure.
 
-import { markdownTable } from 'markdown-table';
-import { extreme } from './burst-figures.ts';
+import { extreme, type BurstHostFigures } from './burst-figures.ts';
 import type { CrashLine } from './crash-patterns.ts';
-import { describeMachine, fingerprintDifferences, formatMib, type HostFingerprint } from './fingerprint.ts';
+import { formatMib } from '../units.ts';
+import { describeMachine, machineDifferences, type HostMachine } from './machine.ts';
 import { describeOomKill, type BurstHostHealth, type HealthFlag } from './health.ts';
 import type { OomKill } from './kernel-log.ts';
 
+/** Figures whose meaning over a run is the burst's: first, last, extreme or sum over the bursts. */
+type RunWideFigure =
+  | 'memTotalKib'
+  | 'memAvailableBeforeKib'
+  | 'memAvailableMinKib'
+  | 'memAvailableAfterKib'
+  | 'swapTotalKib'
+  | 'swapUsedPeakKib'
+  | 'swapInPages'
+  | 'swapOutPages'
+  | 'majorFaults'
+  | 'psiSomePeak'
+  | 'psiFullPeak';
+
 /** One run's host figures over all its bursts; small and plain so a baseline can store it. */
-export interface HostRunSummary {
+export interface HostRunSummary extends Pick<BurstHostFigures, RunWideFigure> {
   label: string;
   bursts: number;
-  memTotalKib: number | null;
-  memAvailableBeforeKib: number | null;
-  memAvailableMinKib: number | null;
-  memAvailableAfterKib: number | null;
-  swapTotalKib: number | null;
-  swapUsedPeakKib: number | null;
-  swapInPages: number;
-  swapOutPages: number;
-  majorFaults: number;
-  psiSomePeak: number | null;
-  psiFullPeak: number | null;
   stealPercentPeak: number | null;
   oomKills: number;
   crashLines: number;
@@ -49,8 +52,8 @@ export type HostUnderLoad =
 
 export interface HostUnderLoadInput {
   bursts: readonly BurstHostHealth[];
-  fingerprint: HostFingerprint;
-  storedBaseline?: { run?: HostRunSummary; fingerprint?: HostFingerprint };
+  machine: HostMachine;
+  storedBaseline?: { run?: HostRunSummary; machine?: HostMachine };
 }
 
 export const NOT_OBSERVED_NOTE =
@@ -61,7 +64,7 @@ const QUOTED_LINES_IN_REPORT = 10;
 /** `null` input means the run had no `host`. */
 export function hostUnderLoad(input: HostUnderLoadInput | null): HostUnderLoad {
   if (input === null) return { observed: false, note: NOT_OBSERVED_NOTE };
-  const { bursts, fingerprint, storedBaseline } = input;
+  const { bursts, machine, storedBaseline } = input;
   const candidate = bursts.filter((burst) => burst.target === 'candidate');
   const liveBaseline = bursts.filter((burst) => burst.target === 'baseline');
   const runs = [summarizeHostRun('this run', candidate)];
@@ -74,8 +77,8 @@ export function hostUnderLoad(input: HostUnderLoadInput | null): HostUnderLoad {
     diagnosis: diagnose(bursts, kills),
     kills,
     crashLines: bursts.flatMap((burst) => burst.crashLines.quoted).slice(0, QUOTED_LINES_IN_REPORT),
-    machine: describeHost(fingerprint),
-    baselineMachineDifferences: storedBaseline?.fingerprint ? fingerprintDifferences(storedBaseline.fingerprint, fingerprint) : [],
+    machine: describeHost(machine),
+    baselineMachineDifferences: storedBaseline?.machine ? machineDifferences(storedBaseline.machine, machine) : [],
     gaps: [...new Set(bursts.flatMap((burst) => burst.gaps))],
   };
 }
@@ -137,66 +140,11 @@ function swapSentence(run: HostRunSummary): string {
   return `swap (${formatMib(run.swapTotalKib)}) was active but unused`;
 }
 
-function describeHost(fingerprint: HostFingerprint): string {
-  const cpu = `${fingerprint.cpuCount} × ${fingerprint.cpuModel ?? 'unknown CPU'}`;
-  const memory = `${formatMib(fingerprint.memTotalKib) ?? 'unknown'} RAM`;
-  const swap = fingerprint.swapTotalKib ? `${formatMib(fingerprint.swapTotalKib)} swap` : 'no swap';
-  const machine = describeMachine(fingerprint);
-  return [machine, cpu, memory, swap, `kernel ${fingerprint.kernel}`].filter((part) => part !== null).join(', ');
-}
-
-const COLUMNS = [
-  '',
-  'MemAvailable before',
-  'min',
-  'after',
-  'Swap used peak',
-  'Swap-in pages',
-  'PSI some peak',
-  'Steal',
-  'OOM kills',
-  'Crash lines',
-];
-
-export function renderHostUnderLoad(model: HostUnderLoad): string {
-  if (!model.observed) return `### Host under load\n\n${model.note}\n`;
-  const rows = model.runs.map((run) => [
-    run.label,
-    formatMib(run.memAvailableBeforeKib) ?? '–',
-    formatMib(run.memAvailableMinKib) ?? '–',
-    formatMib(run.memAvailableAfterKib) ?? '–',
-    run.swapTotalKib === 0 ? 'no swap' : (formatMib(run.swapUsedPeakKib) ?? '–'),
-    String(run.swapInPages),
-    run.psiSomePeak === null ? 'unknown' : `${run.psiSomePeak.toFixed(1)} %`,
-    run.stealPercentPeak === null ? '–' : `${run.stealPercentPeak.toFixed(1)} %`,
-    String(run.oomKills),
-    String(run.crashLines),
-  ]);
-  const parts = [
-    '### Host under load',
-    `**Diagnosis:** ${capitalize(model.diagnosis)}.`,
-    markdownTable([COLUMNS, ...rows], { align: ['l', ...COLUMNS.slice(1).map(() => 'r')] }),
-  ];
-  if (model.crashLines.length > 0) {
-    parts.push(`Crash lines from \`logs-command\`:\n\n${fenced(model.crashLines.map((crash) => crash.line))}`);
-  }
-  parts.push(`Host: ${model.machine}.`);
-  if (model.baselineMachineDifferences.length > 0) {
-    parts.push(`> [!WARNING]\n> The baseline was measured on a different machine (${model.baselineMachineDifferences.join('; ')}): latencies may not be comparable.`);
-  }
-  if (model.gaps.length > 0) parts.push(`Not observed: ${model.gaps.join('; ')}.`);
-  return `${parts.join('\n\n')}\n`;
-}
-
-/** A code block whose fence is longer than any backtick run inside, so quoted lines cannot end it. */
-function fenced(lines: readonly string[]): string {
-  const longestRun = Math.max(0, ...lines.flatMap((line) => (line.match(/`+/g) ?? []).map((run) => run.length)));
-  const fence = '`'.repeat(Math.max(3, longestRun + 1));
-  return `${fence}text\n${lines.join('\n')}\n${fence}`;
-}
-
-function capitalize(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
+function describeHost(machine: HostMachine): string {
+  const cpu = `${machine.cpuCount} × ${machine.cpuModel ?? 'unknown CPU'}`;
+  const memory = `${formatMib(machine.memTotalKib) ?? 'unknown'} RAM`;
+  const swap = machine.swapTotalKib ? `${formatMib(machine.swapTotalKib)} swap` : 'no swap';
+  return [describeMachine(machine), cpu, memory, swap, `kernel ${machine.kernel}`].filter((part) => part !== null).join(', ');
 }
 
 function sum(values: readonly number[]): number {

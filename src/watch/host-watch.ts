@@ -7,13 +7,14 @@ import type { Log } from '../log.ts';
 import type { RemoteHost } from '../remote/remote-host.ts';
 import { burstFigures } from './burst-figures.ts';
 import { scanCrashLines, unseenLines } from './crash-patterns.ts';
-import { FINGERPRINT_COMMAND, parseFingerprint, type HostFingerprint } from './fingerprint.ts';
+import { MACHINE_COMMAND, parseMachine, type HostMachine } from './machine.ts';
 import { healthFlags, type BurstHostHealth } from './health.ts';
 import type { OomKill } from './kernel-log.ts';
 import { KERNEL_LOG_PROBE_SCRIPT, probeKernelLog, readOomKills, type KernelLogSource } from './kernel-log-source.ts';
 import { parseBootTime, parseVmstat } from './proc-parsers.ts';
 import { startSampler } from './sampler.ts';
 import type { HostSample } from './sample-line.ts';
+import { messageOf } from '../errors.ts';
 
 export interface HostWatchOptions {
   /** Settings.watch.logsCommand: run on the host after each burst and scanned for crash lines. */
@@ -41,27 +42,27 @@ export class HostWatch implements BurstObserver {
   private constructor(
     private readonly host: RemoteHost,
     private readonly options: HostWatchOptions,
-    readonly fingerprint: HostFingerprint,
+    readonly machine: HostMachine,
     private readonly kernelLog: KernelLogSource,
     private readonly bootEpochSec: number | null,
     /** /proc/vmstat oom_kill when the kernel log was last read (null: unknown, read every time). */
     private oomKillCountAtLastRead: number | null,
   ) {}
 
-  /** Reads the host's fingerprint, finds a readable kernel log and notes what the logs already hold. */
+  /** Reads what machine the host is, finds a readable kernel log and notes what the logs already hold. */
   static async start(host: RemoteHost, options: HostWatchOptions): Promise<HostWatch> {
     // One exec for all of it: on a target each exec costs a login shell and a round trip.
     const survey = await host.exec(SURVEY_COMMAND);
     if (survey.code !== 0) {
-      throw new Error(`reading the host's fingerprint failed (exit ${survey.code}): ${survey.stderr.trim()}`);
+      throw new Error(`reading what machine the host is failed (exit ${survey.code}): ${survey.stderr.trim()}`);
     }
-    const [fingerprint = '', btime = '', vmstat = '', kernelLogProbe = ''] = splitSurvey(survey.stdout);
+    const [machine = '', btime = '', vmstat = '', kernelLogProbe = ''] = splitSurvey(survey.stdout);
     const bootEpochSec = parseBootTime(btime);
     const probed = await probeKernelLog(host, kernelLogProbe, bootEpochSec);
     if (probed.source.kind === 'unreadable') {
       options.log.warning(`host watch: kernel log not readable (${probed.source.reason}); OOM kills are counted but not named`);
     }
-    const watch = new HostWatch(host, options, parseFingerprint(fingerprint), probed.source, bootEpochSec, parseVmstat(vmstat).oomKill);
+    const watch = new HostWatch(host, options, parseMachine(machine), probed.source, bootEpochSec, parseVmstat(vmstat).oomKill);
     for (const kill of probed.earlierKills) watch.reportedKills.add(killKey(kill));
     if (options.logsCommand) await watch.runLogsCommand(options.logsCommand);
     return watch;
@@ -78,18 +79,18 @@ export class HostWatch implements BurstObserver {
         if (first === null) gaps.push('the host sampler gave no sample when the burst began');
         // The sampler prints its last sample as it stops: the "after" figures, without waiting for its next tick.
         const last = await sampler.stop().catch((error: unknown) => {
-          gaps.push(`stopping the host sampler: ${message(error)}`);
+          gaps.push(`stopping the host sampler: ${messageOf(error)}`);
           return null;
         });
         if (last === null && sampler.endedEarly === null) gaps.push('the host sampler gave no sample after the burst');
         if (sampler.endedEarly) gaps.push(sampler.endedEarly);
         const samples = [...sampler.samples];
         const oomKills = await this.killsSince(windowStart(samples, startedAt), last?.vmstat.oomKill ?? null).catch((error: unknown) => {
-          gaps.push(message(error));
+          gaps.push(messageOf(error));
           return [];
         });
         const crashLines = await this.newCrashLines().catch((error: unknown) => {
-          gaps.push(`logs-command: ${message(error)}`);
+          gaps.push(`logs-command: ${messageOf(error)}`);
           return scanCrashLines([]);
         });
         for (const gap of gaps) this.options.log.warning(`host watch, burst ${burst.index + 1}: ${gap}`);
@@ -155,7 +156,7 @@ const SURVEY_SEPARATOR = '@@loadgate-survey@@';
 
 /** Fingerprint, boot time, the OOM kill count and the kernel log probe, in that order, separated. */
 const SURVEY_COMMAND = [
-  FINGERPRINT_COMMAND,
+  MACHINE_COMMAND,
   `echo ${SURVEY_SEPARATOR}`,
   'grep ^btime /proc/stat',
   `echo ${SURVEY_SEPARATOR}`,
@@ -185,8 +186,4 @@ function windowStart(samples: readonly HostSample[], startedAt: Date): number {
 
 function killKey(kill: OomKill): string {
   return `${kill.pid} ${kill.name} ${kill.atEpochSec === null ? kill.line : Math.round(kill.atEpochSec)}`;
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -3,6 +3,7 @@
 
 import type { RemoteHost } from '../remote/remote-host.ts';
 import { parseOomKills, type OomKill } from './kernel-log.ts';
+import { messageOf } from '../errors.ts';
 
 export type KernelLogSource =
   | { kind: 'journal' }
@@ -44,7 +45,7 @@ export async function probeKernelLog(host: RemoteHost, probeOutput: string, boot
   const dmesg = await host.exec(DMESG, { sudo: true }).catch((error: unknown) => ({
     code: null,
     stdout: '',
-    stderr: error instanceof Error ? error.message : String(error),
+    stderr: messageOf(error),
   }));
   if (dmesg.code === 0 && dmesg.stdout.trim() !== '') {
     return { source: { kind: 'dmesg', sudo: true }, earlierKills: parseOomKills(dmesg.stdout, bootEpochSec) };

@@ -3,6 +3,7 @@
 import type { Log } from '../log.ts';
 import type { RemoteHost } from '../remote/remote-host.ts';
 import { parseSampleLine, SAMPLER_COMMAND, type HostSample } from './sample-line.ts';
+import { messageOf } from '../errors.ts';
 
 export interface RunningSampler {
   readonly samples: readonly HostSample[];
@@ -53,7 +54,7 @@ export function startSampler(host: RemoteHost, log: Log): RunningSampler {
   });
   remote.exited.then(
     (code) => settleEnd(code === null ? 'the connection dropped' : `it exited with code ${code}`),
-    (error: unknown) => settleEnd(error instanceof Error ? error.message : String(error)),
+    (error: unknown) => settleEnd(messageOf(error)),
   );
   function settleEnd(reason: string) {
     ended = true;

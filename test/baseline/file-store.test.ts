@@ -8,12 +8,12 @@ import { after, before, describe, it } from 'node:test';
 import { createFileStore } from '../../src/baseline/file-store.ts';
 import {
   appendRun,
-  configFingerprint,
   emptyDocument,
-  fingerprintDifferences,
   HISTORY_BYTE_CAP,
   HISTORY_CAP,
   historyBytes,
+  loadSignatureDifferences,
+  loadSignatureOf,
   parseDocument,
   serializeDocument,
   type HistoryRun,
@@ -177,10 +177,10 @@ describe('config fingerprint', { timeout: 10_000 }, () => {
       assert.equal(plan.kind, 'measure');
       return plan.settings.load;
     };
-    const before = configFingerprint(settingsOf({}));
-    const after = configFingerprint(settingsOf({ connections: '20', body: '{"a":1}', method: 'POST' }));
-    assert.deepEqual(fingerprintDifferences(before, after), ['method GET → POST', 'connections 10 → 20', 'body changed']);
-    assert.deepEqual(fingerprintDifferences(before, configFingerprint(settingsOf({ bursts: '9', warmup: '1s' }))), [], 'bursts and warmup do not change what a latency means');
+    const before = loadSignatureOf(settingsOf({}));
+    const after = loadSignatureOf(settingsOf({ connections: '20', body: '{"a":1}', method: 'POST' }));
+    assert.deepEqual(loadSignatureDifferences(before, after), ['method GET → POST', 'connections 10 → 20', 'body changed']);
+    assert.deepEqual(loadSignatureDifferences(before, loadSignatureOf(settingsOf({ bursts: '9', warmup: '1s' }))), [], 'bursts and warmup do not change what a latency means');
   });
 });
 

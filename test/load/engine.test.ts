@@ -3,6 +3,7 @@ import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startTarget, type DemoTarget } from '../../src/demo/target.ts';
+import { measureBurstInProcess } from '../../src/load/burst.ts';
 import { runBurst } from '../../src/load/engine.ts';
 import { decodeHistogram, mergeHistograms } from '../../src/load/histogram.ts';
 import { runSeries, warmUp } from '../../src/load/series.ts';
@@ -117,6 +118,13 @@ describe('load engine against a real server on 127.0.0.1', { timeout: 120_000 },
     assert.equal(burst.ok, 0);
     assert.equal(burst.p50, 0, 'no NaN, no latency without 2xx');
     assert.equal(burst.errorRate, 1);
+  });
+
+  it('means the same by `errors` in a process\'s sample as in the burst: connection errors, timeouts apart', async () => {
+    target.behaviour = { delayMs: 1500 };
+    const sample = await measureBurstInProcess({ ...load(target.url, { timeoutMs: 1000, connections: 2 }), durationMs: 3000 });
+    assert.ok(sample.timeouts > 0, 'timeouts counted');
+    assert.equal(sample.errors, 0, 'a timeout is not also a connection error');
   });
 
   it('corrects coordinated omission at a fixed rate with the real send interval', async () => {

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import {
-  COMMENT_MAX_CHARS,
   renderCommentBody,
   renderResolvedCommentBody,
   renderSummary,
   renderTerminal,
 } from '../../src/report/comment-body.ts';
 import type { GateReport } from '../../src/report/gate-report.ts';
+import { COMMENT_MAX_CHARS } from '../../src/report/github-limits.ts';
 import { errorReport, firstRunReport, hostOomReport, hugeReport, inconclusiveReport, passReport, regressionReport, RUN_URL } from './fixtures.ts';
 
 const MARKER = '<!-- loadgate:api -->';

@@ -6,7 +6,7 @@ import type { BurstResult } from '../../src/load/measurement.ts';
 import type { GateReport, PublicSettings } from '../../src/report/gate-report.ts';
 import type { Comparison } from '../../src/verdict/decision.ts';
 import type { BurstHostFigures } from '../../src/watch/burst-figures.ts';
-import type { HostFingerprint } from '../../src/watch/fingerprint.ts';
+import type { HostMachine } from '../../src/watch/machine.ts';
 import type { BurstHostHealth, HealthFlag } from '../../src/watch/health.ts';
 
 export const RUN_URL = 'https://github.com/acme/shop/actions/runs/9876543210';
@@ -61,7 +61,7 @@ export function burst(index: number, p50: number, overrides: Partial<BurstResult
   };
 }
 
-const FINGERPRINT: HostFingerprint = {
+const FINGERPRINT: HostMachine = {
   kernel: '6.1.0-27-cloud-amd64',
   cpuModel: 'Intel(R) Xeon(R) Platinum 8259CL CPU @ 2.50GHz',
   cpuCount: 2,
@@ -71,7 +71,7 @@ const FINGERPRINT: HostFingerprint = {
   vendor: 'Amazon EC2',
 };
 
-const SMALL_HOST: HostFingerprint = {
+const SMALL_HOST: HostMachine = {
   kernel: '6.1.0-27-cloud-amd64',
   cpuModel: 'Intel(R) Xeon(R) CPU E5-2676 v3 @ 2.40GHz',
   cpuCount: 1,

@@ -6,7 +6,8 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import type { CommentMode } from '../../src/config/settings.ts';
 import { createGitHubClient, type GitHubClient } from '../../src/github/client.ts';
 import type { Log } from '../../src/log.ts';
-import { COMMENT_CHAR_LIMIT, commentMarker, fitCommentBody, pullRequestOfEvent, upsertComment } from '../../src/report/pull-request-comment.ts';
+import { COMMENT_CHAR_LIMIT } from '../../src/report/github-limits.ts';
+import { commentMarker, fitCommentBody, pullRequestOfEvent, upsertComment } from '../../src/report/pull-request-comment.ts';
 import { GitHubFake, HUMAN } from '../support/github-fake.ts';
 
 const PR = 42;

@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { burstFigures } from '../../src/watch/burst-figures.ts';
 import { scanCrashLines } from '../../src/watch/crash-patterns.ts';
-import { parseFingerprint, type HostFingerprint } from '../../src/watch/fingerprint.ts';
-import { hostUnderLoad, renderHostUnderLoad, summarizeHostRun } from '../../src/watch/host-summary.ts';
+import { parseMachine, type HostMachine } from '../../src/watch/machine.ts';
+import { renderHostUnderLoad } from '../../src/report/host-section.ts';
+import { hostUnderLoad, summarizeHostRun } from '../../src/watch/host-summary.ts';
 import { parseOomKills } from '../../src/watch/kernel-log.ts';
 import { health, sample } from './health-fixtures.ts';
 
-const FINGERPRINT: HostFingerprint = parseFingerprint(
+const MACHINE: HostMachine = parseMachine(
   '@kernel\n6.1.0-18-cloud-amd64\n@cpuinfo\nprocessor\t: 0\nmodel name\t: QEMU Virtual CPU version 2.5+\n@meminfo\nMemTotal: 995568 kB\nSwapTotal: 0 kB\n@product\nStandard PC (i440FX + PIIX, 1996)\n@vendor\nQEMU\n',
 );
 
@@ -29,7 +30,7 @@ describe('host under load summary', { timeout: 10_000 }, () => {
   });
 
   test('host given but no burst ran: says so instead of inventing figures', () => {
-    const model = hostUnderLoad({ bursts: [], fingerprint: FINGERPRINT });
+    const model = hostUnderLoad({ bursts: [], machine: MACHINE });
     assert.ok(model.observed);
     assert.equal(model.diagnosis, 'no burst ran, so the host was not watched under load');
     assert.match(renderHostUnderLoad(model), /\| this run \| +– \| +– \| +– \|/);
@@ -45,7 +46,7 @@ describe('host under load summary', { timeout: 10_000 }, () => {
         crashLines: scanCrashLines(['[2024-05-01 14:02:11 +0000] [700] [ERROR] Worker (pid:812) was sent SIGKILL! Perhaps out of memory?']),
       }),
     ];
-    const model = hostUnderLoad({ bursts, fingerprint: FINGERPRINT });
+    const model = hostUnderLoad({ bursts, machine: MACHINE });
     assert.ok(model.observed);
     assert.equal(model.diagnosis, 'the kernel killed gunicorn (pid 812, 410 MB) at 14:02:11 UTC; no swap was active');
     const [run] = model.runs;
@@ -65,9 +66,9 @@ describe('host under load summary', { timeout: 10_000 }, () => {
 
   test('a healthy run with a stored baseline from another machine', () => {
     const bursts = [health({ figures: burstFigures([NO_SWAP(1, 800_000), NO_SWAP(2, 700_000), NO_SWAP(3, 790_000)]) })];
-    const baselineFingerprint = { ...FINGERPRINT, memTotalKib: 2_000_000 };
+    const baselineMachine = { ...MACHINE, memTotalKib: 2_000_000 };
     const storedRun = summarizeHostRun('stored', bursts);
-    const model = hostUnderLoad({ bursts, fingerprint: FINGERPRINT, storedBaseline: { run: storedRun, fingerprint: baselineFingerprint } });
+    const model = hostUnderLoad({ bursts, machine: MACHINE, storedBaseline: { run: storedRun, machine: baselineMachine } });
     assert.ok(model.observed);
     assert.equal(model.diagnosis, 'the host stayed healthy: MemAvailable stayed at or above 684 MB of 972 MB, no swapping, no OOM kills, no crash lines');
     assert.deepEqual(model.runs.map((run) => run.label), ['this run', 'baseline']);
@@ -83,7 +84,7 @@ describe('host under load summary', { timeout: 10_000 }, () => {
       health({ figures, target: 'baseline' }),
       health({ figures, burstIndex: 1, crashLines: scanCrashLines(['Segmentation fault ``` `rm` ````']) }),
     ];
-    const model = hostUnderLoad({ bursts, fingerprint: FINGERPRINT });
+    const model = hostUnderLoad({ bursts, machine: MACHINE });
     assert.ok(model.observed);
     assert.deepEqual(model.runs.map((run) => [run.label, run.bursts]), [['this run', 1], ['baseline (A/B)', 1]]);
     assert.equal(model.diagnosis, 'the application logged a crash (segmentation fault, 1 line) but the kernel killed nothing; no swap was active');

@@ -39,9 +39,9 @@ export async function samplesRealProc(host: RemoteHost): Promise<void> {
   const watch = await HostWatch.start(host, { log: silentLog });
   const memTotalKib = parseMeminfo(readFileSync('/proc/meminfo', 'utf8')).memTotalKib!;
   assert.ok(memTotalKib > 0);
-  assert.equal(watch.fingerprint.memTotalKib, memTotalKib);
-  assert.equal(watch.fingerprint.cpuCount, cpus().length);
-  assert.ok(watch.fingerprint.kernel.length > 0);
+  assert.equal(watch.machine.memTotalKib, memTotalKib);
+  assert.equal(watch.machine.cpuCount, cpus().length);
+  assert.ok(watch.machine.kernel.length > 0);
 
   const burst = await watch.beginBurst();
   const during = await samplerPids(host);

@@ -1,10 +1,12 @@
-// What kind of machine the target is, stored with each run so a baseline measured on another
-// machine is flagged. Read from the host itself, never from a cloud metadata service. The command
-// is one read-only sh script; parsing its output is pure.
+// What kind of machine the target is (CPU, memory, swap, kernel, DMI product), stored with each
+// run so a baseline measured on another machine is flagged (the host key's fingerprint is another
+// fact, in remote/). Read from the host itself, never from a cloud metadata service. The command is
+// one read-only sh script; parsing its output is pure.
 
+import { formatMib } from '../units.ts';
 import { parseMeminfo } from './proc-parsers.ts';
 
-export interface HostFingerprint {
+export interface HostMachine {
   kernel: string;
   cpuModel: string | null;
   cpuCount: number;
@@ -18,7 +20,7 @@ export interface HostFingerprint {
 const SECTIONS = ['kernel', 'cpuinfo', 'meminfo', 'product', 'vendor'] as const;
 type Section = (typeof SECTIONS)[number];
 
-export const FINGERPRINT_COMMAND = `sh -c '
+export const MACHINE_COMMAND = `sh -c '
 echo @kernel; uname -r
 echo @cpuinfo; grep -E "^(processor|model name)[[:space:]]*:" /proc/cpuinfo
 echo @meminfo; grep -E "^(MemTotal|SwapTotal):" /proc/meminfo
@@ -26,7 +28,7 @@ echo @product; cat /sys/class/dmi/id/product_name 2>/dev/null
 echo @vendor; cat /sys/class/dmi/id/sys_vendor 2>/dev/null
 true'`;
 
-export function parseFingerprint(output: string): HostFingerprint {
+export function parseMachine(output: string): HostMachine {
   const sections = splitSections(output);
   const cpuLines = sections.cpuinfo.split('\n');
   const modelLine = cpuLines.find((line) => line.startsWith('model name'));
@@ -57,7 +59,7 @@ function splitSections(output: string): Record<Section, string> {
 const MEMORY_TOLERANCE = 0.02;
 
 /** Plain-language differences that make two runs' latencies hard to compare; empty when alike. */
-export function fingerprintDifferences(baseline: HostFingerprint, current: HostFingerprint): string[] {
+export function machineDifferences(baseline: HostMachine, current: HostMachine): string[] {
   const differences: string[] = [];
   const changed = (label: string, before: string | number | null, after: string | number | null) => {
     if (before !== after) differences.push(`${label}: ${before ?? 'unknown'} → ${after ?? 'unknown'}`);
@@ -73,16 +75,12 @@ export function fingerprintDifferences(baseline: HostFingerprint, current: HostF
   return differences;
 }
 
-export function describeMachine(fingerprint: HostFingerprint): string | null {
-  const parts = [fingerprint.vendor, fingerprint.product].filter((part): part is string => part !== null);
+export function describeMachine(machine: HostMachine): string | null {
+  const parts = [machine.vendor, machine.product].filter((part): part is string => part !== null);
   return parts.length > 0 ? parts.join(' ') : null;
 }
 
 function similarMemory(a: number | null, b: number | null): boolean {
   if (a === null || b === null) return a === b;
   return Math.abs(a - b) <= MEMORY_TOLERANCE * Math.max(a, b);
-}
-
-export function formatMib(kib: number | null): string | null {
-  return kib === null ? null : `${Math.round(kib / 1024)} MB`;
 }

@@ -1,7 +1,7 @@
 // A run's figure for a metric is the median of its bursts' values: one slow burst (a GC pause,
 // a noisy neighbour) moves it less than a mean or a pooled percentile would.
 
-import { median } from '../verdict/statistics.ts';
+import { median } from './statistics.ts';
 
 export interface RunFigures {
   p50: number;

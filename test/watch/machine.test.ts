@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { fingerprintDifferences, parseFingerprint } from '../../src/watch/fingerprint.ts';
+import { machineDifferences, parseMachine } from '../../src/watch/machine.ts';
 
 const OUTPUT = `@kernel
 6.1.0-18-cloud-amd64
@@ -18,9 +18,9 @@ t3.micro
 Amazon EC2
 `;
 
-describe('host fingerprint', { timeout: 10_000 }, () => {
+describe('host machine', { timeout: 10_000 }, () => {
   test('kernel, CPU, memory, swap and the DMI instance type', () => {
-    assert.deepEqual(parseFingerprint(OUTPUT), {
+    assert.deepEqual(parseMachine(OUTPUT), {
       kernel: '6.1.0-18-cloud-amd64',
       cpuModel: 'Intel(R) Xeon(R) Platinum 8259CL CPU @ 2.50GHz',
       cpuCount: 2,
@@ -32,15 +32,15 @@ describe('host fingerprint', { timeout: 10_000 }, () => {
   });
 
   test('unreadable DMI is null, not an empty string', () => {
-    const fingerprint = parseFingerprint(OUTPUT.replace('t3.micro\n', '').replace('Amazon EC2\n', ''));
-    assert.equal(fingerprint.product, null);
-    assert.equal(fingerprint.vendor, null);
+    const machine = parseMachine(OUTPUT.replace('t3.micro\n', '').replace('Amazon EC2\n', ''));
+    assert.equal(machine.product, null);
+    assert.equal(machine.vendor, null);
   });
 
   test('a different machine is described; a small memory wobble is not', () => {
-    const base = parseFingerprint(OUTPUT);
-    assert.deepEqual(fingerprintDifferences(base, { ...base, memTotalKib: 995568 + 4000 }), []);
-    assert.deepEqual(fingerprintDifferences(base, { ...base, product: 't3.small', memTotalKib: 2_000_000, cpuCount: 2 }), [
+    const base = parseMachine(OUTPUT);
+    assert.deepEqual(machineDifferences(base, { ...base, memTotalKib: 995568 + 4000 }), []);
+    assert.deepEqual(machineDifferences(base, { ...base, product: 't3.small', memTotalKib: 2_000_000, cpuCount: 2 }), [
       'machine: Amazon EC2 t3.micro → Amazon EC2 t3.small',
       'memory: 972 MB → 1953 MB',
     ]);

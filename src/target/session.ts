@@ -7,17 +7,19 @@ import type { Settings } from '../config/settings.ts';
 import type { BurstObserver } from '../load/series.ts';
 import type { Log } from '../log.ts';
 import { HostWatch } from '../watch/host-watch.ts';
-import type { HostFingerprint } from '../watch/fingerprint.ts';
-import { acquireLock } from './lock.ts';
-import type { RemoteHost } from './remote-host.ts';
-import { connectTarget } from './ssh.ts';
-import { ensureSwap, type SwapReport } from './swap.ts';
+import type { HostMachine } from '../watch/machine.ts';
+import { acquireLock } from '../remote/lock.ts';
+import type { RemoteHost } from '../remote/remote-host.ts';
+import { connectTarget } from '../remote/ssh.ts';
+import { ensureSwap, type SwapReport } from '../remote/swap.ts';
 
 /** What the report says about the host before any burst. */
 export interface HostReport {
   address: string;
+  /** The SSH host key's `SHA256:…` fingerprint. */
   hostKeyFingerprint: string;
-  fingerprint: HostFingerprint;
+  /** The machine (CPU, memory, kernel); named `fingerprint` in report files already written. */
+  fingerprint: HostMachine;
   swap: SwapReport;
 }
 
@@ -64,7 +66,7 @@ export async function openTarget(settings: Settings, context: RunContext, log: L
           failIfDropped();
         },
       },
-      hostReport: { address: `${ssh.host}:${ssh.port}`, hostKeyFingerprint: host.hostKeyFingerprint, fingerprint: watch.fingerprint, swap },
+      hostReport: { address: `${ssh.host}:${ssh.port}`, hostKeyFingerprint: host.hostKeyFingerprint, fingerprint: watch.machine, swap },
       async close() {
         await release?.().catch((error: unknown) => log.warning(`releasing the host lock: ${String(error)}`));
         await host.close();

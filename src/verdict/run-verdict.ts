@@ -1,0 +1,74 @@
+// The verdict of a whole run, the one policy the pipeline and the power benchmark share: decide on
+// the first bursts; when that verdict would fail the check, measure as many again and decide on
+// all of them; and never pass against a baseline that was measured with other settings.
+
+import type { GateSettings } from '../config/settings.ts';
+import type { BurstResult } from '../load/measurement.ts';
+import { decide, type BaselineSource } from './decide.ts';
+import { needsConfirmation, type Decision } from './decision.ts';
+
+/** What the host watch (or the generator's own CPU) says about a set of bursts. */
+export interface HostFindings {
+  crashes: string[];
+  environmentIssues: string[];
+}
+
+export interface RunVerdictInput {
+  baseline: BaselineSource;
+  /** Settings that differ from the stored baseline's: non-empty means no stored run was comparable. */
+  settingsChanges: readonly string[];
+  gate: GateSettings;
+  /** Measures one series of bursts, numbered from `firstIndex`. */
+  measure(firstIndex: number): Promise<BurstResult[]>;
+  findings(bursts: readonly BurstResult[]): HostFindings;
+  /** Told when the first verdict asks for confirmation bursts. */
+  onConfirming?(first: Decision): void;
+}
+
+export interface RunVerdict {
+  /** The first series and, when confirmed, the confirmation series after it. */
+  bursts: BurstResult[];
+  decision: Decision;
+  /** The findings on all of `bursts`, which the decision used. */
+  findings: HostFindings;
+}
+
+export async function runVerdict(input: RunVerdictInput): Promise<RunVerdict> {
+  // A baseline measured with other settings is not compared; the absolute limits still apply.
+  const baseline: BaselineSource = input.settingsChanges.length > 0 ? { kind: 'none' } : input.baseline;
+  const judge = (bursts: BurstResult[], first?: { decision: Decision; bursts: number }): RunVerdict => {
+    const findings = input.findings(bursts);
+    const decision = decide({
+      bursts,
+      baseline,
+      gate: input.gate,
+      environmentIssues: findings.environmentIssues,
+      crashes: findings.crashes,
+      confirmation: first && { firstVerdict: first.decision.verdict, firstBursts: first.bursts },
+    });
+    return { bursts, decision, findings };
+  };
+  const firstBursts = await input.measure(0);
+  let verdict = judge(firstBursts);
+  if (needsConfirmation(verdict.decision)) {
+    input.onConfirming?.(verdict.decision);
+    const more = await input.measure(firstBursts.length);
+    verdict = judge([...firstBursts, ...more], { decision: verdict.decision, bursts: firstBursts.length });
+  }
+  return { ...verdict, decision: notComparedWhenSettingsChanged(verdict.decision, input.settingsChanges) };
+}
+
+/** A pass against no comparable baseline is not a pass when the settings changed under it. */
+function notComparedWhenSettingsChanged(decision: Decision, changed: readonly string[]): Decision {
+  if (changed.length === 0 || decision.verdict !== 'pass') return decision;
+  return {
+    ...decision,
+    verdict: 'inconclusive',
+    headline: `settings changed since the baseline (${changed.join(', ')}): not compared`,
+    warnings: [
+      ...decision.warnings,
+      `The stored baseline was measured with other settings (${changed.join(', ')}). ` +
+        'Record a new baseline with a push to the default branch.',
+    ],
+  };
+}
