@@ -9,21 +9,30 @@ cd "$(dirname "$0")/.."
 # A list, not a pattern: a new test file belongs to `npm test` until someone checks it needs none
 # of the above.
 unit_tests=(
+  test/action/action-yml.test.ts
+  test/action/workflows.test.ts
+  test/architecture.test.ts
   test/baseline/file-store.test.ts
   test/baseline/history-keys.test.ts
   test/bench/power-tally.test.ts
   test/config/parse.test.ts
   test/remote/shell.test.ts
   test/report/comment-body.test.ts
+  test/report/report-schema.test.ts
   test/verdict/decide.test.ts
   test/verdict/statistics.test.ts
   test/watch/crash-patterns.test.ts
-  test/watch/fingerprint.test.ts
   test/watch/health.test.ts
   test/watch/host-summary.test.ts
   test/watch/kernel-log.test.ts
+  test/watch/machine.test.ts
   test/watch/proc-parsers.test.ts
 )
+
+# A renamed or moved file must not drop out of both lists unnoticed.
+for file in "${unit_tests[@]}"; do
+  [ -f "$file" ] || { echo "test/run-unit.sh lists $file, which does not exist" >&2; exit 1; }
+done
 
 if [ "${1:-}" = --list ]; then
   printf '%s\n' "${unit_tests[@]}"

@@ -34,7 +34,8 @@ npx tsc --noEmit -p .
 # load the machine (bursts, OOM kills, swap) and would disturb each other's figures. The unit
 # tests (test/run-unit.sh) first: they fail in seconds; then every other file.
 shopt -s globstar
-mapfile -t unit_tests < <(bash test/run-unit.sh --list)
+unit_list=$(bash test/run-unit.sh --list)
+mapfile -t unit_tests <<<"$unit_list"
 other_tests=()
 for file in test/**/*.test.ts; do
   [[ " ${unit_tests[*]} " == *" $file "* ]] || other_tests+=("$file")

@@ -98,9 +98,17 @@ describe('the bundle against a real loopback sshd', { timeout: 300_000 }, () => 
   });
 
   it('ends in a report and exit 1 when sshd dies mid-run, without a stack trace', async () => {
-    const killer = setTimeout(() => sshd.kill(), 2_500);
+    // Killed once load reaches the target, so the SSH session and its host watch are open: a fixed
+    // delay landed before the session on a loaded machine and tested another failure.
+    const before = target.requests;
+    const killer = setInterval(() => {
+      if (target.requests > before) {
+        clearInterval(killer);
+        sshd.kill();
+      }
+    }, 20);
     const run = await runBundle({ inputs: { ...inputs, bursts: '5' }, eventName: 'pull_request', event: PULL_REQUEST });
-    clearTimeout(killer);
+    clearInterval(killer);
     sshd = await startSshd();
     assert.equal(run.code, 1, run.stdout + run.stderr);
     assert.equal(run.outputs.verdict, 'error');

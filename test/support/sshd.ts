@@ -3,9 +3,9 @@
 // so tests can also use temporary non-root users.
 
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, rmSync, chmodSync, mkdirSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync, chmodSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const SSHD = '/usr/sbin/sshd';
@@ -66,6 +66,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
 
     // Privilege separation needs this directory; a fresh container may not have it yet.
     mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+    clearStalePyenvLock();
 
     const port = await freePort();
     const configPath = join(dir, 'sshd_config');
@@ -217,5 +218,20 @@ function signalQuietly(pid: number, signal: NodeJS.Signals): void {
     process.kill(pid, signal);
   } catch {
     // already gone
+  }
+}
+
+/**
+ * Every root session here runs root's .bashrc, whose `pyenv init` rehashes under a lock file. A test
+ * that kills a session mid-rehash (sshd killed mid-run) leaves the lock behind, and each later
+ * session then waits 60 s for it: the next suite times out. A rehash takes well under a second, so
+ * a lock older than 10 s has no living holder.
+ */
+function clearStalePyenvLock(): void {
+  const lock = join(process.env.PYENV_ROOT ?? join(homedir(), '.pyenv'), 'shims', '.pyenv-shim');
+  try {
+    if (Date.now() - statSync(lock).mtimeMs > 10_000) rmSync(lock, { force: true });
+  } catch {
+    // no pyenv, or no lock: nothing to clear
   }
 }

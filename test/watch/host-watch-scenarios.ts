@@ -54,7 +54,9 @@ export async function samplesRealProc(host: RemoteHost): Promise<void> {
   // A first sample, about three during the burst, one after it.
   assert.ok(figures.samples >= 4 && figures.samples <= 7, `samples: ${figures.samples}`);
   const perSample = figures.spanSec / (figures.samples - 1);
-  assert.ok(perSample >= 0.9 && perSample <= 2, `seconds per sample: ${perSample}`);
+  // One a second, but the last one may follow its tick by as little as MIN_SPACING_SEC (0.5 s):
+  // four samples can span 2.5 s.
+  assert.ok(perSample >= 0.8 && perSample <= 2, `seconds per sample: ${perSample}`);
   assert.equal(figures.memTotalKib, memTotalKib);
   for (const kib of [figures.memAvailableBeforeKib, figures.memAvailableMinKib, figures.memAvailableAfterKib]) {
     assert.ok(kib !== null && kib > 0 && kib <= memTotalKib, `MemAvailable ${kib}`);
