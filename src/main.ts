@@ -25,6 +25,8 @@ function readEventPayload(path: string | undefined): unknown {
 
 async function main(): Promise<void> {
   const plan = parseInputs(readActionInputs());
+  // Before anything can print the URL: a library's error message may quote it whole.
+  if (plan.kind === 'measure') for (const secret of plan.settings.secrets) core.setSecret(secret);
   const payload = readEventPayload(process.env.GITHUB_EVENT_PATH);
   const context = parseRunContext(process.env, payload);
   if (plan.kind === 'post-report') {

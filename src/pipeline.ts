@@ -2,6 +2,7 @@
 // bursts → verdict (confirmed when it would fail) → baseline update → report. Every failure
 // ends in a report with verdict `error`; nothing here prints or exits.
 
+import { redactedUrl, withoutSecrets } from './config/redact-url.ts';
 import type { RunContext } from './config/run-context.ts';
 import { isDefaultBranchPush } from './config/run-context.ts';
 import type { Settings } from './config/settings.ts';
@@ -31,7 +32,7 @@ interface BaselineState {
 
 async function loadBaseline(settings: Settings, context: RunContext, log: Log): Promise<BaselineState> {
   if (settings.baseline.abUrl) {
-    return { source: { kind: 'ab' }, comparable: [], configDifferences: [], location: `live A/B against ${settings.baseline.abUrl}` };
+    return { source: { kind: 'ab' }, comparable: [], configDifferences: [], location: `live A/B against ${redactedUrl(settings.baseline.abUrl)}` };
   }
   const store = openBaselineStore(settings, context, log);
   if (!store) return { source: { kind: 'none' }, comparable: [], configDifferences: [], location: 'none' };
@@ -168,7 +169,7 @@ export async function runGate(settings: Settings, context: RunContext, log: Log)
     }
 
     const plan: SeriesPlan = { load: settings.load, abUrl: settings.baseline.abUrl };
-    log.info(`warming up ${settings.load.url} for ${settings.load.warmupMs} ms`);
+    log.info(`warming up ${redactedUrl(settings.load.url)} for ${settings.load.warmupMs} ms`);
     await warmUp(plan);
     log.info(`measuring ${settings.load.bursts} bursts of ${settings.load.durationMs} ms`);
     let bursts = await runSeries(plan, settings.load.bursts, 0, session?.observer);
@@ -203,7 +204,8 @@ export async function runGate(settings: Settings, context: RunContext, log: Log)
     }
   } catch (error) {
     report.verdict = 'error';
-    report.error = describeError(error);
+    // A library's message may quote the URL whole; the report is a file and a comment, never masked.
+    report.error = withoutSecrets(describeError(error), settings.secrets);
     report.headline = report.error.split('\n')[0];
   } finally {
     await session?.close().catch((error: unknown) => log.warning(`closing the SSH session: ${describeError(error)}`));

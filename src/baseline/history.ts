@@ -5,6 +5,7 @@
 // of 10 bursts stay near 100 KB, far below the contents API's 1 MB.
 
 import { createHash } from 'node:crypto';
+import { redactedUrl } from '../config/redact-url.ts';
 import type { LoadSettings } from '../config/settings.ts';
 import type { BurstFigures } from '../load/measurement.ts';
 import type { HostFingerprint } from '../watch/fingerprint.ts';
@@ -17,6 +18,7 @@ export const HISTORY_CAP = 100;
 
 /** The settings that change what a latency means: runs with different ones are not compared. */
 export interface ConfigFingerprint {
+  /** Redacted (`redactedUrl`): the history is public to fork PRs. */
   url: string;
   method: string;
   connections: number;
@@ -85,9 +87,16 @@ export function emptyDocument(): BaselineDocument {
   return { schema: HISTORY_SCHEMA, version: HISTORY_VERSION, histories: {} };
 }
 
+/**
+ * Runs compare by the redacted URL. The history is readable by every fork PR, so it may hold no
+ * form of a credential: a hash of a short API key is brute-forced offline, and no key for an
+ * HMAC survives from run to run except another secret the user would have to add. Nor is one
+ * needed: a rotated password or API key does not change what a latency means, so it should not
+ * make a run "settings changed"; host, path and query names still do.
+ */
 export function configFingerprint(load: LoadSettings): ConfigFingerprint {
   return {
-    url: load.url,
+    url: redactedUrl(load.url),
     method: load.method,
     connections: load.connections,
     durationMs: load.durationMs,
@@ -98,7 +107,10 @@ export function configFingerprint(load: LoadSettings): ConfigFingerprint {
 }
 
 /** Human-readable differences, e.g. `connections 10 → 20`; empty when the configs match. */
-export function fingerprintDifferences(baseline: ConfigFingerprint, current: ConfigFingerprint): string[] {
+export function fingerprintDifferences(stored: ConfigFingerprint, measured: ConfigFingerprint): string[] {
+  // Runs stored before URLs were redacted hold them whole: compared (and shown) redacted too.
+  const baseline = { ...stored, url: redactedUrl(stored.url) };
+  const current = { ...measured, url: redactedUrl(measured.url) };
   const keys = Object.keys(current) as (keyof ConfigFingerprint)[];
   return keys
     .filter((key) => baseline[key] !== current[key])
