@@ -11,8 +11,15 @@ import { runGate } from './pipeline.ts';
 import { exitCodeFor } from './report/gate-report.ts';
 import { announceVerdict, publishToRunner, pullRequestFor } from './report/publish-action.ts';
 import { readReportFile } from './report/report-file.ts';
+import { plainLine } from './report/untrusted-text.ts';
 
-const actionLog: Log = { info: core.info, warning: core.warning, debug: core.debug };
+// Messages quote the host (a lock holder's note, a command's stderr): one line each, or a newline
+// in them would start a workflow command (`::error::…`) of the host's choosing.
+const actionLog: Log = {
+  info: (message) => core.info(plainLine(message)),
+  warning: (message) => core.warning(plainLine(message)),
+  debug: (message) => core.debug(plainLine(message)),
+};
 
 function readEventPayload(path: string | undefined): unknown {
   if (!path) return {};

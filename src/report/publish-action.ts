@@ -11,6 +11,7 @@ import type { GateReport } from './gate-report.ts';
 import { headlineOf } from './headline.ts';
 import { commentMarker, pullRequestOfEvent, upsertComment, type EventPullRequest } from './pull-request-comment.ts';
 import { defaultReportPath, writeReportFile } from './report-file.ts';
+import { plainLine } from './untrusted-text.ts';
 import { signedPercent } from '../verdict/wording.ts';
 
 /** GitHub caps a step's summary at 1 MiB; stay clear of it. */
@@ -56,8 +57,8 @@ async function postComment(
     repo,
     issueNumber: pullRequest.number,
     name: report.name,
-    body: renderCommentBody(report, { marker }),
-    resolvedBody: renderResolvedCommentBody(report, { marker }),
+    body: renderCommentBody(report, { marker, serverUrl: context.serverUrl }),
+    resolvedBody: renderResolvedCommentBody(report, { marker, serverUrl: context.serverUrl }),
     mode: settings.comment,
     isRegression: report.verdict === 'regression',
     readOnlyForkToken: pullRequest.readOnlyForkToken,
@@ -98,12 +99,13 @@ export async function publishToRunner(
     log.warning(`The PR comment could not be posted: ${error instanceof Error ? error.message : String(error)}`);
   }
   setOutputs(report, reportPath, commentUrl);
-  await core.summary.addRaw(renderSummary(report).slice(0, SUMMARY_CHAR_LIMIT)).write();
+  await core.summary.addRaw(renderSummary(report, { serverUrl: context.serverUrl }).slice(0, SUMMARY_CHAR_LIMIT)).write();
 }
 
 /** The verdict line as the step's annotation; a failing verdict fails the step (exit 1). */
 export function announceVerdict(report: GateReport, fails: boolean): void {
-  const line = headlineOf(report);
+  // The headline can quote crash lines: one line, capped, like every annotation.
+  const line = plainLine(headlineOf(report));
   if (fails) core.setFailed(line);
   else if (report.verdict === 'pass') core.notice(line);
   else core.warning(line);
