@@ -32,7 +32,8 @@ interface BaselineState {
 
 async function loadBaseline(settings: Settings, context: RunContext, log: Log): Promise<BaselineState> {
   if (settings.baseline.abUrl) {
-    return { source: { kind: 'ab' }, comparable: [], configDifferences: [], location: `live A/B against ${redactedUrl(settings.baseline.abUrl)}` };
+    const location = `live A/B against ${redactedUrl(settings.baseline.abUrl)}`;
+    return { source: { kind: 'ab' }, comparable: [], configDifferences: [], location };
   }
   const store = openBaselineStore(settings, context, log);
   if (!store) return { source: { kind: 'none' }, comparable: [], configDifferences: [], location: 'none' };

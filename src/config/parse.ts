@@ -137,7 +137,8 @@ function parseHeaders(reader: InputReader): Record<string, string> {
     const name = colon > 0 ? line.slice(0, colon).trim() : '';
     if (!HEADER_NAME.test(name)) {
       // A header line can be a credential (`Bearer …` without its name): named, never echoed.
-      reader.problems.push(`input \`headers\`: line ${index + 1} is not \`Name: value\` (its text is not shown); expected one \`Name: value\` line per header`);
+      const expected = 'expected one `Name: value` line per header';
+      reader.problems.push(`input \`headers\`: line ${index + 1} is not \`Name: value\` (its text is not shown); ${expected}`);
       continue;
     }
     headers[name] = line.slice(colon + 1).trim();

@@ -99,7 +99,7 @@ function hostSection(report: GateReport): string | undefined {
   const host = report.host;
   if (!host) return report.figures ? renderHostUnderLoad(hostUnderLoad(null)).trimEnd() : undefined;
   const model = hostUnderLoad({ bursts: host.bursts, fingerprint: host.fingerprint, storedBaseline: host.storedBaseline });
-  const swap = host.swap && `**Swap** (${untrusted(`swap: ${host.swap.mode}`)}): ${inertProse(swapState(host.swap), { maxChars: VERDICT_LINE_CHARS })}.`;
+  const swap = host.swap && `**Swap** (${untrusted(`swap: ${host.swap.mode}`)}): ${inertProse(swapState(host.swap), { maxChars: 1_000 })}.`;
   return [renderHostUnderLoad(model).trimEnd(), swap].filter((part) => part !== undefined).join('\n\n');
 }
 
@@ -167,7 +167,8 @@ function configTable(settings: PublicSettings): string {
   ];
   // A report read back by `comment-from` comes from the measuring workflow: any value may be text.
   const shown = (name: string, value: string) => (QUOTED_URL_ROWS.has(name) ? value : inertProse(value));
-  return markdownTable([['Setting', 'Value'], ...rows.map(([name, value]) => [`\`${name}\``, cell(shown(name, value))])], { align: ['l', 'l'] });
+  const cells = rows.map(([name, value]) => [`\`${name}\``, cell(shown(name, value))]);
+  return markdownTable([['Setting', 'Value'], ...cells], { align: ['l', 'l'] });
 }
 
 function fingerprintList(host: ReportedHost): string {
@@ -189,18 +190,22 @@ function reasoningList(report: GateReport): string {
   const lines: string[] = [];
   if (decision) {
     lines.push(`- Mode: ${inertProse(decision.mode)}${decision.confirmed ? ', confirmed with extra bursts' : ''}${decision.crashed ? ', the target crashed under load' : ''}`);
-    lines.push(...decision.comparisons.map((c) => `- **${METRIC_NAMES[c.metric]}**: ${inertProse(c.reasoning, { maxChars: VERDICT_LINE_CHARS })}`));
+    const reasoning = (c: (typeof decision.comparisons)[number]) => inertProse(c.reasoning, { maxChars: VERDICT_LINE_CHARS });
+    lines.push(...decision.comparisons.map((c) => `- **${METRIC_NAMES[c.metric]}**: ${reasoning(c)}`));
     lines.push(...decision.notes.map((note) => `- ${inertProse(note, { maxChars: VERDICT_LINE_CHARS })}`));
   }
-  const stored = `${base.location}, ${base.runs} comparable run${base.runs === 1 ? '' : 's'}; this run ${base.recorded ? 'was recorded' : 'was not recorded'}${base.recordNote ? `: ${base.recordNote}` : ''}`;
+  const recorded = `this run ${base.recorded ? 'was recorded' : 'was not recorded'}${base.recordNote ? `: ${base.recordNote}` : ''}`;
+  const stored = `${base.location}, ${base.runs} comparable run${base.runs === 1 ? '' : 's'}; ${recorded}`;
   lines.push(`- Stored baseline: ${inertProse(stored, { maxChars: VERDICT_LINE_CHARS })}.`);
-  if (base.configDifferences.length > 0) lines.push(`- Settings differ from the baseline's: ${inertProse(base.configDifferences.join('; '), { maxChars: VERDICT_LINE_CHARS })}.`);
+  const differences = inertProse(base.configDifferences.join('; '), { maxChars: VERDICT_LINE_CHARS });
+  if (base.configDifferences.length > 0) lines.push(`- Settings differ from the baseline's: ${differences}.`);
   return lines.join('\n');
 }
 
 function runLink(report: GateReport, serverUrl: string): string {
   const commit = report.context.sha ? ` · commit ${untrusted(report.context.sha.slice(0, 7))}` : '';
-  const link = report.context.runUrl ? runLinkMarkdown(report.context.runUrl, serverUrl, 'Workflow run') : 'Run outside GitHub Actions (no workflow run)';
+  const runUrl = report.context.runUrl;
+  const link = runUrl ? runLinkMarkdown(runUrl, serverUrl, 'Workflow run') : 'Run outside GitHub Actions (no workflow run)';
   return `${link}${commit} · ${inertProse(`${report.startedAt}${report.finishedAt ? ` → ${report.finishedAt}` : ''}`)}`;
 }
 
@@ -296,7 +301,8 @@ export function renderCommentBody(report: GateReport, options: CommentBodyOption
 export function renderResolvedCommentBody(report: GateReport, options: Pick<CommentBodyOptions, 'marker' | 'serverUrl'>): string {
   const headline = `<sub>${inertProse(report.headline, { maxChars: VERDICT_LINE_CHARS })}</sub>`;
   const runUrl = runLink(report, options.serverUrl ?? DEFAULT_SERVER_URL);
-  const parts = [options.marker, `### ✅ ${report.name}: resolved: no regression any more`, headline, latencyTable(report, 'This PR'), runUrl];
+  const heading = `### ✅ ${report.name}: resolved: no regression any more`;
+  const parts = [options.marker, heading, headline, latencyTable(report, 'This PR'), runUrl];
   return `${parts.filter((part) => part !== '').join('\n\n')}\n`;
 }
 

@@ -57,14 +57,17 @@ const RUN_PATH = /^\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/actions\/runs\/\d+(?:\/at
  * server this run talks to; anything else is shown as text, unlinked.
  */
 export function runLinkMarkdown(runUrl: string, serverUrl: string, label: string): string {
-  let url: URL | undefined;
-  let server: URL | undefined;
+  const url = parsedUrl(runUrl);
+  const server = parsedUrl(serverUrl);
+  const onServer = url !== undefined && server !== undefined && url.protocol === 'https:' && url.host === server.host;
+  if (!onServer || !RUN_PATH.test(url.pathname) || url.search || url.hash) return `${label} ${untrusted(runUrl)}`;
+  return `[${label}](${url.href})`;
+}
+
+function parsedUrl(text: string): URL | undefined {
   try {
-    url = new URL(runUrl);
-    server = new URL(serverUrl);
+    return new URL(text);
   } catch {
-    url = undefined;
+    return undefined;
   }
-  const trusted = url && server && url.protocol === 'https:' && url.host === server.host && RUN_PATH.test(url.pathname) && !url.search && !url.hash;
-  return trusted ? `[${label}](${url!.href})` : `${label} ${untrusted(runUrl)}`;
 }
