@@ -14,8 +14,15 @@ import { announceVerdict, publishToRunner, pullRequestOfWorkflowRun } from './re
 import { pullRequestOfEvent } from './report/pull-request-comment.ts';
 import { readReportFile } from './report/report-file.ts';
 import { messageOf } from './errors.ts';
+import { plainLine } from './report/untrusted-text.ts';
 
-const actionLog: Log = { info: core.info, warning: core.warning, debug: core.debug };
+// Messages quote the host (a lock holder's note, a command's stderr): one line each, or a newline
+// in them would start a workflow command (`::error::…`) of the host's choosing.
+const actionLog: Log = {
+  info: (message) => core.info(plainLine(message)),
+  warning: (message) => core.warning(plainLine(message)),
+  debug: (message) => core.debug(plainLine(message)),
+};
 
 function readEventPayload(path: string | undefined): unknown {
   if (!path) return {};
@@ -28,6 +35,8 @@ function readEventPayload(path: string | undefined): unknown {
 
 async function gateOrPost(): Promise<void> {
   const plan = parseInputs(readActionInputs());
+  // Before anything can print the URL: a library's error message may quote it whole.
+  if (plan.kind === 'measure') for (const secret of plan.settings.secrets) core.setSecret(secret);
   for (const warning of plan.warnings) core.warning(`loadgate: ${warning}`);
   const payload = readEventPayload(process.env.GITHUB_EVENT_PATH);
   const context = parseRunContext(process.env, payload);

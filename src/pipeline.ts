@@ -2,6 +2,7 @@
 // bursts → verdict (confirmed when it would fail) → baseline update → report. Every failure
 // ends in a report with verdict `error`; nothing here prints or exits.
 
+import { redactedUrl, withoutSecrets } from './config/redact-url.ts';
 import type { RunContext } from './config/run-context.ts';
 import { isDefaultBranchPush } from './config/run-context.ts';
 import type { Settings } from './config/settings.ts';
@@ -35,7 +36,8 @@ export async function runGate(settings: Settings, context: RunContext, log: Log)
     recording = { recorded: false, note: policy.note };
     if (policy.record && baseline.store) recording = await record(settings, context, baseline.store, verdict, target, log, policy.note);
   } catch (thrown) {
-    error = messageOf(thrown);
+    // A library's message may quote the URL whole; the report is a file and a comment, never masked.
+    error = withoutSecrets(messageOf(thrown), settings.secrets);
   } finally {
     await target?.close().catch((thrown: unknown) => log.warning(`closing the SSH session: ${messageOf(thrown)}`));
   }
@@ -55,7 +57,8 @@ interface Baseline {
 
 async function loadBaseline(settings: Settings, context: RunContext, log: Log): Promise<Baseline> {
   if (settings.baseline.abUrl) {
-    return { source: { kind: 'ab' }, comparable: [], settingsChanges: [], location: `live A/B against ${settings.baseline.abUrl}` };
+    const location = `live A/B against ${redactedUrl(settings.baseline.abUrl)}`;
+    return { source: { kind: 'ab' }, comparable: [], settingsChanges: [], location };
   }
   const store = openBaselineStore(settings, context, log);
   if (!store) return { source: { kind: 'none' }, comparable: [], settingsChanges: [], location: 'none' };
@@ -70,7 +73,7 @@ async function loadBaseline(settings: Settings, context: RunContext, log: Log): 
 
 async function measureAndDecide(settings: Settings, baseline: Baseline, target: TargetSession | undefined, log: Log): Promise<RunVerdict> {
   const plan: SeriesPlan = { load: settings.load, abUrl: settings.baseline.abUrl };
-  log.info(`warming up ${settings.load.url} for ${settings.load.warmupMs} ms`);
+  log.info(`warming up ${redactedUrl(settings.load.url)} for ${settings.load.warmupMs} ms`);
   await warmUp(plan);
   log.info(`measuring ${settings.load.bursts} bursts of ${settings.load.durationMs} ms`);
   return runVerdict({

@@ -5,6 +5,7 @@
 // capped by count and by bytes: 100 runs of 100 bursts would pass the contents API's 1 MB.
 
 import { createHash } from 'node:crypto';
+import { redactedUrl } from '../config/redact-url.ts';
 import type { LoadSettings } from '../config/settings.ts';
 import type { BurstFigures } from '../load/measurement.ts';
 import type { HostMachine } from '../watch/machine.ts';
@@ -23,6 +24,7 @@ export const HISTORY_BYTE_CAP = 900_000;
 
 /** The load settings that change what a latency means: runs with different ones are not compared. */
 export interface LoadSignature {
+  /** Redacted (`redactedUrl`): the history is public to fork PRs. */
   url: string;
   method: string;
   connections: number;
@@ -97,9 +99,16 @@ export function emptyDocument(): BaselineDocument {
   return { schema: HISTORY_SCHEMA, version: HISTORY_VERSION, histories: historyMap({}) };
 }
 
+/**
+ * Runs compare by the redacted URL. The history is readable by every fork PR, so it may hold no
+ * form of a credential: a hash of a short API key is brute-forced offline, and no key for an
+ * HMAC survives from run to run except another secret the user would have to add. Nor is one
+ * needed: a rotated password or API key does not change what a latency means, so it should not
+ * make a run "settings changed"; host, path and query names still do.
+ */
 export function loadSignatureOf(load: LoadSettings): LoadSignature {
   return {
-    url: load.url,
+    url: redactedUrl(load.url),
     method: load.method,
     connections: load.connections,
     durationMs: load.durationMs,
@@ -110,7 +119,10 @@ export function loadSignatureOf(load: LoadSettings): LoadSignature {
 }
 
 /** Human-readable differences, e.g. `connections 10 → 20`; empty when the signatures match. */
-export function loadSignatureDifferences(baseline: LoadSignature, current: LoadSignature): string[] {
+export function loadSignatureDifferences(stored: LoadSignature, measured: LoadSignature): string[] {
+  // Runs stored before URLs were redacted hold them whole: compared (and shown) redacted too.
+  const baseline = { ...stored, url: redactedUrl(stored.url) };
+  const current = { ...measured, url: redactedUrl(measured.url) };
   const keys = Object.keys(current) as (keyof LoadSignature)[];
   return keys
     .filter((key) => baseline[key] !== current[key])

@@ -3,6 +3,7 @@
 // the form it accepts.
 
 import { INPUT_DEFAULTS, INPUT_NAMES, type InputName, type RawInputs } from './input-defaults.ts';
+import { redactedUrl, urlSecrets } from './redact-url.ts';
 import type {
   BaselineStoreKind,
   CommentMode,
@@ -160,7 +161,7 @@ class InputReader {
       parsed = undefined;
     }
     if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || !parsed.hostname) {
-      return this.reject(name, value, 'an absolute http:// or https:// URL such as `https://staging.example.com/health`');
+      return this.reject(name, redactedUrl(value), 'an absolute http:// or https:// URL such as `https://staging.example.com/health`');
     }
     return parsed.toString();
   }
@@ -168,12 +169,14 @@ class InputReader {
 
 function parseHeaders(reader: InputReader): Record<string, string> {
   const headers: Record<string, string> = {};
-  for (const line of reader.text('headers').split(/\r?\n/)) {
+  for (const [index, line] of reader.text('headers').split(/\r?\n/).entries()) {
     if (!line.trim()) continue;
     const colon = line.indexOf(':');
     const name = colon > 0 ? line.slice(0, colon).trim() : '';
     if (!HEADER_NAME.test(name)) {
-      reader.reject('headers', line, 'one `Name: value` line per header');
+      // A header line can be a credential (`Bearer …` without its name): named, never echoed.
+      const expected = 'expected one `Name: value` line per header';
+      reader.problems.push(`input \`headers\`: line ${index + 1} is not \`Name: value\` (its text is not shown); ${expected}`);
       continue;
     }
     const value = line.slice(colon + 1).trim();
@@ -445,7 +448,9 @@ export function parseInputs(raw: RawInputs): RunPlan {
       abUrl: reader.httpUrl('baseline-url'),
     },
     report,
+    secrets: [],
   };
+  settings.secrets.push(...urlSecrets(settings.load.url), ...urlSecrets(settings.baseline.abUrl ?? ''));
   if (settings.gate.maxErrorRate > 1) {
     reader.reject('max-error-rate', reader.text('max-error-rate'), 'a percentage from 0 to 100');
   }

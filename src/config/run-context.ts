@@ -14,6 +14,8 @@ export interface RunContext {
   pullRequestNumber?: number;
   runId?: string;
   runUrl?: string;
+  /** `GITHUB_SERVER_URL`: the only host a report's run link may point at. */
+  serverUrl?: string;
   apiUrl: string;
   /** On `workflow_run`: the run that triggered this one, as GitHub describes it (trusted). */
   workflowRun?: WorkflowRunHead;
@@ -64,6 +66,7 @@ export function parseRunContext(env: Env, payload: unknown): RunContext {
     pullRequestNumber: isPullRequest ? event.pull_request?.number : undefined,
     runId,
     runUrl: repository && runId ? `${serverUrl}/${repository}/actions/runs/${runId}` : undefined,
+    serverUrl,
     apiUrl: env.GITHUB_API_URL ?? 'https://api.github.com',
     workflowRun: eventName === 'workflow_run' ? workflowRunOf(event) : undefined,
   };

@@ -94,4 +94,6 @@ export interface Settings {
   gate: GateSettings;
   baseline: BaselineSettings;
   report: ReportSettings;
+  /** Credentials inside `url` and `baseline-url` (userinfo, query values): masked before anything runs. */
+  secrets: string[];
 }

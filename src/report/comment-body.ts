@@ -3,6 +3,7 @@
 // comment from a report file). Pure: no I/O, no environment.
 
 import { markdownTable } from 'markdown-table';
+import { redactedUrl } from '../config/redact-url.ts';
 import type { BurstResult } from '../load/measurement.ts';
 import type { SwapReport } from '../remote/swap.ts';
 import { count, milliseconds, plainPercent } from '../verdict/wording.ts';
@@ -17,6 +18,7 @@ import { renderHostUnderLoad } from './host-section.ts';
 import { latencyChart } from './latency-chart.ts';
 import { latencyTable } from './latency-table.ts';
 import { fenced, oneLine, tableCell } from './markdown.ts';
+import { inertProse, runLinkMarkdown, untrusted } from './untrusted-text.ts';
 
 type ReportedHost = NonNullable<GateReport['host']>;
 
@@ -24,7 +26,11 @@ export interface CommentBodyOptions {
   /** The hidden line that identifies this gate's comment, e.g. `<!-- loadgate:api -->`. */
   marker: string;
   maxChars?: number;
+  /** The GitHub server this run talks to (`GITHUB_SERVER_URL`): the only host a run link may point at. */
+  serverUrl?: string;
 }
+
+const DEFAULT_SERVER_URL = 'https://github.com';
 
 /** An error's own text can be a stack or a command's whole output: the start says what happened. */
 const ERROR_TEXT_CHARS = 4_000;
@@ -44,28 +50,15 @@ function verdictWords(report: GateReport): string {
   return report.headline;
 }
 
-/** `https://user:secret@host/…` would show its password: keep only the URL's public part. */
-function publicUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (!parsed.username && !parsed.password) return url;
-    parsed.username = '';
-    parsed.password = '';
-    return parsed.toString();
-  } catch {
-    return url;
-  }
-}
-
 function whatWasMeasured(report: GateReport): string {
   const s = report.settings;
   const load = `${s.bursts} bursts × ${seconds(s.durationMs)}, ${s.connections} connections${s.rate ? ` at ${count(s.rate)} req/s` : ''}`;
-  const target = `${s.method} ${publicUrl(s.url)}`;
+  const target = untrusted(`${s.method} ${redactedUrl(s.url)}`);
   const base = report.baseline;
   const baseline = s.abUrl
-    ? `A/B against \`${publicUrl(s.abUrl)}\``
-    : `baseline ${base.location}${base.runs > 0 ? `, ${base.runs} run${base.runs === 1 ? '' : 's'}` : ''}`;
-  return `<sub>${[load, `\`${target}\``, baseline].join(' · ')}</sub>`;
+    ? `A/B against ${untrusted(redactedUrl(s.abUrl))}`
+    : inertProse(`baseline ${base.location}${base.runs > 0 ? `, ${base.runs} run${base.runs === 1 ? '' : 's'}` : ''}`);
+  return `<sub>${[inertProse(load), target, baseline].join(' · ')}</sub>`;
 }
 
 function errorText(report: GateReport): string | undefined {
@@ -77,7 +70,7 @@ function errorText(report: GateReport): string | undefined {
 function warningsBlock(report: GateReport): string | undefined {
   const warnings = report.decision?.warnings ?? [];
   if (warnings.length === 0) return undefined;
-  return ['> [!WARNING]', ...warnings.map((warning) => `> - ${oneLine(warning)}`)].join('\n');
+  return ['> [!WARNING]', ...warnings.map((warning) => `> - ${inertProse(warning, { maxChars: VERDICT_LINE_CHARS })}`)].join('\n');
 }
 
 function hostModelOf(host: ReportedHost): HostUnderLoad {
@@ -89,7 +82,7 @@ function hostSection(report: GateReport): string | undefined {
   const host = report.host;
   if (!host) return report.figures ? renderHostUnderLoad(hostUnderLoad(null)).trimEnd() : undefined;
   const model = hostModelOf(host);
-  const swap = host.swap && `**Swap** (\`swap: ${host.swap.mode}\`): ${swapState(host.swap)}.`;
+  const swap = host.swap && `**Swap** (${untrusted(`swap: ${host.swap.mode}`)}): ${inertProse(swapState(host.swap), { maxChars: 1_000 })}.`;
   return [renderHostUnderLoad(model).trimEnd(), swap].filter((part) => part !== undefined).join('\n\n');
 }
 
@@ -127,13 +120,16 @@ function burstTable(report: GateReport, bursts: readonly Burst[]): string {
     `${count(result.non2xx + result.errors + result.timeouts)} (${plainPercent(result.errorRate)})`,
     `${Math.round(result.generatorCpu * 100)} %`,
     ...(withHost ? [formatMib(health?.figures.memAvailableMinKib ?? null) ?? '–', health ? health.flags.join(', ') : 'not observed'] : []),
-  ]);
+  ].map((value) => inertProse(value)));
   return markdownTable([header, ...rows], { align: header.map((_, i) => (i === 0 || (ab && i === 1) || (withHost && i === header.length - 1) ? 'l' : 'r')) });
 }
 
+/** Config rows whose values are already quoted (code spans). */
+const QUOTED_URL_ROWS = new Set(['url', 'baseline-url']);
+
 function configTable(settings: PublicSettings): string {
   const rows: [string, string][] = [
-    ['url', publicUrl(settings.url)],
+    ['url', untrusted(redactedUrl(settings.url))],
     ['method', settings.method],
     ['connections', String(settings.connections)],
     ['duration', seconds(settings.durationMs)],
@@ -143,7 +139,7 @@ function configTable(settings: PublicSettings): string {
     ['timeout', seconds(settings.timeoutMs)],
     ['rate', settings.rate === null ? 'closed loop' : `${count(settings.rate)} req/s`],
     ['load-processes', String(settings.loadProcesses)],
-    ['baseline-url', settings.abUrl === null ? '–' : publicUrl(settings.abUrl)],
+    ['baseline-url', settings.abUrl === null ? '–' : untrusted(redactedUrl(settings.abUrl))],
     ['host', settings.host ?? '–'],
     ['max-median-increase', plainPercent(settings.maxMedianIncrease)],
     ['max-p95-increase', plainPercent(settings.maxP95Increase)],
@@ -152,17 +148,20 @@ function configTable(settings: PublicSettings): string {
     ['baseline-store', settings.baselineStore],
     ['baseline-key', settings.baselineKey],
   ];
-  return markdownTable([['Setting', 'Value'], ...rows.map(([name, value]) => [`\`${name}\``, tableCell(value)])], { align: ['l', 'l'] });
+  // A report read back by `comment-from` comes from the measuring workflow: any value may be text.
+  const shown = (name: string, value: string) => (QUOTED_URL_ROWS.has(name) ? value : inertProse(value));
+  const cells = rows.map(([name, value]) => [`\`${name}\``, tableCell(shown(name, value))]);
+  return markdownTable([['Setting', 'Value'], ...cells], { align: ['l', 'l'] });
 }
 
 function fingerprintList(host: ReportedHost): string {
   const machine = host.fingerprint;
   return [
-    `- Host key: \`${host.hostKeyFingerprint}\``,
-    `- Machine: ${describeMachine(machine) ?? 'unknown'}`,
-    `- CPU: ${machine.cpuCount} × ${machine.cpuModel ?? 'unknown'}`,
+    `- Host key: ${untrusted(host.hostKeyFingerprint)}`,
+    `- Machine: ${inertProse(describeMachine(machine) ?? 'unknown')}`,
+    `- CPU: ${inertProse(`${machine.cpuCount} × ${machine.cpuModel ?? 'unknown'}`)}`,
     `- Memory: ${formatMib(machine.memTotalKib) ?? 'unknown'}, swap ${formatMib(machine.swapTotalKib) ?? 'unknown'}`,
-    `- Kernel: ${machine.kernel}`,
+    `- Kernel: ${untrusted(machine.kernel)}`,
   ].join('\n');
 }
 
@@ -173,19 +172,24 @@ function reasoningList(report: GateReport): string {
   const base = report.baseline;
   const lines: string[] = [];
   if (decision) {
-    lines.push(`- Mode: ${decision.mode}${decision.confirmed ? ', confirmed with extra bursts' : ''}${decision.crashed ? ', the target crashed under load' : ''}`);
-    lines.push(...decision.comparisons.map((c) => `- **${METRIC_NAMES[c.metric]}**: ${oneLine(c.reasoning)}`));
-    lines.push(...decision.notes.map((note) => `- ${oneLine(note)}`));
+    lines.push(`- Mode: ${inertProse(decision.mode)}${decision.confirmed ? ', confirmed with extra bursts' : ''}${decision.crashed ? ', the target crashed under load' : ''}`);
+    const reasoning = (c: (typeof decision.comparisons)[number]) => inertProse(c.reasoning, { maxChars: VERDICT_LINE_CHARS });
+    lines.push(...decision.comparisons.map((c) => `- **${METRIC_NAMES[c.metric]}**: ${reasoning(c)}`));
+    lines.push(...decision.notes.map((note) => `- ${inertProse(note, { maxChars: VERDICT_LINE_CHARS })}`));
   }
-  lines.push(`- Stored baseline: ${base.location}, ${base.runs} comparable run${base.runs === 1 ? '' : 's'}; this run ${base.recorded ? 'was recorded' : 'was not recorded'}${base.recordNote ? `: ${base.recordNote}` : ''}.`);
-  if (base.configDifferences.length > 0) lines.push(`- Settings differ from the baseline's: ${base.configDifferences.join('; ')}.`);
+  const recorded = `this run ${base.recorded ? 'was recorded' : 'was not recorded'}${base.recordNote ? `: ${base.recordNote}` : ''}`;
+  const stored = `${base.location}, ${base.runs} comparable run${base.runs === 1 ? '' : 's'}; ${recorded}`;
+  lines.push(`- Stored baseline: ${inertProse(stored, { maxChars: VERDICT_LINE_CHARS })}.`);
+  const differences = inertProse(base.configDifferences.join('; '), { maxChars: VERDICT_LINE_CHARS });
+  if (base.configDifferences.length > 0) lines.push(`- Settings differ from the baseline's: ${differences}.`);
   return lines.join('\n');
 }
 
-function runLink(report: GateReport): string {
-  const commit = report.context.sha ? ` · commit \`${report.context.sha.slice(0, 7)}\`` : '';
-  const link = report.context.runUrl ? `[Workflow run](${report.context.runUrl})` : 'Run outside GitHub Actions (no workflow run)';
-  return `${link}${commit} · ${report.startedAt}${report.finishedAt ? ` → ${report.finishedAt}` : ''}`;
+function runLink(report: GateReport, serverUrl: string): string {
+  const commit = report.context.sha ? ` · commit ${untrusted(report.context.sha.slice(0, 7))}` : '';
+  const runUrl = report.context.runUrl;
+  const link = runUrl ? runLinkMarkdown(runUrl, serverUrl, 'Workflow run') : 'Run outside GitHub Actions (no workflow run)';
+  return `${link}${commit} · ${inertProse(`${report.startedAt}${report.finishedAt ? ` → ${report.finishedAt}` : ''}`)}`;
 }
 
 /** How much of the details to show; anything less than everything is named in a note. */
@@ -196,8 +200,8 @@ interface Trim {
   otherDetails: boolean;
 }
 
-function details(report: GateReport, bursts: readonly Burst[], trim: Trim): string {
-  const parts = [runLink(report)];
+function details(report: GateReport, bursts: readonly Burst[], trim: Trim, serverUrl: string): string {
+  const parts = [runLink(report, serverUrl)];
   if (bursts.length > 0 && trim.burstRows > 0) parts.push(`#### Per-burst figures\n\n${burstTable(report, bursts.slice(0, trim.burstRows))}`);
   if (trim.otherDetails) {
     parts.push(`#### Statistics\n\n${reasoningList(report)}`);
@@ -220,8 +224,13 @@ function errorBlockOf(report: GateReport): string | undefined {
   return text === undefined ? undefined : fenced(text.split('\n'));
 }
 
+/** The verdict line as the comment's heading: it quotes crash lines and error text, shown inert. */
+function verdictHeading(report: GateReport): string {
+  return `### ${inertProse(verdictLine(report), { maxChars: 2 * VERDICT_LINE_CHARS })}`;
+}
+
 function mainSections(report: GateReport, columnTitle: string): string[] {
-  const parts = [`### ${verdictLine(report)}`, whatWasMeasured(report), errorBlockOf(report), latencyTable(report, columnTitle) || undefined, warningsBlock(report)];
+  const parts = [verdictHeading(report), whatWasMeasured(report), errorBlockOf(report), latencyTable(report, columnTitle) || undefined, warningsBlock(report)];
   if (report.curve && report.figures) parts.push(latencyChart(report.curve, report.verdict));
   parts.push(hostSection(report));
   return parts.filter((part): part is string => part !== undefined && part !== '');
@@ -231,6 +240,7 @@ interface Budget {
   limit: number;
   measure: (text: string) => number;
   limitName: string;
+  serverUrl: string;
 }
 
 /** The whole report, the details trimmed (per-burst rows first, then the rest) until it fits. */
@@ -239,7 +249,7 @@ function fitted(report: GateReport, head: string[], columnTitle: string, budget:
   const main = mainSections(report, columnTitle);
   const compose = (trim: Trim) => {
     const note = trimNote(bursts.length, trim, budget.limitName);
-    return `${[...head, ...main, details(report, bursts, trim), ...(note ? [note] : [])].join('\n\n')}\n`;
+    return `${[...head, ...main, details(report, bursts, trim, budget.serverUrl), ...(note ? [note] : [])].join('\n\n')}\n`;
   };
   const fits = (trim: Trim) => budget.measure(compose(trim)) <= budget.limit;
   const full: Trim = { burstRows: bursts.length, otherDetails: true };
@@ -257,7 +267,7 @@ function fitted(report: GateReport, head: string[], columnTitle: string, budget:
   }
   // Only an enormous error text or host log gets here: the verdict and the table still fit.
   const tooLong = `> ✂️ This report is too long for ${budget.limitName}: only the verdict and the table are shown. The full report is in the report JSON (the \`report\` output).`;
-  return `${[...head, `### ${verdictLine(report)}`, latencyTable(report, columnTitle), runLink(report), tooLong].filter((part) => part !== '').join('\n\n')}\n`;
+  return `${[...head, verdictHeading(report), latencyTable(report, columnTitle), runLink(report, budget.serverUrl), tooLong].filter((part) => part !== '').join('\n\n')}\n`;
 }
 
 /** The PR comment: marker, verdict line, table, chart, host, then the details; under `maxChars`. */
@@ -266,22 +276,27 @@ export function renderCommentBody(report: GateReport, options: CommentBodyOption
     limit: options.maxChars ?? COMMENT_MAX_CHARS,
     measure: (text) => text.length,
     limitName: "GitHub's comment size limit",
+    serverUrl: options.serverUrl ?? DEFAULT_SERVER_URL,
   });
 }
 
 /** For `comment: on-regression` once a PR that regressed passes: the old comment says so. */
-export function renderResolvedCommentBody(report: GateReport, options: Pick<CommentBodyOptions, 'marker'>): string {
-  const parts = [options.marker, `### ✅ ${report.name}: resolved: no regression any more`, `<sub>${oneLine(report.headline)}</sub>`, latencyTable(report, 'This PR'), runLink(report)];
+export function renderResolvedCommentBody(report: GateReport, options: Pick<CommentBodyOptions, 'marker' | 'serverUrl'>): string {
+  const headline = `<sub>${inertProse(report.headline, { maxChars: VERDICT_LINE_CHARS })}</sub>`;
+  const runUrl = runLink(report, options.serverUrl ?? DEFAULT_SERVER_URL);
+  const heading = `### ✅ ${report.name}: resolved: no regression any more`;
+  const parts = [options.marker, heading, headline, latencyTable(report, 'This PR'), runUrl];
   return `${parts.filter((part) => part !== '').join('\n\n')}\n`;
 }
 
 /** The job summary: the comment without its marker, under the summary's byte cap. */
-export function renderSummary(report: GateReport): string {
+export function renderSummary(report: GateReport, options: Pick<CommentBodyOptions, 'serverUrl'> = {}): string {
   const encoder = new TextEncoder();
   return fitted(report, [], report.context.pullRequestNumber === undefined ? 'This run' : 'This PR', {
     limit: SUMMARY_MAX_BYTES,
     measure: (text) => encoder.encode(text).length,
     limitName: 'the 1 MiB job summary limit',
+    serverUrl: options.serverUrl ?? DEFAULT_SERVER_URL,
   });
 }
 

@@ -2,6 +2,7 @@
 // table, comment, summary and outputs are all rendered from it (also by `comment-from`, which
 // reads it back from a file written by an earlier workflow).
 
+import { redactedUrl } from '../config/redact-url.ts';
 import type { LoadSettings, Settings } from '../config/settings.ts';
 import type { RunContext } from '../config/run-context.ts';
 import type { BurstResult } from '../load/measurement.ts';
@@ -15,7 +16,7 @@ import type { HostMachine } from '../watch/machine.ts';
 export const REPORT_SCHEMA = 'loadgate-report';
 export const REPORT_VERSION = 1;
 
-/** The settings a reader needs to interpret the figures; never credentials. */
+/** The settings a reader needs to interpret the figures; never credentials (URLs are redacted). */
 export interface PublicSettings
   extends Pick<LoadSettings, 'url' | 'method' | 'connections' | 'durationMs' | 'bursts' | 'warmupMs' | 'pipelining' | 'timeoutMs' | 'loadProcesses'> {
   rate: number | null;
@@ -78,7 +79,7 @@ export interface GateReport {
 export function publicSettings(settings: Settings): PublicSettings {
   const { load, gate, baseline } = settings;
   return {
-    url: load.url,
+    url: redactedUrl(load.url),
     method: load.method,
     connections: load.connections,
     durationMs: load.durationMs,
@@ -88,7 +89,7 @@ export function publicSettings(settings: Settings): PublicSettings {
     timeoutMs: load.timeoutMs,
     rate: load.rate ?? null,
     loadProcesses: load.loadProcesses,
-    abUrl: baseline.abUrl ?? null,
+    abUrl: baseline.abUrl === undefined ? null : redactedUrl(baseline.abUrl),
     host: settings.ssh ? `${settings.ssh.host}:${settings.ssh.port}` : null,
     maxMedianIncrease: gate.maxMedianIncrease,
     maxP95Increase: gate.maxP95Increase,

@@ -4,6 +4,10 @@ import { markdownTable } from 'markdown-table';
 import { formatMib } from '../units.ts';
 import type { HostUnderLoad } from '../watch/host-summary.ts';
 import { capitalize, fenced } from './markdown.ts';
+import { inertProse } from './untrusted-text.ts';
+
+/** The diagnosis names a killed process and the swap state; gaps list every unobserved source. */
+const DIAGNOSIS_CHARS = 1_000;
 
 const COLUMNS = [
   '',
@@ -31,19 +35,21 @@ export function renderHostUnderLoad(model: HostUnderLoad): string {
     run.stealPercentPeak === null ? '–' : `${run.stealPercentPeak.toFixed(1)} %`,
     String(run.oomKills),
     String(run.crashLines),
-  ]);
+  ].map((value) => inertProse(value)));
   const parts = [
     '### Host under load',
-    `**Diagnosis:** ${capitalize(model.diagnosis)}.`,
+    `**Diagnosis:** ${inertProse(capitalize(model.diagnosis), { maxChars: DIAGNOSIS_CHARS })}.`,
     markdownTable([COLUMNS, ...rows], { align: ['l', ...COLUMNS.slice(1).map(() => 'r')] }),
   ];
   if (model.crashLines.length > 0) {
     parts.push(`Crash lines from \`logs-command\`:\n\n${fenced(model.crashLines.map((crash) => crash.line))}`);
   }
-  parts.push(`Host: ${model.machine}.`);
+  // The machine, its differences and the gaps quote the host (kernel, CPU model, command errors).
+  parts.push(`Host: ${inertProse(model.machine, { maxChars: DIAGNOSIS_CHARS })}.`);
   if (model.baselineMachineDifferences.length > 0) {
-    parts.push(`> [!WARNING]\n> The baseline was measured on a different machine (${model.baselineMachineDifferences.join('; ')}): latencies may not be comparable.`);
+    const differences = inertProse(model.baselineMachineDifferences.join('; '), { maxChars: DIAGNOSIS_CHARS });
+    parts.push(`> [!WARNING]\n> The baseline was measured on a different machine (${differences}): latencies may not be comparable.`);
   }
-  if (model.gaps.length > 0) parts.push(`Not observed: ${model.gaps.join('; ')}.`);
+  if (model.gaps.length > 0) parts.push(`Not observed: ${inertProse(model.gaps.join('; '), { maxChars: DIAGNOSIS_CHARS })}.`);
   return `${parts.join('\n\n')}\n`;
 }

@@ -14,7 +14,8 @@ const REGRESSION_COLOUR = '#cf222e';
 
 /** "p99.9" for 99.9; quoted, since mermaid reads unquoted dots as something else. */
 function percentileLabel(percentile: number): string {
-  return `"p${percentile}"`;
+  // Number(): a report read back by `comment-from` may hold text here, and text could end the fence.
+  return `"p${Number(percentile)}"`;
 }
 
 /** Four significant digits: enough to read, short enough to keep the block small. */
@@ -56,7 +57,7 @@ export function latencyChart(curve: LatencyCurve, verdict: Verdict): string {
     '```',
   ];
   const caption = baseline
-    ? `<sub>Lines: ${BASELINE_SERIES} (grey) and ${CANDIDATE_SERIES} (${verdict === 'regression' ? 'red' : 'blue'}); p${curve.percentiles.at(-1)} ${milliseconds(baseline.at(-1) ?? 0)} → ${milliseconds(curve.candidate.at(-1) ?? 0)}.</sub>`
+    ? `<sub>Lines: ${BASELINE_SERIES} (grey) and ${CANDIDATE_SERIES} (${verdict === 'regression' ? 'red' : 'blue'}); p${Number(curve.percentiles.at(-1))} ${milliseconds(baseline.at(-1) ?? 0)} → ${milliseconds(curve.candidate.at(-1) ?? 0)}.</sub>`
     : `<sub>Line: ${CANDIDATE_SERIES}; no baseline curve to compare with.</sub>`;
   return `${lines.join('\n')}\n\n${caption}`;
 }

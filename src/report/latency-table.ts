@@ -4,6 +4,7 @@ import { markdownTable } from 'markdown-table';
 import type { Comparison, ComparedMetric, ComparisonStatus } from '../verdict/decision.ts';
 import { milliseconds, signedPercent } from '../verdict/wording.ts';
 import type { GateReport } from './gate-report.ts';
+import { inertProse } from './untrusted-text.ts';
 
 const ROWS: { metric: ComparedMetric; label: string; format: (value: number) => string }[] = [
   { metric: 'p50', label: 'p50 (median)', format: milliseconds },
@@ -34,7 +35,8 @@ export function latencyTable(report: GateReport, columnTitle = 'This run'): stri
       before === undefined ? '—' : format(before),
       format(figures[metric]),
       change === undefined || !Number.isFinite(change) ? '—' : signedPercent(change),
-      comparison?.limit || '—',
+      // A report read back by `comment-from` was written by the measuring workflow: its text is quoted.
+      comparison?.limit ? inertProse(comparison.limit) : '—',
       STATUS_TEXT[comparison?.status ?? 'info'],
     ];
   });

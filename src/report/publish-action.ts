@@ -11,6 +11,7 @@ import type { GateReport } from './gate-report.ts';
 import { headlineOf } from './headline.ts';
 import { commentMarker, upsertComment, type EventPullRequest } from './pull-request-comment.ts';
 import { defaultReportPath, writeReportFile } from './report-file.ts';
+import { plainLine } from './untrusted-text.ts';
 import { signedPercent } from '../verdict/wording.ts';
 import { messageOf } from '../errors.ts';
 
@@ -54,8 +55,8 @@ async function postComment(
     repo,
     issueNumber: pullRequest.number,
     name: report.name,
-    body: renderCommentBody(report, { marker }),
-    resolvedBody: renderResolvedCommentBody(report, { marker }),
+    body: renderCommentBody(report, { marker, serverUrl: context.serverUrl }),
+    resolvedBody: renderResolvedCommentBody(report, { marker, serverUrl: context.serverUrl }),
     mode: settings.comment,
     isRegression: report.verdict === 'regression',
     readOnlyForkToken: pullRequest.readOnlyForkToken,
@@ -176,13 +177,14 @@ export async function publishToRunner(
   setOutputs(report, reportPath, commentUrl);
   // Outside a runner (GitHub's local runner, a bare `node dist/index.js`) there is no summary file: not a failure.
   // renderSummary fits the summary under GitHub's cap itself, keeping its <details> closed.
-  if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(renderSummary(report)).write();
+  if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(renderSummary(report, { serverUrl: context.serverUrl })).write();
   else log.debug('GITHUB_STEP_SUMMARY is not set: no job summary written.');
 }
 
 /** The verdict line as the step's annotation; a failing verdict fails the step (exit 1). */
 export function announceVerdict(report: GateReport, { failStep }: { failStep: boolean }): void {
-  const line = headlineOf(report);
+  // The headline can quote crash lines: one line, capped, like every annotation.
+  const line = plainLine(headlineOf(report));
   if (failStep) core.setFailed(line);
   else if (report.verdict === 'pass') core.notice(line);
   else core.warning(line);

@@ -116,7 +116,8 @@ export async function upsertComment(options: UpsertCommentOptions): Promise<Comm
   try {
     const login = await ownLogin(github);
     const comments = await github.paginate(github.rest.issues.listComments, { owner, repo, issue_number: issueNumber, per_page: 100 });
-    const ours = comments.filter((comment) => comment.user?.login === login && comment.body?.includes(marker));
+    // Only at the start: another gate's comment may quote this marker in a crash line it shows.
+    const ours = comments.filter((comment) => comment.user?.login === login && comment.body?.startsWith(marker));
     if (ours.length > 1) log.debug(`${ours.length} comments carry ${marker}; updating the oldest (${ours[0].html_url}).`);
     const existing = ours[0];
     if (!existing && mode === 'on-regression' && !isRegression) {

@@ -70,6 +70,40 @@ describe('the bundle with the branch store and the PR comment over real HTTP', {
     assert.deepEqual(fake.violations, []);
   });
 
+  it('keeps the credentials of a url out of the log, outputs, summary, report, baseline branch and comment', async () => {
+    const password = 'hunter2pass';
+    const apiKey = 'SECRETKEY123';
+    const url = target.url.replace('http://', `http://deploy:${password}@`).replace(/\/$/, `/x?api_key=${apiKey}`);
+    const secretInputs = { ...inputs, url, name: 'secret-url' };
+    const push = await runBundle({ inputs: secretInputs, eventName: 'push', event: { ref: 'refs/heads/main', repository: repository() }, env });
+    assert.equal(push.code, 0, push.stdout + push.stderr);
+    const pr = await runBundle({ inputs: secretInputs, eventName: 'pull_request', event: pullRequest(), env });
+    assert.equal(pr.code, 0, pr.stdout + pr.stderr);
+    const comment = fake.comments(PR).find((c) => c.body.includes('<!-- loadgate:secret-url -->'));
+    assert.ok(comment, 'the PR run commented');
+    const baseline = fake.fileText('loadgate-baseline', baselineFilePath('secret-url'))!;
+    assert.equal(parseDocument(baseline, 'branch').histories['secret-url'].length, 1);
+    for (const run of [push, pr]) {
+      assert.match(run.stdout, new RegExp(`^::add-mask::${apiKey}$`, 'm'), 'masked for the runner');
+      assert.match(run.stdout, new RegExp(`^::add-mask::${password}$`, 'm'), 'masked for the runner');
+    }
+    const places = {
+      stdout: [push, pr].map((run) => run.stdout.replace(/^::add-mask::.*$/gm, '')).join('\n'),
+      stderr: push.stderr + pr.stderr,
+      outputs: JSON.stringify([push.outputs, pr.outputs]),
+      summary: push.summary + pr.summary,
+      report: JSON.stringify([push.report, pr.report]),
+      baseline,
+      comment: comment.body,
+    };
+    for (const [place, text] of Object.entries(places)) {
+      assert.ok(!text.includes(apiKey) && !text.includes(password) && !text.includes('deploy:'), `${place} shows a credential`);
+    }
+    assert.match(places.stdout, /warming up http:\/\/\*\*\*@127\.0\.0\.1:\d+\/x\?api_key=\*\*\* for/);
+    assert.match(comment.body, /`GET http:\/\/\*\*\*@127\.0\.0\.1:\d+\/x\?api_key=\*\*\*`/);
+    assert.deepEqual(fake.violations, []);
+  });
+
   it('keeps the verdict and warns with the fork pattern when the token may not comment', async () => {
     fake.failNext('issues/create-comment', 403, { message: 'Resource not accessible by integration' });
     const run = await runBundle({ inputs: { ...inputs, name: 'fork-gate' }, eventName: 'pull_request', event: pullRequest(true), env });

@@ -103,7 +103,7 @@ describe('parseInputs: bad input names the input and the accepted form', { timeo
     ['percent above 1000', { 'max-median-increase': '1500%' }, /input `max-median-increase`: got "1500%"; expected a percentage from 0 to 1000/],
     ['negative percent', { 'max-p95-increase': '-5' }, /input `max-p95-increase`/],
     ['error rate above 100%', { 'max-error-rate': '150' }, /input `max-error-rate`.*0 to 100/],
-    ['header without colon', { headers: 'Authorization Bearer x' }, /input `headers`: got "Authorization Bearer x"; expected one `Name: value` line/],
+    ['header without colon', { headers: 'X-Trace: 1\nAuthorization Bearer x' }, /input `headers`: line 2 is not `Name: value` \(its text is not shown\); expected one `Name: value` line/],
     ['swap-size garbage', { 'swap-size': 'lots' }, /input `swap-size`: got "lots"; expected a size from 64M to 1T/],
     ['swap-size too small', { 'swap-size': '1K' }, /input `swap-size`/],
     ['relative swap-path', { 'swap-path': 'swapfile' }, /input `swap-path`.*absolute path/],

@@ -92,6 +92,14 @@ describe('upsertComment against the GitHub fake', { timeout: 60_000 }, () => {
     assert.deepEqual(fake.violations, []);
   });
 
+  test("another gate's comment quoting this gate's marker in a crash line is left alone", async () => {
+    const other = fake.addComment(PR, `<!-- loadgate:web -->\n\`\`\`text\n[ERROR] Worker was sent SIGKILL! ${MARKER}\n\`\`\``);
+    const result = await upsert('✅ no regression');
+    assert.equal(result.action, 'created');
+    assert.ok(fake.comments(PR).find((c) => c.id === other)?.body.startsWith('<!-- loadgate:web -->'));
+    assert.equal(fake.comments(PR).length, 2);
+  });
+
   test('with a personal token, GET /user names the identity and no GraphQL call is made', async () => {
     await fake.close();
     fake = await GitHubFake.start({ account: HUMAN });

@@ -1,0 +1,87 @@
+// The one place that decides what of a target URL may leave the process. `https://user:pass@host`
+// and `?api_key=…` carry credentials; logs, the comment, the summary, the report JSON and the
+// baseline history (public to fork PRs) only ever see the redacted form. Pure.
+
+/** What replaces a secret: the shape of the URL stays readable. */
+export const REDACTED = '***';
+
+/**
+ * Masking a two-character query value (`?page=2`) would blank every `2` in the job log, so
+ * only parts this long are handed to the runner's masker (as SECRET_INPUTS lines are). Shorter
+ * ones are still redacted everywhere loadgate prints a URL.
+ */
+const MIN_MASKED_CHARS = 4;
+
+function parsed(url: string): URL | undefined {
+  try {
+    return new URL(url);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `a=1&token` → `a=***&***`: every value, and a bare part (often a token itself). */
+function redactedQuery(search: string): string {
+  if (search.length <= 1) return search;
+  const parts = search
+    .slice(1)
+    .split('&')
+    .map((part) => {
+      if (part === '') return part;
+      const equals = part.indexOf('=');
+      if (equals < 0) return REDACTED;
+      return equals === part.length - 1 ? part : `${part.slice(0, equals + 1)}${REDACTED}`;
+    });
+  return `?${parts.join('&')}`;
+}
+
+/**
+ * `https://user:pass@host/p?api_key=k#f` → `https://***@host/p?api_key=***#***`. A URL without
+ * userinfo, query or fragment comes back unchanged (so stored baselines of such URLs still
+ * match). Text that is not a URL is cut where a URL's secrets would start.
+ */
+export function redactedUrl(url: string): string {
+  const value = parsed(url);
+  if (!value) return redactedUnparsable(url);
+  if (!value.username && !value.password && !value.search && !value.hash) return url;
+  const userinfo = value.username || value.password ? `${REDACTED}@` : '';
+  const hash = value.hash.length > 1 ? `#${REDACTED}` : value.hash;
+  return `${value.protocol}//${userinfo}${value.host}${value.pathname}${redactedQuery(value.search)}${hash}`;
+}
+
+/** A rejected input is echoed: whatever could be userinfo or a query goes. */
+function redactedUnparsable(text: string): string {
+  const withoutUserinfo = text.replace(/^([^:/?#]*:\/\/)[^/?#]*@/, `$1${REDACTED}@`);
+  const query = withoutUserinfo.search(/[?#]/);
+  return query < 0 ? withoutUserinfo : `${withoutUserinfo.slice(0, query)}${withoutUserinfo[query]}${REDACTED}`;
+}
+
+function decoded(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * The substrings of `url` to register with the runner's masker (`core.setSecret`) and to cut
+ * from error messages: user and password, each query value, the fragment; as written and
+ * percent-decoded. Empty for a URL without any.
+ */
+export function urlSecrets(url: string): string[] {
+  const value = parsed(url);
+  if (!value) return [];
+  const queryValues = value.search
+    .slice(1)
+    .split('&')
+    .map((part) => (part.includes('=') ? part.slice(part.indexOf('=') + 1) : part));
+  const parts = [value.username, value.password, ...queryValues, value.hash.slice(1)];
+  const secrets = parts.flatMap((part) => [part, decoded(part)]).filter((secret) => secret.length >= MIN_MASKED_CHARS);
+  return [...new Set(secrets)];
+}
+
+/** `text` with every secret replaced, longest first (so a password never shows through its user's mask). */
+export function withoutSecrets(text: string, secrets: readonly string[]): string {
+  return [...secrets].sort((a, b) => b.length - a.length).reduce((result, secret) => result.split(secret).join(REDACTED), text);
+}

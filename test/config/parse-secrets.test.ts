@@ -1,0 +1,42 @@
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import type { RawInputs } from '../../src/config/input-defaults.ts';
+import { ConfigError, parseInputs } from '../../src/config/parse.ts';
+
+function problemsOf(raw: RawInputs): string {
+  try {
+    parseInputs({ url: 'http://127.0.0.1:8080/api', ...raw });
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
+    return error.message;
+  }
+  assert.fail(`expected ${JSON.stringify(raw)} to be rejected`);
+}
+
+describe('parseInputs: credentials in inputs', { timeout: 10_000 }, () => {
+  it('lists the secrets of url and baseline-url for the runner to mask', () => {
+    const plan = parseInputs({ url: 'https://deploy:hunter2@staging.example.com/api?api_key=SECRETKEY&page=2', 'baseline-url': 'https://main.example.com/api?token=0TH3RTOKEN' });
+    assert.equal(plan.kind, 'measure');
+    for (const secret of ['deploy', 'hunter2', 'SECRETKEY', '0TH3RTOKEN']) assert.ok(plan.settings.secrets.includes(secret), secret);
+    assert.ok(!plan.settings.secrets.includes('2'), 'a short query value would blank every 2 in the log');
+  });
+
+  it('has no secrets for a plain URL', () => {
+    const plan = parseInputs({ url: 'https://staging.example.com/api' });
+    assert.equal(plan.kind, 'measure');
+    assert.deepEqual(plan.settings.secrets, []);
+  });
+
+  it('echoes a rejected URL redacted', () => {
+    const message = problemsOf({ url: 'ftp://deploy:hunter2@staging.example.com/x?api_key=SECRETKEY', 'baseline-url': 'main.example.com/?token=0TH3RTOKEN' });
+    assert.match(message, /input `url`: got "ftp:\/\/\*\*\*@staging\.example\.com\/x\?api_key=\*\*\*"/);
+    assert.match(message, /input `baseline-url`: got "main\.example\.com\/\?\*\*\*"/);
+    assert.doesNotMatch(message, /hunter2|deploy|SECRETKEY|0TH3RTOKEN/);
+  });
+
+  it('never echoes a header line it rejects: the line may be the credential', () => {
+    const message = problemsOf({ headers: 'Bearer eyJhbGciOiJIUzI1NiJ9.s3cr3t' });
+    assert.match(message, /input `headers`: line 1 is not `Name: value`/);
+    assert.doesNotMatch(message, /eyJ|s3cr3t|Bearer/);
+  });
+});
