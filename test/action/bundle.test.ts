@@ -108,7 +108,6 @@ describe('the bundle run like the runner runs it (Node 24, INPUT_* env, output f
       headers: 'X-Trace: a\rInjected: 1',
       'p95-budget': '0.0001ms',
       'swap-path': '/var/',
-      'logs-command': 'journalctl -u app',
       'baseline-path': `${dir}/`,
       'baseline-branch': '-x',
     };
