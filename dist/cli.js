@@ -5747,12 +5747,12 @@ Content-Type: ${value.type || "application/octet-stream"}\r
             if (mimeType !== null) {
               switch (mimeType.essence) {
                 case "multipart/form-data": {
-                  const parsed = multipartFormDataParser(value, mimeType);
-                  if (parsed === "failure") {
+                  const parsed2 = multipartFormDataParser(value, mimeType);
+                  if (parsed2 === "failure") {
                     throw new TypeError("Failed to parse body as FormData.");
                   }
                   const fd = new FormData();
-                  fd[kState] = parsed;
+                  fd[kState] = parsed2;
                   return fd;
                 }
                 case "application/x-www-form-urlencoded": {
@@ -9132,10 +9132,10 @@ var require_env_http_proxy_agent = __commonJS({
           if (!entry) {
             continue;
           }
-          const parsed = entry.match(/^(.+):(\d+)$/);
+          const parsed2 = entry.match(/^(.+):(\d+)$/);
           noProxyEntries.push({
-            hostname: (parsed ? parsed[1] : entry).toLowerCase(),
-            port: parsed ? Number.parseInt(parsed[2], 10) : 0
+            hostname: (parsed2 ? parsed2[1] : entry).toLowerCase(),
+            port: parsed2 ? Number.parseInt(parsed2[2], 10) : 0
           });
         }
         this.#noProxyValue = noProxyValue;
@@ -15139,9 +15139,9 @@ var require_util4 = __commonJS({
       switch (type) {
         case "DataURL": {
           let dataURL = "data:";
-          const parsed = parseMIMEType(mimeType || "application/octet-stream");
-          if (parsed !== "failure") {
-            dataURL += serializeAMimeType(parsed);
+          const parsed2 = parseMIMEType(mimeType || "application/octet-stream");
+          if (parsed2 !== "failure") {
+            dataURL += serializeAMimeType(parsed2);
           }
           dataURL += ";base64,";
           const decoder = new StringDecoder("latin1");
@@ -44456,8 +44456,8 @@ var require_prerelease = __commonJS({
     "use strict";
     var parse4 = require_parse2();
     var prerelease = (version2, options) => {
-      const parsed = parse4(version2, options);
-      return parsed && parsed.prerelease.length ? parsed.prerelease : null;
+      const parsed2 = parse4(version2, options);
+      return parsed2 && parsed2.prerelease.length ? parsed2.prerelease : null;
     };
     module2.exports = prerelease;
   }
@@ -47808,9 +47808,9 @@ var require_buffer = __commonJS({
         length = strLen / 2;
       }
       for (var i = 0; i < length; ++i) {
-        var parsed = parseInt(string.substr(i * 2, 2), 16);
-        if (numberIsNaN(parsed)) return i;
-        buf[offset + i] = parsed;
+        var parsed2 = parseInt(string.substr(i * 2, 2), 16);
+        if (numberIsNaN(parsed2)) return i;
+        buf[offset + i] = parsed2;
       }
       return i;
     }
@@ -57880,10 +57880,10 @@ ${formatted}-----END ${type} KEY-----`;
         return this[SYM_PUB_SSH];
       },
       equals: function equals(key) {
-        const parsed = parseKey(key);
-        if (parsed instanceof Error)
+        const parsed2 = parseKey(key);
+        if (parsed2 instanceof Error)
           return false;
-        return this.type === parsed.type && this[SYM_PRIV_PEM] === parsed[SYM_PRIV_PEM] && this[SYM_PUB_PEM] === parsed[SYM_PUB_PEM] && this[SYM_PUB_SSH].equals(parsed[SYM_PUB_SSH]);
+        return this.type === parsed2.type && this[SYM_PRIV_PEM] === parsed2[SYM_PRIV_PEM] && this[SYM_PUB_PEM] === parsed2[SYM_PUB_PEM] && this[SYM_PUB_SSH].equals(parsed2[SYM_PUB_SSH]);
       }
     };
     function OpenSSH_Private(type, comment, privPEM, pubPEM, pubSSH, algo, decrypted) {
@@ -69326,10 +69326,10 @@ var require_client2 = __commonJS({
         throw new TypeError("Invalid keys argument type");
       const keys = [];
       for (const key of keys_) {
-        const parsed = parseKey(key);
-        if (parsed instanceof Error)
-          throw parsed;
-        keys.push(parsed);
+        const parsed2 = parseKey(key);
+        if (parsed2 instanceof Error)
+          throw parsed2;
+        keys.push(parsed2);
       }
       if (!client.config.strictVendor || client.config.strictVendor && RE_OPENSSH.test(client._remoteVer)) {
         client._callbacks.push((had_err, data) => {
@@ -70979,10 +70979,10 @@ var require_keygen = __commonJS({
           const kdfName = Buffer.from(encrypted ? encrypted.kdfName : "none");
           const kdfOptions = encrypted ? encrypted.kdfOptions : Buffer.alloc(0);
           const blockLen = encrypted ? encrypted.cipher.blockLen : 8;
-          const parsed = parseDERs(keyType, pub, priv);
+          const parsed2 = parseDERs(keyType, pub, priv);
           const checkInt = randomBytes2(4);
           const commentBin = Buffer.from(comment);
-          const privBlobLen = 4 + 4 + parsed.priv.length + 4 + commentBin.length;
+          const privBlobLen = 4 + 4 + parsed2.priv.length + 4 + commentBin.length;
           let padding = [];
           for (let i = 1; (privBlobLen + padding.length) % blockLen; ++i)
             padding.push(i & 255);
@@ -70993,8 +70993,8 @@ var require_keygen = __commonJS({
             let pos = 0;
             privBlob.set(checkInt, pos += 0);
             privBlob.set(checkInt, pos += 4);
-            privBlob.set(parsed.priv, pos += 4);
-            privBlob.writeUInt32BE(commentBin.length, pos += parsed.priv.length);
+            privBlob.set(parsed2.priv, pos += 4);
+            privBlob.writeUInt32BE(commentBin.length, pos += parsed2.priv.length);
             privBlob.set(commentBin, pos += 4);
             privBlob.set(padding, pos += commentBin.length);
           }
@@ -71019,7 +71019,7 @@ var require_keygen = __commonJS({
           }
           const magicBytes = Buffer.from("openssh-key-v1\0");
           const privBin = Buffer.allocUnsafe(
-            magicBytes.length + 4 + cipherName.length + 4 + kdfName.length + 4 + kdfOptions.length + 4 + 4 + parsed.pub.length + 4 + privBlob.length + extra.length
+            magicBytes.length + 4 + cipherName.length + 4 + kdfName.length + 4 + kdfOptions.length + 4 + 4 + parsed2.pub.length + 4 + privBlob.length + extra.length
           );
           {
             let pos = 0;
@@ -71031,9 +71031,9 @@ var require_keygen = __commonJS({
             privBin.writeUInt32BE(kdfOptions.length, pos += kdfName.length);
             privBin.set(kdfOptions, pos += 4);
             privBin.writeUInt32BE(1, pos += kdfOptions.length);
-            privBin.writeUInt32BE(parsed.pub.length, pos += 4);
-            privBin.set(parsed.pub, pos += 4);
-            privBin.writeUInt32BE(privBlob.length, pos += parsed.pub.length);
+            privBin.writeUInt32BE(parsed2.pub.length, pos += 4);
+            privBin.set(parsed2.pub, pos += 4);
+            privBin.writeUInt32BE(privBlob.length, pos += parsed2.pub.length);
             privBin.set(privBlob, pos += 4);
             privBin.set(extra, pos += privBlob.length);
           }
@@ -71045,8 +71045,8 @@ var require_keygen = __commonJS({
             privateB64 += formatted;
           }
           {
-            const b64 = parsed.pub.base64Slice(0, parsed.pub.length);
-            publicB64 = `${parsed.sshName} ${b64}${comment ? ` ${comment}` : ""}`;
+            const b64 = parsed2.pub.base64Slice(0, parsed2.pub.length);
+            publicB64 = `${parsed2.sshName} ${b64}${comment ? ` ${comment}` : ""}`;
           }
           privateB64 += "-----END OPENSSH PRIVATE KEY-----\n";
           return {
@@ -71186,6 +71186,58 @@ var INPUT_DEFAULTS = {
   name: "loadgate"
 };
 var INPUT_NAMES = Object.keys(INPUT_DEFAULTS);
+
+// src/config/redact-url.ts
+var REDACTED = "***";
+var MIN_MASKED_CHARS = 4;
+function parsed(url) {
+  try {
+    return new URL(url);
+  } catch {
+    return void 0;
+  }
+}
+function redactedQuery(search) {
+  if (search.length <= 1) return search;
+  const parts = search.slice(1).split("&").map((part) => {
+    if (part === "") return part;
+    const equals = part.indexOf("=");
+    if (equals < 0) return REDACTED;
+    return equals === part.length - 1 ? part : `${part.slice(0, equals + 1)}${REDACTED}`;
+  });
+  return `?${parts.join("&")}`;
+}
+function redactedUrl(url) {
+  const value = parsed(url);
+  if (!value) return redactedUnparsable(url);
+  if (!value.username && !value.password && !value.search && !value.hash) return url;
+  const userinfo = value.username || value.password ? `${REDACTED}@` : "";
+  const hash = value.hash.length > 1 ? `#${REDACTED}` : value.hash;
+  return `${value.protocol}//${userinfo}${value.host}${value.pathname}${redactedQuery(value.search)}${hash}`;
+}
+function redactedUnparsable(text2) {
+  const withoutUserinfo = text2.replace(/^([^:/?#]*:\/\/)[^/?#]*@/, `$1${REDACTED}@`);
+  const query = withoutUserinfo.search(/[?#]/);
+  return query < 0 ? withoutUserinfo : `${withoutUserinfo.slice(0, query)}${withoutUserinfo[query]}${REDACTED}`;
+}
+function decoded(text2) {
+  try {
+    return decodeURIComponent(text2.replace(/\+/g, " "));
+  } catch {
+    return text2;
+  }
+}
+function urlSecrets(url) {
+  const value = parsed(url);
+  if (!value) return [];
+  const queryValues = value.search.slice(1).split("&").map((part) => part.includes("=") ? part.slice(part.indexOf("=") + 1) : part);
+  const parts = [value.username, value.password, ...queryValues, value.hash.slice(1)];
+  const secrets = parts.flatMap((part) => [part, decoded(part)]).filter((secret) => secret.length >= MIN_MASKED_CHARS);
+  return [...new Set(secrets)];
+}
+function withoutSecrets(text2, secrets) {
+  return [...secrets].sort((a, b) => b.length - a.length).reduce((result, secret) => result.split(secret).join(REDACTED), text2);
+}
 
 // src/config/validators.ts
 var SAFE_SEGMENT = /^[A-Za-z0-9._-]+$/;
@@ -71330,26 +71382,27 @@ var InputReader = class {
   httpUrl(name) {
     const value = this.optional(name);
     if (value === void 0) return void 0;
-    let parsed;
+    let parsed2;
     try {
-      parsed = new URL(value);
+      parsed2 = new URL(value);
     } catch {
-      parsed = void 0;
+      parsed2 = void 0;
     }
-    if (!parsed || !["http:", "https:"].includes(parsed.protocol) || !parsed.hostname) {
-      return this.reject(name, value, "an absolute http:// or https:// URL such as `https://staging.example.com/health`");
+    if (!parsed2 || !["http:", "https:"].includes(parsed2.protocol) || !parsed2.hostname) {
+      return this.reject(name, redactedUrl(value), "an absolute http:// or https:// URL such as `https://staging.example.com/health`");
     }
-    return parsed.toString();
+    return parsed2.toString();
   }
 };
 function parseHeaders(reader) {
   const headers = {};
-  for (const line of reader.text("headers").split(/\r?\n/)) {
+  for (const [index, line] of reader.text("headers").split(/\r?\n/).entries()) {
     if (!line.trim()) continue;
     const colon = line.indexOf(":");
     const name = colon > 0 ? line.slice(0, colon).trim() : "";
     if (!HEADER_NAME.test(name)) {
-      reader.reject("headers", line, "one `Name: value` line per header");
+      const expected = "expected one `Name: value` line per header";
+      reader.problems.push(`input \`headers\`: line ${index + 1} is not \`Name: value\` (its text is not shown); ${expected}`);
       continue;
     }
     const value = line.slice(colon + 1).trim();
@@ -71581,8 +71634,10 @@ function parseInputs(raw) {
       update: reader.oneOf("update-baseline", ["auto", "true", "false"]),
       abUrl: reader.httpUrl("baseline-url")
     },
-    report
+    report,
+    secrets: []
   };
+  settings2.secrets.push(...urlSecrets(settings2.load.url), ...urlSecrets(settings2.baseline.abUrl ?? ""));
   if (settings2.gate.maxErrorRate > 1) {
     reader.reject("max-error-rate", reader.text("max-error-rate"), "a percentage from 0 to 100");
   }
@@ -71653,6 +71708,7 @@ function parseRunContext(env, payload) {
     pullRequestNumber: isPullRequest ? event.pull_request?.number : void 0,
     runId,
     runUrl: repository && runId ? `${serverUrl}/${repository}/actions/runs/${runId}` : void 0,
+    serverUrl,
     apiUrl: env.GITHUB_API_URL ?? "https://api.github.com",
     workflowRun: eventName === "workflow_run" ? workflowRunOf(event) : void 0
   };
@@ -72655,8 +72711,8 @@ var MAX_INT = Number.MAX_SAFE_INTEGER.toString();
 var MAX_DIGITS = MAX_INT.length;
 var stringsOrLargeNumbers = /"(?:[^"\\]|\\.)*"|-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/g;
 var noiseValueWithQuotes = /^"-?\d+n+"$/;
-var applyReviverIteratively = (parsed, userReviver) => {
-  const rootHolder = { "": parsed };
+var applyReviverIteratively = (parsed2, userReviver) => {
+  const rootHolder = { "": parsed2 };
   const stack = [{ parent: rootHolder, key: "", visited: false }];
   while (stack.length > 0) {
     const node = stack[stack.length - 1];
@@ -72724,8 +72780,8 @@ var JSONParse = (text2, reviver) => {
   } catch (error) {
     if (error instanceof RangeError) {
       const serializedData = serializeBigInts(text2);
-      const parsed = originalParse(serializedData);
-      return applyReviverIteratively(parsed, reviver);
+      const parsed2 = originalParse(serializedData);
+      return applyReviverIteratively(parsed2, reviver);
     }
     throw error;
   }
@@ -76232,7 +76288,7 @@ function emptyDocument() {
 }
 function loadSignatureOf(load) {
   return {
-    url: load.url,
+    url: redactedUrl(load.url),
     method: load.method,
     connections: load.connections,
     durationMs: load.durationMs,
@@ -76241,7 +76297,9 @@ function loadSignatureOf(load) {
     bodySha256: load.body === void 0 ? null : createHash("sha256").update(load.body).digest("hex")
   };
 }
-function loadSignatureDifferences(baseline, current) {
+function loadSignatureDifferences(stored, measured) {
+  const baseline = { ...stored, url: redactedUrl(stored.url) };
+  const current = { ...measured, url: redactedUrl(measured.url) };
   const keys = Object.keys(current);
   return keys.filter((key) => baseline[key] !== current[key]).map((key) => key === "bodySha256" ? "body changed" : `${key} ${String(baseline[key])} \u2192 ${String(current[key])}`);
 }
@@ -77403,7 +77461,7 @@ var REPORT_VERSION = 1;
 function publicSettings(settings2) {
   const { load, gate, baseline } = settings2;
   return {
-    url: load.url,
+    url: redactedUrl(load.url),
     method: load.method,
     connections: load.connections,
     durationMs: load.durationMs,
@@ -77413,7 +77471,7 @@ function publicSettings(settings2) {
     timeoutMs: load.timeoutMs,
     rate: load.rate ?? null,
     loadProcesses: load.loadProcesses,
-    abUrl: baseline.abUrl ?? null,
+    abUrl: baseline.abUrl === void 0 ? null : redactedUrl(baseline.abUrl),
     host: settings2.ssh ? `${settings2.ssh.host}:${settings2.ssh.port}` : null,
     maxMedianIncrease: gate.maxMedianIncrease,
     maxP95Increase: gate.maxP95Increase,
@@ -79027,7 +79085,7 @@ async function runGate(settings2, context3, log) {
     recording = { recorded: false, note: policy.note };
     if (policy.record && baseline.store) recording = await record(settings2, context3, baseline.store, verdict2, target, log, policy.note);
   } catch (thrown) {
-    error = messageOf(thrown);
+    error = withoutSecrets(messageOf(thrown), settings2.secrets);
   } finally {
     await target?.close().catch((thrown) => log.warning(`closing the SSH session: ${messageOf(thrown)}`));
   }
@@ -79036,7 +79094,8 @@ async function runGate(settings2, context3, log) {
 }
 async function loadBaseline(settings2, context3, log) {
   if (settings2.baseline.abUrl) {
-    return { source: { kind: "ab" }, comparable: [], settingsChanges: [], location: `live A/B against ${settings2.baseline.abUrl}` };
+    const location = `live A/B against ${redactedUrl(settings2.baseline.abUrl)}`;
+    return { source: { kind: "ab" }, comparable: [], settingsChanges: [], location };
   }
   const store = openBaselineStore(settings2, context3, log);
   if (!store) return { source: { kind: "none" }, comparable: [], settingsChanges: [], location: "none" };
@@ -79050,7 +79109,7 @@ async function loadBaseline(settings2, context3, log) {
 }
 async function measureAndDecide(settings2, baseline, target, log) {
   const plan = { load: settings2.load, abUrl: settings2.baseline.abUrl };
-  log.info(`warming up ${settings2.load.url} for ${settings2.load.warmupMs} ms`);
+  log.info(`warming up ${redactedUrl(settings2.load.url)} for ${settings2.load.warmupMs} ms`);
   await warmUp(plan);
   log.info(`measuring ${settings2.load.bursts} bursts of ${settings2.load.durationMs} ms`);
   return runVerdict({
@@ -79250,6 +79309,19 @@ function oneLine(text2) {
   return text2.replace(/\s+/g, " ").trim();
 }
 
+// src/report/untrusted-text.ts
+var INLINE_MAX_CHARS = 300;
+var PLAIN_MAX_CHARS = 2e3;
+var ZERO_WIDTH_SPACE = "\u200B";
+var CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
+function plainLine(text2, maxChars = PLAIN_MAX_CHARS) {
+  const line = String(text2).replace(CONTROL, " ").replace(/\s+/g, " ").trim();
+  return line.length <= maxChars ? line : `${line.slice(0, maxChars - 1)}\u2026`;
+}
+function inertProse(text2, options = {}) {
+  return plainLine(text2, options.maxChars ?? INLINE_MAX_CHARS).replace(/[\\[\]<>*_~&]/g, "\\$&").replace(/^([#+-])(?=\s|$)/, "\\$1").replace(/^(\d+)([.)])(?=\s|$)/, "$1\\$2").replace(/([@#])(?=[\p{L}\p{N}_])/gu, `$1${ZERO_WIDTH_SPACE}`).replace(/:\/\//g, `:${ZERO_WIDTH_SPACE}//`).replace(/\bwww\./gi, (www) => `${www.slice(0, 3)}${ZERO_WIDTH_SPACE}.`);
+}
+
 // src/report/latency-table.ts
 var ROWS = [
   { metric: "p50", label: "p50 (median)", format: milliseconds },
@@ -79278,7 +79350,8 @@ function latencyTable(report, columnTitle = "This run") {
       before === void 0 ? "\u2014" : format(before),
       format(figures2[metric]),
       change === void 0 || !Number.isFinite(change) ? "\u2014" : signedPercent(change),
-      comparison2?.limit || "\u2014",
+      // A report read back by `comment-from` was written by the measuring workflow: its text is quoted.
+      comparison2?.limit ? inertProse(comparison2.limit) : "\u2014",
       STATUS_TEXT[comparison2?.status ?? "info"]
     ];
   });

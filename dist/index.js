@@ -5666,12 +5666,12 @@ Content-Type: ${value.type || "application/octet-stream"}\r
             if (mimeType !== null) {
               switch (mimeType.essence) {
                 case "multipart/form-data": {
-                  const parsed = multipartFormDataParser(value, mimeType);
-                  if (parsed === "failure") {
+                  const parsed2 = multipartFormDataParser(value, mimeType);
+                  if (parsed2 === "failure") {
                     throw new TypeError("Failed to parse body as FormData.");
                   }
                   const fd = new FormData();
-                  fd[kState] = parsed;
+                  fd[kState] = parsed2;
                   return fd;
                 }
                 case "application/x-www-form-urlencoded": {
@@ -9051,10 +9051,10 @@ var require_env_http_proxy_agent = __commonJS({
           if (!entry) {
             continue;
           }
-          const parsed = entry.match(/^(.+):(\d+)$/);
+          const parsed2 = entry.match(/^(.+):(\d+)$/);
           noProxyEntries.push({
-            hostname: (parsed ? parsed[1] : entry).toLowerCase(),
-            port: parsed ? Number.parseInt(parsed[2], 10) : 0
+            hostname: (parsed2 ? parsed2[1] : entry).toLowerCase(),
+            port: parsed2 ? Number.parseInt(parsed2[2], 10) : 0
           });
         }
         this.#noProxyValue = noProxyValue;
@@ -15058,9 +15058,9 @@ var require_util4 = __commonJS({
       switch (type) {
         case "DataURL": {
           let dataURL = "data:";
-          const parsed = parseMIMEType(mimeType || "application/octet-stream");
-          if (parsed !== "failure") {
-            dataURL += serializeAMimeType(parsed);
+          const parsed2 = parseMIMEType(mimeType || "application/octet-stream");
+          if (parsed2 !== "failure") {
+            dataURL += serializeAMimeType(parsed2);
           }
           dataURL += ";base64,";
           const decoder = new StringDecoder("latin1");
@@ -19425,8 +19425,8 @@ var require_lib = __commonJS({
     };
     exports2.HttpClientResponse = HttpClientResponse;
     function isHttps(requestUrl) {
-      const parsedUrl = new URL(requestUrl);
-      return parsedUrl.protocol === "https:";
+      const parsedUrl2 = new URL(requestUrl);
+      return parsedUrl2.protocol === "https:";
     }
     var HttpClient3 = class {
       constructor(userAgent2, handlers, requestOptions) {
@@ -19554,8 +19554,8 @@ var require_lib = __commonJS({
           if (this._disposed) {
             throw new Error("Client has already been disposed.");
           }
-          const parsedUrl = new URL(requestUrl);
-          let info2 = this._prepareRequest(verb, parsedUrl, headers);
+          const parsedUrl2 = new URL(requestUrl);
+          let info2 = this._prepareRequest(verb, parsedUrl2, headers);
           const maxTries = this._allowRetries && RetryableHttpVerbs.includes(verb) ? this._maxRetries + 1 : 1;
           let numTries = 0;
           let response;
@@ -19582,11 +19582,11 @@ var require_lib = __commonJS({
                 break;
               }
               const parsedRedirectUrl = new URL(redirectUrl);
-              if (parsedUrl.protocol === "https:" && parsedUrl.protocol !== parsedRedirectUrl.protocol && !this._allowRedirectDowngrade) {
+              if (parsedUrl2.protocol === "https:" && parsedUrl2.protocol !== parsedRedirectUrl.protocol && !this._allowRedirectDowngrade) {
                 throw new Error("Redirect from HTTPS to HTTP protocol. This downgrade is not allowed for security reasons. If you want to allow this behavior, set the allowRedirectDowngrade option to true.");
               }
               yield response.readBody();
-              if (parsedRedirectUrl.hostname !== parsedUrl.hostname) {
+              if (parsedRedirectUrl.hostname !== parsedUrl2.hostname) {
                 for (const header in headers) {
                   if (header.toLowerCase() === "authorization") {
                     delete headers[header];
@@ -19694,17 +19694,17 @@ var require_lib = __commonJS({
        * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
        */
       getAgent(serverUrl) {
-        const parsedUrl = new URL(serverUrl);
-        return this._getAgent(parsedUrl);
+        const parsedUrl2 = new URL(serverUrl);
+        return this._getAgent(parsedUrl2);
       }
       getAgentDispatcher(serverUrl) {
-        const parsedUrl = new URL(serverUrl);
-        const proxyUrl = pm.getProxyUrl(parsedUrl);
+        const parsedUrl2 = new URL(serverUrl);
+        const proxyUrl = pm.getProxyUrl(parsedUrl2);
         const useProxy = proxyUrl && proxyUrl.hostname;
         if (!useProxy) {
           return;
         }
-        return this._getProxyAgentDispatcher(parsedUrl, proxyUrl);
+        return this._getProxyAgentDispatcher(parsedUrl2, proxyUrl);
       }
       _prepareRequest(method, requestUrl, headers) {
         const info2 = {};
@@ -19795,9 +19795,9 @@ var require_lib = __commonJS({
         }
         return _default;
       }
-      _getAgent(parsedUrl) {
+      _getAgent(parsedUrl2) {
         let agent;
-        const proxyUrl = pm.getProxyUrl(parsedUrl);
+        const proxyUrl = pm.getProxyUrl(parsedUrl2);
         const useProxy = proxyUrl && proxyUrl.hostname;
         if (this._keepAlive && useProxy) {
           agent = this._proxyAgent;
@@ -19808,7 +19808,7 @@ var require_lib = __commonJS({
         if (agent) {
           return agent;
         }
-        const usingSsl = parsedUrl.protocol === "https:";
+        const usingSsl = parsedUrl2.protocol === "https:";
         let maxSockets = 100;
         if (this.requestOptions) {
           maxSockets = this.requestOptions.maxSockets || http.globalAgent.maxSockets;
@@ -19843,7 +19843,7 @@ var require_lib = __commonJS({
         }
         return agent;
       }
-      _getProxyAgentDispatcher(parsedUrl, proxyUrl) {
+      _getProxyAgentDispatcher(parsedUrl2, proxyUrl) {
         let proxyAgent;
         if (this._keepAlive) {
           proxyAgent = this._proxyAgentDispatcher;
@@ -19851,7 +19851,7 @@ var require_lib = __commonJS({
         if (proxyAgent) {
           return proxyAgent;
         }
-        const usingSsl = parsedUrl.protocol === "https:";
+        const usingSsl = parsedUrl2.protocol === "https:";
         proxyAgent = new undici_1.ProxyAgent(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, (proxyUrl.username || proxyUrl.password) && {
           token: `Basic ${Buffer.from(`${proxyUrl.username}:${proxyUrl.password}`).toString("base64")}`
         }));
@@ -44456,8 +44456,8 @@ var require_prerelease = __commonJS({
     "use strict";
     var parse4 = require_parse2();
     var prerelease = (version2, options) => {
-      const parsed = parse4(version2, options);
-      return parsed && parsed.prerelease.length ? parsed.prerelease : null;
+      const parsed2 = parse4(version2, options);
+      return parsed2 && parsed2.prerelease.length ? parsed2.prerelease : null;
     };
     module2.exports = prerelease;
   }
@@ -47808,9 +47808,9 @@ var require_buffer = __commonJS({
         length = strLen / 2;
       }
       for (var i = 0; i < length; ++i) {
-        var parsed = parseInt(string.substr(i * 2, 2), 16);
-        if (numberIsNaN(parsed)) return i;
-        buf[offset + i] = parsed;
+        var parsed2 = parseInt(string.substr(i * 2, 2), 16);
+        if (numberIsNaN(parsed2)) return i;
+        buf[offset + i] = parsed2;
       }
       return i;
     }
@@ -57880,10 +57880,10 @@ ${formatted}-----END ${type} KEY-----`;
         return this[SYM_PUB_SSH];
       },
       equals: function equals(key) {
-        const parsed = parseKey(key);
-        if (parsed instanceof Error)
+        const parsed2 = parseKey(key);
+        if (parsed2 instanceof Error)
           return false;
-        return this.type === parsed.type && this[SYM_PRIV_PEM] === parsed[SYM_PRIV_PEM] && this[SYM_PUB_PEM] === parsed[SYM_PUB_PEM] && this[SYM_PUB_SSH].equals(parsed[SYM_PUB_SSH]);
+        return this.type === parsed2.type && this[SYM_PRIV_PEM] === parsed2[SYM_PRIV_PEM] && this[SYM_PUB_PEM] === parsed2[SYM_PUB_PEM] && this[SYM_PUB_SSH].equals(parsed2[SYM_PUB_SSH]);
       }
     };
     function OpenSSH_Private(type, comment, privPEM, pubPEM, pubSSH, algo, decrypted) {
@@ -69326,10 +69326,10 @@ var require_client2 = __commonJS({
         throw new TypeError("Invalid keys argument type");
       const keys = [];
       for (const key of keys_) {
-        const parsed = parseKey(key);
-        if (parsed instanceof Error)
-          throw parsed;
-        keys.push(parsed);
+        const parsed2 = parseKey(key);
+        if (parsed2 instanceof Error)
+          throw parsed2;
+        keys.push(parsed2);
       }
       if (!client.config.strictVendor || client.config.strictVendor && RE_OPENSSH.test(client._remoteVer)) {
         client._callbacks.push((had_err, data) => {
@@ -70979,10 +70979,10 @@ var require_keygen = __commonJS({
           const kdfName = Buffer.from(encrypted ? encrypted.kdfName : "none");
           const kdfOptions = encrypted ? encrypted.kdfOptions : Buffer.alloc(0);
           const blockLen = encrypted ? encrypted.cipher.blockLen : 8;
-          const parsed = parseDERs(keyType, pub, priv);
+          const parsed2 = parseDERs(keyType, pub, priv);
           const checkInt = randomBytes2(4);
           const commentBin = Buffer.from(comment);
-          const privBlobLen = 4 + 4 + parsed.priv.length + 4 + commentBin.length;
+          const privBlobLen = 4 + 4 + parsed2.priv.length + 4 + commentBin.length;
           let padding = [];
           for (let i = 1; (privBlobLen + padding.length) % blockLen; ++i)
             padding.push(i & 255);
@@ -70993,8 +70993,8 @@ var require_keygen = __commonJS({
             let pos = 0;
             privBlob.set(checkInt, pos += 0);
             privBlob.set(checkInt, pos += 4);
-            privBlob.set(parsed.priv, pos += 4);
-            privBlob.writeUInt32BE(commentBin.length, pos += parsed.priv.length);
+            privBlob.set(parsed2.priv, pos += 4);
+            privBlob.writeUInt32BE(commentBin.length, pos += parsed2.priv.length);
             privBlob.set(commentBin, pos += 4);
             privBlob.set(padding, pos += commentBin.length);
           }
@@ -71019,7 +71019,7 @@ var require_keygen = __commonJS({
           }
           const magicBytes = Buffer.from("openssh-key-v1\0");
           const privBin = Buffer.allocUnsafe(
-            magicBytes.length + 4 + cipherName.length + 4 + kdfName.length + 4 + kdfOptions.length + 4 + 4 + parsed.pub.length + 4 + privBlob.length + extra.length
+            magicBytes.length + 4 + cipherName.length + 4 + kdfName.length + 4 + kdfOptions.length + 4 + 4 + parsed2.pub.length + 4 + privBlob.length + extra.length
           );
           {
             let pos = 0;
@@ -71031,9 +71031,9 @@ var require_keygen = __commonJS({
             privBin.writeUInt32BE(kdfOptions.length, pos += kdfName.length);
             privBin.set(kdfOptions, pos += 4);
             privBin.writeUInt32BE(1, pos += kdfOptions.length);
-            privBin.writeUInt32BE(parsed.pub.length, pos += 4);
-            privBin.set(parsed.pub, pos += 4);
-            privBin.writeUInt32BE(privBlob.length, pos += parsed.pub.length);
+            privBin.writeUInt32BE(parsed2.pub.length, pos += 4);
+            privBin.set(parsed2.pub, pos += 4);
+            privBin.writeUInt32BE(privBlob.length, pos += parsed2.pub.length);
             privBin.set(privBlob, pos += 4);
             privBin.set(extra, pos += privBlob.length);
           }
@@ -71045,8 +71045,8 @@ var require_keygen = __commonJS({
             privateB64 += formatted;
           }
           {
-            const b64 = parsed.pub.base64Slice(0, parsed.pub.length);
-            publicB64 = `${parsed.sshName} ${b64}${comment ? ` ${comment}` : ""}`;
+            const b64 = parsed2.pub.base64Slice(0, parsed2.pub.length);
+            publicB64 = `${parsed2.sshName} ${b64}${comment ? ` ${comment}` : ""}`;
           }
           privateB64 += "-----END OPENSSH PRIVATE KEY-----\n";
           return {
@@ -71714,6 +71714,58 @@ function maskSecret(value) {
   }
 }
 
+// src/config/redact-url.ts
+var REDACTED = "***";
+var MIN_MASKED_CHARS = 4;
+function parsed(url) {
+  try {
+    return new URL(url);
+  } catch {
+    return void 0;
+  }
+}
+function redactedQuery(search) {
+  if (search.length <= 1) return search;
+  const parts = search.slice(1).split("&").map((part) => {
+    if (part === "") return part;
+    const equals = part.indexOf("=");
+    if (equals < 0) return REDACTED;
+    return equals === part.length - 1 ? part : `${part.slice(0, equals + 1)}${REDACTED}`;
+  });
+  return `?${parts.join("&")}`;
+}
+function redactedUrl(url) {
+  const value = parsed(url);
+  if (!value) return redactedUnparsable(url);
+  if (!value.username && !value.password && !value.search && !value.hash) return url;
+  const userinfo = value.username || value.password ? `${REDACTED}@` : "";
+  const hash = value.hash.length > 1 ? `#${REDACTED}` : value.hash;
+  return `${value.protocol}//${userinfo}${value.host}${value.pathname}${redactedQuery(value.search)}${hash}`;
+}
+function redactedUnparsable(text2) {
+  const withoutUserinfo = text2.replace(/^([^:/?#]*:\/\/)[^/?#]*@/, `$1${REDACTED}@`);
+  const query = withoutUserinfo.search(/[?#]/);
+  return query < 0 ? withoutUserinfo : `${withoutUserinfo.slice(0, query)}${withoutUserinfo[query]}${REDACTED}`;
+}
+function decoded(text2) {
+  try {
+    return decodeURIComponent(text2.replace(/\+/g, " "));
+  } catch {
+    return text2;
+  }
+}
+function urlSecrets(url) {
+  const value = parsed(url);
+  if (!value) return [];
+  const queryValues = value.search.slice(1).split("&").map((part) => part.includes("=") ? part.slice(part.indexOf("=") + 1) : part);
+  const parts = [value.username, value.password, ...queryValues, value.hash.slice(1)];
+  const secrets = parts.flatMap((part) => [part, decoded(part)]).filter((secret) => secret.length >= MIN_MASKED_CHARS);
+  return [...new Set(secrets)];
+}
+function withoutSecrets(text2, secrets) {
+  return [...secrets].sort((a, b) => b.length - a.length).reduce((result, secret) => result.split(secret).join(REDACTED), text2);
+}
+
 // src/config/validators.ts
 var SAFE_SEGMENT = /^[A-Za-z0-9._-]+$/;
 function isPlainAbsolutePath(value) {
@@ -71857,26 +71909,27 @@ var InputReader = class {
   httpUrl(name) {
     const value = this.optional(name);
     if (value === void 0) return void 0;
-    let parsed;
+    let parsed2;
     try {
-      parsed = new URL(value);
+      parsed2 = new URL(value);
     } catch {
-      parsed = void 0;
+      parsed2 = void 0;
     }
-    if (!parsed || !["http:", "https:"].includes(parsed.protocol) || !parsed.hostname) {
-      return this.reject(name, value, "an absolute http:// or https:// URL such as `https://staging.example.com/health`");
+    if (!parsed2 || !["http:", "https:"].includes(parsed2.protocol) || !parsed2.hostname) {
+      return this.reject(name, redactedUrl(value), "an absolute http:// or https:// URL such as `https://staging.example.com/health`");
     }
-    return parsed.toString();
+    return parsed2.toString();
   }
 };
 function parseHeaders(reader) {
   const headers = {};
-  for (const line of reader.text("headers").split(/\r?\n/)) {
+  for (const [index, line] of reader.text("headers").split(/\r?\n/).entries()) {
     if (!line.trim()) continue;
     const colon = line.indexOf(":");
     const name = colon > 0 ? line.slice(0, colon).trim() : "";
     if (!HEADER_NAME.test(name)) {
-      reader.reject("headers", line, "one `Name: value` line per header");
+      const expected = "expected one `Name: value` line per header";
+      reader.problems.push(`input \`headers\`: line ${index + 1} is not \`Name: value\` (its text is not shown); ${expected}`);
       continue;
     }
     const value = line.slice(colon + 1).trim();
@@ -72108,8 +72161,10 @@ function parseInputs(raw) {
       update: reader.oneOf("update-baseline", ["auto", "true", "false"]),
       abUrl: reader.httpUrl("baseline-url")
     },
-    report
+    report,
+    secrets: []
   };
+  settings2.secrets.push(...urlSecrets(settings2.load.url), ...urlSecrets(settings2.baseline.abUrl ?? ""));
   if (settings2.gate.maxErrorRate > 1) {
     reader.reject("max-error-rate", reader.text("max-error-rate"), "a percentage from 0 to 100");
   }
@@ -72146,6 +72201,7 @@ function parseRunContext(env, payload) {
     pullRequestNumber: isPullRequest ? event.pull_request?.number : void 0,
     runId,
     runUrl: repository && runId ? `${serverUrl}/${repository}/actions/runs/${runId}` : void 0,
+    serverUrl,
     apiUrl: env.GITHUB_API_URL ?? "https://api.github.com",
     workflowRun: eventName === "workflow_run" ? workflowRunOf(event) : void 0
   };
@@ -73148,8 +73204,8 @@ var MAX_INT = Number.MAX_SAFE_INTEGER.toString();
 var MAX_DIGITS = MAX_INT.length;
 var stringsOrLargeNumbers = /"(?:[^"\\]|\\.)*"|-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/g;
 var noiseValueWithQuotes = /^"-?\d+n+"$/;
-var applyReviverIteratively = (parsed, userReviver) => {
-  const rootHolder = { "": parsed };
+var applyReviverIteratively = (parsed2, userReviver) => {
+  const rootHolder = { "": parsed2 };
   const stack = [{ parent: rootHolder, key: "", visited: false }];
   while (stack.length > 0) {
     const node = stack[stack.length - 1];
@@ -73217,8 +73273,8 @@ var JSONParse = (text2, reviver) => {
   } catch (error2) {
     if (error2 instanceof RangeError) {
       const serializedData = serializeBigInts(text2);
-      const parsed = originalParse(serializedData);
-      return applyReviverIteratively(parsed, reviver);
+      const parsed2 = originalParse(serializedData);
+      return applyReviverIteratively(parsed2, reviver);
     }
     throw error2;
   }
@@ -76221,13 +76277,13 @@ function iterator(octokit, route, parameters) {
             /<([^<>]+)>;\s*rel="next"/
           ) || [])[1];
           if (!url && "total_commits" in normalizedResponse.data) {
-            const parsedUrl = new URL(normalizedResponse.url);
-            const params = parsedUrl.searchParams;
+            const parsedUrl2 = new URL(normalizedResponse.url);
+            const params = parsedUrl2.searchParams;
             const page = parseInt(params.get("page") || "1", 10);
             const per_page = parseInt(params.get("per_page") || "250", 10);
             if (page * per_page < normalizedResponse.data.total_commits) {
               params.set("page", String(page + 1));
-              url = parsedUrl.toString();
+              url = parsedUrl2.toString();
             }
           }
           return { value: normalizedResponse };
@@ -76725,7 +76781,7 @@ function emptyDocument() {
 }
 function loadSignatureOf(load) {
   return {
-    url: load.url,
+    url: redactedUrl(load.url),
     method: load.method,
     connections: load.connections,
     durationMs: load.durationMs,
@@ -76734,7 +76790,9 @@ function loadSignatureOf(load) {
     bodySha256: load.body === void 0 ? null : createHash("sha256").update(load.body).digest("hex")
   };
 }
-function loadSignatureDifferences(baseline, current) {
+function loadSignatureDifferences(stored, measured) {
+  const baseline = { ...stored, url: redactedUrl(stored.url) };
+  const current = { ...measured, url: redactedUrl(measured.url) };
   const keys = Object.keys(current);
   return keys.filter((key) => baseline[key] !== current[key]).map((key) => key === "bodySha256" ? "body changed" : `${key} ${String(baseline[key])} \u2192 ${String(current[key])}`);
 }
@@ -77896,7 +77954,7 @@ var REPORT_VERSION = 1;
 function publicSettings(settings2) {
   const { load, gate, baseline } = settings2;
   return {
-    url: load.url,
+    url: redactedUrl(load.url),
     method: load.method,
     connections: load.connections,
     durationMs: load.durationMs,
@@ -77906,7 +77964,7 @@ function publicSettings(settings2) {
     timeoutMs: load.timeoutMs,
     rate: load.rate ?? null,
     loadProcesses: load.loadProcesses,
-    abUrl: baseline.abUrl ?? null,
+    abUrl: baseline.abUrl === void 0 ? null : redactedUrl(baseline.abUrl),
     host: settings2.ssh ? `${settings2.ssh.host}:${settings2.ssh.port}` : null,
     maxMedianIncrease: gate.maxMedianIncrease,
     maxP95Increase: gate.maxP95Increase,
@@ -79523,7 +79581,7 @@ async function runGate(settings2, context3, log) {
     recording = { recorded: false, note: policy.note };
     if (policy.record && baseline.store) recording = await record(settings2, context3, baseline.store, verdict2, target, log, policy.note);
   } catch (thrown) {
-    error2 = messageOf(thrown);
+    error2 = withoutSecrets(messageOf(thrown), settings2.secrets);
   } finally {
     await target?.close().catch((thrown) => log.warning(`closing the SSH session: ${messageOf(thrown)}`));
   }
@@ -79532,7 +79590,8 @@ async function runGate(settings2, context3, log) {
 }
 async function loadBaseline(settings2, context3, log) {
   if (settings2.baseline.abUrl) {
-    return { source: { kind: "ab" }, comparable: [], settingsChanges: [], location: `live A/B against ${settings2.baseline.abUrl}` };
+    const location = `live A/B against ${redactedUrl(settings2.baseline.abUrl)}`;
+    return { source: { kind: "ab" }, comparable: [], settingsChanges: [], location };
   }
   const store = openBaselineStore(settings2, context3, log);
   if (!store) return { source: { kind: "none" }, comparable: [], settingsChanges: [], location: "none" };
@@ -79546,7 +79605,7 @@ async function loadBaseline(settings2, context3, log) {
 }
 async function measureAndDecide(settings2, baseline, target, log) {
   const plan = { load: settings2.load, abUrl: settings2.baseline.abUrl };
-  log.info(`warming up ${settings2.load.url} for ${settings2.load.warmupMs} ms`);
+  log.info(`warming up ${redactedUrl(settings2.load.url)} for ${settings2.load.warmupMs} ms`);
   await warmUp(plan);
   log.info(`measuring ${settings2.load.bursts} bursts of ${settings2.load.durationMs} ms`);
   return runVerdict({
@@ -79764,7 +79823,44 @@ function capitalize(text2) {
   return text2.charAt(0).toUpperCase() + text2.slice(1);
 }
 
+// src/report/untrusted-text.ts
+var INLINE_MAX_CHARS = 300;
+var PLAIN_MAX_CHARS = 2e3;
+var ZERO_WIDTH_SPACE = "\u200B";
+var CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
+function plainLine(text2, maxChars = PLAIN_MAX_CHARS) {
+  const line = String(text2).replace(CONTROL, " ").replace(/\s+/g, " ").trim();
+  return line.length <= maxChars ? line : `${line.slice(0, maxChars - 1)}\u2026`;
+}
+function untrusted(text2, options = {}) {
+  const line = plainLine(text2, options.maxChars ?? INLINE_MAX_CHARS);
+  if (line === "") return "(empty)";
+  const longestRun = Math.max(0, ...(line.match(/`+/g) ?? []).map((run3) => run3.length));
+  const fence = "`".repeat(longestRun + 1);
+  const pad = line.startsWith("`") || line.endsWith("`") ? " " : "";
+  return `${fence}${pad}${line}${pad}${fence}`;
+}
+function inertProse(text2, options = {}) {
+  return plainLine(text2, options.maxChars ?? INLINE_MAX_CHARS).replace(/[\\[\]<>*_~&]/g, "\\$&").replace(/^([#+-])(?=\s|$)/, "\\$1").replace(/^(\d+)([.)])(?=\s|$)/, "$1\\$2").replace(/([@#])(?=[\p{L}\p{N}_])/gu, `$1${ZERO_WIDTH_SPACE}`).replace(/:\/\//g, `:${ZERO_WIDTH_SPACE}//`).replace(/\bwww\./gi, (www) => `${www.slice(0, 3)}${ZERO_WIDTH_SPACE}.`);
+}
+var RUN_PATH = /^\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/actions\/runs\/\d+(?:\/attempts\/\d+)?$/;
+function runLinkMarkdown(runUrl, serverUrl, label) {
+  const url = parsedUrl(runUrl);
+  const server = parsedUrl(serverUrl);
+  const onServer = url !== void 0 && server !== void 0 && url.protocol === "https:" && url.host === server.host;
+  if (!onServer || !RUN_PATH.test(url.pathname) || url.search || url.hash) return `${label} ${untrusted(runUrl)}`;
+  return `[${label}](${url.href})`;
+}
+function parsedUrl(text2) {
+  try {
+    return new URL(text2);
+  } catch {
+    return void 0;
+  }
+}
+
 // src/report/host-section.ts
+var DIAGNOSIS_CHARS = 1e3;
 var COLUMNS = [
   "",
   "MemAvailable before",
@@ -79793,10 +79889,10 @@ ${model.note}
     run3.stealPercentPeak === null ? "\u2013" : `${run3.stealPercentPeak.toFixed(1)} %`,
     String(run3.oomKills),
     String(run3.crashLines)
-  ]);
+  ].map((value) => inertProse(value)));
   const parts = [
     "### Host under load",
-    `**Diagnosis:** ${capitalize(model.diagnosis)}.`,
+    `**Diagnosis:** ${inertProse(capitalize(model.diagnosis), { maxChars: DIAGNOSIS_CHARS })}.`,
     markdownTable([COLUMNS, ...rows], { align: ["l", ...COLUMNS.slice(1).map(() => "r")] })
   ];
   if (model.crashLines.length > 0) {
@@ -79804,12 +79900,13 @@ ${model.note}
 
 ${fenced(model.crashLines.map((crash) => crash.line))}`);
   }
-  parts.push(`Host: ${model.machine}.`);
+  parts.push(`Host: ${inertProse(model.machine, { maxChars: DIAGNOSIS_CHARS })}.`);
   if (model.baselineMachineDifferences.length > 0) {
+    const differences = inertProse(model.baselineMachineDifferences.join("; "), { maxChars: DIAGNOSIS_CHARS });
     parts.push(`> [!WARNING]
-> The baseline was measured on a different machine (${model.baselineMachineDifferences.join("; ")}): latencies may not be comparable.`);
+> The baseline was measured on a different machine (${differences}): latencies may not be comparable.`);
   }
-  if (model.gaps.length > 0) parts.push(`Not observed: ${model.gaps.join("; ")}.`);
+  if (model.gaps.length > 0) parts.push(`Not observed: ${inertProse(model.gaps.join("; "), { maxChars: DIAGNOSIS_CHARS })}.`);
   return `${parts.join("\n\n")}
 `;
 }
@@ -79821,7 +79918,7 @@ var BASELINE_COLOUR = "#8c959f";
 var CANDIDATE_COLOUR = "#0969da";
 var REGRESSION_COLOUR = "#cf222e";
 function percentileLabel(percentile) {
-  return `"p${percentile}"`;
+  return `"p${Number(percentile)}"`;
 }
 function chartValue(ms) {
   return String(Number.isFinite(ms) ? Number(ms.toPrecision(4)) : 0);
@@ -79852,7 +79949,7 @@ function latencyChart(curve2, verdict2) {
     `  line "${CANDIDATE_SERIES}" [${curve2.candidate.map(chartValue).join(", ")}]`,
     "```"
   ];
-  const caption = baseline ? `<sub>Lines: ${BASELINE_SERIES} (grey) and ${CANDIDATE_SERIES} (${verdict2 === "regression" ? "red" : "blue"}); p${curve2.percentiles.at(-1)} ${milliseconds(baseline.at(-1) ?? 0)} \u2192 ${milliseconds(curve2.candidate.at(-1) ?? 0)}.</sub>` : `<sub>Line: ${CANDIDATE_SERIES}; no baseline curve to compare with.</sub>`;
+  const caption = baseline ? `<sub>Lines: ${BASELINE_SERIES} (grey) and ${CANDIDATE_SERIES} (${verdict2 === "regression" ? "red" : "blue"}); p${Number(curve2.percentiles.at(-1))} ${milliseconds(baseline.at(-1) ?? 0)} \u2192 ${milliseconds(curve2.candidate.at(-1) ?? 0)}.</sub>` : `<sub>Line: ${CANDIDATE_SERIES}; no baseline curve to compare with.</sub>`;
   return `${lines.join("\n")}
 
 ${caption}`;
@@ -79886,7 +79983,8 @@ function latencyTable(report, columnTitle = "This run") {
       before === void 0 ? "\u2014" : format(before),
       format(figures2[metric]),
       change === void 0 || !Number.isFinite(change) ? "\u2014" : signedPercent(change),
-      comparison2?.limit || "\u2014",
+      // A report read back by `comment-from` was written by the measuring workflow: its text is quoted.
+      comparison2?.limit ? inertProse(comparison2.limit) : "\u2014",
       STATUS_TEXT[comparison2?.status ?? "info"]
     ];
   });
@@ -79896,6 +79994,7 @@ function latencyTable(report, columnTitle = "This run") {
 }
 
 // src/report/comment-body.ts
+var DEFAULT_SERVER_URL = "https://github.com";
 var ERROR_TEXT_CHARS = 4e3;
 var VERDICT_LINE_CHARS = 600;
 function verdictLine(report) {
@@ -79908,24 +80007,13 @@ function verdictWords(report) {
   if (report.verdict === "pass" && compared) return `no regression: ${report.headline}`;
   return report.headline;
 }
-function publicUrl(url) {
-  try {
-    const parsed = new URL(url);
-    if (!parsed.username && !parsed.password) return url;
-    parsed.username = "";
-    parsed.password = "";
-    return parsed.toString();
-  } catch {
-    return url;
-  }
-}
 function whatWasMeasured(report) {
   const s = report.settings;
   const load = `${s.bursts} bursts \xD7 ${seconds(s.durationMs)}, ${s.connections} connections${s.rate ? ` at ${count(s.rate)} req/s` : ""}`;
-  const target = `${s.method} ${publicUrl(s.url)}`;
+  const target = untrusted(`${s.method} ${redactedUrl(s.url)}`);
   const base = report.baseline;
-  const baseline = s.abUrl ? `A/B against \`${publicUrl(s.abUrl)}\`` : `baseline ${base.location}${base.runs > 0 ? `, ${base.runs} run${base.runs === 1 ? "" : "s"}` : ""}`;
-  return `<sub>${[load, `\`${target}\``, baseline].join(" \xB7 ")}</sub>`;
+  const baseline = s.abUrl ? `A/B against ${untrusted(redactedUrl(s.abUrl))}` : inertProse(`baseline ${base.location}${base.runs > 0 ? `, ${base.runs} run${base.runs === 1 ? "" : "s"}` : ""}`);
+  return `<sub>${[inertProse(load), target, baseline].join(" \xB7 ")}</sub>`;
 }
 function errorText(report) {
   if (!report.error || report.error.trim() === report.headline.trim()) return void 0;
@@ -79936,7 +80024,7 @@ function errorText(report) {
 function warningsBlock(report) {
   const warnings = report.decision?.warnings ?? [];
   if (warnings.length === 0) return void 0;
-  return ["> [!WARNING]", ...warnings.map((warning2) => `> - ${oneLine(warning2)}`)].join("\n");
+  return ["> [!WARNING]", ...warnings.map((warning2) => `> - ${inertProse(warning2, { maxChars: VERDICT_LINE_CHARS })}`)].join("\n");
 }
 function hostModelOf(host2) {
   const stored = host2.storedBaseline;
@@ -79946,7 +80034,7 @@ function hostSection(report) {
   const host2 = report.host;
   if (!host2) return report.figures ? renderHostUnderLoad(hostUnderLoad(null)).trimEnd() : void 0;
   const model = hostModelOf(host2);
-  const swap2 = host2.swap && `**Swap** (\`swap: ${host2.swap.mode}\`): ${swapState(host2.swap)}.`;
+  const swap2 = host2.swap && `**Swap** (${untrusted(`swap: ${host2.swap.mode}`)}): ${inertProse(swapState(host2.swap), { maxChars: 1e3 })}.`;
   return [renderHostUnderLoad(model).trimEnd(), swap2].filter((part) => part !== void 0).join("\n\n");
 }
 function swapState(swap2) {
@@ -79973,12 +80061,13 @@ function burstTable(report, bursts) {
     `${count(result.non2xx + result.errors + result.timeouts)} (${plainPercent(result.errorRate)})`,
     `${Math.round(result.generatorCpu * 100)} %`,
     ...withHost ? [formatMib(health?.figures.memAvailableMinKib ?? null) ?? "\u2013", health ? health.flags.join(", ") : "not observed"] : []
-  ]);
+  ].map((value) => inertProse(value)));
   return markdownTable([header, ...rows], { align: header.map((_, i) => i === 0 || ab && i === 1 || withHost && i === header.length - 1 ? "l" : "r") });
 }
+var QUOTED_URL_ROWS = /* @__PURE__ */ new Set(["url", "baseline-url"]);
 function configTable(settings2) {
   const rows = [
-    ["url", publicUrl(settings2.url)],
+    ["url", untrusted(redactedUrl(settings2.url))],
     ["method", settings2.method],
     ["connections", String(settings2.connections)],
     ["duration", seconds(settings2.durationMs)],
@@ -79988,7 +80077,7 @@ function configTable(settings2) {
     ["timeout", seconds(settings2.timeoutMs)],
     ["rate", settings2.rate === null ? "closed loop" : `${count(settings2.rate)} req/s`],
     ["load-processes", String(settings2.loadProcesses)],
-    ["baseline-url", settings2.abUrl === null ? "\u2013" : publicUrl(settings2.abUrl)],
+    ["baseline-url", settings2.abUrl === null ? "\u2013" : untrusted(redactedUrl(settings2.abUrl))],
     ["host", settings2.host ?? "\u2013"],
     ["max-median-increase", plainPercent(settings2.maxMedianIncrease)],
     ["max-p95-increase", plainPercent(settings2.maxP95Increase)],
@@ -79997,16 +80086,18 @@ function configTable(settings2) {
     ["baseline-store", settings2.baselineStore],
     ["baseline-key", settings2.baselineKey]
   ];
-  return markdownTable([["Setting", "Value"], ...rows.map(([name, value]) => [`\`${name}\``, tableCell(value)])], { align: ["l", "l"] });
+  const shown2 = (name, value) => QUOTED_URL_ROWS.has(name) ? value : inertProse(value);
+  const cells = rows.map(([name, value]) => [`\`${name}\``, tableCell(shown2(name, value))]);
+  return markdownTable([["Setting", "Value"], ...cells], { align: ["l", "l"] });
 }
 function fingerprintList(host2) {
   const machine = host2.fingerprint;
   return [
-    `- Host key: \`${host2.hostKeyFingerprint}\``,
-    `- Machine: ${describeMachine(machine) ?? "unknown"}`,
-    `- CPU: ${machine.cpuCount} \xD7 ${machine.cpuModel ?? "unknown"}`,
+    `- Host key: ${untrusted(host2.hostKeyFingerprint)}`,
+    `- Machine: ${inertProse(describeMachine(machine) ?? "unknown")}`,
+    `- CPU: ${inertProse(`${machine.cpuCount} \xD7 ${machine.cpuModel ?? "unknown"}`)}`,
     `- Memory: ${formatMib(machine.memTotalKib) ?? "unknown"}, swap ${formatMib(machine.swapTotalKib) ?? "unknown"}`,
-    `- Kernel: ${machine.kernel}`
+    `- Kernel: ${untrusted(machine.kernel)}`
   ].join("\n");
 }
 var METRIC_NAMES = { p50: "p50", p95: "p95", p99: "p99", requestsPerSec: "requests/s", errorRate: "error rate" };
@@ -80015,21 +80106,26 @@ function reasoningList(report) {
   const base = report.baseline;
   const lines = [];
   if (decision2) {
-    lines.push(`- Mode: ${decision2.mode}${decision2.confirmed ? ", confirmed with extra bursts" : ""}${decision2.crashed ? ", the target crashed under load" : ""}`);
-    lines.push(...decision2.comparisons.map((c) => `- **${METRIC_NAMES[c.metric]}**: ${oneLine(c.reasoning)}`));
-    lines.push(...decision2.notes.map((note) => `- ${oneLine(note)}`));
+    lines.push(`- Mode: ${inertProse(decision2.mode)}${decision2.confirmed ? ", confirmed with extra bursts" : ""}${decision2.crashed ? ", the target crashed under load" : ""}`);
+    const reasoning = (c) => inertProse(c.reasoning, { maxChars: VERDICT_LINE_CHARS });
+    lines.push(...decision2.comparisons.map((c) => `- **${METRIC_NAMES[c.metric]}**: ${reasoning(c)}`));
+    lines.push(...decision2.notes.map((note) => `- ${inertProse(note, { maxChars: VERDICT_LINE_CHARS })}`));
   }
-  lines.push(`- Stored baseline: ${base.location}, ${base.runs} comparable run${base.runs === 1 ? "" : "s"}; this run ${base.recorded ? "was recorded" : "was not recorded"}${base.recordNote ? `: ${base.recordNote}` : ""}.`);
-  if (base.configDifferences.length > 0) lines.push(`- Settings differ from the baseline's: ${base.configDifferences.join("; ")}.`);
+  const recorded = `this run ${base.recorded ? "was recorded" : "was not recorded"}${base.recordNote ? `: ${base.recordNote}` : ""}`;
+  const stored = `${base.location}, ${base.runs} comparable run${base.runs === 1 ? "" : "s"}; ${recorded}`;
+  lines.push(`- Stored baseline: ${inertProse(stored, { maxChars: VERDICT_LINE_CHARS })}.`);
+  const differences = inertProse(base.configDifferences.join("; "), { maxChars: VERDICT_LINE_CHARS });
+  if (base.configDifferences.length > 0) lines.push(`- Settings differ from the baseline's: ${differences}.`);
   return lines.join("\n");
 }
-function runLink(report) {
-  const commit = report.context.sha ? ` \xB7 commit \`${report.context.sha.slice(0, 7)}\`` : "";
-  const link2 = report.context.runUrl ? `[Workflow run](${report.context.runUrl})` : "Run outside GitHub Actions (no workflow run)";
-  return `${link2}${commit} \xB7 ${report.startedAt}${report.finishedAt ? ` \u2192 ${report.finishedAt}` : ""}`;
+function runLink(report, serverUrl) {
+  const commit = report.context.sha ? ` \xB7 commit ${untrusted(report.context.sha.slice(0, 7))}` : "";
+  const runUrl = report.context.runUrl;
+  const link2 = runUrl ? runLinkMarkdown(runUrl, serverUrl, "Workflow run") : "Run outside GitHub Actions (no workflow run)";
+  return `${link2}${commit} \xB7 ${inertProse(`${report.startedAt}${report.finishedAt ? ` \u2192 ${report.finishedAt}` : ""}`)}`;
 }
-function details(report, bursts, trim) {
-  const parts = [runLink(report)];
+function details(report, bursts, trim, serverUrl) {
+  const parts = [runLink(report, serverUrl)];
   if (bursts.length > 0 && trim.burstRows > 0) parts.push(`#### Per-burst figures
 
 ${burstTable(report, bursts.slice(0, trim.burstRows))}`);
@@ -80062,8 +80158,11 @@ function errorBlockOf(report) {
   const text2 = errorText(report);
   return text2 === void 0 ? void 0 : fenced(text2.split("\n"));
 }
+function verdictHeading(report) {
+  return `### ${inertProse(verdictLine(report), { maxChars: 2 * VERDICT_LINE_CHARS })}`;
+}
 function mainSections(report, columnTitle) {
-  const parts = [`### ${verdictLine(report)}`, whatWasMeasured(report), errorBlockOf(report), latencyTable(report, columnTitle) || void 0, warningsBlock(report)];
+  const parts = [verdictHeading(report), whatWasMeasured(report), errorBlockOf(report), latencyTable(report, columnTitle) || void 0, warningsBlock(report)];
   if (report.curve && report.figures) parts.push(latencyChart(report.curve, report.verdict));
   parts.push(hostSection(report));
   return parts.filter((part) => part !== void 0 && part !== "");
@@ -80073,7 +80172,7 @@ function fitted(report, head, columnTitle, budget) {
   const main = mainSections(report, columnTitle);
   const compose = (trim) => {
     const note = trimNote(bursts.length, trim, budget.limitName);
-    return `${[...head, ...main, details(report, bursts, trim), ...note ? [note] : []].join("\n\n")}
+    return `${[...head, ...main, details(report, bursts, trim, budget.serverUrl), ...note ? [note] : []].join("\n\n")}
 `;
   };
   const fits = (trim) => budget.measure(compose(trim)) <= budget.limit;
@@ -80091,27 +80190,32 @@ function fitted(report, head, columnTitle, budget) {
     return compose({ burstRows: shown2, otherDetails });
   }
   const tooLong = `> \u2702\uFE0F This report is too long for ${budget.limitName}: only the verdict and the table are shown. The full report is in the report JSON (the \`report\` output).`;
-  return `${[...head, `### ${verdictLine(report)}`, latencyTable(report, columnTitle), runLink(report), tooLong].filter((part) => part !== "").join("\n\n")}
+  return `${[...head, verdictHeading(report), latencyTable(report, columnTitle), runLink(report, budget.serverUrl), tooLong].filter((part) => part !== "").join("\n\n")}
 `;
 }
 function renderCommentBody(report, options) {
   return fitted(report, [options.marker], "This PR", {
     limit: options.maxChars ?? COMMENT_MAX_CHARS,
     measure: (text2) => text2.length,
-    limitName: "GitHub's comment size limit"
+    limitName: "GitHub's comment size limit",
+    serverUrl: options.serverUrl ?? DEFAULT_SERVER_URL
   });
 }
 function renderResolvedCommentBody(report, options) {
-  const parts = [options.marker, `### \u2705 ${report.name}: resolved: no regression any more`, `<sub>${oneLine(report.headline)}</sub>`, latencyTable(report, "This PR"), runLink(report)];
+  const headline = `<sub>${inertProse(report.headline, { maxChars: VERDICT_LINE_CHARS })}</sub>`;
+  const runUrl = runLink(report, options.serverUrl ?? DEFAULT_SERVER_URL);
+  const heading = `### \u2705 ${report.name}: resolved: no regression any more`;
+  const parts = [options.marker, heading, headline, latencyTable(report, "This PR"), runUrl];
   return `${parts.filter((part) => part !== "").join("\n\n")}
 `;
 }
-function renderSummary(report) {
+function renderSummary(report, options = {}) {
   const encoder = new TextEncoder();
   return fitted(report, [], report.context.pullRequestNumber === void 0 ? "This run" : "This PR", {
     limit: SUMMARY_MAX_BYTES,
     measure: (text2) => encoder.encode(text2).length,
-    limitName: "the 1 MiB job summary limit"
+    limitName: "the 1 MiB job summary limit",
+    serverUrl: options.serverUrl ?? DEFAULT_SERVER_URL
   });
 }
 
@@ -80177,7 +80281,7 @@ async function upsertComment(options) {
   try {
     const login = await ownLogin(github);
     const comments = await github.paginate(github.rest.issues.listComments, { owner, repo, issue_number: issueNumber, per_page: 100 });
-    const ours = comments.filter((comment) => comment.user?.login === login && comment.body?.includes(marker));
+    const ours = comments.filter((comment) => comment.user?.login === login && comment.body?.startsWith(marker));
     if (ours.length > 1) log.debug(`${ours.length} comments carry ${marker}; updating the oldest (${ours[0].html_url}).`);
     const existing = ours[0];
     if (!existing && mode === "on-regression" && !isRegression) {
@@ -80608,8 +80712,8 @@ async function postComment(report, settings2, context3, pullRequest, log) {
     repo,
     issueNumber: pullRequest.number,
     name: report.name,
-    body: renderCommentBody(report, { marker }),
-    resolvedBody: renderResolvedCommentBody(report, { marker }),
+    body: renderCommentBody(report, { marker, serverUrl: context3.serverUrl }),
+    resolvedBody: renderResolvedCommentBody(report, { marker, serverUrl: context3.serverUrl }),
     mode: settings2.comment,
     isRegression: report.verdict === "regression",
     readOnlyForkToken: pullRequest.readOnlyForkToken,
@@ -80688,18 +80792,22 @@ async function publishToRunner(report, settings2, context3, pullRequest, log) {
     log.warning(`The PR comment could not be posted: ${messageOf(error2)}`);
   }
   setOutputs(report, reportPath, commentUrl);
-  if (process.env.GITHUB_STEP_SUMMARY) await summary.addRaw(renderSummary(report)).write();
+  if (process.env.GITHUB_STEP_SUMMARY) await summary.addRaw(renderSummary(report, { serverUrl: context3.serverUrl })).write();
   else log.debug("GITHUB_STEP_SUMMARY is not set: no job summary written.");
 }
 function announceVerdict(report, { failStep }) {
-  const line = headlineOf(report);
+  const line = plainLine(headlineOf(report));
   if (failStep) setFailed(line);
   else if (report.verdict === "pass") notice(line);
   else warning(line);
 }
 
 // src/main.ts
-var actionLog = { info, warning, debug };
+var actionLog = {
+  info: (message) => info(plainLine(message)),
+  warning: (message) => warning(plainLine(message)),
+  debug: (message) => debug(plainLine(message))
+};
 function readEventPayload(path) {
   if (!path) return {};
   try {
@@ -80710,6 +80818,7 @@ function readEventPayload(path) {
 }
 async function gateOrPost() {
   const plan = parseInputs(readActionInputs());
+  if (plan.kind === "measure") for (const secret of plan.settings.secrets) setSecret(secret);
   for (const warning2 of plan.warnings) warning(`loadgate: ${warning2}`);
   const payload = readEventPayload(process.env.GITHUB_EVENT_PATH);
   const context3 = parseRunContext(process.env, payload);
