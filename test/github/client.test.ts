@@ -6,18 +6,8 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { createGitHubClient } from '../../src/github/client.ts';
-import type { Log } from '../../src/log.ts';
 import { GitHubFake } from '../support/github-fake.ts';
-
-function recordingLog(): Log & { lines: string[] } {
-  const lines: string[] = [];
-  return {
-    lines,
-    info: (message) => lines.push(`info: ${message}`),
-    warning: (message) => lines.push(`warning: ${message}`),
-    debug: (message) => lines.push(`debug: ${message}`),
-  };
-}
+import { captureLog, type CapturedLog } from '../support/capture-log.ts';
 
 interface Answer {
   status: number;
@@ -50,10 +40,10 @@ const comment = { owner: 'acme', repo: 'shop', issue_number: 42, body: 'hello' }
 
 describe('createGitHubClient retries and waits', { timeout: 30_000 }, () => {
   let fake: GitHubFake;
-  let log: ReturnType<typeof recordingLog>;
+  let log: CapturedLog;
   beforeEach(async () => {
     fake = await GitHubFake.start();
-    log = recordingLog();
+    log = captureLog();
   });
   afterEach(() => fake.close());
 
@@ -67,7 +57,7 @@ describe('createGitHubClient retries and waits', { timeout: 30_000 }, () => {
     assert.deepEqual(fake.requests.map((r) => `${r.route} ${r.status}`), ['issues/create-comment 429', 'issues/create-comment 201']);
     const expected =
       "info: GitHub's secondary rate limit stopped POST /repos/{owner}/{repo}/issues/{issue_number}/comments; " + 'retrying in 2 s (1/3).';
-    assert.ok(log.lines.includes(expected), log.lines.join('\n'));
+    assert.ok(log.messages.includes(expected), log.messages.join('\n'));
     assert.deepEqual(fake.violations, []);
   });
 
@@ -78,7 +68,7 @@ describe('createGitHubClient retries and waits', { timeout: 30_000 }, () => {
     await assert.rejects(github.rest.issues.createComment(comment), (error: { status?: number }) => error.status === 403);
     assert.ok(performance.now() - started < 5_000);
     assert.equal(fake.requests.length, 1);
-    assert.ok(log.lines.some((line) => /lifts in 61 s, longer than the 60 s loadgate waits/.test(line)), log.lines.join('\n'));
+    assert.ok(log.messages.some((line) => /lifts in 61 s, longer than the 60 s loadgate waits/.test(line)), log.messages.join('\n'));
   });
 
   test('a secondary rate limit that keeps coming gives up after the bounded retries', async () => {
@@ -93,7 +83,7 @@ describe('createGitHubClient retries and waits', { timeout: 30_000 }, () => {
     const github = createGitHubClient({ token: fake.token, apiUrl: fake.url, log, retryBaseDelayMs: 5 });
     await github.rest.issues.createComment(comment);
     assert.deepEqual(fake.requests.map((r) => r.status), [502, 502, 201]);
-    const retries = log.lines.filter((line) => line.includes('GitHub answered 502 to POST'));
+    const retries = log.messages.filter((line) => line.includes('GitHub answered 502 to POST'));
     assert.deepEqual(retries.map((line) => line.slice(-6)), ['(1/3).', '(2/3).']);
   });
 });
@@ -108,12 +98,12 @@ describe('createGitHubClient against headers the fake does not send', { timeout:
         body: { message: 'API rate limit exceeded' },
       },
     ]);
-    const log = recordingLog();
+    const log = captureLog();
     try {
       const github = createGitHubClient({ token: 't0ken', apiUrl: server.url, log });
       await assert.rejects(github.rest.issues.createComment(comment), /API rate limit exceeded/);
       assert.equal(server.requests.length, 1);
-      assert.ok(log.lines.some((line) => /primary rate limit .* lifts in 360\d s/.test(line)), log.lines.join('\n'));
+      assert.ok(log.messages.some((line) => /primary rate limit .* lifts in 360\d s/.test(line)), log.messages.join('\n'));
     } finally {
       await server.close();
     }
@@ -122,7 +112,7 @@ describe('createGitHubClient against headers the fake does not send', { timeout:
   test('a 409 (stale sha) goes straight to the caller, which owns conflict handling', async () => {
     const server = await scriptedServer([{ status: 409, body: { message: 'is at 1234 but expected 5678' } }, { status: 200, body: {} }]);
     try {
-      const github = createGitHubClient({ token: 't0ken', apiUrl: server.url, log: recordingLog(), retryBaseDelayMs: 5 });
+      const github = createGitHubClient({ token: 't0ken', apiUrl: server.url, log: captureLog(), retryBaseDelayMs: 5 });
       const put = github.rest.repos.createOrUpdateFileContents({
         owner: 'acme',
         repo: 'shop',

@@ -12,6 +12,7 @@ import { connectTarget } from '../../src/remote/ssh.ts';
 import { TargetError } from '../../src/remote/target-error.ts';
 import { assertNoSecrets, captureLog, type CapturedLog } from '../support/capture-log.ts';
 import { startSshd, type Sshd } from '../support/sshd.ts';
+import { removeLocalUsers } from '../support/local-users.ts';
 
 function processesUsing(directory: string): string {
   try {
@@ -205,18 +206,7 @@ describe('the target lock and other accounts on the target', { timeout: 120_000,
     await Promise.all(open.map((host) => host.close()));
     await sshd?.stop();
     rmSync(sudoersFile, { force: true });
-    for (const user of [planter, sudoer]) {
-      try {
-        execFileSync('pkill', ['-KILL', '-u', user]);
-      } catch {
-        // no process left: the usual case
-      }
-      try {
-        execFileSync('userdel', [user]);
-      } catch {
-        // never created
-      }
-    }
+    removeLocalUsers([planter, sudoer]);
     rmSync(scratch, { recursive: true, force: true });
     rmSync(join(tmpdir(), `loadgate-lock-planted-${suffix}`), { recursive: true, force: true });
     assertNoSecrets([...logs.flatMap((log) => log.messages), ...errors], [sshd.privateKey]);

@@ -12,6 +12,7 @@ import { connectTarget } from '../../src/remote/ssh.ts';
 import { TargetError } from '../../src/remote/target-error.ts';
 import { assertNoSecrets, captureLog, type CapturedLog } from '../support/capture-log.ts';
 import { startSshd, type Sshd } from '../support/sshd.ts';
+import { removeLocalUsers } from '../support/local-users.ts';
 
 const suffix = randomBytes(3).toString('hex');
 const passwordless = `lgnopw${suffix}`;
@@ -75,18 +76,7 @@ describe('sudo for a non-root SSH user', { timeout: 90_000 }, () => {
     await Promise.all(open.map((host) => host.close()));
     await sshd?.stop();
     rmSync(sudoers, { force: true });
-    for (const user of [passwordless, withPassword]) {
-      try {
-        execFileSync('pkill', ['-KILL', '-u', user]);
-      } catch {
-        // no process left: the usual case
-      }
-      try {
-        execFileSync('userdel', [user]);
-      } catch {
-        // never created
-      }
-    }
+    removeLocalUsers([passwordless, withPassword]);
   });
 
   test('passwordless sudo: `sudo -n`, commands run as root, plain ones as the user', async () => {

@@ -5,27 +5,17 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import type { CommentMode } from '../../src/config/settings.ts';
 import { createGitHubClient, type GitHubClient } from '../../src/github/client.ts';
-import type { Log } from '../../src/log.ts';
 import { COMMENT_CHAR_LIMIT } from '../../src/report/github-limits.ts';
 import { commentMarker, fitCommentBody, pullRequestOfEvent, upsertComment } from '../../src/report/pull-request-comment.ts';
 import { GitHubFake, HUMAN } from '../support/github-fake.ts';
+import { captureLog, type CapturedLog } from '../support/capture-log.ts';
 
 const PR = 42;
 const MARKER = '<!-- loadgate:api -->';
 
-function recordingLog(): Log & { lines: string[] } {
-  const lines: string[] = [];
-  return {
-    lines,
-    info: (message) => lines.push(`info: ${message}`),
-    warning: (message) => lines.push(`warning: ${message}`),
-    debug: (message) => lines.push(`debug: ${message}`),
-  };
-}
-
 describe('upsertComment against the GitHub fake', { timeout: 60_000 }, () => {
   let fake: GitHubFake;
-  let log: ReturnType<typeof recordingLog>;
+  let log: CapturedLog;
   let github: GitHubClient;
 
   // Bodies come from the renderer starting with the marker; the tests write the rest.
@@ -35,7 +25,7 @@ describe('upsertComment against the GitHub fake', { timeout: 60_000 }, () => {
 
   beforeEach(async () => {
     fake = await GitHubFake.start();
-    log = recordingLog();
+    log = captureLog();
     github = createGitHubClient({ token: fake.token, apiUrl: fake.url, log, retryBaseDelayMs: 5 });
   });
   afterEach(async () => {
@@ -117,8 +107,8 @@ describe('upsertComment against the GitHub fake', { timeout: 60_000 }, () => {
     await upsert('body');
     assert.ok(fake.requests.length >= 4);
     for (const request of fake.requests) assert.equal(request.headers.authorization, `token ${fake.token}`);
-    assert.ok(log.lines.some((line) => line.includes('retrying')), 'the retry is logged');
-    assert.ok(!log.lines.some((line) => line.includes(fake.token)));
+    assert.ok(log.messages.some((line) => line.includes('retrying')), 'the retry is logged');
+    assert.ok(!log.messages.some((line) => line.includes(fake.token)));
   });
 
   test('a 403 on create is a warning naming the permission, not an error', async () => {
@@ -129,7 +119,7 @@ describe('upsertComment against the GitHub fake', { timeout: 60_000 }, () => {
     assert.match(result.warning!, /GitHub answered 403 \(Resource not accessible by integration\)/);
     assert.match(result.warning!, /add `permissions: pull-requests: write` to the job/);
     assert.match(result.warning!, /verdict, the job summary and the exit code are unaffected/);
-    assert.deepEqual(log.lines.filter((l) => l.startsWith('warning:')), [`warning: ${result.warning}`]);
+    assert.deepEqual(log.messages.filter((l) => l.startsWith('warning:')), [`warning: ${result.warning}`]);
     assert.equal(fake.comments(PR).length, 0);
     assert.deepEqual(fake.violations, []);
   });
@@ -155,7 +145,7 @@ describe('upsertComment against the GitHub fake', { timeout: 60_000 }, () => {
     assert.ok(stored.body.length <= COMMENT_CHAR_LIMIT, `${stored.body.length} characters`);
     assert.ok(stored.body.startsWith(`${MARKER}\n❌ regression`));
     assert.match(stored.body, /\n```\n<\/details>\n\n> ⚠️ This comment was cut at GitHub's 65,536-character limit\. The full report is in the run's job summary\.\n$/);
-    assert.ok(log.lines.includes("warning: The report was cut to fit GitHub's 65536-character comment limit."));
+    assert.ok(log.messages.includes("warning: The report was cut to fit GitHub's 65536-character comment limit."));
     assert.equal((await upsert(body, 'always', true)).action, 'updated');
     assert.equal(fake.comments(PR).length, 1);
     assert.deepEqual(fake.violations, []);
