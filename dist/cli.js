@@ -71235,6 +71235,11 @@ function urlSecrets(url) {
   const secrets = parts.flatMap((part) => [part, decoded(part)]).filter((secret) => secret.length >= MIN_MASKED_CHARS);
   return [...new Set(secrets)];
 }
+var CREDENTIAL_HEADER = /^(?:proxy-)?authorization$|^cookie$|token|secret|api-?key|password|session|auth/i;
+function headerSecrets(headers) {
+  const values = Object.entries(headers).filter(([name]) => CREDENTIAL_HEADER.test(name)).flatMap(([, value]) => [value, value.replace(/^\S+\s+/, "")]);
+  return [...new Set(values.filter((secret) => secret.length >= MIN_MASKED_CHARS))];
+}
 function withoutSecrets(text2, secrets) {
   return [...secrets].sort((a, b) => b.length - a.length).reduce((result, secret) => result.split(secret).join(REDACTED), text2);
 }
@@ -71637,7 +71642,11 @@ function parseInputs(raw) {
     report,
     secrets: []
   };
-  settings2.secrets.push(...urlSecrets(settings2.load.url), ...urlSecrets(settings2.baseline.abUrl ?? ""));
+  settings2.secrets.push(
+    ...urlSecrets(settings2.load.url),
+    ...urlSecrets(settings2.baseline.abUrl ?? ""),
+    ...headerSecrets(settings2.load.headers)
+  );
   if (settings2.gate.maxErrorRate > 1) {
     reader.reject("max-error-rate", reader.text("max-error-rate"), "a percentage from 0 to 100");
   }

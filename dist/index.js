@@ -71762,6 +71762,11 @@ function urlSecrets(url) {
   const secrets = parts.flatMap((part) => [part, decoded(part)]).filter((secret) => secret.length >= MIN_MASKED_CHARS);
   return [...new Set(secrets)];
 }
+var CREDENTIAL_HEADER = /^(?:proxy-)?authorization$|^cookie$|token|secret|api-?key|password|session|auth/i;
+function headerSecrets(headers) {
+  const values = Object.entries(headers).filter(([name]) => CREDENTIAL_HEADER.test(name)).flatMap(([, value]) => [value, value.replace(/^\S+\s+/, "")]);
+  return [...new Set(values.filter((secret) => secret.length >= MIN_MASKED_CHARS))];
+}
 function withoutSecrets(text2, secrets) {
   return [...secrets].sort((a, b) => b.length - a.length).reduce((result, secret) => result.split(secret).join(REDACTED), text2);
 }
@@ -72164,7 +72169,11 @@ function parseInputs(raw) {
     report,
     secrets: []
   };
-  settings2.secrets.push(...urlSecrets(settings2.load.url), ...urlSecrets(settings2.baseline.abUrl ?? ""));
+  settings2.secrets.push(
+    ...urlSecrets(settings2.load.url),
+    ...urlSecrets(settings2.baseline.abUrl ?? ""),
+    ...headerSecrets(settings2.load.headers)
+  );
   if (settings2.gate.maxErrorRate > 1) {
     reader.reject("max-error-rate", reader.text("max-error-rate"), "a percentage from 0 to 100");
   }
@@ -80119,7 +80128,8 @@ function reasoningList(report) {
   return lines.join("\n");
 }
 function runLink(report, serverUrl) {
-  const commit = report.context.sha ? ` \xB7 commit ${untrusted(report.context.sha.slice(0, 7))}` : "";
+  const sha = report.context.headSha ?? report.context.sha;
+  const commit = sha ? ` \xB7 commit ${untrusted(sha.slice(0, 7))}` : "";
   const runUrl = report.context.runUrl;
   const link2 = runUrl ? runLinkMarkdown(runUrl, serverUrl, "Workflow run") : "Run outside GitHub Actions (no workflow run)";
   return `${link2}${commit} \xB7 ${inertProse(`${report.startedAt}${report.finishedAt ? ` \u2192 ${report.finishedAt}` : ""}`)}`;

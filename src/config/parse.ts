@@ -3,7 +3,7 @@
 // the form it accepts.
 
 import { INPUT_DEFAULTS, INPUT_NAMES, type InputName, type RawInputs } from './input-defaults.ts';
-import { redactedUrl, urlSecrets } from './redact-url.ts';
+import { headerSecrets, redactedUrl, urlSecrets } from './redact-url.ts';
 import type {
   BaselineStoreKind,
   CommentMode,
@@ -450,7 +450,11 @@ export function parseInputs(raw: RawInputs): RunPlan {
     report,
     secrets: [],
   };
-  settings.secrets.push(...urlSecrets(settings.load.url), ...urlSecrets(settings.baseline.abUrl ?? ''));
+  settings.secrets.push(
+    ...urlSecrets(settings.load.url),
+    ...urlSecrets(settings.baseline.abUrl ?? ''),
+    ...headerSecrets(settings.load.headers),
+  );
   if (settings.gate.maxErrorRate > 1) {
     reader.reject('max-error-rate', reader.text('max-error-rate'), 'a percentage from 0 to 100');
   }

@@ -81,6 +81,21 @@ export function urlSecrets(url: string): string[] {
   return [...new Set(secrets)];
 }
 
+/** Header names whose values are credentials by convention (`Authorization`, `Cookie`, `X-Api-Key`, …). */
+const CREDENTIAL_HEADER = /^(?:proxy-)?authorization$|^cookie$|token|secret|api-?key|password|session|auth/i;
+
+/**
+ * The values of credential headers, to mask: `Bearer abc…` whole and its token alone, since a
+ * library's error may quote either. Other header values are ordinary words (`application/json`)
+ * whose masking would blank the job log.
+ */
+export function headerSecrets(headers: Readonly<Record<string, string>>): string[] {
+  const values = Object.entries(headers)
+    .filter(([name]) => CREDENTIAL_HEADER.test(name))
+    .flatMap(([, value]) => [value, value.replace(/^\S+\s+/, '')]);
+  return [...new Set(values.filter((secret) => secret.length >= MIN_MASKED_CHARS))];
+}
+
 /** `text` with every secret replaced, longest first (so a password never shows through its user's mask). */
 export function withoutSecrets(text: string, secrets: readonly string[]): string {
   return [...secrets].sort((a, b) => b.length - a.length).reduce((result, secret) => result.split(secret).join(REDACTED), text);

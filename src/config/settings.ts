@@ -94,6 +94,9 @@ export interface Settings {
   gate: GateSettings;
   baseline: BaselineSettings;
   report: ReportSettings;
-  /** Credentials inside `url` and `baseline-url` (userinfo, query values): masked before anything runs. */
+  /**
+   * Credentials inside `url` and `baseline-url` (userinfo, query values) and the values of
+   * credential headers (`Authorization`, `Cookie`, …): masked before anything runs.
+   */
   secrets: string[];
 }

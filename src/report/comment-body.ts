@@ -186,7 +186,9 @@ function reasoningList(report: GateReport): string {
 }
 
 function runLink(report: GateReport, serverUrl: string): string {
-  const commit = report.context.sha ? ` · commit ${untrusted(report.context.sha.slice(0, 7))}` : '';
+  // On a pull request GITHUB_SHA is the test merge commit; the PR's own head commit is what a reader knows.
+  const sha = report.context.headSha ?? report.context.sha;
+  const commit = sha ? ` · commit ${untrusted(sha.slice(0, 7))}` : '';
   const runUrl = report.context.runUrl;
   const link = runUrl ? runLinkMarkdown(runUrl, serverUrl, 'Workflow run') : 'Run outside GitHub Actions (no workflow run)';
   return `${link}${commit} · ${inertProse(`${report.startedAt}${report.finishedAt ? ` → ${report.finishedAt}` : ''}`)}`;

@@ -21,6 +21,13 @@ describe('parseInputs: credentials in inputs', { timeout: 10_000 }, () => {
     assert.ok(!plan.settings.secrets.includes('2'), 'a short query value would blank every 2 in the log');
   });
 
+  it('lists the values of credential headers, and only those', () => {
+    const headers = 'Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.s3cr3t\nX-Api-Key: k3y-0f-the-day\nCookie: sid=abc123\nAccept: application/json';
+    const plan = parseInputs({ url: 'https://staging.example.com/api', headers });
+    assert.equal(plan.kind, 'measure');
+    assert.deepEqual(plan.settings.secrets.sort(), ['Bearer eyJhbGciOiJIUzI1NiJ9.s3cr3t', 'eyJhbGciOiJIUzI1NiJ9.s3cr3t', 'k3y-0f-the-day', 'sid=abc123'].sort());
+  });
+
   it('has no secrets for a plain URL', () => {
     const plan = parseInputs({ url: 'https://staging.example.com/api' });
     assert.equal(plan.kind, 'measure');

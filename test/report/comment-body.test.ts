@@ -44,6 +44,15 @@ describe('comment body', { timeout: 20_000 }, () => {
     test(`${name}: matches its snapshot`, () => assertSnapshot(`${name}.md`, body(make())));
   }
 
+  test("names the PR's head commit, not the test merge commit GITHUB_SHA is on a pull request", () => {
+    const report = passReport();
+    const merge = body(report);
+    assert.match(merge, /commit `3f9c2e7`/);
+    const head = body({ ...report, context: { ...report.context, headSha: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678' } });
+    assert.match(head, /commit `a1b2c3d`/);
+    assert.doesNotMatch(head, /3f9c2e7/);
+  });
+
   test('resolved and terminal renderings match their snapshots', () => {
     assertSnapshot('resolved.md', renderResolvedCommentBody(passReport(), { marker: MARKER }));
     assertSnapshot('regression-terminal.txt', renderTerminal(regressionReport()));
