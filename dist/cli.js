@@ -76358,9 +76358,13 @@ function serializeDocument(document2) {
 }
 function appendRun(document2, key, run2, cap = HISTORY_CAP, byteCap = HISTORY_BYTE_CAP) {
   const histories = historyMap(document2.histories);
-  const previous = Object.hasOwn(document2.histories, key) ? document2.histories[key] : [];
+  const previous = (Object.hasOwn(document2.histories, key) ? document2.histories[key] : []).map(withRedactedUrl);
   histories[key] = newestWithinBytes(key, [...previous, run2].slice(-cap), byteCap);
   return { ...document2, histories };
+}
+function withRedactedUrl(run2) {
+  const url = redactedUrl(run2.config.url);
+  return url === run2.config.url ? run2 : { ...run2, config: { ...run2.config, url } };
 }
 function historyBytes(key, runs2) {
   return Buffer.byteLength(serializeDocument({ ...emptyDocument(), histories: { [key]: runs2 } }));

@@ -76851,9 +76851,13 @@ function serializeDocument(document2) {
 }
 function appendRun(document2, key, run3, cap = HISTORY_CAP, byteCap = HISTORY_BYTE_CAP) {
   const histories = historyMap(document2.histories);
-  const previous = Object.hasOwn(document2.histories, key) ? document2.histories[key] : [];
+  const previous = (Object.hasOwn(document2.histories, key) ? document2.histories[key] : []).map(withRedactedUrl);
   histories[key] = newestWithinBytes(key, [...previous, run3].slice(-cap), byteCap);
   return { ...document2, histories };
+}
+function withRedactedUrl(run3) {
+  const url = redactedUrl(run3.config.url);
+  return url === run3.config.url ? run3 : { ...run3, config: { ...run3.config, url } };
 }
 function historyBytes(key, runs2) {
   return Buffer.byteLength(serializeDocument({ ...emptyDocument(), histories: { [key]: runs2 } }));

@@ -191,9 +191,15 @@ export function appendRun(
   byteCap = HISTORY_BYTE_CAP,
 ): BaselineDocument {
   const histories = historyMap(document.histories);
-  const previous = Object.hasOwn(document.histories, key) ? document.histories[key] : [];
+  // Runs stored before URLs were redacted hold credentials: the next write stores them redacted.
+  const previous = (Object.hasOwn(document.histories, key) ? document.histories[key] : []).map(withRedactedUrl);
   histories[key] = newestWithinBytes(key, [...previous, run].slice(-cap), byteCap);
   return { ...document, histories };
+}
+
+function withRedactedUrl(run: HistoryRun): HistoryRun {
+  const url = redactedUrl(run.config.url);
+  return url === run.config.url ? run : { ...run, config: { ...run.config, url } };
 }
 
 /** UTF-8 bytes of `key`'s runs serialized as a document holding only that key. */

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { loadSignatureOf, loadSignatureDifferences } from '../../src/baseline/history.ts';
+import { appendRun, emptyDocument, loadSignatureDifferences, loadSignatureOf, serializeDocument, type HistoryRun } from '../../src/baseline/history.ts';
 import type { LoadSettings } from '../../src/config/settings.ts';
 
 const LOAD: LoadSettings = {
@@ -42,5 +42,22 @@ describe('the settings fingerprint stored in the public history', { timeout: 10_
     assert.deepEqual(loadSignatureDifferences(storedWhole, loadSignatureOf(LOAD)), []);
     const changed = loadSignatureDifferences(storedWhole, loadSignatureOf({ ...LOAD, connections: 20, url: 'https://other.example.com/?k=SECRETKEY' }));
     assert.ok(!changed.join('\n').includes('SECRETKEY') && !changed.join('\n').includes('hunter2'), changed.join('\n'));
+  });
+
+  it('rewrites runs stored before redaction with their URL redacted on the next append', () => {
+    const storedWhole: HistoryRun = {
+      sha: 'old',
+      ref: 'refs/heads/main',
+      time: '2026-11-01T00:00:00.000Z',
+      config: { ...loadSignatureOf(LOAD), url: LOAD.url },
+      healthy: true,
+      bursts: [{ p50: 10, p95: 20, p99: 30, requestsPerSec: 900, errorRate: 0, ok: 9000 }],
+      curve: [10, 12, 15, 20, 30, 40],
+    };
+    const before = appendRun(emptyDocument(), 'api', storedWhole);
+    const after = appendRun(before, 'api', { ...storedWhole, sha: 'new', config: loadSignatureOf(LOAD) });
+    assert.equal(after.histories.api.length, 2);
+    assert.doesNotMatch(serializeDocument(after), /hunter2|deploy|SECRETKEY/);
+    assert.equal(after.histories.api[0].sha, 'old', 'the old run is kept, only its URL redacted');
   });
 });
