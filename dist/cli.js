@@ -71316,7 +71316,7 @@ var InputReader = class {
   /** The raw value without trimming (bodies and keys keep their exact bytes). */
   verbatim(name) {
     const value = this.raw[name];
-    return value && value.trim() ? value : void 0;
+    return value?.trim() ? value : void 0;
   }
   optional(name) {
     return this.text(name) || void 0;
@@ -76927,7 +76927,7 @@ async function measureBurstInProcesses(spec, processes) {
   const shares = splitSpec(spec, processes);
   const workers = shares.map((_, i) => startWorker(i, processes));
   try {
-    workers.forEach((worker, i) => worker.child.send({ kind: "spec", spec: shares[i] }));
+    for (const [i, worker] of workers.entries()) worker.child.send({ kind: "spec", spec: shares[i] });
     await withDeadline(
       Promise.all(workers.map((worker) => receive(worker, "ready"))),
       READY_TIMEOUT_MS,
@@ -78320,7 +78320,7 @@ var import_ssh2 = __toESM(require_lib3(), 1);
 // src/remote/host-key.ts
 import { createHash as createHash3 } from "node:crypto";
 function fingerprintOf(blob) {
-  return "SHA256:" + createHash3("sha256").update(blob).digest("base64").replace(/=+$/, "");
+  return `SHA256:${createHash3("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
 }
 function keyTypeOf(blob) {
   if (blob.length < 4) return "unknown";
@@ -78470,7 +78470,7 @@ var SshTarget = class {
           const cause = errors.at(-1);
           this.lost = new TargetError(
             "connection-lost",
-            `Lost the SSH connection to ${settings2.host}:${settings2.port}` + (cause ? ` (${scrub(cause.message)})` : "")
+            `Lost the SSH connection to ${settings2.host}:${settings2.port}${cause ? ` (${scrub(cause.message)})` : ""}`
           );
           for (const listener of this.disconnectListeners) listener(this.lost);
         }

@@ -46,6 +46,7 @@ const MIN_BURST_MS = 100;
 const MIN_SWAP_BYTES = 64 * 2 ** 20;
 const MIN_SWAP_MULTIPLE = 0.1;
 /** Control characters other than tab: sent raw on the wire, CR and LF split or end the header. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const CONTROL_CHARACTER = /[\x00-\x08\x0a-\x1f\x7f]/;
 const LINE_BREAK_OR_NUL = /[\r\n\0]/;
 
@@ -74,7 +75,7 @@ class InputReader {
   /** The raw value without trimming (bodies and keys keep their exact bytes). */
   verbatim(name: InputName): string | undefined {
     const value = this.raw[name];
-    return value && value.trim() ? value : undefined;
+    return value?.trim() ? value : undefined;
   }
 
   optional(name: InputName): string | undefined {

@@ -334,7 +334,7 @@ describe('loadgate against a 1 GiB VM running gunicorn, run as the GitHub runner
     const body = fake.comments(PR).find((comment) => comment.body.startsWith('<!-- loadgate:hungry -->'))?.body;
     assert.ok(body, 'the hungry gate commented');
     for (const text of [body, run.summary]) {
-      assert.match(text, new RegExp(`\\*\\*Diagnosis:\\*\\* The kernel killed gunicorn \\(pid \\d+, \\d+ MB\\) at \\d\\d:\\d\\d:\\d\\d UTC.*; no swap was active\\.`));
+      assert.match(text, /\*\*Diagnosis:\*\* The kernel killed gunicorn \(pid \d+, \d+ MB\) at \d\d:\d\d:\d\d UTC.*; no swap was active\./);
       assert.ok(text.includes(sigkill.line), 'the SIGKILL line is quoted');
       const row = hostRow(text);
       assert.equal(row['Swap used peak'], 'no swap');
