@@ -80857,9 +80857,7 @@ async function run2() {
     if (!process.env.GITHUB_STEP_SUMMARY) return;
     await summary.addRaw(`### \u{1F4A5} loadgate did not run
 
-\`\`\`
-${message}
-\`\`\`
+${fenced(message.split("\n"))}
 `).write().catch(() => void 0);
   }
 }

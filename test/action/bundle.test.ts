@@ -114,6 +114,7 @@ describe('the bundle run like the runner runs it (Node 24, INPUT_* env, output f
     const run = await runBundle({ inputs: { ...inputs, ...bad }, eventName: 'pull_request', event: PULL_REQUEST });
     assert.equal(run.code, 1);
     for (const name of [...Object.keys(bad)]) assert.match(run.stdout, new RegExp(`::error::Invalid input:.*input \`${name}\``), name);
+    assert.match(run.summary, /^### 💥 loadgate did not run\n\n```text\nInvalid input:\n {2}- input `/, 'the summary says why, fenced');
     assert.equal(target.requests, before, 'no HTTP traffic');
     assert.doesNotMatch(run.stdout + run.stderr, /Error: .*\n\s+at /, 'no stack trace');
   });
