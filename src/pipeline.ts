@@ -17,9 +17,11 @@ import { openTarget, type TargetSession } from './remote/target-session.ts';
 import { publicSettings, REPORT_SCHEMA, REPORT_VERSION, type GateReport } from './report/gate-report.ts';
 import { decide, DEFAULT_HISTORY_RUNS, type BaselineSource } from './verdict/decide.ts';
 import { needsConfirmation, type Decision } from './verdict/decision.ts';
+import { applyMemoryRules } from './verdict/memory-rules.ts';
 import { median } from './verdict/statistics.ts';
 import { healthFindings } from './watch/health.ts';
 import { summarizeHostRun } from './watch/host-summary.ts';
+import { runServiceMemory } from './watch/service-memory.ts';
 
 interface BaselineState {
   store?: BaselineStore;
@@ -62,7 +64,8 @@ function recordPolicy(settings: Settings, context: RunContext): { record: boolea
 
 function decideRun(settings: Settings, baseline: BaselineState, bursts: BurstResult[], session: TargetSession | undefined, first?: Decision, firstBursts?: number): Decision {
   const findings = healthFindings(session?.watch.bursts ?? [], bursts);
-  return decide({
+  const compared = baseline.configDifferences.length === 0;
+  const latency = decide({
     bursts,
     // A baseline measured with other settings is not compared; the absolute limits still apply.
     baseline: baseline.configDifferences.length > 0 ? { kind: 'none' } : baseline.source,
@@ -70,6 +73,12 @@ function decideRun(settings: Settings, baseline: BaselineState, bursts: BurstRes
     environmentIssues: findings.environmentIssues,
     crashes: findings.crashes,
     confirmation: first && firstBursts ? { firstVerdict: first.verdict, firstBursts } : undefined,
+  });
+  return applyMemoryRules(latency, {
+    limits: settings.memoryGate,
+    hostBursts: session?.watch.bursts ?? [],
+    history: compared && baseline.source.kind === 'history' ? baseline.source.runs : [],
+    live: baseline.source.kind === 'ab',
   });
 }
 
@@ -102,6 +111,7 @@ function historyRunOf(bursts: BurstResult[], settings: Settings, context: RunCon
     healthy,
     bursts: candidate.map(historyBurstOf),
     curve: curveOfBursts(candidate),
+    serviceMemory: runServiceMemory((session?.watch.bursts ?? []).filter((burst) => burst.target === 'candidate').map((burst) => burst.figures.service)) ?? undefined,
   };
 }
 

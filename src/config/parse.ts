@@ -13,6 +13,7 @@ import type {
   SwapSize,
   UpdateBaseline,
 } from './settings.ts';
+import type { ServiceSelector } from '../watch/service-memory.ts';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -214,6 +215,50 @@ function parseReport(reader: InputReader): ReportSettings {
   };
 }
 
+const UNIT_NAME = /^[A-Za-z0-9@:._\\-]{1,200}$/;
+
+function servicePattern(reader: InputReader, name: 'service-match' | 'baseline-service-match'): ServiceSelector | undefined {
+  const pattern = reader.optional(name);
+  if (pattern === undefined) return undefined;
+  let valid = pattern.length <= 200 && !/[\n\r\0]/.test(pattern);
+  try {
+    new RegExp(pattern);
+  } catch {
+    valid = false;
+  }
+  if (!valid) return reader.reject(name, pattern, 'a regular expression (up to 200 characters) matched against command lines as `pgrep -f` does, such as `gunicorn`');
+  return { kind: 'match', pattern };
+}
+
+/** The service whose memory is gated, and the memory limits. */
+function parseServiceMemory(reader: InputReader, hasHost: boolean, abMode: boolean) {
+  const match = servicePattern(reader, 'service-match');
+  const unitName = reader.optional('service-unit');
+  if (unitName !== undefined && !UNIT_NAME.test(unitName)) reader.reject('service-unit', unitName, 'a systemd unit name such as `gunicorn.service`');
+  if (match && unitName !== undefined) reader.problems.push('input `service-unit`: give either `service-match` or `service-unit`, not both');
+  const service: ServiceSelector | undefined = match ?? (unitName === undefined ? undefined : { kind: 'unit', unit: unitName });
+  const baselineService = servicePattern(reader, 'baseline-service-match');
+  for (const [name, given] of [['service-match', match], ['service-unit', unitName], ['baseline-service-match', baselineService]] as const) {
+    if (given !== undefined && !hasHost) reader.problems.push(`input \`${name}\`: needs \`host\` (the service's memory is read on the host over SSH)`);
+  }
+  if (baselineService && (!abMode || !service)) {
+    reader.problems.push('input `baseline-service-match`: needs `baseline-url` (A/B mode) and `service-match` or `service-unit` for this build\'s service');
+  }
+  const minMemoryHeadroom = reader.fraction('min-memory-headroom');
+  if (minMemoryHeadroom > 1) reader.reject('min-memory-headroom', reader.text('min-memory-headroom'), 'a percentage of MemTotal from 0 to 100');
+  const swapIn = reader.optional('max-swap-in');
+  const swapMatch = swapIn === undefined ? null : /^(\d+(?:\.\d+)?)\s*(?:MB\/s)?$/i.exec(swapIn);
+  if (swapIn !== undefined && !swapMatch) reader.reject('max-swap-in', swapIn, 'empty (off) or MB swapped in per second, such as `1` or `0.5MB/s`');
+  return {
+    watch: { service, baselineService },
+    gate: {
+      maxMemoryIncrease: reader.fraction('max-memory-increase'),
+      minMemoryHeadroom,
+      maxSwapInMbPerSec: swapMatch ? Number(swapMatch[1]) : undefined,
+    },
+  };
+}
+
 export function parseInputs(raw: RawInputs): RunPlan {
   const reader = new InputReader(raw);
   const report = parseReport(reader);
@@ -251,6 +296,7 @@ export function parseInputs(raw: RawInputs): RunPlan {
     reader.problems.push(`input \`load-processes\`: ${loadProcesses} processes need at least as many \`connections\` (got ${connections})`);
   }
 
+  const memory = parseServiceMemory(reader, reader.optional('host') !== undefined, reader.optional('baseline-url') !== undefined);
   const settings: Settings = {
     load: {
       url: url ?? '',
@@ -275,7 +321,7 @@ export function parseInputs(raw: RawInputs): RunPlan {
       persist: reader.boolean('swap-persist'),
     },
     lock: { enabled: reader.boolean('lock'), timeoutMs: reader.durationMs('lock-timeout', { allowZero: true }) },
-    watch: { logsCommand: reader.optional('logs-command') },
+    watch: { logsCommand: reader.optional('logs-command'), ...memory.watch },
     gate: {
       maxMedianIncrease: reader.fraction('max-median-increase'),
       maxP95Increase: reader.fraction('max-p95-increase'),
@@ -284,6 +330,7 @@ export function parseInputs(raw: RawInputs): RunPlan {
       failOnRegression: reader.boolean('fail-on-regression'),
       failOnInconclusive: reader.boolean('fail-on-inconclusive'),
     },
+    memoryGate: memory.gate,
     baseline: {
       store: reader.oneOf<BaselineStoreKind>('baseline-store', ['branch', 'file', 'none']),
       branch,

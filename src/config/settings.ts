@@ -1,6 +1,8 @@
 // The one typed settings object every stage reads. Built once by `parseSettings` from raw inputs;
 // nothing downstream reads inputs or the environment again.
 
+import type { ServiceSelector } from '../watch/service-memory.ts';
+
 export type SwapMode = 'verify' | 'configure' | 'off';
 export type BaselineStoreKind = 'branch' | 'file' | 'none';
 export type UpdateBaseline = 'auto' | 'true' | 'false';
@@ -54,6 +56,10 @@ export interface LockSettings {
 
 export interface WatchSettings {
   logsCommand?: string;
+  /** `service-match` or `service-unit`: the service whose own memory is gated. */
+  service?: ServiceSelector;
+  /** `baseline-service-match`: the baseline deployment's processes, for live A/B memory. */
+  baselineService?: ServiceSelector;
 }
 
 export interface GateSettings {
@@ -64,6 +70,16 @@ export interface GateSettings {
   p95BudgetMs?: number;
   failOnRegression: boolean;
   failOnInconclusive: boolean;
+}
+
+/** Limits on the service's own memory and the host's; they apply only when `host` is set. */
+export interface MemoryGateSettings {
+  /** A fraction, like the latency limits: the run's peak service memory over the baseline's. */
+  maxMemoryIncrease: number;
+  /** The host's lowest MemAvailable during the bursts, as a share of MemTotal. */
+  minMemoryHeadroom: number;
+  /** MB/s swapped in, the median over bursts; undefined: swap-in is reported, never a regression. */
+  maxSwapInMbPerSec?: number;
 }
 
 export interface BaselineSettings {
@@ -92,6 +108,7 @@ export interface Settings {
   lock: LockSettings;
   watch: WatchSettings;
   gate: GateSettings;
+  memoryGate: MemoryGateSettings;
   baseline: BaselineSettings;
   report: ReportSettings;
 }

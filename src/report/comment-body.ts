@@ -14,6 +14,7 @@ import type { GateReport, PublicSettings } from './gate-report.ts';
 import { headlineOf } from './headline.ts';
 import { latencyChart } from './latency-chart.ts';
 import { latencyTable } from './latency-table.ts';
+import { MEMORY_METRIC_NAMES, serviceMemorySection } from './memory-rows.ts';
 
 /** Room under GitHub's 65,536-character comment limit, for whatever the poster adds. */
 export const COMMENT_MAX_CHARS = 65_000;
@@ -107,7 +108,7 @@ function hostSection(report: GateReport): string | undefined {
   if (!host) return report.figures ? renderHostUnderLoad(hostUnderLoad(null)).trimEnd() : undefined;
   const model = hostUnderLoad({ bursts: host.bursts, fingerprint: host.fingerprint, storedBaseline: host.storedBaseline });
   const swap = host.swap && `**Swap** (\`swap: ${host.swap.mode}\`): ${swapState(host.swap)}.`;
-  return [renderHostUnderLoad(model).trimEnd(), swap].filter((part) => part !== undefined).join('\n\n');
+  return [renderHostUnderLoad(model).trimEnd(), serviceMemorySection(report), swap].filter((part) => part !== undefined).join('\n\n');
 }
 
 /** "2.0 GiB active (/swapfile 2.0 GiB), 0 B used on 972 MiB RAM; swap is active: …" */
@@ -183,7 +184,7 @@ function fingerprintList(host: ReportedHost): string {
   ].join('\n');
 }
 
-const METRIC_NAMES = { p50: 'p50', p95: 'p95', p99: 'p99', requestsPerSec: 'requests/s', errorRate: 'error rate' } as const;
+const METRIC_NAMES = { p50: 'p50', p95: 'p95', p99: 'p99', requestsPerSec: 'requests/s', errorRate: 'error rate', ...MEMORY_METRIC_NAMES } as const;
 
 function reasoningList(report: GateReport): string {
   const decision = report.decision;

@@ -4,8 +4,10 @@ import { markdownTable } from 'markdown-table';
 import type { Comparison, ComparedMetric, ComparisonStatus } from '../verdict/decision.ts';
 import { milliseconds, signedPercent } from '../verdict/wording.ts';
 import type { GateReport } from './gate-report.ts';
+import type { RunFigures } from '../load/run-figures.ts';
+import { memoryTableRows } from './memory-rows.ts';
 
-const ROWS: { metric: ComparedMetric; label: string; format: (value: number) => string }[] = [
+const ROWS: { metric: Extract<ComparedMetric, keyof RunFigures>; label: string; format: (value: number) => string }[] = [
   { metric: 'p50', label: 'p50 (median)', format: milliseconds },
   { metric: 'p95', label: 'p95', format: milliseconds },
   { metric: 'p99', label: 'p99', format: milliseconds },
@@ -38,7 +40,7 @@ export function latencyTable(report: GateReport, columnTitle = 'This run'): stri
       STATUS_TEXT[comparison?.status ?? 'info'],
     ];
   });
-  return markdownTable([['Metric', 'Baseline', columnTitle, 'Change', 'Limit', 'Status'], ...rows], {
+  return markdownTable([['Metric', 'Baseline', columnTitle, 'Change', 'Limit', 'Status'], ...rows, ...memoryTableRows(report, STATUS_TEXT)], {
     align: ['l', 'r', 'r', 'r', 'r', 'l'],
   });
 }

@@ -12,6 +12,7 @@ import { headlineOf } from './headline.ts';
 import { commentMarker, pullRequestOfEvent, upsertComment, type EventPullRequest } from './pull-request-comment.ts';
 import { defaultReportPath, writeReportFile } from './report-file.ts';
 import { signedPercent } from '../verdict/wording.ts';
+import { memoryOutputs } from './memory-rows.ts';
 
 /** GitHub caps a step's summary at 1 MiB; stay clear of it. */
 const SUMMARY_CHAR_LIMIT = 900_000;
@@ -29,6 +30,7 @@ export function setOutputs(report: GateReport, reportPath: string, commentUrl: s
   core.setOutput('p95-change', changeOf(report, 'p95'));
   core.setOutput('report', reportPath);
   core.setOutput('comment-url', commentUrl);
+  for (const [name, value] of Object.entries(memoryOutputs(report))) core.setOutput(name, value);
 }
 
 async function postComment(
