@@ -409,4 +409,49 @@ describe('loadgate against a 1 GiB VM running gunicorn, run as the GitHub runner
     t.diagnostic(`run ${runIds[waiter]} waited for run ${runIds[holder]}; its bursts began ${((waiterStart - holderEnd) / 1000).toFixed(1)} s after the holder's ended`);
     assert.ok(waiterStart >= holderEnd, `waiter began at ${new Date(waiterStart).toISOString()}, holder ended at ${new Date(holderEnd).toISOString()}`);
   });
+
+  it('9. workers 100 MB bigger each, with swap: a memory regression in MB while latency passes; a build that leaks nothing passes', { timeout: 600_000 }, async (t) => {
+    const setBallast = (mb: number) => sh(`echo ${mb} > /etc/loadgate-demo/ballast-mb`);
+    // One connection per worker, so every worker serves requests (and holds the ballast) in every run.
+    const memory = {
+      url: `${vm.appUrl}/slow`, ...LATENCY_LOAD, ...LIMITS, connections: String(WORKERS), name: 'memory',
+      'service-match': 'gunicorn', 'baseline-store': 'branch', swap: 'configure', 'swap-size': '2x',
+    };
+    try {
+      await setBallast(0);
+      const peaks: number[] = [];
+      for (let i = 1; i <= 3; i++) {
+        const run = await gate({ ...memory, 'update-baseline': 'auto' }, 'push', { GITHUB_RUN_ID: `900${i}` });
+        assert.equal(run.code, 0, shown(run));
+        assert.equal(run.report.baseline.recorded, true, run.report.baseline.recordNote);
+        peaks.push(Number(run.outputs['service-memory-mb']));
+      }
+      t.diagnostic(`baseline service memory peaks: ${peaks.join(', ')} MB`);
+      const stored = parseDocument(fake.fileText('loadgate-baseline', baselineFilePath('memory'))!, 'branch').histories.memory ?? [];
+      assert.equal(stored.filter((run) => run.serviceMemory?.label === 'gunicorn').length, 3, 'each run stored its peak');
+
+      const clean = await gate(memory, 'pull_request', { GITHUB_RUN_ID: '9004' });
+      assert.equal(clean.code, 0, shown(clean));
+      assert.equal(clean.outputs.verdict, 'pass', clean.report.headline);
+      assert.ok(Math.abs(Number(clean.outputs['memory-change'])) < 20, `memory-change ${clean.outputs['memory-change']} over 3 baseline runs`);
+
+      await setBallast(100);
+      const leaking = await gate(memory, 'pull_request', { GITHUB_RUN_ID: '9005' });
+      t.diagnostic(`leaking build: ${leaking.report.headline}; memory-change ${leaking.outputs['memory-change']}, headroom ${leaking.outputs['memory-headroom']} %`);
+      assert.equal(leaking.code, 1, shown(leaking));
+      assert.equal(leaking.outputs.verdict, 'regression');
+      assert.deepEqual(leaking.report.host!.bursts.flatMap((burst) => burst.oomKills), [], 'not enough to be killed');
+      assert.match(leaking.report.headline, /^gunicorn peaked at \d+ MB, \+\d+ MB \(\+\d+\.\d%\) over baseline, \d+ processes: \+\d+ MB each/);
+      const rows = leaking.report.decision!.comparisons;
+      assert.equal(rows.find((row) => row.metric === 'serviceMemory')?.status, 'regression');
+      for (const metric of ['p50', 'p95'] as const) assert.notEqual(rows.find((row) => row.metric === metric)?.status, 'regression', `${metric} passes`);
+      assert.match(leaking.summary, /\| service memory \(peak\) +\| +\d+ MB \| +\d+ MB \| +\+\d+\.\d% \| +\+20% +\| ❌ regression/);
+      assert.match(leaking.summary, /\| host memory available \(min\) +\|/);
+      assert.match(leaking.summary, /\*\*Service memory\*\* \(`gunicorn`, measured as /);
+    } finally {
+      await setBallast(0);
+      await restartApp();
+      await removeSwap();
+    }
+  });
 });
