@@ -2,6 +2,7 @@
 // on request, found by service-match, sampled every burst, gated against its own history.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
@@ -13,6 +14,7 @@ import type { Decision } from '../../src/verdict/decision.ts';
 import { applyMemoryRules } from '../../src/verdict/memory-rules.ts';
 import { HostWatch } from '../../src/watch/host-watch.ts';
 import { SAMPLER_MARKER } from '../../src/watch/sample-line.ts';
+import { startSampler } from '../../src/watch/sampler.ts';
 import { runServiceMemory } from '../../src/watch/service-memory.ts';
 import { startSshd, type Sshd } from '../support/sshd.ts';
 
@@ -118,6 +120,39 @@ describe('service memory over SSH to the loopback sshd', { timeout: 120_000 }, (
     await assert.rejects(
       HostWatch.start(host!, { log: silentLog, services: { service: { kind: 'match', pattern: 'a{2,1}' } } }),
       /service-match 'a\{2,1\}' is not a regular expression pgrep accepts on the host/,
+    );
+  });
+
+  test("a unit's cgroup (v1 memory controller): its usage and its processes, read by the sampler", { timeout: 30_000 }, async () => {
+    const directory = `/sys/fs/cgroup/memory/loadgate-service-test-${process.pid}`;
+    mkdirSync(directory);
+    try {
+      writeFileSync(`${directory}/cgroup.procs`, String(service.pid));
+      const sampler = startSampler(host!, silentLog, { candidate: { kind: 'cgroup', unit: 'growing.service', directory, version: 1, label: 'growing.service' } });
+      const sample = await sampler.nextSample(5000);
+      await sampler.stop();
+      const figures = sample?.services[0];
+      assert.ok(figures, 'a service segment');
+      assert.deepEqual(figures.processes.map((process) => process.pid), [service.pid]);
+      // Only pages charged since the move count in a v1 cgroup: some, not the 80 MB faulted in before.
+      assert.ok(figures.cgroupCurrentKib !== null && figures.cgroupCurrentKib >= 0, `memory.usage_in_bytes ${figures.cgroupCurrentKib}`);
+      assert.ok(figures.cgroupPeakKib !== null && figures.cgroupPeakKib >= figures.cgroupCurrentKib, `max_usage_in_bytes ${figures.cgroupPeakKib}`);
+    } finally {
+      writeFileSync('/sys/fs/cgroup/memory/cgroup.procs', String(service.pid));
+      for (let attempt = 0; attempt < 50 && existsSync(directory); attempt += 1) {
+        try {
+          rmdirSync(directory);
+        } catch {
+          await sleep(100);
+        }
+      }
+    }
+  });
+
+  test('a service-unit without a cgroup on the host is an error naming the unit', { timeout: 30_000 }, async () => {
+    await assert.rejects(
+      HostWatch.start(host!, { log: silentLog, services: { service: { kind: 'unit', unit: 'no-such-loadgate-test.service' } } }),
+      /^TargetError: service-unit 'no-such-loadgate-test\.service' has no cgroup on the host/,
     );
   });
 });
