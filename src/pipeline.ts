@@ -99,6 +99,7 @@ function notComparedWhenSettingsChanged(decision: Decision, baseline: BaselineSt
 
 function historyRunOf(bursts: BurstResult[], settings: Settings, context: RunContext, healthy: boolean, session?: TargetSession): HistoryRun {
   const candidate = bursts.filter((burst) => burst.target === 'candidate');
+  const candidateHostBursts = (session?.watch.bursts ?? []).filter((burst) => burst.target === 'candidate');
   return {
     sha: context.sha,
     ref: context.ref,
@@ -111,7 +112,7 @@ function historyRunOf(bursts: BurstResult[], settings: Settings, context: RunCon
     healthy,
     bursts: candidate.map(historyBurstOf),
     curve: curveOfBursts(candidate),
-    serviceMemory: runServiceMemory((session?.watch.bursts ?? []).filter((burst) => burst.target === 'candidate').map((burst) => burst.figures.service)) ?? undefined,
+    serviceMemory: runServiceMemory(candidateHostBursts.map((burst) => burst.figures.service)) ?? undefined,
   };
 }
 

@@ -226,7 +226,12 @@ function servicePattern(reader: InputReader, name: 'service-match' | 'baseline-s
   } catch {
     valid = false;
   }
-  if (!valid) return reader.reject(name, pattern, 'a regular expression (up to 200 characters) matched against command lines as `pgrep -f` does, such as `gunicorn`');
+  if (!valid)
+    return reader.reject(
+      name,
+      pattern,
+      'a regular expression (up to 200 characters) matched against command lines as `pgrep -f` does, such as `gunicorn`',
+    );
   return { kind: 'match', pattern };
 }
 
@@ -234,21 +239,32 @@ function servicePattern(reader: InputReader, name: 'service-match' | 'baseline-s
 function parseServiceMemory(reader: InputReader, hasHost: boolean, abMode: boolean) {
   const match = servicePattern(reader, 'service-match');
   const unitName = reader.optional('service-unit');
-  if (unitName !== undefined && !UNIT_NAME.test(unitName)) reader.reject('service-unit', unitName, 'a systemd unit name such as `gunicorn.service`');
-  if (match && unitName !== undefined) reader.problems.push('input `service-unit`: give either `service-match` or `service-unit`, not both');
+  if (unitName !== undefined && !UNIT_NAME.test(unitName))
+    reader.reject('service-unit', unitName, 'a systemd unit name such as `gunicorn.service`');
+  if (match && unitName !== undefined)
+    reader.problems.push('input `service-unit`: give either `service-match` or `service-unit`, not both');
   const service: ServiceSelector | undefined = match ?? (unitName === undefined ? undefined : { kind: 'unit', unit: unitName });
   const baselineService = servicePattern(reader, 'baseline-service-match');
-  for (const [name, given] of [['service-match', match], ['service-unit', unitName], ['baseline-service-match', baselineService]] as const) {
-    if (given !== undefined && !hasHost) reader.problems.push(`input \`${name}\`: needs \`host\` (the service's memory is read on the host over SSH)`);
+  for (const [name, given] of [
+    ['service-match', match],
+    ['service-unit', unitName],
+    ['baseline-service-match', baselineService],
+  ] as const) {
+    if (given !== undefined && !hasHost)
+      reader.problems.push(`input \`${name}\`: needs \`host\` (the service's memory is read on the host over SSH)`);
   }
   if (baselineService && (!abMode || !service)) {
-    reader.problems.push('input `baseline-service-match`: needs `baseline-url` (A/B mode) and `service-match` or `service-unit` for this build\'s service');
+    reader.problems.push(
+      "input `baseline-service-match`: needs `baseline-url` (A/B mode) and `service-match` or `service-unit` for this build's service",
+    );
   }
   const minMemoryHeadroom = reader.fraction('min-memory-headroom');
-  if (minMemoryHeadroom > 1) reader.reject('min-memory-headroom', reader.text('min-memory-headroom'), 'a percentage of MemTotal from 0 to 100');
+  if (minMemoryHeadroom > 1)
+    reader.reject('min-memory-headroom', reader.text('min-memory-headroom'), 'a percentage of MemTotal from 0 to 100');
   const swapIn = reader.optional('max-swap-in');
   const swapMatch = swapIn === undefined ? null : /^(\d+(?:\.\d+)?)\s*(?:MB\/s)?$/i.exec(swapIn);
-  if (swapIn !== undefined && !swapMatch) reader.reject('max-swap-in', swapIn, 'empty (off) or MB swapped in per second, such as `1` or `0.5MB/s`');
+  if (swapIn !== undefined && !swapMatch)
+    reader.reject('max-swap-in', swapIn, 'empty (off) or MB swapped in per second, such as `1` or `0.5MB/s`');
   return {
     watch: { service, baselineService },
     gate: {

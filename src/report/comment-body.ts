@@ -184,7 +184,8 @@ function fingerprintList(host: ReportedHost): string {
   ].join('\n');
 }
 
-const METRIC_NAMES = { p50: 'p50', p95: 'p95', p99: 'p99', requestsPerSec: 'requests/s', errorRate: 'error rate', ...MEMORY_METRIC_NAMES } as const;
+const LATENCY_METRIC_NAMES = { p50: 'p50', p95: 'p95', p99: 'p99', requestsPerSec: 'requests/s', errorRate: 'error rate' } as const;
+const METRIC_NAMES = { ...LATENCY_METRIC_NAMES, ...MEMORY_METRIC_NAMES };
 
 function reasoningList(report: GateReport): string {
   const decision = report.decision;

@@ -40,7 +40,8 @@ export function latencyTable(report: GateReport, columnTitle = 'This run'): stri
       STATUS_TEXT[comparison?.status ?? 'info'],
     ];
   });
-  return markdownTable([['Metric', 'Baseline', columnTitle, 'Change', 'Limit', 'Status'], ...rows, ...memoryTableRows(report, STATUS_TEXT)], {
+  const header = ['Metric', 'Baseline', columnTitle, 'Change', 'Limit', 'Status'];
+  return markdownTable([header, ...rows, ...memoryTableRows(report, STATUS_TEXT)], {
     align: ['l', 'r', 'r', 'r', 'r', 'l'],
   });
 }

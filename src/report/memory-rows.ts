@@ -33,7 +33,9 @@ function shown(report: GateReport, row: Comparison & { metric: MemoryMetric }): 
       return { baseline: row.baseline === undefined ? '—' : formatMb(row.baseline * 1024), current: formatMb(row.current * 1024) };
     case 'memoryHeadroom': {
       const lowest = lowestAvailable(report);
-      const of = lowest ? `${formatMb(lowest.availableKib)} of ${formatMb(lowest.totalKib)} (${plainPercent(row.current)})` : plainPercent(row.current);
+      const of = lowest
+        ? `${formatMb(lowest.availableKib)} of ${formatMb(lowest.totalKib)} (${plainPercent(row.current)})`
+        : plainPercent(row.current);
       return { baseline: '—', current: of };
     }
     case 'swapIn':
@@ -57,6 +59,8 @@ export const MEMORY_METRIC_NAMES: Record<MemoryMetric, string> = {
   swapIn: 'swap-in',
 };
 
+const baselinePeak = (figures: ServiceBurstMemory | null | undefined) => (figures ? formatMb(figures.peakKib) : '–');
+
 function memoryCells(figures: ServiceBurstMemory | null | undefined): string[] {
   if (!figures) return ['not measured', '–', '–'];
   const largest = figures.largestProcessKib === null ? '–' : `${formatMb(figures.largestProcessKib)} (pid ${figures.largestProcessPid})`;
@@ -69,11 +73,20 @@ export function serviceMemorySection(report: GateReport): string | undefined {
   if (bursts.length === 0) return undefined;
   bursts.sort((a, b) => a.burstIndex - b.burstIndex);
   const live = bursts.some((burst) => burst.figures.baselineService !== undefined);
-  const header = ['Burst', 'service peak', 'processes', 'largest process', ...(live ? ['baseline service peak'] : []), 'MemAvailable min', 'swap-in / out pages', 'major faults'];
+  const header = [
+    'Burst',
+    'service peak',
+    'processes',
+    'largest process',
+    ...(live ? ['baseline service peak'] : []),
+    'MemAvailable min',
+    'swap-in / out pages',
+    'major faults',
+  ];
   const rows = bursts.map((burst) => [
     burstLabel(burst),
     ...memoryCells(burst.target === 'candidate' ? burst.figures.service : null),
-    ...(live ? [burst.target === 'baseline' && burst.figures.baselineService ? formatMb(burst.figures.baselineService.peakKib) : '–'] : []),
+    ...(live ? [baselinePeak(burst.target === 'baseline' ? burst.figures.baselineService : null)] : []),
     burst.figures.memAvailableMinKib === null ? '–' : formatMb(burst.figures.memAvailableMinKib),
     `${burst.figures.swapInPages} / ${burst.figures.swapOutPages}`,
     String(burst.figures.majorFaults),

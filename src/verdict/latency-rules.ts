@@ -50,11 +50,6 @@ function belowFloorReason(head: string, baseline: number, current: number, floor
 }
 
 /**
- * Stored-baseline rule. `runFigures` holds each past run's figure (the median of its bursts),
- * oldest first; `current` is this run's median of bursts. With fewer than COLD_START_RUNS runs only
- * the percent limit applies. Needs at least one run.
- */
-/**
  * The history's noise band on logs: its robust centre and the half-width a new run may stray from
  * it by chance (BAND_SIGMAS robust standard deviations, widened for a short history).
  */
@@ -64,6 +59,11 @@ export function historyBand(logs: number[]): { centre: number; halfBand: number 
   return { centre, halfBand: BAND_SIGMAS * spread * Math.sqrt(1 + 1 / logs.length) };
 }
 
+/**
+ * Stored-baseline rule. `runFigures` holds each past run's figure (the median of its bursts),
+ * oldest first; `current` is this run's median of bursts. With fewer than COLD_START_RUNS runs only
+ * the percent limit applies. Needs at least one run.
+ */
 export function judgeAgainstHistory(
   metric: LatencyMetric,
   runFigures: number[],

@@ -59,9 +59,16 @@ function growthPhrase(current: StoredServiceMemory, baselineKib: number, change:
 
 function serviceRowAgainstHistory(current: StoredServiceMemory, stored: StoredServiceMemory[], limit: number): Row {
   const comparable = stored.filter((run) => run.label === current.label && run.source === current.source);
-  const base: Row = { metric: 'serviceMemory', current: MB(current.peakKib), limit: `+${plainPercent(limit)}`, status: 'info', reasoning: '' };
+  const base: Row = {
+    metric: 'serviceMemory',
+    current: MB(current.peakKib),
+    limit: `+${plainPercent(limit)}`,
+    status: 'info',
+    reasoning: '',
+  };
   if (comparable.length === 0) {
-    const why = stored.length > 0 ? `no stored run measured ${current.label} by ${current.source}` : 'no stored run has a service memory figure yet';
+    const why =
+      stored.length > 0 ? `no stored run measured ${current.label} by ${current.source}` : 'no stored run has a service memory figure yet';
     return { ...base, reasoning: `${current.label} peaked at ${formatMb(current.peakKib)} (${current.source}); ${why}` };
   }
   const { centre, halfBand } = historyBand(comparable.map((run) => Math.log(run.peakKib)));
@@ -69,13 +76,20 @@ function serviceRowAgainstHistory(current: StoredServiceMemory, stored: StoredSe
   const ratio = current.peakKib / baselineKib;
   const change = ratio - 1;
   const judged = (status: ComparisonStatus, reasoning: string, phrase?: string): Row => ({
-    ...base, baseline: MB(baselineKib), change, status, reasoning, phrase,
+    ...base,
+    baseline: MB(baselineKib),
+    change,
+    status,
+    reasoning,
+    phrase,
   });
-  const head = `${current.label} peaked at ${formatMb(current.peakKib)} (${current.source}), ${signedPercent(change)} (limit +${plainPercent(limit)})`;
+  const peaked = `${current.label} peaked at ${formatMb(current.peakKib)} (${current.source})`;
+  const head = `${peaked}, ${signedPercent(change)} (limit +${plainPercent(limit)})`;
   const coldStart = comparable.length < COLD_START_RUNS;
   const band = `(upper limit ${signedPercent(Math.exp(halfBand) - 1)}, ${runs(comparable.length)})`;
   if (ratio > 1 + limit) {
-    if (current.peakKib - baselineKib < MIN_CHANGE_KIB) return judged('ok', `${head}, but under the ${formatMb(MIN_CHANGE_KIB)} minimum change`);
+    if (current.peakKib - baselineKib < MIN_CHANGE_KIB)
+      return judged('ok', `${head}, but under the ${formatMb(MIN_CHANGE_KIB)} minimum change`);
     const phrase = growthPhrase(current, baselineKib, change);
     if (coldStart) return judged('regression', `${head}; cold start: percent limit only (${runs(comparable.length)} in history)`, phrase);
     if (ratio > Math.exp(halfBand)) return judged('regression', `${head}, above the history's noise band ${band}`, phrase);
@@ -86,20 +100,45 @@ function serviceRowAgainstHistory(current: StoredServiceMemory, stored: StoredSe
 
 function serviceRowLive(candidate: ServiceBurstMemory[], baseline: ServiceBurstMemory[], limit: number): Row {
   const current = runServiceMemory(candidate)!;
-  const base: Row = { metric: 'serviceMemory', current: MB(current.peakKib), limit: `+${plainPercent(limit)}`, status: 'info', reasoning: '' };
-  if (baseline.length === 0) return { ...base, reasoning: `${current.label} peaked at ${formatMb(current.peakKib)}; the baseline deployment's processes were not measured` };
+  const base: Row = {
+    metric: 'serviceMemory',
+    current: MB(current.peakKib),
+    limit: `+${plainPercent(limit)}`,
+    status: 'info',
+    reasoning: '',
+  };
+  if (baseline.length === 0)
+    return {
+      ...base,
+      reasoning: `${current.label} peaked at ${formatMb(current.peakKib)}; the baseline deployment's processes were not measured`,
+    };
   const basePeaks = baseline.map((burst) => burst.peakKib);
   const candPeaks = candidate.map((burst) => burst.peakKib);
   const interval = bootstrapRatioOfMedians(basePeaks, candPeaks)!;
   const test = mannWhitneyU(basePeaks.map(Math.log), candPeaks.map(Math.log));
   const baselineKib = Math.max(...basePeaks);
   const change = current.peakKib / baselineKib - 1;
-  const evidence = `95% CI of the ratio of medians ${signedPercent(interval.lower - 1)} to ${signedPercent(interval.upper - 1)}, Mann–Whitney p ${pValue(test.p)}, ${basePeaks.length} vs ${candPeaks.length} bursts`;
-  const head = `${current.label} peaked at ${formatMb(current.peakKib)} against ${formatMb(baselineKib)} for ${baseline[0]!.label}, ${signedPercent(change)} (limit +${plainPercent(limit)})`;
-  const judged = (status: ComparisonStatus, reasoning: string, phrase?: string): Row => ({ ...base, baseline: MB(baselineKib), change, status, reasoning, phrase });
+  const ci = `95% CI of the ratio of medians ${signedPercent(interval.lower - 1)} to ${signedPercent(interval.upper - 1)}`;
+  const evidence = `${ci}, Mann–Whitney p ${pValue(test.p)}, ${basePeaks.length} vs ${candPeaks.length} bursts`;
+  const against = `${current.label} peaked at ${formatMb(current.peakKib)} against ${formatMb(baselineKib)} for ${baseline[0]!.label}`;
+  const head = `${against}, ${signedPercent(change)} (limit +${plainPercent(limit)})`;
+  const judged = (status: ComparisonStatus, reasoning: string, phrase?: string): Row => ({
+    ...base,
+    baseline: MB(baselineKib),
+    change,
+    status,
+    reasoning,
+    phrase,
+  });
   const over = interval.ratio > 1 + limit && current.peakKib - baselineKib >= MIN_CHANGE_KIB;
-  if (over && interval.lower > 1 && test.p < AB_SIGNIFICANCE) return judged('regression', `${head} (${evidence})`, growthPhrase(current, baselineKib, change));
-  if (over) return judged('inconclusive', `${head}, not significant (${evidence})`, `${growthPhrase(current, baselineKib, change)}, not significant`);
+  if (over && interval.lower > 1 && test.p < AB_SIGNIFICANCE)
+    return judged('regression', `${head} (${evidence})`, growthPhrase(current, baselineKib, change));
+  if (over)
+    return judged(
+      'inconclusive',
+      `${head}, not significant (${evidence})`,
+      `${growthPhrase(current, baselineKib, change)}, not significant`,
+    );
   return judged('ok', `${head} (${evidence})`);
 }
 
@@ -139,7 +178,10 @@ function swapRow(bursts: readonly BurstHostHealth[], limit: number | undefined):
     current: rate,
     limit: limit === undefined ? '' : `≤ ${limit} MB/s`,
     status: limit === undefined ? 'info' : over ? 'regression' : 'ok',
-    reasoning: limit === undefined ? `${shown}, for information (\`max-swap-in\` is off)` : `${shown}, ${over ? 'over' : 'within'} the ${limit} MB/s limit`,
+    reasoning:
+      limit === undefined
+        ? `${shown}, for information (\`max-swap-in\` is off)`
+        : `${shown}, ${over ? 'over' : 'within'} the ${limit} MB/s limit`,
     phrase: over ? `${shown} over the ${limit} MB/s limit: ${SWAP_HIDING_MEMORY}` : undefined,
   };
 }
@@ -179,7 +221,9 @@ export function applyMemoryRules(decision: Decision, input: MemoryRuleInput): De
   const rows = memoryRows(input);
   if (rows.length === 0) return decision;
   const candidate = input.hostBursts.filter((burst) => burst.target === 'candidate');
-  const warnings = swapHidesMemory(candidate, decision) ? [...decision.warnings, `Swap-in during most bursts while latency rose: ${SWAP_HIDING_MEMORY}.`] : decision.warnings;
+  const warnings = swapHidesMemory(candidate, decision)
+    ? [...decision.warnings, `Swap-in during most bursts while latency rose: ${SWAP_HIDING_MEMORY}.`]
+    : decision.warnings;
   const comparisons = [...decision.comparisons, ...rows.map(({ phrase: _phrase, ...row }) => row)];
   const phrases = (status: ComparisonStatus) => rows.flatMap((row) => (row.status === status && row.phrase ? [row.phrase] : []));
   const regressions = phrases('regression');
@@ -190,6 +234,7 @@ export function applyMemoryRules(decision: Decision, input: MemoryRuleInput): De
     const headline = decision.verdict === 'regression' ? [decision.headline, ...regressions].join('; ') : regressions.join('; ');
     return { ...refined, verdict: 'regression', headline };
   }
-  if (inconclusive.length > 0 && decision.verdict === 'pass') return { ...refined, verdict: 'inconclusive', headline: inconclusive.join('; ') };
+  if (inconclusive.length > 0 && decision.verdict === 'pass')
+    return { ...refined, verdict: 'inconclusive', headline: inconclusive.join('; ') };
   return refined;
 }

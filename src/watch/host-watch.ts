@@ -67,7 +67,8 @@ export class HostWatch implements BurstObserver {
       options.log.warning(`host watch: kernel log not readable (${probed.source.reason}); OOM kills are counted but not named`);
     }
     const services = await resolveServices(host, options.services ?? {});
-    const watch = new HostWatch(host, options, parseFingerprint(fingerprint), probed.source, bootEpochSec, parseVmstat(vmstat).oomKill, services);
+    const oomKills = parseVmstat(vmstat).oomKill;
+    const watch = new HostWatch(host, options, parseFingerprint(fingerprint), probed.source, bootEpochSec, oomKills, services);
     for (const kill of probed.earlierKills) watch.reportedKills.add(killKey(kill));
     if (options.logsCommand) await watch.runLogsCommand(options.logsCommand);
     return watch;

@@ -152,7 +152,8 @@ export function samplerCommand(services: SampledServices = {}): string {
   const ordered = orderedServices(services);
   const { prelude, awkOptions } = serviceShell(ordered);
   // The signal also ends a running `sleep` or `awk` (same process group), so the trap runs at once.
-  const script = `${prelude ? `${prelude}\n` : ''}sample() { awk ${awkOptions ? `${awkOptions} ` : ''}${shellQuote(sampleProgram(ordered))}; }
+  const awk = `awk ${awkOptions ? `${awkOptions} ` : ''}${shellQuote(sampleProgram(ordered))}`;
+  const script = `${prelude ? `${prelude}\n` : ''}sample() { ${awk}; }
 trap 'sample; exit 0' TERM
 while sample; do sleep 1; done`;
   return `sh -c ${shellQuote(script)} ${SAMPLER_MARKER}`;

@@ -9,8 +9,7 @@ export type ServiceSelector = { kind: 'match'; pattern: string } | { kind: 'unit
  * directory (v2: memory.current/memory.peak; v1: the memory controller's usage files).
  */
 export type ServiceProbe =
-  | { kind: 'match'; pattern: string; label: string }
-  | { kind: 'cgroup'; unit: string; directory: string; version: 1 | 2; label: string };
+  { kind: 'match'; pattern: string; label: string } | { kind: 'cgroup'; unit: string; directory: string; version: 1 | 2; label: string };
 
 /** PSS counts a page shared by N workers as 1/N to each: their sum is what the service really holds. */
 export type ServiceMemorySource = 'pss' | 'rss' | 'cgroup';
@@ -191,8 +190,16 @@ export function serviceFiguresOf(
 ): { service?: ServiceBurstMemory | null; baselineService?: ServiceBurstMemory | null } {
   const figures: { service?: ServiceBurstMemory | null; baselineService?: ServiceBurstMemory | null } = {};
   let index = 0;
-  if (services.candidate) figures.service = serviceBurstMemory(services.candidate.label, samples.map((sample) => sample.services[index] ?? null));
+  if (services.candidate)
+    figures.service = serviceBurstMemory(
+      services.candidate.label,
+      samples.map((sample) => sample.services[index] ?? null),
+    );
   if (services.candidate) index += 1;
-  if (services.baseline) figures.baselineService = serviceBurstMemory(services.baseline.label, samples.map((sample) => sample.services[index] ?? null));
+  if (services.baseline)
+    figures.baselineService = serviceBurstMemory(
+      services.baseline.label,
+      samples.map((sample) => sample.services[index] ?? null),
+    );
   return figures;
 }

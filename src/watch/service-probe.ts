@@ -14,7 +14,10 @@ export interface ServiceSelectors {
   baselineService?: ServiceSelector;
 }
 
-const INPUT_OF = { candidate: { match: 'service-match', unit: 'service-unit' }, baseline: { match: 'baseline-service-match', unit: 'baseline-service-match' } };
+const INPUT_OF = {
+  candidate: { match: 'service-match', unit: 'service-unit' },
+  baseline: { match: 'baseline-service-match', unit: 'baseline-service-match' },
+};
 // An awk -v value treats backslashes as escapes: such a cgroup path (systemd's \x2d) is refused.
 const PLAIN_CGROUP_PATH = /^\/[A-Za-z0-9@:._/-]*$/;
 
@@ -43,16 +46,25 @@ async function probeOf(host: RemoteHost, selector: ServiceSelector, role: 'candi
   if (group === '') {
     throw new TargetError(
       'invalid-setting',
-      `${input} '${selector.unit}' has no cgroup on the host: is it a loaded, running systemd unit? (\`systemctl status ${selector.unit}\`)`,
+      `${input} '${selector.unit}' has no cgroup on the host: is it a loaded, running systemd unit? ` +
+        `(\`systemctl status ${selector.unit}\`)`,
     );
   }
   const found = /^v([12]) (\/.*)$/m.exec(result.stdout);
   if (!found) {
-    throw new TargetError('invalid-setting', `${input} '${selector.unit}': its cgroup ${group} has no memory figures on the host (no memory controller); use service-match instead`);
+    throw new TargetError(
+      'invalid-setting',
+      `${input} '${selector.unit}': its cgroup ${group} has no memory figures on the host (no memory controller); ` +
+        'use service-match instead',
+    );
   }
   const directory = found[2]!.trim();
   if (!PLAIN_CGROUP_PATH.test(directory)) {
-    throw new TargetError('invalid-setting', `${input} '${selector.unit}': its cgroup path ${JSON.stringify(directory)} holds characters loadgate does not read; use service-match instead`);
+    throw new TargetError(
+      'invalid-setting',
+      `${input} '${selector.unit}': its cgroup path ${JSON.stringify(directory)} holds characters loadgate does not read; ` +
+        'use service-match instead',
+    );
   }
   return { kind: 'cgroup', unit: selector.unit, directory, version: found[1] === '2' ? 2 : 1, label: selector.unit };
 }
@@ -61,7 +73,11 @@ async function probeOf(host: RemoteHost, selector: ServiceSelector, role: 'candi
 async function checkServicesRun(host: RemoteHost, services: SampledServices): Promise<void> {
   const result = await host.exec(serviceCheckCommand(services));
   const [statuses = '', sample = '', largest = ''] = result.stdout.split(/^@@$/m);
-  const segments = sample.trim().split('|').slice(6).map((segment) => parseServiceSegment(segment.replaceAll(';', '\n')));
+  const segments = sample
+    .trim()
+    .split('|')
+    .slice(6)
+    .map((segment) => parseServiceSegment(segment.replaceAll(';', '\n')));
   const roles = (['candidate', 'baseline'] as const).filter((role) => services[role] !== undefined);
   roles.forEach((role, i) => {
     const probe = services[role]!;
@@ -72,11 +88,17 @@ async function checkServicesRun(host: RemoteHost, services: SampledServices): Pr
     }
     const segment = segments[i];
     if (!segment) {
-      throw new TargetError('command-failed', `reading the memory of ${input} '${probe.label}' on the host failed: ${result.stderr.trim().split('\n')[0] ?? ''}`);
+      throw new TargetError(
+        'command-failed',
+        `reading the memory of ${input} '${probe.label}' on the host failed: ${result.stderr.trim().split('\n')[0] ?? ''}`,
+      );
     }
     if (segment.processCount === 0) {
       const what = probe.kind === 'match' ? `matches no process on the host` : `has no process on the host`;
-      throw new TargetError('invalid-setting', `${input} '${probe.label}' ${what}; processes that look like services: ${describeServiceCandidates(largest)}`);
+      throw new TargetError(
+        'invalid-setting',
+        `${input} '${probe.label}' ${what}; processes that look like services: ${describeServiceCandidates(largest)}`,
+      );
     }
   });
 }

@@ -29,7 +29,9 @@ describe('the bundle gates the service memory over a real loopback sshd', { time
     dir = mkdtempSync(join(tmpdir(), 'loadgate-memory-'));
     const fixture = new URL('../watch/fixtures/growing-server.mjs', import.meta.url).pathname;
     service = spawn(process.execPath, [fixture, TAG], { stdio: ['ignore', 'pipe', 'inherit'] });
-    port = await new Promise<number>((resolve) => createInterface({ input: service.stdout! }).once('line', (line) => resolve(Number(line))));
+    port = await new Promise<number>((resolve) =>
+      createInterface({ input: service.stdout! }).once('line', (line) => resolve(Number(line))),
+    );
     await grow(60);
     inputs = {
       url: `http://127.0.0.1:${port}/`,
@@ -73,7 +75,11 @@ describe('the bundle gates the service memory over a real loopback sshd', { time
     assert.equal(grown.code, 1, grown.stdout + grown.stderr);
     assert.equal(grown.outputs.verdict, 'regression');
     assert.ok(Number(grown.outputs['memory-change']) > 45, `memory-change ${grown.outputs['memory-change']}`);
-    assert.match(grown.stdout, new RegExp(`::error::.*${TAG} peaked at \\d+ MB, \\+\\d+ MB \\(\\+\\d+\\.\\d%25\\) over baseline`), 'annotations escape %');
+    assert.match(
+      grown.stdout,
+      new RegExp(`::error::.*${TAG} peaked at \\d+ MB, \\+\\d+ MB \\(\\+\\d+\\.\\d%25\\) over baseline`),
+      'annotations escape %',
+    );
     assert.match(grown.summary, /\| service memory \(peak\) +\| +\d+ MB \| +\d+ MB \| +\+\d+\.\d% \| +\+20% +\| ❌ regression/);
     assert.match(grown.summary, /\| host memory available \(min\) +\| +— +\| +\d+ MB of \d+ MB/);
     assert.match(grown.summary, /\*\*Service memory\*\* \(`lg-bundle-service-\d+`, measured as PSS/);
@@ -82,7 +88,11 @@ describe('the bundle gates the service memory over a real loopback sshd', { time
   it('a service-match that matches nothing stops the run before any request reaches the url', async () => {
     const target: DemoTarget = await startTarget({ delayMs: 1 });
     try {
-      const run = await runBundle({ inputs: { ...inputs, url: target.url, 'service-match': 'gunicron', 'baseline-store': 'none' }, eventName: 'pull_request', event: PULL_REQUEST });
+      const run = await runBundle({
+        inputs: { ...inputs, url: target.url, 'service-match': 'gunicron', 'baseline-store': 'none' },
+        eventName: 'pull_request',
+        event: PULL_REQUEST,
+      });
       assert.equal(run.code, 1);
       assert.equal(run.outputs.verdict, 'error');
       assert.match(run.stdout, /::error::.*service-match 'gunicron' matches no process on the host; processes that look like services: /);

@@ -24,12 +24,22 @@ describe("service memory as a user who cannot read the service's smaps_rollup", 
     execFileSync('usermod', ['-p', '*', USER]);
     sshd = await startSshd();
     host = await connectTarget(
-      { host: sshd.host, port: sshd.port, username: USER, privateKey: sshd.privateKey, fingerprints: [sshd.hostKeyFingerprint], knownHosts: [], insecureSkipHostKeyCheck: false },
+      {
+        host: sshd.host,
+        port: sshd.port,
+        username: USER,
+        privateKey: sshd.privateKey,
+        fingerprints: [sshd.hostKeyFingerprint],
+        knownHosts: [],
+        insecureSkipHostKeyCheck: false,
+      },
       silentLog,
     );
     const fixture = new URL('./fixtures/growing-server.mjs', import.meta.url).pathname;
     service = spawn(process.execPath, [fixture, TAG], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const port = await new Promise<number>((resolve) => createInterface({ input: service!.stdout! }).once('line', (line) => resolve(Number(line))));
+    const port = await new Promise<number>((resolve) =>
+      createInterface({ input: service!.stdout! }).once('line', (line) => resolve(Number(line))),
+    );
     await (await fetch(`http://127.0.0.1:${port}/grow?mb=80`)).text();
   });
 

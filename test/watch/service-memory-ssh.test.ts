@@ -41,7 +41,14 @@ async function startGrowingService(): Promise<{ service: GrowingService; child: 
 }
 
 const PASS: Decision = {
-  verdict: 'pass', mode: 'history', headline: 'p50 +0.0%, p95 +0.0% vs baseline (5 runs)', comparisons: [], warnings: [], notes: [], confirmed: false, crashed: false,
+  verdict: 'pass',
+  mode: 'history',
+  headline: 'p50 +0.0%, p95 +0.0% vs baseline (5 runs)',
+  comparisons: [],
+  warnings: [],
+  notes: [],
+  confirmed: false,
+  crashed: false,
 };
 
 describe('service memory over SSH to the loopback sshd', { timeout: 120_000 }, () => {
@@ -53,7 +60,15 @@ describe('service memory over SSH to the loopback sshd', { timeout: 120_000 }, (
   before(async () => {
     sshd = await startSshd();
     host = await connectTarget(
-      { host: sshd.host, port: sshd.port, username: sshd.username, privateKey: sshd.privateKey, fingerprints: [sshd.hostKeyFingerprint], knownHosts: [], insecureSkipHostKeyCheck: false },
+      {
+        host: sshd.host,
+        port: sshd.port,
+        username: sshd.username,
+        privateKey: sshd.privateKey,
+        fingerprints: [sshd.hostKeyFingerprint],
+        knownHosts: [],
+        insecureSkipHostKeyCheck: false,
+      },
       silentLog,
     );
     ({ service, child } = await startGrowingService());
@@ -91,9 +106,17 @@ describe('service memory over SSH to the loopback sshd', { timeout: 120_000 }, (
     const grown = await burst(5);
     assert.ok(grown.figures.service!.peakKib > before * 1.45, `${grown.figures.service!.peakKib} after ${before}`);
 
-    const decision = applyMemoryRules(PASS, { limits: { maxMemoryIncrease: 0.2, minMemoryHeadroom: 0.01 }, hostBursts: [grown], history, live: false });
+    const decision = applyMemoryRules(PASS, {
+      limits: { maxMemoryIncrease: 0.2, minMemoryHeadroom: 0.01 },
+      hostBursts: [grown],
+      history,
+      live: false,
+    });
     assert.equal(decision.verdict, 'regression', decision.headline);
-    assert.match(decision.headline, new RegExp(`^${TAG}\\|${SAMPLER_MARKER} peaked at \\d+ MB, \\+\\d+ MB \\(\\+(4[5-9]|5\\d)\\.\\d%\\) over baseline$`));
+    assert.match(
+      decision.headline,
+      new RegExp(`^${TAG}\\|${SAMPLER_MARKER} peaked at \\d+ MB, \\+\\d+ MB \\(\\+(4[5-9]|5\\d)\\.\\d%\\) over baseline$`),
+    );
     assert.equal(decision.comparisons.find((row) => row.metric === 'memoryHeadroom')?.status, 'ok');
   });
 
@@ -103,7 +126,10 @@ describe('service memory over SSH to the loopback sshd', { timeout: 120_000 }, (
       (error: unknown) => {
         assert.ok(error instanceof TargetError);
         assert.equal(error.code, 'invalid-setting');
-        assert.match(error.message, /^service-match 'gunicron-not-running' matches no process on the host; processes that look like services: \S+ \(\d+ process/);
+        assert.match(
+          error.message,
+          /^service-match 'gunicron-not-running' matches no process on the host; processes that look like services: \S+ \(\d+ process/,
+        );
         return true;
       },
     );
@@ -128,15 +154,23 @@ describe('service memory over SSH to the loopback sshd', { timeout: 120_000 }, (
     mkdirSync(directory);
     try {
       writeFileSync(`${directory}/cgroup.procs`, String(service.pid));
-      const sampler = startSampler(host!, silentLog, { candidate: { kind: 'cgroup', unit: 'growing.service', directory, version: 1, label: 'growing.service' } });
+      const sampler = startSampler(host!, silentLog, {
+        candidate: { kind: 'cgroup', unit: 'growing.service', directory, version: 1, label: 'growing.service' },
+      });
       const sample = await sampler.nextSample(5000);
       await sampler.stop();
       const figures = sample?.services[0];
       assert.ok(figures, 'a service segment');
-      assert.deepEqual(figures.processes.map((process) => process.pid), [service.pid]);
+      assert.deepEqual(
+        figures.processes.map((process) => process.pid),
+        [service.pid],
+      );
       // Only pages charged since the move count in a v1 cgroup: some, not the 80 MB faulted in before.
       assert.ok(figures.cgroupCurrentKib !== null && figures.cgroupCurrentKib >= 0, `memory.usage_in_bytes ${figures.cgroupCurrentKib}`);
-      assert.ok(figures.cgroupPeakKib !== null && figures.cgroupPeakKib >= figures.cgroupCurrentKib, `max_usage_in_bytes ${figures.cgroupPeakKib}`);
+      assert.ok(
+        figures.cgroupPeakKib !== null && figures.cgroupPeakKib >= figures.cgroupCurrentKib,
+        `max_usage_in_bytes ${figures.cgroupPeakKib}`,
+      );
     } finally {
       writeFileSync('/sys/fs/cgroup/memory/cgroup.procs', String(service.pid));
       for (let attempt = 0; attempt < 50 && existsSync(directory); attempt += 1) {

@@ -73,7 +73,10 @@ describe('service memory parsers', () => {
   });
 
   test('a sampler line with a service segment decodes it; one without has none', () => {
-    const host = '812.40 1500.00|MemTotal: 995568 kB;MemAvailable: 43120 kB;SwapTotal: 0 kB;SwapFree: 0 kB|pswpin 0;pswpout 0;pgmajfault 77;oom_kill 1|cpu  1000 10 500 8000 40 0 20 30 5 0;btime 1700000000||0.50 0.40 0.30 1/100 42';
+    const host =
+      '812.40 1500.00|MemTotal: 995568 kB;MemAvailable: 43120 kB;SwapTotal: 0 kB;SwapFree: 0 kB|' +
+      'pswpin 0;pswpout 0;pgmajfault 77;oom_kill 1|' +
+      'cpu  1000 10 500 8000 40 0 20 30 5 0;btime 1700000000||0.50 0.40 0.30 1/100 42';
     assert.deepEqual(parseSampleLine(host)!.services, []);
     const withService = parseSampleLine(`${host}|p 812 150528 204800;n 1`)!;
     assert.equal(withService.services[0]?.processes[0]?.pssKib, 150528);
@@ -95,10 +98,22 @@ const processes = (...pss: Array<number | null>): ServiceSample => ({
 
 describe('a burst of service samples', () => {
   test('PSS when every process had it: the peak sample, its processes, the largest process', () => {
-    const figures = serviceBurstMemory('gunicorn', [processes(100_000, 100_000), null, processes(150_000, 120_000, 110_000), processes(100_000)])!;
+    const figures = serviceBurstMemory('gunicorn', [
+      processes(100_000, 100_000),
+      null,
+      processes(150_000, 120_000, 110_000),
+      processes(100_000),
+    ])!;
     assert.deepEqual(figures, {
-      label: 'gunicorn', source: 'pss', samples: 3, peakKib: 380_000, processesAtPeak: 3, processesMax: 3,
-      largestProcessKib: 150_000, largestProcessPid: 800, cgroupPeakKib: null,
+      label: 'gunicorn',
+      source: 'pss',
+      samples: 3,
+      peakKib: 380_000,
+      processesAtPeak: 3,
+      processesMax: 3,
+      largestProcessKib: 150_000,
+      largestProcessPid: 800,
+      cgroupPeakKib: null,
     });
   });
 
@@ -117,7 +132,13 @@ describe('a burst of service samples', () => {
 });
 
 const PASS: Decision = {
-  verdict: 'pass', mode: 'history', headline: 'p50 +1.0%, p95 +0.5% vs baseline (5 runs)', warnings: [], notes: [], confirmed: false, crashed: false,
+  verdict: 'pass',
+  mode: 'history',
+  headline: 'p50 +1.0%, p95 +0.5% vs baseline (5 runs)',
+  warnings: [],
+  notes: [],
+  confirmed: false,
+  crashed: false,
   comparisons: [
     { metric: 'p50', baseline: 20, current: 20.2, change: 0.01, limit: '+10%', status: 'ok', reasoning: '' },
     { metric: 'p95', baseline: 30, current: 30.15, change: 0.005, limit: '+15%', status: 'ok', reasoning: '' },
@@ -142,7 +163,12 @@ describe('memory rules', () => {
   const history = [430, 425, 428, 424, 431].map((mb) => stored(mb * 1024));
 
   test('workers 63 MB bigger each: a regression naming the growth in MB and per process, latency rows untouched', () => {
-    const decision = applyMemoryRules(PASS, { limits: LIMITS, hostBursts: [serviceBurst(0, 612 * 1024), serviceBurst(1, 600 * 1024)], history, live: false });
+    const decision = applyMemoryRules(PASS, {
+      limits: LIMITS,
+      hostBursts: [serviceBurst(0, 612 * 1024), serviceBurst(1, 600 * 1024)],
+      history,
+      live: false,
+    });
     assert.equal(decision.verdict, 'regression');
     assert.match(decision.headline, /^gunicorn peaked at 612 MB, \+184 MB \(\+43\.\d%\) over baseline, 3 processes: \+61 MB each$/);
     const row = decision.comparisons.find((c) => c.metric === 'serviceMemory')!;
@@ -166,7 +192,12 @@ describe('memory rules', () => {
   });
 
   test('old history runs without the figure are ignored: reported, not compared', () => {
-    const decision = applyMemoryRules(PASS, { limits: LIMITS, hostBursts: [serviceBurst(0, 612 * 1024)], history: [{ healthy: true }], live: false });
+    const decision = applyMemoryRules(PASS, {
+      limits: LIMITS,
+      hostBursts: [serviceBurst(0, 612 * 1024)],
+      history: [{ healthy: true }],
+      live: false,
+    });
     assert.equal(decision.verdict, 'pass');
     const row = decision.comparisons.find((c) => c.metric === 'serviceMemory')!;
     assert.equal(row.status, 'info');
@@ -174,7 +205,12 @@ describe('memory rules', () => {
   });
 
   test('headroom under the minimum is a regression without any baseline', () => {
-    const decision = applyMemoryRules(PASS, { limits: LIMITS, hostBursts: [serviceBurst(0, 612 * 1024, 3, 41 * 1024)], history: [], live: false });
+    const decision = applyMemoryRules(PASS, {
+      limits: LIMITS,
+      hostBursts: [serviceBurst(0, 612 * 1024, 3, 41 * 1024)],
+      history: [],
+      live: false,
+    });
     assert.equal(decision.verdict, 'regression');
     assert.equal(decision.headline, 'at this load the host had 41 MB of 972 MB available (4.22%): the next peak kills a worker');
     assert.equal(decision.comparisons.find((c) => c.metric === 'memoryHeadroom')!.limit, '≥ 10%');
@@ -184,7 +220,10 @@ describe('memory rules', () => {
     const swapping = [0, 1, 2].map((i) => serviceBurst(i, 430 * 1024, 3, 300_000, 5_000));
     const reported = applyMemoryRules(PASS, { limits: LIMITS, hostBursts: swapping, history, live: false });
     assert.equal(reported.verdict, 'pass');
-    assert.ok(reported.warnings.some((warning) => warning.includes(SWAP_HIDING_MEMORY)), reported.warnings.join('\n'));
+    assert.ok(
+      reported.warnings.some((warning) => warning.includes(SWAP_HIDING_MEMORY)),
+      reported.warnings.join('\n'),
+    );
     const gated = applyMemoryRules(PASS, { limits: { ...LIMITS, maxSwapInMbPerSec: 1 }, hostBursts: swapping, history, live: false });
     assert.equal(gated.verdict, 'regression');
     assert.match(gated.headline, /^swap-in 9\.77 MB\/s \(median over 3 bursts\) over the 1 MB\/s limit/);
@@ -204,9 +243,22 @@ describe('memory rules', () => {
 
   test('a history written before this figure existed still loads, and a new run stores it compactly', () => {
     const old = JSON.parse(serializeDocument(emptyDocument()));
-    old.histories.api = [{ sha: 'a', ref: 'refs/heads/main', time: '2026-01-01T00:00:00Z', config: { url: 'http://x/' }, healthy: true, bursts: [{ p50: 1, p95: 2, p99: 3, requestsPerSec: 10, errorRate: 0, ok: 10 }], curve: [1] }];
+    old.histories.api = [
+      {
+        sha: 'a',
+        ref: 'refs/heads/main',
+        time: '2026-01-01T00:00:00Z',
+        config: { url: 'http://x/' },
+        healthy: true,
+        bursts: [{ p50: 1, p95: 2, p99: 3, requestsPerSec: 10, errorRate: 0, ok: 10 }],
+        curve: [1],
+      },
+    ];
     const document = parseDocument(JSON.stringify(old), 'test');
-    const run = { ...document.histories.api![0]!, serviceMemory: runServiceMemory([serviceBurst(0, 612 * 1024).figures.service])! } as HistoryRun;
+    const run = {
+      ...document.histories.api![0]!,
+      serviceMemory: runServiceMemory([serviceBurst(0, 612 * 1024).figures.service])!,
+    } as HistoryRun;
     const reread = parseDocument(serializeDocument(appendRun(document, 'api', run)), 'test');
     assert.deepEqual(reread.histories.api![1]!.serviceMemory, { label: 'gunicorn', source: 'pss', peakKib: 626_688, processes: 3 });
   });
