@@ -5,8 +5,10 @@ import type { Comparison, ComparedMetric, ComparisonStatus } from '../verdict/de
 import { milliseconds, signedPercent } from '../verdict/wording.ts';
 import type { GateReport } from './gate-report.ts';
 import { inertProse } from './untrusted-text.ts';
+import type { RunFigures } from '../verdict/run-figures.ts';
+import { memoryTableRows } from './memory-rows.ts';
 
-const ROWS: { metric: ComparedMetric; label: string; format: (value: number) => string }[] = [
+const ROWS: { metric: Extract<ComparedMetric, keyof RunFigures>; label: string; format: (value: number) => string }[] = [
   { metric: 'p50', label: 'p50 (median)', format: milliseconds },
   { metric: 'p95', label: 'p95', format: milliseconds },
   { metric: 'p99', label: 'p99', format: milliseconds },
@@ -40,7 +42,8 @@ export function latencyTable(report: GateReport, columnTitle = 'This run'): stri
       STATUS_TEXT[comparison?.status ?? 'info'],
     ];
   });
-  return markdownTable([['Metric', 'Baseline', columnTitle, 'Change', 'Limit', 'Status'], ...rows], {
+  const header = ['Metric', 'Baseline', columnTitle, 'Change', 'Limit', 'Status'];
+  return markdownTable([header, ...rows, ...memoryTableRows(report, STATUS_TEXT)], {
     align: ['l', 'r', 'r', 'r', 'r', 'l'],
   });
 }

@@ -213,6 +213,18 @@ const oomKill = record<HostBurst['oomKills'][number]>({
   line: text(),
 });
 
+const serviceMemory = record<NonNullable<HostBurst['figures']['service']>>({
+  label: text(),
+  source: oneOf(['pss', 'rss', 'cgroup'] as const),
+  samples: count,
+  peakKib: count,
+  processesAtPeak: count,
+  processesMax: count,
+  largestProcessKib: nullableCount,
+  largestProcessPid: nullableCount,
+  cgroupPeakKib: nullableCount,
+});
+
 const hostFigures = record<HostBurst['figures']>({
   samples: count,
   spanSec: nonNegative,
@@ -230,6 +242,8 @@ const hostFigures = record<HostBurst['figures']>({
   psiFullPeak: nullable(nonNegative),
   stealPercent: nullable(nonNegative),
   load1Peak: nullable(nonNegative),
+  service: optional(nullable(serviceMemory)),
+  baselineService: optional(nullable(serviceMemory)),
 });
 
 const hostBurst = record<HostBurst>({
@@ -274,7 +288,7 @@ const host = record<Host>({
 });
 
 const comparison = record<NonNullable<Report['decision']>['comparisons'][number]>({
-  metric: oneOf(['p50', 'p95', 'p99', 'requestsPerSec', 'errorRate'] as const),
+  metric: oneOf(['p50', 'p95', 'p99', 'requestsPerSec', 'errorRate', 'serviceMemory', 'memoryHeadroom', 'swapIn'] as const),
   baseline: optional(finite()),
   current: finite(),
   change: optional(finite()),
