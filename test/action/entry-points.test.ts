@@ -16,17 +16,28 @@ const WORKER_BUNDLE = join(ROOT, 'dist/load-worker.js');
 const PUSH = { ref: 'refs/heads/main', repository: { default_branch: 'main', full_name: 'octo-org/shop' } };
 
 /** Pids of live processes running `script` (their command line names it). */
+/** Processes started by this test (its descendants) that run `script`: other runs on the machine do not count. */
 async function processesRunning(script: string): Promise<number[]> {
   const pids: number[] = [];
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if ((await readFile(`/proc/${entry}/cmdline`, 'utf8')).split('\0').includes(script)) pids.push(Number(entry));
+      const runsScript = (await readFile(`/proc/${entry}/cmdline`, 'utf8')).split('\0').includes(script);
+      if (runsScript && (await descendsFromThisTest(Number(entry)))) pids.push(Number(entry));
     } catch {
       // The process ended while we looked.
     }
   }
   return pids;
+}
+
+async function descendsFromThisTest(pid: number): Promise<boolean> {
+  for (let current = pid; current > 1; ) {
+    const parent = Number(/^PPid:\s+(\d+)/m.exec(await readFile(`/proc/${current}/status`, 'utf8'))?.[1] ?? 0);
+    if (parent === process.pid) return true;
+    current = parent;
+  }
+  return false;
 }
 
 describe('entry points', { timeout: 120_000 }, () => {
