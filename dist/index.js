@@ -79862,15 +79862,12 @@ function growthPhrase(current, baselineKib, change) {
   const each = current.processes > 1 ? `, ${current.processes} processes: +${formatMb(grown / current.processes)} each` : "";
   return `${current.label} peaked at ${formatMb(current.peakKib)}, +${formatMb(grown)} (${signedPercent(change)}) over baseline${each}`;
 }
+function serviceRow(peakKib, limit) {
+  return { metric: "serviceMemory", current: MB(peakKib), limit: `+${plainPercent(limit)}`, status: "info", reasoning: "" };
+}
 function serviceRowAgainstHistory(current, stored, limit) {
   const comparable = stored.filter((run3) => run3.label === current.label && run3.source === current.source);
-  const base = {
-    metric: "serviceMemory",
-    current: MB(current.peakKib),
-    limit: `+${plainPercent(limit)}`,
-    status: "info",
-    reasoning: ""
-  };
+  const base = serviceRow(current.peakKib, limit);
   if (comparable.length === 0) {
     const why = stored.length > 0 ? `no stored run measured ${current.label} by ${current.source}` : "no stored run has a service memory figure yet";
     return { ...base, reasoning: `${current.label} peaked at ${formatMb(current.peakKib)} (${current.source}); ${why}` };
@@ -79879,14 +79876,7 @@ function serviceRowAgainstHistory(current, stored, limit) {
   const baselineKib = Math.exp(centre);
   const ratio = current.peakKib / baselineKib;
   const change = ratio - 1;
-  const judged = (status, reasoning, phrase) => ({
-    ...base,
-    baseline: MB(baselineKib),
-    change,
-    status,
-    reasoning,
-    phrase
-  });
+  const judged = judgedAgainst(base, baselineKib, change);
   const peaked = `${current.label} peaked at ${formatMb(current.peakKib)} (${current.source})`;
   const head = `${peaked}, ${signedPercent(change)} (limit +${plainPercent(limit)})`;
   const coldStart = comparable.length < COLD_START_RUNS;
@@ -79901,15 +79891,19 @@ function serviceRowAgainstHistory(current, stored, limit) {
   }
   return judged("ok", `${head}, within the limit (${runs(comparable.length)})`);
 }
+function judgedAgainst(base, baselineKib, change) {
+  return (status, reasoning, phrase) => ({
+    ...base,
+    baseline: MB(baselineKib),
+    change,
+    status,
+    reasoning,
+    phrase
+  });
+}
 function serviceRowLive(candidate, baseline, limit) {
   const current = runServiceMemory(candidate);
-  const base = {
-    metric: "serviceMemory",
-    current: MB(current.peakKib),
-    limit: `+${plainPercent(limit)}`,
-    status: "info",
-    reasoning: ""
-  };
+  const base = serviceRow(current.peakKib, limit);
   if (baseline.length === 0)
     return {
       ...base,
@@ -79925,14 +79919,7 @@ function serviceRowLive(candidate, baseline, limit) {
   const evidence = `${ci}, Mann\u2013Whitney p ${pValue(test.p)}, ${basePeaks.length} vs ${candPeaks.length} bursts`;
   const against = `${current.label} peaked at ${formatMb(current.peakKib)} against ${formatMb(baselineKib)} for ${baseline[0].label}`;
   const head = `${against}, ${signedPercent(change)} (limit +${plainPercent(limit)})`;
-  const judged = (status, reasoning, phrase) => ({
-    ...base,
-    baseline: MB(baselineKib),
-    change,
-    status,
-    reasoning,
-    phrase
-  });
+  const judged = judgedAgainst(base, baselineKib, change);
   const over = interval.ratio > 1 + limit && current.peakKib - baselineKib >= MIN_CHANGE_KIB;
   if (over && interval.lower > 1 && test.p < AB_SIGNIFICANCE)
     return judged("regression", `${head} (${evidence})`, growthPhrase(current, baselineKib, change));
@@ -81138,9 +81125,7 @@ var serviceMemory = record2({
   largestProcessPid: nullableCount,
   cgroupPeakKib: nullableCount
 });
-var hostFigures = record2({
-  samples: count2,
-  spanSec: nonNegative,
+var hostMemoryFields = {
   memTotalKib: nullableCount,
   memAvailableBeforeKib: nullableCount,
   memAvailableMinKib: nullableCount,
@@ -81149,7 +81134,12 @@ var hostFigures = record2({
   swapUsedPeakKib: nullableCount,
   swapInPages: count2,
   swapOutPages: count2,
-  majorFaults: count2,
+  majorFaults: count2
+};
+var hostFigures = record2({
+  samples: count2,
+  spanSec: nonNegative,
+  ...hostMemoryFields,
   oomKills: nullableCount,
   psiSomePeak: nullable(nonNegative),
   psiFullPeak: nullable(nonNegative),
@@ -81172,15 +81162,7 @@ var hostBurst = record2({
 var storedHostRun = record2({
   label: text(),
   bursts: count2,
-  memTotalKib: nullableCount,
-  memAvailableBeforeKib: nullableCount,
-  memAvailableMinKib: nullableCount,
-  memAvailableAfterKib: nullableCount,
-  swapTotalKib: nullableCount,
-  swapUsedPeakKib: nullableCount,
-  swapInPages: count2,
-  swapOutPages: count2,
-  majorFaults: count2,
+  ...hostMemoryFields,
   psiSomePeak: nullable(nonNegative),
   psiFullPeak: nullable(nonNegative),
   stealPercentPeak: nullable(nonNegative),

@@ -225,9 +225,8 @@ const serviceMemory = record<NonNullable<HostBurst['figures']['service']>>({
   cgroupPeakKib: nullableCount,
 });
 
-const hostFigures = record<HostBurst['figures']>({
-  samples: count,
-  spanSec: nonNegative,
+/** The memory figures a burst's host watch and a stored run's host summary both carry. */
+const hostMemoryFields = {
   memTotalKib: nullableCount,
   memAvailableBeforeKib: nullableCount,
   memAvailableMinKib: nullableCount,
@@ -237,6 +236,12 @@ const hostFigures = record<HostBurst['figures']>({
   swapInPages: count,
   swapOutPages: count,
   majorFaults: count,
+};
+
+const hostFigures = record<HostBurst['figures']>({
+  samples: count,
+  spanSec: nonNegative,
+  ...hostMemoryFields,
   oomKills: nullableCount,
   psiSomePeak: nullable(nonNegative),
   psiFullPeak: nullable(nonNegative),
@@ -261,15 +266,7 @@ const hostBurst = record<HostBurst>({
 const storedHostRun = record<NonNullable<StoredBaseline['run']>>({
   label: text(),
   bursts: count,
-  memTotalKib: nullableCount,
-  memAvailableBeforeKib: nullableCount,
-  memAvailableMinKib: nullableCount,
-  memAvailableAfterKib: nullableCount,
-  swapTotalKib: nullableCount,
-  swapUsedPeakKib: nullableCount,
-  swapInPages: count,
-  swapOutPages: count,
-  majorFaults: count,
+  ...hostMemoryFields,
   psiSomePeak: nullable(nonNegative),
   psiFullPeak: nullable(nonNegative),
   stealPercentPeak: nullable(nonNegative),

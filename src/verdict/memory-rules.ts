@@ -57,15 +57,14 @@ function growthPhrase(current: StoredServiceMemory, baselineKib: number, change:
   return `${current.label} peaked at ${formatMb(current.peakKib)}, +${formatMb(grown)} (${signedPercent(change)}) over baseline${each}`;
 }
 
+/** The service-memory row before it is judged: this run's peak and the limit. */
+function serviceRow(peakKib: number, limit: number): Row {
+  return { metric: 'serviceMemory', current: MB(peakKib), limit: `+${plainPercent(limit)}`, status: 'info', reasoning: '' };
+}
+
 function serviceRowAgainstHistory(current: StoredServiceMemory, stored: StoredServiceMemory[], limit: number): Row {
   const comparable = stored.filter((run) => run.label === current.label && run.source === current.source);
-  const base: Row = {
-    metric: 'serviceMemory',
-    current: MB(current.peakKib),
-    limit: `+${plainPercent(limit)}`,
-    status: 'info',
-    reasoning: '',
-  };
+  const base = serviceRow(current.peakKib, limit);
   if (comparable.length === 0) {
     const why =
       stored.length > 0 ? `no stored run measured ${current.label} by ${current.source}` : 'no stored run has a service memory figure yet';
@@ -75,14 +74,7 @@ function serviceRowAgainstHistory(current: StoredServiceMemory, stored: StoredSe
   const baselineKib = Math.exp(centre);
   const ratio = current.peakKib / baselineKib;
   const change = ratio - 1;
-  const judged = (status: ComparisonStatus, reasoning: string, phrase?: string): Row => ({
-    ...base,
-    baseline: MB(baselineKib),
-    change,
-    status,
-    reasoning,
-    phrase,
-  });
+  const judged = judgedAgainst(base, baselineKib, change);
   const peaked = `${current.label} peaked at ${formatMb(current.peakKib)} (${current.source})`;
   const head = `${peaked}, ${signedPercent(change)} (limit +${plainPercent(limit)})`;
   const coldStart = comparable.length < COLD_START_RUNS;
@@ -98,15 +90,21 @@ function serviceRowAgainstHistory(current: StoredServiceMemory, stored: StoredSe
   return judged('ok', `${head}, within the limit (${runs(comparable.length)})`);
 }
 
+/** A row's verdict against a baseline figure: the same shape in stored and live mode. */
+function judgedAgainst(base: Row, baselineKib: number, change: number) {
+  return (status: ComparisonStatus, reasoning: string, phrase?: string): Row => ({
+    ...base,
+    baseline: MB(baselineKib),
+    change,
+    status,
+    reasoning,
+    phrase,
+  });
+}
+
 function serviceRowLive(candidate: ServiceBurstMemory[], baseline: ServiceBurstMemory[], limit: number): Row {
   const current = runServiceMemory(candidate)!;
-  const base: Row = {
-    metric: 'serviceMemory',
-    current: MB(current.peakKib),
-    limit: `+${plainPercent(limit)}`,
-    status: 'info',
-    reasoning: '',
-  };
+  const base = serviceRow(current.peakKib, limit);
   if (baseline.length === 0)
     return {
       ...base,
@@ -122,14 +120,7 @@ function serviceRowLive(candidate: ServiceBurstMemory[], baseline: ServiceBurstM
   const evidence = `${ci}, Mann–Whitney p ${pValue(test.p)}, ${basePeaks.length} vs ${candPeaks.length} bursts`;
   const against = `${current.label} peaked at ${formatMb(current.peakKib)} against ${formatMb(baselineKib)} for ${baseline[0]!.label}`;
   const head = `${against}, ${signedPercent(change)} (limit +${plainPercent(limit)})`;
-  const judged = (status: ComparisonStatus, reasoning: string, phrase?: string): Row => ({
-    ...base,
-    baseline: MB(baselineKib),
-    change,
-    status,
-    reasoning,
-    phrase,
-  });
+  const judged = judgedAgainst(base, baselineKib, change);
   const over = interval.ratio > 1 + limit && current.peakKib - baselineKib >= MIN_CHANGE_KIB;
   if (over && interval.lower > 1 && test.p < AB_SIGNIFICANCE)
     return judged('regression', `${head} (${evidence})`, growthPhrase(current, baselineKib, change));
