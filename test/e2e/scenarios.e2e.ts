@@ -420,8 +420,11 @@ describe('loadgate against a 1 GiB VM running gunicorn, run as the GitHub runner
   it('9. workers 100 MB bigger, with swap: a memory regression while latency passes; no leak passes', { timeout: 600_000 }, async (t) => {
     const setBallast = (mb: number) => sh(`echo ${mb} > /etc/loadgate-demo/ballast-mb`);
     // One connection per worker, so every worker serves requests (and holds the ballast) in every run.
+    // Latency limits wide of the VM's run-to-run noise under TCG (±20 % on a busy host): this
+    // scenario is about memory, and "latency alone would pass" is judged against these limits.
     const memory = {
-      url: `${vm.appUrl}/slow`, ...LATENCY_LOAD, ...LIMITS, connections: String(WORKERS), name: 'memory',
+      url: `${vm.appUrl}/slow`, ...LATENCY_LOAD, 'max-median-increase': '50%', 'max-p95-increase': '100%',
+      connections: String(WORKERS), name: 'memory',
       'service-match': 'gunicorn', 'baseline-store': 'branch', swap: 'configure', 'swap-size': '2x',
     };
     try {
@@ -429,7 +432,7 @@ describe('loadgate against a 1 GiB VM running gunicorn, run as the GitHub runner
       const peaks: number[] = [];
       for (let i = 1; i <= 3; i++) {
         const run = await gate({ ...memory, 'update-baseline': 'auto' }, 'push', { GITHUB_RUN_ID: `900${i}` });
-        assert.equal(run.code, 0, shown(run));
+        assert.notEqual(run.outputs.verdict, 'error', shown(run));
         assert.equal(run.report.baseline.recorded, true, run.report.baseline.recordNote);
         peaks.push(Number(run.outputs['service-memory-mb']));
       }
@@ -475,7 +478,8 @@ describe('loadgate against a 1 GiB VM running gunicorn, run as the GitHub runner
       const figures = burst.figures.service;
       assert.equal(figures?.source, 'cgroup', JSON.stringify(figures));
       assert.ok(figures.processesAtPeak >= WORKERS + 1, `master and ${WORKERS} workers in the unit: ${figures.processesAtPeak}`);
-      assert.ok(figures.peakKib > 50 * 1024, `memory.current ${figures.peakKib} KiB`);
+      // A freshly restarted gunicorn with Django in each worker: tens of MB, never a few KiB.
+      assert.ok(figures.peakKib > 20 * 1024, `memory.current ${figures.peakKib} KiB`);
     }
     assert.match(run.summary, /\*\*Service memory\*\* \(`gunicorn\.service`, measured as the unit's cgroup/);
   });
