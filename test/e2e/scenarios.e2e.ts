@@ -316,7 +316,7 @@ describe('loadgate against a 1 GiB VM running gunicorn, run as the GitHub runner
       { GITHUB_RUN_ID: '6001' },
     );
     assert.equal(run.code, 1, shown(run));
-    assert.equal(run.outputs.verdict, 'regression');
+    assert.equal(run.outputs.verdict, 'regression', `${run.report.headline}\n${shown(run)}`);
     assert.equal(run.report.decision?.crashed, true);
 
     const kills = run.report.host!.bursts.flatMap((burst) => burst.oomKills);
