@@ -11,6 +11,7 @@ import { historyBurstOf, loadSignatureDifferences, loadSignatureOf, type History
 import type { BaselineStore } from './baseline/store.ts';
 import { messageOf } from './errors.ts';
 import { mergedCurve } from './load/histogram.ts';
+import { probeNow, rttTargetOf, type RttFigures } from './load/rtt-probe.ts';
 import { runSeries, warmUp, type SeriesPlan } from './load/series.ts';
 import type { Log } from './log.ts';
 import { buildReport, type RunOutcome } from './report/build-report.ts';
@@ -26,11 +27,13 @@ export async function runGate(settings: Settings, context: RunContext, log: Log)
   let baseline: Baseline | undefined;
   let target: TargetSession | undefined;
   let verdict: RunVerdict | undefined;
+  let rttBefore: RttFigures | undefined;
   let recording: RunOutcome['recording'];
   let error: string | undefined;
   try {
     baseline = await loadBaseline(settings, context, log);
     if (settings.ssh) target = await openTarget(settings, context, log);
+    if (settings.load.networkRtt === 'auto') rttBefore = await probeBefore(settings, log);
     verdict = await measureAndDecide(settings, baseline, target, log);
     const policy = recordPolicy(settings, context, verdict);
     recording = { recorded: false, note: policy.note };
@@ -42,7 +45,7 @@ export async function runGate(settings: Settings, context: RunContext, log: Log)
     await target?.close().catch((thrown: unknown) => log.warning(`closing the SSH session: ${messageOf(thrown)}`));
   }
   const host = target && { report: target.hostReport, bursts: target.watch.bursts };
-  return buildReport(settings, context, { startedAt, finishedAt: new Date().toISOString(), baseline, host, verdict, recording, error });
+  return buildReport(settings, context, { startedAt, finishedAt: new Date().toISOString(), baseline, host, verdict, rttBefore, recording, error });
 }
 
 interface Baseline {
@@ -71,8 +74,18 @@ async function loadBaseline(settings: Settings, context: RunContext, log: Log): 
   return { store, source: { kind: 'history', runs: comparable }, comparable, settingsChanges, location: store.location };
 }
 
+/** The round trip to the target before any load; a target that refuses the probe is reported, never fatal. */
+async function probeBefore(settings: Settings, log: Log): Promise<RttFigures> {
+  const target = rttTargetOf(settings.load.url);
+  const rtt = await probeNow(target);
+  const where = `${target.host}:${target.port}`;
+  if (rtt.medianMs !== undefined) log.info(`network RTT to ${where} before load: median ${rtt.medianMs} ms, min ${rtt.minMs} ms (TCP handshake)`);
+  if (rtt.failed > 0) log.warning(`network RTT probe: ${rtt.failed} of ${rtt.failed + rtt.samples} handshakes to ${where} failed (${rtt.failure})`);
+  return rtt;
+}
+
 async function measureAndDecide(settings: Settings, baseline: Baseline, target: TargetSession | undefined, log: Log): Promise<RunVerdict> {
-  const plan: SeriesPlan = { load: settings.load, abUrl: settings.baseline.abUrl };
+  const plan: SeriesPlan = { load: settings.load, abUrl: settings.baseline.abUrl, probeRtt: settings.load.networkRtt === 'auto' };
   log.info(`warming up ${redactedUrl(settings.load.url)} for ${settings.load.warmupMs} ms`);
   await warmUp(plan);
   log.info(`measuring ${settings.load.bursts} bursts of ${settings.load.durationMs} ms`);
@@ -80,6 +93,7 @@ async function measureAndDecide(settings: Settings, baseline: Baseline, target: 
     baseline: baseline.source,
     settingsChanges: baseline.settingsChanges,
     gate: settings.gate,
+    networkRtt: settings.load.networkRtt === 'auto' ? { openLoop: settings.load.rate !== undefined } : undefined,
     measure: (firstIndex) => runSeries(plan, settings.load.bursts, firstIndex, target?.observer),
     findings: (bursts) => healthFindings(target?.watch.bursts ?? [], bursts),
     onConfirming: (first) => log.info(`first verdict ${first.verdict}: confirming with ${settings.load.bursts} more bursts`),

@@ -26,21 +26,40 @@ export function latencyTable(report: GateReport, columnTitle = 'This run'): stri
   const figures = report.figures;
   if (!figures) return '';
   const byMetric = new Map<ComparedMetric, Comparison>((report.decision?.comparisons ?? []).map((c) => [c.metric, c]));
+  const service = serviceColumns(report);
   const rows = ROWS.map(({ metric, label, format }) => {
     const comparison = byMetric.get(metric);
     const before = comparison?.baseline;
     const change = comparison?.change;
+    const shown = service[metric];
     return [
       label,
-      before === undefined ? '—' : format(before),
-      format(figures[metric]),
+      before === undefined ? '—' : shown?.judged ? `${format(before)} service` : format(before),
+      shown ? `${format(figures[metric])} (service ${format(shown.current)})` : format(figures[metric]),
       change === undefined || !Number.isFinite(change) ? '—' : signedPercent(change),
       // A report read back by `comment-from` was written by the measuring workflow: its text is quoted.
       comparison?.limit ? inertProse(comparison.limit) : '—',
       STATUS_TEXT[comparison?.status ?? 'info'],
     ];
   });
+  const network = report.network;
+  if (network?.rttMs !== undefined) {
+    rows.push(['network RTT', network.historyRttMs === undefined ? '—' : milliseconds(network.historyRttMs), milliseconds(network.rttMs), '—', '—', STATUS_TEXT.info]);
+  }
   return markdownTable([['Metric', 'Baseline', columnTitle, 'Change', 'Limit', 'Status'], ...rows], {
     align: ['l', 'r', 'r', 'r', 'r', 'l'],
   });
+}
+
+/**
+ * Service time (latency − network RTT) beside end-to-end latency for p50 and p95; `judged` when the
+ * verdict compared service times, so the Baseline and Change columns are service time too.
+ */
+function serviceColumns(report: GateReport): Partial<Record<ComparedMetric, { current: number; judged: boolean }>> {
+  const network = report.network;
+  const judged = report.decision?.latencyBasis === 'service-time';
+  return {
+    ...(network?.serviceMedianMs !== undefined && { p50: { current: network.serviceMedianMs, judged } }),
+    ...(network?.serviceP95Ms !== undefined && { p95: { current: network.serviceP95Ms, judged } }),
+  };
 }

@@ -28,6 +28,9 @@ export function setOutputs(report: GateReport, reportPath: string, commentUrl: s
   core.setOutput('p95-change', changeOf(report, 'p95'));
   core.setOutput('report', reportPath);
   core.setOutput('comment-url', commentUrl);
+  core.setOutput('network-rtt-ms', report.network?.rttMs?.toFixed(3) ?? '');
+  core.setOutput('service-median-ms', report.network?.serviceMedianMs?.toFixed(3) ?? '');
+  core.setOutput('service-p95-ms', report.network?.serviceP95Ms?.toFixed(3) ?? '');
 }
 
 async function postComment(

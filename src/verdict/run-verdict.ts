@@ -21,6 +21,8 @@ export interface RunVerdictInput {
   /** Measures one series of bursts, numbered from `firstIndex`. */
   measure(firstIndex: number): Promise<BurstResult[]>;
   findings(bursts: readonly BurstResult[]): HostFindings;
+  /** Set with `network-rtt: auto` (see decide.ts). */
+  networkRtt?: { openLoop: boolean };
   /** Told when the first verdict asks for confirmation bursts. */
   onConfirming?(first: Decision): void;
 }
@@ -42,6 +44,7 @@ export async function runVerdict(input: RunVerdictInput): Promise<RunVerdict> {
       bursts,
       baseline,
       gate: input.gate,
+      networkRtt: input.networkRtt,
       environmentIssues: findings.environmentIssues,
       crashes: findings.crashes,
       confirmation: first && { firstVerdict: first.decision.verdict, firstBursts: first.bursts },
