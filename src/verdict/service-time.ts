@@ -40,11 +40,13 @@ export function serviceTimeOf(latencyMs: number, rttMs: number): number {
   return Math.max(0, latencyMs - rttMs);
 }
 
-/** The burst's latencies as service times; undefined when the burst has no RTT. */
+/**
+ * The burst with its judged latencies (p50, p95) as service times; undefined when it has no RTT.
+ * p99 stays end to end: it is shown for information, beside this run's end-to-end p99.
+ */
 export function serviceBurstOf(burst: HistoryBurst): HistoryBurst | undefined {
   if (burst.rttMs === undefined) return undefined;
-  const less = (ms: number) => serviceTimeOf(ms, burst.rttMs!);
-  return { ...burst, p50: less(burst.p50), p95: less(burst.p95), p99: less(burst.p99) };
+  return { ...burst, p50: serviceTimeOf(burst.p50, burst.rttMs), p95: serviceTimeOf(burst.p95, burst.rttMs) };
 }
 
 /** The median of the bursts' RTTs; undefined unless every burst has one. */
