@@ -11,8 +11,9 @@ import { connect } from 'node:net';
 export const SAMPLES_PER_BURST = 5;
 /** Samples taken once before the first burst. */
 export const SAMPLES_BEFORE = 3;
-/** A handshake slower than this is counted as failed: no RTT worth subtracting takes 2 s. */
-const CONNECT_TIMEOUT_MS = 2_000;
+/** A handshake slower than this is counted as failed: no RTT worth subtracting takes 1 s. */
+const CONNECT_TIMEOUT_MS = 1_000;
+const BURST_ENDED = 'no handshake before the burst ended';
 
 /** What the probe measured over one burst (or before the first). */
 export interface RttFigures {
@@ -54,29 +55,46 @@ export function rttFiguresOf(timesMs: readonly number[], failures: readonly stri
   };
 }
 
-/** One handshake's time in ms, or the reason it failed. */
-function handshake(address: string, port: number): Promise<number | string> {
+/** One handshake's time in ms, or the reason it failed; `stop` abandons it (then it failed). */
+function handshake(address: string, port: number, stop?: AbortSignal): Promise<number | string> {
   return new Promise((resolve) => {
     const started = performance.now();
     const socket = connect({ host: address, port, noDelay: true });
     const finish = (result: number | string) => {
+      stop?.removeEventListener('abort', abandon);
       socket.destroy();
       resolve(result);
     };
+    const abandon = () => finish(BURST_ENDED);
+    stop?.addEventListener('abort', abandon);
     socket.setTimeout(CONNECT_TIMEOUT_MS, () => finish(`no handshake within ${CONNECT_TIMEOUT_MS / 1000} s`));
     socket.once('connect', () => finish(performance.now() - started));
     socket.once('error', (error: NodeJS.ErrnoException) => finish(error.code ?? error.message));
   });
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`; false when `stop` came first. */
+function sleep(ms: number, stop: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (stop.aborted) return resolve(false);
+    const timer = setTimeout(() => {
+      stop.removeEventListener('abort', early);
+      resolve(true);
+    }, ms);
+    const early = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    stop.addEventListener('abort', early, { once: true });
+  });
+}
 
 /** Resolves the name once, so the samples time the handshake and not DNS. */
 async function addressOf(target: RttTarget): Promise<string> {
   return (await lookup(target.host)).address;
 }
 
-/** `count` handshakes, one after another. */
+/** `count` handshakes, one after another; stops at the first that times out, so a silent target costs one timeout. */
 export async function probeNow(target: RttTarget, count = SAMPLES_BEFORE): Promise<RttFigures> {
   let address: string;
   try {
@@ -90,6 +108,7 @@ export async function probeNow(target: RttTarget, count = SAMPLES_BEFORE): Promi
     const result = await handshake(address, target.port);
     if (typeof result === 'number') times.push(result);
     else failures.push(result);
+    if (typeof result === 'string' && result.startsWith('no handshake')) break;
   }
   return rttFiguresOf(times, failures);
 }
@@ -97,8 +116,15 @@ export async function probeNow(target: RttTarget, count = SAMPLES_BEFORE): Promi
 /**
  * `count` handshakes spread evenly over a burst of `durationMs` that starts now: at the middle of
  * each of `count` equal slices, so the samples see the start, the middle and the end of the load.
+ * `burstEnded` cuts the probe short, so it never makes a burst longer: samples not yet started are
+ * dropped, handshakes still open count as failed.
  */
-export async function probeDuring(target: RttTarget, durationMs: number, count = SAMPLES_PER_BURST): Promise<RttFigures> {
+export async function probeDuring(
+  target: RttTarget,
+  durationMs: number,
+  burstEnded: AbortSignal,
+  count = SAMPLES_PER_BURST,
+): Promise<RttFigures> {
   let address: string;
   try {
     address = await addressOf(target);
@@ -108,8 +134,8 @@ export async function probeDuring(target: RttTarget, durationMs: number, count =
   const started = performance.now();
   const results = await Promise.all(
     Array.from({ length: count }, async (_, i) => {
-      await sleep(Math.max(0, (durationMs * (i + 0.5)) / count - (performance.now() - started)));
-      return handshake(address, target.port);
+      const due = await sleep(Math.max(0, (durationMs * (i + 0.5)) / count - (performance.now() - started)), burstEnded);
+      return due ? handshake(address, target.port, burstEnded) : undefined;
     }),
   );
   return rttFiguresOf(

@@ -61,6 +61,13 @@ export async function runSeries(
 
 /** The burst with handshakes to its URL's host:port spread over it, from this (the runner's) side. */
 async function burstWithRtt(request: BurstRequest): Promise<BurstResult> {
-  const [result, rtt] = await Promise.all([runBurst(request), probeDuring(rttTargetOf(request.spec.url), request.spec.durationMs)]);
-  return { ...result, rtt };
+  const burstEnded = new AbortController();
+  const probe = probeDuring(rttTargetOf(request.spec.url), request.spec.durationMs, burstEnded.signal);
+  try {
+    const result = await runBurst(request);
+    burstEnded.abort();
+    return { ...result, rtt: await probe };
+  } finally {
+    burstEnded.abort();
+  }
 }
