@@ -93,7 +93,7 @@ async function measureAndDecide(settings: Settings, baseline: Baseline, target: 
     baseline: baseline.source,
     settingsChanges: baseline.settingsChanges,
     gate: settings.gate,
-    networkRtt: settings.load.networkRtt === 'auto' ? { openLoop: settings.load.rate !== undefined } : undefined,
+    networkRtt: settings.load.networkRtt === 'auto',
     measure: (firstIndex) => runSeries(plan, settings.load.bursts, firstIndex, target?.observer),
     findings: (bursts) => healthFindings(target?.watch.bursts ?? [], bursts),
     onConfirming: (first) => log.info(`first verdict ${first.verdict}: confirming with ${settings.load.bursts} more bursts`),

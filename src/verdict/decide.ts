@@ -30,7 +30,7 @@ export interface DecisionInput {
   /** Set when `bursts` include confirmation bursts: what the first bursts alone gave. */
   confirmation?: { firstVerdict: Verdict; firstBursts: number };
   /** Set with `network-rtt: auto`: a stored baseline may be judged on service time (verdict/service-time.ts). */
-  networkRtt?: { openLoop: boolean };
+  networkRtt?: boolean;
 }
 
 interface Row extends Comparison {
@@ -211,7 +211,7 @@ function passHeadline(rows: Row[], view: BaselineView): string {
 /** Which latency a stored baseline is judged on; undefined outside stored mode or with `network-rtt: off`. */
 function basisOf(input: DecisionInput, measured: BurstResult[]): BasisChoice | undefined {
   if (input.baseline.kind !== 'history' || !input.networkRtt) return undefined;
-  return chooseBasis(measured.map(historyBurstOf), historyWindow(input.baseline), input.networkRtt.openLoop);
+  return chooseBasis(measured.map(historyBurstOf), historyWindow(input.baseline));
 }
 
 /** Decide one run. With `confirmation` set, `bursts` hold the first bursts and the confirmation bursts together. */

@@ -22,7 +22,7 @@ export interface RunVerdictInput {
   measure(firstIndex: number): Promise<BurstResult[]>;
   findings(bursts: readonly BurstResult[]): HostFindings;
   /** Set with `network-rtt: auto` (see decide.ts). */
-  networkRtt?: { openLoop: boolean };
+  networkRtt?: boolean;
   /** Told when the first verdict asks for confirmation bursts. */
   onConfirming?(first: Decision): void;
 }

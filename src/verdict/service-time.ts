@@ -7,17 +7,17 @@
 //   service pX = max(0, pX − burst RTT median)
 // A run's service figure is the median over its bursts, like every other run figure.
 //
-// Which figure is judged, when this run and every compared run have RTT figures:
-// - Open loop (`rate`): arrivals do not depend on the network, so the service's own time does not
-//   either while it keeps up with the rate: judge service time.
-// - Closed loop (fixed `connections`): each connection waits for its answer before sending again,
-//   so the RTT sets the arrival rate and with it the service's queueing. A longer round trip can
-//   only lower the arrival rate, so service time cannot rise with it (saturated, it falls: client
-//   latency stays connections ÷ throughput); a shorter round trip can only shorten the client's
-//   cycle, so end-to-end latency cannot rise with it. Judge service time when this run's RTT is
-//   at least the history's, end-to-end latency when it is lower: neither can then show the
-//   network's change as a slowdown, in either regime. The price: when the RTT fell, a slowdown
-//   smaller than the fall is hidden. Open loop has no such blind spot, hence the recommendation.
+// Which figure is judged, when this run and every compared run have RTT figures. Each connection
+// waits for its answer before sending again: under a fixed `connections` (closed loop), and also
+// under `rate`, which autocannon enforces as a per-second budget (requests go back to back until
+// the second's budget is spent, then pause; measured: 4 connections at `rate: 100` on a CPU-bound
+// 2 ms handler queued like the closed loop). So the RTT sets the arrival rate and with it the
+// service's queueing. A longer round trip can only lower the arrival rate, so service time cannot
+// rise with it (saturated, it falls: client latency stays connections ÷ throughput, whatever the
+// RTT); a shorter round trip can only shorten the client's cycle, so end-to-end latency cannot
+// rise with it. Judge service time when this run's RTT is at least the history's, end-to-end
+// latency when it is lower: neither can then show the network's change as a slowdown, saturated
+// or not. The price: when the RTT fell, a slowdown smaller than the fall is hidden.
 // Otherwise (no RTT on one side, `network-rtt: off`, A/B mode) end-to-end latency, as before.
 
 import type { HistoryBurst, HistoryRun } from '../baseline/history.ts';
@@ -57,9 +57,9 @@ export function runRttOf(bursts: readonly HistoryBurst[]): number | undefined {
 
 /**
  * The figure the stored-baseline verdict judges. `current` are this run's bursts with latency,
- * `history` the runs it is compared with; `openLoop` when the load has a fixed `rate`.
+ * `history` the runs it is compared with.
  */
-export function chooseBasis(current: readonly HistoryBurst[], history: readonly HistoryRun[], openLoop: boolean): BasisChoice {
+export function chooseBasis(current: readonly HistoryBurst[], history: readonly HistoryRun[]): BasisChoice {
   const currentRttMs = runRttOf(current);
   if (currentRttMs === undefined) {
     return { basis: 'end-to-end', reason: 'Judged on end-to-end latency: this run has no network RTT figures.' };
@@ -70,18 +70,10 @@ export function chooseBasis(current: readonly HistoryBurst[], history: readonly 
   }
   const historyRttMs = median(historyRtts as number[]);
   const rtts = `network RTT ${milliseconds(currentRttMs)} now, ${milliseconds(historyRttMs)} in the history`;
-  if (openLoop) {
-    return {
-      basis: 'service-time',
-      reason: `Judged on service time (latency − network RTT; ${rtts}): under open-loop load the RTT does not change the service's own time.`,
-      currentRttMs,
-      historyRttMs,
-    };
-  }
   if (currentRttMs >= historyRttMs) {
     return {
       basis: 'service-time',
-      reason: `Judged on service time (latency − network RTT; ${rtts}): under closed-loop load a longer round trip can only lower it.`,
+      reason: `Judged on service time (latency − network RTT; ${rtts}): a longer round trip can only lower it.`,
       currentRttMs,
       historyRttMs,
     };
@@ -89,8 +81,8 @@ export function chooseBasis(current: readonly HistoryBurst[], history: readonly 
   return {
     basis: 'end-to-end',
     reason:
-      `Judged on end-to-end latency (${rtts}): under closed-loop load a shorter round trip can raise the service's queueing, ` +
-      'never the client latency, so a slowdown smaller than the RTT fall is hidden; `rate` (open loop) judges service time either way.',
+      `Judged on end-to-end latency (${rtts}): a shorter round trip can raise the service's queueing, never the client latency, ` +
+      'so a slowdown smaller than the RTT fall is hidden.',
     currentRttMs,
     historyRttMs,
   };

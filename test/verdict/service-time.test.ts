@@ -30,11 +30,12 @@ function storedRuns(p50: number, p95: number, rttMs: number | undefined): Histor
   }));
 }
 
-const input = (current: BurstResult[], runs: HistoryRun[], openLoop: boolean | undefined): DecisionInput => ({
+/** `networkRtt` false is `network-rtt: off`. */
+const input = (current: BurstResult[], runs: HistoryRun[], networkRtt = true): DecisionInput => ({
   bursts: current,
   baseline: { kind: 'history', runs },
   gate,
-  networkRtt: openLoop === undefined ? undefined : { openLoop },
+  networkRtt,
 });
 
 describe('service time arithmetic', { timeout: 10_000 }, () => {
@@ -51,7 +52,7 @@ describe('service time arithmetic', { timeout: 10_000 }, () => {
     // Burst RTTs differ: the service time is taken per burst before the median, not median(p50) − median(RTT).
     const current = [burst(30, 40, { rtt: rtt(20) }), burst(31, 41, { rtt: rtt(25) }), burst(29, 39, { rtt: rtt(10) })];
     const runs = storedRuns(10, 20, 0);
-    const decision = decide(input(current, runs, true));
+    const decision = decide(input(current, runs));
     const p50 = decision.comparisons.find((c) => c.metric === 'p50')!;
     // Service p50s 10, 6, 19 → median 10; median(p50) − median(RTT) would be 30 − 20 = 10 too, so check p95: 20, 16, 29 → 20.
     assert.equal(p50.current, 10);
@@ -62,24 +63,20 @@ describe('service time arithmetic', { timeout: 10_000 }, () => {
 
 describe('which latency a stored baseline is judged on', { timeout: 10_000 }, () => {
   const history5 = storedRuns(15, 20, 5);
-  test('open loop: service time, whichever way the RTT moved', () => {
-    assert.equal(chooseBasis(runBursts(35, 40, 25).map(historyBurstOf), history5, true).basis, 'service-time');
-    assert.equal(chooseBasis(runBursts(15, 20, 1).map(historyBurstOf), storedRuns(35, 40, 25), true).basis, 'service-time');
-  });
-  test('closed loop: service time when the RTT rose or stayed, end-to-end when it fell', () => {
-    assert.equal(chooseBasis(runBursts(35, 40, 25).map(historyBurstOf), history5, false).basis, 'service-time');
-    assert.equal(chooseBasis(runBursts(15, 20, 5).map(historyBurstOf), history5, false).basis, 'service-time');
-    const fell = chooseBasis(runBursts(15, 20, 1).map(historyBurstOf), storedRuns(35, 40, 25), false);
+  test('service time when the RTT rose or stayed, end-to-end when it fell', () => {
+    assert.equal(chooseBasis(runBursts(35, 40, 25).map(historyBurstOf), history5).basis, 'service-time');
+    assert.equal(chooseBasis(runBursts(15, 20, 5).map(historyBurstOf), history5).basis, 'service-time');
+    const fell = chooseBasis(runBursts(15, 20, 1).map(historyBurstOf), storedRuns(35, 40, 25));
     assert.equal(fell.basis, 'end-to-end');
     assert.match(fell.reason, /network RTT 1.00 ms now, 25.0 ms in the history/);
   });
   test('end-to-end when either side has no RTT: an old history, or this run with network-rtt off', () => {
-    const old = chooseBasis(runBursts(35, 40, 25).map(historyBurstOf), storedRuns(15, 20, undefined), true);
+    const old = chooseBasis(runBursts(35, 40, 25).map(historyBurstOf), storedRuns(15, 20, undefined));
     assert.equal(old.basis, 'end-to-end');
     assert.match(old.reason, /stored runs have no network RTT/);
-    const none = chooseBasis([historyBurstOf(burst(35, 40))], history5, true);
+    const none = chooseBasis([historyBurstOf(burst(35, 40))], history5);
     assert.equal(none.basis, 'end-to-end');
-    const decision = decide(input(runBursts(35, 40, 25), history5, undefined));
+    const decision = decide(input(runBursts(35, 40, 25), history5, false));
     assert.equal(decision.latencyBasis, undefined, 'network-rtt: off decides as before');
     assert.equal(decision.verdict, 'regression', 'and a +20 ms RTT then reads as a slowdown');
   });
@@ -87,47 +84,47 @@ describe('which latency a stored baseline is judged on', { timeout: 10_000 }, ()
 
 describe('verdicts when the RTT changed (unsaturated service: 10 ms of its own time)', { timeout: 10_000 }, () => {
   const history = storedRuns(15, 20, 5);
-  for (const openLoop of [true, false]) {
-    const load = openLoop ? 'open loop' : 'closed loop';
-    test(`${load}: the same build 20 ms further away passes`, () => {
-      const decision = decide(input(runBursts(35, 40, 25), history, openLoop));
-      assert.equal(decision.verdict, 'pass', decision.headline);
-      assert.equal(decision.latencyBasis, 'service-time');
-      assert.ok(decision.notes.some((note) => /Judged on service time/.test(note)));
-    });
-    test(`${load}: a +25 % service slowdown 20 ms further away is a regression`, () => {
-      const decision = decide(input(runBursts(37.5, 42.5, 25), history, openLoop));
-      assert.equal(decision.verdict, 'regression', decision.headline);
-      assert.ok(Math.abs(decision.comparisons.find((c) => c.metric === 'p50')!.change! - 0.25) < 0.01);
-    });
-  }
-  test('open loop: a +25 % slowdown 20 ms nearer is a regression too', () => {
-    const decision = decide(input(runBursts(17.5, 22.5, 5), storedRuns(35, 40, 25), true));
-    assert.equal(decision.verdict, 'regression', decision.headline);
+  test('the same build 20 ms further away passes, judged on service time', () => {
+    const decision = decide(input(runBursts(35, 40, 25), history));
+    assert.equal(decision.verdict, 'pass', decision.headline);
+    assert.equal(decision.latencyBasis, 'service-time');
+    assert.ok(decision.notes.some((note) => /Judged on service time/.test(note)));
   });
-  test('closed loop: 20 ms nearer is judged end to end, which cannot show the RTT fall as a slowdown', () => {
-    const decision = decide(input(runBursts(15, 20, 5), storedRuns(35, 40, 25), false));
+  test('a +25 % service slowdown 20 ms further away is a regression', () => {
+    const decision = decide(input(runBursts(37.5, 42.5, 25), history));
+    assert.equal(decision.verdict, 'regression', decision.headline);
+    assert.ok(Math.abs(decision.comparisons.find((c) => c.metric === 'p50')!.change! - 0.25) < 0.01);
+  });
+  test('20 ms nearer is judged end to end, which cannot show the RTT fall as a slowdown', () => {
+    const decision = decide(input(runBursts(15, 20, 5), storedRuns(35, 40, 25)));
     assert.equal(decision.latencyBasis, 'end-to-end');
-    assert.notEqual(decision.verdict, 'regression');
+    assert.equal(decision.verdict, 'pass', decision.headline);
+  });
+  test('nearer, a slowdown larger than the RTT fall still fails end to end', () => {
+    // 25 ms RTT + 10 ms → 5 ms RTT + 40 ms: end-to-end 35 → 45 ms, +29 %.
+    const decision = decide(input(runBursts(45, 50, 5), storedRuns(35, 40, 25)));
+    assert.equal(decision.verdict, 'regression', decision.headline);
   });
 });
 
 describe('verdicts for a saturated closed loop (figures measured through the delay line)', { timeout: 10_000 }, () => {
-  // 4 connections on a CPU-bound 2 ms handler: RTT 4 ms → client p50 8.3 ms (queueing, service 4.3 ms);
-  // RTT 24 ms → client p50 26.6 ms (queue empty, service 2.6 ms). The same build in both.
-  const atRtt4 = () => runBursts(8.3, 9.5, 4);
-  const atRtt24 = () => runBursts(26.6, 28, 24);
+  // 4 connections on a CPU-bound 2 ms handler: RTT 4.7 ms → client p50 8.3 ms (queueing, service 3.6 ms);
+  // RTT 24.8 ms → client p50 26.7 ms (queue empty, service 1.9 ms). The same build in both.
+  const atRtt4 = () => runBursts(8.3, 9.5, 4.7);
+  const atRtt24 = () => runBursts(26.7, 28, 24.8);
   test('history at 4 ms, run at 24 ms: service time judged, it fell, no regression', () => {
-    const decision = decide(input(atRtt24(), storedRuns(8.3, 9.5, 4), false));
+    const decision = decide(input(atRtt24(), storedRuns(8.3, 9.5, 4.7)));
     assert.equal(decision.latencyBasis, 'service-time');
     assert.notEqual(decision.verdict, 'regression', decision.headline);
   });
-  test('history at 24 ms, run at 4 ms: end-to-end judged (service time would read +65 %), no regression', () => {
-    const decision = decide(input(atRtt4(), storedRuns(26.6, 28, 24), false));
+  test('history at 24 ms, run at 4 ms: end-to-end judged (service time would read +90 %), no regression', () => {
+    const decision = decide(input(atRtt4(), storedRuns(26.7, 28, 24.8)));
     assert.equal(decision.latencyBasis, 'end-to-end');
     assert.notEqual(decision.verdict, 'regression', decision.headline);
-    const asIfOpenLoop = decide(input(atRtt4(), storedRuns(26.6, 28, 24), true));
-    assert.equal(asIfOpenLoop.verdict, 'regression', 'judging service time here would fail the same build');
+    const serviceHistory = storedRuns(26.7, 28, 24.8).map((run) => ({ ...run, bursts: run.bursts.map((b) => serviceBurstOf(b)!) }));
+    const serviceNow = atRtt4().map((b) => ({ ...b, p50: b.p50 - 4.7, p95: b.p95 - 4.7 }));
+    const judgedOnService = decide({ bursts: serviceNow, baseline: { kind: 'history', runs: serviceHistory }, gate });
+    assert.equal(judgedOnService.verdict, 'regression', 'judging service time here would fail the same build');
   });
 });
 
@@ -153,7 +150,7 @@ describe('the history and the report carry the RTT', { timeout: 10_000 }, () => 
     histogram.recordValue(35_000);
     const current = runBursts(35, 40, 25).map((b) => ({ ...b, histogram: encodeHistogram(histogram) }));
     histogram.destroy();
-    const decision = decide(input(current, runs, false));
+    const decision = decide(input(current, runs));
     const report = buildReport(settings, { eventName: 'push', ref: 'refs/heads/main', sha: 'a'.repeat(40) } as never, {
       startedAt: '2026-12-01T00:00:00.000Z',
       finishedAt: '2026-12-01T00:00:10.000Z',
