@@ -11,6 +11,7 @@ import { historyBurstOf, loadSignatureDifferences, loadSignatureOf, type History
 import type { BaselineStore } from './baseline/store.ts';
 import { messageOf } from './errors.ts';
 import { mergedCurve } from './load/histogram.ts';
+import type { BurstResult } from './load/measurement.ts';
 import { probeNow, rttTargetOf, type RttFigures } from './load/rtt-probe.ts';
 import { runSeries, warmUp, type SeriesPlan } from './load/series.ts';
 import type { Log } from './log.ts';
@@ -94,10 +95,21 @@ async function measureAndDecide(settings: Settings, baseline: Baseline, target: 
     settingsChanges: baseline.settingsChanges,
     gate: settings.gate,
     networkRtt: settings.load.networkRtt === 'auto',
-    measure: (firstIndex) => runSeries(plan, settings.load.bursts, firstIndex, target?.observer),
+    measure: async (firstIndex) => warnOfFailedProbes(await runSeries(plan, settings.load.bursts, firstIndex, target?.observer), log),
     findings: (bursts) => healthFindings(target?.watch.bursts ?? [], bursts),
     onConfirming: (first) => log.info(`first verdict ${first.verdict}: confirming with ${settings.load.bursts} more bursts`),
   });
+}
+
+/** A target that refuses or ignores the probe's handshakes is told, never failed for it. */
+function warnOfFailedProbes(bursts: BurstResult[], log: Log): BurstResult[] {
+  const failed = bursts.reduce((sum, burst) => sum + (burst.rtt?.failed ?? 0), 0);
+  if (failed > 0) {
+    const probes = bursts.reduce((sum, burst) => sum + (burst.rtt ? burst.rtt.failed + burst.rtt.samples : 0), 0);
+    const why = bursts.find((burst) => burst.rtt?.failure)?.rtt?.failure;
+    log.warning(`network RTT probe: ${failed} of ${probes} handshakes during the bursts failed (${why}); bursts without an RTT are judged end to end`);
+  }
+  return bursts;
 }
 
 /** Whether this run goes into the history, and why (not). */

@@ -1,4 +1,4 @@
-// The latency table a reviewer reads first: Metric | Baseline | This run | Change | Limit | Status.
+// The latency table a reviewer reads first: Metric | Baseline | This run | (Service) | Change | Limit | Status.
 
 import { markdownTable } from 'markdown-table';
 import type { Comparison, ComparedMetric, ComparisonStatus } from '../verdict/decision.ts';
@@ -27,6 +27,7 @@ export function latencyTable(report: GateReport, columnTitle = 'This run'): stri
   if (!figures) return '';
   const byMetric = new Map<ComparedMetric, Comparison>((report.decision?.comparisons ?? []).map((c) => [c.metric, c]));
   const service = serviceColumns(report);
+  const hasService = Object.keys(service).length > 0;
   const rows = ROWS.map(({ metric, label, format }) => {
     const comparison = byMetric.get(metric);
     const before = comparison?.baseline;
@@ -35,7 +36,8 @@ export function latencyTable(report: GateReport, columnTitle = 'This run'): stri
     return [
       label,
       before === undefined ? '—' : shown?.judged ? `${format(before)} service` : format(before),
-      shown ? `${format(figures[metric])} (service ${format(shown.current)})` : format(figures[metric]),
+      format(figures[metric]),
+      ...(hasService ? [shown ? format(shown.current) : '—'] : []),
       change === undefined || !Number.isFinite(change) ? '—' : signedPercent(change),
       // A report read back by `comment-from` was written by the measuring workflow: its text is quoted.
       comparison?.limit ? inertProse(comparison.limit) : '—',
@@ -43,12 +45,15 @@ export function latencyTable(report: GateReport, columnTitle = 'This run'): stri
     ];
   });
   const network = report.network;
-  if (network?.rttMs !== undefined) {
-    rows.push(['network RTT', network.historyRttMs === undefined ? '—' : milliseconds(network.historyRttMs), milliseconds(network.rttMs), '—', '—', STATUS_TEXT.info]);
+  if (network && (network.rttMs !== undefined || network.failedProbes > 0)) {
+    const failed = network.failedProbes > 0 ? `⚠️ ${network.failedProbes} of ${network.probes} probes failed` : STATUS_TEXT.info;
+    const before = network.historyRttMs === undefined ? '—' : milliseconds(network.historyRttMs);
+    const current = network.rttMs === undefined ? '—' : milliseconds(network.rttMs);
+    rows.push(['network RTT', before, current, ...(hasService ? ['—'] : []), '—', '—', failed]);
   }
-  return markdownTable([['Metric', 'Baseline', columnTitle, 'Change', 'Limit', 'Status'], ...rows], {
-    align: ['l', 'r', 'r', 'r', 'r', 'l'],
-  });
+  // The service column (latency − network RTT) is there only when the run measured the RTT.
+  const header = ['Metric', 'Baseline', columnTitle, ...(hasService ? ['Service'] : []), 'Change', 'Limit', 'Status'];
+  return markdownTable([header, ...rows], { align: ['l', 'r', 'r', ...(hasService ? ['r'] : []), 'r', 'r', 'l'] });
 }
 
 /**

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { LoadSettings } from '../../src/config/settings.ts';
+import { probeNow, rttTargetOf } from '../../src/load/rtt-probe.ts';
 import { runSeries } from '../../src/load/series.ts';
 import { serviceTimeOf } from '../../src/verdict/service-time.ts';
 import { startRemoteHost, type RemoteHost } from '../support/delay-line.ts';
@@ -65,7 +66,7 @@ describe('network RTT through the delay line (10.213.9.2)', { timeout: 400_000 }
       assert.ok(Math.abs(Number(farther.outputs['network-rtt-ms']) - 25) < 2.5);
       assert.equal((farther.report?.decision as { latencyBasis?: string }).latencyBasis, 'service-time');
       assert.match(farther.summary, /\| network RTT\s+\|/);
-      assert.match(farther.summary, /\(service \d+\.\d ms\)/);
+      assert.match(farther.summary, /\| p50 \(median\) \|\s+\d+\.\d ms service \|\s+\d+\.\d ms \|\s+\d+\.\d ms \|/);
 
       const off = await runBundle({ inputs: inputsFor(key, { ...extra, 'network-rtt': 'off' }), eventName: 'pull_request', event: PULL_REQUEST });
       t.diagnostic(`+20 ms, network-rtt off: ${note(off)}`);
@@ -104,5 +105,32 @@ describe('network RTT through the delay line (10.213.9.2)', { timeout: 400_000 }
     // `rate` is no open loop: autocannon spends each second's budget back to back, so at 4 ms the
     // requests queue as in the closed loop (why verdict/service-time.ts treats both alike).
     assert.ok(figures['rate@4'].service > figures['rate@24'].service + 0.5, JSON.stringify(figures));
+  });
+
+  it('overhead at RTT 25 ms: the probe before the first burst and the probes in a burst add ≤ 300 ms to a run', async (t) => {
+    await host.setBehaviour({ mode: 'sleep', ms: 20 });
+    await host.setRttMs(25);
+    const load: LoadSettings = {
+      url: host.url, method: 'GET', headers: {}, connections: 4, durationMs: 1000, bursts: 1,
+      warmupMs: 0, pipelining: 1, timeoutMs: 5000, loadProcesses: 1,
+    };
+    const started = performance.now();
+    const before = await probeNow(rttTargetOf(host.url));
+    const beforeMs = performance.now() - started;
+    const timed = async (probeRtt: boolean) => {
+      const start = performance.now();
+      const [burst] = await runSeries({ load, probeRtt }, 1, 0);
+      return { ms: performance.now() - start, rps: burst.requestsPerSec };
+    };
+    const runs = [];
+    for (let i = 0; i < 3; i += 1) runs.push({ on: await timed(true), off: await timed(false) });
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[1];
+    const addedPerBurst = median(runs.map((r) => r.on.ms)) - median(runs.map((r) => r.off.ms));
+    const rpsRatio = median(runs.map((r) => r.on.rps)) / median(runs.map((r) => r.off.rps));
+    t.diagnostic(`probe before the first burst: ${beforeMs.toFixed(0)} ms (median RTT ${before.medianMs} ms); per burst added ${addedPerBurst.toFixed(0)} ms; throughput ratio ${rpsRatio.toFixed(3)}`);
+    assert.equal(before.samples, 3);
+    assert.ok(beforeMs < 300, `before: ${beforeMs} ms`);
+    assert.ok(addedPerBurst < 50, `per burst: ${addedPerBurst} ms`);
+    assert.ok(rpsRatio > 0.95, `throughput ratio ${rpsRatio}`);
   });
 });

@@ -163,11 +163,14 @@ describe('the history and the report carry the RTT', { timeout: 10_000 }, () => 
     assert.equal(report.network?.serviceMedianMs, 10);
     assert.equal(report.network?.serviceP95Ms, 15);
     const table = latencyTable(report);
-    assert.match(table, /\| p50 \(median\) \|\s+10\.0 ms service \|\s+35\.0 ms \(service 10\.0 ms\) \|/);
-    assert.match(table, /\| network RTT\s+\|\s+5\.00 ms \|\s+25\.0 ms \|\s+— \|/);
+    assert.match(table, /^\| Metric\s+\|\s+Baseline \| This run \| Service \|\s+Change \|/);
+    assert.match(table, /\| p50 \(median\) \|\s+10\.0 ms service \|\s+35\.0 ms \|\s+10\.0 ms \|\s+\+0\.0% \|/);
+    assert.match(table, /\| network RTT\s+\|\s+5\.00 ms \|\s+25\.0 ms \|\s+— \|\s+— \|/);
     const reread = parseReport(JSON.parse(JSON.stringify(report)));
     assert.deepEqual(reread.network, report.network);
     assert.equal(reread.decision?.latencyBasis, 'service-time');
+    const refused = { ...report, network: { ...report.network!, rttMs: undefined, failedProbes: 15, probes: 15 } };
+    assert.match(latencyTable(refused), /\| network RTT\s+\|\s+5\.00 ms \|\s+— \|\s+— \|\s+— \|\s+— \| ⚠️ 15 of 15 probes failed \|/);
     const { network: _network, ...older } = JSON.parse(JSON.stringify(report));
     assert.equal(parseReport(older).network, undefined, 'a report without network figures still reads');
   });
