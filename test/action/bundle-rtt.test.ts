@@ -35,7 +35,9 @@ describe('network RTT through the delay line (10.213.9.2)', { timeout: 400_000 }
   const inputsFor = (key: string, extra: Record<string, string> = {}) => ({
     url: host.url,
     connections: '4',
-    duration: '1s',
+    // The first request on each connection also pays the TCP handshake, one more RTT: 3 s bursts
+    // keep those 4 requests under 2 % of a burst at 25 ms, out of its p95 (1 s put them at 4-7 %).
+    duration: '3s',
     bursts: '3',
     warmup: '500ms',
     'baseline-store': 'file',
@@ -100,7 +102,7 @@ describe('network RTT through the delay line (10.213.9.2)', { timeout: 400_000 }
       }
     }
     // Closed loop: at 4 ms the handler is saturated and requests queue; at 24 ms the queue empties.
-    assert.ok(figures['closed@4'].service > figures['closed@24'].service + 0.5, JSON.stringify(figures));
+    assert.ok(figures['closed@4'].service > figures['closed@24'].service + 0.3, JSON.stringify(figures));
     assert.ok(figures['closed@4'].rps > 1.5 * figures['closed@24'].rps, 'closed loop: the RTT sets the arrival rate');
     // `rate` is no open loop: autocannon spends each second's budget back to back, so at 4 ms the
     // requests queue as in the closed loop (why verdict/service-time.ts treats both alike).
