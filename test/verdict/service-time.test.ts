@@ -128,6 +128,14 @@ describe('verdicts for a saturated closed loop (figures measured through the del
   });
 });
 
+describe('the network-rtt input', { timeout: 10_000 }, () => {
+  test('takes auto or off, and names itself and the accepted values otherwise', () => {
+    const off = parseInputs({ url: 'http://127.0.0.1:8080/', 'network-rtt': 'off' });
+    assert.equal(off.kind === 'measure' && off.settings.load.networkRtt, 'off');
+    assert.throws(() => parseInputs({ url: 'http://127.0.0.1:8080/', 'network-rtt': 'yes' }), /network-rtt.*auto.*off/s);
+  });
+});
+
 describe('the history and the report carry the RTT', { timeout: 10_000 }, () => {
   test('a stored run keeps rttMs per burst; a history without it still loads and is judged end to end', () => {
     const withRtt = appendRun(emptyDocument(), 'k', storedRuns(15, 20, 5)[0]);
