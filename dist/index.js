@@ -71691,7 +71691,13 @@ var INPUT_DEFAULTS = {
   "github-token": "",
   comment: "always",
   "comment-from": "",
-  name: "loadgate"
+  name: "loadgate",
+  "service-match": "",
+  "service-unit": "",
+  "baseline-service-match": "",
+  "max-memory-increase": "20%",
+  "min-memory-headroom": "10%",
+  "max-swap-in": ""
 };
 var INPUT_NAMES = Object.keys(INPUT_DEFAULTS);
 var SECRET_INPUTS = ["key", "passphrase", "sudo-password", "github-token"];
@@ -71843,14 +71849,14 @@ var InputReader = class {
   /** The raw value without trimming (bodies and keys keep their exact bytes). */
   verbatim(name) {
     const value = this.raw[name];
-    return value && value.trim() ? value : void 0;
+    return value?.trim() ? value : void 0;
   }
   optional(name) {
     return this.text(name) || void 0;
   }
   reject(name, value, accepted) {
-    const shown2 = value.length > 60 ? `${value.slice(0, 57)}...` : value;
-    this.problems.push(`input \`${name}\`: got ${JSON.stringify(shown2)}; expected ${accepted}`);
+    const shown3 = value.length > 60 ? `${value.slice(0, 57)}...` : value;
+    this.problems.push(`input \`${name}\`: got ${JSON.stringify(shown3)}; expected ${accepted}`);
     return void 0;
   }
   integer(name, min, max2, accepted = `a whole number from ${min} to ${max2}`) {
@@ -72092,6 +72098,62 @@ function parseRate(reader, connections, loadProcesses) {
   }
   return rate;
 }
+var UNIT_NAME = /^[A-Za-z0-9@:._\\-]{1,200}$/;
+function servicePattern(reader, name) {
+  const pattern = reader.optional(name);
+  if (pattern === void 0) return void 0;
+  let valid = pattern.length <= 200 && !/[\n\r\0]/.test(pattern);
+  try {
+    new RegExp(pattern);
+  } catch {
+    valid = false;
+  }
+  if (!valid)
+    return reader.reject(
+      name,
+      pattern,
+      "a regular expression (up to 200 characters) matched against command lines as `pgrep -f` does, such as `gunicorn`"
+    );
+  return { kind: "match", pattern };
+}
+function parseServiceMemory(reader, hasHost, abMode) {
+  const match = servicePattern(reader, "service-match");
+  const unitName = reader.optional("service-unit");
+  if (unitName !== void 0 && !UNIT_NAME.test(unitName))
+    reader.reject("service-unit", unitName, "a systemd unit name such as `gunicorn.service`");
+  if (match && unitName !== void 0)
+    reader.problems.push("input `service-unit`: give either `service-match` or `service-unit`, not both");
+  const service = match ?? (unitName === void 0 ? void 0 : { kind: "unit", unit: unitName });
+  const baselineService = servicePattern(reader, "baseline-service-match");
+  for (const [name, given] of [
+    ["service-match", match],
+    ["service-unit", unitName],
+    ["baseline-service-match", baselineService]
+  ]) {
+    if (given !== void 0 && !hasHost)
+      reader.problems.push(`input \`${name}\`: needs \`host\` (the service's memory is read on the host over SSH)`);
+  }
+  if (baselineService && (!abMode || !service)) {
+    reader.problems.push(
+      "input `baseline-service-match`: needs `baseline-url` (A/B mode) and `service-match` or `service-unit` for this build's service"
+    );
+  }
+  const minMemoryHeadroom = reader.fraction("min-memory-headroom");
+  if (minMemoryHeadroom > 1)
+    reader.reject("min-memory-headroom", reader.text("min-memory-headroom"), "a percentage of MemTotal from 0 to 100");
+  const swapIn = reader.optional("max-swap-in");
+  const swapMatch = swapIn === void 0 ? null : /^(\d+(?:\.\d+)?)\s*(?:MB\/s)?$/i.exec(swapIn);
+  if (swapIn !== void 0 && !swapMatch)
+    reader.reject("max-swap-in", swapIn, "empty (off) or MB swapped in per second, such as `1` or `0.5MB/s`");
+  return {
+    watch: { service, baselineService },
+    gate: {
+      maxMemoryIncrease: reader.fraction("max-memory-increase"),
+      minMemoryHeadroom,
+      maxSwapInMbPerSec: swapMatch ? Number(swapMatch[1]) : void 0
+    }
+  };
+}
 function parseInputs(raw) {
   const reader = new InputReader(raw);
   const warnings = [];
@@ -72125,6 +72187,7 @@ function parseInputs(raw) {
   }
   const rate = parseRate(reader, connections, loadProcesses);
   checkHostOnlyInputs(reader, warnings);
+  const memory = parseServiceMemory(reader, reader.optional("host") !== void 0, reader.optional("baseline-url") !== void 0);
   const settings2 = {
     load: {
       url: url ?? "",
@@ -72149,7 +72212,7 @@ function parseInputs(raw) {
       persist: reader.boolean("swap-persist")
     },
     lock: { enabled: reader.boolean("lock"), timeoutMs: reader.durationMs("lock-timeout", { allowZero: true }) },
-    watch: { logsCommand },
+    watch: { logsCommand, ...memory.watch },
     gate: {
       maxMedianIncrease: reader.fraction("max-median-increase"),
       maxP95Increase: reader.fraction("max-p95-increase"),
@@ -72158,6 +72221,7 @@ function parseInputs(raw) {
       failOnRegression: reader.boolean("fail-on-regression"),
       failOnInconclusive: reader.boolean("fail-on-inconclusive")
     },
+    memoryGate: memory.gate,
     baseline: {
       store: reader.oneOf("baseline-store", ["branch", "file", "none"]),
       branch,
@@ -77420,7 +77484,7 @@ async function measureBurstInProcesses(spec, processes) {
   const shares = splitSpec(spec, processes);
   const workers = shares.map((_, i) => startWorker(i, processes));
   try {
-    workers.forEach((worker, i) => worker.child.send({ kind: "spec", spec: shares[i] }));
+    for (const [i, worker] of workers.entries()) worker.child.send({ kind: "spec", spec: shares[i] });
     await withDeadline(
       Promise.all(workers.map((worker) => receive(worker, "ready"))),
       READY_TIMEOUT_MS,
@@ -77683,12 +77747,15 @@ function belowFloorReason(head, baseline, current, floor) {
   const difference = current - baseline;
   return `${head}, but only ${difference >= 0 ? "+" : "-"}${milliseconds(Math.abs(difference))}, under the ${milliseconds(floor)} minimum change`;
 }
+function historyBand(logs) {
+  const { centre, spread: rawSpread } = robustCentreAndSpread(logs);
+  const spread = Math.max(rawSpread, MIN_LOG_SPREAD);
+  return { centre, halfBand: BAND_SIGMAS * spread * Math.sqrt(1 + 1 / logs.length) };
+}
 function judgeAgainstHistory(metric, runFigures2, current, maxIncrease) {
   const logs = runFigures2.map(logOf);
   const runCount = logs.length;
-  const { centre, spread: rawSpread } = robustCentreAndSpread(logs);
-  const spread = Math.max(rawSpread, MIN_LOG_SPREAD);
-  const halfBand = BAND_SIGMAS * spread * Math.sqrt(1 + 1 / runCount);
+  const { centre, halfBand } = historyBand(logs);
   const baseline = Math.exp(centre);
   const ratio = Math.exp(logOf(current) - centre);
   const change = ratio - 1;
@@ -77870,7 +77937,7 @@ function infoRow(metric, view, candidate) {
   const current = figureOf(candidate, metric) ?? 0;
   const baseline = view.figure(metric);
   const change = baseline ? current / baseline - 1 : void 0;
-  const shown2 = metric === "p99" ? `p99 ${milliseconds(current)}` : `${count(Math.round(current))} requests/s`;
+  const shown3 = metric === "p99" ? `p99 ${milliseconds(current)}` : `${count(Math.round(current))} requests/s`;
   return {
     metric,
     baseline,
@@ -77878,7 +77945,7 @@ function infoRow(metric, view, candidate) {
     change,
     limit: "",
     status: "info",
-    reasoning: `${shown2}${change === void 0 ? "" : ` (${signedPercent(change)})`}, for information`
+    reasoning: `${shown3}${change === void 0 ? "" : ` (${signedPercent(change)})`}, for information`
   };
 }
 function errorRateRow(view, candidate, gate) {
@@ -78438,30 +78505,236 @@ function endOnStdinEof(command) {
   ].join("\n");
 }
 
+// src/watch/service-memory.ts
+function parseCgroupBytes(text2) {
+  const match = /^\s*(\d+)\s*$/.exec(text2);
+  return match ? Math.round(Number(match[1]) / 1024) : null;
+}
+function parseServiceSegment(text2) {
+  const processes = [];
+  let processCount = null;
+  let cgroupCurrentKib = null;
+  let cgroupPeakKib = null;
+  for (const line of text2.split("\n")) {
+    const [tag, ...fields] = line.trim().split(/\s+/);
+    if (tag === "p" && fields.length === 3) {
+      const [pid, pss, rss] = fields;
+      if (!/^\d+$/.test(pid) || !/^\d+$/.test(rss)) continue;
+      processes.push({ pid: Number(pid), pssKib: /^\d+$/.test(pss) ? Number(pss) : null, rssKib: Number(rss) });
+    } else if (tag === "cg" && fields.length === 2) {
+      const kib = parseCgroupBytes(fields[1]);
+      if (fields[0] === "cur") cgroupCurrentKib = kib;
+      if (fields[0] === "peak") cgroupPeakKib = kib;
+    } else if (tag === "n" && fields.length === 1 && /^\d+$/.test(fields[0])) {
+      processCount = Number(fields[0]);
+    }
+  }
+  if (processCount === null) return null;
+  return { processes, processCount, cgroupCurrentKib, cgroupPeakKib };
+}
+function serviceBurstMemory(label, samples) {
+  const known = samples.filter((sample) => sample !== null);
+  if (known.length === 0) return null;
+  const everyPss = known.every((sample) => sample.processes.every((process2) => process2.pssKib !== null));
+  const perProcess = (process2) => everyPss ? process2.pssKib : process2.rssKib;
+  const source = known.every((sample) => sample.cgroupCurrentKib !== null) ? "cgroup" : everyPss ? "pss" : "rss";
+  const totalOf = (sample) => source === "cgroup" ? sample.cgroupCurrentKib : sample.processes.reduce((sum2, process2) => sum2 + perProcess(process2), 0);
+  let peak = known[0];
+  for (const sample of known) if (totalOf(sample) > totalOf(peak)) peak = sample;
+  let largest = null;
+  for (const process2 of known.flatMap((sample) => sample.processes)) {
+    if (largest === null || perProcess(process2) > perProcess(largest)) largest = process2;
+  }
+  const cgroupPeaks = known.map((sample) => sample.cgroupPeakKib).filter((kib) => kib !== null);
+  return {
+    label,
+    source,
+    samples: known.length,
+    peakKib: totalOf(peak),
+    processesAtPeak: peak.processCount,
+    processesMax: Math.max(...known.map((sample) => sample.processCount)),
+    largestProcessKib: largest === null ? null : perProcess(largest),
+    largestProcessPid: largest?.pid ?? null,
+    cgroupPeakKib: cgroupPeaks.length > 0 ? Math.max(...cgroupPeaks) : null
+  };
+}
+function runServiceMemory(bursts) {
+  let peak = null;
+  for (const burst of bursts) if (burst && (peak === null || burst.peakKib > peak.peakKib)) peak = burst;
+  return peak && { label: peak.label, source: peak.source, peakKib: peak.peakKib, processes: peak.processesAtPeak };
+}
+function storedServiceMemoryOf(value) {
+  if (typeof value !== "object" || value === null) return null;
+  const { label, source, peakKib, processes } = value;
+  const sources = ["pss", "rss", "cgroup"];
+  if (typeof label !== "string" || !sources.includes(source)) return null;
+  if (typeof peakKib !== "number" || !(peakKib > 0) || typeof processes !== "number" || !(processes >= 0)) return null;
+  return { label, source, peakKib, processes };
+}
+var SOURCE_WORDS = {
+  pss: "PSS (shared pages split between processes)",
+  rss: "RSS (shared pages counted in every process; PSS needs read access to /proc/PID/smaps_rollup)",
+  cgroup: "the unit's cgroup (memory.current / memory.usage_in_bytes)"
+};
+function describeServiceCandidates(psOutput, limit = 6) {
+  const byName = /* @__PURE__ */ new Map();
+  for (const line of psOutput.split("\n")) {
+    const match = /^\s*(\d+)\s+(\S.*?)\s*$/.exec(line);
+    if (!match || match[1] === "0") continue;
+    const entry = byName.get(match[2]) ?? { count: 0, kib: 0 };
+    entry.count += 1;
+    entry.kib += Number(match[1]);
+    byName.set(match[2], entry);
+  }
+  const names = [...byName.entries()].sort((a, b) => b[1].kib - a[1].kib).slice(0, limit);
+  if (names.length === 0) return "none found";
+  return names.map(([name, { count: count3, kib }]) => `${name} (${count3 === 1 ? "1 process" : `${count3} processes`}, ${formatMb(kib)})`).join(", ");
+}
+function formatMb(kib) {
+  const mb = kib / 1024;
+  return `${mb >= 10 ? Math.round(mb) : mb.toFixed(1)} MB`;
+}
+function serviceFiguresOf(samples, services) {
+  const figures2 = {};
+  let index = 0;
+  if (services.candidate)
+    figures2.service = serviceBurstMemory(
+      services.candidate.label,
+      samples.map((sample) => sample.services[index] ?? null)
+    );
+  if (services.candidate) index += 1;
+  if (services.baseline)
+    figures2.baselineService = serviceBurstMemory(
+      services.baseline.label,
+      samples.map((sample) => sample.services[index] ?? null)
+    );
+  return figures2;
+}
+
 // src/watch/sample-line.ts
 var SAMPLER_MARKER = "loadgate-host-sampler";
-var SAMPLE_PROGRAM = `
+var SERVICE_PROCESS_CAP = 64;
+var HOST_FILES = `keep("/proc/uptime", "."),
+    keep("/proc/meminfo", "^(MemTotal|MemAvailable|SwapTotal|SwapFree):"),
+    keep("/proc/vmstat", "^(pswpin|pswpout|pgmajfault|oom_kill) "),
+    keep("/proc/stat", "^(cpu |btime )"),
+    keep("/proc/pressure/memory", "avg10="),
+    keep("/proc/loadavg", ".")`;
+var KEEP_FUNCTION = `
 function keep(file, pattern,   line, out) {
   out = ""
   while ((getline line < file) > 0) if (line ~ pattern) out = out (out == "" ? "" : ";") line
   close(file)
   return out
-}
-BEGIN {
-  printf "%s|%s|%s|%s|%s|%s\\n", keep("/proc/uptime", "."),
-    keep("/proc/meminfo", "^(MemTotal|MemAvailable|SwapTotal|SwapFree):"),
-    keep("/proc/vmstat", "^(pswpin|pswpout|pgmajfault|oom_kill) "),
-    keep("/proc/stat", "^(cpu |btime )"),
-    keep("/proc/pressure/memory", "avg10="),
-    keep("/proc/loadavg", ".")
 }`;
-var SAMPLER_SCRIPT = `sample() { awk '${SAMPLE_PROGRAM}'; }
+var SERVICE_FUNCTIONS = `
+function first(file, pattern,   line, out, f) {
+  out = ""
+  while ((getline line < file) > 0) if (line ~ pattern) { split(line, f, " "); out = f[2]; break }
+  close(file)
+  return out
+}
+function value(file,   line, out) {
+  out = ""
+  while ((getline line < file) > 0) out = out (out == "" ? "" : "\\n") line
+  close(file)
+  return out
+}
+function add(out, item) { return out (out == "" ? "" : ";") item }
+function service(pids, dir, ver,   out, list, n, i, pid, stat, f, cmd, rss, pss, count) {
+  out = ""
+  if (dir != "") {
+    out = add(out, "cg cur " value(dir (ver == 2 ? "/memory.current" : "/memory.usage_in_bytes")))
+    out = add(out, "cg peak " value(dir (ver == 2 ? "/memory.peak" : "/memory.max_usage_in_bytes")))
+    pids = ""
+    while ((getline pid < (dir "/cgroup.procs")) > 0) pids = pids " " pid
+    close(dir "/cgroup.procs")
+  }
+  n = split(pids, list, " ")
+  count = 0
+  for (i = 1; i <= n; i++) {
+    pid = list[i]
+    stat = value("/proc/" pid "/stat")
+    sub(/^.*\\) /, "", stat)
+    split(stat, f, " ")
+    if (f[3] == group) continue
+    cmd = value("/proc/" pid "/cmdline")
+    if (index(cmd, "${SAMPLER_MARKER}") > 0) continue
+    rss = first("/proc/" pid "/status", "^VmRSS:")
+    if (rss == "") continue
+    count++
+    if (count <= ${SERVICE_PROCESS_CAP}) {
+      pss = first("/proc/" pid "/smaps_rollup", "^Pss:")
+      out = add(out, "p " pid " " (pss == "" ? "-" : pss) " " rss)
+    }
+  }
+  return add(out, "n " count)
+}`;
+function sampleProgram(services) {
+  if (services.length === 0) {
+    return `${KEEP_FUNCTION}
+BEGIN {
+  printf "%s|%s|%s|%s|%s|%s\\n", ${HOST_FILES}
+}`;
+  }
+  const segments = services.map((_, i) => `service(s${i}_pids, s${i}_dir, s${i}_ver)`);
+  return `${KEEP_FUNCTION}${SERVICE_FUNCTIONS}
+BEGIN {
+  stat = value("/proc/self/stat")
+  sub(/^.*\\) /, "", stat)
+  split(stat, f, " ")
+  group = f[3]
+  printf "%s|%s|%s|%s|%s|%s${"|%s".repeat(services.length)}\\n", ${HOST_FILES},
+    ${segments.join(", ")}
+}`;
+}
+function octalEscaped(text2) {
+  return [...Buffer.from(text2, "utf8")].map((byte) => `\\${byte.toString(8).padStart(3, "0")}`).join("");
+}
+function serviceShell(services) {
+  const prelude = [];
+  const options = [];
+  services.forEach((service, i) => {
+    if (service.kind === "match") {
+      prelude.push(`s${i}_pattern=$(printf '${octalEscaped(service.pattern)}')`);
+      options.push(`-v s${i}_pids="$(pgrep -d ' ' -f -- "$s${i}_pattern")" -v s${i}_dir= -v s${i}_ver=0`);
+    } else {
+      options.push(`-v s${i}_pids= -v s${i}_dir=${shellQuote(service.directory)} -v s${i}_ver=${service.version}`);
+    }
+  });
+  return { prelude: prelude.join("\n"), awkOptions: options.join(" ") };
+}
+function orderedServices(services) {
+  return [services.candidate, services.baseline].filter((service) => service !== void 0);
+}
+function samplerCommand(services = {}) {
+  const ordered = orderedServices(services);
+  const { prelude, awkOptions } = serviceShell(ordered);
+  const awk = `awk ${awkOptions ? `${awkOptions} ` : ""}${shellQuote(sampleProgram(ordered))}`;
+  const script = `${prelude ? `${prelude}
+` : ""}sample() { ${awk}; }
 trap 'sample; exit 0' TERM
 while sample; do sleep 1; done`;
-var SAMPLER_COMMAND = `sh -c ${shellQuote(SAMPLER_SCRIPT)} ${SAMPLER_MARKER}`;
+  return `sh -c ${shellQuote(script)} ${SAMPLER_MARKER}`;
+}
+var SAMPLER_COMMAND = samplerCommand();
+function serviceCheckCommand(services) {
+  const ordered = orderedServices(services);
+  const { prelude, awkOptions } = serviceShell(ordered);
+  const statuses = ordered.map(
+    (service, i) => service.kind === "match" ? `pgrep -f -- "$s${i}_pattern" >/dev/null 2>&1; echo "s${i} $?"` : `echo "s${i} 0"`
+  );
+  const script = `${prelude}
+${statuses.join("\n")}
+echo @@
+awk ${awkOptions} ${shellQuote(sampleProgram(ordered))}
+echo @@
+ps -eo rss=,comm= --sort=-rss 2>/dev/null | head -n 40`;
+  return `sh -c ${shellQuote(script)} ${SAMPLER_MARKER}`;
+}
 function parseSampleLine(line) {
   const files = line.split("|").map((segment) => segment.replaceAll(";", "\n"));
-  if (files.length !== 6) return null;
+  if (files.length < 6 || files.length > 8) return null;
   const [uptime, meminfo, vmstat, stat4, pressure, loadavg] = files;
   const uptimeSec = Number.parseFloat(uptime);
   const parsedMeminfo = parseMeminfo(meminfo);
@@ -78474,13 +78747,14 @@ function parseSampleLine(line) {
     vmstat: parseVmstat(vmstat),
     cpu: parseStatCpu(stat4),
     pressure: parsePressure(pressure),
-    loadavg: parseLoadavg(loadavg)
+    loadavg: parseLoadavg(loadavg),
+    services: files.slice(6).map(parseServiceSegment)
   };
 }
 
 // src/watch/sampler.ts
 var MIN_SPACING_SEC = 0.5;
-function startSampler(host2, log) {
+function startSampler(host2, log, services = {}) {
   const samples = [];
   const waiting = /* @__PURE__ */ new Set();
   let ended = false;
@@ -78491,7 +78765,7 @@ function startSampler(host2, log) {
     for (const resolve2 of waiting) resolve2(sample);
     waiting.clear();
   };
-  const remote = host2.spawn(SAMPLER_COMMAND);
+  const remote = host2.spawn(samplerCommand(services));
   remote.onLine((line) => {
     const sample = parseSampleLine(line);
     if (!sample) {
@@ -78542,17 +78816,96 @@ function startSampler(host2, log) {
   };
 }
 
+// src/watch/service-probe.ts
+var INPUT_OF = {
+  candidate: { match: "service-match", unit: "service-unit" },
+  baseline: { match: "baseline-service-match", unit: "baseline-service-match" }
+};
+var PLAIN_CGROUP_PATH = /^\/[A-Za-z0-9@:._/-]*$/;
+async function resolveServices(host2, selectors) {
+  const services = {};
+  if (selectors.service) services.candidate = await probeOf(host2, selectors.service, "candidate");
+  if (selectors.baselineService) services.baseline = await probeOf(host2, selectors.baselineService, "baseline");
+  if (!services.candidate && !services.baseline) return services;
+  await checkServicesRun(host2, services);
+  return services;
+}
+async function probeOf(host2, selector, role) {
+  if (selector.kind === "match") return { kind: "match", pattern: selector.pattern, label: selector.pattern };
+  const unit = shellQuote(selector.unit);
+  const input = INPUT_OF[role].unit;
+  const result = await host2.exec(
+    [
+      `group=$(systemctl show -p ControlGroup -- ${unit} 2>/dev/null | sed -n 's/^ControlGroup=//p')`,
+      'echo "group $group"',
+      'if [ -n "$group" ] && [ -r "/sys/fs/cgroup$group/memory.current" ]; then echo "v2 /sys/fs/cgroup$group"',
+      'elif [ -n "$group" ] && [ -r "/sys/fs/cgroup/memory$group/memory.usage_in_bytes" ]; then echo "v1 /sys/fs/cgroup/memory$group"; fi'
+    ].join("\n")
+  );
+  const group = /^group (.*)$/m.exec(result.stdout)?.[1]?.trim() ?? "";
+  if (group === "") {
+    throw new TargetError(
+      "invalid-setting",
+      `${input} '${selector.unit}' has no cgroup on the host: is it a loaded, running systemd unit? (\`systemctl status ${selector.unit}\`)`
+    );
+  }
+  const found = /^v([12]) (\/.*)$/m.exec(result.stdout);
+  if (!found) {
+    throw new TargetError(
+      "invalid-setting",
+      `${input} '${selector.unit}': its cgroup ${group} has no memory figures on the host (no memory controller); use service-match instead`
+    );
+  }
+  const directory = found[2].trim();
+  if (!PLAIN_CGROUP_PATH.test(directory)) {
+    throw new TargetError(
+      "invalid-setting",
+      `${input} '${selector.unit}': its cgroup path ${JSON.stringify(directory)} holds characters loadgate does not read; use service-match instead`
+    );
+  }
+  return { kind: "cgroup", unit: selector.unit, directory, version: found[1] === "2" ? 2 : 1, label: selector.unit };
+}
+async function checkServicesRun(host2, services) {
+  const result = await host2.exec(serviceCheckCommand(services));
+  const [statuses = "", sample = "", largest = ""] = result.stdout.split(/^@@$/m);
+  const segments = sample.trim().split("|").slice(6).map((segment) => parseServiceSegment(segment.replaceAll(";", "\n")));
+  const roles = ["candidate", "baseline"].filter((role) => services[role] !== void 0);
+  roles.forEach((role, i) => {
+    const probe = services[role];
+    const input = INPUT_OF[role][probe.kind === "match" ? "match" : "unit"];
+    const status = new RegExp(`^s${i} (\\d+)$`, "m").exec(statuses)?.[1];
+    if (probe.kind === "match" && status === "2") {
+      throw new TargetError("invalid-setting", `${input} '${probe.pattern}' is not a regular expression pgrep accepts on the host`);
+    }
+    const segment = segments[i];
+    if (!segment) {
+      throw new TargetError(
+        "command-failed",
+        `reading the memory of ${input} '${probe.label}' on the host failed: ${result.stderr.trim().split("\n")[0] ?? ""}`
+      );
+    }
+    if (segment.processCount === 0) {
+      const what = probe.kind === "match" ? `matches no process on the host` : `has no process on the host`;
+      throw new TargetError(
+        "invalid-setting",
+        `${input} '${probe.label}' ${what}; processes that look like services: ${describeServiceCandidates(largest)}`
+      );
+    }
+  });
+}
+
 // src/watch/host-watch.ts
 var FIRST_SAMPLE_TIMEOUT_MS = 5e3;
 var WINDOW_SLACK_SEC = 2;
 var HostWatch = class _HostWatch {
-  constructor(host2, options, machine, kernelLog, bootEpochSec, oomKillCountAtLastRead) {
+  constructor(host2, options, machine, kernelLog, bootEpochSec, oomKillCountAtLastRead, services) {
     this.host = host2;
     this.options = options;
     this.machine = machine;
     this.kernelLog = kernelLog;
     this.bootEpochSec = bootEpochSec;
     this.oomKillCountAtLastRead = oomKillCountAtLastRead;
+    this.services = services;
   }
   host;
   options;
@@ -78560,6 +78913,7 @@ var HostWatch = class _HostWatch {
   kernelLog;
   bootEpochSec;
   oomKillCountAtLastRead;
+  services;
   /** Health of every burst observed through beforeBurst/afterBurst, in order. */
   bursts = [];
   current = null;
@@ -78577,7 +78931,9 @@ var HostWatch = class _HostWatch {
     if (probed.source.kind === "unreadable") {
       options.log.warning(`host watch: kernel log not readable (${probed.source.reason}); OOM kills are counted but not named`);
     }
-    const watch = new _HostWatch(host2, options, parseMachine(machine), probed.source, bootEpochSec, parseVmstat(vmstat).oomKill);
+    const services = await resolveServices(host2, options.services ?? {});
+    const oomKills = parseVmstat(vmstat).oomKill;
+    const watch = new _HostWatch(host2, options, parseMachine(machine), probed.source, bootEpochSec, oomKills, services);
     for (const kill of probed.earlierKills) watch.reportedKills.add(killKey(kill));
     if (options.logsCommand) await watch.runLogsCommand(options.logsCommand);
     return watch;
@@ -78585,7 +78941,7 @@ var HostWatch = class _HostWatch {
   /** Starts the sampler and waits for its first sample, the "before" figures. */
   async beginBurst() {
     const startedAt = /* @__PURE__ */ new Date();
-    const sampler = startSampler(this.host, this.options.log);
+    const sampler = startSampler(this.host, this.options.log, this.services);
     const first = await sampler.nextSample(FIRST_SAMPLE_TIMEOUT_MS);
     return {
       end: async (burst) => {
@@ -78608,7 +78964,7 @@ var HostWatch = class _HostWatch {
         });
         for (const gap of gaps) this.options.log.warning(`host watch, burst ${burst.index + 1}: ${gap}`);
         if (this.kernelLog.kind === "unreadable") gaps.push(`kernel log not readable: ${this.kernelLog.reason}`);
-        const figures2 = burstFigures(samples);
+        const figures2 = { ...burstFigures(samples), ...serviceFiguresOf(samples, this.services) };
         return {
           burstIndex: burst.index,
           target: burst.target,
@@ -78816,7 +79172,7 @@ var import_ssh2 = __toESM(require_lib3(), 1);
 // src/remote/host-key.ts
 import { createHash as createHash3 } from "node:crypto";
 function fingerprintOf(blob) {
-  return "SHA256:" + createHash3("sha256").update(blob).digest("base64").replace(/=+$/, "");
+  return `SHA256:${createHash3("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
 }
 function keyTypeOf(blob) {
   if (blob.length < 4) return "unknown";
@@ -78966,7 +79322,7 @@ var SshTarget = class {
           const cause = errors.at(-1);
           this.lost = new TargetError(
             "connection-lost",
-            `Lost the SSH connection to ${settings2.host}:${settings2.port}` + (cause ? ` (${scrub(cause.message)})` : "")
+            `Lost the SSH connection to ${settings2.host}:${settings2.port}${cause ? ` (${scrub(cause.message)})` : ""}`
           );
           for (const listener of this.disconnectListeners) listener(this.lost);
         }
@@ -79422,7 +79778,8 @@ async function openTarget(settings2, context3, log) {
       release = () => lock.release();
     }
     const swap2 = await ensureSwap(host2, settings2.swap, log);
-    const watch = await HostWatch.start(host2, { logsCommand: settings2.watch.logsCommand, log });
+    const services = { service: settings2.watch.service, baselineService: settings2.watch.baselineService };
+    const watch = await HostWatch.start(host2, { logsCommand: settings2.watch.logsCommand, services, log });
     return {
       watch,
       observer: {
@@ -79459,7 +79816,7 @@ async function runVerdict(input) {
   const baseline = input.settingsChanges.length > 0 ? { kind: "none" } : input.baseline;
   const judge = (bursts, first) => {
     const findings = input.findings(bursts);
-    const decision2 = decide({
+    const latency = decide({
       bursts,
       baseline,
       gate: input.gate,
@@ -79467,7 +79824,7 @@ async function runVerdict(input) {
       crashes: findings.crashes,
       confirmation: first && { firstVerdict: first.decision.verdict, firstBursts: first.bursts }
     });
-    return { bursts, decision: decision2, findings };
+    return { bursts, decision: input.hostRules?.(latency) ?? latency, findings };
   };
   const firstBursts = await input.measure(0);
   let verdict2 = judge(firstBursts);
@@ -79489,6 +79846,169 @@ function notComparedWhenSettingsChanged(decision2, changed) {
       `The stored baseline was measured with other settings (${changed.join(", ")}). Record a new baseline with a push to the default branch.`
     ]
   };
+}
+
+// src/verdict/memory-rules.ts
+var MIN_CHANGE_KIB = 8 * 1024;
+var PAGE_KIB = 4;
+var HISTORY_WINDOW = 20;
+var SWAP_HIDING_MEMORY = "the service no longer fits in RAM; swap is hiding it at the cost of latency";
+var MB = (kib) => kib / 1024;
+function storedPeaks(history) {
+  return history.filter((run3) => run3.healthy).slice(-HISTORY_WINDOW).map((run3) => storedServiceMemoryOf(run3.serviceMemory)).filter((stored) => stored !== null);
+}
+function growthPhrase(current, baselineKib, change) {
+  const grown = current.peakKib - baselineKib;
+  const each = current.processes > 1 ? `, ${current.processes} processes: +${formatMb(grown / current.processes)} each` : "";
+  return `${current.label} peaked at ${formatMb(current.peakKib)}, +${formatMb(grown)} (${signedPercent(change)}) over baseline${each}`;
+}
+function serviceRow(peakKib, limit) {
+  return { metric: "serviceMemory", current: MB(peakKib), limit: `+${plainPercent(limit)}`, status: "info", reasoning: "" };
+}
+function serviceRowAgainstHistory(current, stored, limit) {
+  const comparable = stored.filter((run3) => run3.label === current.label && run3.source === current.source);
+  const base = serviceRow(current.peakKib, limit);
+  if (comparable.length === 0) {
+    const why = stored.length > 0 ? `no stored run measured ${current.label} by ${current.source}` : "no stored run has a service memory figure yet";
+    return { ...base, reasoning: `${current.label} peaked at ${formatMb(current.peakKib)} (${current.source}); ${why}` };
+  }
+  const { centre, halfBand } = historyBand(comparable.map((run3) => Math.log(run3.peakKib)));
+  const baselineKib = Math.exp(centre);
+  const ratio = current.peakKib / baselineKib;
+  const change = ratio - 1;
+  const judged = judgedAgainst(base, baselineKib, change);
+  const peaked = `${current.label} peaked at ${formatMb(current.peakKib)} (${current.source})`;
+  const head = `${peaked}, ${signedPercent(change)} (limit +${plainPercent(limit)})`;
+  const coldStart = comparable.length < COLD_START_RUNS;
+  const band = `(upper limit ${signedPercent(Math.exp(halfBand) - 1)}, ${runs(comparable.length)})`;
+  if (ratio > 1 + limit) {
+    if (current.peakKib - baselineKib < MIN_CHANGE_KIB)
+      return judged("ok", `${head}, but under the ${formatMb(MIN_CHANGE_KIB)} minimum change`);
+    const phrase = growthPhrase(current, baselineKib, change);
+    if (coldStart) return judged("regression", `${head}; cold start: percent limit only (${runs(comparable.length)} in history)`, phrase);
+    if (ratio > Math.exp(halfBand)) return judged("regression", `${head}, above the history's noise band ${band}`, phrase);
+    return judged("inconclusive", `${head}, but inside the history's noise band ${band}`, `${phrase}, inside the history's noise band`);
+  }
+  return judged("ok", `${head}, within the limit (${runs(comparable.length)})`);
+}
+function judgedAgainst(base, baselineKib, change) {
+  return (status, reasoning, phrase) => ({
+    ...base,
+    baseline: MB(baselineKib),
+    change,
+    status,
+    reasoning,
+    phrase
+  });
+}
+function serviceRowLive(candidate, baseline, limit) {
+  const current = runServiceMemory(candidate);
+  const base = serviceRow(current.peakKib, limit);
+  if (baseline.length === 0)
+    return {
+      ...base,
+      reasoning: `${current.label} peaked at ${formatMb(current.peakKib)}; the baseline deployment's processes were not measured`
+    };
+  const basePeaks = baseline.map((burst) => burst.peakKib);
+  const candPeaks = candidate.map((burst) => burst.peakKib);
+  const interval = bootstrapRatioOfMedians(basePeaks, candPeaks);
+  const test = mannWhitneyU(basePeaks.map(Math.log), candPeaks.map(Math.log));
+  const baselineKib = Math.max(...basePeaks);
+  const change = current.peakKib / baselineKib - 1;
+  const ci = `95% CI of the ratio of medians ${signedPercent(interval.lower - 1)} to ${signedPercent(interval.upper - 1)}`;
+  const evidence = `${ci}, Mann\u2013Whitney p ${pValue(test.p)}, ${basePeaks.length} vs ${candPeaks.length} bursts`;
+  const against = `${current.label} peaked at ${formatMb(current.peakKib)} against ${formatMb(baselineKib)} for ${baseline[0].label}`;
+  const head = `${against}, ${signedPercent(change)} (limit +${plainPercent(limit)})`;
+  const judged = judgedAgainst(base, baselineKib, change);
+  const over = interval.ratio > 1 + limit && current.peakKib - baselineKib >= MIN_CHANGE_KIB;
+  if (over && interval.lower > 1 && test.p < AB_SIGNIFICANCE)
+    return judged("regression", `${head} (${evidence})`, growthPhrase(current, baselineKib, change));
+  if (over)
+    return judged(
+      "inconclusive",
+      `${head}, not significant (${evidence})`,
+      `${growthPhrase(current, baselineKib, change)}, not significant`
+    );
+  return judged("ok", `${head} (${evidence})`);
+}
+function headroomRow(bursts, limit) {
+  const lowest = bursts.filter((burst) => burst.figures.memAvailableMinKib !== null && burst.figures.memTotalKib).sort((a, b) => a.figures.memAvailableMinKib - b.figures.memAvailableMinKib)[0];
+  if (!lowest) return void 0;
+  const available = lowest.figures.memAvailableMinKib;
+  const total = lowest.figures.memTotalKib;
+  const share = available / total;
+  const had = `at this load the host had ${formatMb(available)} of ${formatMb(total)} available (${plainPercent(share)})`;
+  const under = share < limit;
+  return {
+    metric: "memoryHeadroom",
+    current: share,
+    limit: `\u2265 ${plainPercent(limit)}`,
+    status: under ? "regression" : "ok",
+    reasoning: `${had}, ${under ? "under" : "within"} the ${plainPercent(limit)} minimum of MemTotal`,
+    phrase: under ? `${had}: the next peak kills a worker` : void 0
+  };
+}
+function swapInRate(burst) {
+  const seconds2 = burst.figures.spanSec;
+  return seconds2 > 0 ? burst.figures.swapInPages * PAGE_KIB / 1024 / seconds2 : 0;
+}
+function swapRow(bursts, limit) {
+  const rates = bursts.map(swapInRate);
+  if (limit === void 0 && rates.every((rate2) => rate2 === 0)) return void 0;
+  const rate = median(rates);
+  const over = limit !== void 0 && rate > limit;
+  const shown3 = `swap-in ${rate.toFixed(2)} MB/s (median over ${bursts.length} bursts)`;
+  return {
+    metric: "swapIn",
+    current: rate,
+    limit: limit === void 0 ? "" : `\u2264 ${limit} MB/s`,
+    status: limit === void 0 ? "info" : over ? "regression" : "ok",
+    reasoning: limit === void 0 ? `${shown3}, for information (\`max-swap-in\` is off)` : `${shown3}, ${over ? "over" : "within"} the ${limit} MB/s limit`,
+    phrase: over ? `${shown3} over the ${limit} MB/s limit: ${SWAP_HIDING_MEMORY}` : void 0
+  };
+}
+function swapHidesMemory(bursts, decision2) {
+  const swapping = bursts.filter((burst) => burst.figures.swapInPages > 0).length;
+  const latencyRose = decision2.comparisons.some((row) => (row.metric === "p50" || row.metric === "p95") && (row.change ?? 0) > 0);
+  return bursts.length > 0 && swapping * 2 > bursts.length && latencyRose;
+}
+function memoryRows(input) {
+  const candidate = input.hostBursts.filter((burst) => burst.target === "candidate");
+  const rows = [];
+  const services = candidate.map((burst) => burst.figures.service).filter((figures2) => !!figures2);
+  if (services.length > 0) {
+    const limit = input.limits.maxMemoryIncrease;
+    if (input.live) {
+      const baseline = input.hostBursts.filter((burst) => burst.target === "baseline").map((burst) => burst.figures.baselineService).filter((figures2) => !!figures2);
+      rows.push(serviceRowLive(services, baseline, limit));
+    } else {
+      rows.push(serviceRowAgainstHistory(runServiceMemory(services), storedPeaks(input.history), limit));
+    }
+  }
+  const headroom = headroomRow(candidate, input.limits.minMemoryHeadroom);
+  if (headroom) rows.push(headroom);
+  const swap2 = candidate.length > 0 ? swapRow(candidate, input.limits.maxSwapInMbPerSec) : void 0;
+  if (swap2) rows.push(swap2);
+  return rows;
+}
+function applyMemoryRules(decision2, input) {
+  const rows = memoryRows(input);
+  if (rows.length === 0) return decision2;
+  const candidate = input.hostBursts.filter((burst) => burst.target === "candidate");
+  const warnings = swapHidesMemory(candidate, decision2) ? [...decision2.warnings, `Swap-in during most bursts while latency rose: ${SWAP_HIDING_MEMORY}.`] : decision2.warnings;
+  const comparisons = [...decision2.comparisons, ...rows.map(({ phrase: _phrase, ...row }) => row)];
+  const phrases = (status) => rows.flatMap((row) => row.status === status && row.phrase ? [row.phrase] : []);
+  const regressions = phrases("regression");
+  const inconclusive = phrases("inconclusive");
+  const refined = { ...decision2, comparisons, warnings };
+  if (decision2.verdict === "error" || decision2.crashed) return refined;
+  if (regressions.length > 0) {
+    const headline = decision2.verdict === "regression" ? [decision2.headline, ...regressions].join("; ") : regressions.join("; ");
+    return { ...refined, verdict: "regression", headline };
+  }
+  if (inconclusive.length > 0 && decision2.verdict === "pass")
+    return { ...refined, verdict: "inconclusive", headline: inconclusive.join("; ") };
+  return refined;
 }
 
 // src/watch/host-summary.ts
@@ -79627,7 +80147,14 @@ async function measureAndDecide(settings2, baseline, target, log) {
     gate: settings2.gate,
     measure: (firstIndex) => runSeries(plan, settings2.load.bursts, firstIndex, target?.observer),
     findings: (bursts) => healthFindings(target?.watch.bursts ?? [], bursts),
-    onConfirming: (first) => log.info(`first verdict ${first.verdict}: confirming with ${settings2.load.bursts} more bursts`)
+    onConfirming: (first) => log.info(`first verdict ${first.verdict}: confirming with ${settings2.load.bursts} more bursts`),
+    hostRules: (decision2) => applyMemoryRules(decision2, {
+      limits: settings2.memoryGate,
+      hostBursts: target?.watch.bursts ?? [],
+      // Like latency, a history measured with other settings is not compared.
+      history: baseline.settingsChanges.length === 0 && baseline.source.kind === "history" ? baseline.source.runs : [],
+      live: baseline.source.kind === "ab"
+    })
   });
 }
 function recordPolicy(settings2, context3, verdict2) {
@@ -79649,6 +80176,7 @@ async function record(settings2, context3, store, verdict2, target, log, note) {
 }
 function historyRunOf(settings2, context3, verdict2, healthy, target) {
   const candidate = verdict2.bursts.filter((burst) => burst.target === "candidate");
+  const candidateHostBursts = (target?.watch.bursts ?? []).filter((burst) => burst.target === "candidate");
   return {
     sha: context3.sha,
     ref: context3.ref,
@@ -79656,11 +80184,12 @@ function historyRunOf(settings2, context3, verdict2, healthy, target) {
     config: loadSignatureOf(settings2.load),
     host: target && {
       fingerprint: target.watch.machine,
-      summary: summarizeHostRun("baseline", target.watch.bursts.filter((burst) => burst.target === "candidate"))
+      summary: summarizeHostRun("baseline", candidateHostBursts)
     },
     healthy,
     bursts: candidate.map(historyBurstOf),
-    curve: mergedCurve(candidate.map((burst) => burst.histogram))
+    curve: mergedCurve(candidate.map((burst) => burst.histogram)),
+    serviceMemory: runServiceMemory(candidateHostBursts.map((burst) => burst.figures.service)) ?? void 0
   };
 }
 
@@ -79968,6 +80497,93 @@ function latencyChart(curve2, verdict2) {
 ${caption}`;
 }
 
+// src/report/memory-rows.ts
+var LABELS = {
+  serviceMemory: "service memory (peak)",
+  memoryHeadroom: "host memory available (min)",
+  swapIn: "swap-in (median)"
+};
+var isMemoryRow = (row) => row.metric in LABELS;
+function lowestAvailable(report) {
+  const known = (report.host?.bursts ?? []).filter(
+    (burst) => burst.target === "candidate" && burst.figures.memAvailableMinKib !== null && burst.figures.memTotalKib
+  );
+  const lowest = known.sort((a, b) => a.figures.memAvailableMinKib - b.figures.memAvailableMinKib)[0];
+  return lowest && { availableKib: lowest.figures.memAvailableMinKib, totalKib: lowest.figures.memTotalKib };
+}
+function shown(report, row) {
+  switch (row.metric) {
+    case "serviceMemory":
+      return { baseline: row.baseline === void 0 ? "\u2014" : formatMb(row.baseline * 1024), current: formatMb(row.current * 1024) };
+    case "memoryHeadroom": {
+      const lowest = lowestAvailable(report);
+      const of = lowest ? `${formatMb(lowest.availableKib)} of ${formatMb(lowest.totalKib)} (${plainPercent(row.current)})` : plainPercent(row.current);
+      return { baseline: "\u2014", current: of };
+    }
+    case "swapIn":
+      return { baseline: "\u2014", current: `${row.current.toFixed(2)} MB/s` };
+  }
+}
+function memoryTableRows(report, statusText) {
+  return (report.decision?.comparisons ?? []).filter(isMemoryRow).map((row) => {
+    const { baseline, current } = shown(report, row);
+    const change = row.change === void 0 || !Number.isFinite(row.change) ? "\u2014" : signedPercent(row.change);
+    return [LABELS[row.metric], baseline, current, change, row.limit || "\u2014", statusText[row.status]];
+  });
+}
+var MEMORY_METRIC_NAMES = {
+  serviceMemory: "service memory",
+  memoryHeadroom: "host memory available",
+  swapIn: "swap-in"
+};
+var baselinePeak = (figures2) => figures2 ? formatMb(figures2.peakKib) : "\u2013";
+function memoryCells(figures2) {
+  if (!figures2) return ["not measured", "\u2013", "\u2013"];
+  const largest = figures2.largestProcessKib === null ? "\u2013" : `${formatMb(figures2.largestProcessKib)} (pid ${figures2.largestProcessPid})`;
+  return [formatMb(figures2.peakKib), String(figures2.processesAtPeak), largest];
+}
+function serviceMemorySection(report) {
+  const bursts = [...report.host?.bursts ?? []].filter((burst) => burst.figures.service !== void 0);
+  if (bursts.length === 0) return void 0;
+  bursts.sort((a, b) => a.burstIndex - b.burstIndex);
+  const live = bursts.some((burst) => burst.figures.baselineService !== void 0);
+  const header = [
+    "Burst",
+    "service peak",
+    "processes",
+    "largest process",
+    ...live ? ["baseline service peak"] : [],
+    "MemAvailable min",
+    "swap-in / out pages",
+    "major faults"
+  ];
+  const rows = bursts.map((burst) => [
+    burstLabel(burst),
+    ...memoryCells(burst.target === "candidate" ? burst.figures.service : null),
+    ...live ? [baselinePeak(burst.target === "baseline" ? burst.figures.baselineService : null)] : [],
+    burst.figures.memAvailableMinKib === null ? "\u2013" : formatMb(burst.figures.memAvailableMinKib),
+    `${burst.figures.swapInPages} / ${burst.figures.swapOutPages}`,
+    String(burst.figures.majorFaults)
+  ]);
+  const measured = bursts.map((burst) => burst.figures.service ?? burst.figures.baselineService).find((figures2) => figures2);
+  const how = measured ? `\`${measured.label}\`, measured as ${SOURCE_WORDS[measured.source]}` : "the service";
+  const table = markdownTable([header, ...rows], { align: header.map((_, i) => i === 0 ? "l" : "r") });
+  return `**Service memory** (${how}), per burst:
+
+${table}`;
+}
+function memoryOutputs(report) {
+  const rows = report.decision?.comparisons ?? [];
+  const service = rows.find((row) => row.metric === "serviceMemory");
+  const headroom = rows.find((row) => row.metric === "memoryHeadroom");
+  const change = service?.change;
+  return {
+    "service-memory-mb": service ? service.current.toFixed(1) : "",
+    "memory-change": change === void 0 || !Number.isFinite(change) ? "" : signedPercent(change).replace("%", ""),
+    "memory-headroom": headroom ? (headroom.current * 100).toFixed(1) : ""
+  };
+}
+
 // src/report/latency-table.ts
 var ROWS = [
   { metric: "p50", label: "p50 (median)", format: milliseconds },
@@ -80001,7 +80617,8 @@ function latencyTable(report, columnTitle = "This run") {
       STATUS_TEXT[comparison2?.status ?? "info"]
     ];
   });
-  return markdownTable([["Metric", "Baseline", columnTitle, "Change", "Limit", "Status"], ...rows], {
+  const header = ["Metric", "Baseline", columnTitle, "Change", "Limit", "Status"];
+  return markdownTable([header, ...rows, ...memoryTableRows(report, STATUS_TEXT)], {
     align: ["l", "r", "r", "r", "r", "l"]
   });
 }
@@ -80048,7 +80665,7 @@ function hostSection(report) {
   if (!host2) return report.figures ? renderHostUnderLoad(hostUnderLoad(null)).trimEnd() : void 0;
   const model = hostModelOf(host2);
   const swap2 = host2.swap && `**Swap** (${untrusted(`swap: ${host2.swap.mode}`)}): ${inertProse(swapState(host2.swap), { maxChars: 1e3 })}.`;
-  return [renderHostUnderLoad(model).trimEnd(), swap2].filter((part) => part !== void 0).join("\n\n");
+  return [renderHostUnderLoad(model).trimEnd(), serviceMemorySection(report), swap2].filter((part) => part !== void 0).join("\n\n");
 }
 function swapState(swap2) {
   const { devices, totalBytes, usedBytes, memTotalBytes } = swap2.after;
@@ -80099,8 +80716,8 @@ function configTable(settings2) {
     ["baseline-store", settings2.baselineStore],
     ["baseline-key", settings2.baselineKey]
   ];
-  const shown2 = (name, value) => QUOTED_URL_ROWS.has(name) ? value : inertProse(value);
-  const cells = rows.map(([name, value]) => [`\`${name}\``, tableCell(shown2(name, value))]);
+  const shown3 = (name, value) => QUOTED_URL_ROWS.has(name) ? value : inertProse(value);
+  const cells = rows.map(([name, value]) => [`\`${name}\``, tableCell(shown3(name, value))]);
   return markdownTable([["Setting", "Value"], ...cells], { align: ["l", "l"] });
 }
 function fingerprintList(host2) {
@@ -80113,7 +80730,8 @@ function fingerprintList(host2) {
     `- Kernel: ${untrusted(machine.kernel)}`
   ].join("\n");
 }
-var METRIC_NAMES = { p50: "p50", p95: "p95", p99: "p99", requestsPerSec: "requests/s", errorRate: "error rate" };
+var LATENCY_METRIC_NAMES = { p50: "p50", p95: "p95", p99: "p99", requestsPerSec: "requests/s", errorRate: "error rate" };
+var METRIC_NAMES = { ...LATENCY_METRIC_NAMES, ...MEMORY_METRIC_NAMES };
 function reasoningList(report) {
   const decision2 = report.decision;
   const base = report.baseline;
@@ -80194,14 +80812,14 @@ function fitted(report, head, columnTitle, budget) {
   if (fits(full)) return compose(full);
   for (const otherDetails of [true, false]) {
     if (!fits({ burstRows: 0, otherDetails })) continue;
-    let shown2 = 0;
+    let shown3 = 0;
     let tooMany = bursts.length + 1;
-    while (tooMany - shown2 > 1) {
-      const middle = Math.floor((shown2 + tooMany) / 2);
-      if (fits({ burstRows: middle, otherDetails })) shown2 = middle;
+    while (tooMany - shown3 > 1) {
+      const middle = Math.floor((shown3 + tooMany) / 2);
+      if (fits({ burstRows: middle, otherDetails })) shown3 = middle;
       else tooMany = middle;
     }
-    return compose({ burstRows: shown2, otherDetails });
+    return compose({ burstRows: shown3, otherDetails });
   }
   const tooLong = `> \u2702\uFE0F This report is too long for ${budget.limitName}: only the verdict and the table are shown. The full report is in the report JSON (the \`report\` output).`;
   return `${[...head, verdictHeading(report), latencyTable(report, columnTitle), runLink(report, budget.serverUrl), tooLong].filter((part) => part !== "").join("\n\n")}
@@ -80338,16 +80956,16 @@ var REPORT_LIST_MAX_ITEMS = 200;
 var MAX_PROBLEMS_SHOWN = 10;
 var ReportSchemaError = class extends Error {
   constructor(problems) {
-    const shown2 = problems.slice(0, MAX_PROBLEMS_SHOWN);
-    const more = problems.length > shown2.length ? `
-- \u2026 and ${problems.length - shown2.length} more` : "";
-    super(`${shown2.map((problem) => `- ${problem}`).join("\n")}${more}`);
+    const shown3 = problems.slice(0, MAX_PROBLEMS_SHOWN);
+    const more = problems.length > shown3.length ? `
+- \u2026 and ${problems.length - shown3.length} more` : "";
+    super(`${shown3.map((problem) => `- ${problem}`).join("\n")}${more}`);
     this.problems = problems;
     this.name = "ReportSchemaError";
   }
   problems;
 };
-function shown(value) {
+function shown2(value) {
   if (typeof value === "number") return String(value);
   if (value === void 0) return "missing";
   if (Array.isArray(value)) return "an array";
@@ -80356,7 +80974,7 @@ function shown(value) {
   return text2.length > 40 ? `${text2.slice(0, 37)}\u2026"` : text2;
 }
 var refuse = (problems, at, value, expected) => {
-  problems.push(`\`${at}\` is ${shown(value)}; expected ${expected}`);
+  problems.push(`\`${at}\` is ${shown2(value)}; expected ${expected}`);
 };
 function text(maxChars = REPORT_TEXT_MAX_CHARS, pattern) {
   return (value, at, problems) => {
@@ -80496,9 +81114,18 @@ var oomKill = record2({
   scope: oneOf(["host", "memory-cgroup"]),
   line: text()
 });
-var hostFigures = record2({
+var serviceMemory = record2({
+  label: text(),
+  source: oneOf(["pss", "rss", "cgroup"]),
   samples: count2,
-  spanSec: nonNegative,
+  peakKib: count2,
+  processesAtPeak: count2,
+  processesMax: count2,
+  largestProcessKib: nullableCount,
+  largestProcessPid: nullableCount,
+  cgroupPeakKib: nullableCount
+});
+var hostMemoryFields = {
   memTotalKib: nullableCount,
   memAvailableBeforeKib: nullableCount,
   memAvailableMinKib: nullableCount,
@@ -80507,12 +81134,19 @@ var hostFigures = record2({
   swapUsedPeakKib: nullableCount,
   swapInPages: count2,
   swapOutPages: count2,
-  majorFaults: count2,
+  majorFaults: count2
+};
+var hostFigures = record2({
+  samples: count2,
+  spanSec: nonNegative,
+  ...hostMemoryFields,
   oomKills: nullableCount,
   psiSomePeak: nullable(nonNegative),
   psiFullPeak: nullable(nonNegative),
   stealPercent: nullable(nonNegative),
-  load1Peak: nullable(nonNegative)
+  load1Peak: nullable(nonNegative),
+  service: optional(nullable(serviceMemory)),
+  baselineService: optional(nullable(serviceMemory))
 });
 var hostBurst = record2({
   burstIndex: integer(0, REPORT_MAX_BURSTS),
@@ -80528,15 +81162,7 @@ var hostBurst = record2({
 var storedHostRun = record2({
   label: text(),
   bursts: count2,
-  memTotalKib: nullableCount,
-  memAvailableBeforeKib: nullableCount,
-  memAvailableMinKib: nullableCount,
-  memAvailableAfterKib: nullableCount,
-  swapTotalKib: nullableCount,
-  swapUsedPeakKib: nullableCount,
-  swapInPages: count2,
-  swapOutPages: count2,
-  majorFaults: count2,
+  ...hostMemoryFields,
   psiSomePeak: nullable(nonNegative),
   psiFullPeak: nullable(nonNegative),
   stealPercentPeak: nullable(nonNegative),
@@ -80553,7 +81179,7 @@ var host = record2({
   storedBaseline: optional(record2({ run: optional(storedHostRun), fingerprint: optional(fingerprint) }))
 });
 var comparison = record2({
-  metric: oneOf(["p50", "p95", "p99", "requestsPerSec", "errorRate"]),
+  metric: oneOf(["p50", "p95", "p99", "requestsPerSec", "errorRate", "serviceMemory", "memoryHeadroom", "swapIn"]),
   baseline: optional(finite()),
   current: finite(),
   change: optional(finite()),
@@ -80641,7 +81267,7 @@ function parseReport2(data) {
   const problems = [];
   const head = data;
   if (typeof data !== "object" || data === null || head?.schema !== REPORT_SCHEMA || head.version !== REPORT_VERSION) {
-    const found = `${shown(head?.schema)} / ${shown(head?.version)}`;
+    const found = `${shown2(head?.schema)} / ${shown2(head?.version)}`;
     throw new ReportSchemaError([`\`schema\` / \`version\` are ${found}; expected "${REPORT_SCHEMA}" / ${REPORT_VERSION}`]);
   }
   const report = reportShape(data, "", problems);
@@ -80706,6 +81332,7 @@ function setOutputs(report, reportPath, commentUrl) {
   setOutput("p95-change", changeOf(report, "p95"));
   setOutput("report", reportPath);
   setOutput("comment-url", commentUrl);
+  for (const [name, value] of Object.entries(memoryOutputs(report))) setOutput(name, value);
 }
 async function postComment(report, settings2, context3, pullRequest, log) {
   if (settings2.comment === "never") return "";
@@ -80857,9 +81484,7 @@ async function run2() {
     if (!process.env.GITHUB_STEP_SUMMARY) return;
     await summary.addRaw(`### \u{1F4A5} loadgate did not run
 
-\`\`\`
-${message}
-\`\`\`
+${fenced(message.split("\n"))}
 `).write().catch(() => void 0);
   }
 }

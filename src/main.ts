@@ -12,6 +12,7 @@ import { runGate } from './pipeline.ts';
 import { exitCodeFor } from './report/gate-report.ts';
 import { announceVerdict, publishToRunner, pullRequestOfWorkflowRun } from './report/publish-action.ts';
 import { pullRequestOfEvent } from './report/pull-request-comment.ts';
+import { fenced } from './report/markdown.ts';
 import { readReportFile } from './report/report-file.ts';
 import { messageOf } from './errors.ts';
 import { plainLine } from './report/untrusted-text.ts';
@@ -64,6 +65,6 @@ export async function run(): Promise<void> {
     const message = messageOf(error);
     core.setFailed(message);
     if (!process.env.GITHUB_STEP_SUMMARY) return;
-    await core.summary.addRaw(`### 💥 loadgate did not run\n\n\`\`\`\n${message}\n\`\`\`\n`).write().catch(() => undefined);
+    await core.summary.addRaw(`### 💥 loadgate did not run\n\n${fenced(message.split('\n'))}\n`).write().catch(() => undefined);
   }
 }

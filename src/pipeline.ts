@@ -20,8 +20,10 @@ import type { GateReport } from './report/gate-report.ts';
 import { openTarget, type TargetSession } from './target/session.ts';
 import type { BaselineSource } from './verdict/decide.ts';
 import { runVerdict, type RunVerdict } from './verdict/run-verdict.ts';
+import { applyMemoryRules } from './verdict/memory-rules.ts';
 import { healthFindings } from './watch/health.ts';
 import { summarizeHostRun } from './watch/host-summary.ts';
+import { runServiceMemory } from './watch/service-memory.ts';
 
 export async function runGate(settings: Settings, context: RunContext, log: Log): Promise<GateReport> {
   const startedAt = new Date().toISOString();
@@ -98,6 +100,14 @@ async function measureAndDecide(settings: Settings, baseline: Baseline, target: 
     measure: async (firstIndex) => warnOfFailedProbes(await runSeries(plan, settings.load.bursts, firstIndex, target?.observer), log),
     findings: (bursts) => healthFindings(target?.watch.bursts ?? [], bursts),
     onConfirming: (first) => log.info(`first verdict ${first.verdict}: confirming with ${settings.load.bursts} more bursts`),
+    hostRules: (decision) =>
+      applyMemoryRules(decision, {
+        limits: settings.memoryGate,
+        hostBursts: target?.watch.bursts ?? [],
+        // Like latency, a history measured with other settings is not compared.
+        history: baseline.settingsChanges.length === 0 && baseline.source.kind === 'history' ? baseline.source.runs : [],
+        live: baseline.source.kind === 'ab',
+      }),
   });
 }
 
@@ -145,6 +155,7 @@ async function record(
 
 function historyRunOf(settings: Settings, context: RunContext, verdict: RunVerdict, healthy: boolean, target?: TargetSession): HistoryRun {
   const candidate = verdict.bursts.filter((burst) => burst.target === 'candidate');
+  const candidateHostBursts = (target?.watch.bursts ?? []).filter((burst) => burst.target === 'candidate');
   return {
     sha: context.sha,
     ref: context.ref,
@@ -152,10 +163,11 @@ function historyRunOf(settings: Settings, context: RunContext, verdict: RunVerdi
     config: loadSignatureOf(settings.load),
     host: target && {
       fingerprint: target.watch.machine,
-      summary: summarizeHostRun('baseline', target.watch.bursts.filter((burst) => burst.target === 'candidate')),
+      summary: summarizeHostRun('baseline', candidateHostBursts),
     },
     healthy,
     bursts: candidate.map(historyBurstOf),
     curve: mergedCurve(candidate.map((burst) => burst.histogram)),
+    serviceMemory: runServiceMemory(candidateHostBursts.map((burst) => burst.figures.service)) ?? undefined,
   };
 }

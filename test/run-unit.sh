@@ -27,6 +27,7 @@ unit_tests=(
   test/watch/kernel-log.test.ts
   test/watch/machine.test.ts
   test/watch/proc-parsers.test.ts
+  test/watch/service-memory.test.ts
 )
 
 # A renamed or moved file must not drop out of both lists unnoticed.

@@ -48,7 +48,7 @@ export function createBranchStore({ github, owner, repo, branch, log, maxAttempt
   }
 
   async function readFile(path: string): Promise<StoredFile | undefined> {
-    let data;
+    let data: Awaited<ReturnType<typeof github.rest.repos.getContent>>['data'];
     try {
       ({ data } = await github.rest.repos.getContent({ owner, repo, path, ref: branch }));
     } catch (error) {
@@ -65,7 +65,7 @@ export function createBranchStore({ github, owner, repo, branch, log, maxAttempt
   }
 
   async function readBlob(path: string, sha: string): Promise<string> {
-    let data;
+    let data: Awaited<ReturnType<typeof github.rest.git.getBlob>>['data'];
     try {
       ({ data } = await github.rest.git.getBlob({ owner, repo, file_sha: sha }));
     } catch (error) {

@@ -10,6 +10,7 @@ import type { LoadSettings } from '../config/settings.ts';
 import type { BurstFigures } from '../load/measurement.ts';
 import type { HostMachine } from '../watch/machine.ts';
 import type { HostRunSummary } from '../watch/host-summary.ts';
+import type { StoredServiceMemory } from '../watch/service-memory.ts';
 
 export const HISTORY_SCHEMA = 'loadgate-baseline';
 export const HISTORY_VERSION = 1;
@@ -62,6 +63,8 @@ export interface HistoryRun {
   bursts: HistoryBurst[];
   /** Latency in ms at CURVE_PERCENTILES over all the run's bursts, for the report's chart. */
   curve: number[];
+  /** The service's peak memory over the bursts (`service-match` / `service-unit`); absent in older histories. */
+  serviceMemory?: StoredServiceMemory;
 }
 
 export interface BaselineDocument {

@@ -47,6 +47,12 @@ export const INPUT_DEFAULTS = {
   comment: 'always',
   'comment-from': '',
   name: 'loadgate',
+  'service-match': '',
+  'service-unit': '',
+  'baseline-service-match': '',
+  'max-memory-increase': '20%',
+  'min-memory-headroom': '10%',
+  'max-swap-in': '',
 } as const;
 
 export type InputName = keyof typeof INPUT_DEFAULTS;

@@ -16,6 +16,7 @@ import type {
   UpdateBaseline,
 } from './settings.ts';
 import { isSwapFilePath, SWAP_PATH_FORM } from './validators.ts';
+import type { ServiceSelector } from './settings.ts';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -47,6 +48,7 @@ const MIN_BURST_MS = 100;
 const MIN_SWAP_BYTES = 64 * 2 ** 20;
 const MIN_SWAP_MULTIPLE = 0.1;
 /** Control characters other than tab: sent raw on the wire, CR and LF split or end the header. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const CONTROL_CHARACTER = /[\x00-\x08\x0a-\x1f\x7f]/;
 const LINE_BREAK_OR_NUL = /[\r\n\0]/;
 
@@ -75,7 +77,7 @@ class InputReader {
   /** The raw value without trimming (bodies and keys keep their exact bytes). */
   verbatim(name: InputName): string | undefined {
     const value = this.raw[name];
-    return value && value.trim() ? value : undefined;
+    return value?.trim() ? value : undefined;
   }
 
   optional(name: InputName): string | undefined {
@@ -370,6 +372,66 @@ function parseRate(reader: InputReader, connections: number, loadProcesses: numb
   return rate;
 }
 
+const UNIT_NAME = /^[A-Za-z0-9@:._\\-]{1,200}$/;
+
+function servicePattern(reader: InputReader, name: 'service-match' | 'baseline-service-match'): ServiceSelector | undefined {
+  const pattern = reader.optional(name);
+  if (pattern === undefined) return undefined;
+  let valid = pattern.length <= 200 && !/[\n\r\0]/.test(pattern);
+  try {
+    new RegExp(pattern);
+  } catch {
+    valid = false;
+  }
+  if (!valid)
+    return reader.reject(
+      name,
+      pattern,
+      'a regular expression (up to 200 characters) matched against command lines as `pgrep -f` does, such as `gunicorn`',
+    );
+  return { kind: 'match', pattern };
+}
+
+/** The service whose memory is gated, and the memory limits. */
+function parseServiceMemory(reader: InputReader, hasHost: boolean, abMode: boolean) {
+  const match = servicePattern(reader, 'service-match');
+  const unitName = reader.optional('service-unit');
+  if (unitName !== undefined && !UNIT_NAME.test(unitName))
+    reader.reject('service-unit', unitName, 'a systemd unit name such as `gunicorn.service`');
+  if (match && unitName !== undefined)
+    reader.problems.push('input `service-unit`: give either `service-match` or `service-unit`, not both');
+  const service: ServiceSelector | undefined = match ?? (unitName === undefined ? undefined : { kind: 'unit', unit: unitName });
+  const baselineService = servicePattern(reader, 'baseline-service-match');
+  for (const [name, given] of [
+    ['service-match', match],
+    ['service-unit', unitName],
+    ['baseline-service-match', baselineService],
+  ] as const) {
+    if (given !== undefined && !hasHost)
+      reader.problems.push(`input \`${name}\`: needs \`host\` (the service's memory is read on the host over SSH)`);
+  }
+  if (baselineService && (!abMode || !service)) {
+    reader.problems.push(
+      "input `baseline-service-match`: needs `baseline-url` (A/B mode) and `service-match` or `service-unit` for this build's service",
+    );
+  }
+  const minMemoryHeadroom = reader.fraction('min-memory-headroom');
+  if (minMemoryHeadroom > 1)
+    reader.reject('min-memory-headroom', reader.text('min-memory-headroom'), 'a percentage of MemTotal from 0 to 100');
+  const swapIn = reader.optional('max-swap-in');
+  const swapMatch = swapIn === undefined ? null : /^(\d+(?:\.\d+)?)\s*(?:MB\/s)?$/i.exec(swapIn);
+  if (swapIn !== undefined && !swapMatch)
+    reader.reject('max-swap-in', swapIn, 'empty (off) or MB swapped in per second, such as `1` or `0.5MB/s`');
+  return {
+    watch: { service, baselineService },
+    gate: {
+      maxMemoryIncrease: reader.fraction('max-memory-increase'),
+      minMemoryHeadroom,
+      maxSwapInMbPerSec: swapMatch ? Number(swapMatch[1]) : undefined,
+    },
+  };
+}
+
 export function parseInputs(raw: RawInputs): RunPlan {
   const reader = new InputReader(raw);
   const warnings: string[] = [];
@@ -407,6 +469,7 @@ export function parseInputs(raw: RawInputs): RunPlan {
   const rate = parseRate(reader, connections, loadProcesses);
   checkHostOnlyInputs(reader, warnings);
 
+  const memory = parseServiceMemory(reader, reader.optional('host') !== undefined, reader.optional('baseline-url') !== undefined);
   const settings: Settings = {
     load: {
       url: url ?? '',
@@ -432,7 +495,7 @@ export function parseInputs(raw: RawInputs): RunPlan {
       persist: reader.boolean('swap-persist'),
     },
     lock: { enabled: reader.boolean('lock'), timeoutMs: reader.durationMs('lock-timeout', { allowZero: true }) },
-    watch: { logsCommand },
+    watch: { logsCommand, ...memory.watch },
     gate: {
       maxMedianIncrease: reader.fraction('max-median-increase'),
       maxP95Increase: reader.fraction('max-p95-increase'),
@@ -441,6 +504,7 @@ export function parseInputs(raw: RawInputs): RunPlan {
       failOnRegression: reader.boolean('fail-on-regression'),
       failOnInconclusive: reader.boolean('fail-on-inconclusive'),
     },
+    memoryGate: memory.gate,
     baseline: {
       store: reader.oneOf<BaselineStoreKind>('baseline-store', ['branch', 'file', 'none']),
       branch,

@@ -58,6 +58,10 @@ export interface LockSettings {
 
 export interface WatchSettings {
   logsCommand?: string;
+  /** `service-match` or `service-unit`: the service whose own memory is gated. */
+  service?: ServiceSelector;
+  /** `baseline-service-match`: the baseline deployment's processes, for live A/B memory. */
+  baselineService?: ServiceSelector;
 }
 
 export interface GateSettings {
@@ -68,6 +72,16 @@ export interface GateSettings {
   p95BudgetMs?: number;
   failOnRegression: boolean;
   failOnInconclusive: boolean;
+}
+
+/** Limits on the service's own memory and the host's; they apply only when `host` is set. */
+export interface MemoryGateSettings {
+  /** A fraction, like the latency limits: the run's peak service memory over the baseline's. */
+  maxMemoryIncrease: number;
+  /** The host's lowest MemAvailable during the bursts, as a share of MemTotal. */
+  minMemoryHeadroom: number;
+  /** MB/s swapped in, the median over bursts; undefined: swap-in is reported, never a regression. */
+  maxSwapInMbPerSec?: number;
 }
 
 export interface BaselineSettings {
@@ -96,6 +110,7 @@ export interface Settings {
   lock: LockSettings;
   watch: WatchSettings;
   gate: GateSettings;
+  memoryGate: MemoryGateSettings;
   baseline: BaselineSettings;
   report: ReportSettings;
   /**
@@ -104,3 +119,6 @@ export interface Settings {
    */
   secrets: string[];
 }
+
+/** How loadgate finds the service's processes on the host (`service-match` / `service-unit`). */
+export type ServiceSelector = { kind: 'match'; pattern: string } | { kind: 'unit'; unit: string };

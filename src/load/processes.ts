@@ -136,7 +136,7 @@ export async function measureBurstInProcesses(spec: BurstSpec, processes: number
   const shares = splitSpec(spec, processes);
   const workers = shares.map((_, i) => startWorker(i, processes));
   try {
-    workers.forEach((worker, i) => worker.child.send({ kind: 'spec', spec: shares[i] } satisfies ToWorker));
+    for (const [i, worker] of workers.entries()) worker.child.send({ kind: 'spec', spec: shares[i] } satisfies ToWorker);
     await withDeadline(
       Promise.all(workers.map((worker) => receive(worker, 'ready'))),
       READY_TIMEOUT_MS,

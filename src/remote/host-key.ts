@@ -15,7 +15,7 @@ export interface HostKeyPolicy {
 
 /** `SHA256:` + unpadded base64 of the key blob's SHA-256: what `ssh-keygen -lf` prints. */
 export function fingerprintOf(blob: Buffer): string {
-  return 'SHA256:' + createHash('sha256').update(blob).digest('base64').replace(/=+$/, '');
+  return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
 }
 
 /** The key type written inside a key blob (`ssh-ed25519`, `ecdsa-sha2-nistp256`, …). */

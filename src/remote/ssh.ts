@@ -108,7 +108,7 @@ class SshTarget implements RemoteHost {
           const cause = errors.at(-1);
           this.lost = new TargetError(
             'connection-lost',
-            `Lost the SSH connection to ${settings.host}:${settings.port}` + (cause ? ` (${scrub(cause.message)})` : ''),
+            `Lost the SSH connection to ${settings.host}:${settings.port}${cause ? ` (${scrub(cause.message)})` : ''}`,
           );
           for (const listener of this.disconnectListeners) listener(this.lost);
         }

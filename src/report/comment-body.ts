@@ -19,6 +19,7 @@ import { latencyChart } from './latency-chart.ts';
 import { latencyTable } from './latency-table.ts';
 import { fenced, oneLine, tableCell } from './markdown.ts';
 import { inertProse, runLinkMarkdown, untrusted } from './untrusted-text.ts';
+import { MEMORY_METRIC_NAMES, serviceMemorySection } from './memory-rows.ts';
 
 type ReportedHost = NonNullable<GateReport['host']>;
 
@@ -83,7 +84,7 @@ function hostSection(report: GateReport): string | undefined {
   if (!host) return report.figures ? renderHostUnderLoad(hostUnderLoad(null)).trimEnd() : undefined;
   const model = hostModelOf(host);
   const swap = host.swap && `**Swap** (${untrusted(`swap: ${host.swap.mode}`)}): ${inertProse(swapState(host.swap), { maxChars: 1_000 })}.`;
-  return [renderHostUnderLoad(model).trimEnd(), swap].filter((part) => part !== undefined).join('\n\n');
+  return [renderHostUnderLoad(model).trimEnd(), serviceMemorySection(report), swap].filter((part) => part !== undefined).join('\n\n');
 }
 
 /** "2.0 GiB active (/swapfile 2.0 GiB), 0 B used on 972 MiB RAM; swap is active: …" */
@@ -165,7 +166,8 @@ function fingerprintList(host: ReportedHost): string {
   ].join('\n');
 }
 
-const METRIC_NAMES = { p50: 'p50', p95: 'p95', p99: 'p99', requestsPerSec: 'requests/s', errorRate: 'error rate' } as const;
+const LATENCY_METRIC_NAMES = { p50: 'p50', p95: 'p95', p99: 'p99', requestsPerSec: 'requests/s', errorRate: 'error rate' } as const;
+const METRIC_NAMES = { ...LATENCY_METRIC_NAMES, ...MEMORY_METRIC_NAMES };
 
 function reasoningList(report: GateReport): string {
   const decision = report.decision;

@@ -5,8 +5,10 @@ import type { Comparison, ComparedMetric, ComparisonStatus } from '../verdict/de
 import { milliseconds, signedPercent } from '../verdict/wording.ts';
 import type { GateReport } from './gate-report.ts';
 import { inertProse } from './untrusted-text.ts';
+import type { RunFigures } from '../verdict/run-figures.ts';
+import { memoryTableRows } from './memory-rows.ts';
 
-const ROWS: { metric: ComparedMetric; label: string; format: (value: number) => string }[] = [
+const ROWS: { metric: Extract<ComparedMetric, keyof RunFigures>; label: string; format: (value: number) => string }[] = [
   { metric: 'p50', label: 'p50 (median)', format: milliseconds },
   { metric: 'p95', label: 'p95', format: milliseconds },
   { metric: 'p99', label: 'p99', format: milliseconds },
@@ -52,8 +54,9 @@ export function latencyTable(report: GateReport, columnTitle = 'This run'): stri
     rows.push(['network RTT', before, current, ...(hasService ? ['—'] : []), '—', '—', failed]);
   }
   // The service column (latency − network RTT) is there only when the run measured the RTT.
+  const memory = memoryTableRows(report, STATUS_TEXT).map((row) => (hasService ? [...row.slice(0, 3), '—', ...row.slice(3)] : row));
   const header = ['Metric', 'Baseline', columnTitle, ...(hasService ? ['Service'] : []), 'Change', 'Limit', 'Status'];
-  return markdownTable([header, ...rows], { align: ['l', 'r', 'r', ...(hasService ? ['r'] : []), 'r', 'r', 'l'] });
+  return markdownTable([header, ...rows, ...memory], { align: ['l', 'r', 'r', ...(hasService ? ['r'] : []), 'r', 'r', 'l'] });
 }
 
 /**

@@ -14,6 +14,7 @@ import { defaultReportPath, writeReportFile } from './report-file.ts';
 import { plainLine } from './untrusted-text.ts';
 import { signedPercent } from '../verdict/wording.ts';
 import { messageOf } from '../errors.ts';
+import { memoryOutputs } from './memory-rows.ts';
 
 function changeOf(report: GateReport, metric: 'p50' | 'p95'): string {
   const change = report.decision?.comparisons.find((c) => c.metric === metric)?.change;
@@ -28,6 +29,7 @@ export function setOutputs(report: GateReport, reportPath: string, commentUrl: s
   core.setOutput('p95-change', changeOf(report, 'p95'));
   core.setOutput('report', reportPath);
   core.setOutput('comment-url', commentUrl);
+  for (const [name, value] of Object.entries(memoryOutputs(report))) core.setOutput(name, value);
   core.setOutput('network-rtt-ms', report.network?.rttMs?.toFixed(3) ?? '');
   core.setOutput('service-median-ms', report.network?.serviceMedianMs?.toFixed(3) ?? '');
   core.setOutput('service-p95-ms', report.network?.serviceP95Ms?.toFixed(3) ?? '');

@@ -222,9 +222,20 @@ const oomKill = record<HostBurst['oomKills'][number]>({
   line: text(),
 });
 
-const hostFigures = record<HostBurst['figures']>({
+const serviceMemory = record<NonNullable<HostBurst['figures']['service']>>({
+  label: text(),
+  source: oneOf(['pss', 'rss', 'cgroup'] as const),
   samples: count,
-  spanSec: nonNegative,
+  peakKib: count,
+  processesAtPeak: count,
+  processesMax: count,
+  largestProcessKib: nullableCount,
+  largestProcessPid: nullableCount,
+  cgroupPeakKib: nullableCount,
+});
+
+/** The memory figures a burst's host watch and a stored run's host summary both carry. */
+const hostMemoryFields = {
   memTotalKib: nullableCount,
   memAvailableBeforeKib: nullableCount,
   memAvailableMinKib: nullableCount,
@@ -234,11 +245,19 @@ const hostFigures = record<HostBurst['figures']>({
   swapInPages: count,
   swapOutPages: count,
   majorFaults: count,
+};
+
+const hostFigures = record<HostBurst['figures']>({
+  samples: count,
+  spanSec: nonNegative,
+  ...hostMemoryFields,
   oomKills: nullableCount,
   psiSomePeak: nullable(nonNegative),
   psiFullPeak: nullable(nonNegative),
   stealPercent: nullable(nonNegative),
   load1Peak: nullable(nonNegative),
+  service: optional(nullable(serviceMemory)),
+  baselineService: optional(nullable(serviceMemory)),
 });
 
 const hostBurst = record<HostBurst>({
@@ -256,15 +275,7 @@ const hostBurst = record<HostBurst>({
 const storedHostRun = record<NonNullable<StoredBaseline['run']>>({
   label: text(),
   bursts: count,
-  memTotalKib: nullableCount,
-  memAvailableBeforeKib: nullableCount,
-  memAvailableMinKib: nullableCount,
-  memAvailableAfterKib: nullableCount,
-  swapTotalKib: nullableCount,
-  swapUsedPeakKib: nullableCount,
-  swapInPages: count,
-  swapOutPages: count,
-  majorFaults: count,
+  ...hostMemoryFields,
   psiSomePeak: nullable(nonNegative),
   psiFullPeak: nullable(nonNegative),
   stealPercentPeak: nullable(nonNegative),
@@ -283,7 +294,7 @@ const host = record<Host>({
 });
 
 const comparison = record<NonNullable<Report['decision']>['comparisons'][number]>({
-  metric: oneOf(['p50', 'p95', 'p99', 'requestsPerSec', 'errorRate'] as const),
+  metric: oneOf(['p50', 'p95', 'p99', 'requestsPerSec', 'errorRate', 'serviceMemory', 'memoryHeadroom', 'swapIn'] as const),
   baseline: optional(finite()),
   current: finite(),
   change: optional(finite()),

@@ -12,6 +12,7 @@ export const PLAIN_MAX_CHARS = 2_000;
 
 const ZERO_WIDTH_SPACE = '\u200b';
 // C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
 
 /** One line, no control characters (a newline in a log starts a new workflow command), capped. */

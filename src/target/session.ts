@@ -53,7 +53,8 @@ export async function openTarget(settings: Settings, context: RunContext, log: L
       release = () => lock.release();
     }
     const swap = await ensureSwap(host, settings.swap, log);
-    const watch = await HostWatch.start(host, { logsCommand: settings.watch.logsCommand, log });
+    const services = { service: settings.watch.service, baselineService: settings.watch.baselineService };
+    const watch = await HostWatch.start(host, { logsCommand: settings.watch.logsCommand, services, log });
     return {
       watch,
       observer: {

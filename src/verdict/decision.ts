@@ -9,13 +9,13 @@ export type Verdict = 'pass' | 'regression' | 'inconclusive' | 'error';
  */
 export type DecisionMode = 'history' | 'cold-start' | 'no-history' | 'ab' | 'none';
 
-export type ComparedMetric = 'p50' | 'p95' | 'p99' | 'requestsPerSec' | 'errorRate';
+export type ComparedMetric = 'p50' | 'p95' | 'p99' | 'requestsPerSec' | 'errorRate' | 'serviceMemory' | 'memoryHeadroom' | 'swapIn';
 
 export type ComparisonStatus = 'ok' | 'regression' | 'improved' | 'inconclusive' | 'info';
 
 export interface Comparison {
   metric: ComparedMetric;
-  /** Same unit as `current`: ms for latencies, req/s, a fraction for the error rate. */
+  /** Same unit as `current`: ms for latencies, req/s, a fraction for the error rate and headroom, MB for memory, MB/s for swap-in. */
   baseline?: number;
   current: number;
   /** current / baseline − 1. */

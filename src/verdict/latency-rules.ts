@@ -50,6 +50,16 @@ function belowFloorReason(head: string, baseline: number, current: number, floor
 }
 
 /**
+ * The history's noise band on logs: its robust centre and the half-width a new run may stray from
+ * it by chance (BAND_SIGMAS robust standard deviations, widened for a short history).
+ */
+export function historyBand(logs: number[]): { centre: number; halfBand: number } {
+  const { centre, spread: rawSpread } = robustCentreAndSpread(logs);
+  const spread = Math.max(rawSpread, MIN_LOG_SPREAD);
+  return { centre, halfBand: BAND_SIGMAS * spread * Math.sqrt(1 + 1 / logs.length) };
+}
+
+/**
  * Stored-baseline rule. `runFigures` holds each past run's figure (the median of its bursts),
  * oldest first; `current` is this run's median of bursts. With fewer than COLD_START_RUNS runs only
  * the percent limit applies. Needs at least one run.
@@ -62,9 +72,7 @@ export function judgeAgainstHistory(
 ): LatencyJudgement {
   const logs = runFigures.map(logOf);
   const runCount = logs.length;
-  const { centre, spread: rawSpread } = robustCentreAndSpread(logs);
-  const spread = Math.max(rawSpread, MIN_LOG_SPREAD);
-  const halfBand = BAND_SIGMAS * spread * Math.sqrt(1 + 1 / runCount);
+  const { centre, halfBand } = historyBand(logs);
   const baseline = Math.exp(centre);
   const ratio = Math.exp(logOf(current) - centre);
   const change = ratio - 1;

@@ -21,6 +21,11 @@ export interface RunVerdictInput {
   /** Measures one series of bursts, numbered from `firstIndex`. */
   measure(firstIndex: number): Promise<BurstResult[]>;
   findings(bursts: readonly BurstResult[]): HostFindings;
+  /**
+   * Rules on what the host watch measured (the service's memory, the host's headroom), applied to
+   * each latency decision, so a memory regression is confirmed like a latency one.
+   */
+  hostRules?(decision: Decision): Decision;
   /** Set with `network-rtt: auto` (see decide.ts). */
   networkRtt?: boolean;
   /** Told when the first verdict asks for confirmation bursts. */
@@ -40,7 +45,7 @@ export async function runVerdict(input: RunVerdictInput): Promise<RunVerdict> {
   const baseline: BaselineSource = input.settingsChanges.length > 0 ? { kind: 'none' } : input.baseline;
   const judge = (bursts: BurstResult[], first?: { decision: Decision; bursts: number }): RunVerdict => {
     const findings = input.findings(bursts);
-    const decision = decide({
+    const latency = decide({
       bursts,
       baseline,
       gate: input.gate,
@@ -49,7 +54,7 @@ export async function runVerdict(input: RunVerdictInput): Promise<RunVerdict> {
       crashes: findings.crashes,
       confirmation: first && { firstVerdict: first.decision.verdict, firstBursts: first.bursts },
     });
-    return { bursts, decision, findings };
+    return { bursts, decision: input.hostRules?.(latency) ?? latency, findings };
   };
   const firstBursts = await input.measure(0);
   let verdict = judge(firstBursts);

@@ -2,6 +2,7 @@
 
 import { stealPercent } from './proc-parsers.ts';
 import type { HostSample } from './sample-line.ts';
+import type { ServiceBurstMemory } from './service-memory.ts';
 
 /** Memory in KiB as /proc gives it; pages are the kernel's pages; null means not observed. */
 export interface BurstHostFigures {
@@ -24,6 +25,10 @@ export interface BurstHostFigures {
   psiFullPeak: number | null;
   stealPercent: number | null;
   load1Peak: number | null;
+  /** The watched service's memory (`service-match` / `service-unit`); absent when none is watched. */
+  service?: ServiceBurstMemory | null;
+  /** The baseline deployment's (`baseline-service-match`), in A/B mode. */
+  baselineService?: ServiceBurstMemory | null;
 }
 
 export function burstFigures(samples: readonly HostSample[]): BurstHostFigures {

@@ -28,6 +28,7 @@ export const QUOTED_LINES_CAP = 10;
 const QUOTED_LINE_CHARS = 300;
 
 // Colour codes that `docker compose logs` and friends put around fields.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: an ANSI escape starts with ESC
 const ANSI_ESCAPE = /\u001b\[[0-9;?]*[A-Za-z]/g;
 
 export function crashKind(line: string): string | null {

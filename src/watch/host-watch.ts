@@ -13,12 +13,16 @@ import type { OomKill } from './kernel-log.ts';
 import { KERNEL_LOG_PROBE_SCRIPT, probeKernelLog, readOomKills, type KernelLogSource } from './kernel-log-source.ts';
 import { parseBootTime, parseVmstat } from './proc-parsers.ts';
 import { startSampler } from './sampler.ts';
-import type { HostSample } from './sample-line.ts';
+import type { HostSample, SampledServices } from './sample-line.ts';
+import { serviceFiguresOf } from './service-memory.ts';
+import { resolveServices, type ServiceSelectors } from './service-probe.ts';
 import { messageOf } from '../errors.ts';
 
 export interface HostWatchOptions {
   /** Settings.watch.logsCommand: run on the host after each burst and scanned for crash lines. */
   logsCommand?: string;
+  /** The service whose own memory is sampled each burst; checked on the host before any load. */
+  services?: ServiceSelectors;
   log: Log;
 }
 
@@ -47,6 +51,7 @@ export class HostWatch implements BurstObserver {
     private readonly bootEpochSec: number | null,
     /** /proc/vmstat oom_kill when the kernel log was last read (null: unknown, read every time). */
     private oomKillCountAtLastRead: number | null,
+    readonly services: SampledServices,
   ) {}
 
   /** Reads what machine the host is, finds a readable kernel log and notes what the logs already hold. */
@@ -62,7 +67,9 @@ export class HostWatch implements BurstObserver {
     if (probed.source.kind === 'unreadable') {
       options.log.warning(`host watch: kernel log not readable (${probed.source.reason}); OOM kills are counted but not named`);
     }
-    const watch = new HostWatch(host, options, parseMachine(machine), probed.source, bootEpochSec, parseVmstat(vmstat).oomKill);
+    const services = await resolveServices(host, options.services ?? {});
+    const oomKills = parseVmstat(vmstat).oomKill;
+    const watch = new HostWatch(host, options, parseMachine(machine), probed.source, bootEpochSec, oomKills, services);
     for (const kill of probed.earlierKills) watch.reportedKills.add(killKey(kill));
     if (options.logsCommand) await watch.runLogsCommand(options.logsCommand);
     return watch;
@@ -71,7 +78,7 @@ export class HostWatch implements BurstObserver {
   /** Starts the sampler and waits for its first sample, the "before" figures. */
   async beginBurst(): Promise<BurstWatch> {
     const startedAt = new Date();
-    const sampler = startSampler(this.host, this.options.log);
+    const sampler = startSampler(this.host, this.options.log, this.services);
     const first = await sampler.nextSample(FIRST_SAMPLE_TIMEOUT_MS);
     return {
       end: async (burst) => {
@@ -96,7 +103,7 @@ export class HostWatch implements BurstObserver {
         for (const gap of gaps) this.options.log.warning(`host watch, burst ${burst.index + 1}: ${gap}`);
         // Warned about once, at start; the report still needs it.
         if (this.kernelLog.kind === 'unreadable') gaps.push(`kernel log not readable: ${this.kernelLog.reason}`);
-        const figures = burstFigures(samples);
+        const figures = { ...burstFigures(samples), ...serviceFiguresOf(samples, this.services) };
         return {
           burstIndex: burst.index,
           target: burst.target,

@@ -2,7 +2,7 @@
 
 import type { Log } from '../log.ts';
 import type { RemoteHost } from '../remote/remote-host.ts';
-import { parseSampleLine, SAMPLER_COMMAND, type HostSample } from './sample-line.ts';
+import { parseSampleLine, samplerCommand, type HostSample, type SampledServices } from './sample-line.ts';
 import { messageOf } from '../errors.ts';
 
 export interface RunningSampler {
@@ -25,7 +25,7 @@ export interface RunningSampler {
  */
 const MIN_SPACING_SEC = 0.5;
 
-export function startSampler(host: RemoteHost, log: Log): RunningSampler {
+export function startSampler(host: RemoteHost, log: Log, services: SampledServices = {}): RunningSampler {
   const samples: HostSample[] = [];
   const waiting = new Set<(sample: HostSample | null) => void>();
   let ended = false;
@@ -37,7 +37,7 @@ export function startSampler(host: RemoteHost, log: Log): RunningSampler {
     waiting.clear();
   };
 
-  const remote = host.spawn(SAMPLER_COMMAND);
+  const remote = host.spawn(samplerCommand(services));
   remote.onLine((line) => {
     const sample = parseSampleLine(line);
     if (!sample) {

@@ -69,7 +69,7 @@ describe('the bundle run like the runner runs it (Node 24, INPUT_* env, output f
     assert.ok(Number(run.outputs['median-change']) > 35, `median-change ${run.outputs['median-change']}`);
     assert.match(run.outputs['median-change'], /^\+\d+\.\d$/);
     assert.match(run.stdout, /::error::❌ loadgate: p50 \+\d+\.\d%25 over baseline/);
-    assert.equal((run.report?.bursts as unknown[]).length, 6, 'three bursts, then three to confirm');
+    assert.equal((run.report?.bursts as unknown[] | undefined)?.length, 6, 'three bursts, then three to confirm');
     assert.match(run.summary, /regression/);
   });
 
@@ -87,14 +87,14 @@ describe('the bundle run like the runner runs it (Node 24, INPUT_* env, output f
     assert.equal(run.code, 0, run.stdout + run.stderr);
     assert.equal(run.outputs.verdict, 'inconclusive');
     assert.match(run.stdout, /::warning::⚠️ loadgate: .*connections 5 → 8/);
-    assert.equal((run.report?.bursts as unknown[]).length, 3, 'nothing to confirm against a baseline it cannot use');
+    assert.equal((run.report?.bursts as unknown[] | undefined)?.length, 3, 'nothing to confirm against a baseline it cannot use');
   });
 
   it('fails with an error naming the input before sending any request', async () => {
     const before = target.requests;
     const run = await runBundle({ inputs: { ...inputs, bursts: 'many', duration: '0' }, eventName: 'pull_request', event: PULL_REQUEST });
     assert.equal(run.code, 1);
-    assert.match(run.stdout, /::error::Invalid input:%0A  - input `duration`: got "0"/);
+    assert.match(run.stdout, /::error::Invalid input:%0A {2}- input `duration`: got "0"/);
     assert.match(run.stdout, /input `bursts`: got "many"; expected a whole number from 1 to 100/);
     assert.equal(target.requests, before, 'no HTTP traffic');
     assert.doesNotMatch(run.stdout + run.stderr, /Error: .*\n\s+at /, 'no stack trace');
@@ -114,6 +114,7 @@ describe('the bundle run like the runner runs it (Node 24, INPUT_* env, output f
     const run = await runBundle({ inputs: { ...inputs, ...bad }, eventName: 'pull_request', event: PULL_REQUEST });
     assert.equal(run.code, 1);
     for (const name of [...Object.keys(bad)]) assert.match(run.stdout, new RegExp(`::error::Invalid input:.*input \`${name}\``), name);
+    assert.match(run.summary, /^### 💥 loadgate did not run\n\n```text\nInvalid input:\n {2}- input `/, 'the summary says why, fenced');
     assert.equal(target.requests, before, 'no HTTP traffic');
     assert.doesNotMatch(run.stdout + run.stderr, /Error: .*\n\s+at /, 'no stack trace');
   });

@@ -46,6 +46,7 @@ describe('baseline keys named like Object.prototype members', { timeout: 10_000 
     const parsed = parseDocument(serializeDocument(document), 'test');
     for (const key of KEYS) assert.equal(parsed.histories[key]?.length, 1, key);
     assert.equal(parsed.histories.valueOf, undefined);
+    // biome-ignore lint/suspicious/noProto: a history named `__proto__` is what this test is about
     assert.equal(appendRun(parsed, '__proto__', run('second')).histories.__proto__?.length, 2);
   });
 });

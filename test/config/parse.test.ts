@@ -326,3 +326,58 @@ describe('CLI flags', { timeout: 10_000 }, () => {
     assert.throws(() => parseCliArgs(['--colour', 'red', 'extra']), /flag `--colour`: unknown[\s\S]*argument "extra"/);
   });
 });
+
+
+describe('service memory inputs', () => {
+  const withHost: RawInputs = {
+    url: 'http://127.0.0.1:8080/',
+    host: 'staging.example.com',
+    username: 'deploy',
+    key: '-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----',
+  };
+
+  it('defaults: 20 % growth, 10 % headroom, swap-in not gated, no service', () => {
+    const settings = settingsOf(withHost);
+    assert.deepEqual(settings.memoryGate, { maxMemoryIncrease: 0.2, minMemoryHeadroom: 0.1, maxSwapInMbPerSec: undefined });
+    assert.equal(settings.watch.service, undefined);
+  });
+
+  it('reads service-match, service-unit, baseline-service-match and max-swap-in', () => {
+    assert.deepEqual(settingsOf({ ...withHost, 'service-match': 'gunicorn' }).watch.service, { kind: 'match', pattern: 'gunicorn' });
+    assert.deepEqual(settingsOf({ ...withHost, 'service-unit': 'gunicorn.service' }).watch.service, {
+      kind: 'unit',
+      unit: 'gunicorn.service',
+    });
+    const ab = settingsOf({
+      ...withHost,
+      'service-match': 'gunicorn.*pr',
+      'baseline-service-match': 'gunicorn.*main',
+      'baseline-url': 'http://127.0.0.1:8081/',
+    });
+    assert.deepEqual(ab.watch.baselineService, { kind: 'match', pattern: 'gunicorn.*main' });
+    assert.equal(settingsOf({ ...withHost, 'max-swap-in': '0.5MB/s' }).memoryGate.maxSwapInMbPerSec, 0.5);
+  });
+
+  it('refuses a service without host, both selectors, a bad pattern, a baseline service outside A/B', () => {
+    assert.match(problemsOf({ url: 'http://x/', 'service-match': 'gunicorn' }).join('\n'), /input `service-match`: needs `host`/);
+    assert.match(
+      problemsOf({ ...withHost, 'service-match': 'g', 'service-unit': 'g.service' }).join('\n'),
+      /either `service-match` or `service-unit`/,
+    );
+    assert.match(
+      problemsOf({ ...withHost, 'service-match': 'gun(icorn' }).join('\n'),
+      /input `service-match`: got "gun\(icorn"; expected a regular expression/,
+    );
+    assert.match(
+      problemsOf({ ...withHost, 'service-unit': 'gunicorn service; rm' }).join('\n'),
+      /input `service-unit`: .*systemd unit name/,
+    );
+    assert.match(
+      problemsOf({ ...withHost, 'service-match': 'g', 'baseline-service-match': 'm' }).join('\n'),
+      /`baseline-service-match`: needs `baseline-url`/,
+    );
+    assert.match(problemsOf({ ...withHost, 'max-swap-in': 'lots' }).join('\n'), /input `max-swap-in`/);
+    assert.match(problemsOf({ ...withHost, 'min-memory-headroom': '150%' }).join('\n'), /input `min-memory-headroom`/);
+  });
+
+});

@@ -77,7 +77,7 @@ describe('runGate in-process against a service on 127.0.0.1', { timeout: 120_000
     assert.equal(second.baseline.runs, 1, 'the recorded run is the next run\'s baseline');
     assert.equal(second.decision?.mode, 'cold-start');
     assert.ok(second.curve?.baseline, 'the stored curve is charted');
-    assert.ok(log.messages.includes('info: baseline: 1 comparable of 1 stored runs (file ' + path + ')'), log.messages.join('\n'));
+    assert.ok(log.messages.includes(`info: baseline: 1 comparable of 1 stored runs (file ${path})`), log.messages.join('\n'));
   });
 
   it('confirms a regression with as many bursts again, and does not record it on a pull request', async () => {

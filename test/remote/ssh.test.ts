@@ -104,7 +104,7 @@ describe('connectTarget against a real sshd', { timeout: 120_000 }, () => {
   });
 
   test('any one of several pins is enough (the server shows only the negotiated key)', async () => {
-    const host = await connect({ fingerprints: ['SHA256:' + 'A'.repeat(43), ...[...sshd.hostKeyFingerprints].reverse()] });
+    const host = await connect({ fingerprints: [`SHA256:${'A'.repeat(43)}`, ...[...sshd.hostKeyFingerprints].reverse()] });
     assert.ok(sshd.hostKeyFingerprints.includes(host.hostKeyFingerprint));
   });
 

@@ -42,7 +42,7 @@ function render(report: GateReport, screenshotPath?: string) {
             points: (path.getAttribute('d')?.match(/[ML]/g) ?? []).length,
           })),
           legend: [...(charts[0]?.querySelectorAll('g.legend text') ?? [])].map((text) => text.textContent ?? ''),
-          markerVisible: comment.innerText.includes('loadgate:api'),
+          markerVisible: comment.textContent.includes('loadgate:api'),
           detailsOpen: comment.querySelector('details')?.open ?? null,
           links: [...comment.querySelectorAll('details a')].map((a) => a.getAttribute('href') ?? ''),
         };

@@ -70,7 +70,7 @@ describe('report schema', () => {
 
   it('shows at most ten problems and counts the rest', () => {
     const report = roundTrip(passReport()) as any;
-    report.bursts.forEach((burst: any) => Object.assign(burst, { p50: 'x', p90: 'x', p95: 'x' }));
+    for (const burst of report.bursts) Object.assign(burst, { p50: 'x', p90: 'x', p95: 'x' });
     assert.throws(() => parseReport(report), (error: Error) => {
       assert.equal(error.message.split('\n').length, 11);
       assert.match(error.message, /\n- … and 5 more$/);

@@ -665,7 +665,7 @@ export class GitHubFake {
         size: content.length,
         name: params.path.split('/').pop(),
         path: params.path,
-        content: inline ? (content.toString('base64').match(/.{1,60}/g) ?? []).join('\n') + '\n' : '',
+        content: inline ? `${(content.toString('base64').match(/.{1,60}/g) ?? []).join('\n')}\n` : '',
         sha: blob,
         ...urls,
         _links: { self: urls.url, git: urls.git_url, html: urls.html_url },
@@ -772,7 +772,7 @@ export class GitHubFake {
         node_id: `B_${params.file_sha}`,
         size: content.length,
         url: `${this.base}/repos/${this.owner}/${this.repo}/git/blobs/${params.file_sha}`,
-        content: (content.toString('base64').match(/.{1,60}/g) ?? []).join('\n') + '\n',
+        content: `${(content.toString('base64').match(/.{1,60}/g) ?? []).join('\n')}\n`,
         encoding: 'base64',
       },
     };

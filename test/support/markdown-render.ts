@@ -105,7 +105,7 @@ export async function renderMarkdown<T>(
   const profile = await mkdtemp(join(tmpdir(), 'loadgate-chromium-'));
   try {
     const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    let context;
+    let context: Awaited<ReturnType<typeof chromium.launchPersistentContext>>;
     try {
       context = await chromium.launchPersistentContext(profile, {
         executablePath: CHROMIUM,

@@ -119,7 +119,7 @@ export function schemaProblems(schemaOrRef: Schema, value: unknown, at = '$'): s
     if (typeof schema.maximum === 'number' && value > schema.maximum) problems.push(`${at} is above ${schema.maximum}`);
   }
   if (Array.isArray(value) && schema.items) {
-    value.forEach((item, index) => problems.push(...schemaProblems(schema.items as Schema, item, `${at}[${index}]`)));
+    for (const [index, item] of value.entries()) problems.push(...schemaProblems(schema.items as Schema, item, `${at}[${index}]`));
   }
   if (isObject(value)) {
     const properties = (schema.properties ?? {}) as Record<string, Schema>;

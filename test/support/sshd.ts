@@ -61,7 +61,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
 
     const authorized = [client, encrypted].filter((key) => key !== undefined).map((key) => key.publicLine);
     const authorizedKeysPath = join(dir, 'authorized_keys');
-    writeFileSync(authorizedKeysPath, authorized.join('\n') + '\n', { mode: 0o644 });
+    writeFileSync(authorizedKeysPath, `${authorized.join('\n')}\n`, { mode: 0o644 });
     chmodSync(authorizedKeysPath, 0o644);
 
     // Privilege separation needs this directory; a fresh container may not have it yet.

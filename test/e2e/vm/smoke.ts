@@ -54,15 +54,15 @@ async function main(): Promise<void> {
     assert.equal(first.code + second.code, 0);
     timings['two ssh execs (multiplexed)'] = t(start);
 
-    log('free -m:\n' + (await sh(vm, 'free -m')));
+    log(`free -m:\n${await sh(vm, 'free -m')}`);
     const swaps = await sh(vm, 'cat /proc/swaps');
-    log('/proc/swaps:\n' + swaps);
+    log(`/proc/swaps:\n${swaps}`);
     assert.equal(swaps.trim().split('\n').length, 1, 'the image must boot without swap');
     assert.match(await sh(vm, 'sudo -n id -u'), /^0\s*$/, 'passwordless sudo');
     assert.match(await sh(vm, 'cat /proc/pressure/memory'), /^some avg10=/, 'PSI');
 
     // Room for the tests' swap file (swap-size 2x of ~972 MB): create, enable, remove.
-    log('df -h /:\n' + (await sh(vm, 'df -h /')));
+    log(`df -h /:\n${await sh(vm, 'df -h /')}`);
     const swapOn = await sh(
       vm,
       'sudo -n fallocate -l 1944M /loadgate-swap && sudo -n chmod 600 /loadgate-swap && ' +
@@ -105,7 +105,7 @@ async function main(): Promise<void> {
     const kernelLines = (await sh(vm, "journalctl -k -b -o short-unix --no-pager | grep 'Out of memory: Killed process' || true"))
       .trim()
       .split('\n');
-    log('kernel: ' + kernelLines[0]);
+    log(`kernel: ${kernelLines[0]}`);
     const killedAt = Number(kernelLines[0]?.split(' ')[0]) * 1000;
     if (killedAt > 0) timings['first /hungry request -> kernel OOM kill'] = `${((killedAt - start) / 1000).toFixed(1)} s`;
     assert.match(kernelLines[0] ?? '', /Out of memory: Killed process \d+ \(gunicorn\)/);
@@ -120,7 +120,7 @@ async function main(): Promise<void> {
     const sigkill = errLog
       .split('\n')
       .find((l) => oomPids.has(/Worker \(pid:(\d+)\) was sent SIGKILL! Perhaps out of memory\?/.exec(l)?.[1] ?? ''));
-    log('gunicorn: ' + sigkill);
+    log(`gunicorn: ${sigkill}`);
     assert.ok(sigkill, `no SIGKILL line for an OOM-killed pid (${[...oomPids].join(', ')}) in:\n${errLog}`);
     assert.match(await sh(vm, 'journalctl -u gunicorn -b --no-pager'), /was sent SIGKILL! Perhaps out of memory\?/);
 
@@ -129,10 +129,10 @@ async function main(): Promise<void> {
     assert.equal((await sh(vm, 'systemctl is-active gunicorn')).trim(), 'active');
     ok = true;
   } finally {
-    if (!ok) console.error('[smoke] serial console tail:\n' + vm.consoleLog().split('\n').slice(-30).join('\n'));
+    if (!ok) console.error(`[smoke] serial console tail:\n${vm.consoleLog().split('\n').slice(-30).join('\n')}`);
     start = Date.now();
     await vm.kill();
-    timings['kill'] = t(start);
+    timings.kill = t(start);
   }
   // kill() removed the overlay: the known_hosts/key copies lived in the same temp dir.
   assert.ok(!existsSync(vm.privateKeyPath), 'temp dir removed by kill()');

@@ -100,7 +100,7 @@ export async function buildImage(env: NodeJS.ProcessEnv = process.env): Promise<
 export function fingerprintOf(publicKeyLine: string): string {
   const blob = Buffer.from(publicKeyLine.trim().split(/\s+/)[1] ?? '', 'base64');
   if (blob.length === 0) throw new Error(`not an OpenSSH public key: ${publicKeyLine}`);
-  return 'SHA256:' + createHash('sha256').update(blob).digest('base64').replace(/=+$/, '');
+  return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
 }
 
 // ---- process-wide cleanup: qemu must never outlive the test process ------------------
@@ -242,7 +242,7 @@ async function bootOnce(opts: BootOptions): Promise<Vm> {
   const hostKeyLine = readFileSync(join(cacheDir, 'host_key.pub'), 'utf8').trim();
   const [keyType, keyB64] = hostKeyLine.split(/\s+/);
   const knownHostsLine = `[127.0.0.1]:${sshPort} ${keyType} ${keyB64}`;
-  writeFileSync(knownHosts, knownHostsLine + '\n');
+  writeFileSync(knownHosts, `${knownHostsLine}\n`);
 
   // Copy-on-write overlay: the cached image stays pristine, every boot starts clean,
   // and nothing is copied up front.
@@ -371,7 +371,10 @@ async function bootOnce(opts: BootOptions): Promise<Vm> {
     }
     if (appMs < 0) {
       const ok = await fetch(`http://127.0.0.1:${appPort}/fast`, { signal: AbortSignal.timeout(5000) })
-        .then(async (res) => (await res.text(), res.ok))
+        .then(async (res) => {
+          await res.text();
+          return res.ok;
+        })
         .catch(() => false);
       if (ok) appMs = Date.now() - started;
     }

@@ -8,6 +8,9 @@ Endpoints:
   /hungry  allocates and touches N MiB (N from HUNGRY_FILE, default 300) and holds
            it for HOLD_S seconds. A few concurrent requests exceed the 1 GiB guest,
            and without swap the kernel OOM-kills a gunicorn worker.
+  ballast  /fast and /slow make every worker that serves them keep BALLAST_FILE's MiB
+           (default 0) resident, so the test turns "this build's workers are 100 MB
+           bigger" on and off by writing the file, without a restart.
 
 No database, no installed apps: settings are configured inline.
 """
@@ -21,6 +24,7 @@ CONF_DIR = os.environ.get("LOADGATE_DEMO_CONF", "/etc/loadgate-demo")
 DELAY_FILE = os.path.join(CONF_DIR, "delay-ms")
 HUNGRY_FILE = os.path.join(CONF_DIR, "hungry-mb")
 HOLD_FILE = os.path.join(CONF_DIR, "hungry-hold-ms")
+BALLAST_FILE = os.path.join(CONF_DIR, "ballast-mb")
 DEFAULT_HUNGRY_MB = 300
 DEFAULT_HOLD_MS = 750
 
@@ -49,11 +53,24 @@ def _read_int(file_name, default):
         return default
 
 
+_ballast = b""
+
+
+def _hold_ballast():
+    """Resize this worker's ballast to BALLAST_FILE's MiB; every byte written, so it is resident."""
+    global _ballast
+    size = max(0, _read_int(BALLAST_FILE, 0)) << 20
+    if len(_ballast) != size:
+        _ballast = b"\x02" * size
+
+
 def fast(_request):
+    _hold_ballast()
     return JsonResponse({"ok": True, "endpoint": "fast", "pid": os.getpid()})
 
 
 def slow(_request):
+    _hold_ballast()
     delay_ms = max(0, _read_int(DELAY_FILE, 0))
     if delay_ms:
         time.sleep(delay_ms / 1000.0)
