@@ -47,7 +47,8 @@ export function networkSummaryOf(
     ...(timed.length > 0 && { rttMs: round3(median(timed.map((burst) => burst.rtt!.medianMs!))) }),
     ...(mins.length > 0 && { rttMinMs: Math.min(...mins) }),
     ...(timed.length > 0 && { serviceMedianMs: serviceOf((burst) => burst.p50), serviceP95Ms: serviceOf((burst) => burst.p95) }),
-    ...(historyRtts.length > 0 && historyRtts.every((rtt) => rtt !== undefined) && { historyRttMs: round3(median(historyRtts as number[])) }),
+    ...(historyRtts.length > 0 &&
+      historyRtts.every((rtt) => rtt !== undefined) && { historyRttMs: round3(median(historyRtts as number[])) }),
     probes: candidate.reduce((sum, burst) => sum + (burst.rtt ? burst.rtt.samples + burst.rtt.failed : 0), 0),
     failedProbes: candidate.reduce((sum, burst) => sum + (burst.rtt?.failed ?? 0), 0),
     ...(failure && { failure }),

@@ -29,7 +29,13 @@ describe('the RTT probe (TCP handshakes, on 127.0.0.1)', { timeout: 60_000 }, ()
   });
 
   it('keeps min and median of the samples', () => {
-    assert.deepEqual(rttFiguresOf([3, 1, 2, 10], ['ECONNREFUSED']), { minMs: 1, medianMs: 2.5, samples: 4, failed: 1, failure: 'ECONNREFUSED' });
+    assert.deepEqual(rttFiguresOf([3, 1, 2, 10], ['ECONNREFUSED']), {
+      minMs: 1,
+      medianMs: 2.5,
+      samples: 4,
+      failed: 1,
+      failure: 'ECONNREFUSED',
+    });
     assert.deepEqual(rttFiguresOf([], []), { minMs: undefined, medianMs: undefined, samples: 0, failed: 0, failure: undefined });
   });
 
@@ -73,7 +79,9 @@ describe('the RTT probe (TCP handshakes, on 127.0.0.1)', { timeout: 60_000 }, ()
     assert.equal(rtt.failed, 0);
     assert.ok(tookMs < 700, `the probe ended ${tookMs.toFixed(0)} ms after it started`);
     assert.equal(times.length, 3);
-    [100, 300, 500].forEach((due, i) => assert.ok(times[i] > due - 5 && times[i] < due + 100, `sample ${i} at ${times[i]} ms, due ${due}`));
+    for (const [i, due] of [100, 300, 500].entries()) {
+      assert.ok(times[i] > due - 5 && times[i] < due + 100, `sample ${i} at ${times[i]} ms, due ${due}`);
+    }
   });
 });
 
@@ -85,8 +93,16 @@ describe('the probe during real bursts (demo target on 127.0.0.1)', { timeout: 1
   after(() => target.close());
 
   const load = (): LoadSettings => ({
-    url: target.url, method: 'GET', headers: {}, connections: 4, durationMs: 1000, bursts: 1,
-    warmupMs: 0, pipelining: 1, timeoutMs: 5000, loadProcesses: 1,
+    url: target.url,
+    method: 'GET',
+    headers: {},
+    connections: 4,
+    durationMs: 1000,
+    bursts: 1,
+    warmupMs: 0,
+    pipelining: 1,
+    timeoutMs: 5000,
+    loadProcesses: 1,
   });
 
   it('puts RTT figures on every burst, adds no time and costs no measurable throughput', async (t) => {
@@ -109,7 +125,9 @@ describe('the probe during real bursts (demo target on 127.0.0.1)', { timeout: 1
     const median = (values: number[]) => [...values].sort((a, b) => a - b)[1];
     const ratio = median(withProbe) / median(without);
     const addedMs = median(durations[0]) - median(durations[1]);
-    t.diagnostic(`throughput with/without probe: ${median(withProbe).toFixed(0)} / ${median(without).toFixed(0)} req/s (${ratio.toFixed(3)}); burst time added ${addedMs.toFixed(0)} ms`);
+    t.diagnostic(
+      `throughput with/without probe: ${median(withProbe).toFixed(0)} / ${median(without).toFixed(0)} req/s (${ratio.toFixed(3)}); burst time added ${addedMs.toFixed(0)} ms`,
+    );
     assert.ok(ratio > 0.9, `throughput ratio ${ratio}`);
     assert.ok(addedMs < 100, `added ${addedMs} ms per burst`);
   });
