@@ -48,7 +48,8 @@ export async function runGate(settings: Settings, context: RunContext, log: Log)
     await target?.close().catch((thrown: unknown) => log.warning(`closing the SSH session: ${messageOf(thrown)}`));
   }
   const host = target && { report: target.hostReport, bursts: target.watch.bursts };
-  return buildReport(settings, context, { startedAt, finishedAt: new Date().toISOString(), baseline, host, verdict, rttBefore, recording, error });
+  const finishedAt = new Date().toISOString();
+  return buildReport(settings, context, { startedAt, finishedAt, baseline, host, verdict, rttBefore, recording, error });
 }
 
 interface Baseline {
@@ -82,8 +83,12 @@ async function probeBefore(settings: Settings, log: Log): Promise<RttFigures> {
   const target = rttTargetOf(settings.load.url);
   const rtt = await probeNow(target);
   const where = `${target.host}:${target.port}`;
-  if (rtt.medianMs !== undefined) log.info(`network RTT to ${where} before load: median ${rtt.medianMs} ms, min ${rtt.minMs} ms (TCP handshake)`);
-  if (rtt.failed > 0) log.warning(`network RTT probe: ${rtt.failed} of ${rtt.failed + rtt.samples} handshakes to ${where} failed (${rtt.failure})`);
+  if (rtt.medianMs !== undefined) {
+    log.info(`network RTT to ${where} before load: median ${rtt.medianMs} ms, min ${rtt.minMs} ms (TCP handshake)`);
+  }
+  if (rtt.failed > 0) {
+    log.warning(`network RTT probe: ${rtt.failed} of ${rtt.failed + rtt.samples} handshakes to ${where} failed (${rtt.failure})`);
+  }
   return rtt;
 }
 
@@ -117,7 +122,9 @@ function warnOfFailedProbes(bursts: BurstResult[], log: Log): BurstResult[] {
   if (failed > 0) {
     const probes = bursts.reduce((sum, burst) => sum + (burst.rtt ? burst.rtt.failed + burst.rtt.samples : 0), 0);
     const why = bursts.find((burst) => burst.rtt?.failure)?.rtt?.failure;
-    log.warning(`network RTT probe: ${failed} of ${probes} handshakes during the bursts failed (${why}); bursts without an RTT are judged end to end`);
+    log.warning(
+      `network RTT probe: ${failed} of ${probes} handshakes during the bursts failed (${why}); bursts without an RTT are judged end to end`,
+    );
   }
   return bursts;
 }

@@ -91,7 +91,11 @@ function curvesOf(bursts: readonly BurstResult[], comparable: readonly HistoryRu
   return { percentiles: CURVE_PERCENTILES, candidate: mergedCurve(histogramsOf('candidate')), baseline: baselineCurve };
 }
 
-function withNetwork(bursts: readonly BurstResult[], comparable: readonly HistoryRun[], before: RttFigures | undefined): Pick<GateReport, 'network'> {
+function withNetwork(
+  bursts: readonly BurstResult[],
+  comparable: readonly HistoryRun[],
+  before: RttFigures | undefined,
+): Pick<GateReport, 'network'> {
   const network = networkSummaryOf(bursts, comparable, before);
   return network ? { network } : {};
 }

@@ -78,7 +78,8 @@ function historyWindow(source: Extract<BaselineSource, { kind: 'history' }>): Hi
 }
 
 /** The runs with their latency bursts as service times. */
-const asServiceTime = (runs: HistoryRun[]) => runs.map((run) => ({ ...run, bursts: run.bursts.map((burst) => serviceBurstOf(burst) ?? burst) }));
+const asServiceTime = (runs: HistoryRun[]) =>
+  runs.map((run) => ({ ...run, bursts: run.bursts.map((burst) => serviceBurstOf(burst) ?? burst) }));
 
 function historyView(source: Extract<BaselineSource, { kind: 'history' }>, basis?: BasisChoice): BaselineView {
   const healthy = source.runs.filter((run) => run.healthy && run.bursts.some(hasLatency));
@@ -221,7 +222,8 @@ export function decide(input: DecisionInput): Decision {
   const candidate = input.bursts.filter((b) => b.target === 'candidate');
   const measured = candidate.filter(hasLatency);
   const basis = basisOf(input, measured);
-  const latency = basis?.basis === 'service-time' ? measured.map((burst) => ({ ...burst, ...serviceBurstOf(historyBurstOf(burst)) })) : measured;
+  const latency =
+    basis?.basis === 'service-time' ? measured.map((burst) => ({ ...burst, ...serviceBurstOf(historyBurstOf(burst)) })) : measured;
   const view = viewOf(input, latency.length, basis);
   const notes = [...view.notes];
   const warnings = [...view.warnings];
