@@ -4,7 +4,7 @@
 // Needs root. Traffic goes only to PREFIX.2, inside the namespace the test made.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -50,6 +50,11 @@ export async function startRemoteHost(ns: string, prefix: string, port: number, 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let service: ChildProcess | undefined;
+  let serviceStderr = '';
+  /** A service that died would read as a slow or failing target: say so instead. */
+  const alive = () => {
+    if (service?.exitCode !== null || service.signalCode !== null) throw new Error(`the test service exited: ${serviceStderr}`);
+  };
   const close = async () => {
     service?.kill('SIGKILL');
     line.kill('SIGTERM');
@@ -63,6 +68,7 @@ export async function startRemoteHost(ns: string, prefix: string, port: number, 
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     await waitFor(service, 'listening', 'the service in the namespace');
+    service.stderr?.on('data', (chunk: Buffer) => (serviceStderr = (serviceStderr + chunk.toString()).slice(-2000)));
   } catch (error) {
     await close();
     throw error;
@@ -71,10 +77,15 @@ export async function startRemoteHost(ns: string, prefix: string, port: number, 
     url: `http://${prefix}.2:${port}/`,
     // The delay line reads the file when it changes; a short pause lets packets in flight drain.
     setRttMs: async (ms) => {
+      alive();
       await writeFile(rttFile, String(ms));
       await new Promise((resolve) => setTimeout(resolve, 300));
     },
-    setBehaviour: (behaviour) => writeFile(behaviourFile, JSON.stringify(behaviour)),
+    setBehaviour: async (behaviour) => {
+      alive();
+      await writeFile(`${behaviourFile}.new`, JSON.stringify(behaviour));
+      await rename(`${behaviourFile}.new`, behaviourFile);
+    },
     close,
   };
 }

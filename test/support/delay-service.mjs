@@ -6,7 +6,14 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 
 const [host, port, control] = process.argv.slice(2);
-const behaviour = () => JSON.parse(readFileSync(control, 'utf8'));
+let last = { mode: 'sleep', ms: 0 };
+// The test replaces the file by rename, so a read sees the old or the new file; a failed read keeps the last.
+const behaviour = () => {
+  try {
+    last = JSON.parse(readFileSync(control, 'utf8'));
+  } catch {}
+  return last;
+};
 
 createServer((_request, response) => {
   const { mode, ms } = behaviour();
