@@ -11,6 +11,8 @@ import { historyBurstOf, loadSignatureDifferences, loadSignatureOf, type History
 import type { BaselineStore } from './baseline/store.ts';
 import { messageOf } from './errors.ts';
 import { mergedCurve } from './load/histogram.ts';
+import type { BurstResult } from './load/measurement.ts';
+import { probeNow, rttTargetOf, type RttFigures } from './load/rtt-probe.ts';
 import { runSeries, warmUp, type SeriesPlan } from './load/series.ts';
 import type { Log } from './log.ts';
 import { buildReport, type RunOutcome } from './report/build-report.ts';
@@ -28,11 +30,13 @@ export async function runGate(settings: Settings, context: RunContext, log: Log)
   let baseline: Baseline | undefined;
   let target: TargetSession | undefined;
   let verdict: RunVerdict | undefined;
+  let rttBefore: RttFigures | undefined;
   let recording: RunOutcome['recording'];
   let error: string | undefined;
   try {
     baseline = await loadBaseline(settings, context, log);
     if (settings.ssh) target = await openTarget(settings, context, log);
+    if (settings.load.networkRtt === 'auto') rttBefore = await probeBefore(settings, log);
     verdict = await measureAndDecide(settings, baseline, target, log);
     const policy = recordPolicy(settings, context, verdict);
     recording = { recorded: false, note: policy.note };
@@ -44,7 +48,8 @@ export async function runGate(settings: Settings, context: RunContext, log: Log)
     await target?.close().catch((thrown: unknown) => log.warning(`closing the SSH session: ${messageOf(thrown)}`));
   }
   const host = target && { report: target.hostReport, bursts: target.watch.bursts };
-  return buildReport(settings, context, { startedAt, finishedAt: new Date().toISOString(), baseline, host, verdict, recording, error });
+  const finishedAt = new Date().toISOString();
+  return buildReport(settings, context, { startedAt, finishedAt, baseline, host, verdict, rttBefore, recording, error });
 }
 
 interface Baseline {
@@ -73,8 +78,22 @@ async function loadBaseline(settings: Settings, context: RunContext, log: Log): 
   return { store, source: { kind: 'history', runs: comparable }, comparable, settingsChanges, location: store.location };
 }
 
+/** The round trip to the target before any load; a target that refuses the probe is reported, never fatal. */
+async function probeBefore(settings: Settings, log: Log): Promise<RttFigures> {
+  const target = rttTargetOf(settings.load.url);
+  const rtt = await probeNow(target);
+  const where = `${target.host}:${target.port}`;
+  if (rtt.medianMs !== undefined) {
+    log.info(`network RTT to ${where} before load: median ${rtt.medianMs} ms, min ${rtt.minMs} ms (TCP handshake)`);
+  }
+  if (rtt.failed > 0) {
+    log.warning(`network RTT probe: ${rtt.failed} of ${rtt.failed + rtt.samples} handshakes to ${where} failed (${rtt.failure})`);
+  }
+  return rtt;
+}
+
 async function measureAndDecide(settings: Settings, baseline: Baseline, target: TargetSession | undefined, log: Log): Promise<RunVerdict> {
-  const plan: SeriesPlan = { load: settings.load, abUrl: settings.baseline.abUrl };
+  const plan: SeriesPlan = { load: settings.load, abUrl: settings.baseline.abUrl, probeRtt: settings.load.networkRtt === 'auto' };
   log.info(`warming up ${redactedUrl(settings.load.url)} for ${settings.load.warmupMs} ms`);
   await warmUp(plan);
   log.info(`measuring ${settings.load.bursts} bursts of ${settings.load.durationMs} ms`);
@@ -82,7 +101,8 @@ async function measureAndDecide(settings: Settings, baseline: Baseline, target: 
     baseline: baseline.source,
     settingsChanges: baseline.settingsChanges,
     gate: settings.gate,
-    measure: (firstIndex) => runSeries(plan, settings.load.bursts, firstIndex, target?.observer),
+    networkRtt: settings.load.networkRtt === 'auto',
+    measure: async (firstIndex) => warnOfFailedProbes(await runSeries(plan, settings.load.bursts, firstIndex, target?.observer), log),
     findings: (bursts) => healthFindings(target?.watch.bursts ?? [], bursts),
     onConfirming: (first) => log.info(`first verdict ${first.verdict}: confirming with ${settings.load.bursts} more bursts`),
     hostRules: (decision) =>
@@ -94,6 +114,19 @@ async function measureAndDecide(settings: Settings, baseline: Baseline, target: 
         live: baseline.source.kind === 'ab',
       }),
   });
+}
+
+/** A target that refuses or ignores the probe's handshakes is told, never failed for it. */
+function warnOfFailedProbes(bursts: BurstResult[], log: Log): BurstResult[] {
+  const failed = bursts.reduce((sum, burst) => sum + (burst.rtt?.failed ?? 0), 0);
+  if (failed > 0) {
+    const probes = bursts.reduce((sum, burst) => sum + (burst.rtt ? burst.rtt.failed + burst.rtt.samples : 0), 0);
+    const why = bursts.find((burst) => burst.rtt?.failure)?.rtt?.failure;
+    log.warning(
+      `network RTT probe: ${failed} of ${probes} handshakes during the bursts failed (${why}); bursts without an RTT are judged end to end`,
+    );
+  }
+  return bursts;
 }
 
 /** Whether this run goes into the history, and why (not). */

@@ -45,6 +45,8 @@ export interface HistoryBurst {
   errorRate: number;
   /** 2xx responses counted; 0 means the burst measured no latency. */
   ok: number;
+  /** The network round trip during the burst (median of its TCP handshakes, ms); absent in older runs. */
+  rttMs?: number;
 }
 
 export interface HistoryRun {
@@ -90,6 +92,7 @@ export function historyBurstOf(burst: BurstFigures): HistoryBurst {
     requestsPerSec: round(burst.requestsPerSec, 1),
     errorRate: Number(burst.errorRate.toPrecision(4)),
     ok: burst.ok,
+    ...(burst.rtt?.medianMs !== undefined && { rttMs: round(burst.rtt.medianMs, 3) }),
   };
 }
 
@@ -149,6 +152,7 @@ function runProblem(run: unknown, where: string): string | undefined {
     if (!isObject(burst) || !BURST_FIELDS.every((k) => isNumber(burst[k]))) {
       return `${where}.bursts[${i}] lacks numeric ${BURST_FIELDS.join('/')}`;
     }
+    if (burst.rttMs !== undefined && !isNumber(burst.rttMs)) return `${where}.bursts[${i}].rttMs is not a number`;
   }
   return undefined;
 }

@@ -14,6 +14,7 @@ export const INPUT_DEFAULTS = {
   timeout: '10s',
   rate: '',
   'load-processes': '1',
+  'network-rtt': 'auto',
   host: '',
   port: '22',
   username: '',

@@ -7,6 +7,7 @@ import { headerSecrets, redactedUrl, urlSecrets } from './redact-url.ts';
 import type {
   BaselineStoreKind,
   CommentMode,
+  NetworkRttMode,
   ReportSettings,
   Settings,
   SshSettings,
@@ -484,6 +485,7 @@ export function parseInputs(raw: RawInputs): RunPlan {
       timeoutMs: reader.durationMs('timeout', { minMs: 1000 }),
       rate,
       loadProcesses,
+      networkRtt: reader.oneOf<NetworkRttMode>('network-rtt', ['auto', 'off']),
     },
     ssh: parseSsh(reader),
     swap: {

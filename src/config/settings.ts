@@ -5,6 +5,8 @@ export type SwapMode = 'verify' | 'configure' | 'off';
 export type BaselineStoreKind = 'branch' | 'file' | 'none';
 export type UpdateBaseline = 'auto' | 'true' | 'false';
 export type CommentMode = 'always' | 'on-regression' | 'never';
+/** auto: measure the RTT to the target during every burst and judge stored baselines on service time. */
+export type NetworkRttMode = 'auto' | 'off';
 
 export interface LoadSettings {
   url: string;
@@ -21,6 +23,8 @@ export interface LoadSettings {
   rate?: number;
   /** Child processes sharing the connections, for targets faster than one core can load. */
   loadProcesses: number;
+  /** Parsed settings always have it; settings built by hand without it measure no RTT. */
+  networkRtt?: NetworkRttMode;
 }
 
 export interface SshSettings {

@@ -2,6 +2,7 @@
 // histogram of 2xx responses; the histogram itself travels along so bursts and runs can be merged.
 
 import type { LatencySummary } from './histogram.ts';
+import type { RttFigures } from './rtt-probe.ts';
 
 export type BurstTarget = 'candidate' | 'baseline';
 
@@ -16,6 +17,8 @@ export interface BurstFigures extends Omit<LatencySummary, 'count'> {
   errorRate: number;
   /** Our own process's CPU time over wall time: near 1 means we measured the generator. */
   generatorCpu: number;
+  /** The network round trip measured during the burst (TCP handshakes); absent with `network-rtt: off`. */
+  rtt?: RttFigures;
 }
 
 export interface BurstResult extends BurstFigures {

@@ -4,6 +4,7 @@
 import type { LoadSettings } from '../config/settings.ts';
 import { runBurst, type BurstRequest } from './engine.ts';
 import type { BurstResult, BurstTarget } from './measurement.ts';
+import { probeDuring, rttTargetOf } from './rtt-probe.ts';
 
 /** Lets the host watch bracket every measured burst. */
 export interface BurstObserver {
@@ -15,6 +16,8 @@ export interface SeriesPlan {
   load: LoadSettings;
   /** A/B mode: the baseline build's URL. */
   abUrl?: string;
+  /** Measure the network round trip during every burst (`network-rtt: auto`). */
+  probeRtt?: boolean;
 }
 
 function requestFor(plan: SeriesPlan, index: number, target: BurstTarget, durationMs: number): BurstRequest {
@@ -46,11 +49,25 @@ export async function runSeries(
   for (let round = 0; round < count; round += 1) {
     for (const target of targetsOf(plan)) {
       await observer?.beforeBurst(index, target);
-      const result = await runBurst(requestFor(plan, index, target, plan.load.durationMs));
+      const request = requestFor(plan, index, target, plan.load.durationMs);
+      const result = plan.probeRtt ? await burstWithRtt(request) : await runBurst(request);
       await observer?.afterBurst(result);
       results.push(result);
       index += 1;
     }
   }
   return results;
+}
+
+/** The burst with handshakes to its URL's host:port spread over it, from this (the runner's) side. */
+async function burstWithRtt(request: BurstRequest): Promise<BurstResult> {
+  const burstEnded = new AbortController();
+  const probe = probeDuring(rttTargetOf(request.spec.url), request.spec.durationMs, burstEnded.signal);
+  try {
+    const result = await runBurst(request);
+    burstEnded.abort();
+    return { ...result, rtt: await probe };
+  } finally {
+    burstEnded.abort();
+  }
 }

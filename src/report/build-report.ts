@@ -6,12 +6,14 @@ import type { Settings } from '../config/settings.ts';
 import type { HistoryRun } from '../baseline/history.ts';
 import { CURVE_PERCENTILES, mergedCurve } from '../load/histogram.ts';
 import type { BurstResult } from '../load/measurement.ts';
+import type { RttFigures } from '../load/rtt-probe.ts';
 import type { HostReport } from '../target/session.ts';
 import { DEFAULT_HISTORY_RUNS } from '../verdict/decide.ts';
 import type { Decision } from '../verdict/decision.ts';
 import { runFigures } from '../verdict/run-figures.ts';
 import { median } from '../verdict/statistics.ts';
 import type { BurstHostHealth } from '../watch/health.ts';
+import { networkSummaryOf } from './network-summary.ts';
 import { publicSettings, REPORT_SCHEMA, REPORT_VERSION, type GateReport } from './gate-report.ts';
 
 export interface RunOutcome {
@@ -26,6 +28,8 @@ export interface RunOutcome {
   };
   host?: { report: HostReport; bursts: BurstHostHealth[] };
   verdict?: { bursts: BurstResult[]; decision: Decision };
+  /** The network round trip before the first burst (`network-rtt: auto`). */
+  rttBefore?: RttFigures;
   recording?: { recorded: boolean; note: string };
   /** Why the run stopped before its end. */
   error?: string;
@@ -69,6 +73,7 @@ export function buildReport(settings: Settings, context: RunContext, outcome: Ru
       figures: runFigures(bursts.filter((burst) => burst.target === 'candidate')),
       curve: curvesOf(bursts, baseline?.comparable ?? []),
     }),
+    ...withNetwork(bursts, baseline?.comparable ?? [], outcome.rttBefore),
     ...(error !== undefined && { error }),
   };
 }
@@ -84,4 +89,13 @@ function curvesOf(bursts: readonly BurstResult[], comparable: readonly HistoryRu
       ? CURVE_PERCENTILES.map((_, i) => median(stored.map((curve) => curve[i] ?? 0)))
       : undefined;
   return { percentiles: CURVE_PERCENTILES, candidate: mergedCurve(histogramsOf('candidate')), baseline: baselineCurve };
+}
+
+function withNetwork(
+  bursts: readonly BurstResult[],
+  comparable: readonly HistoryRun[],
+  before: RttFigures | undefined,
+): Pick<GateReport, 'network'> {
+  const network = networkSummaryOf(bursts, comparable, before);
+  return network ? { network } : {};
 }

@@ -12,6 +12,7 @@ import type { Decision, Verdict } from '../verdict/decision.ts';
 import type { BurstHostHealth } from '../watch/health.ts';
 import type { HostRunSummary } from '../watch/host-summary.ts';
 import type { HostMachine } from '../watch/machine.ts';
+import type { NetworkSummary } from './network-summary.ts';
 
 export const REPORT_SCHEMA = 'loadgate-report';
 export const REPORT_VERSION = 1;
@@ -72,6 +73,8 @@ export interface GateReport {
   decision?: Decision;
   /** The target host, when `host` was set: its identity and swap, and each burst's health. */
   host?: HostReport & { bursts: BurstHostHealth[]; storedBaseline?: StoredBaselineHost };
+  /** The network round trip and service time (`network-rtt: auto`); absent in older reports. */
+  network?: NetworkSummary;
   /** Set when the run failed before or while measuring: what happened, in words. */
   error?: string;
 }

@@ -1,4 +1,4 @@
-// The latency table a reviewer reads first: Metric | Baseline | This run | Change | Limit | Status.
+// The latency table a reviewer reads first: Metric | Baseline | This run | (Service) | Change | Limit | Status.
 
 import { markdownTable } from 'markdown-table';
 import type { Comparison, ComparedMetric, ComparisonStatus } from '../verdict/decision.ts';
@@ -28,22 +28,46 @@ export function latencyTable(report: GateReport, columnTitle = 'This run'): stri
   const figures = report.figures;
   if (!figures) return '';
   const byMetric = new Map<ComparedMetric, Comparison>((report.decision?.comparisons ?? []).map((c) => [c.metric, c]));
+  const service = serviceColumns(report);
+  const hasService = Object.keys(service).length > 0;
   const rows = ROWS.map(({ metric, label, format }) => {
     const comparison = byMetric.get(metric);
     const before = comparison?.baseline;
     const change = comparison?.change;
+    const shown = service[metric];
     return [
       label,
-      before === undefined ? '—' : format(before),
+      before === undefined ? '—' : shown?.judged ? `${format(before)} service` : format(before),
       format(figures[metric]),
+      ...(hasService ? [shown ? format(shown.current) : '—'] : []),
       change === undefined || !Number.isFinite(change) ? '—' : signedPercent(change),
       // A report read back by `comment-from` was written by the measuring workflow: its text is quoted.
       comparison?.limit ? inertProse(comparison.limit) : '—',
       STATUS_TEXT[comparison?.status ?? 'info'],
     ];
   });
-  const header = ['Metric', 'Baseline', columnTitle, 'Change', 'Limit', 'Status'];
-  return markdownTable([header, ...rows, ...memoryTableRows(report, STATUS_TEXT)], {
-    align: ['l', 'r', 'r', 'r', 'r', 'l'],
-  });
+  const network = report.network;
+  if (network && (network.rttMs !== undefined || network.failedProbes > 0)) {
+    const failed = network.failedProbes > 0 ? `⚠️ ${network.failedProbes} of ${network.probes} probes failed` : STATUS_TEXT.info;
+    const before = network.historyRttMs === undefined ? '—' : milliseconds(network.historyRttMs);
+    const current = network.rttMs === undefined ? '—' : milliseconds(network.rttMs);
+    rows.push(['network RTT', before, current, ...(hasService ? ['—'] : []), '—', '—', failed]);
+  }
+  // The service column (latency − network RTT) is there only when the run measured the RTT.
+  const memory = memoryTableRows(report, STATUS_TEXT).map((row) => (hasService ? [...row.slice(0, 3), '—', ...row.slice(3)] : row));
+  const header = ['Metric', 'Baseline', columnTitle, ...(hasService ? ['Service'] : []), 'Change', 'Limit', 'Status'];
+  return markdownTable([header, ...rows, ...memory], { align: ['l', 'r', 'r', ...(hasService ? ['r'] : []), 'r', 'r', 'l'] });
+}
+
+/**
+ * Service time (latency − network RTT) beside end-to-end latency for p50 and p95; `judged` when the
+ * verdict compared service times, so the Baseline and Change columns are service time too.
+ */
+function serviceColumns(report: GateReport): Partial<Record<ComparedMetric, { current: number; judged: boolean }>> {
+  const network = report.network;
+  const judged = report.decision?.latencyBasis === 'service-time';
+  return {
+    ...(network?.serviceMedianMs !== undefined && { p50: { current: network.serviceMedianMs, judged } }),
+    ...(network?.serviceP95Ms !== undefined && { p95: { current: network.serviceP95Ms, judged } }),
+  };
 }

@@ -30,6 +30,9 @@ export function setOutputs(report: GateReport, reportPath: string, commentUrl: s
   core.setOutput('report', reportPath);
   core.setOutput('comment-url', commentUrl);
   for (const [name, value] of Object.entries(memoryOutputs(report))) core.setOutput(name, value);
+  core.setOutput('network-rtt-ms', report.network?.rttMs?.toFixed(3) ?? '');
+  core.setOutput('service-median-ms', report.network?.serviceMedianMs?.toFixed(3) ?? '');
+  core.setOutput('service-p95-ms', report.network?.serviceP95Ms?.toFixed(3) ?? '');
 }
 
 async function postComment(

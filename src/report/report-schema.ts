@@ -146,6 +146,14 @@ const fraction = finite({ min: 0, max: 1 });
 const burstTarget = oneOf(['candidate', 'baseline'] as const);
 const healthFlag = oneOf(['ok', 'memory-pressure', 'swapping', 'oom-kill', 'worker-crash', 'cpu-steal', 'generator-saturated'] as const);
 
+const rttFigures = record<NonNullable<GateReport['bursts'][number]['rtt']>>({
+  minMs: optional(nonNegative),
+  medianMs: optional(nonNegative),
+  samples: count,
+  failed: count,
+  failure: optional(text(200)),
+});
+
 const burstResult = record<GateReport['bursts'][number]>({
   index: integer(0, REPORT_MAX_BURSTS),
   target: burstTarget,
@@ -166,6 +174,7 @@ const burstResult = record<GateReport['bursts'][number]>({
   timeouts: count,
   errorRate: fraction,
   generatorCpu: nonNegative,
+  rtt: optional(rttFigures),
 });
 
 type Report = GateReport;
@@ -305,6 +314,7 @@ const decision = record<NonNullable<Report['decision']>>({
   notes: list(text()),
   confirmed: flag,
   crashed: flag,
+  latencyBasis: optional(oneOf(['service-time', 'end-to-end'] as const)),
 });
 
 const settings = record<Report['settings']>({
@@ -343,6 +353,18 @@ const curve = record<NonNullable<Report['curve']>>({
   baseline: optional(list(nonNegative)),
 });
 
+const network = record<NonNullable<Report['network']>>({
+  before: optional(rttFigures),
+  rttMs: optional(nonNegative),
+  rttMinMs: optional(nonNegative),
+  serviceMedianMs: optional(nonNegative),
+  serviceP95Ms: optional(nonNegative),
+  historyRttMs: optional(nonNegative),
+  probes: count,
+  failedProbes: count,
+  failure: optional(text(200)),
+});
+
 const reportShape = record<Report>({
   schema: oneOf([REPORT_SCHEMA]),
   version: oneOf([REPORT_VERSION]),
@@ -373,6 +395,7 @@ const reportShape = record<Report>({
   }),
   decision: optional(decision),
   host: optional(host),
+  network: optional(network),
   error: optional(text(REPORT_ERROR_MAX_CHARS)),
 });
 

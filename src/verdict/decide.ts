@@ -3,9 +3,10 @@
 
 import type { GateSettings } from '../config/settings.ts';
 import type { BurstResult } from '../load/measurement.ts';
-import type { HistoryBurst, HistoryRun } from '../baseline/history.ts';
+import { historyBurstOf, type HistoryBurst, type HistoryRun } from '../baseline/history.ts';
 import type { Comparison, ComparisonStatus, Decision, DecisionMode, Verdict } from './decision.ts';
 import { AB_SIGNIFICANCE, COLD_START_RUNS, judgeAB, judgeAgainstHistory, type LatencyJudgement, type LatencyMetric } from './latency-rules.ts';
+import { chooseBasis, serviceBurstOf, type BasisChoice } from './service-time.ts';
 import { median } from './statistics.ts';
 import { count, milliseconds, plainPercent, runs, signedPercent } from './wording.ts';
 
@@ -28,6 +29,8 @@ export interface DecisionInput {
   crashes?: string[];
   /** Set when `bursts` include confirmation bursts: what the first bursts alone gave. */
   confirmation?: { firstVerdict: Verdict; firstBursts: number };
+  /** Set with `network-rtt: auto`: a stored baseline may be judged on service time (verdict/service-time.ts). */
+  networkRtt?: boolean;
 }
 
 interface Row extends Comparison {
@@ -39,7 +42,7 @@ const SEVERITY: Record<ComparisonStatus, number> = { info: 0, ok: 0, improved: 0
 const LATENCY_METRICS: LatencyMetric[] = ['p50', 'p95'];
 const INFO_METRICS = ['p99', 'requestsPerSec'] as const;
 
-type Figure = Exclude<keyof HistoryBurst, 'ok'>;
+type Figure = Exclude<keyof HistoryBurst, 'ok' | 'rttMs'>;
 
 const hasLatency = (burst: HistoryBurst) => burst.ok > 0;
 
@@ -69,12 +72,22 @@ interface BaselineView {
   warnings: string[];
 }
 
-function historyView(source: Extract<BaselineSource, { kind: 'history' }>): BaselineView {
+/** The stored runs a decision compares with: the newest healthy ones with latency figures. */
+function historyWindow(source: Extract<BaselineSource, { kind: 'history' }>): HistoryRun[] {
+  return source.runs.filter((run) => run.healthy && run.bursts.some(hasLatency)).slice(-(source.limit ?? DEFAULT_HISTORY_RUNS));
+}
+
+/** The runs with their latency bursts as service times. */
+const asServiceTime = (runs: HistoryRun[]) =>
+  runs.map((run) => ({ ...run, bursts: run.bursts.map((burst) => serviceBurstOf(burst) ?? burst) }));
+
+function historyView(source: Extract<BaselineSource, { kind: 'history' }>, basis?: BasisChoice): BaselineView {
   const healthy = source.runs.filter((run) => run.healthy && run.bursts.some(hasLatency));
-  const window = healthy.slice(-(source.limit ?? DEFAULT_HISTORY_RUNS));
+  const window = basis?.basis === 'service-time' ? asServiceTime(historyWindow(source)) : historyWindow(source);
   const notes: string[] = [];
   const skipped = source.runs.length - healthy.length;
   if (skipped > 0) notes.push(`${runs(skipped)} in the history left out as unhealthy or without latency figures.`);
+  if (window.length > 0 && basis) notes.push(basis.reason);
   if (window.length === 0) {
     notes.push('No baseline yet: this run was measured and reported, not compared. A run on the default branch stores one.');
     return { mode: 'no-history', figure: () => undefined, context: 'no baseline yet', notes, warnings: [] };
@@ -130,10 +143,10 @@ function noneView(): BaselineView {
   return { mode: 'none', figure: () => undefined, context: 'not compared', notes: ['baseline-store is none: measured and reported, not compared.'], warnings: [] };
 }
 
-function viewOf(input: DecisionInput, candidateCount: number): BaselineView {
+function viewOf(input: DecisionInput, candidateCount: number, basis?: BasisChoice): BaselineView {
   switch (input.baseline.kind) {
     case 'history':
-      return historyView(input.baseline);
+      return historyView(input.baseline, basis);
     case 'ab':
       return abView(input.bursts.filter((b) => b.target === 'baseline'), candidateCount);
     case 'none':
@@ -196,13 +209,22 @@ function passHeadline(rows: Row[], view: BaselineView): string {
   return `${changes.join(', ')} vs baseline (${view.context})`;
 }
 
+/** Which latency a stored baseline is judged on; undefined outside stored mode or with `network-rtt: off`. */
+function basisOf(input: DecisionInput, measured: BurstResult[]): BasisChoice | undefined {
+  if (input.baseline.kind !== 'history' || !input.networkRtt) return undefined;
+  return chooseBasis(measured.map(historyBurstOf), historyWindow(input.baseline));
+}
+
 /** Decide one run. With `confirmation` set, `bursts` hold the first bursts and the confirmation bursts together. */
 export function decide(input: DecisionInput): Decision {
   const crashes = input.crashes ?? [];
   const environment = input.environmentIssues ?? [];
   const candidate = input.bursts.filter((b) => b.target === 'candidate');
-  const latency = candidate.filter(hasLatency);
-  const view = viewOf(input, latency.length);
+  const measured = candidate.filter(hasLatency);
+  const basis = basisOf(input, measured);
+  const latency =
+    basis?.basis === 'service-time' ? measured.map((burst) => ({ ...burst, ...serviceBurstOf(historyBurstOf(burst)) })) : measured;
+  const view = viewOf(input, latency.length, basis);
   const notes = [...view.notes];
   const warnings = [...view.warnings];
   if (input.confirmation) {
@@ -219,6 +241,7 @@ export function decide(input: DecisionInput): Decision {
     notes,
     confirmed: input.confirmation !== undefined,
     crashed: crashes.length > 0,
+    ...(basis && view.mode !== 'no-history' && { latencyBasis: basis.basis }),
   });
   if (crashes.length > 0) notes.push(...crashes.map((crash) => `Crash: ${crash}.`));
   if (candidate.length === 0 && crashes.length === 0) return finish('error', 'no load bursts were measured', []);

@@ -38,6 +38,8 @@ export interface Decision {
   confirmed: boolean;
   /** True when the target crashed under load: more bursts would not change the verdict. */
   crashed: boolean;
+  /** Stored mode with `network-rtt: auto`: whether p50/p95 were judged as service time or end to end. */
+  latencyBasis?: 'service-time' | 'end-to-end';
 }
 
 /**

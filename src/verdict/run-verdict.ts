@@ -26,6 +26,8 @@ export interface RunVerdictInput {
    * each latency decision, so a memory regression is confirmed like a latency one.
    */
   hostRules?(decision: Decision): Decision;
+  /** Set with `network-rtt: auto` (see decide.ts). */
+  networkRtt?: boolean;
   /** Told when the first verdict asks for confirmation bursts. */
   onConfirming?(first: Decision): void;
 }
@@ -47,6 +49,7 @@ export async function runVerdict(input: RunVerdictInput): Promise<RunVerdict> {
       bursts,
       baseline,
       gate: input.gate,
+      networkRtt: input.networkRtt,
       environmentIssues: findings.environmentIssues,
       crashes: findings.crashes,
       confirmation: first && { firstVerdict: first.decision.verdict, firstBursts: first.bursts },

@@ -1,0 +1,89 @@
+// Service time: a latency less the network round trip, and which of the two a stored-baseline
+// verdict judges. Pure.
+//
+// Definition. A keep-alive request pays one round trip (request out, response back) on top of the
+// service's own time. The burst's RTT is the median of the TCP handshakes spread over the burst
+// (the typical round trip a request met, not the best one). For each percentile of a burst:
+//   service pX = max(0, pX − burst RTT median)
+// A run's service figure is the median over its bursts, like every other run figure.
+//
+// Which figure is judged, when this run and every compared run have RTT figures. Each connection
+// waits for its answer before sending again: under a fixed `connections` (closed loop), and also
+// under `rate`, which autocannon enforces as a per-second budget (requests go back to back until
+// the second's budget is spent, then pause; measured: 4 connections at `rate: 100` on a CPU-bound
+// 2 ms handler queued like the closed loop). So the RTT sets the arrival rate and with it the
+// service's queueing. A longer round trip can only lower the arrival rate, so service time cannot
+// rise with it (saturated, it falls: client latency stays connections ÷ throughput, whatever the
+// RTT); a shorter round trip can only shorten the client's cycle, so end-to-end latency cannot
+// rise with it. Judge service time when this run's RTT is at least the history's, end-to-end
+// latency when it is lower: neither can then show the network's change as a slowdown, saturated
+// or not. The price: when the RTT fell, a slowdown smaller than the fall is hidden.
+// Otherwise (no RTT on one side, `network-rtt: off`, A/B mode) end-to-end latency, as before.
+
+import type { HistoryBurst, HistoryRun } from '../baseline/history.ts';
+import { median } from './statistics.ts';
+import { milliseconds } from './wording.ts';
+
+export type LatencyBasis = 'service-time' | 'end-to-end';
+
+export interface BasisChoice {
+  basis: LatencyBasis;
+  /** Why, in one sentence for the report. */
+  reason: string;
+  /** This run's and the history's RTT (median of burst medians), when both had one. */
+  currentRttMs?: number;
+  historyRttMs?: number;
+}
+
+/** A latency less the round trip, never below zero (a round trip measured slower than a request). */
+export function serviceTimeOf(latencyMs: number, rttMs: number): number {
+  return Math.max(0, latencyMs - rttMs);
+}
+
+/**
+ * The burst with its judged latencies (p50, p95) as service times; undefined when it has no RTT.
+ * p99 stays end to end: it is shown for information, beside this run's end-to-end p99.
+ */
+export function serviceBurstOf(burst: HistoryBurst): HistoryBurst | undefined {
+  if (burst.rttMs === undefined) return undefined;
+  return { ...burst, p50: serviceTimeOf(burst.p50, burst.rttMs), p95: serviceTimeOf(burst.p95, burst.rttMs) };
+}
+
+/** The median of the bursts' RTTs; undefined unless every burst has one. */
+export function runRttOf(bursts: readonly HistoryBurst[]): number | undefined {
+  if (bursts.length === 0 || bursts.some((burst) => burst.rttMs === undefined)) return undefined;
+  return median(bursts.map((burst) => burst.rttMs!));
+}
+
+/**
+ * The figure the stored-baseline verdict judges. `current` are this run's bursts with latency,
+ * `history` the runs it is compared with.
+ */
+export function chooseBasis(current: readonly HistoryBurst[], history: readonly HistoryRun[]): BasisChoice {
+  const currentRttMs = runRttOf(current);
+  if (currentRttMs === undefined) {
+    return { basis: 'end-to-end', reason: 'Judged on end-to-end latency: this run has no network RTT figures.' };
+  }
+  const historyRtts = history.map((run) => runRttOf(run.bursts.filter((burst) => burst.ok > 0)));
+  if (historyRtts.length === 0 || historyRtts.some((rtt) => rtt === undefined)) {
+    return { basis: 'end-to-end', reason: 'Judged on end-to-end latency: the stored runs have no network RTT figures.', currentRttMs };
+  }
+  const historyRttMs = median(historyRtts as number[]);
+  const rtts = `network RTT ${milliseconds(currentRttMs)} now, ${milliseconds(historyRttMs)} in the history`;
+  if (currentRttMs >= historyRttMs) {
+    return {
+      basis: 'service-time',
+      reason: `Judged on service time (latency − network RTT; ${rtts}): a longer round trip can only lower it.`,
+      currentRttMs,
+      historyRttMs,
+    };
+  }
+  return {
+    basis: 'end-to-end',
+    reason:
+      `Judged on end-to-end latency (${rtts}): a shorter round trip can raise the service's queueing, never the client latency, ` +
+      'so a slowdown smaller than the RTT fall is hidden.',
+    currentRttMs,
+    historyRttMs,
+  };
+}

@@ -1,0 +1,173 @@
+// Network RTT and service time through the delay line (FIELD-NOTES "Simulating a remote host"):
+// the target lives in a namespace this test makes, at 10.213.9.2, behind a user-space delay whose
+// RTT the test changes. Needs root. Traffic goes only to that address.
+
+import { strict as assert } from 'node:assert';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { LoadSettings } from '../../src/config/settings.ts';
+import { probeNow, rttTargetOf } from '../../src/load/rtt-probe.ts';
+import { runSeries } from '../../src/load/series.ts';
+import { serviceTimeOf } from '../../src/verdict/service-time.ts';
+import { startRemoteHost, type RemoteHost } from '../support/delay-line.ts';
+import { runBundle, type BundleRun } from '../support/run-bundle.ts';
+
+const PUSH_TO_MAIN = { ref: 'refs/heads/main', repository: { default_branch: 'main', full_name: 'octo-org/shop' } };
+const PULL_REQUEST = {
+  pull_request: { number: 7, head: { repo: { full_name: 'octo-org/shop' } }, base: { repo: { full_name: 'octo-org/shop' } } },
+  repository: { default_branch: 'main', full_name: 'octo-org/shop' },
+};
+
+describe('network RTT through the delay line (10.213.9.2)', { timeout: 400_000 }, () => {
+  let host: RemoteHost;
+  let dir: string;
+  before(async () => {
+    host = await startRemoteHost('lgh9rtt', '10.213.9', 8099, 5);
+    dir = await mkdtemp(join(tmpdir(), 'loadgate-rtt-'));
+  });
+  after(async () => {
+    await host?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const inputsFor = (key: string, extra: Record<string, string> = {}) => ({
+    url: host.url,
+    connections: '4',
+    // The first request on each connection also pays the TCP handshake, one more RTT: 3 s bursts
+    // keep those 4 requests under 2 % of a burst at 25 ms, out of its p95 (1 s put them at 4-7 %).
+    duration: '3s',
+    bursts: '3',
+    warmup: '500ms',
+    'baseline-store': 'file',
+    'baseline-path': join(dir, 'baseline.json'),
+    'baseline-key': key,
+    comment: 'never',
+    ...extra,
+  });
+  const note = (run: BundleRun) =>
+    `${run.outputs.verdict}: ${run.report?.headline} (rtt ${run.outputs['network-rtt-ms']}, service p50 ${run.outputs['service-median-ms']})`;
+
+  for (const [load, extra] of [
+    ['closed loop', {}],
+    ['rate: 100', { rate: '100' }],
+  ] as const) {
+    it(`${load}: history at RTT 5 ms; the same build at 25 ms passes on service time; +25 % service time at another RTT fails`, async (t) => {
+      const key = load === 'closed loop' ? 'closed' : 'rate';
+      await host.setBehaviour({ mode: 'sleep', ms: 20 });
+      await host.setRttMs(5);
+      const recorded = await runBundle({ inputs: inputsFor(key, extra), eventName: 'push', event: PUSH_TO_MAIN });
+      assert.equal(recorded.code, 0, recorded.stdout + recorded.stderr);
+      const rttAt5 = Number(recorded.outputs['network-rtt-ms']);
+      assert.ok(Math.abs(rttAt5 - 5) < 2.5, `network-rtt-ms ${rttAt5}`);
+      assert.ok(Math.abs(Number(recorded.outputs['service-median-ms']) - 20) < 4, note(recorded));
+      t.diagnostic(`recorded: p50 ${recorded.outputs['median-ms']} ms; ${note(recorded)}`);
+
+      await host.setRttMs(25);
+      const farther = await runBundle({ inputs: inputsFor(key, extra), eventName: 'pull_request', event: PULL_REQUEST });
+      t.diagnostic(`+20 ms: p50 ${farther.outputs['median-ms']} ms; ${note(farther)}`);
+      assert.equal(farther.outputs.verdict, 'pass', note(farther) + farther.stdout);
+      assert.ok(
+        Number(farther.outputs['median-ms']) > Number(recorded.outputs['median-ms']) + 15,
+        'end-to-end latency did rise by the RTT',
+      );
+      assert.ok(Math.abs(Number(farther.outputs['network-rtt-ms']) - 25) < 2.5);
+      assert.equal((farther.report?.decision as { latencyBasis?: string } | undefined)?.latencyBasis, 'service-time');
+      assert.match(farther.summary, /\| network RTT\s+\|/);
+      assert.match(farther.summary, /\| p50 \(median\) \|\s+\d+\.\d ms service \|\s+\d+\.\d ms \|\s+\d+\.\d ms \|/);
+
+      const off = await runBundle({
+        inputs: inputsFor(key, { ...extra, 'network-rtt': 'off' }),
+        eventName: 'pull_request',
+        event: PULL_REQUEST,
+      });
+      t.diagnostic(`+20 ms, network-rtt off: ${note(off)}`);
+      assert.equal(off.outputs.verdict, 'regression', 'judged end to end, the RTT change reads as a slowdown');
+      assert.equal(off.outputs['network-rtt-ms'], '');
+
+      await host.setBehaviour({ mode: 'sleep', ms: 25 });
+      // Any RTT at or above the history's is judged on service time: 25 ms, and 15 ms for the second case.
+      await host.setRttMs(load === 'closed loop' ? 25 : 15);
+      const slower = await runBundle({ inputs: inputsFor(key, extra), eventName: 'pull_request', event: PULL_REQUEST });
+      t.diagnostic(`+25 % service time: ${note(slower)}`);
+      assert.equal(slower.outputs.verdict, 'regression', note(slower));
+      assert.ok(Number(slower.outputs['median-change']) > 15, `median-change ${slower.outputs['median-change']}`);
+    });
+  }
+
+  it('the two load regimes, measured: a CPU-bound 2 ms handler, 4 connections, at RTT 4 and 24 ms', async (t) => {
+    await host.setBehaviour({ mode: 'cpu', ms: 2 });
+    const load = (rate?: number): LoadSettings => ({
+      url: host.url,
+      method: 'GET',
+      headers: {},
+      connections: 4,
+      durationMs: 1500,
+      bursts: 1,
+      warmupMs: 0,
+      pipelining: 1,
+      timeoutMs: 5000,
+      loadProcesses: 1,
+      rate,
+    });
+    const figures: Record<string, { p50: number; rtt: number; service: number; rps: number }> = {};
+    for (const [regime, rate] of [
+      ['closed', undefined],
+      ['rate', 100],
+    ] as const) {
+      for (const rttMs of [4, 24]) {
+        await host.setRttMs(rttMs);
+        const [burst] = await runSeries({ load: load(rate), probeRtt: true }, 1, 0);
+        const rtt = burst.rtt!.medianMs!;
+        figures[`${regime}@${rttMs}`] = { p50: burst.p50, rtt, service: serviceTimeOf(burst.p50, rtt), rps: burst.requestsPerSec };
+        t.diagnostic(
+          `${regime}, RTT ${rttMs}: client p50 ${burst.p50.toFixed(2)} ms, RTT ${rtt.toFixed(2)} ms, service p50 ${serviceTimeOf(burst.p50, rtt).toFixed(2)} ms, ${burst.requestsPerSec.toFixed(0)} req/s`,
+        );
+      }
+    }
+    // Closed loop: at 4 ms the handler is saturated and requests queue; at 24 ms the queue empties.
+    assert.ok(figures['closed@4'].service > figures['closed@24'].service + 0.3, JSON.stringify(figures));
+    assert.ok(figures['closed@4'].rps > 1.5 * figures['closed@24'].rps, 'closed loop: the RTT sets the arrival rate');
+    // `rate` is no open loop: autocannon spends each second's budget back to back, so at 4 ms the
+    // requests queue as in the closed loop (why verdict/service-time.ts treats both alike).
+    assert.ok(figures['rate@4'].service > figures['rate@24'].service + 0.5, JSON.stringify(figures));
+  });
+
+  it('overhead at RTT 25 ms: the probe before the first burst and the probes in a burst add ≤ 300 ms to a run', async (t) => {
+    await host.setBehaviour({ mode: 'sleep', ms: 20 });
+    await host.setRttMs(25);
+    const load: LoadSettings = {
+      url: host.url,
+      method: 'GET',
+      headers: {},
+      connections: 4,
+      durationMs: 1000,
+      bursts: 1,
+      warmupMs: 0,
+      pipelining: 1,
+      timeoutMs: 5000,
+      loadProcesses: 1,
+    };
+    const started = performance.now();
+    const before = await probeNow(rttTargetOf(host.url));
+    const beforeMs = performance.now() - started;
+    const timed = async (probeRtt: boolean) => {
+      const start = performance.now();
+      const [burst] = await runSeries({ load, probeRtt }, 1, 0);
+      return { ms: performance.now() - start, rps: burst.requestsPerSec };
+    };
+    const runs = [];
+    for (let i = 0; i < 3; i += 1) runs.push({ on: await timed(true), off: await timed(false) });
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[1];
+    const addedPerBurst = median(runs.map((r) => r.on.ms)) - median(runs.map((r) => r.off.ms));
+    const rpsRatio = median(runs.map((r) => r.on.rps)) / median(runs.map((r) => r.off.rps));
+    t.diagnostic(
+      `probe before the first burst: ${beforeMs.toFixed(0)} ms (median RTT ${before.medianMs} ms); per burst added ${addedPerBurst.toFixed(0)} ms; throughput ratio ${rpsRatio.toFixed(3)}`,
+    );
+    assert.equal(before.samples, 3);
+    assert.ok(beforeMs < 300, `before: ${beforeMs} ms`);
+    assert.ok(addedPerBurst < 50, `per burst: ${addedPerBurst} ms`);
+    assert.ok(rpsRatio > 0.95, `throughput ratio ${rpsRatio}`);
+  });
+});
