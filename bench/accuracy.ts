@@ -92,7 +92,10 @@ export async function accuracy(plan: AccuracyPlan, log: (line: string) => void):
       if (tool.name === 'loadgate') {
         const truth = spread(mine.map((m) => m.truth.p50)).median;
         const allowedMs = 'ms' in service.tolerance ? service.tolerance.ms : service.tolerance.share * truth;
-        const allowed = 'ms' in service.tolerance ? `${fmt(service.tolerance.ms * 1000)} µs` : `${fmt(service.tolerance.share * 100)} % = ${fmt(allowedMs * 1000)} µs`;
+        const allowed =
+          'ms' in service.tolerance
+            ? `${fmt(service.tolerance.ms * 1000)} µs`
+            : `${fmt(service.tolerance.share * 100)} % = ${fmt(allowedMs * 1000)} µs`;
         statuses.push(atMost(Math.abs(p50Error.median), allowedMs, 3 * allowedMs));
         verdicts.push(`${service.label}: p50 ${us(p50Error.median)} (goal ±${allowed})`);
       }
@@ -108,7 +111,7 @@ export async function accuracy(plan: AccuracyPlan, log: (line: string) => void):
     notes: [
       `Truth: the target's own clock from its \`request\` event to \`response.end()\`, for exactly the requests of each run; the target runs in its own process. ${plan.durationMs / 1000} s per run, ${plan.rounds} interleaved rounds; 1 connection for busy-wait services, 10 for the timer.`,
       "The client's figure also holds the loopback round trip and HTTP parsing on both sides, which the server's clock cannot see: a small positive error is the floor for every tool.",
-      "autocannon has no p95 (its p97.5 is shown) and counts whole milliseconds, rounded down.",
+      'autocannon has no p95 (its p97.5 is shown) and counts whole milliseconds, rounded down.',
     ],
     raw: results,
   };

@@ -32,7 +32,9 @@ export function worst(statuses: readonly GoalStatus[]): GoalStatus {
 }
 
 export function fmt(value: number | undefined, digits = 0): string {
-  return value === undefined || !Number.isFinite(value) ? '—' : value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  return value === undefined || !Number.isFinite(value)
+    ? '—'
+    : value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
 /** `min / **median** / max` */

@@ -23,7 +23,15 @@ export interface LoadOptions {
 }
 
 function specOf(options: LoadOptions): BurstSpec {
-  return { url: options.url, method: 'GET', headers: {}, connections: options.connections, pipelining: 1, timeoutMs: 10_000, durationMs: options.durationMs };
+  return {
+    url: options.url,
+    method: 'GET',
+    headers: {},
+    connections: options.connections,
+    pipelining: 1,
+    timeoutMs: 10_000,
+    durationMs: options.durationMs,
+  };
 }
 
 export async function runEngine(options: LoadOptions, processes = 1): Promise<ToolRun> {
@@ -36,13 +44,19 @@ export async function runEngine(options: LoadOptions, processes = 1): Promise<To
 
 /** autocannon as a user would call it: no `response` listener, timed like the engine. */
 export async function runBareAutocannon(options: LoadOptions): Promise<ToolRun> {
-  const instance = autocannon({ url: options.url, connections: options.connections, duration: options.durationMs / 1000, timeout: 10 }) as Promise<autocannon.Result> & autocannon.Instance;
+  const instance = autocannon({
+    url: options.url,
+    connections: options.connections,
+    duration: options.durationMs / 1000,
+    timeout: 10,
+  }) as Promise<autocannon.Result> & autocannon.Instance;
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const result = await instance;
   const wallMs = performance.now() - started;
   const cpu = process.cpuUsage(cpuBefore);
-  if (result.errors > 0 || result.non2xx > 0) throw new Error(`autocannon saw ${result.errors} errors and ${result.non2xx} non-2xx against ${options.url}`);
+  if (result.errors > 0 || result.non2xx > 0)
+    throw new Error(`autocannon saw ${result.errors} errors and ${result.non2xx} non-2xx against ${options.url}`);
   return {
     requestsPerSec: (result['2xx'] * 1000) / wallMs,
     p50: result.latency.p50,

@@ -38,13 +38,24 @@ export function renderBenchmarks(figures: readonly Figure[], machine: Machine, c
     'CI runs the short version, `npm run bench -- --quick` (about 2 minutes, writes nothing), which exits 1 when a goal is missed widely.',
     '',
     `Machine: ${machine.cores} cores, ${machine.cpuModel}; load average (1, 5, 15 min) ${load(machine.loadAverageBefore)} before, ${load(machine.loadAverageAfter)} after.`,
-    `Versions: ${Object.entries(machine.versions).map(([name, version]) => `${name} ${version}`).join(', ')}.`,
+    `Versions: ${Object.entries(machine.versions)
+      .map(([name, version]) => `${name} ${version}`)
+      .join(', ')}.`,
     '',
     '| figure | goal | result | |',
     '| --- | --- | --- | --- |',
     ...figures.map((f) => `| ${f.id}. ${f.title} | ${f.goal} | ${f.verdict} | ${ICON[f.status]} ${f.status} |`),
     '',
-    ...figures.flatMap((f) => [`## ${f.id}. ${f.title}`, '', `Goal: ${f.goal}. **${ICON[f.status]} ${f.status}**: ${f.verdict}.`, '', table(f.table), '', ...f.notes.map((note) => `- ${note}`), '']),
+    ...figures.flatMap((f) => [
+      `## ${f.id}. ${f.title}`,
+      '',
+      `Goal: ${f.goal}. **${ICON[f.status]} ${f.status}**: ${f.verdict}.`,
+      '',
+      table(f.table),
+      '',
+      ...f.notes.map((note) => `- ${note}`),
+      '',
+    ]),
     power ?? '## 5. Power of the verdict\n\nMeasured separately by `bench/power.ts` (`npx tsx bench/power.ts`).',
     '',
   ].join('\n');

@@ -49,7 +49,8 @@ export interface LoopbackSsh {
 
 export function buildBundle(): void {
   const result = spawnSync(process.execPath, ['build.mjs'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
-  if (result.status !== 0) throw new Error(`node build.mjs failed:\n${(result.stderr || result.stdout).trim().split('\n').slice(0, 8).join('\n')}`);
+  if (result.status !== 0)
+    throw new Error(`node build.mjs failed:\n${(result.stderr || result.stdout).trim().split('\n').slice(0, 8).join('\n')}`);
 }
 
 /** The bundle's Node: the action's node24 when `npm test` installed it, else this one. */
@@ -64,7 +65,11 @@ export function nodeStartupMs(): number {
   return performance.now() - started;
 }
 
-export async function timeBundleRun(url: string, load: { bursts: number; durationMs: number; warmupMs: number }, extraInputs: Record<string, string> = {}): Promise<BundleTiming> {
+export async function timeBundleRun(
+  url: string,
+  load: { bursts: number; durationMs: number; warmupMs: number },
+  extraInputs: Record<string, string> = {},
+): Promise<BundleTiming> {
   const dir = await mkdtemp(join(tmpdir(), 'loadgate-bench-bundle-'));
   try {
     const files = { output: join(dir, 'output'), summary: join(dir, 'summary'), event: join(dir, 'event.json') };
@@ -134,19 +139,34 @@ export async function timeBundleRun(url: string, load: { bursts: number; duratio
 export function timeStatisticsAndReport(report: GateReport): number {
   const bursts = report.bursts as BurstResult[];
   const started = performance.now();
-  const stored: HistoryRun[] = Array.from({ length: 20 }, (_, i) => ({
-    sha: `${i}`.padStart(40, '0'),
-    ref: 'refs/heads/main',
-    time: new Date().toISOString(),
-    healthy: true,
-    bursts: bursts.map(historyBurstOf),
-    curve: report.curve?.candidate ?? [],
-  }) as unknown as HistoryRun);
-  const decision = decide({ bursts, baseline: { kind: 'history', runs: stored }, gate: { maxMedianIncrease: 0.1, maxP95Increase: 0.15, maxErrorRate: 0.01, failOnRegression: true, failOnInconclusive: false } });
+  const stored: HistoryRun[] = Array.from(
+    { length: 20 },
+    (_, i) =>
+      ({
+        sha: `${i}`.padStart(40, '0'),
+        ref: 'refs/heads/main',
+        time: new Date().toISOString(),
+        healthy: true,
+        bursts: bursts.map(historyBurstOf),
+        curve: report.curve?.candidate ?? [],
+      }) as unknown as HistoryRun,
+  );
+  const decision = decide({
+    bursts,
+    baseline: { kind: 'history', runs: stored },
+    gate: { maxMedianIncrease: 0.1, maxP95Increase: 0.15, maxErrorRate: 0.01, failOnRegression: true, failOnInconclusive: false },
+  });
   const merged = mergeHistograms(bursts.map((burst) => burst.histogram));
   const curve = latencyCurve(merged);
   merged.destroy();
-  const full: GateReport = { ...report, decision, verdict: decision.verdict, headline: decision.headline, figures: runFigures(bursts), curve: { ...report.curve!, candidate: curve } };
+  const full: GateReport = {
+    ...report,
+    decision,
+    verdict: decision.verdict,
+    headline: decision.headline,
+    figures: runFigures(bursts),
+    curve: { ...report.curve!, candidate: curve },
+  };
   renderCommentBody(full, { marker: '<!-- loadgate:bench -->' });
   renderSummary(full);
   JSON.stringify(full);
@@ -160,7 +180,14 @@ export async function startLoopbackSsh(): Promise<LoopbackSsh | string> {
   const { startSshd } = (await import('../test/support/sshd.ts')) as typeof import('../test/support/sshd.ts');
   const sshd = await startSshd();
   return {
-    inputs: { host: sshd.host, port: String(sshd.port), username: sshd.username, key: sshd.privateKey, fingerprint: sshd.hostKeyFingerprint, swap: 'off' },
+    inputs: {
+      host: sshd.host,
+      port: String(sshd.port),
+      username: sshd.username,
+      key: sshd.privateKey,
+      fingerprint: sshd.hostKeyFingerprint,
+      swap: 'off',
+    },
     stop: () => sshd.stop(),
   };
 }
@@ -175,7 +202,12 @@ function sshPhases(run: BundleTiming): { connect: number; lock: number; swap: nu
   const connected = lineAt(run, /^Connected to /);
   const locked = lineAt(run, /^Holding the lock /);
   const swapped = lineAt(run, /^swap: /);
-  return { connect: connected - run.startupMs, lock: locked - connected, swap: swapped - locked, watchStart: lineAt(run, /^warming up /) - swapped };
+  return {
+    connect: connected - run.startupMs,
+    lock: locked - connected,
+    swap: swapped - locked,
+    watchStart: lineAt(run, /^warming up /) - swapped,
+  };
 }
 
 /** Wall time of warmup and bursts beyond what was configured (between-burst work, incl. the host watch). */
@@ -196,7 +228,14 @@ export async function overhead(plan: OverheadPlan, log: (line: string) => void):
   try {
     buildBundle();
   } catch (error) {
-    return { ...base, status: 'missed widely', verdict: `the bundle does not build: ${(error as Error).message}`, table: [], notes: [], raw: { error: (error as Error).message } };
+    return {
+      ...base,
+      status: 'missed widely',
+      verdict: `the bundle does not build: ${(error as Error).message}`,
+      table: [],
+      notes: [],
+      raw: { error: (error as Error).message },
+    };
   }
   const target = await startTarget({ delayMs: 1 });
   const ssh = await startLoopbackSsh();
@@ -213,14 +252,18 @@ export async function overhead(plan: OverheadPlan, log: (line: string) => void):
       plain.push(run);
       if (!run.report) throw new Error(`the bundle run wrote no report: ${run.headline}`);
       statistics.push(timeStatisticsAndReport(run.report));
-      log(`  bundle run ${i + 1}: start-up ${fmt(run.startupMs)} ms, wall ${fmt(run.wallMs)} ms for ${run.configuredLoadMs} ms of load (${run.verdict})`);
+      log(
+        `  bundle run ${i + 1}: start-up ${fmt(run.startupMs)} ms, wall ${fmt(run.wallMs)} ms for ${run.configuredLoadMs} ms of load (${run.verdict})`,
+      );
       if (typeof ssh !== 'string') {
         const overSsh = await timeBundleRun(target.url, plan.load, ssh.inputs);
         remote.push(overSsh);
         log(`  bundle run ${i + 1} over SSH: wall ${fmt(overSsh.wallMs)} ms (${overSsh.verdict}: ${overSsh.headline})`);
         const withService = await timeBundleRun(target.url, plan.load, { ...ssh.inputs, 'service-match': SERVICE_TAG });
         remoteWithService.push(withService);
-        log(`  bundle run ${i + 1} over SSH with service-match: wall ${fmt(withService.wallMs)} ms (${withService.verdict}: ${withService.headline})`);
+        log(
+          `  bundle run ${i + 1} over SSH with service-match: wall ${fmt(withService.wallMs)} ms (${withService.verdict}: ${withService.headline})`,
+        );
       }
     }
     const over = (runs: BundleTiming[]) => spread(runs.map((r) => r.wallMs - r.configuredLoadMs));
@@ -230,21 +273,48 @@ export async function overhead(plan: OverheadPlan, log: (line: string) => void):
     const phases = remote.map(sshPhases);
     const totalSsh = remote.length ? over(remote) : undefined;
     const totalService = remoteWithService.length ? over(remoteWithService) : undefined;
-    const row = (label: string, values: number[] | undefined, digits = 0) => [label, values ? fmtSpread(spread(values), digits) : `missing: ${ssh as string}`];
+    const row = (label: string, values: number[] | undefined, digits = 0) => [
+      label,
+      values ? fmtSpread(spread(values), digits) : `missing: ${ssh as string}`,
+    ];
     const sshValues = (pick: (p: ReturnType<typeof sshPhases>) => number) => (remote.length ? phases.map(pick) : undefined);
     const rows = [
       ['part', 'ms min / **median** / max'],
       row('node itself (`node -e ""`), for scale', nodeOnly),
-      row('start-up: spawn → first log line (bundle load, inputs)', plain.map((r) => r.startupMs)),
-      row('SSH connect, host key verified', sshValues((p) => p.connect)),
-      row('lock on the target', sshValues((p) => p.lock)),
-      row('swap check', sshValues((p) => p.swap)),
-      row('swap check → first load (host watch start)', sshValues((p) => p.watchStart)),
-      row('warmup + bursts beyond their configured time, report, exit — no host', plain.map((r) => loadBeyondConfigured(r, plan.load))),
+      row(
+        'start-up: spawn → first log line (bundle load, inputs)',
+        plain.map((r) => r.startupMs),
+      ),
+      row(
+        'SSH connect, host key verified',
+        sshValues((p) => p.connect),
+      ),
+      row(
+        'lock on the target',
+        sshValues((p) => p.lock),
+      ),
+      row(
+        'swap check',
+        sshValues((p) => p.swap),
+      ),
+      row(
+        'swap check → first load (host watch start)',
+        sshValues((p) => p.watchStart),
+      ),
+      row(
+        'warmup + bursts beyond their configured time, report, exit — no host',
+        plain.map((r) => loadBeyondConfigured(r, plan.load)),
+      ),
       row('… the same with the host watched over SSH', remote.length ? remote.map((r) => loadBeyondConfigured(r, plan.load)) : undefined),
       row('of which statistics and report (decide vs 20 stored runs, curve, comment, summary; in-process)', statistics, 1),
-      row(`**total, no host** (wall − ${plan.load.warmupMs + plan.load.bursts * plan.load.durationMs} ms of configured load)`, plain.map((r) => r.wallMs - r.configuredLoadMs)),
-      row('**total, with SSH, lock, swap check and host watch**', remote.length ? remote.map((r) => r.wallMs - r.configuredLoadMs) : undefined),
+      row(
+        `**total, no host** (wall − ${plan.load.warmupMs + plan.load.bursts * plan.load.durationMs} ms of configured load)`,
+        plain.map((r) => r.wallMs - r.configuredLoadMs),
+      ),
+      row(
+        '**total, with SSH, lock, swap check and host watch**',
+        remote.length ? remote.map((r) => r.wallMs - r.configuredLoadMs) : undefined,
+      ),
       row(
         '**total, the same with `service-match`** (the service found before load, its memory sampled every second)',
         remoteWithService.length ? remoteWithService.map((r) => r.wallMs - r.configuredLoadMs) : undefined,
@@ -263,13 +333,17 @@ export async function overhead(plan: OverheadPlan, log: (line: string) => void):
       notes: [
         `${plan.runs} runs each of \`node dist/index.js\` (${bundleNode() === process.execPath ? `node ${process.version}` : 'node 24'}) with ${plan.load.warmupMs} ms warmup and ${plan.load.bursts} × ${plan.load.durationMs} ms bursts on 10 connections against a 1 ms target on 127.0.0.1, \`baseline-store: none\`, \`comment: never\`; with and without \`host\` = a loopback OpenSSH sshd (test/support/sshd.ts), alternating. Phases are read from the time each log line arrived.`,
         'The SSH runs use `swap: off`, which reads /proc/meminfo and /proc/swaps exactly as `verify` does; this machine has no swap, which `verify` would rightly refuse before any load.',
-        'The `service-match` runs watch an idle node process the benchmark starts: one more SSH command before the load, and each second\'s sample reads its PSS.',
+        "The `service-match` runs watch an idle node process the benchmark starts: one more SSH command before the load, and each second's sample reads its PSS.",
         ...(sshVerdicts.length ? [`The SSH runs ended with ${sshVerdicts.join('; ')}.`] : []),
       ],
       raw: {
         plain: plain.map(({ report: _report, ...rest }) => rest),
         overSsh: remote.map(({ report: _report, ...rest }) => rest),
-        overSshWithService: remoteWithService.map(({ report: _report, ...rest }) => rest), statisticsMs: statistics, nodeOnlyMs: nodeOnly, ssh: typeof ssh === 'string' ? ssh : 'loopback sshd' },
+        overSshWithService: remoteWithService.map(({ report: _report, ...rest }) => rest),
+        statisticsMs: statistics,
+        nodeOnlyMs: nodeOnly,
+        ssh: typeof ssh === 'string' ? ssh : 'loopback sshd',
+      },
     };
   } finally {
     service.kill('SIGKILL');

@@ -127,7 +127,11 @@ export function abBurstsPlan(): Case[] {
     inputs: { 'max-median-increase': '3%', 'max-p95-increase': '3%', bursts: '10' },
     purpose: 'A/B limits below the +5% goal, twice the bursts',
   };
-  return [0, 0.05].flatMap((size) => (['all', 'tail'] as const).filter((kind) => size > 0 || kind === 'all').map((kind) => ({ profile, slowdown: { kind, size }, runs: 20 })));
+  return [0, 0.05].flatMap((size) =>
+    (['all', 'tail'] as const)
+      .filter((kind) => size > 0 || kind === 'all')
+      .map((kind) => ({ profile, slowdown: { kind, size }, runs: 20 })),
+  );
 }
 
 /** The CI variant: defaults only, no change and a gross +50%, enough to catch a broken gate. */

@@ -55,9 +55,25 @@ function burst(index: number, target: BurstTarget, runDrift: number, slowP50: nu
   const p50 = P50_MS * runDrift * (1 + slowP50) * Math.exp(P50_JITTER * gaussian());
   const p95 = Math.max(p50, P95_MS * runDrift * (1 + slowP95) * Math.exp(P95_JITTER * gaussian()));
   return {
-    index, target, startedAt: '', durationMs: 10_000, histogram: '',
-    p50, p90: p95 * 0.9, p95, p99: p95 * 1.3, p999: p95 * 1.6, max: p95 * 2, mean: p50 * 1.1,
-    requestsPerSec: 500, ok: 5000, non2xx: 0, errors: 0, timeouts: 0, errorRate: 0, generatorCpu: 0.3,
+    index,
+    target,
+    startedAt: '',
+    durationMs: 10_000,
+    histogram: '',
+    p50,
+    p90: p95 * 0.9,
+    p95,
+    p99: p95 * 1.3,
+    p999: p95 * 1.6,
+    max: p95 * 2,
+    mean: p50 * 1.1,
+    requestsPerSec: 500,
+    ok: 5000,
+    non2xx: 0,
+    errors: 0,
+    timeouts: 0,
+    errorRate: 0,
+    generatorCpu: 0.3,
   };
 }
 
@@ -71,7 +87,11 @@ function series(count: number, runDrift: number, slowP50: number, slowP95: numbe
 
 function storedHistory(bursts: number): HistoryRun[] {
   return Array.from({ length: HISTORY_RUNS }, (_, i) => ({
-    sha: `s${i}`, ref: 'refs/heads/main', time: '', healthy: true, curve: [],
+    sha: `s${i}`,
+    ref: 'refs/heads/main',
+    time: '',
+    healthy: true,
+    curve: [],
     config: { url: '', method: 'GET', connections: 10, durationMs: 10_000, pipelining: 1, rate: null, bodySha256: null },
     bursts: series(bursts, drift(), 0, 0, 'stored').map(historyBurstOf),
   }));
@@ -97,10 +117,16 @@ async function trial(mode: Mode, bursts: number, slowdown: number, kind: Kind): 
 const percent = (n: number) => `${((100 * n) / trials).toFixed(1)}%`;
 
 console.log(`# Verdict power simulation: ${trials} trials per row, seed ${options.seed}`);
-console.log(`Noise: run drift uniform ±${RUN_DRIFT * 100}%, burst jitter σ ${P50_JITTER * 100}% (p50) / ${P95_JITTER * 100}% (p95); stored history ${HISTORY_RUNS} runs.`);
-console.log(`Limits: stored +${defaultGate.maxMedianIncrease * 100}% p50 / +${defaultGate.maxP95Increase * 100}% p95; A/B +${abGate.maxMedianIncrease * 100}% p50 / +${abGate.maxP95Increase * 100}% p95.`);
+console.log(
+  `Noise: run drift uniform ±${RUN_DRIFT * 100}%, burst jitter σ ${P50_JITTER * 100}% (p50) / ${P95_JITTER * 100}% (p95); stored history ${HISTORY_RUNS} runs.`,
+);
+console.log(
+  `Limits: stored +${defaultGate.maxMedianIncrease * 100}% p50 / +${defaultGate.maxP95Increase * 100}% p95; A/B +${abGate.maxMedianIncrease * 100}% p50 / +${abGate.maxP95Increase * 100}% p95.`,
+);
 console.log('"regression" is the detection rate (false-alarm rate at 0%); "inconclusive" never fails the check by default.\n');
-console.log('| mode | bursts | slowdown | regression (K) | inconclusive (K) | regression (confirmed) | inconclusive (confirmed) | runs confirming |');
+console.log(
+  '| mode | bursts | slowdown | regression (K) | inconclusive (K) | regression (confirmed) | inconclusive (confirmed) | runs confirming |',
+);
 console.log('|---|---|---|---|---|---|---|---|');
 for (const mode of ['stored', 'ab'] as const) {
   for (const bursts of BURST_COUNTS) {

@@ -110,7 +110,8 @@ function upperBound(count: number, of: number): number {
   return high;
 }
 
-const signed = (fraction: number | undefined) => (fraction === undefined ? '–' : `${fraction >= 0 ? '+' : ''}${(fraction * 100).toFixed(1)}%`);
+const signed = (fraction: number | undefined) =>
+  fraction === undefined ? '–' : `${fraction >= 0 ? '+' : ''}${(fraction * 100).toFixed(1)}%`;
 
 export function markdownTable(tallies: CaseTally[]): string {
   const lines = [
@@ -140,7 +141,14 @@ interface GoalSpec {
 export const GOALS: GoalSpec[] = [
   { goal: 'stored mode detects +10% p50', mode: 'stored', cases: [{ kind: 'all', size: 0.1 }] },
   { goal: 'stored mode detects +15% p95', mode: 'stored', cases: [{ kind: 'tail', size: 0.15 }] },
-  { goal: 'A/B mode detects +5%', mode: 'ab', cases: [{ kind: 'all', size: 0.05 }, { kind: 'tail', size: 0.05 }] },
+  {
+    goal: 'A/B mode detects +5%',
+    mode: 'ab',
+    cases: [
+      { kind: 'all', size: 0.05 },
+      { kind: 'tail', size: 0.05 },
+    ],
+  },
 ];
 
 export function judgeGoals(tallies: CaseTally[]): GoalResult[] {

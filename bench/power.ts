@@ -23,7 +23,18 @@ import { silentLog } from '../src/log.ts';
 import { runGate } from '../src/pipeline.ts';
 import type { GateReport } from '../src/report/gate-report.ts';
 import { mulberry32, robustCentreAndSpread, median } from '../src/verdict/statistics.ts';
-import { abBurstsPlan, behaviourFor, driftFrom, fullPlan, quickPlan, RUN_DRIFT, SERVICE, slowdownLabel, type Case, type Mode } from './power-cases.ts';
+import {
+  abBurstsPlan,
+  behaviourFor,
+  driftFrom,
+  fullPlan,
+  quickPlan,
+  RUN_DRIFT,
+  SERVICE,
+  slowdownLabel,
+  type Case,
+  type Mode,
+} from './power-cases.ts';
 import { judgeGoals, loadSecondsPerRun, markdownTable, share, tally, type CaseTally, type RunRecord } from './power-tally.ts';
 import { startTargetPair, type TargetPair } from './power-targets.ts';
 
@@ -40,7 +51,9 @@ const { values: options } = parseArgs({
   },
 });
 if (options.help) {
-  console.log('usage: npx tsx bench/power.ts [--quick | --plan full|quick|ab-bursts] [--lanes N] [--budget-minutes M] [--history N] [--seed S] [--out FILE]');
+  console.log(
+    'usage: npx tsx bench/power.ts [--quick | --plan full|quick|ab-bursts] [--lanes N] [--budget-minutes M] [--history N] [--seed S] [--out FILE]',
+  );
   process.exit(0);
 }
 
@@ -52,7 +65,8 @@ const lanes = Number(options.lanes ?? (quick ? 4 : 6));
 const budgetMs = Number(options['budget-minutes'] ?? (quick ? 1.75 : 15)) * 60_000;
 const historyRuns = Number(options.history ?? (quick ? 5 : 20));
 const seed = Number(options.seed);
-const outPath = options.out ?? fileURLToPath(new URL(`./results/${planName === 'full' ? 'power' : `power-${planName}`}.json`, import.meta.url));
+const outPath =
+  options.out ?? fileURLToPath(new URL(`./results/${planName === 'full' ? 'power' : `power-${planName}`}.json`, import.meta.url));
 /** No job starts later than this before the budget ends: an A/B run that confirms takes ~20 s. */
 const LONGEST_RUN_MS = 25_000;
 
@@ -61,8 +75,21 @@ const LONGEST_RUN_MS = 25_000;
  * tick, so anything shorter is 1 s anyway. 20 connections give ~700 requests per burst, ~70 in
  * the tail that makes p95. No warmup: the services live in their own process and stay warm.
  */
-const LOAD_INPUTS: RawInputs = { connections: '20', duration: '1s', warmup: '0', 'baseline-store': 'file', 'baseline-key': 'power', name: 'power' };
-const CONTEXT: RunContext = { eventName: 'push', ref: 'refs/heads/main', sha: 'power-bench', defaultBranch: 'main', apiUrl: 'http://127.0.0.1:9' };
+const LOAD_INPUTS: RawInputs = {
+  connections: '20',
+  duration: '1s',
+  warmup: '0',
+  'baseline-store': 'file',
+  'baseline-key': 'power',
+  name: 'power',
+};
+const CONTEXT: RunContext = {
+  eventName: 'push',
+  ref: 'refs/heads/main',
+  sha: 'power-bench',
+  defaultBranch: 'main',
+  apiUrl: 'http://127.0.0.1:9',
+};
 
 interface Lane {
   index: number;
@@ -156,9 +183,17 @@ function jobsOf(cases: Case[]): Job[] {
   return jobs;
 }
 
-const signedPercent = (fraction: number | undefined) => (fraction === undefined ? '–' : `${fraction >= 0 ? '+' : ''}${(fraction * 100).toFixed(1)}%`);
+const signedPercent = (fraction: number | undefined) =>
+  fraction === undefined ? '–' : `${fraction >= 0 ? '+' : ''}${(fraction * 100).toFixed(1)}%`;
 
-async function runLane(lane: Lane, queue: Job[], records: RunRecord[], total: number, deadline: number, needsHistory: boolean): Promise<void> {
+async function runLane(
+  lane: Lane,
+  queue: Job[],
+  records: RunRecord[],
+  total: number,
+  deadline: number,
+  needsHistory: boolean,
+): Promise<void> {
   if (needsHistory) await buildHistory(lane);
   while (performance.now() < deadline) {
     const job = queue.shift();
@@ -186,8 +221,10 @@ function grossProblems(tallies: CaseTally[]): string[] {
   const problems: string[] = [];
   for (const t of tallies) {
     if (t.runs === 0) continue;
-    if (t.size === 0 && t.regression >= 2 && t.regression / t.runs > 0.1) problems.push(`${t.profile}: false alarms ${share(t.regression, t.runs)} at 0% (limit 10%)`);
-    if (t.size >= 0.5 && t.regression / t.runs < 0.75) problems.push(`${t.profile}: ${t.label} detected only ${share(t.regression, t.runs)} (needs 75%)`);
+    if (t.size === 0 && t.regression >= 2 && t.regression / t.runs > 0.1)
+      problems.push(`${t.profile}: false alarms ${share(t.regression, t.runs)} at 0% (limit 10%)`);
+    if (t.size >= 0.5 && t.regression / t.runs < 0.75)
+      problems.push(`${t.profile}: ${t.label} detected only ${share(t.regression, t.runs)} (needs 75%)`);
     if (t.error / t.runs > 0.1) problems.push(`${t.profile}, ${t.label}: ${share(t.error, t.runs)} runs ended in error`);
   }
   return problems;
@@ -205,7 +242,9 @@ async function main(): Promise<number> {
     node: process.version,
     loadAverageAtStart: loadavg().map((value) => Number(value.toFixed(2))),
   };
-  progress(`power benchmark (${planName}): ${planned} gate runs in ${cases.length} cases on ${lanes} lanes, budget ${(budgetMs / 60_000).toFixed(1)} min`);
+  progress(
+    `power benchmark (${planName}): ${planned} gate runs in ${cases.length} cases on ${lanes} lanes, budget ${(budgetMs / 60_000).toFixed(1)} min`,
+  );
   progress(`machine: ${machine.cores} × ${machine.cpu}, load average ${machine.loadAverageAtStart.join(' ')}`);
 
   const workdir = await mkdtemp(join(tmpdir(), 'loadgate-power-'));
@@ -214,7 +253,12 @@ async function main(): Promise<number> {
   let laneList: Lane[] = [];
   try {
     for (let index = 0; index < lanes; index++) pairs.push(await startTargetPair());
-    laneList = pairs.map((pair, index) => ({ index, pair, historyPath: join(workdir, `lane-${index}.json`), historyFigures: { p50: [], p95: [] } }));
+    laneList = pairs.map((pair, index) => ({
+      index,
+      pair,
+      historyPath: join(workdir, `lane-${index}.json`),
+      historyFigures: { p50: [], p95: [] },
+    }));
     const deadline = started + budgetMs - LONGEST_RUN_MS;
     await Promise.all(laneList.map((lane) => runLane(lane, queue, records, planned, deadline, needsHistory)));
   } finally {
@@ -229,12 +273,19 @@ async function main(): Promise<number> {
   const defaults = parseInputs({ url: 'http://127.0.0.1/' });
   if (defaults.kind !== 'measure') throw new Error('default inputs parsed as a post-report run');
   const productionLoad = {
-    stored: { first: loadSecondsPerRun(defaults.settings.load, 'stored', false), confirmed: loadSecondsPerRun(defaults.settings.load, 'stored', true) },
+    stored: {
+      first: loadSecondsPerRun(defaults.settings.load, 'stored', false),
+      confirmed: loadSecondsPerRun(defaults.settings.load, 'stored', true),
+    },
     ab: { first: loadSecondsPerRun(defaults.settings.load, 'ab', false), confirmed: loadSecondsPerRun(defaults.settings.load, 'ab', true) },
   };
   const historySpread = laneList
     .filter((lane) => lane.historyFigures.p50.length > 0)
-    .map((lane) => ({ lane: lane.index, p50SpreadPercent: spreadPercent(lane.historyFigures.p50), p95SpreadPercent: spreadPercent(lane.historyFigures.p95) }));
+    .map((lane) => ({
+      lane: lane.index,
+      p50SpreadPercent: spreadPercent(lane.historyFigures.p50),
+      p95SpreadPercent: spreadPercent(lane.historyFigures.p95),
+    }));
 
   console.log(`\n## Power: ${planName} run, ${records.length} gate runs in ${wallSeconds} s on ${lanes} lanes`);
   console.log(
@@ -248,12 +299,16 @@ async function main(): Promise<number> {
         historySpread.map((h) => `lane ${h.lane} p50 ${h.p50SpreadPercent.toFixed(1)}% p95 ${h.p95SpreadPercent.toFixed(1)}%`).join('; '),
     );
   }
-  console.log(`Machine: ${machine.cores} × ${machine.cpu}, Node ${machine.node}; load average ${machine.loadAverageAtStart.join(' ')} at start, ${loadAverageAtEnd.join(' ')} at end.\n`);
+  console.log(
+    `Machine: ${machine.cores} × ${machine.cpu}, Node ${machine.node}; load average ${machine.loadAverageAtStart.join(' ')} at start, ${loadAverageAtEnd.join(' ')} at end.\n`,
+  );
   console.log(markdownTable(tallies));
   if (goals.length) {
     console.log('\n| goal | settings | detection | false alarms at 0% | status |\n|---|---|---|---|---|');
     for (const goal of goals) {
-      console.log(`| ${goal.goal} | ${goal.profile} | ${goal.detection} | ${goal.falseAlarms} | ${goal.met ? 'MET' : 'NOT MET'}${goal.note ? ` (${goal.note})` : ''} |`);
+      console.log(
+        `| ${goal.goal} | ${goal.profile} | ${goal.detection} | ${goal.falseAlarms} | ${goal.met ? 'MET' : 'NOT MET'}${goal.note ? ` (${goal.note})` : ''} |`,
+      );
     }
   }
   console.log(
@@ -261,7 +316,10 @@ async function main(): Promise<number> {
       `(${productionLoad.stored.confirmed} s when it confirms), A/B ${productionLoad.ab.first} s (${productionLoad.ab.confirmed} s when it confirms); the goal is ≤ 180 s.`,
   );
   const skipped = queue.length;
-  if (skipped > 0) console.log(`The ${(budgetMs / 60_000).toFixed(1)}-minute budget ran out: ${skipped} planned runs were not made (counts above are what ran).`);
+  if (skipped > 0)
+    console.log(
+      `The ${(budgetMs / 60_000).toFixed(1)}-minute budget ran out: ${skipped} planned runs were not made (counts above are what ran).`,
+    );
 
   const problems = grossProblems(tallies);
   await mkdir(dirname(outPath), { recursive: true });

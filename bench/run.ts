@@ -26,7 +26,9 @@ function ensureDebianPackages(): void {
     { name: 'wrk', present: () => !spawnSync('wrk', ['--version']).error },
     { name: 'nginx', present: () => existsSync('/usr/sbin/nginx') },
     { name: 'openssh-server', present: () => existsSync('/usr/sbin/sshd') },
-  ].filter((tool) => !tool.present()).map((tool) => tool.name);
+  ]
+    .filter((tool) => !tool.present())
+    .map((tool) => tool.name);
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) {
     const packages = missing.join(' ');
@@ -35,7 +37,10 @@ function ensureDebianPackages(): void {
   }
   process.stderr.write(`bench: installing ${missing.join(' ')} with apt-get\n`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  for (const apt of [['update', '-qq'], ['install', '-y', '-qq', ...missing]]) {
+  for (const apt of [
+    ['update', '-qq'],
+    ['install', '-y', '-qq', ...missing],
+  ]) {
     const result = spawnSync('apt-get', apt, { env, stdio: ['ignore', 'ignore', 'inherit'] });
     if (result.status !== 0) {
       process.stderr.write(`bench: apt-get ${apt.join(' ')} failed (${result.error?.message ?? `exit ${result.status}`})\n`);
@@ -52,22 +57,42 @@ const only = args.only ? new Set(args.only.split(',').map(Number)) : undefined;
 const wanted = (id: number) => !only || only.has(id);
 
 const PLAN = quick
-  ? { throughput: { connections: 50, durationMs: 2000, rounds: 3 }, accuracy: { durationMs: 1000, rounds: 3 }, overhead: { runs: 2, load: { bursts: 2, durationMs: 1000, warmupMs: 1000 } } }
-  : { throughput: { connections: 50, durationMs: 5000, rounds: 5 }, accuracy: { durationMs: 4000, rounds: 3 }, overhead: { runs: 3, load: { bursts: 2, durationMs: 1000, warmupMs: 1000 } } };
+  ? {
+      throughput: { connections: 50, durationMs: 2000, rounds: 3 },
+      accuracy: { durationMs: 1000, rounds: 3 },
+      overhead: { runs: 2, load: { bursts: 2, durationMs: 1000, warmupMs: 1000 } },
+    }
+  : {
+      throughput: { connections: 50, durationMs: 5000, rounds: 5 },
+      accuracy: { durationMs: 4000, rounds: 3 },
+      overhead: { runs: 3, load: { bursts: 2, durationMs: 1000, warmupMs: 1000 } },
+    };
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const root = new URL('../', import.meta.url);
-const packageVersion = (name: string) => (JSON.parse(readFileSync(new URL(`node_modules/${name}/package.json`, root), 'utf8')) as { version: string }).version;
+const packageVersion = (name: string) =>
+  (JSON.parse(readFileSync(new URL(`node_modules/${name}/package.json`, root), 'utf8')) as { version: string }).version;
 
 const machine: Machine = {
   cores: cpus().length,
   cpuModel: cpus()[0]?.model ?? 'unknown',
   loadAverageBefore: loadavg(),
   loadAverageAfter: [],
-  versions: { node: process.version, autocannon: packageVersion('autocannon'), 'hdr-histogram-js': packageVersion('hdr-histogram-js'), wrk: wrkVersion(), nginx: nginxVersion() },
+  versions: {
+    node: process.version,
+    autocannon: packageVersion('autocannon'),
+    'hdr-histogram-js': packageVersion('hdr-histogram-js'),
+    wrk: wrkVersion(),
+    nginx: nginxVersion(),
+  },
 };
-log(`bench${quick ? ' --quick' : ''}: ${machine.cores} cores, ${machine.cpuModel}, load average ${machine.loadAverageBefore.map((v) => v.toFixed(2)).join(' ')}`);
-if (machine.loadAverageBefore[0] > machine.cores / 2) log(`warning: the machine is busy (load average ${machine.loadAverageBefore[0].toFixed(2)} on ${machine.cores} cores): expect noisy figures`);
+log(
+  `bench${quick ? ' --quick' : ''}: ${machine.cores} cores, ${machine.cpuModel}, load average ${machine.loadAverageBefore.map((v) => v.toFixed(2)).join(' ')}`,
+);
+if (machine.loadAverageBefore[0] > machine.cores / 2)
+  log(
+    `warning: the machine is busy (load average ${machine.loadAverageBefore[0].toFixed(2)} on ${machine.cores} cores): expect noisy figures`,
+  );
 
 const figures: Figure[] = [];
 const started = Date.now();
@@ -101,7 +126,9 @@ for (const figure of figures) {
   log(`\n${figure.id}. ${figure.title} — ${figure.status}: ${figure.verdict}`);
   for (const row of figure.table) log(`   ${row.join(' | ').replaceAll('**', '')}`);
 }
-log(`\nbench took ${((Date.now() - started) / 1000).toFixed(0)} s; load average after ${machine.loadAverageAfter.map((v) => v.toFixed(2)).join(' ')}`);
+log(
+  `\nbench took ${((Date.now() - started) / 1000).toFixed(0)} s; load average after ${machine.loadAverageAfter.map((v) => v.toFixed(2)).join(' ')}`,
+);
 
 if (!quick && !only) {
   const date = new Date().toISOString();

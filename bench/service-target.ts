@@ -56,7 +56,9 @@ export interface ServiceTarget {
 }
 
 export async function startServiceTarget(): Promise<ServiceTarget> {
-  const child: ChildProcess = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child: ChildProcess = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the service target did not start within 30 s')), 30_000);
     child.stdout!.once('data', (chunk: Buffer) => {

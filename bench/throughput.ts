@@ -69,8 +69,19 @@ export async function throughputCeiling(plan: ThroughputPlan, log: (line: string
     goal: 'engine ≥ 0.95 × bare autocannon (median of per-round ratios)',
     status: atLeast(ratio.median, 0.95, 0.85),
     verdict: `engine / bare autocannon = ${fmt(ratio.median, 3)} (min ${fmt(ratio.min, 3)}, max ${fmt(ratio.max, 3)})`,
-    table: rows(tools, runs, new Map([[0, perRound(0)], [1, perRound(1)], [2, perRound(2)]]), 'bare autocannon'),
-    notes: [`${plan.connections} connections, ${plan.durationMs / 1000} s per run, ${plan.rounds} interleaved rounds; nginx: 1 worker, 17-byte static file, access_log off.`],
+    table: rows(
+      tools,
+      runs,
+      new Map([
+        [0, perRound(0)],
+        [1, perRound(1)],
+        [2, perRound(2)],
+      ]),
+      'bare autocannon',
+    ),
+    notes: [
+      `${plan.connections} connections, ${plan.durationMs / 1000} s per run, ${plan.rounds} interleaved rounds; nginx: 1 worker, 17-byte static file, access_log off.`,
+    ],
     raw: { plan, tools: tools.map((tool, i) => ({ name: tool.name, runs: runs[i] })) },
   };
 }
@@ -91,7 +102,9 @@ export async function beyondOneCore(plan: ThroughputPlan, log: (line: string) =>
     status: atLeast(ratio.median, 0.7, 0.4),
     verdict: `2 processes / best wrk = ${fmt(ratio.median, 3)} (min ${fmt(ratio.min, 3)}, max ${fmt(ratio.max, 3)})`,
     table: rows(tools, runs, new Map(tools.map((_, i) => [i, perRound(i)])), 'the better wrk'),
-    notes: [`${plan.connections} connections, ${plan.durationMs / 1000} s per run, ${plan.rounds} interleaved rounds, same nginx as figure 1. On 2 cores nginx's one worker takes a core too.`],
+    notes: [
+      `${plan.connections} connections, ${plan.durationMs / 1000} s per run, ${plan.rounds} interleaved rounds, same nginx as figure 1. On 2 cores nginx's one worker takes a core too.`,
+    ],
     raw: { plan, tools: tools.map((tool, i) => ({ name: tool.name, runs: runs[i] })) },
   };
 }

@@ -34,7 +34,17 @@ export async function runWrk(options: WrkOptions): Promise<ToolRun> {
   try {
     const script = join(dir, 'report.lua');
     await writeFile(script, REPORT_SCRIPT);
-    const args = ['-t', String(options.threads), '-c', String(options.connections), '-d', `${options.durationMs / 1000}s`, '-s', script, options.url];
+    const args = [
+      '-t',
+      String(options.threads),
+      '-c',
+      String(options.connections),
+      '-d',
+      `${options.durationMs / 1000}s`,
+      '-s',
+      script,
+      options.url,
+    ];
     const { stdout } = await promisify(execFile)(WRK, args, { timeout: options.durationMs + 30_000 });
     const match = /LOADGATE-WRK (\d+) (\d+) (\d+) (\d+) (\d+)/.exec(stdout);
     if (!match) throw new Error(`wrk printed no report:\n${stdout}`);

@@ -2676,7 +2676,7 @@ var require_connect = __commonJS({
       const sessionCache = new SessionCache(maxCachedSessions == null ? 100 : maxCachedSessions);
       timeout = timeout == null ? 1e4 : timeout;
       allowH2 = allowH2 != null ? allowH2 : false;
-      return function connect({ hostname: hostname2, host: host2, protocol, port, servername, localAddress, httpSocket }, callback) {
+      return function connect2({ hostname: hostname2, host: host2, protocol, port, servername, localAddress, httpSocket }, callback) {
         let socket;
         if (protocol === "https:") {
           if (!tls) {
@@ -7809,7 +7809,7 @@ var require_client = __commonJS({
         strictContentLength,
         maxCachedSessions,
         maxRedirections,
-        connect: connect2,
+        connect: connect3,
         maxRequestsPerClient,
         localAddress,
         maxResponseSize,
@@ -7861,7 +7861,7 @@ var require_client = __commonJS({
         if (bodyTimeout != null && (!Number.isInteger(bodyTimeout) || bodyTimeout < 0)) {
           throw new InvalidArgumentError("bodyTimeout must be a positive integer or zero");
         }
-        if (connect2 != null && typeof connect2 !== "function" && typeof connect2 !== "object") {
+        if (connect3 != null && typeof connect3 !== "function" && typeof connect3 !== "object") {
           throw new InvalidArgumentError("connect must be a function or an object");
         }
         if (maxRedirections != null && (!Number.isInteger(maxRedirections) || maxRedirections < 0)) {
@@ -7885,15 +7885,15 @@ var require_client = __commonJS({
         if (maxConcurrentStreams != null && (typeof maxConcurrentStreams !== "number" || maxConcurrentStreams < 1)) {
           throw new InvalidArgumentError("maxConcurrentStreams must be a positive integer, greater than 0");
         }
-        if (typeof connect2 !== "function") {
-          connect2 = buildConnector({
+        if (typeof connect3 !== "function") {
+          connect3 = buildConnector({
             ...tls,
             maxCachedSessions,
             allowH2,
             socketPath,
             timeout: connectTimeout,
             ...autoSelectFamily ? { autoSelectFamily, autoSelectFamilyAttemptTimeout } : void 0,
-            ...connect2
+            ...connect3
           });
         }
         if (interceptors?.Client && Array.isArray(interceptors.Client)) {
@@ -7908,7 +7908,7 @@ var require_client = __commonJS({
           this[kInterceptors] = [createRedirectInterceptor({ maxRedirections })];
         }
         this[kUrl] = util.parseOrigin(url);
-        this[kConnector] = connect2;
+        this[kConnector] = connect3;
         this[kPipelining] = pipelining != null ? pipelining : 1;
         this[kMaxHeadersSize] = maxHeaderSize || http.maxHeaderSize;
         this[kKeepAliveDefaultTimeout] = keepAliveTimeout == null ? 4e3 : keepAliveTimeout;
@@ -7962,7 +7962,7 @@ var require_client = __commonJS({
       }
       /* istanbul ignore: only used for test */
       [kConnect](cb) {
-        connect(this);
+        connect2(this);
         this.once("connect", cb);
       }
       [kDispatch](opts, handler2) {
@@ -8026,7 +8026,7 @@ var require_client = __commonJS({
         assert(client[kSize] === 0);
       }
     }
-    async function connect(client) {
+    async function connect2(client) {
       assert(!client[kConnecting]);
       assert(!client[kHTTPContext]);
       let { host: host2, hostname: hostname2, protocol, port } = client[kUrl];
@@ -8197,7 +8197,7 @@ var require_client = __commonJS({
           return;
         }
         if (!client[kHTTPContext]) {
-          connect(client);
+          connect2(client);
           return;
         }
         if (client[kHTTPContext].destroyed) {
@@ -8489,7 +8489,7 @@ var require_pool = __commonJS({
       constructor(origin, {
         connections,
         factory = defaultFactory,
-        connect,
+        connect: connect2,
         connectTimeout,
         tls,
         maxCachedSessions,
@@ -8505,25 +8505,25 @@ var require_pool = __commonJS({
         if (typeof factory !== "function") {
           throw new InvalidArgumentError("factory must be a function.");
         }
-        if (connect != null && typeof connect !== "function" && typeof connect !== "object") {
+        if (connect2 != null && typeof connect2 !== "function" && typeof connect2 !== "object") {
           throw new InvalidArgumentError("connect must be a function or an object");
         }
-        if (typeof connect !== "function") {
-          connect = buildConnector({
+        if (typeof connect2 !== "function") {
+          connect2 = buildConnector({
             ...tls,
             maxCachedSessions,
             allowH2,
             socketPath,
             timeout: connectTimeout,
             ...autoSelectFamily ? { autoSelectFamily, autoSelectFamilyAttemptTimeout } : void 0,
-            ...connect
+            ...connect2
           });
         }
         super(options);
         this[kInterceptors] = options.interceptors?.Pool && Array.isArray(options.interceptors.Pool) ? options.interceptors.Pool : [];
         this[kConnections] = connections || null;
         this[kUrl] = util.parseOrigin(origin);
-        this[kOptions] = { ...util.deepClone(options), connect, allowH2 };
+        this[kOptions] = { ...util.deepClone(options), connect: connect2, allowH2 };
         this[kOptions].interceptors = options.interceptors ? { ...options.interceptors } : void 0;
         this[kFactory] = factory;
         this.on("connectionError", (origin2, targets, error) => {
@@ -8718,25 +8718,25 @@ var require_agent = __commonJS({
       return opts && opts.connections === 1 ? new Client3(origin, opts) : new Pool(origin, opts);
     }
     var Agent = class extends DispatcherBase {
-      constructor({ factory = defaultFactory, maxRedirections = 0, connect, tls, ...options } = {}) {
+      constructor({ factory = defaultFactory, maxRedirections = 0, connect: connect2, tls, ...options } = {}) {
         if (typeof factory !== "function") {
           throw new InvalidArgumentError("factory must be a function.");
         }
-        if (connect != null && typeof connect !== "function" && typeof connect !== "object") {
+        if (connect2 != null && typeof connect2 !== "function" && typeof connect2 !== "object") {
           throw new InvalidArgumentError("connect must be a function or an object");
         }
         if (!Number.isInteger(maxRedirections) || maxRedirections < 0) {
           throw new InvalidArgumentError("maxRedirections must be a positive number");
         }
         super(options);
-        if (connect && typeof connect !== "function") {
-          connect = { ...connect };
+        if (connect2 && typeof connect2 !== "function") {
+          connect2 = { ...connect2 };
         }
         if (tls && typeof tls !== "function") {
           tls = { ...tls };
         }
         this[kInterceptors] = options.interceptors?.Agent && Array.isArray(options.interceptors.Agent) ? options.interceptors.Agent : [createRedirectInterceptor({ maxRedirections })];
-        this[kOptions] = { ...util.deepClone(options), connect, tls };
+        this[kOptions] = { ...util.deepClone(options), connect: connect2, tls };
         this[kOptions].interceptors = options.interceptors ? { ...options.interceptors } : void 0;
         this[kMaxRedirections] = maxRedirections;
         this[kFactory] = factory;
@@ -8831,16 +8831,16 @@ var require_proxy_agent = __commonJS({
     }
     var Http1ProxyWrapper = class extends DispatcherBase {
       #client;
-      constructor(proxyUrl, { headers = {}, connect, factory }) {
+      constructor(proxyUrl, { headers = {}, connect: connect2, factory }) {
         super();
         if (!proxyUrl) {
           throw new InvalidArgumentError("Proxy URL is mandatory");
         }
         this[kProxyHeaders] = headers;
         if (factory) {
-          this.#client = factory(proxyUrl, { connect });
+          this.#client = factory(proxyUrl, { connect: connect2 });
         } else {
-          this.#client = new Client3(proxyUrl, { connect });
+          this.#client = new Client3(proxyUrl, { connect: connect2 });
         }
       }
       [kDispatch](opts, handler2) {
@@ -8902,7 +8902,7 @@ var require_proxy_agent = __commonJS({
         } else if (username && password) {
           this[kProxyHeaders]["proxy-authorization"] = `Basic ${Buffer.from(`${decodeURIComponent(username)}:${decodeURIComponent(password)}`).toString("base64")}`;
         }
-        const connect = buildConnector({ ...opts.proxyTls });
+        const connect2 = buildConnector({ ...opts.proxyTls });
         this[kConnectEndpoint] = buildConnector({ ...opts.requestTls });
         const agentFactory = opts.factory || defaultAgentFactory;
         const factory = (origin2, options) => {
@@ -8910,13 +8910,13 @@ var require_proxy_agent = __commonJS({
           if (!this[kTunnelProxy] && protocol2 === "http:" && this[kProxy].protocol === "http:") {
             return new Http1ProxyWrapper(this[kProxy].uri, {
               headers: this[kProxyHeaders],
-              connect,
+              connect: connect2,
               factory: agentFactory
             });
           }
           return agentFactory(origin2, options);
         };
-        this[kClient] = clientFactory(url, { connect });
+        this[kClient] = clientFactory(url, { connect: connect2 });
         this[kAgent] = new Agent({
           ...opts,
           factory,
@@ -10662,10 +10662,10 @@ var require_api_connect = __commonJS({
         }
       }
     };
-    function connect(opts, callback) {
+    function connect2(opts, callback) {
       if (callback === void 0) {
         return new Promise((resolve2, reject) => {
-          connect.call(this, opts, (err, data) => {
+          connect2.call(this, opts, (err, data) => {
             return err ? reject(err) : resolve2(data);
           });
         });
@@ -10681,7 +10681,7 @@ var require_api_connect = __commonJS({
         queueMicrotask(() => callback(err, { opaque }));
       }
     }
-    module2.exports = connect;
+    module2.exports = connect2;
   }
 });
 
@@ -11740,7 +11740,7 @@ var require_dns = __commonJS({
   "node_modules/undici/lib/interceptor/dns.js"(exports2, module2) {
     "use strict";
     var { isIP } = __require("node:net");
-    var { lookup } = __require("node:dns");
+    var { lookup: lookup2 } = __require("node:dns");
     var DecoratorHandler = require_decorator_handler();
     var { InvalidArgumentError, InformationalError } = require_errors();
     var maxInt = Math.pow(2, 31) - 1;
@@ -11830,7 +11830,7 @@ var require_dns = __commonJS({
         }
       }
       #defaultLookup(origin, opts, cb) {
-        lookup(
+        lookup2(
           origin.hostname,
           {
             all: true,
@@ -22327,12 +22327,12 @@ var require_base64_js = __commonJS({
     exports2.byteLength = byteLength;
     exports2.toByteArray = toByteArray;
     exports2.fromByteArray = fromByteArray;
-    var lookup = [];
+    var lookup2 = [];
     var revLookup = [];
     var Arr = typeof Uint8Array !== "undefined" ? Uint8Array : Array;
     var code = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     for (i = 0, len = code.length; i < len; ++i) {
-      lookup[i] = code[i];
+      lookup2[i] = code[i];
       revLookup[code.charCodeAt(i)] = i;
     }
     var i;
@@ -22385,7 +22385,7 @@ var require_base64_js = __commonJS({
       return arr;
     }
     function tripletToBase64(num) {
-      return lookup[num >> 18 & 63] + lookup[num >> 12 & 63] + lookup[num >> 6 & 63] + lookup[num & 63];
+      return lookup2[num >> 18 & 63] + lookup2[num >> 12 & 63] + lookup2[num >> 6 & 63] + lookup2[num & 63];
     }
     function encodeChunk(uint8, start, end) {
       var tmp;
@@ -22408,12 +22408,12 @@ var require_base64_js = __commonJS({
       if (extraBytes === 1) {
         tmp = uint8[len2 - 1];
         parts.push(
-          lookup[tmp >> 2] + lookup[tmp << 4 & 63] + "=="
+          lookup2[tmp >> 2] + lookup2[tmp << 4 & 63] + "=="
         );
       } else if (extraBytes === 2) {
         tmp = (uint8[len2 - 2] << 8) + uint8[len2 - 1];
         parts.push(
-          lookup[tmp >> 10] + lookup[tmp >> 4 & 63] + lookup[tmp << 2 & 63] + "="
+          lookup2[tmp >> 10] + lookup2[tmp >> 4 & 63] + lookup2[tmp << 2 & 63] + "="
         );
       }
       return parts.join("");
@@ -42194,7 +42194,7 @@ var require_mime_types = __commonJS({
     exports2.contentType = contentType;
     exports2.extension = extension;
     exports2.extensions = /* @__PURE__ */ Object.create(null);
-    exports2.lookup = lookup;
+    exports2.lookup = lookup2;
     exports2.types = /* @__PURE__ */ Object.create(null);
     populateMaps(exports2.extensions, exports2.types);
     function charset(type) {
@@ -42236,7 +42236,7 @@ var require_mime_types = __commonJS({
       }
       return exts[0];
     }
-    function lookup(path) {
+    function lookup2(path) {
       if (!path || typeof path !== "string") {
         return false;
       }
@@ -71152,6 +71152,7 @@ var INPUT_DEFAULTS = {
   timeout: "10s",
   rate: "",
   "load-processes": "1",
+  "network-rtt": "auto",
   host: "",
   port: "22",
   username: "",
@@ -71454,12 +71455,18 @@ function parseSsh(reader) {
   if (privateKey === void 0) {
     reader.problems.push("input `key`: required when `host` is set (the private key text, e.g. `${{ secrets.SSH_KEY }}`)");
   } else if (!/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(privateKey)) {
-    reader.problems.push("input `key`: not a private key; expected the full text of a PEM or OpenSSH private key (`-----BEGIN ... PRIVATE KEY-----`)");
+    reader.problems.push(
+      "input `key`: not a private key; expected the full text of a PEM or OpenSSH private key (`-----BEGIN ... PRIVATE KEY-----`)"
+    );
   }
   const fingerprints = reader.text("fingerprint").split(/[\s,]+/).filter(Boolean);
   for (const fingerprint2 of fingerprints) {
     if (!FINGERPRINT.test(fingerprint2)) {
-      reader.reject("fingerprint", fingerprint2, "one or more `SHA256:\u2026` fingerprints as printed by `ssh-keygen -lf`, comma or newline separated");
+      reader.reject(
+        "fingerprint",
+        fingerprint2,
+        "one or more `SHA256:\u2026` fingerprints as printed by `ssh-keygen -lf`, comma or newline separated"
+      );
     }
   }
   const knownHosts = reader.text("known-hosts").split(/\r?\n/).map((line) => line.trim()).filter((line) => line && !line.startsWith("#"));
@@ -71675,7 +71682,8 @@ function parseInputs(raw) {
       // autocannon counts request timeouts in whole seconds.
       timeoutMs: reader.durationMs("timeout", { minMs: 1e3 }),
       rate,
-      loadProcesses
+      loadProcesses,
+      networkRtt: reader.oneOf("network-rtt", ["auto", "off"])
     },
     ssh: parseSsh(reader),
     swap: {
@@ -76350,7 +76358,8 @@ function historyBurstOf(burst) {
     p99: round(burst.p99, 3),
     requestsPerSec: round(burst.requestsPerSec, 1),
     errorRate: Number(burst.errorRate.toPrecision(4)),
-    ok: burst.ok
+    ok: burst.ok,
+    ...burst.rtt?.medianMs !== void 0 && { rttMs: round(burst.rtt.medianMs, 3) }
   };
 }
 function historyMap(entries) {
@@ -76392,6 +76401,7 @@ function runProblem(run2, where) {
     if (!isObject(burst) || !BURST_FIELDS.every((k) => isNumber(burst[k]))) {
       return `${where}.bursts[${i}] lacks numeric ${BURST_FIELDS.join("/")}`;
     }
+    if (burst.rttMs !== void 0 && !isNumber(burst.rttMs)) return `${where}.bursts[${i}].rttMs is not a number`;
   }
   return void 0;
 }
@@ -76404,7 +76414,10 @@ function parseDocument(text2, where) {
   }
   if (!isObject(data) || data.schema !== HISTORY_SCHEMA) throw new BaselineFormatError(where, `"schema" is not "${HISTORY_SCHEMA}"`);
   if (data.version !== HISTORY_VERSION) {
-    throw new BaselineFormatError(where, `version ${String(data.version)} is not supported (this loadgate reads version ${HISTORY_VERSION})`);
+    throw new BaselineFormatError(
+      where,
+      `version ${String(data.version)} is not supported (this loadgate reads version ${HISTORY_VERSION})`
+    );
   }
   if (!isObject(data.histories)) throw new BaselineFormatError(where, '"histories" is missing');
   for (const [key, runs2] of Object.entries(data.histories)) {
@@ -76498,8 +76511,18 @@ function createBranchStore({ github, owner, repo, branch, log, maxAttempts = 5 }
       if (httpStatus(error) !== 404) throw error;
     }
     try {
-      const tree = await github.rest.git.createTree({ owner, repo, tree: [{ path: "README.md", mode: "100644", type: "blob", content: BRANCH_README }] });
-      const commit = await github.rest.git.createCommit({ owner, repo, message: "loadgate: start the baseline branch", tree: tree.data.sha, parents: [] });
+      const tree = await github.rest.git.createTree({
+        owner,
+        repo,
+        tree: [{ path: "README.md", mode: "100644", type: "blob", content: BRANCH_README }]
+      });
+      const commit = await github.rest.git.createCommit({
+        owner,
+        repo,
+        message: "loadgate: start the baseline branch",
+        tree: tree.data.sha,
+        parents: []
+      });
       await github.rest.git.createRef({ owner, repo, ref: `refs/heads/${branch}`, sha: commit.data.sha });
       log.info(`Created branch ${branch} for the loadgate baseline.`);
     } catch (error) {
@@ -76519,7 +76542,8 @@ function createBranchStore({ github, owner, repo, branch, log, maxAttempts = 5 }
       for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
         const current = await readFile3(path);
         if (!current) await ensureBranch();
-        if (current?.document.histories[key]?.some((stored) => stored.sha === run2.sha && stored.time === run2.time && stored.ref === run2.ref)) return;
+        if (current?.document.histories[key]?.some((stored) => stored.sha === run2.sha && stored.time === run2.time && stored.ref === run2.ref))
+          return;
         const updated = appendRun(current?.document ?? emptyDocument(), key, run2);
         try {
           await github.rest.repos.createOrUpdateFileContents({
@@ -76741,6 +76765,103 @@ function mergedCurve(encoded) {
   return curve2;
 }
 
+// src/load/rtt-probe.ts
+import { lookup } from "node:dns/promises";
+import { connect } from "node:net";
+var SAMPLES_PER_BURST = 5;
+var SAMPLES_BEFORE = 3;
+var CONNECT_TIMEOUT_MS = 1e3;
+var BURST_ENDED = "no handshake before the burst ended";
+function rttTargetOf(url) {
+  const parsed2 = new URL(url);
+  const port = parsed2.port ? Number(parsed2.port) : parsed2.protocol === "https:" ? 443 : 80;
+  return { host: parsed2.hostname.replace(/^\[(.*)\]$/, "$1"), port };
+}
+var median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+function rttFiguresOf(timesMs, failures) {
+  const round2 = (ms) => Number(ms.toFixed(3));
+  return {
+    minMs: timesMs.length ? round2(Math.min(...timesMs)) : void 0,
+    medianMs: timesMs.length ? round2(median([...timesMs])) : void 0,
+    samples: timesMs.length,
+    failed: failures.length,
+    failure: failures[0]
+  };
+}
+function handshake(address, port, stop) {
+  return new Promise((resolve2) => {
+    const started = performance.now();
+    const socket = connect({ host: address, port, noDelay: true });
+    const finish = (result) => {
+      stop?.removeEventListener("abort", abandon);
+      socket.destroy();
+      resolve2(result);
+    };
+    const abandon = () => finish(BURST_ENDED);
+    stop?.addEventListener("abort", abandon);
+    socket.setTimeout(CONNECT_TIMEOUT_MS, () => finish(`no handshake within ${CONNECT_TIMEOUT_MS / 1e3} s`));
+    socket.once("connect", () => finish(performance.now() - started));
+    socket.once("error", (error) => finish(error.code ?? error.message));
+  });
+}
+function sleep(ms, stop) {
+  return new Promise((resolve2) => {
+    if (stop.aborted) return resolve2(false);
+    const timer = setTimeout(() => {
+      stop.removeEventListener("abort", early);
+      resolve2(true);
+    }, ms);
+    const early = () => {
+      clearTimeout(timer);
+      resolve2(false);
+    };
+    stop.addEventListener("abort", early, { once: true });
+  });
+}
+async function addressOf(target) {
+  return (await lookup(target.host)).address;
+}
+async function probeNow(target, count3 = SAMPLES_BEFORE) {
+  let address;
+  try {
+    address = await addressOf(target);
+  } catch (error) {
+    return rttFiguresOf([], [`cannot resolve ${target.host}: ${error.code ?? "error"}`]);
+  }
+  const times = [];
+  const failures = [];
+  for (let i = 0; i < count3; i += 1) {
+    const result = await handshake(address, target.port);
+    if (typeof result === "number") times.push(result);
+    else failures.push(result);
+    if (typeof result === "string" && result.startsWith("no handshake")) break;
+  }
+  return rttFiguresOf(times, failures);
+}
+async function probeDuring(target, durationMs, burstEnded, count3 = SAMPLES_PER_BURST) {
+  let address;
+  try {
+    address = await addressOf(target);
+  } catch (error) {
+    return rttFiguresOf([], [`cannot resolve ${target.host}: ${error.code ?? "error"}`]);
+  }
+  const started = performance.now();
+  const results = await Promise.all(
+    Array.from({ length: count3 }, async (_, i) => {
+      const due = await sleep(Math.max(0, durationMs * (i + 0.5) / count3 - (performance.now() - started)), burstEnded);
+      return due ? handshake(address, target.port, burstEnded) : void 0;
+    })
+  );
+  return rttFiguresOf(
+    results.filter((r) => typeof r === "number"),
+    results.filter((r) => typeof r === "string")
+  );
+}
+
 // src/load/burst.ts
 var import_autocannon = __toESM(require_autocannon(), 1);
 
@@ -76838,7 +76959,7 @@ function assertWrappable(clientPrototype, autocannonVersion) {
 assertWrappable(import_httpClient.default.prototype, package_default.version);
 function honourConnectionClose(autocannonClient) {
   const client = autocannonClient;
-  const connect = client._connect;
+  const connect2 = client._connect;
   const doRequest2 = client._doRequest;
   let closingConnection = false;
   client.on("headers", (info) => {
@@ -76854,7 +76975,7 @@ function honourConnectionClose(autocannonClient) {
     this.pipelinedRequests.clear();
     this.parser.initialize(this.parser.type);
     closingConnection = false;
-    connect.call(this);
+    connect2.call(this);
   };
   client._doRequest = function doRequestUnlessClosing() {
     if (closingConnection) return;
@@ -77075,13 +77196,25 @@ async function runSeries(plan, count3, firstIndex, observer) {
   for (let round2 = 0; round2 < count3; round2 += 1) {
     for (const target of targetsOf(plan)) {
       await observer?.beforeBurst(index, target);
-      const result = await runBurst(requestFor(plan, index, target, plan.load.durationMs));
+      const request2 = requestFor(plan, index, target, plan.load.durationMs);
+      const result = plan.probeRtt ? await burstWithRtt(request2) : await runBurst(request2);
       await observer?.afterBurst(result);
       results.push(result);
       index += 1;
     }
   }
   return results;
+}
+async function burstWithRtt(request2) {
+  const burstEnded = new AbortController();
+  const probe = probeDuring(rttTargetOf(request2.spec.url), request2.spec.durationMs, burstEnded.signal);
+  try {
+    const result = await runBurst(request2);
+    burstEnded.abort();
+    return { ...result, rtt: await probe };
+  } finally {
+    burstEnded.abort();
+  }
 }
 
 // src/verdict/statistics.ts
@@ -77096,7 +77229,7 @@ function medianOfSorted(sorted) {
   const mid = n >> 1;
   return n % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
-function median(values) {
+function median2(values) {
   return medianOfSorted(sortedCopy(values));
 }
 function quantile(values, q) {
@@ -77108,11 +77241,11 @@ function quantile(values, q) {
   return sorted[below] + (position - below) * (sorted[above] - sorted[below]);
 }
 function mad(values) {
-  const centre = median(values);
-  return median(Array.from(values, (v) => Math.abs(v - centre)));
+  const centre = median2(values);
+  return median2(Array.from(values, (v) => Math.abs(v - centre)));
 }
 function robustCentreAndSpread(values) {
-  return { centre: median(values), spread: MAD_TO_SIGMA * mad(values) };
+  return { centre: median2(values), spread: MAD_TO_SIGMA * mad(values) };
 }
 function mulberry32(seed) {
   let state = seed >>> 0;
@@ -77208,7 +77341,7 @@ function bootstrapRatioOfMedians(baseline, candidate, { iterations = 2e3, confid
   }
   const tail = (1 - confidence) / 2;
   return {
-    ratio: ratioOf(median(baseline), median(candidate)),
+    ratio: ratioOf(median2(baseline), median2(candidate)),
     lower: quantile(ratios, tail),
     upper: quantile(ratios, 1 - tail)
   };
@@ -77307,8 +77440,8 @@ function judgeAB(metric, baselineFigures, candidateFigures, maxIncrease) {
   const interval = bootstrapRatioOfMedians(base, cand);
   if (!interval) throw new Error("judgeAB needs at least one burst on each side");
   const test = mannWhitneyU(base.map(Math.log), cand.map(Math.log));
-  const baseline = median(baselineFigures);
-  const current = median(candidateFigures);
+  const baseline = median2(baselineFigures);
+  const current = median2(candidateFigures);
   const change = interval.ratio - 1;
   const limit = 1 + maxIncrease;
   const { large, floor } = largeEnough(baseline, current);
@@ -77340,11 +77473,46 @@ function judgeAB(metric, baselineFigures, candidateFigures, maxIncrease) {
   }
   if (interval.upper < limit) return judged("ok", `${head}, ${ci} stays under the limit (${evidence})`);
   const why = interval.lower <= 1 ? "includes no change" : "reaches past the limit";
-  return judged(
-    "inconclusive",
-    `${head}, ${ci} ${why} (${evidence})`,
-    `${metric} ${signedPercent(change)} over baseline, ${ci} ${why}`
-  );
+  return judged("inconclusive", `${head}, ${ci} ${why} (${evidence})`, `${metric} ${signedPercent(change)} over baseline, ${ci} ${why}`);
+}
+
+// src/verdict/service-time.ts
+function serviceTimeOf(latencyMs, rttMs) {
+  return Math.max(0, latencyMs - rttMs);
+}
+function serviceBurstOf(burst) {
+  if (burst.rttMs === void 0) return void 0;
+  return { ...burst, p50: serviceTimeOf(burst.p50, burst.rttMs), p95: serviceTimeOf(burst.p95, burst.rttMs) };
+}
+function runRttOf(bursts) {
+  if (bursts.length === 0 || bursts.some((burst) => burst.rttMs === void 0)) return void 0;
+  return median2(bursts.map((burst) => burst.rttMs));
+}
+function chooseBasis(current, history) {
+  const currentRttMs = runRttOf(current);
+  if (currentRttMs === void 0) {
+    return { basis: "end-to-end", reason: "Judged on end-to-end latency: this run has no network RTT figures." };
+  }
+  const historyRtts = history.map((run2) => runRttOf(run2.bursts.filter((burst) => burst.ok > 0)));
+  if (historyRtts.length === 0 || historyRtts.some((rtt) => rtt === void 0)) {
+    return { basis: "end-to-end", reason: "Judged on end-to-end latency: the stored runs have no network RTT figures.", currentRttMs };
+  }
+  const historyRttMs = median2(historyRtts);
+  const rtts = `network RTT ${milliseconds(currentRttMs)} now, ${milliseconds(historyRttMs)} in the history`;
+  if (currentRttMs >= historyRttMs) {
+    return {
+      basis: "service-time",
+      reason: `Judged on service time (latency \u2212 network RTT; ${rtts}): a longer round trip can only lower it.`,
+      currentRttMs,
+      historyRttMs
+    };
+  }
+  return {
+    basis: "end-to-end",
+    reason: `Judged on end-to-end latency (${rtts}): a shorter round trip can raise the service's queueing, never the client latency, so a slowdown smaller than the RTT fall is hidden.`,
+    currentRttMs,
+    historyRttMs
+  };
 }
 
 // src/verdict/decide.ts
@@ -77355,19 +77523,24 @@ var INFO_METRICS = ["p99", "requestsPerSec"];
 var hasLatency = (burst) => burst.ok > 0;
 function figureOf(bursts, metric) {
   const from = metric === "requestsPerSec" || metric === "errorRate" ? bursts : bursts.filter(hasLatency);
-  return from.length ? median(from.map((b) => b[metric])) : void 0;
+  return from.length ? median2(from.map((b) => b[metric])) : void 0;
 }
 function pooledErrors(bursts) {
   const failed = bursts.reduce((sum2, b) => sum2 + b.non2xx + b.errors + b.timeouts, 0);
   const requests = bursts.reduce((sum2, b) => sum2 + b.ok, failed);
   return { rate: requests > 0 ? failed / requests : 0, failed, requests };
 }
-function historyView(source) {
+function historyWindow(source) {
+  return source.runs.filter((run2) => run2.healthy && run2.bursts.some(hasLatency)).slice(-(source.limit ?? DEFAULT_HISTORY_RUNS));
+}
+var asServiceTime = (runs2) => runs2.map((run2) => ({ ...run2, bursts: run2.bursts.map((burst) => serviceBurstOf(burst) ?? burst) }));
+function historyView(source, basis) {
   const healthy = source.runs.filter((run2) => run2.healthy && run2.bursts.some(hasLatency));
-  const window2 = healthy.slice(-(source.limit ?? DEFAULT_HISTORY_RUNS));
+  const window2 = basis?.basis === "service-time" ? asServiceTime(historyWindow(source)) : historyWindow(source);
   const notes = [];
   const skipped = source.runs.length - healthy.length;
   if (skipped > 0) notes.push(`${runs(skipped)} in the history left out as unhealthy or without latency figures.`);
+  if (window2.length > 0 && basis) notes.push(basis.reason);
   if (window2.length === 0) {
     notes.push("No baseline yet: this run was measured and reported, not compared. A run on the default branch stores one.");
     return { mode: "no-history", figure: () => void 0, context: "no baseline yet", notes, warnings: [] };
@@ -77379,7 +77552,7 @@ function historyView(source) {
   );
   return {
     mode: coldStart ? "cold-start" : "history",
-    figure: (metric) => median(runFigures2(metric)),
+    figure: (metric) => median2(runFigures2(metric)),
     judge: (metric, current, maxIncrease) => judgeAgainstHistory(metric, runFigures2(metric), figureOf(current, metric) ?? 0, maxIncrease),
     context: coldStart ? `cold start, ${runs(window2.length)}` : runs(window2.length),
     notes,
@@ -77397,7 +77570,12 @@ function abView(baselineBursts, candidateCount) {
   return {
     mode: "ab",
     figure: (metric) => metric === "errorRate" ? pooledErrors(baselineBursts).rate : figureOf(baselineBursts, metric),
-    judge: latency.length ? (metric, current, maxIncrease) => judgeAB(metric, latency.map((b) => b[metric]), current.map((b) => b[metric]), maxIncrease) : void 0,
+    judge: latency.length ? (metric, current, maxIncrease) => judgeAB(
+      metric,
+      latency.map((b) => b[metric]),
+      current.map((b) => b[metric]),
+      maxIncrease
+    ) : void 0,
     unusable: latency.length ? void 0 : "the baseline-url gave no 2xx responses, so there is nothing to compare with",
     context: `${latency.length} vs ${candidateCount} bursts`,
     notes: [
@@ -77412,14 +77590,23 @@ function smallestExactP(n, m) {
   return 1 / combinations;
 }
 function noneView() {
-  return { mode: "none", figure: () => void 0, context: "not compared", notes: ["baseline-store is none: measured and reported, not compared."], warnings: [] };
+  return {
+    mode: "none",
+    figure: () => void 0,
+    context: "not compared",
+    notes: ["baseline-store is none: measured and reported, not compared."],
+    warnings: []
+  };
 }
-function viewOf(input, candidateCount) {
+function viewOf(input, candidateCount, basis) {
   switch (input.baseline.kind) {
     case "history":
-      return historyView(input.baseline);
+      return historyView(input.baseline, basis);
     case "ab":
-      return abView(input.bursts.filter((b) => b.target === "baseline"), candidateCount);
+      return abView(
+        input.bursts.filter((b) => b.target === "baseline"),
+        candidateCount
+      );
     case "none":
       return noneView();
   }
@@ -77428,7 +77615,22 @@ var maxIncreaseOf = (metric, gate) => metric === "p50" ? gate.maxMedianIncrease 
 function latencyRow(metric, judged, view, latency, gate) {
   const value = figureOf(latency, metric);
   if (value === void 0) return { metric, current: 0, limit: "", status: "info", reasoning: "no 2xx responses were measured" };
-  const row = judged ? { metric, baseline: judged.baseline, current: value, change: judged.change, limit: `+${plainPercent(maxIncreaseOf(metric, gate))}`, status: judged.status, reasoning: judged.reasoning, phrase: judged.phrase } : { metric, current: value, limit: "", status: "info", reasoning: `${metric} ${milliseconds(value)}, ${view.unusable ?? view.context}` };
+  const row = judged ? {
+    metric,
+    baseline: judged.baseline,
+    current: value,
+    change: judged.change,
+    limit: `+${plainPercent(maxIncreaseOf(metric, gate))}`,
+    status: judged.status,
+    reasoning: judged.reasoning,
+    phrase: judged.phrase
+  } : {
+    metric,
+    current: value,
+    limit: "",
+    status: "info",
+    reasoning: `${metric} ${milliseconds(value)}, ${view.unusable ?? view.context}`
+  };
   const budget = metric === "p95" ? gate.p95BudgetMs : void 0;
   if (budget === void 0) return row;
   const overBudget = value > budget;
@@ -77477,12 +77679,18 @@ function passHeadline(rows, view) {
   const changes = latency.map((row) => `${row.metric} ${signedPercent(row.change ?? 0)}${row.status === "improved" ? " (improved)" : ""}`);
   return `${changes.join(", ")} vs baseline (${view.context})`;
 }
+function basisOf(input, measured) {
+  if (input.baseline.kind !== "history" || !input.networkRtt) return void 0;
+  return chooseBasis(measured.map(historyBurstOf), historyWindow(input.baseline));
+}
 function decide(input) {
   const crashes = input.crashes ?? [];
   const environment = input.environmentIssues ?? [];
   const candidate = input.bursts.filter((b) => b.target === "candidate");
-  const latency = candidate.filter(hasLatency);
-  const view = viewOf(input, latency.length);
+  const measured = candidate.filter(hasLatency);
+  const basis = basisOf(input, measured);
+  const latency = basis?.basis === "service-time" ? measured.map((burst) => ({ ...burst, ...serviceBurstOf(historyBurstOf(burst)) })) : measured;
+  const view = viewOf(input, latency.length, basis);
   const notes = [...view.notes];
   const warnings = [...view.warnings];
   if (input.confirmation) {
@@ -77498,7 +77706,8 @@ function decide(input) {
     warnings,
     notes,
     confirmed: input.confirmation !== void 0,
-    crashed: crashes.length > 0
+    crashed: crashes.length > 0,
+    ...basis && view.mode !== "no-history" && { latencyBasis: basis.basis }
   });
   if (crashes.length > 0) notes.push(...crashes.map((crash) => `Crash: ${crash}.`));
   if (candidate.length === 0 && crashes.length === 0) return finish("error", "no load bursts were measured", []);
@@ -77516,7 +77725,9 @@ function decide(input) {
   if (crashes.length > 0) return finish("regression", `target crashed under load: ${crashes.join("; ")}`, rows);
   if (worst === SEVERITY.regression && environment.length > 0) {
     const distrust = `not trusted, measured under ${environment.join(", ")}`;
-    const softened = rows.map((row) => row.status === "regression" ? { ...row, status: "inconclusive", reasoning: `${row.reasoning}; ${distrust}` } : row);
+    const softened = rows.map(
+      (row) => row.status === "regression" ? { ...row, status: "inconclusive", reasoning: `${row.reasoning}; ${distrust}` } : row
+    );
     return finish("inconclusive", `inconclusive: ${phrases("regression")}, but measured under ${environment.join(", ")}`, softened);
   }
   if (environment.length > 0) warnings.push(`Measured under ${environment.join(", ")}.`);
@@ -77531,8 +77742,31 @@ function decide(input) {
 var RUN_METRICS = ["p50", "p90", "p95", "p99", "requestsPerSec", "errorRate"];
 function runFigures(bursts) {
   const figures2 = {};
-  for (const metric of RUN_METRICS) figures2[metric] = median(bursts.map((burst) => burst[metric]));
+  for (const metric of RUN_METRICS) figures2[metric] = median2(bursts.map((burst) => burst[metric]));
   return figures2;
+}
+
+// src/report/network-summary.ts
+var round3 = (ms) => Number(ms.toFixed(3));
+function networkSummaryOf(bursts, comparable, before) {
+  const candidate = bursts.filter((burst) => burst.target === "candidate");
+  if (before === void 0 && candidate.every((burst) => burst.rtt === void 0)) return void 0;
+  const timed = candidate.filter((burst) => burst.ok > 0 && burst.rtt?.medianMs !== void 0);
+  const serviceOf = (pick) => timed.length ? round3(median2(timed.map((burst) => serviceTimeOf(pick(burst), burst.rtt.medianMs)))) : void 0;
+  const mins = candidate.flatMap((burst) => burst.rtt?.minMs === void 0 ? [] : [burst.rtt.minMs]);
+  const window2 = comparable.filter((run2) => run2.healthy && run2.bursts.some((burst) => burst.ok > 0)).slice(-DEFAULT_HISTORY_RUNS);
+  const historyRtts = window2.map((run2) => runRttOf(run2.bursts.filter((burst) => burst.ok > 0)));
+  const failure = candidate.find((burst) => burst.rtt?.failure)?.rtt?.failure ?? before?.failure;
+  return {
+    ...before && { before },
+    ...timed.length > 0 && { rttMs: round3(median2(timed.map((burst) => burst.rtt.medianMs))) },
+    ...mins.length > 0 && { rttMinMs: Math.min(...mins) },
+    ...timed.length > 0 && { serviceMedianMs: serviceOf((burst) => burst.p50), serviceP95Ms: serviceOf((burst) => burst.p95) },
+    ...historyRtts.length > 0 && historyRtts.every((rtt) => rtt !== void 0) && { historyRttMs: round3(median2(historyRtts)) },
+    probes: candidate.reduce((sum2, burst) => sum2 + (burst.rtt ? burst.rtt.samples + burst.rtt.failed : 0), 0),
+    failedProbes: candidate.reduce((sum2, burst) => sum2 + (burst.rtt?.failed ?? 0), 0),
+    ...failure && { failure }
+  };
 }
 
 // src/report/gate-report.ts
@@ -77606,6 +77840,7 @@ function buildReport(settings2, context3, outcome) {
       figures: runFigures(bursts.filter((burst) => burst.target === "candidate")),
       curve: curvesOf(bursts, baseline?.comparable ?? [])
     },
+    ...withNetwork(bursts, baseline?.comparable ?? [], outcome.rttBefore),
     ...error !== void 0 && { error }
   };
 }
@@ -77613,8 +77848,12 @@ function curvesOf(bursts, comparable) {
   const histogramsOf = (target) => bursts.filter((burst) => burst.target === target).map((burst) => burst.histogram);
   const live = histogramsOf("baseline");
   const stored = comparable.slice(-DEFAULT_HISTORY_RUNS).map((run2) => run2.curve);
-  const baselineCurve = live.length ? mergedCurve(live) : stored.length ? CURVE_PERCENTILES.map((_, i) => median(stored.map((curve2) => curve2[i] ?? 0))) : void 0;
+  const baselineCurve = live.length ? mergedCurve(live) : stored.length ? CURVE_PERCENTILES.map((_, i) => median2(stored.map((curve2) => curve2[i] ?? 0))) : void 0;
   return { percentiles: CURVE_PERCENTILES, candidate: mergedCurve(histogramsOf("candidate")), baseline: baselineCurve };
+}
+function withNetwork(bursts, comparable, before) {
+  const network2 = networkSummaryOf(bursts, comparable, before);
+  return network2 ? { network: network2 } : {};
 }
 
 // src/watch/proc-parsers.ts
@@ -77700,10 +77939,19 @@ function burstFigures(samples) {
     swapOutPages: delta((sample) => sample.vmstat.pswpout) ?? 0,
     majorFaults: delta((sample) => sample.vmstat.pgmajfault) ?? 0,
     oomKills: delta((sample) => sample.vmstat.oomKill),
-    psiSomePeak: extreme(Math.max, samples.map((sample) => sample.pressure.someAvg10)),
-    psiFullPeak: extreme(Math.max, samples.map((sample) => sample.pressure.fullAvg10)),
+    psiSomePeak: extreme(
+      Math.max,
+      samples.map((sample) => sample.pressure.someAvg10)
+    ),
+    psiFullPeak: extreme(
+      Math.max,
+      samples.map((sample) => sample.pressure.fullAvg10)
+    ),
     stealPercent: first?.cpu && last?.cpu ? stealPercent(first.cpu, last.cpu) : null,
-    load1Peak: extreme(Math.max, samples.map((sample) => sample.loadavg?.load1 ?? null))
+    load1Peak: extreme(
+      Math.max,
+      samples.map((sample) => sample.loadavg?.load1 ?? null)
+    )
   };
 }
 function extreme(pick, values) {
@@ -77865,15 +78113,15 @@ function environmentIssues(bursts, load) {
   const stolen = bursts.filter((burst) => burst.flags.includes("cpu-steal"));
   if (stolen.length > 0) {
     const peak = Math.max(...stolen.map((burst) => burst.figures.stealPercent ?? 0));
-    issues.push(
-      `CPU steal up to ${peak.toFixed(1)} % (${burstList(stolen)}): the hypervisor gave the target's CPU to other machines`
-    );
+    issues.push(`CPU steal up to ${peak.toFixed(1)} % (${burstList(stolen)}): the hypervisor gave the target's CPU to other machines`);
   }
   const saturated = load.filter((burst) => burst.generatorCpu > HEALTH_THRESHOLDS.generatorCpu);
   if (saturated.length > 0) {
     const peak = Math.max(...saturated.map((burst) => burst.generatorCpu));
     const labels = saturated.map((burst) => burstLabel({ burstIndex: burst.index, target: burst.target })).join(", ");
-    issues.push(`load generator at up to ${Math.round(peak * 100)} % of a core (${labels}): latencies measured the generator, not the server`);
+    issues.push(
+      `load generator at up to ${Math.round(peak * 100)} % of a core (${labels}): latencies measured the generator, not the server`
+    );
   }
   return issues;
 }
@@ -78767,7 +79015,7 @@ async function connectTarget(settings2, log, options = {}) {
   const errors = [];
   client.on("error", (error) => errors.push(error));
   try {
-    await handshake(client, {
+    await handshake2(client, {
       host: settings2.host,
       port: settings2.port,
       username: settings2.username,
@@ -78938,7 +79186,10 @@ var SshTarget = class {
     const message = Buffer.concat(stderr).toString("utf8");
     if (/password is required/.test(message) && this.settings.sudoPassword) return "sudo-with-password";
     this.throwIfSudoRefused(message);
-    throw new TargetError("command-failed", `sudo does not work for ${this.settings.username} on ${this.settings.host}: ${this.scrub(message.trim())}`);
+    throw new TargetError(
+      "command-failed",
+      `sudo does not work for ${this.settings.username} on ${this.settings.host}: ${this.scrub(message.trim())}`
+    );
   }
   throwIfSudoRefused(stderr) {
     const { username, host: host2 } = this.settings;
@@ -78966,7 +79217,9 @@ var SshTarget = class {
   openChannel(command) {
     if (this.lost) return Promise.reject(this.lost);
     return new Promise((resolve2, reject) => {
-      const fail = (error) => reject(this.lost ?? new TargetError("command-failed", `Could not start a command on ${this.settings.host}: ${this.scrub(error.message)}`));
+      const fail = (error) => reject(
+        this.lost ?? new TargetError("command-failed", `Could not start a command on ${this.settings.host}: ${this.scrub(error.message)}`)
+      );
       try {
         this.client.exec(command, (error, channel) => error ? fail(error) : resolve2(channel));
       } catch (error) {
@@ -78975,7 +79228,7 @@ var SshTarget = class {
     });
   }
 };
-function handshake(client, config) {
+function handshake2(client, config) {
   return new Promise((resolve2, reject) => {
     const settle = (error) => {
       client.off("ready", settle).off("error", settle).off("close", hungUp);
@@ -79016,7 +79269,10 @@ function connectError(settings2, error, options, scrub) {
       return new TargetError("connection-refused", `Connection refused by ${where}: is sshd running there, and is \`port\` right?`);
     case "ENOTFOUND":
     case "EAI_AGAIN":
-      return new TargetError("dns-failure", `Cannot resolve the host name ${JSON.stringify(settings2.host)} (${error.code}): check the \`host\` input.`);
+      return new TargetError(
+        "dns-failure",
+        `Cannot resolve the host name ${JSON.stringify(settings2.host)} (${error.code}): check the \`host\` input.`
+      );
     case "ETIMEDOUT":
     case "EHOSTUNREACH":
     case "ENETUNREACH":
@@ -79160,7 +79416,12 @@ async function ensureSwap(host2, settings2, log, options = {}) {
   const plan = planSwap(before, path, requiredBytes, await probePath(host2, path));
   if (plan.do === "refuse") throw new SwapError("swap-refused", `swap: refusing to configure swap: ${plan.reason}`, before);
   if (plan.do === "nothing") {
-    return report({ requiredBytes, after: before, action: "already-active", message: `${path} already active with at least ${want}; nothing changed.` });
+    return report({
+      requiredBytes,
+      after: before,
+      action: "already-active",
+      message: `${path} already active with at least ${want}; nothing changed.`
+    });
   }
   let createdWith;
   if (plan.do === "activate") {
@@ -79233,7 +79494,10 @@ async function createSwapFile(host2, path, bytes) {
       `swap: could not create a swap file at ${path}: with fallocate: ${lastLine(fast.stderr)}; with dd: ${lastLine(slow.stderr + slow.stdout)}`
     );
   }
-  throw new TargetError("command-failed", `swap: could not create ${path}: ${lastLine(fast.stderr) || "it appeared while loadgate was looking"}`);
+  throw new TargetError(
+    "command-failed",
+    `swap: could not create ${path}: ${lastLine(fast.stderr) || "it appeared while loadgate was looking"}`
+  );
 }
 async function addFstabLine(host2, path, fstab) {
   const file = shellQuote(fstab);
@@ -79247,7 +79511,8 @@ async function addFstabLine(host2, path, fstab) {
 }
 async function run(host2, script, doing) {
   const result = await host2.exec(script, { sudo: true });
-  if (result.code !== 0) throw new TargetError("command-failed", `swap: failed ${doing}: ${lastLine(result.stderr) || `exit ${result.code}`}`);
+  if (result.code !== 0)
+    throw new TargetError("command-failed", `swap: failed ${doing}: ${lastLine(result.stderr) || `exit ${result.code}`}`);
   return result;
 }
 function lastLine(text2) {
@@ -79260,7 +79525,9 @@ async function openTarget(settings2, context3, log) {
   const host2 = await connectTarget(ssh, log);
   let dropped;
   host2.onDisconnect((error) => {
-    dropped = new Error(`the SSH connection to ${ssh.host}:${ssh.port} dropped during the run (${error.message}); the host was not watched to the end`);
+    dropped = new Error(
+      `the SSH connection to ${ssh.host}:${ssh.port} dropped during the run (${error.message}); the host was not watched to the end`
+    );
     log.warning(dropped.message);
   });
   const failIfDropped = () => {
@@ -79271,7 +79538,10 @@ async function openTarget(settings2, context3, log) {
     if (settings2.lock.enabled) {
       const lock = await acquireLock(
         host2,
-        { timeoutMs: settings2.lock.timeoutMs, holder: { runId: context3.runId ?? `local-${process.pid}`, repository: context3.repository ?? "local" } },
+        {
+          timeoutMs: settings2.lock.timeoutMs,
+          holder: { runId: context3.runId ?? `local-${process.pid}`, repository: context3.repository ?? "local" }
+        },
         log
       );
       release = () => lock.release();
@@ -79319,6 +79589,7 @@ async function runVerdict(input) {
       bursts,
       baseline,
       gate: input.gate,
+      networkRtt: input.networkRtt,
       environmentIssues: findings.environmentIssues,
       crashes: findings.crashes,
       confirmation: first && { firstVerdict: first.decision.verdict, firstBursts: first.bursts }
@@ -79454,7 +79725,7 @@ function swapInRate(burst) {
 function swapRow(bursts, limit) {
   const rates = bursts.map(swapInRate);
   if (limit === void 0 && rates.every((rate2) => rate2 === 0)) return void 0;
-  const rate = median(rates);
+  const rate = median2(rates);
   const over = limit !== void 0 && rate > limit;
   const shown3 = `swap-in ${rate.toFixed(2)} MB/s (median over ${bursts.length} bursts)`;
   return {
@@ -79541,16 +79812,31 @@ function summarizeHostRun(label, bursts) {
     bursts: bursts.length,
     memTotalKib: figures2[0]?.memTotalKib ?? null,
     memAvailableBeforeKib: figures2[0]?.memAvailableBeforeKib ?? null,
-    memAvailableMinKib: extreme(Math.min, figures2.map((f) => f.memAvailableMinKib)),
+    memAvailableMinKib: extreme(
+      Math.min,
+      figures2.map((f) => f.memAvailableMinKib)
+    ),
     memAvailableAfterKib: figures2.at(-1)?.memAvailableAfterKib ?? null,
     swapTotalKib: figures2.at(-1)?.swapTotalKib ?? null,
-    swapUsedPeakKib: extreme(Math.max, figures2.map((f) => f.swapUsedPeakKib)),
+    swapUsedPeakKib: extreme(
+      Math.max,
+      figures2.map((f) => f.swapUsedPeakKib)
+    ),
     swapInPages: sum(figures2.map((f) => f.swapInPages)),
     swapOutPages: sum(figures2.map((f) => f.swapOutPages)),
     majorFaults: sum(figures2.map((f) => f.majorFaults)),
-    psiSomePeak: extreme(Math.max, figures2.map((f) => f.psiSomePeak)),
-    psiFullPeak: extreme(Math.max, figures2.map((f) => f.psiFullPeak)),
-    stealPercentPeak: extreme(Math.max, figures2.map((f) => f.stealPercent)),
+    psiSomePeak: extreme(
+      Math.max,
+      figures2.map((f) => f.psiSomePeak)
+    ),
+    psiFullPeak: extreme(
+      Math.max,
+      figures2.map((f) => f.psiFullPeak)
+    ),
+    stealPercentPeak: extreme(
+      Math.max,
+      figures2.map((f) => f.stealPercent)
+    ),
     oomKills: sum(bursts.map((burst) => Math.max(burst.oomKills.length, burst.figures.oomKills ?? 0))),
     crashLines: sum(bursts.map((burst) => burst.crashLines.total)),
     flags: flags.size > 0 ? [...flags] : ["ok"]
@@ -79568,10 +79854,12 @@ function diagnose(bursts, kills) {
     return `the kernel OOM-killed ${run2.oomKills === 1 ? "a process" : `${run2.oomKills} processes`} but the kernel log did not name ${run2.oomKills === 1 ? "it" : "them"}; ${swap2}`;
   }
   const crash = bursts.flatMap((burst) => burst.crashLines.quoted)[0];
-  if (crash) return `the application logged a crash (${crash.kind}, ${run2.crashLines} line${run2.crashLines === 1 ? "" : "s"}) but the kernel killed nothing; ${swap2}`;
+  if (crash)
+    return `the application logged a crash (${crash.kind}, ${run2.crashLines} line${run2.crashLines === 1 ? "" : "s"}) but the kernel killed nothing; ${swap2}`;
   const memory = `MemAvailable fell to ${formatMib(run2.memAvailableMinKib) ?? "unknown"} of ${formatMib(run2.memTotalKib) ?? "unknown"}`;
   if (run2.flags.includes("swapping")) return `the host swapped under load (${run2.swapInPages} pages swapped in); ${memory}`;
-  if (run2.flags.includes("memory-pressure")) return `tasks waited for memory (PSI some peaked at ${run2.psiSomePeak?.toFixed(1)} %); ${memory}`;
+  if (run2.flags.includes("memory-pressure"))
+    return `tasks waited for memory (PSI some peaked at ${run2.psiSomePeak?.toFixed(1)} %); ${memory}`;
   const environment = [
     run2.flags.includes("cpu-steal") ? `the hypervisor stole up to ${run2.stealPercentPeak?.toFixed(1)} % of the CPU` : null,
     run2.flags.includes("generator-saturated") ? "the load generator saturated its core" : null
@@ -79603,11 +79891,13 @@ async function runGate(settings2, context3, log) {
   let baseline;
   let target;
   let verdict2;
+  let rttBefore;
   let recording;
   let error;
   try {
     baseline = await loadBaseline(settings2, context3, log);
     if (settings2.ssh) target = await openTarget(settings2, context3, log);
+    if (settings2.load.networkRtt === "auto") rttBefore = await probeBefore(settings2, log);
     verdict2 = await measureAndDecide(settings2, baseline, target, log);
     const policy = recordPolicy(settings2, context3, verdict2);
     recording = { recorded: false, note: policy.note };
@@ -79618,7 +79908,8 @@ async function runGate(settings2, context3, log) {
     await target?.close().catch((thrown) => log.warning(`closing the SSH session: ${messageOf(thrown)}`));
   }
   const host2 = target && { report: target.hostReport, bursts: target.watch.bursts };
-  return buildReport(settings2, context3, { startedAt, finishedAt: (/* @__PURE__ */ new Date()).toISOString(), baseline, host: host2, verdict: verdict2, recording, error });
+  const finishedAt = (/* @__PURE__ */ new Date()).toISOString();
+  return buildReport(settings2, context3, { startedAt, finishedAt, baseline, host: host2, verdict: verdict2, rttBefore, recording, error });
 }
 async function loadBaseline(settings2, context3, log) {
   if (settings2.baseline.abUrl) {
@@ -79635,8 +79926,20 @@ async function loadBaseline(settings2, context3, log) {
   log.info(`baseline: ${comparable.length} comparable of ${runs2.length} stored runs (${store.location})`);
   return { store, source: { kind: "history", runs: comparable }, comparable, settingsChanges, location: store.location };
 }
+async function probeBefore(settings2, log) {
+  const target = rttTargetOf(settings2.load.url);
+  const rtt = await probeNow(target);
+  const where = `${target.host}:${target.port}`;
+  if (rtt.medianMs !== void 0) {
+    log.info(`network RTT to ${where} before load: median ${rtt.medianMs} ms, min ${rtt.minMs} ms (TCP handshake)`);
+  }
+  if (rtt.failed > 0) {
+    log.warning(`network RTT probe: ${rtt.failed} of ${rtt.failed + rtt.samples} handshakes to ${where} failed (${rtt.failure})`);
+  }
+  return rtt;
+}
 async function measureAndDecide(settings2, baseline, target, log) {
-  const plan = { load: settings2.load, abUrl: settings2.baseline.abUrl };
+  const plan = { load: settings2.load, abUrl: settings2.baseline.abUrl, probeRtt: settings2.load.networkRtt === "auto" };
   log.info(`warming up ${redactedUrl(settings2.load.url)} for ${settings2.load.warmupMs} ms`);
   await warmUp(plan);
   log.info(`measuring ${settings2.load.bursts} bursts of ${settings2.load.durationMs} ms`);
@@ -79644,7 +79947,8 @@ async function measureAndDecide(settings2, baseline, target, log) {
     baseline: baseline.source,
     settingsChanges: baseline.settingsChanges,
     gate: settings2.gate,
-    measure: (firstIndex) => runSeries(plan, settings2.load.bursts, firstIndex, target?.observer),
+    networkRtt: settings2.load.networkRtt === "auto",
+    measure: async (firstIndex) => warnOfFailedProbes(await runSeries(plan, settings2.load.bursts, firstIndex, target?.observer), log),
     findings: (bursts) => healthFindings(target?.watch.bursts ?? [], bursts),
     onConfirming: (first) => log.info(`first verdict ${first.verdict}: confirming with ${settings2.load.bursts} more bursts`),
     hostRules: (decision2) => applyMemoryRules(decision2, {
@@ -79655,6 +79959,17 @@ async function measureAndDecide(settings2, baseline, target, log) {
       live: baseline.source.kind === "ab"
     })
   });
+}
+function warnOfFailedProbes(bursts, log) {
+  const failed = bursts.reduce((sum2, burst) => sum2 + (burst.rtt?.failed ?? 0), 0);
+  if (failed > 0) {
+    const probes = bursts.reduce((sum2, burst) => sum2 + (burst.rtt ? burst.rtt.failed + burst.rtt.samples : 0), 0);
+    const why = bursts.find((burst) => burst.rtt?.failure)?.rtt?.failure;
+    log.warning(
+      `network RTT probe: ${failed} of ${probes} handshakes during the bursts failed (${why}); bursts without an RTT are judged end to end`
+    );
+  }
+  return bursts;
 }
 function recordPolicy(settings2, context3, verdict2) {
   if (settings2.baseline.abUrl) return { record: false, note: "A/B mode keeps no history" };
@@ -79918,24 +80233,42 @@ function latencyTable(report, columnTitle = "This run") {
   const figures2 = report.figures;
   if (!figures2) return "";
   const byMetric = new Map((report.decision?.comparisons ?? []).map((c) => [c.metric, c]));
+  const service = serviceColumns(report);
+  const hasService = Object.keys(service).length > 0;
   const rows = ROWS.map(({ metric, label, format }) => {
     const comparison2 = byMetric.get(metric);
     const before = comparison2?.baseline;
     const change = comparison2?.change;
+    const shown3 = service[metric];
     return [
       label,
-      before === void 0 ? "\u2014" : format(before),
+      before === void 0 ? "\u2014" : shown3?.judged ? `${format(before)} service` : format(before),
       format(figures2[metric]),
+      ...hasService ? [shown3 ? format(shown3.current) : "\u2014"] : [],
       change === void 0 || !Number.isFinite(change) ? "\u2014" : signedPercent(change),
       // A report read back by `comment-from` was written by the measuring workflow: its text is quoted.
       comparison2?.limit ? inertProse(comparison2.limit) : "\u2014",
       STATUS_TEXT[comparison2?.status ?? "info"]
     ];
   });
-  const header = ["Metric", "Baseline", columnTitle, "Change", "Limit", "Status"];
-  return markdownTable([header, ...rows, ...memoryTableRows(report, STATUS_TEXT)], {
-    align: ["l", "r", "r", "r", "r", "l"]
-  });
+  const network2 = report.network;
+  if (network2 && (network2.rttMs !== void 0 || network2.failedProbes > 0)) {
+    const failed = network2.failedProbes > 0 ? `\u26A0\uFE0F ${network2.failedProbes} of ${network2.probes} probes failed` : STATUS_TEXT.info;
+    const before = network2.historyRttMs === void 0 ? "\u2014" : milliseconds(network2.historyRttMs);
+    const current = network2.rttMs === void 0 ? "\u2014" : milliseconds(network2.rttMs);
+    rows.push(["network RTT", before, current, ...hasService ? ["\u2014"] : [], "\u2014", "\u2014", failed]);
+  }
+  const memory = memoryTableRows(report, STATUS_TEXT).map((row) => hasService ? [...row.slice(0, 3), "\u2014", ...row.slice(3)] : row);
+  const header = ["Metric", "Baseline", columnTitle, ...hasService ? ["Service"] : [], "Change", "Limit", "Status"];
+  return markdownTable([header, ...rows, ...memory], { align: ["l", "r", "r", ...hasService ? ["r"] : [], "r", "r", "l"] });
+}
+function serviceColumns(report) {
+  const network2 = report.network;
+  const judged = report.decision?.latencyBasis === "service-time";
+  return {
+    ...network2?.serviceMedianMs !== void 0 && { p50: { current: network2.serviceMedianMs, judged } },
+    ...network2?.serviceP95Ms !== void 0 && { p95: { current: network2.serviceP95Ms, judged } }
+  };
 }
 
 // src/report/comment-body.ts
@@ -79959,7 +80292,11 @@ function errorText(report) {
 }
 function hostModelOf(host2) {
   const stored = host2.storedBaseline;
-  return hostUnderLoad({ bursts: host2.bursts, machine: host2.fingerprint, storedBaseline: stored && { run: stored.run, machine: stored.fingerprint } });
+  return hostUnderLoad({
+    bursts: host2.bursts,
+    machine: host2.fingerprint,
+    storedBaseline: stored && { run: stored.run, machine: stored.fingerprint }
+  });
 }
 function swapState(swap2) {
   const { devices, totalBytes, usedBytes, memTotalBytes } = swap2.after;
@@ -80103,6 +80440,13 @@ var nonNegative = finite({ min: 0 });
 var fraction = finite({ min: 0, max: 1 });
 var burstTarget = oneOf(["candidate", "baseline"]);
 var healthFlag = oneOf(["ok", "memory-pressure", "swapping", "oom-kill", "worker-crash", "cpu-steal", "generator-saturated"]);
+var rttFigures = record2({
+  minMs: optional(nonNegative),
+  medianMs: optional(nonNegative),
+  samples: count2,
+  failed: count2,
+  failure: optional(text(200))
+});
 var burstResult = record2({
   index: integer(0, REPORT_MAX_BURSTS),
   target: burstTarget,
@@ -80122,7 +80466,8 @@ var burstResult = record2({
   errors: count2,
   timeouts: count2,
   errorRate: fraction,
-  generatorCpu: nonNegative
+  generatorCpu: nonNegative,
+  rtt: optional(rttFigures)
 });
 var fingerprint = record2({
   kernel: text(),
@@ -80241,7 +80586,8 @@ var decision = record2({
   warnings: list(text()),
   notes: list(text()),
   confirmed: flag,
-  crashed: flag
+  crashed: flag,
+  latencyBasis: optional(oneOf(["service-time", "end-to-end"]))
 });
 var settings = record2({
   url: text(REPORT_TEXT_MAX_CHARS, HTTP_URL),
@@ -80276,6 +80622,17 @@ var curve = record2({
   candidate: list(nonNegative),
   baseline: optional(list(nonNegative))
 });
+var network = record2({
+  before: optional(rttFigures),
+  rttMs: optional(nonNegative),
+  rttMinMs: optional(nonNegative),
+  serviceMedianMs: optional(nonNegative),
+  serviceP95Ms: optional(nonNegative),
+  historyRttMs: optional(nonNegative),
+  probes: count2,
+  failedProbes: count2,
+  failure: optional(text(200))
+});
 var reportShape = record2({
   schema: oneOf([REPORT_SCHEMA]),
   version: oneOf([REPORT_VERSION]),
@@ -80306,6 +80663,7 @@ var reportShape = record2({
   }),
   decision: optional(decision),
   host: optional(host),
+  network: optional(network),
   error: optional(text(REPORT_ERROR_MAX_CHARS))
 });
 function parseReport2(data) {

@@ -65,6 +65,9 @@ export async function run(): Promise<void> {
     const message = messageOf(error);
     core.setFailed(message);
     if (!process.env.GITHUB_STEP_SUMMARY) return;
-    await core.summary.addRaw(`### 💥 loadgate did not run\n\n${fenced(message.split('\n'))}\n`).write().catch(() => undefined);
+    await core.summary
+      .addRaw(`### 💥 loadgate did not run\n\n${fenced(message.split('\n'))}\n`)
+      .write()
+      .catch(() => undefined);
   }
 }

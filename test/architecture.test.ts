@@ -94,8 +94,26 @@ describe('architecture (ARCHITECTURE.md)', { timeout: 30_000 }, () => {
       for (const [a, b] of edges) map.set(a, (map.get(a) ?? new Set()).add(b));
       return map;
     };
-    assert.deepEqual(findCycle(graph([['a', 'b'], ['b', 'c'], ['c', 'b']])), ['b', 'c', 'b']);
-    assert.equal(findCycle(graph([['a', 'b'], ['a', 'c'], ['b', 'c']])), undefined);
+    assert.deepEqual(
+      findCycle(
+        graph([
+          ['a', 'b'],
+          ['b', 'c'],
+          ['c', 'b'],
+        ]),
+      ),
+      ['b', 'c', 'b'],
+    );
+    assert.equal(
+      findCycle(
+        graph([
+          ['a', 'b'],
+          ['a', 'c'],
+          ['b', 'c'],
+        ]),
+      ),
+      undefined,
+    );
   });
 
   test('the import scan sees `import type`, `export … from`, bare and dynamic imports', () => {

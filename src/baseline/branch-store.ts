@@ -88,8 +88,18 @@ export function createBranchStore({ github, owner, repo, branch, log, maxAttempt
       if (httpStatus(error) !== 404) throw error;
     }
     try {
-      const tree = await github.rest.git.createTree({ owner, repo, tree: [{ path: 'README.md', mode: '100644', type: 'blob', content: BRANCH_README }] });
-      const commit = await github.rest.git.createCommit({ owner, repo, message: 'loadgate: start the baseline branch', tree: tree.data.sha, parents: [] });
+      const tree = await github.rest.git.createTree({
+        owner,
+        repo,
+        tree: [{ path: 'README.md', mode: '100644', type: 'blob', content: BRANCH_README }],
+      });
+      const commit = await github.rest.git.createCommit({
+        owner,
+        repo,
+        message: 'loadgate: start the baseline branch',
+        tree: tree.data.sha,
+        parents: [],
+      });
       await github.rest.git.createRef({ owner, repo, ref: `refs/heads/${branch}`, sha: commit.data.sha });
       log.info(`Created branch ${branch} for the loadgate baseline.`);
     } catch (error) {
@@ -116,7 +126,10 @@ export function createBranchStore({ github, owner, repo, branch, log, maxAttempt
         const current = await readFile(path);
         if (!current) await ensureBranch();
         // A write GitHub applied but answered with a 5xx (then retried into a conflict) is already there.
-        if (current?.document.histories[key]?.some((stored) => stored.sha === run.sha && stored.time === run.time && stored.ref === run.ref)) return;
+        if (
+          current?.document.histories[key]?.some((stored) => stored.sha === run.sha && stored.time === run.time && stored.ref === run.ref)
+        )
+          return;
         const updated = appendRun(current?.document ?? emptyDocument(), key, run);
         try {
           await github.rest.repos.createOrUpdateFileContents({

@@ -167,7 +167,10 @@ export function parseDocument(text: string, where: string): BaselineDocument {
   }
   if (!isObject(data) || data.schema !== HISTORY_SCHEMA) throw new BaselineFormatError(where, `"schema" is not "${HISTORY_SCHEMA}"`);
   if (data.version !== HISTORY_VERSION) {
-    throw new BaselineFormatError(where, `version ${String(data.version)} is not supported (this loadgate reads version ${HISTORY_VERSION})`);
+    throw new BaselineFormatError(
+      where,
+      `version ${String(data.version)} is not supported (this loadgate reads version ${HISTORY_VERSION})`,
+    );
   }
   if (!isObject(data.histories)) throw new BaselineFormatError(where, '"histories" is missing');
   for (const [key, runs] of Object.entries(data.histories)) {

@@ -224,7 +224,9 @@ function parseSsh(reader: InputReader): SshSettings | undefined {
   if (privateKey === undefined) {
     reader.problems.push('input `key`: required when `host` is set (the private key text, e.g. `${{ secrets.SSH_KEY }}`)');
   } else if (!/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(privateKey)) {
-    reader.problems.push('input `key`: not a private key; expected the full text of a PEM or OpenSSH private key (`-----BEGIN ... PRIVATE KEY-----`)');
+    reader.problems.push(
+      'input `key`: not a private key; expected the full text of a PEM or OpenSSH private key (`-----BEGIN ... PRIVATE KEY-----`)',
+    );
   }
   const fingerprints = reader
     .text('fingerprint')
@@ -232,7 +234,11 @@ function parseSsh(reader: InputReader): SshSettings | undefined {
     .filter(Boolean);
   for (const fingerprint of fingerprints) {
     if (!FINGERPRINT.test(fingerprint)) {
-      reader.reject('fingerprint', fingerprint, 'one or more `SHA256:…` fingerprints as printed by `ssh-keygen -lf`, comma or newline separated');
+      reader.reject(
+        'fingerprint',
+        fingerprint,
+        'one or more `SHA256:…` fingerprints as printed by `ssh-keygen -lf`, comma or newline separated',
+      );
     }
   }
   const knownHosts = reader
@@ -295,8 +301,17 @@ const HOST_CREDENTIALS: readonly InputName[] = ['key', 'passphrase', 'sudo-passw
  * the run still measures the URL, so these are named in a warning, not refused.
  */
 const HOST_SETTINGS: readonly InputName[] = [
-  'logs-command', 'swap-size', 'swap-path', 'port', 'username', 'fingerprint', 'known-hosts', 'insecure-skip-host-key-check',
-  'swap-persist', 'lock', 'lock-timeout',
+  'logs-command',
+  'swap-size',
+  'swap-path',
+  'port',
+  'username',
+  'fingerprint',
+  'known-hosts',
+  'insecure-skip-host-key-check',
+  'swap-persist',
+  'lock',
+  'lock-timeout',
 ];
 const POST_REPORT_INPUTS: readonly InputName[] = ['comment-from', 'comment', 'name', 'github-token'];
 

@@ -74,9 +74,5 @@ export function parseRunContext(env: Env, payload: unknown): RunContext {
 
 /** `update-baseline: auto` writes only on a push to the repository's default branch. */
 export function isDefaultBranchPush(context: RunContext): boolean {
-  return (
-    context.eventName === 'push' &&
-    context.defaultBranch !== undefined &&
-    context.ref === `refs/heads/${context.defaultBranch}`
-  );
+  return context.eventName === 'push' && context.defaultBranch !== undefined && context.ref === `refs/heads/${context.defaultBranch}`;
 }

@@ -19,8 +19,26 @@ export function isPlainAbsolutePath(value: string): boolean {
 
 /** Top-level directories of a Linux system: as a `swap-path`, the path would be the directory itself. */
 const SYSTEM_DIRECTORIES = new Set([
-  'bin', 'boot', 'dev', 'etc', 'home', 'lib', 'lib32', 'lib64', 'media', 'mnt', 'opt', 'proc', 'root', 'run', 'sbin', 'srv', 'sys',
-  'tmp', 'usr', 'var',
+  'bin',
+  'boot',
+  'dev',
+  'etc',
+  'home',
+  'lib',
+  'lib32',
+  'lib64',
+  'media',
+  'mnt',
+  'opt',
+  'proc',
+  'root',
+  'run',
+  'sbin',
+  'srv',
+  'sys',
+  'tmp',
+  'usr',
+  'var',
 ]);
 
 export const SWAP_PATH_FORM =

@@ -16,14 +16,22 @@ async function demo(): Promise<number> {
   const workdir = await mkdtemp(join(tmpdir(), 'loadgate-demo-'));
   const target = await startTarget({ delayMs: BASE_DELAY_MS, jitterMs: 2 });
   const flags = [
-    '--url', target.url,
-    '--connections', '10',
-    '--duration', '2s',
-    '--bursts', '5',
-    '--warmup', '1s',
-    '--baseline-store', 'file',
-    '--baseline-path', join(workdir, 'baseline.json'),
-    '--name', 'demo',
+    '--url',
+    target.url,
+    '--connections',
+    '10',
+    '--duration',
+    '2s',
+    '--bursts',
+    '5',
+    '--warmup',
+    '1s',
+    '--baseline-store',
+    'file',
+    '--baseline-path',
+    join(workdir, 'baseline.json'),
+    '--name',
+    'demo',
   ];
   try {
     console.log(`loadgate demo: a service on ${target.url} answering in ~${BASE_DELAY_MS} ms\n`);

@@ -21,10 +21,9 @@ export interface BurstSample {
 /** How late a burst may end; autocannon's per-tick request counts are not used. */
 const SAMPLE_INTERVAL_MS = 100;
 
-export type BurstSpec = Pick<
-  LoadSettings,
-  'url' | 'method' | 'headers' | 'body' | 'connections' | 'pipelining' | 'timeoutMs' | 'rate'
-> & { durationMs: number };
+export type BurstSpec = Pick<LoadSettings, 'url' | 'method' | 'headers' | 'body' | 'connections' | 'pipelining' | 'timeoutMs' | 'rate'> & {
+  durationMs: number;
+};
 
 export async function measureBurstInProcess(spec: BurstSpec): Promise<BurstSample> {
   const histogram = createLatencyHistogram();

@@ -38,12 +38,7 @@ export async function warmUp(plan: SeriesPlan): Promise<void> {
 }
 
 /** Runs `count` bursts per target, numbered from `firstIndex`. */
-export async function runSeries(
-  plan: SeriesPlan,
-  count: number,
-  firstIndex: number,
-  observer?: BurstObserver,
-): Promise<BurstResult[]> {
+export async function runSeries(plan: SeriesPlan, count: number, firstIndex: number, observer?: BurstObserver): Promise<BurstResult[]> {
   const results: BurstResult[] = [];
   let index = firstIndex;
   for (let round = 0; round < count; round += 1) {

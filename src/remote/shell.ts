@@ -17,8 +17,7 @@ export function validateAbsolutePath(value: string, inputName: string): string {
   if (!isPlainAbsolutePath(value)) {
     throw new TargetError(
       'invalid-setting',
-      `${inputName} must be an absolute path of letters, digits, '.', '_', '-' and '/' ` +
-        `(like /swapfile), got ${JSON.stringify(value)}`,
+      `${inputName} must be an absolute path of letters, digits, '.', '_', '-' and '/' ` + `(like /swapfile), got ${JSON.stringify(value)}`,
     );
   }
   return value;

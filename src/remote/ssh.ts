@@ -225,7 +225,10 @@ class SshTarget implements RemoteHost {
     const message = Buffer.concat(stderr).toString('utf8');
     if (/password is required/.test(message) && this.settings.sudoPassword) return 'sudo-with-password';
     this.throwIfSudoRefused(message);
-    throw new TargetError('command-failed', `sudo does not work for ${this.settings.username} on ${this.settings.host}: ${this.scrub(message.trim())}`);
+    throw new TargetError(
+      'command-failed',
+      `sudo does not work for ${this.settings.username} on ${this.settings.host}: ${this.scrub(message.trim())}`,
+    );
   }
 
   private throwIfSudoRefused(stderr: string): void {
@@ -257,7 +260,10 @@ class SshTarget implements RemoteHost {
     if (this.lost) return Promise.reject(this.lost);
     return new Promise((resolve, reject) => {
       const fail = (error: Error) =>
-        reject(this.lost ?? new TargetError('command-failed', `Could not start a command on ${this.settings.host}: ${this.scrub(error.message)}`));
+        reject(
+          this.lost ??
+            new TargetError('command-failed', `Could not start a command on ${this.settings.host}: ${this.scrub(error.message)}`),
+        );
       try {
         this.client.exec(command, (error, channel) => (error ? fail(error) : resolve(channel)));
       } catch (error) {
@@ -292,12 +298,7 @@ function exitCodeOf(channel: ClientChannel): Promise<number | null> {
   });
 }
 
-function connectError(
-  settings: SshSettings,
-  error: SshError,
-  options: ConnectOptions,
-  scrub: (text: string) => string,
-): TargetError {
+function connectError(settings: SshSettings, error: SshError, options: ConnectOptions, scrub: (text: string) => string): TargetError {
   const where = `${settings.host}:${settings.port}`;
   const reason = scrub(error.message);
   if (/^Cannot parse privateKey|does not contain a \(valid\) private key/.test(error.message)) {
@@ -318,7 +319,10 @@ function connectError(
       return new TargetError('connection-refused', `Connection refused by ${where}: is sshd running there, and is \`port\` right?`);
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return new TargetError('dns-failure', `Cannot resolve the host name ${JSON.stringify(settings.host)} (${error.code}): check the \`host\` input.`);
+      return new TargetError(
+        'dns-failure',
+        `Cannot resolve the host name ${JSON.stringify(settings.host)} (${error.code}): check the \`host\` input.`,
+      );
     case 'ETIMEDOUT':
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':

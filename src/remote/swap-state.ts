@@ -106,7 +106,9 @@ export function planSwap(state: SwapState, path: string, requiredBytes: number, 
       };
     case 'swap-file':
       if (isEnough(facts.sizeBytes, requiredBytes)) return { do: 'activate' };
-      return roomFor(path, requiredBytes, facts.freeBytes + facts.sizeBytes) ?? { do: 'create', bytes: requiredBytes, replaceExisting: true };
+      return (
+        roomFor(path, requiredBytes, facts.freeBytes + facts.sizeBytes) ?? { do: 'create', bytes: requiredBytes, replaceExisting: true }
+      );
     case 'absent':
       if (!facts.directoryExists) {
         return { do: 'refuse', reason: `the directory of ${path} does not exist on the target; choose another \`swap-path\`.` };

@@ -7,15 +7,7 @@ import type { Log } from '../log.ts';
 import { formatBytes } from '../units.ts';
 import type { RemoteHost } from './remote-host.ts';
 import { shellQuote, validateAbsolutePath } from './shell.ts';
-import {
-  isEnough,
-  MIB,
-  parseSwapState,
-  planSwap,
-  requiredSwapBytes,
-  type PathFacts,
-  type SwapState,
-} from './swap-state.ts';
+import { isEnough, MIB, parseSwapState, planSwap, requiredSwapBytes, type PathFacts, type SwapState } from './swap-state.ts';
 import { TargetError } from './target-error.ts';
 
 export type { SwapDevice, SwapState } from './swap-state.ts';
@@ -95,7 +87,12 @@ export async function ensureSwap(host: RemoteHost, settings: SwapSettings, log: 
   const plan = planSwap(before, path, requiredBytes, await probePath(host, path));
   if (plan.do === 'refuse') throw new SwapError('swap-refused', `swap: refusing to configure swap: ${plan.reason}`, before);
   if (plan.do === 'nothing') {
-    return report({ requiredBytes, after: before, action: 'already-active', message: `${path} already active with at least ${want}; nothing changed.` });
+    return report({
+      requiredBytes,
+      after: before,
+      action: 'already-active',
+      message: `${path} already active with at least ${want}; nothing changed.`,
+    });
   }
 
   let createdWith: SwapReport['createdWith'];
@@ -110,7 +107,8 @@ export async function ensureSwap(host: RemoteHost, settings: SwapSettings, log: 
   const active = after.devices.find((device) => device.path === path);
   if (!active) throw new SwapError('swap-refused', `swap: ${path} was set up but does not show in /proc/swaps.`, after);
 
-  const did = plan.do === 'activate' ? `activated the existing swap file ${path}` : `created ${path} (${want}, ${createdWith}) and activated it`;
+  const did =
+    plan.do === 'activate' ? `activated the existing swap file ${path}` : `created ${path} (${want}, ${createdWith}) and activated it`;
   const persisted = settings.persist ? (fstabLineAdded ? `, added it to ${fstab}` : `, ${fstab} already lists it`) : '';
   return report({
     requiredBytes,
@@ -189,7 +187,10 @@ async function createSwapFile(host: RemoteHost, path: string, bytes: number): Pr
       `swap: could not create a swap file at ${path}: with fallocate: ${lastLine(fast.stderr)}; with dd: ${lastLine(slow.stderr + slow.stdout)}`,
     );
   }
-  throw new TargetError('command-failed', `swap: could not create ${path}: ${lastLine(fast.stderr) || 'it appeared while loadgate was looking'}`);
+  throw new TargetError(
+    'command-failed',
+    `swap: could not create ${path}: ${lastLine(fast.stderr) || 'it appeared while loadgate was looking'}`,
+  );
 }
 
 /** Appends one line unless a line for this path is there; never rewrites the file. */
@@ -206,7 +207,8 @@ async function addFstabLine(host: RemoteHost, path: string, fstab: string): Prom
 
 async function run(host: RemoteHost, script: string, doing: string): Promise<{ stdout: string }> {
   const result = await host.exec(script, { sudo: true });
-  if (result.code !== 0) throw new TargetError('command-failed', `swap: failed ${doing}: ${lastLine(result.stderr) || `exit ${result.code}`}`);
+  if (result.code !== 0)
+    throw new TargetError('command-failed', `swap: failed ${doing}: ${lastLine(result.stderr) || `exit ${result.code}`}`);
   return result;
 }
 

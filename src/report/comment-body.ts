@@ -76,7 +76,11 @@ function warningsBlock(report: GateReport): string | undefined {
 
 function hostModelOf(host: ReportedHost): HostUnderLoad {
   const stored = host.storedBaseline;
-  return hostUnderLoad({ bursts: host.bursts, machine: host.fingerprint, storedBaseline: stored && { run: stored.run, machine: stored.fingerprint } });
+  return hostUnderLoad({
+    bursts: host.bursts,
+    machine: host.fingerprint,
+    storedBaseline: stored && { run: stored.run, machine: stored.fingerprint },
+  });
 }
 
 function hostSection(report: GateReport): string | undefined {
@@ -110,19 +114,35 @@ function burstsOf(report: GateReport): Burst[] {
 function burstTable(report: GateReport, bursts: readonly Burst[]): string {
   const ab = report.bursts.some((burst) => burst.target === 'baseline');
   const withHost = report.host !== undefined;
-  const header = ['Burst', ...(ab ? ['Target'] : []), 'p50', 'p95', 'p99', 'requests/s', 'failed', 'generator CPU', ...(withHost ? ['min MemAvailable', 'host'] : [])];
-  const rows = bursts.map(({ result, health }) => [
-    String(result.index + 1),
-    ...(ab ? [result.target === 'baseline' ? 'baseline' : 'this PR'] : []),
-    milliseconds(result.p50),
-    milliseconds(result.p95),
-    milliseconds(result.p99),
-    result.requestsPerSec.toFixed(result.requestsPerSec >= 100 ? 0 : 1),
-    `${count(result.non2xx + result.errors + result.timeouts)} (${plainPercent(result.errorRate)})`,
-    `${Math.round(result.generatorCpu * 100)} %`,
-    ...(withHost ? [formatMib(health?.figures.memAvailableMinKib ?? null) ?? '–', health ? health.flags.join(', ') : 'not observed'] : []),
-  ].map((value) => inertProse(value)));
-  return markdownTable([header, ...rows], { align: header.map((_, i) => (i === 0 || (ab && i === 1) || (withHost && i === header.length - 1) ? 'l' : 'r')) });
+  const header = [
+    'Burst',
+    ...(ab ? ['Target'] : []),
+    'p50',
+    'p95',
+    'p99',
+    'requests/s',
+    'failed',
+    'generator CPU',
+    ...(withHost ? ['min MemAvailable', 'host'] : []),
+  ];
+  const rows = bursts.map(({ result, health }) =>
+    [
+      String(result.index + 1),
+      ...(ab ? [result.target === 'baseline' ? 'baseline' : 'this PR'] : []),
+      milliseconds(result.p50),
+      milliseconds(result.p95),
+      milliseconds(result.p99),
+      result.requestsPerSec.toFixed(result.requestsPerSec >= 100 ? 0 : 1),
+      `${count(result.non2xx + result.errors + result.timeouts)} (${plainPercent(result.errorRate)})`,
+      `${Math.round(result.generatorCpu * 100)} %`,
+      ...(withHost
+        ? [formatMib(health?.figures.memAvailableMinKib ?? null) ?? '–', health ? health.flags.join(', ') : 'not observed']
+        : []),
+    ].map((value) => inertProse(value)),
+  );
+  return markdownTable([header, ...rows], {
+    align: header.map((_, i) => (i === 0 || (ab && i === 1) || (withHost && i === header.length - 1) ? 'l' : 'r')),
+  });
 }
 
 /** Config rows whose values are already quoted (code spans). */
@@ -174,7 +194,9 @@ function reasoningList(report: GateReport): string {
   const base = report.baseline;
   const lines: string[] = [];
   if (decision) {
-    lines.push(`- Mode: ${inertProse(decision.mode)}${decision.confirmed ? ', confirmed with extra bursts' : ''}${decision.crashed ? ', the target crashed under load' : ''}`);
+    lines.push(
+      `- Mode: ${inertProse(decision.mode)}${decision.confirmed ? ', confirmed with extra bursts' : ''}${decision.crashed ? ', the target crashed under load' : ''}`,
+    );
     const reasoning = (c: (typeof decision.comparisons)[number]) => inertProse(c.reasoning, { maxChars: VERDICT_LINE_CHARS });
     lines.push(...decision.comparisons.map((c) => `- **${METRIC_NAMES[c.metric]}**: ${reasoning(c)}`));
     lines.push(...decision.notes.map((note) => `- ${inertProse(note, { maxChars: VERDICT_LINE_CHARS })}`));
@@ -206,7 +228,8 @@ interface Trim {
 
 function details(report: GateReport, bursts: readonly Burst[], trim: Trim, serverUrl: string): string {
   const parts = [runLink(report, serverUrl)];
-  if (bursts.length > 0 && trim.burstRows > 0) parts.push(`#### Per-burst figures\n\n${burstTable(report, bursts.slice(0, trim.burstRows))}`);
+  if (bursts.length > 0 && trim.burstRows > 0)
+    parts.push(`#### Per-burst figures\n\n${burstTable(report, bursts.slice(0, trim.burstRows))}`);
   if (trim.otherDetails) {
     parts.push(`#### Statistics\n\n${reasoningList(report)}`);
     parts.push(`#### Config\n\n${configTable(report.settings)}`);
@@ -217,7 +240,10 @@ function details(report: GateReport, bursts: readonly Burst[], trim: Trim, serve
 
 function trimNote(bursts: number, trim: Trim, limitName: string): string | undefined {
   const cut: string[] = [];
-  if (trim.burstRows < bursts) cut.push(trim.burstRows === 0 ? `the per-burst table (${bursts} bursts)` : `per-burst rows ${trim.burstRows + 1}–${bursts} of ${bursts}`);
+  if (trim.burstRows < bursts)
+    cut.push(
+      trim.burstRows === 0 ? `the per-burst table (${bursts} bursts)` : `per-burst rows ${trim.burstRows + 1}–${bursts} of ${bursts}`,
+    );
   if (!trim.otherDetails) cut.push('the statistics, config and host fingerprint details');
   if (cut.length === 0) return undefined;
   return `> ✂️ Trimmed to fit ${limitName}: ${cut.join(' and ')} left out. The full report is in the report JSON (the \`report\` output).`;
@@ -234,7 +260,13 @@ function verdictHeading(report: GateReport): string {
 }
 
 function mainSections(report: GateReport, columnTitle: string): string[] {
-  const parts = [verdictHeading(report), whatWasMeasured(report), errorBlockOf(report), latencyTable(report, columnTitle) || undefined, warningsBlock(report)];
+  const parts = [
+    verdictHeading(report),
+    whatWasMeasured(report),
+    errorBlockOf(report),
+    latencyTable(report, columnTitle) || undefined,
+    warningsBlock(report),
+  ];
   if (report.curve && report.figures) parts.push(latencyChart(report.curve, report.verdict));
   parts.push(hostSection(report));
   return parts.filter((part): part is string => part !== undefined && part !== '');

@@ -19,7 +19,10 @@ export const REPORT_VERSION = 1;
 
 /** The settings a reader needs to interpret the figures; never credentials (URLs are redacted). */
 export interface PublicSettings
-  extends Pick<LoadSettings, 'url' | 'method' | 'connections' | 'durationMs' | 'bursts' | 'warmupMs' | 'pipelining' | 'timeoutMs' | 'loadProcesses'> {
+  extends Pick<
+    LoadSettings,
+    'url' | 'method' | 'connections' | 'durationMs' | 'bursts' | 'warmupMs' | 'pipelining' | 'timeoutMs' | 'loadProcesses'
+  > {
   rate: number | null;
   abUrl: string | null;
   host: string | null;

@@ -24,18 +24,20 @@ const COLUMNS = [
 
 export function renderHostUnderLoad(model: HostUnderLoad): string {
   if (!model.observed) return `### Host under load\n\n${model.note}\n`;
-  const rows = model.runs.map((run) => [
-    run.label,
-    formatMib(run.memAvailableBeforeKib) ?? '–',
-    formatMib(run.memAvailableMinKib) ?? '–',
-    formatMib(run.memAvailableAfterKib) ?? '–',
-    run.swapTotalKib === 0 ? 'no swap' : (formatMib(run.swapUsedPeakKib) ?? '–'),
-    String(run.swapInPages),
-    run.psiSomePeak === null ? 'unknown' : `${run.psiSomePeak.toFixed(1)} %`,
-    run.stealPercentPeak === null ? '–' : `${run.stealPercentPeak.toFixed(1)} %`,
-    String(run.oomKills),
-    String(run.crashLines),
-  ].map((value) => inertProse(value)));
+  const rows = model.runs.map((run) =>
+    [
+      run.label,
+      formatMib(run.memAvailableBeforeKib) ?? '–',
+      formatMib(run.memAvailableMinKib) ?? '–',
+      formatMib(run.memAvailableAfterKib) ?? '–',
+      run.swapTotalKib === 0 ? 'no swap' : (formatMib(run.swapUsedPeakKib) ?? '–'),
+      String(run.swapInPages),
+      run.psiSomePeak === null ? 'unknown' : `${run.psiSomePeak.toFixed(1)} %`,
+      run.stealPercentPeak === null ? '–' : `${run.stealPercentPeak.toFixed(1)} %`,
+      String(run.oomKills),
+      String(run.crashLines),
+    ].map((value) => inertProse(value)),
+  );
   const parts = [
     '### Host under load',
     `**Diagnosis:** ${inertProse(capitalize(model.diagnosis), { maxChars: DIAGNOSIS_CHARS })}.`,

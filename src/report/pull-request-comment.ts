@@ -47,7 +47,11 @@ export interface EventPullRequest {
 /** The PR of a `pull_request` / `pull_request_target` event; undefined for any other event. */
 export function pullRequestOfEvent(eventName: string, payload: unknown): EventPullRequest | undefined {
   if (eventName !== 'pull_request' && eventName !== 'pull_request_target') return undefined;
-  const pullRequest = (payload as { pull_request?: { number?: unknown; head?: { repo?: { full_name?: unknown } | null }; base?: { repo?: { full_name?: unknown } } } } | null)?.pull_request;
+  const pullRequest = (
+    payload as {
+      pull_request?: { number?: unknown; head?: { repo?: { full_name?: unknown } | null }; base?: { repo?: { full_name?: unknown } } };
+    } | null
+  )?.pull_request;
   if (!Number.isInteger(pullRequest?.number)) return undefined;
   const head = pullRequest?.head?.repo?.full_name;
   const base = pullRequest?.base?.repo?.full_name;
@@ -100,11 +104,13 @@ function forbiddenWarning(error: unknown, readOnlyForkToken: boolean | undefined
   const message = githubMessage(error);
   const opening = `The loadgate PR comment was not posted: GitHub answered 403 (${message}).`;
   const unaffected = 'The verdict, the job summary and the exit code are unaffected.';
-  if (/rate limit/i.test(message)) return `${opening} GitHub kept rate-limiting the token after retries; the next run will post it. ${unaffected}`;
+  if (/rate limit/i.test(message))
+    return `${opening} GitHub kept rate-limiting the token after retries; the next run will post it. ${unaffected}`;
   const forkPattern =
-    'use the two-workflow pattern: the `pull_request` workflow uploads the report as an artifact, and a second workflow on `workflow_run` downloads it and posts it with `comment-from: <path of the report JSON>` and `permissions: pull-requests: write`, never checking out the fork\'s code';
+    "use the two-workflow pattern: the `pull_request` workflow uploads the report as an artifact, and a second workflow on `workflow_run` downloads it and posts it with `comment-from: <path of the report JSON>` and `permissions: pull-requests: write`, never checking out the fork's code";
   const permission = 'add `permissions: pull-requests: write` to the job (or the workflow)';
-  if (readOnlyForkToken) return `${opening} This pull request comes from a fork, so its \`pull_request\` run gets a read-only token whatever \`permissions\` says: ${forkPattern}. ${unaffected}`;
+  if (readOnlyForkToken)
+    return `${opening} This pull request comes from a fork, so its \`pull_request\` run gets a read-only token whatever \`permissions\` says: ${forkPattern}. ${unaffected}`;
   if (readOnlyForkToken === false) return `${opening} The token may not write pull request comments: ${permission}. ${unaffected}`;
   return `${opening} The token may not write pull request comments: ${permission}; on pull requests from forks the token is read-only anyway, so ${forkPattern}. ${unaffected}`;
 }

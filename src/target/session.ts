@@ -36,7 +36,9 @@ export async function openTarget(settings: Settings, context: RunContext, log: L
   const host: RemoteHost = await connectTarget(ssh, log);
   let dropped: Error | undefined;
   host.onDisconnect((error) => {
-    dropped = new Error(`the SSH connection to ${ssh.host}:${ssh.port} dropped during the run (${error.message}); the host was not watched to the end`);
+    dropped = new Error(
+      `the SSH connection to ${ssh.host}:${ssh.port} dropped during the run (${error.message}); the host was not watched to the end`,
+    );
     log.warning(dropped.message);
   });
   const failIfDropped = () => {
@@ -47,7 +49,10 @@ export async function openTarget(settings: Settings, context: RunContext, log: L
     if (settings.lock.enabled) {
       const lock = await acquireLock(
         host,
-        { timeoutMs: settings.lock.timeoutMs, holder: { runId: context.runId ?? `local-${process.pid}`, repository: context.repository ?? 'local' } },
+        {
+          timeoutMs: settings.lock.timeoutMs,
+          holder: { runId: context.runId ?? `local-${process.pid}`, repository: context.repository ?? 'local' },
+        },
         log,
       );
       release = () => lock.release();

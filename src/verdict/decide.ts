@@ -5,7 +5,14 @@ import type { GateSettings } from '../config/settings.ts';
 import type { BurstResult } from '../load/measurement.ts';
 import { historyBurstOf, type HistoryBurst, type HistoryRun } from '../baseline/history.ts';
 import type { Comparison, ComparisonStatus, Decision, DecisionMode, Verdict } from './decision.ts';
-import { AB_SIGNIFICANCE, COLD_START_RUNS, judgeAB, judgeAgainstHistory, type LatencyJudgement, type LatencyMetric } from './latency-rules.ts';
+import {
+  AB_SIGNIFICANCE,
+  COLD_START_RUNS,
+  judgeAB,
+  judgeAgainstHistory,
+  type LatencyJudgement,
+  type LatencyMetric,
+} from './latency-rules.ts';
 import { chooseBasis, serviceBurstOf, type BasisChoice } from './service-time.ts';
 import { median } from './statistics.ts';
 import { count, milliseconds, plainPercent, runs, signedPercent } from './wording.ts';
@@ -121,7 +128,13 @@ function abView(baselineBursts: BurstResult[], candidateCount: number): Baseline
     mode: 'ab',
     figure: (metric) => (metric === 'errorRate' ? pooledErrors(baselineBursts).rate : figureOf(baselineBursts, metric)),
     judge: latency.length
-      ? (metric, current, maxIncrease) => judgeAB(metric, latency.map((b) => b[metric]), current.map((b) => b[metric]), maxIncrease)
+      ? (metric, current, maxIncrease) =>
+          judgeAB(
+            metric,
+            latency.map((b) => b[metric]),
+            current.map((b) => b[metric]),
+            maxIncrease,
+          )
       : undefined,
     unusable: latency.length ? undefined : 'the baseline-url gave no 2xx responses, so there is nothing to compare with',
     context: `${latency.length} vs ${candidateCount} bursts`,
@@ -140,7 +153,13 @@ function smallestExactP(n: number, m: number): number {
 }
 
 function noneView(): BaselineView {
-  return { mode: 'none', figure: () => undefined, context: 'not compared', notes: ['baseline-store is none: measured and reported, not compared.'], warnings: [] };
+  return {
+    mode: 'none',
+    figure: () => undefined,
+    context: 'not compared',
+    notes: ['baseline-store is none: measured and reported, not compared.'],
+    warnings: [],
+  };
 }
 
 function viewOf(input: DecisionInput, candidateCount: number, basis?: BasisChoice): BaselineView {
@@ -148,7 +167,10 @@ function viewOf(input: DecisionInput, candidateCount: number, basis?: BasisChoic
     case 'history':
       return historyView(input.baseline, basis);
     case 'ab':
-      return abView(input.bursts.filter((b) => b.target === 'baseline'), candidateCount);
+      return abView(
+        input.bursts.filter((b) => b.target === 'baseline'),
+        candidateCount,
+      );
     case 'none':
       return noneView();
   }
@@ -156,12 +178,33 @@ function viewOf(input: DecisionInput, candidateCount: number, basis?: BasisChoic
 
 const maxIncreaseOf = (metric: LatencyMetric, gate: GateSettings) => (metric === 'p50' ? gate.maxMedianIncrease : gate.maxP95Increase);
 
-function latencyRow(metric: LatencyMetric, judged: LatencyJudgement | undefined, view: BaselineView, latency: HistoryBurst[], gate: GateSettings): Row {
+function latencyRow(
+  metric: LatencyMetric,
+  judged: LatencyJudgement | undefined,
+  view: BaselineView,
+  latency: HistoryBurst[],
+  gate: GateSettings,
+): Row {
   const value = figureOf(latency, metric);
   if (value === undefined) return { metric, current: 0, limit: '', status: 'info', reasoning: 'no 2xx responses were measured' };
   const row: Row = judged
-    ? { metric, baseline: judged.baseline, current: value, change: judged.change, limit: `+${plainPercent(maxIncreaseOf(metric, gate))}`, status: judged.status, reasoning: judged.reasoning, phrase: judged.phrase }
-    : { metric, current: value, limit: '', status: 'info', reasoning: `${metric} ${milliseconds(value)}, ${view.unusable ?? view.context}` };
+    ? {
+        metric,
+        baseline: judged.baseline,
+        current: value,
+        change: judged.change,
+        limit: `+${plainPercent(maxIncreaseOf(metric, gate))}`,
+        status: judged.status,
+        reasoning: judged.reasoning,
+        phrase: judged.phrase,
+      }
+    : {
+        metric,
+        current: value,
+        limit: '',
+        status: 'info',
+        reasoning: `${metric} ${milliseconds(value)}, ${view.unusable ?? view.context}`,
+      };
   const budget = metric === 'p95' ? gate.p95BudgetMs : undefined;
   if (budget === undefined) return row;
   const overBudget = value > budget;
@@ -180,7 +223,12 @@ function infoRow(metric: (typeof INFO_METRICS)[number], view: BaselineView, cand
   const change = baseline ? current / baseline - 1 : undefined;
   const shown = metric === 'p99' ? `p99 ${milliseconds(current)}` : `${count(Math.round(current))} requests/s`;
   return {
-    metric, baseline, current, change, limit: '', status: 'info',
+    metric,
+    baseline,
+    current,
+    change,
+    limit: '',
+    status: 'info',
     reasoning: `${shown}${change === undefined ? '' : ` (${signedPercent(change)})`}, for information`,
   };
 }
@@ -261,7 +309,9 @@ export function decide(input: DecisionInput): Decision {
   if (crashes.length > 0) return finish('regression', `target crashed under load: ${crashes.join('; ')}`, rows);
   if (worst === SEVERITY.regression && environment.length > 0) {
     const distrust = `not trusted, measured under ${environment.join(', ')}`;
-    const softened = rows.map((row) => (row.status === 'regression' ? { ...row, status: 'inconclusive' as const, reasoning: `${row.reasoning}; ${distrust}` } : row));
+    const softened = rows.map((row) =>
+      row.status === 'regression' ? { ...row, status: 'inconclusive' as const, reasoning: `${row.reasoning}; ${distrust}` } : row,
+    );
     return finish('inconclusive', `inconclusive: ${phrases('regression')}, but measured under ${environment.join(', ')}`, softened);
   }
   if (environment.length > 0) warnings.push(`Measured under ${environment.join(', ')}.`);

@@ -64,12 +64,7 @@ export function historyBand(logs: number[]): { centre: number; halfBand: number 
  * oldest first; `current` is this run's median of bursts. With fewer than COLD_START_RUNS runs only
  * the percent limit applies. Needs at least one run.
  */
-export function judgeAgainstHistory(
-  metric: LatencyMetric,
-  runFigures: number[],
-  current: number,
-  maxIncrease: number,
-): LatencyJudgement {
+export function judgeAgainstHistory(metric: LatencyMetric, runFigures: number[], current: number, maxIncrease: number): LatencyJudgement {
   const logs = runFigures.map(logOf);
   const runCount = logs.length;
   const { centre, halfBand } = historyBand(logs);
@@ -84,10 +79,16 @@ export function judgeAgainstHistory(
   const band = `(upper limit ${signedPercent(bandUpper)}, ${runs(runCount)})`;
   const coldNote = `cold start: percent limit only (${runs(runCount)} in history)`;
   const judged = (status: LatencyJudgement['status'], reasoning: string, phrase?: string): LatencyJudgement => ({
-    status, baseline, current, change, reasoning, phrase,
-    warning: !coldStart && bandUpper > 2 * maxIncrease
-      ? `The ${metric} history is too noisy for the +${plainPercent(maxIncrease)} limit: its noise band reaches ${signedPercent(bandUpper)} (${runs(runCount)}), so only slowdowns beyond that can fail the check. ${TOO_NOISY_ADVICE}`
-      : undefined,
+    status,
+    baseline,
+    current,
+    change,
+    reasoning,
+    phrase,
+    warning:
+      !coldStart && bandUpper > 2 * maxIncrease
+        ? `The ${metric} history is too noisy for the +${plainPercent(maxIncrease)} limit: its noise band reaches ${signedPercent(bandUpper)} (${runs(runCount)}), so only slowdowns beyond that can fail the check. ${TOO_NOISY_ADVICE}`
+        : undefined,
   });
 
   if (ratio > 1 + maxIncrease) {
@@ -104,9 +105,7 @@ export function judgeAgainstHistory(
   }
   const improved = ratio < 1 - maxIncrease && large && (coldStart || ratio < Math.exp(-halfBand));
   if (improved) {
-    const where = coldStart
-      ? coldNote
-      : `below the history's noise band (lower limit ${signedPercent(bandLower)}, ${runs(runCount)})`;
+    const where = coldStart ? coldNote : `below the history's noise band (lower limit ${signedPercent(bandLower)}, ${runs(runCount)})`;
     return judged('improved', `${metric} ${signedPercent(change)}, faster than baseline; ${where}`);
   }
   return judged('ok', coldStart ? `${head}; ${coldNote}` : `${head}, within the limit (${runs(runCount)})`);
@@ -138,10 +137,16 @@ export function judgeAB(
   const ci = `95% CI ${signedPercent(interval.lower - 1)} to ${signedPercent(interval.upper - 1)}`;
   const evidence = `Mann–Whitney p ${pValue(test.p)}, ${base.length} vs ${cand.length} bursts`;
   const judged = (status: LatencyJudgement['status'], reasoning: string, phrase?: string): LatencyJudgement => ({
-    status, baseline, current, change, reasoning, phrase,
-    warning: interval.upper - interval.lower > 2 * maxIncrease
-      ? `The ${metric} bursts are too noisy for the +${plainPercent(maxIncrease)} limit: the ${ci} spans more than twice the limit. Use more bursts, longer bursts or a quieter host.`
-      : undefined,
+    status,
+    baseline,
+    current,
+    change,
+    reasoning,
+    phrase,
+    warning:
+      interval.upper - interval.lower > 2 * maxIncrease
+        ? `The ${metric} bursts are too noisy for the +${plainPercent(maxIncrease)} limit: the ${ci} spans more than twice the limit. Use more bursts, longer bursts or a quieter host.`
+        : undefined,
   });
 
   if (interval.ratio > limit && !large) return judged('ok', belowFloorReason(head, baseline, current, floor));
@@ -160,9 +165,5 @@ export function judgeAB(
   }
   if (interval.upper < limit) return judged('ok', `${head}, ${ci} stays under the limit (${evidence})`);
   const why = interval.lower <= 1 ? 'includes no change' : 'reaches past the limit';
-  return judged(
-    'inconclusive',
-    `${head}, ${ci} ${why} (${evidence})`,
-    `${metric} ${signedPercent(change)} over baseline, ${ci} ${why}`,
-  );
+  return judged('inconclusive', `${head}, ${ci} ${why} (${evidence})`, `${metric} ${signedPercent(change)} over baseline, ${ci} ${why}`);
 }

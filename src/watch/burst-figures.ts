@@ -57,10 +57,19 @@ export function burstFigures(samples: readonly HostSample[]): BurstHostFigures {
     swapOutPages: delta((sample) => sample.vmstat.pswpout) ?? 0,
     majorFaults: delta((sample) => sample.vmstat.pgmajfault) ?? 0,
     oomKills: delta((sample) => sample.vmstat.oomKill),
-    psiSomePeak: extreme(Math.max, samples.map((sample) => sample.pressure.someAvg10)),
-    psiFullPeak: extreme(Math.max, samples.map((sample) => sample.pressure.fullAvg10)),
+    psiSomePeak: extreme(
+      Math.max,
+      samples.map((sample) => sample.pressure.someAvg10),
+    ),
+    psiFullPeak: extreme(
+      Math.max,
+      samples.map((sample) => sample.pressure.fullAvg10),
+    ),
     stealPercent: first?.cpu && last?.cpu ? stealPercent(first.cpu, last.cpu) : null,
-    load1Peak: extreme(Math.max, samples.map((sample) => sample.loadavg?.load1 ?? null)),
+    load1Peak: extreme(
+      Math.max,
+      samples.map((sample) => sample.loadavg?.load1 ?? null),
+    ),
   };
 }
 

@@ -5,14 +5,7 @@ import type { BurstHostFigures } from './burst-figures.ts';
 import type { CrashScan } from './crash-patterns.ts';
 import type { OomKill } from './kernel-log.ts';
 
-export type HealthFlag =
-  | 'ok'
-  | 'memory-pressure'
-  | 'swapping'
-  | 'oom-kill'
-  | 'worker-crash'
-  | 'cpu-steal'
-  | 'generator-saturated';
+export type HealthFlag = 'ok' | 'memory-pressure' | 'swapping' | 'oom-kill' | 'worker-crash' | 'cpu-steal' | 'generator-saturated';
 
 export const HEALTH_THRESHOLDS = {
   /** PSI memory "some" avg10, percent of time some task waited for memory. */
@@ -95,15 +88,15 @@ function environmentIssues(bursts: readonly BurstHostHealth[], load: readonly Ge
   const stolen = bursts.filter((burst) => burst.flags.includes('cpu-steal'));
   if (stolen.length > 0) {
     const peak = Math.max(...stolen.map((burst) => burst.figures.stealPercent ?? 0));
-    issues.push(
-      `CPU steal up to ${peak.toFixed(1)} % (${burstList(stolen)}): the hypervisor gave the target's CPU to other machines`,
-    );
+    issues.push(`CPU steal up to ${peak.toFixed(1)} % (${burstList(stolen)}): the hypervisor gave the target's CPU to other machines`);
   }
   const saturated = load.filter((burst) => burst.generatorCpu > HEALTH_THRESHOLDS.generatorCpu);
   if (saturated.length > 0) {
     const peak = Math.max(...saturated.map((burst) => burst.generatorCpu));
     const labels = saturated.map((burst) => burstLabel({ burstIndex: burst.index, target: burst.target })).join(', ');
-    issues.push(`load generator at up to ${Math.round(peak * 100)} % of a core (${labels}): latencies measured the generator, not the server`);
+    issues.push(
+      `load generator at up to ${Math.round(peak * 100)} % of a core (${labels}): latencies measured the generator, not the server`,
+    );
   }
   return issues;
 }

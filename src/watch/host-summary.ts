@@ -91,16 +91,31 @@ export function summarizeHostRun(label: string, bursts: readonly BurstHostHealth
     bursts: bursts.length,
     memTotalKib: figures[0]?.memTotalKib ?? null,
     memAvailableBeforeKib: figures[0]?.memAvailableBeforeKib ?? null,
-    memAvailableMinKib: extreme(Math.min, figures.map((f) => f.memAvailableMinKib)),
+    memAvailableMinKib: extreme(
+      Math.min,
+      figures.map((f) => f.memAvailableMinKib),
+    ),
     memAvailableAfterKib: figures.at(-1)?.memAvailableAfterKib ?? null,
     swapTotalKib: figures.at(-1)?.swapTotalKib ?? null,
-    swapUsedPeakKib: extreme(Math.max, figures.map((f) => f.swapUsedPeakKib)),
+    swapUsedPeakKib: extreme(
+      Math.max,
+      figures.map((f) => f.swapUsedPeakKib),
+    ),
     swapInPages: sum(figures.map((f) => f.swapInPages)),
     swapOutPages: sum(figures.map((f) => f.swapOutPages)),
     majorFaults: sum(figures.map((f) => f.majorFaults)),
-    psiSomePeak: extreme(Math.max, figures.map((f) => f.psiSomePeak)),
-    psiFullPeak: extreme(Math.max, figures.map((f) => f.psiFullPeak)),
-    stealPercentPeak: extreme(Math.max, figures.map((f) => f.stealPercent)),
+    psiSomePeak: extreme(
+      Math.max,
+      figures.map((f) => f.psiSomePeak),
+    ),
+    psiFullPeak: extreme(
+      Math.max,
+      figures.map((f) => f.psiFullPeak),
+    ),
+    stealPercentPeak: extreme(
+      Math.max,
+      figures.map((f) => f.stealPercent),
+    ),
     oomKills: sum(bursts.map((burst) => Math.max(burst.oomKills.length, burst.figures.oomKills ?? 0))),
     crashLines: sum(bursts.map((burst) => burst.crashLines.total)),
     flags: flags.size > 0 ? [...flags] : ['ok'],
@@ -119,10 +134,12 @@ function diagnose(bursts: readonly BurstHostHealth[], kills: readonly OomKill[])
     return `the kernel OOM-killed ${run.oomKills === 1 ? 'a process' : `${run.oomKills} processes`} but the kernel log did not name ${run.oomKills === 1 ? 'it' : 'them'}; ${swap}`;
   }
   const crash = bursts.flatMap((burst) => burst.crashLines.quoted)[0];
-  if (crash) return `the application logged a crash (${crash.kind}, ${run.crashLines} line${run.crashLines === 1 ? '' : 's'}) but the kernel killed nothing; ${swap}`;
+  if (crash)
+    return `the application logged a crash (${crash.kind}, ${run.crashLines} line${run.crashLines === 1 ? '' : 's'}) but the kernel killed nothing; ${swap}`;
   const memory = `MemAvailable fell to ${formatMib(run.memAvailableMinKib) ?? 'unknown'} of ${formatMib(run.memTotalKib) ?? 'unknown'}`;
   if (run.flags.includes('swapping')) return `the host swapped under load (${run.swapInPages} pages swapped in); ${memory}`;
-  if (run.flags.includes('memory-pressure')) return `tasks waited for memory (PSI some peaked at ${run.psiSomePeak?.toFixed(1)} %); ${memory}`;
+  if (run.flags.includes('memory-pressure'))
+    return `tasks waited for memory (PSI some peaked at ${run.psiSomePeak?.toFixed(1)} %); ${memory}`;
   const environment = [
     run.flags.includes('cpu-steal') ? `the hypervisor stole up to ${run.stealPercentPeak?.toFixed(1)} % of the CPU` : null,
     run.flags.includes('generator-saturated') ? 'the load generator saturated its core' : null,

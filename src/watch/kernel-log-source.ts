@@ -5,10 +5,7 @@ import type { RemoteHost } from '../remote/remote-host.ts';
 import { parseOomKills, type OomKill } from './kernel-log.ts';
 import { messageOf } from '../errors.ts';
 
-export type KernelLogSource =
-  | { kind: 'journal' }
-  | { kind: 'dmesg'; sudo: boolean }
-  | { kind: 'unreadable'; reason: string };
+export type KernelLogSource = { kind: 'journal' } | { kind: 'dmesg'; sudo: boolean } | { kind: 'unreadable'; reason: string };
 
 export interface ProbedKernelLog {
   source: KernelLogSource;

@@ -35,7 +35,12 @@ export function parseMachine(output: string): HostMachine {
   const meminfo = parseMeminfo(sections.meminfo);
   return {
     kernel: sections.kernel.trim(),
-    cpuModel: modelLine ? modelLine.slice(modelLine.indexOf(':') + 1).trim().replace(/\s+/g, ' ') : null,
+    cpuModel: modelLine
+      ? modelLine
+          .slice(modelLine.indexOf(':') + 1)
+          .trim()
+          .replace(/\s+/g, ' ')
+      : null,
     cpuCount: cpuLines.filter((line) => line.startsWith('processor')).length,
     memTotalKib: meminfo.memTotalKib,
     swapTotalKib: meminfo.swapTotalKib,

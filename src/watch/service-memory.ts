@@ -10,7 +10,8 @@ export type { ServiceSelector };
  * directory (v2: memory.current/memory.peak; v1: the memory controller's usage files).
  */
 export type ServiceProbe =
-  { kind: 'match'; pattern: string; label: string } | { kind: 'cgroup'; unit: string; directory: string; version: 1 | 2; label: string };
+  | { kind: 'match'; pattern: string; label: string }
+  | { kind: 'cgroup'; unit: string; directory: string; version: 1 | 2; label: string };
 
 /** PSS counts a page shared by N workers as 1/N to each: their sum is what the service really holds. */
 export type ServiceMemorySource = 'pss' | 'rss' | 'cgroup';

@@ -41,7 +41,11 @@ function githubActionSchema(text: string): ActionTemplate {
   assert.deepEqual(errors, [], 'GitHub’s action parser rejects action.yml');
   assert.ok(result.value, 'parseAction returned no template');
   const template = convertActionTemplate(result.context, result.value);
-  assert.deepEqual(result.context.errors.getErrors().map((error) => error.message), [], 'converting action.yml');
+  assert.deepEqual(
+    result.context.errors.getErrors().map((error) => error.message),
+    [],
+    'converting action.yml',
+  );
   return template;
 }
 
@@ -68,10 +72,13 @@ describe('action.yml', { timeout: 20_000 }, () => {
 
   it('passes GitHub’s action schema (parseAction: 0 errors) and runs dist/index.js on node24', () => {
     const template = githubActionSchema(ACTION_YML);
-    assert.deepEqual({ using: template.runs.using, main: 'main' in template.runs ? template.runs.main : undefined }, {
-      using: 'node24',
-      main: 'dist/index.js',
-    });
+    assert.deepEqual(
+      { using: template.runs.using, main: 'main' in template.runs ? template.runs.main : undefined },
+      {
+        using: 'node24',
+        main: 'dist/index.js',
+      },
+    );
   });
 
   it('declares exactly the inputs of INPUT_DEFAULTS, each with a description and the same default', () => {

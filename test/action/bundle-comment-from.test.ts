@@ -23,7 +23,7 @@ const FORK = 'someone/shop';
 const FORK_BRANCH = 'faster-search';
 const REAL_VERDICT = '<!-- loadgate:api -->\n### ❌ api: p95 +41 % over baseline\n';
 
-describe('comment-from posts a fork\'s report only on the PR the workflow run built', { timeout: 300_000 }, () => {
+describe("comment-from posts a fork's report only on the PR the workflow run built", { timeout: 300_000 }, () => {
   let fake: GitHubFake;
   let target: DemoTarget;
   let dir: string;
@@ -114,7 +114,7 @@ describe('comment-from posts a fork\'s report only on the PR the workflow run bu
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('sends event payloads shaped as GitHub\'s webhook descriptions say', () => {
+  it("sends event payloads shaped as GitHub's webhook descriptions say", () => {
     // The payloads carry only the fields loadgate reads: leave out "required but missing".
     const shapeProblems = (schema: string, payload: unknown) =>
       schemaProblems({ $ref: `#/components/schemas/${schema}` }, payload).filter((problem) => !/is required but missing/.test(problem));
@@ -139,17 +139,27 @@ describe('comment-from posts a fork\'s report only on the PR the workflow run bu
     assert.equal(posted.length, 1);
     assert.ok(posted[0].body.startsWith('<!-- loadgate:api -->'));
     assert.match(run.outputs['comment-url'], new RegExp(`/pull/${PR}#issuecomment-\\d+$`));
-    assert.deepEqual(fake.comments(VICTIM_PR).map((c) => c.body), [REAL_VERDICT]);
+    assert.deepEqual(
+      fake.comments(VICTIM_PR).map((c) => c.body),
+      [REAL_VERDICT],
+    );
     const listed = fake.requests.filter((r) => r.route === 'pulls/list');
-    assert.deepEqual(listed.map((r) => new URL(r.url, fake.url).searchParams.get('page') ?? '1'), ['1', '2']);
+    assert.deepEqual(
+      listed.map((r) => new URL(r.url, fake.url).searchParams.get('page') ?? '1'),
+      ['1', '2'],
+    );
     assert.deepEqual(fake.violations, []);
   });
 
-  it('refuses a report that names another PR, and leaves that PR\'s real comment untouched', async () => {
+  it("refuses a report that names another PR, and leaves that PR's real comment untouched", async () => {
     const writes = commentWrites();
     // What a fork writes to pass the old check: its own commit as `sha`, the victim's PR number.
     const forged = await post(changed((report) => Object.assign(report.context, { pullRequestNumber: VICTIM_PR, sha: HEAD_SHA })));
-    assert.deepEqual(fake.comments(VICTIM_PR).map((c) => c.body), [REAL_VERDICT], 'the real verdict is not overwritten');
+    assert.deepEqual(
+      fake.comments(VICTIM_PR).map((c) => c.body),
+      [REAL_VERDICT],
+      'the real verdict is not overwritten',
+    );
     assert.equal(forged.code, 1);
     const namesVictim = `names PR #${VICTIM_PR}, but commit ${HEAD_SHA} of ${FORK} is the head of #${PR}: nothing posted`;
     assert.match(forged.stdout, new RegExp(`::error::input \`comment-from\`: the report ${namesVictim}`));
@@ -167,7 +177,10 @@ describe('comment-from posts a fork\'s report only on the PR the workflow run bu
     assert.match(otherRepo.stdout, /::warning::No open pull request has commit b1ab.* of someone\/shop as its head/);
 
     assert.equal(commentWrites(), writes, 'no comment created or updated');
-    assert.deepEqual(fake.comments(VICTIM_PR).map((c) => c.body), [REAL_VERDICT]);
+    assert.deepEqual(
+      fake.comments(VICTIM_PR).map((c) => c.body),
+      [REAL_VERDICT],
+    );
     assert.deepEqual(fake.violations, []);
   });
 
@@ -212,6 +225,9 @@ describe('comment-from posts a fork\'s report only on the PR the workflow run bu
       assert.equal(fake.requests.length, requests, `${what}: no request to GitHub`);
     }
     assert.equal(fake.comments(PR).length, 1);
-    assert.deepEqual(fake.comments(VICTIM_PR).map((c) => c.body), [REAL_VERDICT]);
+    assert.deepEqual(
+      fake.comments(VICTIM_PR).map((c) => c.body),
+      [REAL_VERDICT],
+    );
   });
 });

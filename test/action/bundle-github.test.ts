@@ -15,7 +15,11 @@ describe('the bundle with the branch store and the PR comment over real HTTP', {
   let env: Record<string, string>;
   const repository = () => ({ default_branch: 'main', full_name: `${fake.owner}/${fake.repo}` });
   const pullRequest = (fork = false) => ({
-    pull_request: { number: PR, head: { repo: { full_name: fork ? 'someone/shop' : `${fake.owner}/${fake.repo}` } }, base: { repo: { full_name: `${fake.owner}/${fake.repo}` } } },
+    pull_request: {
+      number: PR,
+      head: { repo: { full_name: fork ? 'someone/shop' : `${fake.owner}/${fake.repo}` } },
+      base: { repo: { full_name: `${fake.owner}/${fake.repo}` } },
+    },
     repository: repository(),
   });
 
@@ -79,7 +83,12 @@ describe('the bundle with the branch store and the PR comment over real HTTP', {
     const apiKey = 'SECRETKEY123';
     const url = target.url.replace('http://', `http://deploy:${password}@`).replace(/\/$/, `/x?api_key=${apiKey}`);
     const secretInputs = { ...inputs, url, name: 'secret-url' };
-    const push = await runBundle({ inputs: secretInputs, eventName: 'push', event: { ref: 'refs/heads/main', repository: repository() }, env });
+    const push = await runBundle({
+      inputs: secretInputs,
+      eventName: 'push',
+      event: { ref: 'refs/heads/main', repository: repository() },
+      env,
+    });
     assert.equal(push.code, 0, push.stdout + push.stderr);
     const pr = await runBundle({ inputs: secretInputs, eventName: 'pull_request', event: pullRequest(), env });
     assert.equal(pr.code, 0, pr.stdout + pr.stderr);

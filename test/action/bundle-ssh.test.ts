@@ -78,7 +78,11 @@ describe('the bundle against a real loopback sshd', { timeout: 300_000 }, () => 
 
   it('stops when swap is missing under swap: verify, naming swap and suggesting configure', async () => {
     const before = target.requests;
-    const run = await runBundle({ inputs: { ...inputs, swap: 'verify', 'swap-size': '1T' }, eventName: 'pull_request', event: PULL_REQUEST });
+    const run = await runBundle({
+      inputs: { ...inputs, swap: 'verify', 'swap-size': '1T' },
+      eventName: 'pull_request',
+      event: PULL_REQUEST,
+    });
     assert.equal(run.code, 1);
     assert.match(run.stdout, /::error::.*swap/);
     assert.match(run.stdout, /swap: configure/);

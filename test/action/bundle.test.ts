@@ -123,7 +123,10 @@ describe('the bundle run like the runner runs it (Node 24, INPUT_* env, output f
     const withoutHost = { ...inputs, username: 'deploy', port: '2222' };
     const run = await runBundle({ inputs: withoutHost, eventName: 'pull_request', event: PULL_REQUEST });
     assert.equal(run.code, 0, run.stdout + run.stderr);
-    assert.match(run.stdout, /::warning::loadgate: `port`, `username` set but `host` is empty: ignored, no host is watched \(a fork's pull request gets empty secrets/);
+    assert.match(
+      run.stdout,
+      /::warning::loadgate: `port`, `username` set but `host` is empty: ignored, no host is watched \(a fork's pull request gets empty secrets/,
+    );
   });
 
   it('names baseline-path when it is a directory, before any request', async () => {

@@ -68,7 +68,10 @@ describe('workflows', { timeout: 60_000 }, () => {
   });
 
   it('GitHub’s workflow parser reports no error in any of them', () => {
-    assert.deepEqual(workflows.flatMap((workflow) => parserErrors(workflow).map((error) => `${workflow.name}: ${error}`)), []);
+    assert.deepEqual(
+      workflows.flatMap((workflow) => parserErrors(workflow).map((error) => `${workflow.name}: ${error}`)),
+      [],
+    );
   });
 
   it('latency-gate.yml runs this action: baseline on push to main, gate on pull requests', () => {
@@ -84,7 +87,11 @@ describe('workflows', { timeout: 60_000 }, () => {
     const push = onEvent('push');
     const pullRequest = onEvent('pull_request');
     assert.ok(push && pullRequest, 'one job per trigger');
-    for (const job of [push, pullRequest]) assert.ok(job.steps.some((step) => step.uses === './'), 'the job runs `uses: ./`');
+    for (const job of [push, pullRequest])
+      assert.ok(
+        job.steps.some((step) => step.uses === './'),
+        'the job runs `uses: ./`',
+      );
     assert.equal(push.permissions?.contents, 'write', 'the push job records the baseline on the branch store');
     assert.equal(pullRequest.permissions?.['pull-requests'], 'write', 'the pull request job comments');
   });

@@ -23,7 +23,15 @@ function storedRun(sha: string, p95 = 20): HistoryRun {
     sha,
     ref: 'refs/heads/main',
     time: '2025-01-01T00:00:00Z',
-    config: { url: 'http://127.0.0.1:8080/', method: 'GET', connections: 10, durationMs: 10_000, pipelining: 1, rate: null, bodySha256: null },
+    config: {
+      url: 'http://127.0.0.1:8080/',
+      method: 'GET',
+      connections: 10,
+      durationMs: 10_000,
+      pipelining: 1,
+      rate: null,
+      bodySha256: null,
+    },
     healthy: true,
     bursts: [{ p50: 10, p95, p99: 30, requestsPerSec: 900, errorRate: 0, ok: 9000 }],
     curve: [10, 11, 12, 13, 15, 20],
@@ -51,7 +59,14 @@ describe('branch store against the GitHub fake', { timeout: 60_000 }, () => {
   let lines: string[];
   const log: Log = { info: (m) => lines.push(`info: ${m}`), warning: (m) => lines.push(`warning: ${m}`), debug: () => {} };
   const store = (maxAttempts?: number) =>
-    createBranchStore({ github: createGitHubClient({ token: fake.token, apiUrl: fake.url, log, retryBaseDelayMs: 5 }), owner: 'acme', repo: 'shop', branch: BRANCH, log, maxAttempts });
+    createBranchStore({
+      github: createGitHubClient({ token: fake.token, apiUrl: fake.url, log, retryBaseDelayMs: 5 }),
+      owner: 'acme',
+      repo: 'shop',
+      branch: BRANCH,
+      log,
+      maxAttempts,
+    });
   const shas = (key: string) => parseDocument(fake.fileText(BRANCH, baselineFilePath(key))!, 'test').histories[key].map((run) => run.sha);
 
   beforeEach(async () => {
@@ -70,7 +85,11 @@ describe('branch store against the GitHub fake', { timeout: 60_000 }, () => {
 
     await branchStore.append('api', storedRun('a1'));
     assert.equal(fake.branchExists(BRANCH), true);
-    assert.deepEqual(fake.branchHistory(BRANCH), ['loadgate: record a1 for api', 'loadgate: start the baseline branch'], 'no commit of main is on it');
+    assert.deepEqual(
+      fake.branchHistory(BRANCH),
+      ['loadgate: record a1 for api', 'loadgate: start the baseline branch'],
+      'no commit of main is on it',
+    );
     assert.equal(fake.fileText(BRANCH, 'README.md')?.startsWith('# loadgate baseline'), true);
     assert.equal(fake.fileText('main', 'loadgate/api.json'), undefined, 'the default branch is untouched');
     assert.deepEqual(await branchStore.read('api'), [storedRun('a1')]);
@@ -83,8 +102,17 @@ describe('branch store against the GitHub fake', { timeout: 60_000 }, () => {
     await branchStore.append('api', storedRun('a1', 20));
     await branchStore.append('api', storedRun('a2', 21));
     await branchStore.append('checkout flow/p95', storedRun('c1', 90));
-    assert.deepEqual((await branchStore.read('api')).map((run) => [run.sha, run.bursts[0].p95]), [['a1', 20], ['a2', 21]]);
-    assert.deepEqual((await branchStore.read('checkout flow/p95')).map((run) => run.sha), ['c1']);
+    assert.deepEqual(
+      (await branchStore.read('api')).map((run) => [run.sha, run.bursts[0].p95]),
+      [
+        ['a1', 20],
+        ['a2', 21],
+      ],
+    );
+    assert.deepEqual(
+      (await branchStore.read('checkout flow/p95')).map((run) => run.sha),
+      ['c1'],
+    );
     assert.deepEqual(await branchStore.read('other'), []);
     assert.equal(baselineFilePath('api'), 'loadgate/api.json');
     assert.match(baselineFilePath('checkout flow/p95'), /^loadgate\/checkout-flow-p95-[0-9a-f]{8}\.json$/);
@@ -96,7 +124,10 @@ describe('branch store against the GitHub fake', { timeout: 60_000 }, () => {
   });
 
   test('keeps at most 100 runs per key', async () => {
-    const full = Array.from({ length: 100 }, (_, i) => storedRun(`old${i}`)).reduce((doc, run) => appendRun(doc, 'api', run), emptyDocument());
+    const full = Array.from({ length: 100 }, (_, i) => storedRun(`old${i}`)).reduce(
+      (doc, run) => appendRun(doc, 'api', run),
+      emptyDocument(),
+    );
     const branchStore = store();
     await branchStore.append('api', storedRun('seed'));
     fake.conflictOnNextPut(() => serializeDocument(full));
@@ -122,7 +153,11 @@ describe('branch store against the GitHub fake', { timeout: 60_000 }, () => {
     }
     const kept = shas('api');
     assert.ok(kept.length < 90 && kept.length >= 50, `kept ${kept.length} runs`);
-    assert.deepEqual(kept, appended.slice(-kept.length).map((run) => run.sha), 'the newest runs, oldest dropped');
+    assert.deepEqual(
+      kept,
+      appended.slice(-kept.length).map((run) => run.sha),
+      'the newest runs, oldest dropped',
+    );
     assert.equal((await branchStore.read('api')).length, kept.length);
     assert.equal(fake.requests.filter((r) => r.route === 'git/get-blob').length, 0, 'never past the inline limit: no blob reads needed');
     assert.deepEqual(fake.violations, []);
@@ -135,7 +170,10 @@ describe('branch store against the GitHub fake', { timeout: 60_000 }, () => {
     fake.writeFile(BRANCH, 'loadgate/api.json', text);
     const branchStore = store();
 
-    assert.deepEqual((await branchStore.read('api')).map((run) => run.sha), old.histories.api.map((run) => run.sha));
+    assert.deepEqual(
+      (await branchStore.read('api')).map((run) => run.sha),
+      old.histories.api.map((run) => run.sha),
+    );
     const contents = fake.requests.find((r) => r.route === 'repos/get-content')!.response as { encoding: string };
     assert.equal(contents.encoding, 'none', 'the contents API did not inline it');
     assert.equal(fake.requests.filter((r) => r.route === 'git/get-blob' && r.status === 200).length, 1);
@@ -145,7 +183,11 @@ describe('branch store against the GitHub fake', { timeout: 60_000 }, () => {
     assert.ok(Buffer.byteLength(rewritten) <= HISTORY_BYTE_CAP, `${Buffer.byteLength(rewritten)} bytes`);
     const kept = shas('api');
     assert.equal(kept.at(-1), 'new');
-    assert.deepEqual(kept.slice(0, -1), old.histories.api.slice(-(kept.length - 1)).map((run) => run.sha), 'the oldest runs dropped');
+    assert.deepEqual(
+      kept.slice(0, -1),
+      old.histories.api.slice(-(kept.length - 1)).map((run) => run.sha),
+      'the oldest runs dropped',
+    );
     assert.ok(!lines.some((line) => /delete|remove/i.test(line)), lines.join('\n'));
     assert.deepEqual(fake.violations, []);
   });
@@ -159,7 +201,13 @@ describe('branch store against the GitHub fake', { timeout: 60_000 }, () => {
     assert.deepEqual(shas('api'), ['a1', 'other', 'a2']);
     const puts = fake.requests.filter((r) => r.route === 'repos/create-or-update-file-contents').map((r) => r.status);
     assert.deepEqual(puts, [201, 409, 200]);
-    assert.ok(lines.some((line) => /Another run wrote loadgate\/api\.json on branch loadgate-baseline of acme\/shop first; re-reading and appending again \(attempt 1\/5\)/.test(line)));
+    assert.ok(
+      lines.some((line) =>
+        /Another run wrote loadgate\/api\.json on branch loadgate-baseline of acme\/shop first; re-reading and appending again \(attempt 1\/5\)/.test(
+          line,
+        ),
+      ),
+    );
     assert.deepEqual(fake.violations, []);
   });
 
@@ -175,7 +223,11 @@ describe('branch store against the GitHub fake', { timeout: 60_000 }, () => {
   test('two runs appending concurrently both land', async () => {
     const [first, second] = [store(), store()];
     await first.append('api', storedRun('base'));
-    await Promise.all([first.append('api', storedRun('run-a')), second.append('api', storedRun('run-b')), first.append('api', storedRun('run-c'))]);
+    await Promise.all([
+      first.append('api', storedRun('run-a')),
+      second.append('api', storedRun('run-b')),
+      first.append('api', storedRun('run-c')),
+    ]);
     assert.deepEqual(shas('api').sort(), ['base', 'run-a', 'run-b', 'run-c']);
     assert.deepEqual(fake.violations, []);
   });
@@ -192,7 +244,10 @@ describe('branch store against the GitHub fake', { timeout: 60_000 }, () => {
     await branchStore.append('api', storedRun('a1'));
     const busy = (current: string | undefined) => serializeDocument(appendRun(parseDocument(current!, 'test'), 'api', storedRun('busy')));
     fake.conflictOnNextPut(busy, 2);
-    await assert.rejects(branchStore.append('api', storedRun('mine')), /Could not record this run in loadgate\/api\.json on branch loadgate-baseline of acme\/shop: other runs kept writing it \(2 attempts\)/);
+    await assert.rejects(
+      branchStore.append('api', storedRun('mine')),
+      /Could not record this run in loadgate\/api\.json on branch loadgate-baseline of acme\/shop: other runs kept writing it \(2 attempts\)/,
+    );
     assert.deepEqual(shas('api'), ['a1', 'busy', 'busy']);
     assert.deepEqual(fake.violations, []);
   });
@@ -204,17 +259,25 @@ describe('branch store against the GitHub fake', { timeout: 60_000 }, () => {
     await assert.rejects(
       branchStore.append('api', storedRun('a2')),
       (error: Error) =>
-        error.message.startsWith('Writing the baseline on branch loadgate-baseline of acme/shop was refused (403: Resource not accessible by integration)') &&
+        error.message.startsWith(
+          'Writing the baseline on branch loadgate-baseline of acme/shop was refused (403: Resource not accessible by integration)',
+        ) &&
         error.message.includes('`permissions: contents: write`') &&
         !error.message.includes(fake.token),
     );
-    assert.deepEqual((await branchStore.read('api')).map((run) => run.sha), ['a1']);
+    assert.deepEqual(
+      (await branchStore.read('api')).map((run) => run.sha),
+      ['a1'],
+    );
     assert.deepEqual(fake.violations, []);
   });
 
   test('a read-only token on a repository without the branch: creating it names contents: write', async () => {
     fake.failNext('git/create-tree', 403, { message: 'Resource not accessible by integration' });
-    await assert.rejects(store().append('api', storedRun('a1')), /Creating the branch for the baseline on branch loadgate-baseline of acme\/shop was refused \(403: Resource not accessible by integration\): the job needs `permissions: contents: write`/);
+    await assert.rejects(
+      store().append('api', storedRun('a1')),
+      /Creating the branch for the baseline on branch loadgate-baseline of acme\/shop was refused \(403: Resource not accessible by integration\): the job needs `permissions: contents: write`/,
+    );
     assert.equal(fake.branchExists(BRANCH), false);
     assert.deepEqual(fake.violations, []);
   });
@@ -223,7 +286,10 @@ describe('branch store against the GitHub fake', { timeout: 60_000 }, () => {
     const branchStore = store();
     await branchStore.append('api', storedRun('a1'));
     fake.conflictOnNextPut(() => '{ "schema": "loadgate-baseline", "version": 1, "histories": ');
-    await assert.rejects(branchStore.append('api', storedRun('a2')), /loadgate\/api\.json on branch loadgate-baseline of acme\/shop is not a loadgate baseline: it is not valid JSON/);
+    await assert.rejects(
+      branchStore.append('api', storedRun('a2')),
+      /loadgate\/api\.json on branch loadgate-baseline of acme\/shop is not a loadgate baseline: it is not valid JSON/,
+    );
     assert.equal(fake.fileText(BRANCH, 'loadgate/api.json'), '{ "schema": "loadgate-baseline", "version": 1, "histories": ');
     await assert.rejects(branchStore.read('api'), /is not a loadgate baseline/);
     assert.deepEqual(fake.violations, []);

@@ -58,7 +58,11 @@ async function appendFromProcesses(path: string, count: number, runsEach: number
     ),
   );
   for (const child of children) child.stdin.write('go\n');
-  assert.deepEqual(await Promise.all(exits), children.map(() => 0), 'every writer succeeded');
+  assert.deepEqual(
+    await Promise.all(exits),
+    children.map(() => 0),
+    'every writer succeeded',
+  );
 }
 
 describe('file store', { timeout: 60_000 }, () => {
@@ -74,8 +78,14 @@ describe('file store', { timeout: 60_000 }, () => {
     await store.append('api', run(1));
     await store.append('api', run(2));
     await store.append('checkout', run(3));
-    assert.deepEqual((await store.read('api')).map((r) => r.sha), ['sha1', 'sha2']);
-    assert.deepEqual((await store.read('checkout')).map((r) => r.sha), ['sha3']);
+    assert.deepEqual(
+      (await store.read('api')).map((r) => r.sha),
+      ['sha1', 'sha2'],
+    );
+    assert.deepEqual(
+      (await store.read('checkout')).map((r) => r.sha),
+      ['sha3'],
+    );
     const document = JSON.parse(await readFile(join(dir, 'nested', 'baseline.json'), 'utf8'));
     assert.equal(document.schema, 'loadgate-baseline');
     assert.equal(document.version, 1);
@@ -93,7 +103,9 @@ describe('file store', { timeout: 60_000 }, () => {
     const path = join(dir, 'concurrent', 'baseline.json');
     await appendFromProcesses(path, 8, 3);
     const kept = (await createFileStore(path).read('api')).map((r) => r.sha).sort();
-    const expected = Array.from({ length: 8 }, (_, p) => [0, 1, 2].map((r) => `p${p}r${r}`)).flat().sort();
+    const expected = Array.from({ length: 8 }, (_, p) => [0, 1, 2].map((r) => `p${p}r${r}`))
+      .flat()
+      .sort();
     assert.deepEqual(kept, expected);
     assert.deepEqual(await readdir(join(dir, 'concurrent')), ['baseline.json'], 'no lock or temp file left behind');
   });
@@ -111,8 +123,15 @@ describe('file store', { timeout: 60_000 }, () => {
     const old = new Date(Date.now() - 120_000);
     await utimes(`${path}.lock`, old, old);
     await createFileStore(path, { lockWaitMs: 5_000 }).append('api', run(2));
-    assert.deepEqual((await createFileStore(path).read('api')).map((r) => r.sha), ['sha1', 'sha2']);
-    assert.deepEqual((await readdir(dir)).filter((name) => name.startsWith('stale.json.')), [], 'no lock left');
+    assert.deepEqual(
+      (await createFileStore(path).read('api')).map((r) => r.sha),
+      ['sha1', 'sha2'],
+    );
+    assert.deepEqual(
+      (await readdir(dir)).filter((name) => name.startsWith('stale.json.')),
+      [],
+      'no lock left',
+    );
   });
 
   it('waits a bounded time for a live writer, then names the lock; the history is untouched', async () => {
@@ -129,7 +148,7 @@ describe('file store', { timeout: 60_000 }, () => {
     });
     assert.ok(Date.now() - started >= 300, 'it waited');
     assert.equal(await readFile(path, 'utf8'), before);
-    assert.equal(JSON.parse(await readFile(`${path}.lock`, 'utf8')).token, 'live', 'another writer\'s lock is never removed');
+    assert.equal(JSON.parse(await readFile(`${path}.lock`, 'utf8')).token, 'live', "another writer's lock is never removed");
     await rm(`${path}.lock`);
   });
 
@@ -143,16 +162,31 @@ describe('file store', { timeout: 60_000 }, () => {
     assert.ok(historyBytes('api', document.histories.api) <= HISTORY_BYTE_CAP);
     const kept = document.histories.api.map((r) => r.sha);
     assert.equal(kept.at(-1), 'sha100');
-    assert.deepEqual(kept, Array.from({ length: kept.length }, (_, i) => `sha${101 - kept.length + i}`), 'oldest dropped');
-    assert.deepEqual(document.histories.web.map((r) => r.sha), ['sha500']);
+    assert.deepEqual(
+      kept,
+      Array.from({ length: kept.length }, (_, i) => `sha${101 - kept.length + i}`),
+      'oldest dropped',
+    );
+    assert.deepEqual(
+      document.histories.web.map((r) => r.sha),
+      ['sha500'],
+    );
   });
 
   const corrupt: [string, string, RegExp][] = [
     ['truncated JSON', '{"schema":"loadgate-baseline","vers', /not valid JSON \(corrupted or truncated\)/],
     ['another tool’s file', '{"benchmarks":[]}', /"schema" is not "loadgate-baseline"/],
     ['a future version', '{"schema":"loadgate-baseline","version":2,"histories":{}}', /version 2 is not supported/],
-    ['a run without bursts', JSON.stringify({ schema: 'loadgate-baseline', version: 1, histories: { api: [{ ...run(1), bursts: [] }] } }), /histories\.api\[0\]\.bursts is empty/],
-    ['a burst with a text figure', JSON.stringify({ schema: 'loadgate-baseline', version: 1, histories: { api: [{ ...run(1), bursts: [{ p50: 'fast' }] }] } }), /bursts\[0\] lacks numeric/],
+    [
+      'a run without bursts',
+      JSON.stringify({ schema: 'loadgate-baseline', version: 1, histories: { api: [{ ...run(1), bursts: [] }] } }),
+      /histories\.api\[0\]\.bursts is empty/,
+    ],
+    [
+      'a burst with a text figure',
+      JSON.stringify({ schema: 'loadgate-baseline', version: 1, histories: { api: [{ ...run(1), bursts: [{ p50: 'fast' }] }] } }),
+      /bursts\[0\] lacks numeric/,
+    ],
   ];
   for (const [title, text, expected] of corrupt) {
     it(`refuses ${title} with a clear error and leaves the file untouched`, async () => {
@@ -180,7 +214,11 @@ describe('config fingerprint', { timeout: 10_000 }, () => {
     const before = loadSignatureOf(settingsOf({}));
     const after = loadSignatureOf(settingsOf({ connections: '20', body: '{"a":1}', method: 'POST' }));
     assert.deepEqual(loadSignatureDifferences(before, after), ['method GET → POST', 'connections 10 → 20', 'body changed']);
-    assert.deepEqual(loadSignatureDifferences(before, loadSignatureOf(settingsOf({ bursts: '9', warmup: '1s' }))), [], 'bursts and warmup do not change what a latency means');
+    assert.deepEqual(
+      loadSignatureDifferences(before, loadSignatureOf(settingsOf({ bursts: '9', warmup: '1s' }))),
+      [],
+      'bursts and warmup do not change what a latency means',
+    );
   });
 });
 
@@ -189,7 +227,10 @@ describe('run context', { timeout: 10_000 }, () => {
   it('records only on a push to the default branch from the event payload', () => {
     assert.equal(isDefaultBranchPush(parseRunContext(env, { repository: { default_branch: 'main' } })), true);
     assert.equal(isDefaultBranchPush(parseRunContext(env, { repository: { default_branch: 'trunk' } })), false);
-    assert.equal(isDefaultBranchPush(parseRunContext({ ...env, GITHUB_EVENT_NAME: 'pull_request' }, { repository: { default_branch: 'main' } })), false);
+    assert.equal(
+      isDefaultBranchPush(parseRunContext({ ...env, GITHUB_EVENT_NAME: 'pull_request' }, { repository: { default_branch: 'main' } })),
+      false,
+    );
     assert.equal(isDefaultBranchPush(parseRunContext(env, {})), false, 'no payload, no write');
   });
 

@@ -35,7 +35,12 @@ describe('baseline keys named like Object.prototype members', { timeout: 10_000 
     const store = createFileStore(path);
     for (const key of KEYS) assert.deepEqual(await store.read(key), [], key);
     for (const key of KEYS) await store.append(key, run(`sha-${key}`));
-    for (const key of KEYS) assert.deepEqual((await store.read(key)).map((stored) => stored.sha), [`sha-${key}`], key);
+    for (const key of KEYS)
+      assert.deepEqual(
+        (await store.read(key)).map((stored) => stored.sha),
+        [`sha-${key}`],
+        key,
+      );
     assert.deepEqual(await store.read('valueOf'), []);
     const stored = JSON.parse(await readFile(path, 'utf8'));
     assert.deepEqual(Object.keys(stored.histories).sort(), [...KEYS].sort(), 'each key is an own entry of the file');

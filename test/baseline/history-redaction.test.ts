@@ -1,6 +1,13 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { appendRun, emptyDocument, loadSignatureDifferences, loadSignatureOf, serializeDocument, type HistoryRun } from '../../src/baseline/history.ts';
+import {
+  appendRun,
+  emptyDocument,
+  loadSignatureDifferences,
+  loadSignatureOf,
+  serializeDocument,
+  type HistoryRun,
+} from '../../src/baseline/history.ts';
 import type { LoadSettings } from '../../src/config/settings.ts';
 
 const LOAD: LoadSettings = {
@@ -40,7 +47,10 @@ describe('the settings fingerprint stored in the public history', { timeout: 10_
     assert.deepEqual(loadSignatureDifferences(storedPlain, loadSignatureOf(plain)), []);
     const storedWhole = { ...loadSignatureOf(LOAD), url: LOAD.url };
     assert.deepEqual(loadSignatureDifferences(storedWhole, loadSignatureOf(LOAD)), []);
-    const changed = loadSignatureDifferences(storedWhole, loadSignatureOf({ ...LOAD, connections: 20, url: 'https://other.example.com/?k=SECRETKEY' }));
+    const changed = loadSignatureDifferences(
+      storedWhole,
+      loadSignatureOf({ ...LOAD, connections: 20, url: 'https://other.example.com/?k=SECRETKEY' }),
+    );
     assert.ok(!changed.join('\n').includes('SECRETKEY') && !changed.join('\n').includes('hunter2'), changed.join('\n'));
   });
 

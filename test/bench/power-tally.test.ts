@@ -13,8 +13,17 @@ const cases: Case[] = [
 
 function records(kind: 'all' | 'tail', size: number, verdicts: RunRecord['verdict'][]): RunRecord[] {
   return verdicts.map((verdict, i) => ({
-    profile: stored.name, mode: 'stored', kind, size, lane: 0, drift: 1, verdict,
-    confirmed: verdict !== 'pass', p50Change: size + i * 0.001, p95Change: size, seconds: 5,
+    profile: stored.name,
+    mode: 'stored',
+    kind,
+    size,
+    lane: 0,
+    drift: 1,
+    verdict,
+    confirmed: verdict !== 'pass',
+    p50Change: size + i * 0.001,
+    p95Change: size,
+    seconds: 5,
   }));
 }
 
@@ -32,7 +41,14 @@ describe('power benchmark tally', { timeout: 10_000 }, () => {
       ...records('tail', 0.15, [...Array(10).fill('regression'), ...Array(10).fill('pass')]),
     ];
     const tallies = tally(cases, all);
-    assert.deepEqual(tallies.map((t) => [t.runs, t.regression, t.inconclusive, t.pass]), [[20, 0, 0, 20], [20, 19, 1, 0], [20, 10, 0, 10]]);
+    assert.deepEqual(
+      tallies.map((t) => [t.runs, t.regression, t.inconclusive, t.pass]),
+      [
+        [20, 0, 0, 20],
+        [20, 19, 1, 0],
+        [20, 10, 0, 10],
+      ],
+    );
     const goals = judgeGoals(tallies);
     assert.equal(goals.length, 2);
     assert.equal(goals[0].met, true);
@@ -40,7 +56,10 @@ describe('power benchmark tally', { timeout: 10_000 }, () => {
     assert.equal(goals[0].falseAlarms, '0/20 = 0%');
     assert.match(goals[0].note, /20 runs cannot show ≤ 1% false alarms \(95% upper bound 14%\)/);
     assert.equal(goals[1].met, false);
-    assert.match(markdownTable(tallies), /\| stored, defaults \| \+15% tail only \(p95\) \| 10\/20 = 50\.0% \(detected\) \| 0 \| 10 \| 0 \| 10 \|/);
+    assert.match(
+      markdownTable(tallies),
+      /\| stored, defaults \| \+15% tail only \(p95\) \| 10\/20 = 50\.0% \(detected\) \| 0 \| 10 \| 0 \| 10 \|/,
+    );
   });
 
   test('one false alarm fails the goal', () => {

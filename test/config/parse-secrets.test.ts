@@ -15,17 +15,24 @@ function problemsOf(raw: RawInputs): string {
 
 describe('parseInputs: credentials in inputs', { timeout: 10_000 }, () => {
   it('lists the secrets of url and baseline-url for the runner to mask', () => {
-    const plan = parseInputs({ url: 'https://deploy:hunter2@staging.example.com/api?api_key=SECRETKEY&page=2', 'baseline-url': 'https://main.example.com/api?token=0TH3RTOKEN' });
+    const plan = parseInputs({
+      url: 'https://deploy:hunter2@staging.example.com/api?api_key=SECRETKEY&page=2',
+      'baseline-url': 'https://main.example.com/api?token=0TH3RTOKEN',
+    });
     assert.equal(plan.kind, 'measure');
     for (const secret of ['deploy', 'hunter2', 'SECRETKEY', '0TH3RTOKEN']) assert.ok(plan.settings.secrets.includes(secret), secret);
     assert.ok(!plan.settings.secrets.includes('2'), 'a short query value would blank every 2 in the log');
   });
 
   it('lists the values of credential headers, and only those', () => {
-    const headers = 'Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.s3cr3t\nX-Api-Key: k3y-0f-the-day\nCookie: sid=abc123\nAccept: application/json';
+    const headers =
+      'Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.s3cr3t\nX-Api-Key: k3y-0f-the-day\nCookie: sid=abc123\nAccept: application/json';
     const plan = parseInputs({ url: 'https://staging.example.com/api', headers });
     assert.equal(plan.kind, 'measure');
-    assert.deepEqual(plan.settings.secrets.sort(), ['Bearer eyJhbGciOiJIUzI1NiJ9.s3cr3t', 'eyJhbGciOiJIUzI1NiJ9.s3cr3t', 'k3y-0f-the-day', 'sid=abc123'].sort());
+    assert.deepEqual(
+      plan.settings.secrets.sort(),
+      ['Bearer eyJhbGciOiJIUzI1NiJ9.s3cr3t', 'eyJhbGciOiJIUzI1NiJ9.s3cr3t', 'k3y-0f-the-day', 'sid=abc123'].sort(),
+    );
   });
 
   it('has no secrets for a plain URL', () => {
@@ -35,7 +42,10 @@ describe('parseInputs: credentials in inputs', { timeout: 10_000 }, () => {
   });
 
   it('echoes a rejected URL redacted', () => {
-    const message = problemsOf({ url: 'ftp://deploy:hunter2@staging.example.com/x?api_key=SECRETKEY', 'baseline-url': 'main.example.com/?token=0TH3RTOKEN' });
+    const message = problemsOf({
+      url: 'ftp://deploy:hunter2@staging.example.com/x?api_key=SECRETKEY',
+      'baseline-url': 'main.example.com/?token=0TH3RTOKEN',
+    });
     assert.match(message, /input `url`: got "ftp:\/\/\*\*\*@staging\.example\.com\/x\?api_key=\*\*\*"/);
     assert.match(message, /input `baseline-url`: got "main\.example\.com\/\?\*\*\*"/);
     assert.doesNotMatch(message, /hunter2|deploy|SECRETKEY|0TH3RTOKEN/);

@@ -100,17 +100,29 @@ describe('parseInputs: bad input names the input and the accepted form', { timeo
     ['unknown store', { 'baseline-store': 's3' }, /input `baseline-store`.*`branch`, `file`, `none`/],
     ['unknown update-baseline', { 'update-baseline': 'yes' }, /input `update-baseline`/],
     ['unknown comment mode', { comment: 'sometimes' }, /input `comment`/],
-    ['percent above 1000', { 'max-median-increase': '1500%' }, /input `max-median-increase`: got "1500%"; expected a percentage from 0 to 1000/],
+    [
+      'percent above 1000',
+      { 'max-median-increase': '1500%' },
+      /input `max-median-increase`: got "1500%"; expected a percentage from 0 to 1000/,
+    ],
     ['negative percent', { 'max-p95-increase': '-5' }, /input `max-p95-increase`/],
     ['error rate above 100%', { 'max-error-rate': '150' }, /input `max-error-rate`.*0 to 100/],
-    ['header without colon', { headers: 'X-Trace: 1\nAuthorization Bearer x' }, /input `headers`: line 2 is not `Name: value` \(its text is not shown\); expected one `Name: value` line/],
+    [
+      'header without colon',
+      { headers: 'X-Trace: 1\nAuthorization Bearer x' },
+      /input `headers`: line 2 is not `Name: value` \(its text is not shown\); expected one `Name: value` line/,
+    ],
     ['swap-size garbage', { 'swap-size': 'lots' }, /input `swap-size`: got "lots"; expected a size from 64M to 1T/],
     ['swap-size too small', { 'swap-size': '1K' }, /input `swap-size`/],
     ['relative swap-path', { 'swap-path': 'swapfile' }, /input `swap-path`.*absolute path/],
     ['hostile swap-path', { 'swap-path': '/swap; rm -rf /' }, /input `swap-path`/],
     ['swap-path with substitution', { 'swap-path': '/tmp/$(reboot)' }, /input `swap-path`/],
     ['swap-path with parent dir', { 'swap-path': '/tmp/../etc/passwd' }, /input `swap-path`/],
-    ['port out of range', { host: 'h', username: 'u', key: KEY, port: '70000' }, /input `port`: got "70000"; expected a whole number from 1 to 65535/],
+    [
+      'port out of range',
+      { host: 'h', username: 'u', key: KEY, port: '70000' },
+      /input `port`: got "70000"; expected a whole number from 1 to 65535/,
+    ],
     ['host without username and key', { host: 'staging' }, /input `username`: required when `host` is set[\s\S]*input `key`: required/],
     ['key that is not a key', { host: 'h', username: 'u', key: 'hunter2' }, /input `key`: not a private key/],
     ['malformed fingerprint', { host: 'h', username: 'u', key: KEY, fingerprint: 'MD5:aa:bb' }, /input `fingerprint`.*SHA256/],
@@ -267,8 +279,23 @@ describe('parseInputs: values that used to be accepted and then misbehave (issue
   });
 
   it('refuses every numeric input that is not finite or not plain decimal', () => {
-    const numeric = ['connections', 'bursts', 'pipelining', 'load-processes', 'rate', 'duration', 'warmup', 'timeout', 'p95-budget',
-      'max-median-increase', 'max-p95-increase', 'max-error-rate', 'swap-size', 'port', 'lock-timeout'] as const;
+    const numeric = [
+      'connections',
+      'bursts',
+      'pipelining',
+      'load-processes',
+      'rate',
+      'duration',
+      'warmup',
+      'timeout',
+      'p95-budget',
+      'max-median-increase',
+      'max-p95-increase',
+      'max-error-rate',
+      'swap-size',
+      'port',
+      'lock-timeout',
+    ] as const;
     for (const name of numeric) {
       for (const value of ['1e999', '9'.repeat(400), 'Infinity', 'NaN', '0x10', '１０', '-1']) {
         assert.match(refusal({ ...WITH_HOST, [name]: value }), new RegExp(`input \`${name}\``), `${name}: ${value}`);
@@ -327,7 +354,6 @@ describe('CLI flags', { timeout: 10_000 }, () => {
   });
 });
 
-
 describe('service memory inputs', () => {
   const withHost: RawInputs = {
     url: 'http://127.0.0.1:8080/',
@@ -379,5 +405,4 @@ describe('service memory inputs', () => {
     assert.match(problemsOf({ ...withHost, 'max-swap-in': 'lots' }).join('\n'), /input `max-swap-in`/);
     assert.match(problemsOf({ ...withHost, 'min-memory-headroom': '150%' }).join('\n'), /input `min-memory-headroom`/);
   });
-
 });

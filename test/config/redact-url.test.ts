@@ -4,7 +4,10 @@ import { redactedUrl, urlSecrets, withoutSecrets } from '../../src/config/redact
 
 describe('redactedUrl: what of a target URL may be shown', { timeout: 10_000 }, () => {
   it('replaces userinfo, every query value and the fragment, and keeps host, path and query names', () => {
-    assert.equal(redactedUrl('https://user:pass@staging.example.com:8443/api/items?api_key=k3y&page=2#top'), 'https://***@staging.example.com:8443/api/items?api_key=***&page=***#***');
+    assert.equal(
+      redactedUrl('https://user:pass@staging.example.com:8443/api/items?api_key=k3y&page=2#top'),
+      'https://***@staging.example.com:8443/api/items?api_key=***&page=***#***',
+    );
     assert.equal(redactedUrl('https://token@host/'), 'https://***@host/');
     assert.equal(redactedUrl('https://:pass@host/'), 'https://***@host/');
   });

@@ -47,7 +47,11 @@ describe('loadgate against a 1 GiB VM running gunicorn, run as the GitHub runner
   const repository = () => ({ default_branch: 'main', full_name: `${fake.owner}/${fake.repo}` });
   const pushEvent = () => ({ ref: 'refs/heads/main', repository: repository() });
   const prEvent = () => ({
-    pull_request: { number: PR, head: { repo: { full_name: `${fake.owner}/${fake.repo}` } }, base: { repo: { full_name: `${fake.owner}/${fake.repo}` } } },
+    pull_request: {
+      number: PR,
+      head: { repo: { full_name: `${fake.owner}/${fake.repo}` } },
+      base: { repo: { full_name: `${fake.owner}/${fake.repo}` } },
+    },
     repository: repository(),
   });
 
@@ -85,13 +89,23 @@ describe('loadgate against a 1 GiB VM running gunicorn, run as the GitHub runner
   async function restartApp(): Promise<void> {
     await sh('sudo -n systemctl restart gunicorn');
     const deadline = Date.now() + 120_000;
-    while (!(await fetch(`${vm.appUrl}/fast`, { signal: AbortSignal.timeout(10_000) }).then((res) => res.ok, () => false))) {
+    while (
+      !(await fetch(`${vm.appUrl}/fast`, { signal: AbortSignal.timeout(10_000) }).then(
+        (res) => res.ok,
+        () => false,
+      ))
+    ) {
       assert.ok(Date.now() < deadline, 'gunicorn did not come back within 120 s of its restart');
       await new Promise((resolve) => setTimeout(resolve, 1_000));
     }
   }
 
-  async function gate(inputs: Record<string, string>, eventName: 'push' | 'pull_request', runEnv: Record<string, string> = {}, timeoutMs = 180_000): Promise<BundleRun & { report: GateReport }> {
+  async function gate(
+    inputs: Record<string, string>,
+    eventName: 'push' | 'pull_request',
+    runEnv: Record<string, string> = {},
+    timeoutMs = 180_000,
+  ): Promise<BundleRun & { report: GateReport }> {
     const run = await runBundle({
       inputs: { ...baseInputs, ...inputs },
       eventName,
@@ -107,10 +121,15 @@ describe('loadgate against a 1 GiB VM running gunicorn, run as the GitHub runner
   const shown = (run: BundleRun) => `${run.stdout.replace(/^::add-mask::.*$/gm, '')}${run.stderr}`;
   /** Annotations as the runner shows them: a workflow command's message is %-encoded (%25, %0D, %0A). */
   const annotations = (run: BundleRun, level: 'error' | 'warning' | 'notice') =>
-    [...run.stdout.matchAll(new RegExp(`^::${level}::(.*)$`, 'gm'))].map((m) => m[1]!.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%'));
+    [...run.stdout.matchAll(new RegExp(`^::${level}::(.*)$`, 'gm'))].map((m) =>
+      m[1]!.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%'),
+    );
   function assertNoSecrets(run: BundleRun): void {
     const keyLines = vm.privateKey.split('\n').filter((line) => line.length > 20 && !line.startsWith('-----'));
-    const visible = `${shown(run)}${run.summary}${JSON.stringify(run.report ?? {})}${fake.comments(PR).map((c) => c.body).join('')}`;
+    const visible = `${shown(run)}${run.summary}${JSON.stringify(run.report ?? {})}${fake
+      .comments(PR)
+      .map((c) => c.body)
+      .join('')}`;
     for (const line of keyLines) assert.ok(!visible.includes(line), 'a line of the private key was shown');
     assert.ok(!visible.includes(fake.token), 'the GitHub token was shown');
   }
@@ -120,7 +139,11 @@ describe('loadgate against a 1 GiB VM running gunicorn, run as the GitHub runner
     const header = lines.find((line) => line.includes('| MemAvailable before'));
     const row = lines.find((line) => /^\|\s*this run\s*\|/.test(line));
     assert.ok(header && row, `no Host under load table in:\n${markdown}`);
-    const cells = (line: string) => line.split('|').slice(1, -1).map((cell) => cell.trim());
+    const cells = (line: string) =>
+      line
+        .split('|')
+        .slice(1, -1)
+        .map((cell) => cell.trim());
     return Object.fromEntries(cells(header).map((name, i) => [name, cells(row)[i] ?? '']));
   }
 
@@ -150,7 +173,9 @@ describe('loadgate against a 1 GiB VM running gunicorn, run as the GitHub runner
     await vm?.kill();
   });
 
-  it('1. swap: verify on the swapless VM stops before any request, naming swap and suggesting configure', { timeout: 120_000 }, async (t) => {
+  it('1. swap: verify on the swapless VM stops before any request, naming swap and suggesting configure', {
+    timeout: 120_000,
+  }, async (t) => {
     const requestsBefore = await accessLogLines();
     const run = await gate({ url: `${vm.appUrl}/slow`, ...LATENCY_LOAD, swap: 'verify', 'swap-size': '2x' }, 'pull_request');
 
@@ -168,7 +193,15 @@ describe('loadgate against a 1 GiB VM running gunicorn, run as the GitHub runner
   });
 
   it('2. swap: configure 2x creates and persists swap once; a second run changes nothing', { timeout: 180_000 }, async (t) => {
-    const light = { url: `${vm.appUrl}/fast`, connections: '1', duration: '1s', bursts: '1', warmup: '0', swap: 'configure', 'swap-size': '2x' };
+    const light = {
+      url: `${vm.appUrl}/fast`,
+      connections: '1',
+      duration: '1s',
+      bursts: '1',
+      warmup: '0',
+      swap: 'configure',
+      'swap-size': '2x',
+    };
     try {
       const first = await gate(light, 'pull_request');
       assert.equal(first.code, 0, shown(first));
@@ -177,8 +210,14 @@ describe('loadgate against a 1 GiB VM running gunicorn, run as the GitHub runner
       t.diagnostic(created.message);
       assert.equal(created.action, 'created');
       assert.equal(created.fstabLineAdded, true);
-      assert.ok(Math.abs(created.after.totalBytes - 2 * created.before.memTotalBytes) < 8 << 20, `2x of MemTotal: ${created.after.totalBytes}`);
-      assert.match(first.stdout, /swap: created \/swapfile \(1\.9 GiB, (fallocate|dd)\) and activated it, added it to \/etc\/fstab; swap 0 B → 1\.9 GiB/);
+      assert.ok(
+        Math.abs(created.after.totalBytes - 2 * created.before.memTotalBytes) < 8 << 20,
+        `2x of MemTotal: ${created.after.totalBytes}`,
+      );
+      assert.match(
+        first.stdout,
+        /swap: created \/swapfile \(1\.9 GiB, (fallocate|dd)\) and activated it, added it to \/etc\/fstab; swap 0 B → 1\.9 GiB/,
+      );
       assert.match(first.summary, /\*\*Swap\*\* \(`swap: configure`\)/);
       const swaps = await sh('cat /proc/swaps');
       assert.match(swaps, /^\/swapfile\s+file\s+\d+/m);
@@ -227,7 +266,10 @@ describe('loadgate against a 1 GiB VM running gunicorn, run as the GitHub runner
     medians.sort((a, b) => a - b);
     baselineP50Ms = medians[1];
     // The service time the app really has: BASE_DELAY_MS plus the app's own work under TCG.
-    assert.ok(baselineP50Ms! > BASE_DELAY_MS && baselineP50Ms! < BASE_DELAY_MS + 200, `baseline p50 ${baselineP50Ms} ms, for /slow that answers in ${BASE_DELAY_MS} ms plus the app's ~20 ms (curl agrees)`);
+    assert.ok(
+      baselineP50Ms! > BASE_DELAY_MS && baselineP50Ms! < BASE_DELAY_MS + 200,
+      `baseline p50 ${baselineP50Ms} ms, for /slow that answers in ${BASE_DELAY_MS} ms plus the app's ~20 ms (curl agrees)`,
+    );
   });
 
   it('4. an A/A pull request passes with one comment, updated in place by the next run', { timeout: 180_000 }, async (t) => {
@@ -262,15 +304,24 @@ describe('loadgate against a 1 GiB VM running gunicorn, run as the GitHub runner
     await setDelay(injected);
     try {
       assert.equal((await sh('cat /etc/loadgate-demo/delay-ms')).trim(), String(injected));
-      const run = await gate({ url: `${vm.appUrl}/slow`, ...LATENCY_LOAD, ...LIMITS, 'baseline-store': 'branch', comment: 'always' }, 'pull_request', { GITHUB_RUN_ID: '5001' });
+      const run = await gate(
+        { url: `${vm.appUrl}/slow`, ...LATENCY_LOAD, ...LIMITS, 'baseline-store': 'branch', comment: 'always' },
+        'pull_request',
+        { GITHUB_RUN_ID: '5001' },
+      );
       assert.equal(run.code, 1, shown(run));
       assert.equal(run.outputs.verdict, 'regression', run.report.headline);
       const change = Number(run.outputs['median-change']);
-      t.diagnostic(`delay ${BASE_DELAY_MS} → ${injected} ms on a ${baselineP50Ms.toFixed(1)} ms baseline p50: p50 ${run.outputs['median-ms']} ms (${run.outputs['median-change']} %)`);
+      t.diagnostic(
+        `delay ${BASE_DELAY_MS} → ${injected} ms on a ${baselineP50Ms.toFixed(1)} ms baseline p50: p50 ${run.outputs['median-ms']} ms (${run.outputs['median-change']} %)`,
+      );
       assert.ok(change > 15 && change < 60, `p50 change ${run.outputs['median-change']} % for a +${SLOWDOWN * 100} % slowdown`);
       assert.equal(run.report.decision?.confirmed, true, 'a failing verdict is confirmed with more bursts');
       assert.equal(run.report.bursts.length, 6);
-      assert.deepEqual(annotations(run, 'error').map((line) => /^❌ shop: p50 \+\d+\.\d% over baseline/.test(line)), [true]);
+      assert.deepEqual(
+        annotations(run, 'error').map((line) => /^❌ shop: p50 \+\d+\.\d% over baseline/.test(line)),
+        [true],
+      );
 
       assert.equal(fake.comments(PR).length, 1, 'the same comment, updated');
       assert.equal(run.outputs['comment-url'], firstCommentUrl);
@@ -288,7 +339,7 @@ describe('loadgate against a 1 GiB VM running gunicorn, run as the GitHub runner
     }
   });
 
-  it('6. /hungry without swap: the OOM kill and gunicorn\'s SIGKILL line make it a regression', { timeout: 600_000 }, async (t) => {
+  it("6. /hungry without swap: the OOM kill and gunicorn's SIGKILL line make it a regression", { timeout: 600_000 }, async (t) => {
     // The first OOM kill after boot took 17–295 s of /hungry load under TCG at 300 MiB held
     // 750 ms: demand hovering just above RAM keeps the kernel reclaiming page cache before it gives
     // up. 600 MiB held 3 s overshoots harder: 32–33 s on a freshly booted VM, but still 264 s after
@@ -302,7 +353,9 @@ describe('loadgate against a 1 GiB VM running gunicorn, run as the GitHub runner
       // One request per worker and no client timeout that matters: a request queued behind busy
       // workers, or abandoned by its client, would still run later and prolong the thrashing.
       await Promise.allSettled(
-        Array.from({ length: WORKERS }, () => fetch(`${vm.appUrl}/hungry`, { signal: AbortSignal.timeout(300_000) }).then((res) => res.arrayBuffer())),
+        Array.from({ length: WORKERS }, () =>
+          fetch(`${vm.appUrl}/hungry`, { signal: AbortSignal.timeout(300_000) }).then((res) => res.arrayBuffer()),
+        ),
       );
     } while ((await oomKillCount()) === killsBeforeTrigger);
     t.diagnostic(`first OOM kill provoked after ${((Date.now() - triggerStarted) / 1000).toFixed(0)} s of /hungry`);
@@ -364,8 +417,13 @@ describe('loadgate against a 1 GiB VM running gunicorn, run as the GitHub runner
         // The host's headroom is gated by default (min-memory-headroom 10 %): 1.2 GiB wanted on a 972 MB guest leaves less. This
         // scenario is about swap itself, so the headroom is only reported here (scenario 9 gates memory).
         {
-          url: `${vm.appUrl}/hungry`, ...HUNGRY_LOAD, 'logs-command': LOGS_COMMAND, name: 'hungry-swap',
-          swap: 'configure', 'swap-size': '2x', 'min-memory-headroom': '0%',
+          url: `${vm.appUrl}/hungry`,
+          ...HUNGRY_LOAD,
+          'logs-command': LOGS_COMMAND,
+          name: 'hungry-swap',
+          swap: 'configure',
+          'swap-size': '2x',
+          'min-memory-headroom': '0%',
         },
         'pull_request',
         { GITHUB_RUN_ID: '7001' },
@@ -374,11 +432,26 @@ describe('loadgate against a 1 GiB VM running gunicorn, run as the GitHub runner
       assert.equal(run.outputs.verdict, 'pass', run.report.headline);
       assert.equal(run.report.host!.swap.action, 'created');
       const bursts = run.report.host!.bursts;
-      assert.deepEqual(bursts.flatMap((burst) => burst.oomKills), []);
-      assert.equal(bursts.reduce((sum, burst) => sum + (burst.figures.oomKills ?? 0), 0), 0);
-      assert.equal(bursts.reduce((sum, burst) => sum + burst.crashLines.total, 0), 0);
-      assert.ok(bursts.some((burst) => (burst.figures.swapUsedPeakKib ?? 0) > 0), 'swap was used');
-      assert.ok(bursts.some((burst) => burst.figures.swapInPages > 0), 'pages were swapped back in');
+      assert.deepEqual(
+        bursts.flatMap((burst) => burst.oomKills),
+        [],
+      );
+      assert.equal(
+        bursts.reduce((sum, burst) => sum + (burst.figures.oomKills ?? 0), 0),
+        0,
+      );
+      assert.equal(
+        bursts.reduce((sum, burst) => sum + burst.crashLines.total, 0),
+        0,
+      );
+      assert.ok(
+        bursts.some((burst) => (burst.figures.swapUsedPeakKib ?? 0) > 0),
+        'swap was used',
+      );
+      assert.ok(
+        bursts.some((burst) => burst.figures.swapInPages > 0),
+        'pages were swapped back in',
+      );
 
       const row = hostRow(run.summary);
       t.diagnostic(`swap used peak ${row['Swap used peak']}, swap-in pages ${row['Swap-in pages']}, p50 ${run.outputs['median-ms']} ms`);
@@ -396,7 +469,7 @@ describe('loadgate against a 1 GiB VM running gunicorn, run as the GitHub runner
     }
   });
 
-  it('8. two runs started together: the second waits for the first\'s lock, both finish', { timeout: 240_000 }, async (t) => {
+  it("8. two runs started together: the second waits for the first's lock, both finish", { timeout: 240_000 }, async (t) => {
     const inputs = { url: `${vm.appUrl}/fast`, connections: '2', duration: '2s', bursts: '2', warmup: '0', name: 'lock' };
     const runIds = ['8001', '8002'];
     const runs = await Promise.all(runIds.map((id) => gate(inputs, 'pull_request', { GITHUB_RUN_ID: id })));
@@ -413,8 +486,13 @@ describe('loadgate against a 1 GiB VM running gunicorn, run as the GitHub runner
     // The measurements did not overlap: the waiter's first burst began after the holder's last ended.
     const holderEnd = Math.max(...runs[holder]!.report.bursts.map((burst) => Date.parse(burst.startedAt) + burst.durationMs));
     const waiterStart = Math.min(...runs[waiter]!.report.bursts.map((burst) => Date.parse(burst.startedAt)));
-    t.diagnostic(`run ${runIds[waiter]} waited for run ${runIds[holder]}; its bursts began ${((waiterStart - holderEnd) / 1000).toFixed(1)} s after the holder's ended`);
-    assert.ok(waiterStart >= holderEnd, `waiter began at ${new Date(waiterStart).toISOString()}, holder ended at ${new Date(holderEnd).toISOString()}`);
+    t.diagnostic(
+      `run ${runIds[waiter]} waited for run ${runIds[holder]}; its bursts began ${((waiterStart - holderEnd) / 1000).toFixed(1)} s after the holder's ended`,
+    );
+    assert.ok(
+      waiterStart >= holderEnd,
+      `waiter began at ${new Date(waiterStart).toISOString()}, holder ended at ${new Date(holderEnd).toISOString()}`,
+    );
   });
 
   it('9. workers 100 MB bigger, with swap: a memory regression while latency passes; no leak passes', { timeout: 600_000 }, async (t) => {
@@ -423,9 +501,16 @@ describe('loadgate against a 1 GiB VM running gunicorn, run as the GitHub runner
     // Latency limits wide of the VM's run-to-run noise under TCG (±20 % on a busy host): this
     // scenario is about memory, and "latency alone would pass" is judged against these limits.
     const memory = {
-      url: `${vm.appUrl}/slow`, ...LATENCY_LOAD, 'max-median-increase': '50%', 'max-p95-increase': '100%',
-      connections: String(WORKERS), name: 'memory',
-      'service-match': 'gunicorn', 'baseline-store': 'branch', swap: 'configure', 'swap-size': '2x',
+      url: `${vm.appUrl}/slow`,
+      ...LATENCY_LOAD,
+      'max-median-increase': '50%',
+      'max-p95-increase': '100%',
+      connections: String(WORKERS),
+      name: 'memory',
+      'service-match': 'gunicorn',
+      'baseline-store': 'branch',
+      swap: 'configure',
+      'swap-size': '2x',
     };
     try {
       await setBallast(0);
@@ -452,7 +537,11 @@ describe('loadgate against a 1 GiB VM running gunicorn, run as the GitHub runner
       t.diagnostic(`leaking build: ${leaking.report.headline}; memory-change ${change}, headroom ${headroom} %`);
       assert.equal(leaking.code, 1, shown(leaking));
       assert.equal(leaking.outputs.verdict, 'regression');
-      assert.deepEqual(leaking.report.host!.bursts.flatMap((burst) => burst.oomKills), [], 'not enough to be killed');
+      assert.deepEqual(
+        leaking.report.host!.bursts.flatMap((burst) => burst.oomKills),
+        [],
+        'not enough to be killed',
+      );
       const growth = /^gunicorn peaked at \d+ MB, \+\d+ MB \(\+\d+\.\d%\) over baseline, \d+ processes: \+\d+ MB each/;
       assert.match(leaking.report.headline, growth);
       const rows = leaking.report.decision!.comparisons;

@@ -54,7 +54,10 @@ describe('createGitHubClient retries and waits', { timeout: 30_000 }, () => {
     await github.rest.issues.createComment(comment);
     const waitedMs = performance.now() - started;
     assert.ok(waitedMs >= 100, `waited ${waitedMs} ms for retry-after 2 at 50 ms a unit`);
-    assert.deepEqual(fake.requests.map((r) => `${r.route} ${r.status}`), ['issues/create-comment 429', 'issues/create-comment 201']);
+    assert.deepEqual(
+      fake.requests.map((r) => `${r.route} ${r.status}`),
+      ['issues/create-comment 429', 'issues/create-comment 201'],
+    );
     const expected =
       "info: GitHub's secondary rate limit stopped POST /repos/{owner}/{repo}/issues/{issue_number}/comments; " + 'retrying in 2 s (1/3).';
     assert.ok(log.messages.includes(expected), log.messages.join('\n'));
@@ -68,7 +71,10 @@ describe('createGitHubClient retries and waits', { timeout: 30_000 }, () => {
     await assert.rejects(github.rest.issues.createComment(comment), (error: { status?: number }) => error.status === 403);
     assert.ok(performance.now() - started < 5_000);
     assert.equal(fake.requests.length, 1);
-    assert.ok(log.messages.some((line) => /lifts in 61 s, longer than the 60 s loadgate waits/.test(line)), log.messages.join('\n'));
+    assert.ok(
+      log.messages.some((line) => /lifts in 61 s, longer than the 60 s loadgate waits/.test(line)),
+      log.messages.join('\n'),
+    );
   });
 
   test('a secondary rate limit that keeps coming gives up after the bounded retries', async () => {
@@ -82,9 +88,15 @@ describe('createGitHubClient retries and waits', { timeout: 30_000 }, () => {
     fake.failNext('issues/create-comment', 502, { times: 2 });
     const github = createGitHubClient({ token: fake.token, apiUrl: fake.url, log, retryBaseDelayMs: 5 });
     await github.rest.issues.createComment(comment);
-    assert.deepEqual(fake.requests.map((r) => r.status), [502, 502, 201]);
+    assert.deepEqual(
+      fake.requests.map((r) => r.status),
+      [502, 502, 201],
+    );
     const retries = log.messages.filter((line) => line.includes('GitHub answered 502 to POST'));
-    assert.deepEqual(retries.map((line) => line.slice(-6)), ['(1/3).', '(2/3).']);
+    assert.deepEqual(
+      retries.map((line) => line.slice(-6)),
+      ['(1/3).', '(2/3).'],
+    );
   });
 });
 
@@ -103,14 +115,20 @@ describe('createGitHubClient against headers the fake does not send', { timeout:
       const github = createGitHubClient({ token: 't0ken', apiUrl: server.url, log });
       await assert.rejects(github.rest.issues.createComment(comment), /API rate limit exceeded/);
       assert.equal(server.requests.length, 1);
-      assert.ok(log.messages.some((line) => /primary rate limit .* lifts in 360\d s/.test(line)), log.messages.join('\n'));
+      assert.ok(
+        log.messages.some((line) => /primary rate limit .* lifts in 360\d s/.test(line)),
+        log.messages.join('\n'),
+      );
     } finally {
       await server.close();
     }
   });
 
   test('a 409 (stale sha) goes straight to the caller, which owns conflict handling', async () => {
-    const server = await scriptedServer([{ status: 409, body: { message: 'is at 1234 but expected 5678' } }, { status: 200, body: {} }]);
+    const server = await scriptedServer([
+      { status: 409, body: { message: 'is at 1234 but expected 5678' } },
+      { status: 200, body: {} },
+    ]);
     try {
       const github = createGitHubClient({ token: 't0ken', apiUrl: server.url, log: captureLog(), retryBaseDelayMs: 5 });
       const put = github.rest.repos.createOrUpdateFileContents({

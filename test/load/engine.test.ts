@@ -64,7 +64,10 @@ describe('load engine against a real server on 127.0.0.1', { timeout: 120_000 },
     target.behaviour = { delayMs: 2 };
     for (const durationMs of [300, 1500]) {
       const burst = await runBurst({ spec: load(target.url, { durationMs }), index: 0, target: 'candidate' });
-      assert.ok(burst.durationMs >= durationMs && burst.durationMs < durationMs + 250, `${durationMs} ms burst took ${burst.durationMs} ms`);
+      assert.ok(
+        burst.durationMs >= durationMs && burst.durationMs < durationMs + 250,
+        `${durationMs} ms burst took ${burst.durationMs} ms`,
+      );
     }
   });
 
@@ -113,14 +116,18 @@ describe('load engine against a real server on 127.0.0.1', { timeout: 120_000 },
 
   it('counts timeouts on their own counter, not in the latency', async () => {
     target.behaviour = { delayMs: 1500 };
-    const burst = await runBurst({ spec: load(target.url, { durationMs: 3000, timeoutMs: 1000, connections: 2 }), index: 0, target: 'candidate' });
+    const burst = await runBurst({
+      spec: load(target.url, { durationMs: 3000, timeoutMs: 1000, connections: 2 }),
+      index: 0,
+      target: 'candidate',
+    });
     assert.ok(burst.timeouts > 0, 'timeouts counted');
     assert.equal(burst.ok, 0);
     assert.equal(burst.p50, 0, 'no NaN, no latency without 2xx');
     assert.equal(burst.errorRate, 1);
   });
 
-  it('means the same by `errors` in a process\'s sample as in the burst: connection errors, timeouts apart', async () => {
+  it("means the same by `errors` in a process's sample as in the burst: connection errors, timeouts apart", async () => {
     target.behaviour = { delayMs: 1500 };
     const sample = await measureBurstInProcess({ ...load(target.url, { timeoutMs: 1000, connections: 2 }), durationMs: 3000 });
     assert.ok(sample.timeouts > 0, 'timeouts counted');
@@ -158,8 +165,14 @@ describe('load engine against a real server on 127.0.0.1', { timeout: 120_000 },
     await warmUp(plan);
     assert.ok(target.requests > before, 'warmup sent requests');
     const bursts = await runSeries(plan, 2, 0);
-    assert.deepEqual(bursts.map((b) => `${b.index}:${b.target}`), ['0:baseline', '1:candidate', '2:baseline', '3:candidate']);
+    assert.deepEqual(
+      bursts.map((b) => `${b.index}:${b.target}`),
+      ['0:baseline', '1:candidate', '2:baseline', '3:candidate'],
+    );
     const merged = mergeHistograms(bursts.map((b) => b.histogram));
-    assert.equal(merged.totalCount, bursts.reduce((sum, b) => sum + b.ok, 0));
+    assert.equal(
+      merged.totalCount,
+      bursts.reduce((sum, b) => sum + b.ok, 0),
+    );
   });
 });

@@ -56,14 +56,26 @@ async function workersUnderLoad(count: number, target: DemoTarget): Promise<numb
 describe('splitting a burst over processes', { timeout: 5_000 }, () => {
   it('spreads connections as evenly as possible and the rate in proportion', () => {
     const shares = splitSpec(spec('http://127.0.0.1:1/', { connections: 3, rate: 300 }), 2);
-    assert.deepEqual(shares.map((s) => s.connections), [2, 1]);
-    assert.deepEqual(shares.map((s) => s.rate), [200, 100]);
-    assert.deepEqual(splitSpec(spec('http://127.0.0.1:1/', { connections: 10 }), 4).map((s) => s.connections), [3, 3, 2, 2]);
+    assert.deepEqual(
+      shares.map((s) => s.connections),
+      [2, 1],
+    );
+    assert.deepEqual(
+      shares.map((s) => s.rate),
+      [200, 100],
+    );
+    assert.deepEqual(
+      splitSpec(spec('http://127.0.0.1:1/', { connections: 10 }), 4).map((s) => s.connections),
+      [3, 3, 2, 2],
+    );
     assert.equal(splitSpec(spec('http://127.0.0.1:1/'), 2)[0].rate, undefined, 'closed loop stays closed loop');
   });
 
   it('refuses more processes than connections', () => {
-    assert.throws(() => splitSpec(spec('http://127.0.0.1:1/', { connections: 2 }), 3), /3 load processes need at least as many connections \(got 2\)/);
+    assert.throws(
+      () => splitSpec(spec('http://127.0.0.1:1/', { connections: 2 }), 3),
+      /3 load processes need at least as many connections \(got 2\)/,
+    );
   });
 });
 
@@ -87,7 +99,10 @@ describe('a burst on several processes against a real server on 127.0.0.1', { ti
     const merged = combineSamples(samples, { spec: spec(target.url), index: 1, target: 'candidate' }, new Date());
 
     assert.equal(samples.length, 2);
-    assert.ok(samples.every((s) => s.ok > 0), 'both processes measured');
+    assert.ok(
+      samples.every((s) => s.ok > 0),
+      'both processes measured',
+    );
     assert.equal(merged.ok, samples[0].ok + samples[1].ok);
     assert.equal(decodeHistogram(merged.histogram).totalCount, merged.ok, 'the merged histogram holds every response');
     // The server may count a request whose response arrived after the burst ended.
@@ -95,7 +110,10 @@ describe('a burst on several processes against a real server on 127.0.0.1', { ti
     assert.ok(Math.abs(merged.p50 - single.p50) / single.p50 < 0.05, `p50 on 2 processes ${merged.p50} ms vs ${single.p50} ms on 1`);
     assert.ok(Math.abs(merged.p50 - truth) / truth < 0.05, `p50 ${merged.p50} ms vs the server's ${truth} ms`);
     // 4 connections closed-loop at ~21 ms: ~190 req/s whether on one process or two.
-    assert.ok(Math.abs(merged.requestsPerSec - single.requestsPerSec) / single.requestsPerSec < 0.1, `${merged.requestsPerSec} vs ${single.requestsPerSec} req/s`);
+    assert.ok(
+      Math.abs(merged.requestsPerSec - single.requestsPerSec) / single.requestsPerSec < 0.1,
+      `${merged.requestsPerSec} vs ${single.requestsPerSec} req/s`,
+    );
   });
 
   it('runBurst uses the processes when loadProcesses > 1', async () => {
@@ -132,7 +150,11 @@ describe('a burst on several processes against a real server on 127.0.0.1', { ti
   it('splits a fixed rate over the processes', async () => {
     target.behaviour = { delayMs: 2 };
     try {
-      const burst = await runBurst({ spec: { ...spec(target.url, { connections: 4, rate: 200, durationMs: 2000 }), loadProcesses: 2 }, index: 0, target: 'candidate' });
+      const burst = await runBurst({
+        spec: { ...spec(target.url, { connections: 4, rate: 200, durationMs: 2000 }), loadProcesses: 2 },
+        index: 0,
+        target: 'candidate',
+      });
       const perSecond = (burst.ok * 1000) / burst.durationMs;
       assert.ok(perSecond > 170 && perSecond < 215, `${perSecond.toFixed(0)} req/s at a configured 200`);
     } finally {
@@ -178,7 +200,25 @@ describe('load processes inside the bundle', { timeout: 180_000 }, () => {
     const build = spawnSync(process.execPath, ['build.mjs'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
     assert.equal(build.status, 0, `node build.mjs failed: ${build.stderr}`);
     const reportPath = join(dir, 'report.json');
-    const args = ['bin/loadgate.js', '--url', target.url, '--load-processes', '2', '--connections', '4', '--bursts', '2', '--duration', '1s', '--warmup', '0', '--baseline-store', 'none', '--report-path', reportPath];
+    const args = [
+      'bin/loadgate.js',
+      '--url',
+      target.url,
+      '--load-processes',
+      '2',
+      '--connections',
+      '4',
+      '--bursts',
+      '2',
+      '--duration',
+      '1s',
+      '--warmup',
+      '0',
+      '--baseline-store',
+      'none',
+      '--report-path',
+      reportPath,
+    ];
     const before = target.requests;
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';

@@ -36,8 +36,13 @@ const localRun: RunContext = parseRunContext({}, {});
 function fastRun(settings: Settings, i: number): HistoryRun {
   const burst = { p50: 0.2, p95: 0.3, p99: 0.4, requestsPerSec: 5000, errorRate: 0, ok: 5000 };
   return {
-    sha: `fast${i}`, ref: 'refs/heads/main', time: `2026-01-0${i + 1}T00:00:00.000Z`, healthy: true,
-    config: loadSignatureOf(settings.load), bursts: Array.from({ length: BURSTS }, () => burst), curve: [0.2, 0.25, 0.3, 0.3, 0.4, 0.5],
+    sha: `fast${i}`,
+    ref: 'refs/heads/main',
+    time: `2026-01-0${i + 1}T00:00:00.000Z`,
+    healthy: true,
+    config: loadSignatureOf(settings.load),
+    bursts: Array.from({ length: BURSTS }, () => burst),
+    curve: [0.2, 0.25, 0.3, 0.3, 0.4, 0.5],
   };
 }
 
@@ -66,7 +71,11 @@ describe('runGate in-process against a service on 127.0.0.1', { timeout: 120_000
     assert.equal(first.bursts.length, BURSTS);
     assert.ok(first.figures && first.figures.p50 >= 20, `p50 ${first.figures?.p50} ms of a 20 ms service`);
     assert.deepEqual(first.baseline, {
-      location: `file ${path}`, runs: 0, configDifferences: [], recorded: true, recordNote: 'update-baseline is true',
+      location: `file ${path}`,
+      runs: 0,
+      configDifferences: [],
+      recorded: true,
+      recordNote: 'update-baseline is true',
     });
     const stored = parseDocument(await readFile(path, 'utf8'), path).histories[settings.baseline.key];
     assert.equal(stored?.length, 1);
@@ -74,7 +83,7 @@ describe('runGate in-process against a service on 127.0.0.1', { timeout: 120_000
     assert.equal(stored[0].healthy, true);
 
     const second = await runGate(settings, localRun, log);
-    assert.equal(second.baseline.runs, 1, 'the recorded run is the next run\'s baseline');
+    assert.equal(second.baseline.runs, 1, "the recorded run is the next run's baseline");
     assert.equal(second.decision?.mode, 'cold-start');
     assert.ok(second.curve?.baseline, 'the stored curve is charted');
     assert.ok(log.messages.includes(`info: baseline: 1 comparable of 1 stored runs (file ${path})`), log.messages.join('\n'));
@@ -93,7 +102,10 @@ describe('runGate in-process against a service on 127.0.0.1', { timeout: 120_000
     assert.equal(report.decision?.mode, 'history');
     assert.equal(report.decision?.confirmed, true);
     assert.equal(report.bursts.length, 2 * BURSTS, 'the first bursts and the confirmation bursts');
-    assert.deepEqual(report.bursts.map((burst) => burst.index), [0, 1, 2, 3]);
+    assert.deepEqual(
+      report.bursts.map((burst) => burst.index),
+      [0, 1, 2, 3],
+    );
     assert.ok(report.decision?.notes.some((note) => note.startsWith(`Confirmed: the first ${BURSTS} bursts gave regression`)));
     assert.ok(log.messages.includes(`info: first verdict regression: confirming with ${BURSTS} more bursts`), log.messages.join('\n'));
     assert.equal(report.context.pullRequestNumber, 7);

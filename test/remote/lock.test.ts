@@ -62,10 +62,18 @@ describe('the target lock between concurrent runs', { timeout: 120_000 }, () => 
   test('a second run waits, then times out naming the holder; gets the lock once it is released', async () => {
     const first = await run();
     const second = await run();
-    const held = await acquireLock(first.host, { timeoutMs: 60_000, holder: { runId: '4242', repository: 'octo/api' }, directory }, first.log);
+    const held = await acquireLock(
+      first.host,
+      { timeoutMs: 60_000, holder: { runId: '4242', repository: 'octo/api' }, directory },
+      first.log,
+    );
 
     const startedWaiting = Date.now();
-    const error = await acquireLock(second.host, { timeoutMs: 1_000, holder: { runId: '4343', repository: 'octo/web' }, directory }, second.log).then(
+    const error = await acquireLock(
+      second.host,
+      { timeoutMs: 1_000, holder: { runId: '4343', repository: 'octo/web' }, directory },
+      second.log,
+    ).then(
       () => assert.fail('the second run must not get the lock'),
       (caught: unknown) => caught,
     );
@@ -77,7 +85,11 @@ describe('the target lock between concurrent runs', { timeout: 120_000 }, () => 
     assert.ok(Date.now() - startedWaiting >= 900, 'it waited for lock-timeout before giving up');
     assert.match(second.log.messages.join('\n'), /Waiting up to 1 s for the lock on the target, held by run 4242 of octo\/api/);
 
-    const waiting = acquireLock(second.host, { timeoutMs: 30_000, holder: { runId: '4343', repository: 'octo/web' }, directory }, second.log);
+    const waiting = acquireLock(
+      second.host,
+      { timeoutMs: 30_000, holder: { runId: '4343', repository: 'octo/web' }, directory },
+      second.log,
+    );
     await new Promise((resolve) => setTimeout(resolve, 700));
     await held.release();
     const taken = await waiting;

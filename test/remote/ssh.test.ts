@@ -82,7 +82,10 @@ describe('connectTarget against a real sshd', { timeout: 120_000 }, () => {
     log = captureLog();
   });
   test.afterEach(() => {
-    assertNoSecrets([...log.messages, ...errorMessages], [sshd.privateKey, sshd.encryptedPrivateKey, PASSPHRASE, sshd.unauthorizedPrivateKey]);
+    assertNoSecrets(
+      [...log.messages, ...errorMessages],
+      [sshd.privateKey, sshd.encryptedPrivateKey, PASSPHRASE, sshd.unauthorizedPrivateKey],
+    );
   });
   after(async () => {
     await Promise.all(open.map((host) => host.close()));
@@ -119,10 +122,17 @@ describe('connectTarget against a real sshd', { timeout: 120_000 }, () => {
       const logStart = sshd.log().length;
       const message = await refused({ fingerprints: [other.hostKeyFingerprint] }, 'host-key-mismatch');
       assert.ok(message.includes(`expected ${other.hostKeyFingerprint}`), message);
-      assert.ok(sshd.hostKeyFingerprints.some((fingerprint) => message.includes(`presented ${fingerprint}`)), message);
+      assert.ok(
+        sshd.hostKeyFingerprints.some((fingerprint) => message.includes(`presented ${fingerprint}`)),
+        message,
+      );
       assert.match(message, /ssh-keyscan -p \d+ 127\.0\.0\.1 \| ssh-keygen -lf -/);
       // sshd saw the connection but no authentication attempt: we hung up during key exchange.
-      await until(() => /Disconnected from|Connection (closed|reset) by/.test(sshd.log().slice(logStart)), 5_000, 'sshd logging the hang-up');
+      await until(
+        () => /Disconnected from|Connection (closed|reset) by/.test(sshd.log().slice(logStart)),
+        5_000,
+        'sshd logging the hang-up',
+      );
       const attempt = sshd.log().slice(logStart);
       assert.match(attempt, /Connection from 127\.0\.0\.1/);
       assert.doesNotMatch(attempt, /publickey|Starting session/);
@@ -154,12 +164,18 @@ describe('connectTarget against a real sshd', { timeout: 120_000 }, () => {
     await connect({ fingerprints: [], insecureSkipHostKeyCheck: true });
     const warnings = log.messages.filter((message) => message.startsWith('warning:'));
     assert.equal(warnings.length, 1);
-    assert.ok(sshd.hostKeyFingerprints.some((fingerprint) => warnings[0]!.includes(`fingerprint: ${fingerprint}`)), warnings[0]);
+    assert.ok(
+      sshd.hostKeyFingerprints.some((fingerprint) => warnings[0]!.includes(`fingerprint: ${fingerprint}`)),
+      warnings[0],
+    );
   });
 
   test('malformed pins are refused with what was wrong', async () => {
     assert.match(await refused({ fingerprints: ['MD5:aa:bb'] }, 'invalid-setting'), /fingerprint must be SHA256:/);
-    assert.match(await refused({ fingerprints: [], knownHosts: ['[127.0.0.1]:22 ssh-ed25519 !!!'] }, 'invalid-setting'), /known-hosts line 1/);
+    assert.match(
+      await refused({ fingerprints: [], knownHosts: ['[127.0.0.1]:22 ssh-ed25519 !!!'] }, 'invalid-setting'),
+      /known-hosts line 1/,
+    );
   });
 
   test('a key the server does not accept: auth rejected', async () => {
@@ -188,7 +204,10 @@ describe('connectTarget against a real sshd', { timeout: 120_000 }, () => {
         probe.close(() => resolve(port));
       });
     });
-    assert.match(await refused({ port: closedPort }, 'connection-refused'), new RegExp(`Connection refused by 127\\.0\\.0\\.1:${closedPort}`));
+    assert.match(
+      await refused({ port: closedPort }, 'connection-refused'),
+      new RegExp(`Connection refused by 127\\.0\\.0\\.1:${closedPort}`),
+    );
 
     // A 70-character label is refused by the resolver library itself: no DNS packet leaves the
     // machine (checked with strace), yet the error is the real ENOTFOUND.
@@ -201,7 +220,10 @@ describe('connectTarget against a real sshd', { timeout: 120_000 }, () => {
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     try {
       const { port } = silent.address() as { port: number };
-      assert.match(await refused({ port }, 'connect-timeout', { connectTimeoutMs: 1_000 }), /No SSH handshake with 127\.0\.0\.1:\d+ within 1 s/);
+      assert.match(
+        await refused({ port }, 'connect-timeout', { connectTimeoutMs: 1_000 }),
+        /No SSH handshake with 127\.0\.0\.1:\d+ within 1 s/,
+      );
     } finally {
       for (const socket of sockets) socket.destroy();
       silent.close();
@@ -250,7 +272,15 @@ describe('the target sshd dies while a command runs', { timeout: 60_000 }, () =>
     process.on('unhandledRejection', record);
     try {
       const host = await connectTarget(
-        { host: sshd.host, port: sshd.port, username: 'root', privateKey: sshd.privateKey, fingerprints: [sshd.hostKeyFingerprint], knownHosts: [], insecureSkipHostKeyCheck: false },
+        {
+          host: sshd.host,
+          port: sshd.port,
+          username: 'root',
+          privateKey: sshd.privateKey,
+          fingerprints: [sshd.hostKeyFingerprint],
+          knownHosts: [],
+          insecureSkipHostKeyCheck: false,
+        },
         log,
         { keepaliveIntervalMs: 500 },
       );
@@ -263,7 +293,10 @@ describe('the target sshd dies while a command runs', { timeout: 60_000 }, () =>
       assert.ok(error instanceof TargetError && error.code === 'connection-lost', String(error));
       assert.match(error.message, /Lost the SSH connection to 127\.0\.0\.1:\d+/);
       assert.equal(await waitFor(sampler.exited, 5_000, 'the sampler end'), null);
-      await assert.rejects(host.exec('true'), (rejection: unknown) => rejection instanceof TargetError && rejection.code === 'connection-lost');
+      await assert.rejects(
+        host.exec('true'),
+        (rejection: unknown) => rejection instanceof TargetError && rejection.code === 'connection-lost',
+      );
       await sampler.stop(); // stopping what is already gone is fine
       await host.close();
       await new Promise((resolve) => setTimeout(resolve, 200));

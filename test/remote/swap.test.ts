@@ -67,7 +67,10 @@ describe('ensureSwap on a real host', { timeout: 180_000 }, () => {
     errors.push(error.message);
     return error;
   }
-  const activeSwap = (path: string) => readFileSync('/proc/swaps', 'utf8').split('\n').find((line) => line.startsWith(`${path} `));
+  const activeSwap = (path: string) =>
+    readFileSync('/proc/swaps', 'utf8')
+      .split('\n')
+      .find((line) => line.startsWith(`${path} `));
   const makeSwapFile = (path: string, mib: number) => {
     execFileSync('dd', ['if=/dev/zero', `of=${path}`, 'bs=1M', `count=${mib}`], { stdio: 'ignore' });
     execFileSync('chmod', ['600', path]);
@@ -77,7 +80,15 @@ describe('ensureSwap on a real host', { timeout: 180_000 }, () => {
   before(async () => {
     sshd = await startSshd();
     host = await connectTarget(
-      { host: sshd.host, port: sshd.port, username: 'root', privateKey: sshd.privateKey, fingerprints: [sshd.hostKeyFingerprint], knownHosts: [], insecureSkipHostKeyCheck: false },
+      {
+        host: sshd.host,
+        port: sshd.port,
+        username: 'root',
+        privateKey: sshd.privateKey,
+        fingerprints: [sshd.hostKeyFingerprint],
+        knownHosts: [],
+        insecureSkipHostKeyCheck: false,
+      },
       captureLog(),
     );
   });
@@ -108,7 +119,10 @@ describe('ensureSwap on a real host', { timeout: 180_000 }, () => {
     assert.equal(first.createdWith, 'fallocate');
     assert.equal(first.fstabLineAdded, true);
     assert.equal(first.requiredBytes, 64 * MIB);
-    assert.equal(first.before.devices.some((device) => device.path === swapfile()), false);
+    assert.equal(
+      first.before.devices.some((device) => device.path === swapfile()),
+      false,
+    );
     const device = first.after.devices.find((candidate) => candidate.path === swapfile());
     assert.ok(device, 'the new file is in the reported swap');
     assert.equal(device.type, 'file');
@@ -145,7 +159,10 @@ describe('ensureSwap on a real host', { timeout: 180_000 }, () => {
     assert.equal(error.code, 'swap-insufficient');
     assert.match(error.message, /^swap: the target has .* less than the 1024\.0 GiB `swap-size` asks for/);
     assert.match(error.message, /Set `swap: configure`/);
-    assert.ok(error.state.devices.some((device) => device.path === swapfile()), 'the error carries the state found');
+    assert.ok(
+      error.state.devices.some((device) => device.path === swapfile()),
+      'the error carries the state found',
+    );
     assert.equal(readFileSync(fstab, 'utf8'), originalFstab, 'persist: false leaves fstab alone');
   });
 

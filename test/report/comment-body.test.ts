@@ -1,15 +1,19 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import {
-  renderCommentBody,
-  renderResolvedCommentBody,
-  renderSummary,
-  renderTerminal,
-} from '../../src/report/comment-body.ts';
+import { renderCommentBody, renderResolvedCommentBody, renderSummary, renderTerminal } from '../../src/report/comment-body.ts';
 import type { GateReport } from '../../src/report/gate-report.ts';
 import { COMMENT_MAX_CHARS } from '../../src/report/github-limits.ts';
-import { errorReport, firstRunReport, hostOomReport, hugeReport, inconclusiveReport, passReport, regressionReport, RUN_URL } from './fixtures.ts';
+import {
+  errorReport,
+  firstRunReport,
+  hostOomReport,
+  hugeReport,
+  inconclusiveReport,
+  passReport,
+  regressionReport,
+  RUN_URL,
+} from './fixtures.ts';
 
 const MARKER = '<!-- loadgate:api -->';
 const SNAPSHOTS = new URL('./snapshots/', import.meta.url);
@@ -63,7 +67,10 @@ describe('comment body', { timeout: 20_000 }, () => {
     const expected: [GateReport, string][] = [
       [regressionReport(), '### ❌ api: p95 +18.2% over baseline'],
       [passReport(), '### ✅ api: no regression: p50 +1.7%, p95 -0.8% vs baseline (20 runs)'],
-      [inconclusiveReport(), '### ⚠️ api: inconclusive: p95 +21.4% over baseline, but measured under CPU steal up to 12.4 % (burst 2, burst 3, burst 4): the hypervisor gave the target\'s CPU to other machines'],
+      [
+        inconclusiveReport(),
+        "### ⚠️ api: inconclusive: p95 +21.4% over baseline, but measured under CPU steal up to 12.4 % (burst 2, burst 3, burst 4): the hypervisor gave the target's CPU to other machines",
+      ],
       [errorReport(), '### 💥 api: error: swap check failed on staging.acme.dev: 0 MB of swap active, swap-size 2G needed'],
       [firstRunReport(), '### ✅ api: no baseline yet: p50 12.31 ms, p95 29.12 ms'],
     ];
@@ -112,7 +119,10 @@ describe('comment body', { timeout: 20_000 }, () => {
     assert.match(text, /Worker \(pid:812\) was sent SIGKILL! Perhaps out of memory\?/);
     assert.match(text, /\*\*Swap\*\* \(`swap: off`\): no swap active on 972 MiB RAM; no swap is active/);
     assert.match(text, /- Host key: `SHA256:Qd6rL0o3sY9xW2bT4uV1pN8mK7jH5gF3eD2cB1aZ0yX`/);
-    assert.match(text, /\| 2 +\| 98\.4 ms \| +236 ms \| 404 ms \| +325 \| 449 \(12\.14%\) \| +42 % \| +20 MB \| oom-kill, worker-crash, memory-pressure \|/);
+    assert.match(
+      text,
+      /\| 2 +\| 98\.4 ms \| +236 ms \| 404 ms \| +325 \| 449 \(12\.14%\) \| +42 % \| +20 MB \| oom-kill, worker-crash, memory-pressure \|/,
+    );
   });
 
   test('without a host the comment says host health was not observed', () => {

@@ -34,7 +34,9 @@ function render(report: GateReport, screenshotPath?: string) {
         const charts = [...comment.querySelectorAll('pre.mermaid svg[aria-roledescription="xychart"]')];
         return {
           verdict: comment.querySelector('h3')?.textContent ?? null,
-          headers: [...comment.querySelectorAll('table')][0] ? [...comment.querySelectorAll('table')[0]!.querySelectorAll('th')].map((th) => th.textContent ?? '') : [],
+          headers: [...comment.querySelectorAll('table')][0]
+            ? [...comment.querySelectorAll('table')[0]!.querySelectorAll('th')].map((th) => th.textContent ?? '')
+            : [],
           charts: charts.length,
           lines: [...(charts[0]?.querySelectorAll('g[class^="line-plot-"] > path') ?? [])].map((path) => ({
             series: path.parentElement!.getAttribute('class') ?? '',
@@ -53,7 +55,10 @@ function render(report: GateReport, screenshotPath?: string) {
 
 describe('the comment rendered in headless Chromium', { timeout: 60_000 }, () => {
   test('the chart is an SVG with the baseline and this PR as two lines; the screenshot is a real picture', async (t) => {
-    assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: install Debian's chromium (apt-get install -y chromium) or set LOADGATE_CHROMIUM`);
+    assert.ok(
+      existsSync(CHROMIUM),
+      `no Chromium at ${CHROMIUM}: install Debian's chromium (apt-get install -y chromium) or set LOADGATE_CHROMIUM`,
+    );
     const dir = await mkdtemp(join(tmpdir(), 'loadgate-comment-png-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
     const picture = join(dir, 'comment.png');

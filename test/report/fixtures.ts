@@ -103,7 +103,12 @@ function hostFigures(overrides: Partial<BurstHostFigures>): BurstHostFigures {
   };
 }
 
-function hostBurst(burstIndex: number, figures: Partial<BurstHostFigures>, flags: HealthFlag[] = ['ok'], extra: Partial<BurstHostHealth> = {}): BurstHostHealth {
+function hostBurst(
+  burstIndex: number,
+  figures: Partial<BurstHostFigures>,
+  flags: HealthFlag[] = ['ok'],
+  extra: Partial<BurstHostHealth> = {},
+): BurstHostHealth {
   return {
     burstIndex,
     target: 'candidate',
@@ -118,7 +123,13 @@ function hostBurst(burstIndex: number, figures: Partial<BurstHostFigures>, flags
   };
 }
 
-function swapReport(mode: SwapReport['mode'], memTotalBytes: number, devices: SwapDevice[], action: SwapReport['action'], message: string): SwapReport {
+function swapReport(
+  mode: SwapReport['mode'],
+  memTotalBytes: number,
+  devices: SwapDevice[],
+  action: SwapReport['action'],
+  message: string,
+): SwapReport {
   const totalBytes = devices.reduce((sum, device) => sum + device.sizeBytes, 0);
   const usedBytes = devices.reduce((sum, device) => sum + device.usedBytes, 0);
   const state = { memTotalBytes, devices, totalBytes, usedBytes };
@@ -129,15 +140,34 @@ const HEALTHY_HOST: NonNullable<GateReport['host']> = {
   address: 'staging.acme.dev:22',
   hostKeyFingerprint: 'SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8',
   fingerprint: FINGERPRINT,
-  swap: swapReport('verify', 4_013_989_888, [{ path: '/swapfile', type: 'file', sizeBytes: 2_147_479_552, usedBytes: 0 }], 'verified', 'swap is active: 2.0 GiB, at least the 2.0 GiB swap-size asks for'),
+  swap: swapReport(
+    'verify',
+    4_013_989_888,
+    [{ path: '/swapfile', type: 'file', sizeBytes: 2_147_479_552, usedBytes: 0 }],
+    'verified',
+    'swap is active: 2.0 GiB, at least the 2.0 GiB swap-size asks for',
+  ),
   bursts: [0, 1, 2, 3, 4].map((index) => hostBurst(index, { memAvailableMinKib: 2_402_316 - index * 4_096 })),
 };
 
-function comparison(metric: Comparison['metric'], baseline: number, current: number, limit: string, status: Comparison['status'], reasoning: string): Comparison {
+function comparison(
+  metric: Comparison['metric'],
+  baseline: number,
+  current: number,
+  limit: string,
+  status: Comparison['status'],
+  reasoning: string,
+): Comparison {
   return { metric, baseline, current, change: current / baseline - 1, limit, status, reasoning };
 }
 
-const CONTEXT = { eventName: 'pull_request', ref: 'refs/pull/412/merge', sha: '3f9c2e7a81d04b6c5e2f9a0b1c7d8e6f5a4b3c21', pullRequestNumber: 412, runUrl: RUN_URL };
+const CONTEXT = {
+  eventName: 'pull_request',
+  ref: 'refs/pull/412/merge',
+  sha: '3f9c2e7a81d04b6c5e2f9a0b1c7d8e6f5a4b3c21',
+  pullRequestNumber: 412,
+  runUrl: RUN_URL,
+};
 
 const BASE = {
   schema: 'loadgate-report' as const,
@@ -160,7 +190,13 @@ export function passReport(): GateReport {
     figures: { p50: 12.31, p90: 23.4, p95: 29.12, p99: 49.6, requestsPerSec: 2_598.4, errorRate: 0 },
     bursts,
     curve: { percentiles: PERCENTILES, baseline: [12.1, 16.9, 23.0, 29.35, 48.8, 87.2], candidate: [12.31, 17.2, 23.4, 29.12, 49.6, 88.9] },
-    baseline: { location: 'branch loadgate-baseline', runs: 20, configDifferences: [], recorded: false, recordNote: 'only a push to the default branch records (update-baseline: auto)' },
+    baseline: {
+      location: 'branch loadgate-baseline',
+      runs: 20,
+      configDifferences: [],
+      recorded: false,
+      recordNote: 'only a push to the default branch records (update-baseline: auto)',
+    },
     decision: {
       verdict: 'pass',
       mode: 'history',
@@ -170,7 +206,14 @@ export function passReport(): GateReport {
         comparison('p95', 29.35, 29.12, '+15%', 'ok', 'p95 -0.8% (limit +15%), within the limit (20 runs)'),
         comparison('p99', 48.8, 49.6, '', 'info', 'p99 49.6 ms (+1.6%), for information'),
         comparison('requestsPerSec', 2_631.0, 2_598.4, '', 'info', '2,598 requests/s (-1.2%), for information'),
-        { metric: 'errorRate', baseline: 0, current: 0, limit: '≤ 1%', status: 'ok', reasoning: '0 of 129,920 requests failed (0%, limit 1%)' },
+        {
+          metric: 'errorRate',
+          baseline: 0,
+          current: 0,
+          limit: '≤ 1%',
+          status: 'ok',
+          reasoning: '0 of 129,920 requests failed (0%, limit 1%)',
+        },
       ],
       warnings: [],
       notes: ['Baseline: the last 20 healthy runs (2026-11-03T09:12:44.000Z to 2026-11-24T08:30:02.000Z).'],
@@ -189,18 +232,42 @@ export function regressionReport(): GateReport {
     headline: 'p95 +18.2% over baseline',
     figures: { p50: 12.74, p90: 28.1, p95: 34.69, p99: 61.2, requestsPerSec: 2_511.7, errorRate: 0 },
     bursts,
-    curve: { percentiles: PERCENTILES, baseline: [12.1, 16.9, 23.0, 29.35, 48.8, 87.2], candidate: [12.74, 19.6, 28.1, 34.69, 61.2, 118.4] },
-    baseline: { location: 'branch loadgate-baseline', runs: 20, configDifferences: [], recorded: false, recordNote: 'only a push to the default branch records (update-baseline: auto)' },
+    curve: {
+      percentiles: PERCENTILES,
+      baseline: [12.1, 16.9, 23.0, 29.35, 48.8, 87.2],
+      candidate: [12.74, 19.6, 28.1, 34.69, 61.2, 118.4],
+    },
+    baseline: {
+      location: 'branch loadgate-baseline',
+      runs: 20,
+      configDifferences: [],
+      recorded: false,
+      recordNote: 'only a push to the default branch records (update-baseline: auto)',
+    },
     decision: {
       verdict: 'regression',
       mode: 'history',
       headline: 'p95 +18.2% over baseline',
       comparisons: [
         comparison('p50', 12.1, 12.74, '+10%', 'ok', 'p50 +5.3% (limit +10%), within the limit (20 runs)'),
-        comparison('p95', 29.35, 34.69, '+15%', 'regression', "p95 +18.2% (limit +15%), above the history's noise band (upper limit +7.9%, 20 runs)"),
+        comparison(
+          'p95',
+          29.35,
+          34.69,
+          '+15%',
+          'regression',
+          "p95 +18.2% (limit +15%), above the history's noise band (upper limit +7.9%, 20 runs)",
+        ),
         comparison('p99', 48.8, 61.2, '', 'info', 'p99 61.2 ms (+25.4%), for information'),
         comparison('requestsPerSec', 2_631.0, 2_511.7, '', 'info', '2,512 requests/s (-4.5%), for information'),
-        { metric: 'errorRate', baseline: 0, current: 0, limit: '≤ 1%', status: 'ok', reasoning: '0 of 251,170 requests failed (0%, limit 1%)' },
+        {
+          metric: 'errorRate',
+          baseline: 0,
+          current: 0,
+          limit: '≤ 1%',
+          status: 'ok',
+          reasoning: '0 of 251,170 requests failed (0%, limit 1%)',
+        },
       ],
       warnings: [],
       notes: [
@@ -220,23 +287,54 @@ export function inconclusiveReport(): GateReport {
   return {
     ...BASE,
     verdict: 'inconclusive',
-    headline: 'inconclusive: p95 +21.4% over baseline, but measured under CPU steal up to 12.4 % (burst 2, burst 3, burst 4): the hypervisor gave the target\'s CPU to other machines',
+    headline:
+      "inconclusive: p95 +21.4% over baseline, but measured under CPU steal up to 12.4 % (burst 2, burst 3, burst 4): the hypervisor gave the target's CPU to other machines",
     figures: { p50: 14.4, p90: 27.6, p95: 35.63, p99: 58.9, requestsPerSec: 2_214.0, errorRate: 0 },
     bursts,
     curve: { percentiles: PERCENTILES, baseline: [12.1, 16.9, 23.0, 29.35, 48.8, 87.2], candidate: [14.4, 20.1, 27.6, 35.63, 58.9, 104.7] },
-    baseline: { location: 'branch loadgate-baseline', runs: 20, configDifferences: [], recorded: false, recordNote: 'only a push to the default branch records (update-baseline: auto)' },
+    baseline: {
+      location: 'branch loadgate-baseline',
+      runs: 20,
+      configDifferences: [],
+      recorded: false,
+      recordNote: 'only a push to the default branch records (update-baseline: auto)',
+    },
     decision: {
       verdict: 'inconclusive',
       mode: 'history',
-      headline: 'inconclusive: p95 +21.4% over baseline, but measured under CPU steal up to 12.4 % (burst 2, burst 3, burst 4): the hypervisor gave the target\'s CPU to other machines',
+      headline:
+        "inconclusive: p95 +21.4% over baseline, but measured under CPU steal up to 12.4 % (burst 2, burst 3, burst 4): the hypervisor gave the target's CPU to other machines",
       comparisons: [
-        comparison('p50', 12.1, 14.4, '+10%', 'inconclusive', "p50 +19.0% (limit +10%), above the history's noise band (upper limit +6.1%, 20 runs); not trusted, measured under CPU steal up to 12.4 % (burst 2, burst 3, burst 4): the hypervisor gave the target's CPU to other machines"),
-        comparison('p95', 29.35, 35.63, '+15%', 'inconclusive', "p95 +21.4% (limit +15%), above the history's noise band (upper limit +7.9%, 20 runs); not trusted, measured under CPU steal up to 12.4 % (burst 2, burst 3, burst 4): the hypervisor gave the target's CPU to other machines"),
+        comparison(
+          'p50',
+          12.1,
+          14.4,
+          '+10%',
+          'inconclusive',
+          "p50 +19.0% (limit +10%), above the history's noise band (upper limit +6.1%, 20 runs); not trusted, measured under CPU steal up to 12.4 % (burst 2, burst 3, burst 4): the hypervisor gave the target's CPU to other machines",
+        ),
+        comparison(
+          'p95',
+          29.35,
+          35.63,
+          '+15%',
+          'inconclusive',
+          "p95 +21.4% (limit +15%), above the history's noise band (upper limit +7.9%, 20 runs); not trusted, measured under CPU steal up to 12.4 % (burst 2, burst 3, burst 4): the hypervisor gave the target's CPU to other machines",
+        ),
         comparison('p99', 48.8, 58.9, '', 'info', 'p99 58.9 ms (+20.7%), for information'),
         comparison('requestsPerSec', 2_631.0, 2_214.0, '', 'info', '2,214 requests/s (-15.8%), for information'),
-        { metric: 'errorRate', baseline: 0, current: 0, limit: '≤ 1%', status: 'ok', reasoning: '0 of 110,700 requests failed (0%, limit 1%)' },
+        {
+          metric: 'errorRate',
+          baseline: 0,
+          current: 0,
+          limit: '≤ 1%',
+          status: 'ok',
+          reasoning: '0 of 110,700 requests failed (0%, limit 1%)',
+        },
       ],
-      warnings: ['The p50 history is too noisy for the +10% limit: its noise band reaches +23.5% (20 runs), so only slowdowns beyond that can fail the check. Use longer bursts, more connections or a quieter host.'],
+      warnings: [
+        'The p50 history is too noisy for the +10% limit: its noise band reaches +23.5% (20 runs), so only slowdowns beyond that can fail the check. Use longer bursts, more connections or a quieter host.',
+      ],
       notes: ['Baseline: the last 20 healthy runs (2026-11-03T09:12:44.000Z to 2026-11-24T08:30:02.000Z).'],
       confirmed: false,
       crashed: false,
@@ -264,7 +362,10 @@ export function hostOomReport(): GateReport {
     scope: 'host' as const,
     line: 'Out of memory: Killed process 812 (gunicorn) total-vm:512000kB, anon-rss:419840kB, file-rss:0kB, shmem-rss:0kB, UID:1000 pgtables:1024kB oom_score_adj:0',
   };
-  const crash = { kind: 'gunicorn worker SIGKILL', line: '[2026-11-24 14:02:31 +0000] [700] [ERROR] Worker (pid:812) was sent SIGKILL! Perhaps out of memory?' };
+  const crash = {
+    kind: 'gunicorn worker SIGKILL',
+    line: '[2026-11-24 14:02:31 +0000] [700] [ERROR] Worker (pid:812) was sent SIGKILL! Perhaps out of memory?',
+  };
   const small = { memTotalKib: 995_568, swapTotalKib: 0, swapUsedPeakKib: null };
   const crashText = 'target crashed under load: the kernel killed gunicorn (pid 812, 410 MB) at 14:02:31 UTC during burst 2';
   return {
@@ -274,21 +375,49 @@ export function hostOomReport(): GateReport {
     headline: crashText,
     figures: { p50: 88.0, p90: 171.2, p95: 213.4, p99: 372.6, requestsPerSec: 361.0, errorRate: 510 / 10_900 },
     bursts,
-    curve: { percentiles: PERCENTILES, baseline: [40.8, 55.1, 77.4, 97.0, 166.2, 301.5], candidate: [88.0, 121.9, 171.2, 213.4, 372.6, 1_240.0] },
-    baseline: { location: 'file .loadgate/baseline.json', runs: 3, configDifferences: [], recorded: false, recordNote: 'only a push to the default branch records (update-baseline: auto)' },
+    curve: {
+      percentiles: PERCENTILES,
+      baseline: [40.8, 55.1, 77.4, 97.0, 166.2, 301.5],
+      candidate: [88.0, 121.9, 171.2, 213.4, 372.6, 1_240.0],
+    },
+    baseline: {
+      location: 'file .loadgate/baseline.json',
+      runs: 3,
+      configDifferences: [],
+      recorded: false,
+      recordNote: 'only a push to the default branch records (update-baseline: auto)',
+    },
     decision: {
       verdict: 'regression',
       mode: 'cold-start',
       headline: crashText,
       comparisons: [
         comparison('p50', 40.8, 88.0, '+10%', 'regression', 'p50 +115.7% (limit +10%); cold start: percent limit only (3 runs in history)'),
-        comparison('p95', 97.0, 213.4, '+15%', 'regression', 'p95 +120.0% (limit +15%); cold start: percent limit only (3 runs in history)'),
+        comparison(
+          'p95',
+          97.0,
+          213.4,
+          '+15%',
+          'regression',
+          'p95 +120.0% (limit +15%); cold start: percent limit only (3 runs in history)',
+        ),
         comparison('p99', 166.2, 372.6, '', 'info', 'p99 372.6 ms (+124.2%), for information'),
         comparison('requestsPerSec', 784.0, 361.0, '', 'info', '361 requests/s (-54.0%), for information'),
-        { metric: 'errorRate', baseline: 0, current: 510 / 10_900, limit: '≤ 1%', status: 'regression', reasoning: '510 of 10,900 requests failed (4.68%, limit 1%)' },
+        {
+          metric: 'errorRate',
+          baseline: 0,
+          current: 510 / 10_900,
+          limit: '≤ 1%',
+          status: 'regression',
+          reasoning: '510 of 10,900 requests failed (4.68%, limit 1%)',
+        },
       ],
       warnings: [],
-      notes: ['Cold start: the history has 3 runs; the noise band needs 5, so only the percent limits apply.', `Crash: ${crashText.replace('target crashed under load: ', '')}.`, 'Crash: gunicorn worker SIGKILL during burst 2: [2026-11-24 14:02:31 +0000] [700] [ERROR] Worker (pid:812) was sent SIGKILL! Perhaps out of memory?'],
+      notes: [
+        'Cold start: the history has 3 runs; the noise band needs 5, so only the percent limits apply.',
+        `Crash: ${crashText.replace('target crashed under load: ', '')}.`,
+        'Crash: gunicorn worker SIGKILL during burst 2: [2026-11-24 14:02:31 +0000] [700] [ERROR] Worker (pid:812) was sent SIGKILL! Perhaps out of memory?',
+      ],
       confirmed: false,
       crashed: true,
     },
@@ -298,14 +427,33 @@ export function hostOomReport(): GateReport {
       fingerprint: SMALL_HOST,
       swap: swapReport('off', 1_019_461_632, [], 'reported', 'no swap is active (swap: off only reports)'),
       bursts: [
-        hostBurst(0, { ...small, memAvailableBeforeKib: 612_400, memAvailableMinKib: 301_220, memAvailableAfterKib: 540_100, psiSomePeak: 4.2 }),
+        hostBurst(0, {
+          ...small,
+          memAvailableBeforeKib: 612_400,
+          memAvailableMinKib: 301_220,
+          memAvailableAfterKib: 540_100,
+          psiSomePeak: 4.2,
+        }),
         hostBurst(
           1,
-          { ...small, memAvailableBeforeKib: 540_100, memAvailableMinKib: 20_480, memAvailableAfterKib: 488_300, psiSomePeak: 35.5, psiFullPeak: 21.3, oomKills: 1, majorFaults: 2_912 },
+          {
+            ...small,
+            memAvailableBeforeKib: 540_100,
+            memAvailableMinKib: 20_480,
+            memAvailableAfterKib: 488_300,
+            psiSomePeak: 35.5,
+            psiFullPeak: 21.3,
+            oomKills: 1,
+            majorFaults: 2_912,
+          },
           ['oom-kill', 'worker-crash', 'memory-pressure'],
           { oomKills: [kill], crashLines: { total: 1, quoted: [crash] } },
         ),
-        hostBurst(2, { ...small, memAvailableBeforeKib: 488_300, memAvailableMinKib: 96_200, memAvailableAfterKib: 470_000, psiSomePeak: 18.9 }, ['memory-pressure']),
+        hostBurst(
+          2,
+          { ...small, memAvailableBeforeKib: 488_300, memAvailableMinKib: 96_200, memAvailableAfterKib: 470_000, psiSomePeak: 18.9 },
+          ['memory-pressure'],
+        ),
       ],
     },
   };
@@ -333,12 +481,22 @@ export function firstRunReport(): GateReport {
     ...report,
     headline: 'no baseline yet: p50 12.31 ms, p95 29.12 ms',
     curve: { percentiles: PERCENTILES, candidate: [12.31, 17.2, 23.4, 29.12, 49.6, 88.9] },
-    baseline: { location: 'branch loadgate-baseline', runs: 0, configDifferences: [], recorded: false, recordNote: 'only a push to the default branch records (update-baseline: auto)' },
+    baseline: {
+      location: 'branch loadgate-baseline',
+      runs: 0,
+      configDifferences: [],
+      recorded: false,
+      recordNote: 'only a push to the default branch records (update-baseline: auto)',
+    },
     decision: {
       ...report.decision!,
       mode: 'no-history',
       headline: 'no baseline yet: p50 12.31 ms, p95 29.12 ms',
-      comparisons: report.decision!.comparisons.map(({ baseline: _baseline, change: _change, ...rest }) => ({ ...rest, limit: rest.metric === 'errorRate' ? rest.limit : '', status: rest.metric === 'errorRate' ? ('ok' as const) : ('info' as const) })),
+      comparisons: report.decision!.comparisons.map(({ baseline: _baseline, change: _change, ...rest }) => ({
+        ...rest,
+        limit: rest.metric === 'errorRate' ? rest.limit : '',
+        status: rest.metric === 'errorRate' ? ('ok' as const) : ('info' as const),
+      })),
       notes: ['No baseline yet: this run was measured and reported, not compared. A run on the default branch stores one.'],
     },
   };

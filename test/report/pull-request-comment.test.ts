@@ -19,8 +19,24 @@ describe('upsertComment against the GitHub fake', { timeout: 60_000 }, () => {
   let github: GitHubClient;
 
   // Bodies come from the renderer starting with the marker; the tests write the rest.
-  const upsert = (body: string, mode: CommentMode = 'always', isRegression = false, extra: { readOnlyForkToken?: boolean; resolvedBody?: string } = {}) =>
-    upsertComment({ github, owner: 'acme', repo: 'shop', issueNumber: PR, name: 'api', body: `${MARKER}\n${body}`, mode, isRegression, log, ...extra });
+  const upsert = (
+    body: string,
+    mode: CommentMode = 'always',
+    isRegression = false,
+    extra: { readOnlyForkToken?: boolean; resolvedBody?: string } = {},
+  ) =>
+    upsertComment({
+      github,
+      owner: 'acme',
+      repo: 'shop',
+      issueNumber: PR,
+      name: 'api',
+      body: `${MARKER}\n${body}`,
+      mode,
+      isRegression,
+      log,
+      ...extra,
+    });
   const writes = () => fake.requests.filter((r) => r.route === 'issues/create-comment' || r.route === 'issues/update-comment');
 
   beforeEach(async () => {
@@ -55,8 +71,14 @@ describe('upsertComment against the GitHub fake', { timeout: 60_000 }, () => {
     assert.equal(comments.length, 151);
     assert.equal(comments.find((c) => c.id === ours)?.body, `${MARKER}\n✅ no regression`);
     const pages = fake.requests.filter((r) => r.route === 'issues/list-comments').map((r) => r.url);
-    assert.deepEqual(pages, ['/repos/acme/shop/issues/42/comments?per_page=100', '/repos/acme/shop/issues/42/comments?per_page=100&page=2']);
-    assert.deepEqual(writes().map((r) => r.route), ['issues/update-comment']);
+    assert.deepEqual(pages, [
+      '/repos/acme/shop/issues/42/comments?per_page=100',
+      '/repos/acme/shop/issues/42/comments?per_page=100&page=2',
+    ]);
+    assert.deepEqual(
+      writes().map((r) => r.route),
+      ['issues/update-comment'],
+    );
     assert.deepEqual(fake.violations, []);
   });
 
@@ -86,7 +108,12 @@ describe('upsertComment against the GitHub fake', { timeout: 60_000 }, () => {
     const other = fake.addComment(PR, `<!-- loadgate:web -->\n\`\`\`text\n[ERROR] Worker was sent SIGKILL! ${MARKER}\n\`\`\``);
     const result = await upsert('✅ no regression');
     assert.equal(result.action, 'created');
-    assert.ok(fake.comments(PR).find((c) => c.id === other)?.body.startsWith('<!-- loadgate:web -->'));
+    assert.ok(
+      fake
+        .comments(PR)
+        .find((c) => c.id === other)
+        ?.body.startsWith('<!-- loadgate:web -->'),
+    );
     assert.equal(fake.comments(PR).length, 2);
   });
 
@@ -107,7 +134,10 @@ describe('upsertComment against the GitHub fake', { timeout: 60_000 }, () => {
     await upsert('body');
     assert.ok(fake.requests.length >= 4);
     for (const request of fake.requests) assert.equal(request.headers.authorization, `token ${fake.token}`);
-    assert.ok(log.messages.some((line) => line.includes('retrying')), 'the retry is logged');
+    assert.ok(
+      log.messages.some((line) => line.includes('retrying')),
+      'the retry is logged',
+    );
     assert.ok(!log.messages.some((line) => line.includes(fake.token)));
   });
 
@@ -119,7 +149,10 @@ describe('upsertComment against the GitHub fake', { timeout: 60_000 }, () => {
     assert.match(result.warning!, /GitHub answered 403 \(Resource not accessible by integration\)/);
     assert.match(result.warning!, /add `permissions: pull-requests: write` to the job/);
     assert.match(result.warning!, /verdict, the job summary and the exit code are unaffected/);
-    assert.deepEqual(log.messages.filter((l) => l.startsWith('warning:')), [`warning: ${result.warning}`]);
+    assert.deepEqual(
+      log.messages.filter((l) => l.startsWith('warning:')),
+      [`warning: ${result.warning}`],
+    );
     assert.equal(fake.comments(PR).length, 0);
     assert.deepEqual(fake.violations, []);
   });
@@ -144,7 +177,10 @@ describe('upsertComment against the GitHub fake', { timeout: 60_000 }, () => {
     const [stored] = fake.comments(PR);
     assert.ok(stored.body.length <= COMMENT_CHAR_LIMIT, `${stored.body.length} characters`);
     assert.ok(stored.body.startsWith(`${MARKER}\n❌ regression`));
-    assert.match(stored.body, /\n```\n<\/details>\n\n> ⚠️ This comment was cut at GitHub's 65,536-character limit\. The full report is in the run's job summary\.\n$/);
+    assert.match(
+      stored.body,
+      /\n```\n<\/details>\n\n> ⚠️ This comment was cut at GitHub's 65,536-character limit\. The full report is in the run's job summary\.\n$/,
+    );
     assert.ok(log.messages.includes("warning: The report was cut to fit GitHub's 65536-character comment limit."));
     assert.equal((await upsert(body, 'always', true)).action, 'updated');
     assert.equal(fake.comments(PR).length, 1);
@@ -166,7 +202,13 @@ describe('upsertComment against the GitHub fake', { timeout: 60_000 }, () => {
     assert.equal(fake.comments(PR).length, 1);
     assert.deepEqual(
       fake.requests.filter((r) => r.route.startsWith('issues/')).map((r) => `${r.route} ${r.status}`),
-      ['issues/list-comments 502', 'issues/list-comments 502', 'issues/list-comments 200', 'issues/create-comment 500', 'issues/create-comment 201'],
+      [
+        'issues/list-comments 502',
+        'issues/list-comments 502',
+        'issues/list-comments 200',
+        'issues/create-comment 500',
+        'issues/create-comment 201',
+      ],
     );
     assert.deepEqual(fake.violations, []);
   });
@@ -194,7 +236,10 @@ describe('upsertComment against the GitHub fake', { timeout: 60_000 }, () => {
     const resolvedBody = `${MARKER}\n✅ resolved: no regression any more`;
     const resolved = await upsert('✅ no regression', 'on-regression', false, { resolvedBody });
     assert.equal(resolved.action, 'resolved');
-    assert.deepEqual(fake.comments(PR).map((c) => c.body), [resolvedBody]);
+    assert.deepEqual(
+      fake.comments(PR).map((c) => c.body),
+      [resolvedBody],
+    );
     assert.deepEqual(fake.violations, []);
   });
 

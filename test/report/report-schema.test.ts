@@ -23,7 +23,13 @@ function problemsOf(data: unknown): readonly string[] {
 describe('report schema', () => {
   it('accepts every kind of report loadgate writes and returns it unchanged', () => {
     const reports: GateReport[] = [
-      passReport(), regressionReport(), inconclusiveReport(), hostOomReport(), errorReport(), firstRunReport(), hugeReport(400),
+      passReport(),
+      regressionReport(),
+      inconclusiveReport(),
+      hostOomReport(),
+      errorReport(),
+      firstRunReport(),
+      hugeReport(400),
     ];
     for (const report of reports) {
       const withHead = { ...report, context: { ...report.context, headSha: 'c0ffee00'.repeat(5) } };
@@ -71,10 +77,13 @@ describe('report schema', () => {
   it('shows at most ten problems and counts the rest', () => {
     const report = roundTrip(passReport()) as any;
     for (const burst of report.bursts) Object.assign(burst, { p50: 'x', p90: 'x', p95: 'x' });
-    assert.throws(() => parseReport(report), (error: Error) => {
-      assert.equal(error.message.split('\n').length, 11);
-      assert.match(error.message, /\n- … and 5 more$/);
-      return true;
-    });
+    assert.throws(
+      () => parseReport(report),
+      (error: Error) => {
+        assert.equal(error.message.split('\n').length, 11);
+        assert.match(error.message, /\n- … and 5 more$/);
+        return true;
+      },
+    );
   });
 });

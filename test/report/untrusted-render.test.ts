@@ -20,7 +20,8 @@ import { renderMarkdown } from '../support/markdown-render.ts';
 import { gate } from '../verdict/bursts.ts';
 import { errorReport, hostOomReport, passReport } from './fixtures.ts';
 
-const HOSTILE = '@org/team <img src=x onerror=alert(1)> [✅ all checks passed](https://evil.example/) `a` ``b`` <https://evil.example/x> www.evil.example';
+const HOSTILE =
+  '@org/team <img src=x onerror=alert(1)> [✅ all checks passed](https://evil.example/) `a` ``b`` <https://evil.example/x> www.evil.example';
 const MARKER = '<!-- loadgate:api -->';
 
 /** A crash report built the way the pipeline builds one, from a hostile application log line. */
@@ -31,7 +32,13 @@ function hostileCrashReport(): GateReport {
   const kill = { ...host.bursts[1]!.oomKills[0]!, name: `gunicorn ${HOSTILE}` };
   const bursts = host.bursts.map((burst, index) => (index === 1 ? { ...burst, crashLines, oomKills: [kill] } : burst));
   const findings = healthFindings(bursts, report.bursts);
-  const decision = decide({ bursts: report.bursts, baseline: { kind: 'none' }, gate, crashes: findings.crashes, environmentIssues: findings.environmentIssues });
+  const decision = decide({
+    bursts: report.bursts,
+    baseline: { kind: 'none' },
+    gate,
+    crashes: findings.crashes,
+    environmentIssues: findings.environmentIssues,
+  });
   return {
     ...report,
     verdict: decision.verdict,
@@ -41,7 +48,12 @@ function hostileCrashReport(): GateReport {
     host: {
       ...host,
       bursts,
-      fingerprint: { ...host.fingerprint, kernel: `6.1.0 ${HOSTILE}\n### ✅ forged heading`, cpuModel: `Xeon ${HOSTILE}`, product: HOSTILE },
+      fingerprint: {
+        ...host.fingerprint,
+        kernel: `6.1.0 ${HOSTILE}\n### ✅ forged heading`,
+        cpuModel: `Xeon ${HOSTILE}`,
+        product: HOSTILE,
+      },
     },
   };
 }
@@ -79,7 +91,11 @@ async function rendered(markdown: string): Promise<Inert> {
 
 function assertInert(facts: Inert, what: string): void {
   assert.equal(facts.images, 0, `${what}: no image`);
-  assert.deepEqual(facts.links.filter((href) => href.includes('evil')), [], `${what}: no link elsewhere`);
+  assert.deepEqual(
+    facts.links.filter((href) => href.includes('evil')),
+    [],
+    `${what}: no link elsewhere`,
+  );
   assert.doesNotMatch(facts.prose, /@org\/team|@octocat/, `${what}: no mention outside code`);
   assert.doesNotMatch(facts.prose, /https?:\/\/evil|www\.evil/, `${what}: no bare link outside code`);
   assert.ok(!facts.headings.some((heading) => heading.includes('forged heading')), `${what}: no forged heading`);
@@ -106,17 +122,32 @@ describe('untrusted text in the comment is inert', { timeout: 120_000 }, () => {
     ] as const) {
       const facts = await rendered(markdown);
       assertInert(facts, what);
-      assert.match(facts.heading, /^❌ api: target crashed under load: the kernel killed gunicorn @/, `${what}: the real verdict leads the heading`);
+      assert.match(
+        facts.heading,
+        /^❌ api: target crashed under load: the kernel killed gunicorn @/,
+        `${what}: the real verdict leads the heading`,
+      );
       const shown = facts.heading.replace(/\u200b/g, '');
-      assert.ok(shown.includes('<img src=x onerror=alert(1)> [✅ all checks passed](https://evil.example/)'), `${what}: the quoted text is shown as written`);
+      assert.ok(
+        shown.includes('<img src=x onerror=alert(1)> [✅ all checks passed](https://evil.example/)'),
+        `${what}: the quoted text is shown as written`,
+      );
       assert.ok(!facts.links.some((href) => href.includes('actions/runs')), `${what}: a run link on another host is not linked`);
     }
   });
 
   test("a lock holder's note, quoted by the lock-timeout error", async () => {
     const host = localHost();
-    held = await acquireLock(host, { timeoutMs: 5_000, holder: { runId: `1 ${HOSTILE}`, repository: `${HOSTILE}\n::error::injected` }, directory: lockDirectory }, silentLog);
-    const error = await acquireLock(host, { timeoutMs: 0, holder: { runId: '2', repository: 'acme/shop' }, directory: lockDirectory }, silentLog).then(
+    held = await acquireLock(
+      host,
+      { timeoutMs: 5_000, holder: { runId: `1 ${HOSTILE}`, repository: `${HOSTILE}\n::error::injected` }, directory: lockDirectory },
+      silentLog,
+    );
+    const error = await acquireLock(
+      host,
+      { timeoutMs: 0, holder: { runId: '2', repository: 'acme/shop' }, directory: lockDirectory },
+      silentLog,
+    ).then(
       () => assert.fail('the lock is held'),
       (failure: Error) => failure.message,
     );
@@ -140,14 +171,22 @@ describe('untrusted text in the comment is inert', { timeout: 120_000 }, () => {
       settings: { ...report.settings, connections: text(HOSTILE), bursts: text(HOSTILE), method: HOSTILE, baselineKey: HOSTILE },
       bursts: report.bursts.map((burst) => ({ ...burst, non2xx: text(HOSTILE) })),
       curve: { ...report.curve!, percentiles: [50, 75, 90, 95, 99, text(`9"]\n\`\`\`\n${HOSTILE}\n\`\`\`mermaid\n`)] },
-      host: { ...report.host!, bursts: report.host!.bursts.map((burst) => ({ ...burst, flags: [text(HOSTILE) as never], figures: { ...burst.figures, swapInPages: text(HOSTILE) } })) },
+      host: {
+        ...report.host!,
+        bursts: report.host!.bursts.map((burst) => ({
+          ...burst,
+          flags: [text(HOSTILE) as never],
+          figures: { ...burst.figures, swapInPages: text(HOSTILE) },
+        })),
+      },
     };
     assertInert(await rendered(renderCommentBody(forged, { marker: MARKER })), 'comment-from');
   });
 
   test('a run link on the server host is linked; anything else is shown unlinked', () => {
     const report = passReport();
-    const linked = (runUrl: string, serverUrl?: string) => renderSummary({ ...report, context: { ...report.context, runUrl } }, { serverUrl }).includes(`](${runUrl})`);
+    const linked = (runUrl: string, serverUrl?: string) =>
+      renderSummary({ ...report, context: { ...report.context, runUrl } }, { serverUrl }).includes(`](${runUrl})`);
     assert.ok(linked('https://github.com/acme/shop/actions/runs/9876543210'));
     assert.ok(linked('https://ghe.example.com/acme/shop/actions/runs/1/attempts/2', 'https://ghe.example.com'));
     assert.ok(!linked('https://ghe.example.com/acme/shop/actions/runs/1'));
@@ -167,7 +206,10 @@ describe('the inert forms', { timeout: 10_000 }, () => {
   });
 
   test('prose keeps its words and loses its markup, mentions and links', () => {
-    assert.equal(inertProse('- [x](y) <b> @team #12 https://e www.e *bold* 1. `code`'), '\\- \\[x\\](y) \\<b\\> @\u200bteam #\u200b12 https:\u200b//e www\u200b.e \\*bold\\* 1. `code`');
+    assert.equal(
+      inertProse('- [x](y) <b> @team #12 https://e www.e *bold* 1. `code`'),
+      '\\- \\[x\\](y) \\<b\\> @\u200bteam #\u200b12 https:\u200b//e www\u200b.e \\*bold\\* 1. `code`',
+    );
   });
 
   test('a log line cannot start a workflow command', () => {

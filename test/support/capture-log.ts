@@ -24,7 +24,9 @@ export function captureLog(): CapturedLog {
 export function assertNoSecrets(texts: string[], secrets: Array<string | undefined>): void {
   const needles = secrets
     .filter((secret): secret is string => secret !== undefined && secret !== '')
-    .flatMap((secret) => (secret.includes('PRIVATE KEY') ? secret.split('\n').filter((line) => line.length >= 16 && !line.includes('PRIVATE KEY')) : [secret]));
+    .flatMap((secret) =>
+      secret.includes('PRIVATE KEY') ? secret.split('\n').filter((line) => line.length >= 16 && !line.includes('PRIVATE KEY')) : [secret],
+    );
   assert.ok(needles.length > 0, 'no secrets to look for');
   const all = texts.join('\n');
   for (const needle of needles) assert.ok(!all.includes(needle), 'a secret value appears in the captured output');

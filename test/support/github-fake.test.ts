@@ -14,7 +14,12 @@ describe('GitHub API fake', { timeout: 60_000 }, () => {
       headers: { authorization: `token ${token}`, 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    return { status: response.status, link: response.headers.get('link'), retryAfter: response.headers.get('retry-after'), json: (await response.json()) as any };
+    return {
+      status: response.status,
+      link: response.headers.get('link'),
+      retryAfter: response.headers.get('retry-after'),
+      json: (await response.json()) as any,
+    };
   };
 
   before(async () => {
@@ -77,7 +82,8 @@ describe('GitHub API fake', { timeout: 60_000 }, () => {
   });
 
   test('enforces the contents API sha precondition: 422 without sha, 409 with a stale one', async () => {
-    const put = (body: Record<string, unknown>) => call('PUT', '/repos/acme/shop/contents/data%2Fa.json', { message: 'm', branch: 'main', ...body });
+    const put = (body: Record<string, unknown>) =>
+      call('PUT', '/repos/acme/shop/contents/data%2Fa.json', { message: 'm', branch: 'main', ...body });
     const created = await put({ content: Buffer.from('one').toString('base64') });
     assert.equal(created.status, 201);
     const read = await call('GET', '/repos/acme/shop/contents/data%2Fa.json?ref=main');
@@ -104,7 +110,16 @@ describe('GitHub API fake', { timeout: 60_000 }, () => {
   });
 
   test('the response checker rejects a comment without its user, a wrong enum and a bad date', () => {
-    const comment = { id: 1, node_id: 'x', url: 'http://h/1', html_url: 'http://h/1', issue_url: 'http://h/i', created_at: '2024-01-01T00:00:00Z', updated_at: 'yesterday', author_association: 'FRIEND' };
+    const comment = {
+      id: 1,
+      node_id: 'x',
+      url: 'http://h/1',
+      html_url: 'http://h/1',
+      issue_url: 'http://h/i',
+      created_at: '2024-01-01T00:00:00Z',
+      updated_at: 'yesterday',
+      author_association: 'FRIEND',
+    };
     const problems = responseProblems('POST', '/repos/{owner}/{repo}/issues/{issue_number}/comments', 201, comment);
     assert.deepEqual(problems, [
       'response.user is required but missing',

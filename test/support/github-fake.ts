@@ -124,23 +124,50 @@ const blobSha = (content: Buffer): string => sha1(Buffer.concat([Buffer.from(`bl
 const now = (): string => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
 function templatePattern(template: string): RegExp {
-  const source = template.replace(/\{(\w+)\}/g, (_, name: string) => (name === 'path' || name === 'ref' ? `(?<${name}>.+)` : `(?<${name}>[^/]+)`));
+  const source = template.replace(/\{(\w+)\}/g, (_, name: string) =>
+    name === 'path' || name === 'ref' ? `(?<${name}>.+)` : `(?<${name}>[^/]+)`,
+  );
   return new RegExp(`^${source}$`);
 }
 
 /** The URLs every repository object carries, after the repository's API URL. */
 const REPOSITORY_URL_SUFFIXES: Record<string, string> = {
-  archive_url: '/{archive_format}{/ref}', assignees_url: '/assignees{/user}', blobs_url: '/git/blobs{/sha}',
-  branches_url: '/branches{/branch}', collaborators_url: '/collaborators{/collaborator}', comments_url: '/comments{/number}',
-  commits_url: '/commits{/sha}', compare_url: '/compare/{base}...{head}', contents_url: '/contents/{+path}',
-  git_commits_url: '/git/commits{/sha}', git_refs_url: '/git/refs{/sha}', git_tags_url: '/git/tags{/sha}',
-  issue_comment_url: '/issues/comments{/number}', issue_events_url: '/issues/events{/number}', issues_url: '/issues{/number}',
-  keys_url: '/keys{/key_id}', labels_url: '/labels{/name}', milestones_url: '/milestones{/number}',
-  notifications_url: '/notifications{?since,all,participating}', pulls_url: '/pulls{/number}', releases_url: '/releases{/id}',
-  statuses_url: '/statuses/{sha}', trees_url: '/git/trees{/sha}', contributors_url: '/contributors', deployments_url: '/deployments',
-  downloads_url: '/downloads', events_url: '/events', forks_url: '/forks', hooks_url: '/hooks', languages_url: '/languages',
-  merges_url: '/merges', stargazers_url: '/stargazers', subscribers_url: '/subscribers', subscription_url: '/subscription',
-  tags_url: '/tags', teams_url: '/teams',
+  archive_url: '/{archive_format}{/ref}',
+  assignees_url: '/assignees{/user}',
+  blobs_url: '/git/blobs{/sha}',
+  branches_url: '/branches{/branch}',
+  collaborators_url: '/collaborators{/collaborator}',
+  comments_url: '/comments{/number}',
+  commits_url: '/commits{/sha}',
+  compare_url: '/compare/{base}...{head}',
+  contents_url: '/contents/{+path}',
+  git_commits_url: '/git/commits{/sha}',
+  git_refs_url: '/git/refs{/sha}',
+  git_tags_url: '/git/tags{/sha}',
+  issue_comment_url: '/issues/comments{/number}',
+  issue_events_url: '/issues/events{/number}',
+  issues_url: '/issues{/number}',
+  keys_url: '/keys{/key_id}',
+  labels_url: '/labels{/name}',
+  milestones_url: '/milestones{/number}',
+  notifications_url: '/notifications{?since,all,participating}',
+  pulls_url: '/pulls{/number}',
+  releases_url: '/releases{/id}',
+  statuses_url: '/statuses/{sha}',
+  trees_url: '/git/trees{/sha}',
+  contributors_url: '/contributors',
+  deployments_url: '/deployments',
+  downloads_url: '/downloads',
+  events_url: '/events',
+  forks_url: '/forks',
+  hooks_url: '/hooks',
+  languages_url: '/languages',
+  merges_url: '/merges',
+  stargazers_url: '/stargazers',
+  subscribers_url: '/subscribers',
+  subscription_url: '/subscription',
+  tags_url: '/tags',
+  teams_url: '/teams',
 };
 
 const error = (status: number, message: string, documentation = DOCS): Reply => ({
@@ -177,7 +204,10 @@ export class GitHubFake {
     this.token = options.token ?? 'ghs_fakeJobToken0123456789';
     this.account = options.account ?? ACTIONS_BOT;
     const readme = this.storeTree(new Map([['README.md', this.storeBlob(Buffer.from('# shop\n'))]]));
-    this.refs.set(`refs/heads/${this.defaultBranch}`, this.storeCommit({ tree: readme, parents: [], message: 'Initial commit', date: now() }));
+    this.refs.set(
+      `refs/heads/${this.defaultBranch}`,
+      this.storeCommit({ tree: readme, parents: [], message: 'Initial commit', date: now() }),
+    );
     this.routes = this.defineRoutes();
   }
 
@@ -316,19 +346,25 @@ export class GitHubFake {
     const pending = this.faults.get(route.name);
     if (pending && pending.left > 0) {
       pending.left -= 1;
-      const reply = pending.status === 422 ? this.validationFailed(pending.fault.message ?? 'Validation Failed') : error(pending.status, pending.fault.message ?? 'fault injected by the test');
+      const reply =
+        pending.status === 422
+          ? this.validationFailed(pending.fault.message ?? 'Validation Failed')
+          : error(pending.status, pending.fault.message ?? 'fault injected by the test');
       if (pending.fault.retryAfterSeconds !== undefined) reply.headers = { 'retry-after': String(pending.fault.retryAfterSeconds) };
       return this.checked(route, where, reply);
     }
 
-    const params = Object.fromEntries(Object.entries(route.pattern.exec(url.pathname)?.groups ?? {}).map(([k, v]) => [k, decodeURIComponent(v)]));
+    const params = Object.fromEntries(
+      Object.entries(route.pattern.exec(url.pathname)?.groups ?? {}).map(([k, v]) => [k, decodeURIComponent(v)]),
+    );
     if (route.template) {
       const problems = requestProblems(route.method, route.template, url.searchParams, body);
       if (problems.length > 0) {
         this.violations.push(`${where} request: ${problems.join('; ')}`);
         return error(500, `fake: request does not match GitHub's description: ${problems[0]}`);
       }
-      if ('owner' in params && (params.owner !== this.owner || params.repo !== this.repo)) return this.checked(route, where, error(404, 'Not Found'));
+      if ('owner' in params && (params.owner !== this.owner || params.repo !== this.repo))
+        return this.checked(route, where, error(404, 'Not Found'));
     }
     return this.checked(route, where, route.handle({ params, query: url.searchParams, body }));
   }
@@ -371,7 +407,26 @@ export class GitHubFake {
       route('users/get-authenticated', 'GET', '/user', () =>
         this.account.type === 'Bot'
           ? error(403, 'Resource not accessible by integration', `${DOCS}/users/users#get-the-authenticated-user`)
-          : { status: 200, body: { ...this.user(this.account), user_view_type: 'public', name: null, company: null, blog: '', location: null, email: null, hireable: null, bio: null, public_repos: 1, public_gists: 0, followers: 0, following: 0, created_at: '2011-01-25T18:44:36Z', updated_at: now() } },
+          : {
+              status: 200,
+              body: {
+                ...this.user(this.account),
+                user_view_type: 'public',
+                name: null,
+                company: null,
+                blog: '',
+                location: null,
+                email: null,
+                hireable: null,
+                bio: null,
+                public_repos: 1,
+                public_gists: 0,
+                followers: 0,
+                following: 0,
+                created_at: '2011-01-25T18:44:36Z',
+                updated_at: now(),
+              },
+            },
       ),
       { name: 'graphql', method: 'POST', pattern: /^\/graphql$/, handle: (r) => this.graphql(r) },
     ];
@@ -456,7 +511,11 @@ export class GitHubFake {
 
   private commentBodyProblem(body: string): Reply | undefined {
     if (body.length <= COMMENT_LIMIT) return undefined;
-    return this.validationFailed(`Body is too long (maximum is ${COMMENT_LIMIT} characters)`, { resource: 'IssueComment', field: 'body', code: 'custom' });
+    return this.validationFailed(`Body is too long (maximum is ${COMMENT_LIMIT} characters)`, {
+      resource: 'IssueComment',
+      field: 'body',
+      code: 'custom',
+    });
   }
 
   private createComment({ params, body }: ParsedRequest): Reply {
@@ -645,12 +704,18 @@ export class GitHubFake {
     const self = `${this.base}/repos/${this.owner}/${this.repo}/contents/${path}?ref=${encodeURIComponent(branch)}`;
     const git = `${this.base}/repos/${this.owner}/${this.repo}/git/blobs/${blob}`;
     const html = `https://github.com/${this.owner}/${this.repo}/blob/${branch}/${path}`;
-    return { url: self, git_url: git, html_url: html, download_url: `https://raw.githubusercontent.com/${this.owner}/${this.repo}/${branch}/${path}` };
+    return {
+      url: self,
+      git_url: git,
+      html_url: html,
+      download_url: `https://raw.githubusercontent.com/${this.owner}/${this.repo}/${branch}/${path}`,
+    };
   }
 
   private getContent({ params, query }: ParsedRequest): Reply {
     const branch = query.get('ref') ?? this.defaultBranch;
-    if (!this.branchExists(branch)) return error(404, `No commit found for the ref ${branch}`, `${DOCS}/repos/contents#get-repository-content`);
+    if (!this.branchExists(branch))
+      return error(404, `No commit found for the ref ${branch}`, `${DOCS}/repos/contents#get-repository-content`);
     const blob = this.fileBlob(branch, params.path);
     if (blob === undefined) return error(404, 'Not Found', `${DOCS}/repos/contents#get-repository-content`);
     const content = this.blobs.get(blob)!;
@@ -676,7 +741,8 @@ export class GitHubFake {
   private putContent({ params, body }: ParsedRequest): Reply {
     const request = body as { message: string; content: string; sha?: string; branch?: string };
     const branch = request.branch ?? this.defaultBranch;
-    if (!this.branchExists(branch)) return error(404, `Branch ${branch} not found`, `${DOCS}/repos/contents#create-or-update-file-contents`);
+    if (!this.branchExists(branch))
+      return error(404, `Branch ${branch} not found`, `${DOCS}/repos/contents#create-or-update-file-contents`);
     if (this.pendingConflict && this.pendingConflict.left > 0) {
       this.pendingConflict.left -= 1;
       this.commitFile(branch, params.path, Buffer.from(this.pendingConflict.change(this.fileText(branch, params.path))), 'another writer');
@@ -692,7 +758,15 @@ export class GitHubFake {
     return {
       status: current === undefined ? 201 : 200,
       body: {
-        content: { name: params.path.split('/').pop(), path: params.path, sha: blob, size: this.blobs.get(blob)!.length, type: 'file', ...urls, _links: { self: urls.url, git: urls.git_url, html: urls.html_url } },
+        content: {
+          name: params.path.split('/').pop(),
+          path: params.path,
+          sha: blob,
+          size: this.blobs.get(blob)!.length,
+          type: 'file',
+          ...urls,
+          _links: { self: urls.url, git: urls.git_url, html: urls.html_url },
+        },
         commit: this.commitJson(commit),
       },
     };
@@ -711,7 +785,11 @@ export class GitHubFake {
       committer: person,
       message: commit.message,
       tree: { sha: commit.tree, url: `${repoApi}/git/trees/${commit.tree}` },
-      parents: commit.parents.map((parent) => ({ sha: parent, url: `${repoApi}/git/commits/${parent}`, html_url: `https://github.com/${this.owner}/${this.repo}/commit/${parent}` })),
+      parents: commit.parents.map((parent) => ({
+        sha: parent,
+        url: `${repoApi}/git/commits/${parent}`,
+        html_url: `https://github.com/${this.owner}/${this.repo}/commit/${parent}`,
+      })),
       verification: { verified: false, reason: 'unsigned', signature: null, payload: null, verified_at: null },
     };
   }
@@ -719,7 +797,12 @@ export class GitHubFake {
   private refJson(ref: string): Record<string, unknown> {
     const sha = this.refs.get(ref)!;
     const repoApi = `${this.base}/repos/${this.owner}/${this.repo}`;
-    return { ref, node_id: `REF_${sha1(ref)}`, url: `${repoApi}/git/${ref}`, object: { type: 'commit', sha, url: `${repoApi}/git/commits/${sha}` } };
+    return {
+      ref,
+      node_id: `REF_${sha1(ref)}`,
+      url: `${repoApi}/git/${ref}`,
+      object: { type: 'commit', sha, url: `${repoApi}/git/commits/${sha}` },
+    };
   }
 
   private getRef({ params }: ParsedRequest): Reply {
@@ -737,7 +820,10 @@ export class GitHubFake {
   }
 
   private createTree({ body }: ParsedRequest): Reply {
-    const request = body as { tree: { path: string; mode: string; type: string; sha?: string | null; content?: string }[]; base_tree?: string };
+    const request = body as {
+      tree: { path: string; mode: string; type: string; sha?: string | null; content?: string }[];
+      base_tree?: string;
+    };
     const entries = new Map(request.base_tree ? this.trees.get(request.base_tree) : undefined);
     for (const entry of request.tree) {
       if (entry.type !== 'blob' || (entry.content === undefined) === (entry.sha === undefined)) {
@@ -754,7 +840,14 @@ export class GitHubFake {
         sha,
         url: `${repoApi}/git/trees/${sha}`,
         truncated: false,
-        tree: [...entries].map(([path, blob]) => ({ path, mode: '100644', type: 'blob', sha: blob, size: this.blobs.get(blob)?.length ?? 0, url: `${repoApi}/git/blobs/${blob}` })),
+        tree: [...entries].map(([path, blob]) => ({
+          path,
+          mode: '100644',
+          type: 'blob',
+          sha: blob,
+          size: this.blobs.get(blob)?.length ?? 0,
+          url: `${repoApi}/git/blobs/${blob}`,
+        })),
       },
     };
   }
@@ -782,7 +875,8 @@ export class GitHubFake {
     const request = body as { message: string; tree: string; parents?: string[] };
     if (!this.trees.has(request.tree)) return this.validationFailed('Tree SHA does not exist');
     const parents = request.parents ?? [];
-    if (parents.some((parent) => !this.commits.has(parent))) return this.validationFailed('Parent SHA does not exist or is not a commit object');
+    if (parents.some((parent) => !this.commits.has(parent)))
+      return this.validationFailed('Parent SHA does not exist or is not a commit object');
     const sha = this.storeCommit({ tree: request.tree, parents, message: request.message, date: now() });
     return { status: 201, body: this.commitJson(sha) };
   }

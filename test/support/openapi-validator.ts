@@ -43,8 +43,7 @@ function resolveRef(schema: Schema): Schema {
   return current;
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function typeMatches(type: string, value: unknown): boolean {
   switch (type) {
@@ -129,7 +128,8 @@ export function schemaProblems(schemaOrRef: Schema, value: unknown, at = '$'): s
     for (const [name, property] of Object.entries(value)) {
       if (properties[name]) problems.push(...schemaProblems(properties[name], property, `${at}.${name}`));
       else if (schema.additionalProperties === false) problems.push(`${at}.${name} is not allowed`);
-      else if (isObject(schema.additionalProperties)) problems.push(...schemaProblems(schema.additionalProperties, property, `${at}.${name}`));
+      else if (isObject(schema.additionalProperties))
+        problems.push(...schemaProblems(schema.additionalProperties, property, `${at}.${name}`));
     }
   }
   return problems;

@@ -99,7 +99,10 @@ describe('stored-baseline mode', { timeout: 10_000 }, () => {
     assert.equal(decision.mode, 'cold-start');
     assert.equal(decision.verdict, 'regression');
     assert.equal(row(decision, 'p50').reasoning, 'p50 +12.0% (limit +10%); cold start: percent limit only (3 runs in history)');
-    assert.match(decision.notes.join('\n'), /Cold start: the history has 3 runs; the noise band needs 5, so only the percent limits apply\./);
+    assert.match(
+      decision.notes.join('\n'),
+      /Cold start: the history has 3 runs; the noise band needs 5, so only the percent limits apply\./,
+    );
     const pass = decide(historyInput(bursts(21, 100), three));
     assert.equal(pass.verdict, 'pass');
     assert.equal(pass.headline, 'p50 +5.0%, p95 +0.0% vs baseline (cold start, 3 runs)');
@@ -224,9 +227,16 @@ describe('environment, crashes and confirmation', { timeout: 10_000 }, () => {
 });
 
 describe('A/B mode', { timeout: 20_000 }, () => {
-  const base: Array<[number, number]> = [[10, 20], [10.2, 20.5], [9.9, 19.8], [10.1, 20.3], [10, 20.1]];
+  const base: Array<[number, number]> = [
+    [10, 20],
+    [10.2, 20.5],
+    [9.9, 19.8],
+    [10.1, 20.3],
+    [10, 20.1],
+  ];
   const scaled = (factor: number) => base.map(([p50, p95]): [number, number] => [p50 * factor, p95 * factor]);
-  const ab = (candidate: Array<[number, number]>, baseline = base) => decide({ bursts: abBursts(baseline, candidate), baseline: { kind: 'ab' }, gate });
+  const ab = (candidate: Array<[number, number]>, baseline = base) =>
+    decide({ bursts: abBursts(baseline, candidate), baseline: { kind: 'ab' }, gate });
 
   test('a clear +20% is a regression backed by the CI and the rank test', () => {
     const decision = ab(scaled(1.2));
@@ -234,7 +244,10 @@ describe('A/B mode', { timeout: 20_000 }, () => {
     assert.equal(decision.verdict, 'regression');
     assert.equal(decision.headline, 'p50 +20.0% over baseline; p95 +20.0% over baseline');
     const p95 = row(decision, 'p95');
-    assert.match(p95.reasoning, /^p95 \+20\.0% \(limit \+15%\), 95% CI \+1\d\.\d% to \+2\d\.\d% excludes no change \(Mann–Whitney p = 0\.004, 5 vs 5 bursts\)$/);
+    assert.match(
+      p95.reasoning,
+      /^p95 \+20\.0% \(limit \+15%\), 95% CI \+1\d\.\d% to \+2\d\.\d% excludes no change \(Mann–Whitney p = 0\.004, 5 vs 5 bursts\)$/,
+    );
     assert.ok(Math.abs(p95.baseline! - 20.1) < 1e-9);
   });
 
@@ -242,14 +255,26 @@ describe('A/B mode', { timeout: 20_000 }, () => {
     const decision = ab(scaled(1.02));
     assert.equal(decision.verdict, 'pass');
     assert.equal(decision.headline, 'p50 +2.0%, p95 +2.0% vs baseline (5 vs 5 bursts)');
-    assert.match(row(decision, 'p50').reasoning, /95% CI \+\d\.\d% to \+\d\.\d% stays under the limit \(Mann–Whitney p = 0\.028, 5 vs 5 bursts\)$/);
+    assert.match(
+      row(decision, 'p50').reasoning,
+      /95% CI \+\d\.\d% to \+\d\.\d% stays under the limit \(Mann–Whitney p = 0\.028, 5 vs 5 bursts\)$/,
+    );
   });
 
   test('overlapping bursts: inconclusive, with a noise warning', () => {
-    const candidate: Array<[number, number]> = [[9.5, 19], [12, 25], [10.5, 21], [13, 27], [11.5, 22]];
+    const candidate: Array<[number, number]> = [
+      [9.5, 19],
+      [12, 25],
+      [10.5, 21],
+      [13, 27],
+      [11.5, 22],
+    ];
     const decision = ab(candidate);
     assert.equal(decision.verdict, 'inconclusive');
-    assert.match(row(decision, 'p50').reasoning, /^p50 \+15\.0% \(limit \+10%\), 95% CI -\d\.\d% to \+\d\d\.\d% includes no change \(Mann–Whitney p = 0\.067, 5 vs 5 bursts\)$/);
+    assert.match(
+      row(decision, 'p50').reasoning,
+      /^p50 \+15\.0% \(limit \+10%\), 95% CI -\d\.\d% to \+\d\d\.\d% includes no change \(Mann–Whitney p = 0\.067, 5 vs 5 bursts\)$/,
+    );
     assert.ok(decision.warnings.some((w) => /^The p50 bursts are too noisy for the \+10% limit/.test(w)));
   });
 
@@ -262,7 +287,10 @@ describe('A/B mode', { timeout: 20_000 }, () => {
   test('three bursts per side can never fail the check, and the report says so', () => {
     const decision = ab(scaled(1.5).slice(0, 3), base.slice(0, 3));
     assert.equal(decision.verdict, 'inconclusive');
-    assert.match(decision.warnings[0]!, /^With 3 baseline and 3 candidate bursts the rank test cannot reach p < 0\.05, so A\/B mode cannot fail the check: use at least 4 bursts\.$/);
+    assert.match(
+      decision.warnings[0]!,
+      /^With 3 baseline and 3 candidate bursts the rank test cannot reach p < 0\.05, so A\/B mode cannot fail the check: use at least 4 bursts\.$/,
+    );
   });
 
   test('a baseline-url that answered nothing is an error, not a pass', () => {
@@ -274,7 +302,13 @@ describe('A/B mode', { timeout: 20_000 }, () => {
   });
 
   test('the same A/B data gives the same decision', () => {
-    const candidate: Array<[number, number]> = [[9.5, 19], [12, 25], [10.5, 21], [13, 27], [11.5, 22]];
+    const candidate: Array<[number, number]> = [
+      [9.5, 19],
+      [12, 25],
+      [10.5, 21],
+      [13, 27],
+      [11.5, 22],
+    ];
     assert.deepEqual(ab(candidate), ab(candidate));
   });
 });

@@ -43,7 +43,10 @@ describe('mulberry32', { timeout: 5_000 }, () => {
     const a = mulberry32(42);
     const b = mulberry32(42);
     const first = Array.from({ length: 1000 }, () => a());
-    assert.deepEqual(first, Array.from({ length: 1000 }, () => b()));
+    assert.deepEqual(
+      first,
+      Array.from({ length: 1000 }, () => b()),
+    );
     assert.ok(first.every((x) => x >= 0 && x < 1));
     assert.notDeepEqual(first.slice(0, 5), Array.from({ length: 5 }, mulberry32(43)));
     close(median(first), 0.5, 0.05);
@@ -84,7 +87,10 @@ describe('Mann–Whitney U, one-sided (candidate larger)', { timeout: 5_000 }, (
 
   test('normal approximation with tie and continuity corrections beyond 20 per side', () => {
     const a = [103, 108, 103, 87, 109, 104, 95, 106, 104, 103, 100, 105, 93, 98, 95, 106, 100, 97, 92, 97, 100, 97, 113, 110, 73];
-    const b = [87, 104, 102, 108, 108, 127, 95, 102, 126, 112, 113, 101, 90, 108, 107, 94, 99, 105, 97, 105, 107, 106, 101, 112, 115, 109, 98, 113, 101, 115];
+    const b = [
+      87, 104, 102, 108, 108, 127, 95, 102, 126, 112, 113, 101, 90, 108, 107, 94, 99, 105, 97, 105, 107, 106, 101, 112, 115, 109, 98, 113,
+      101, 115,
+    ];
     const result = mannWhitneyU(a, b);
     assert.equal(result.method, 'normal');
     assert.equal(result.u, 504.5);

@@ -33,7 +33,10 @@ describe('crash lines in logs-command output', { timeout: 10_000 }, () => {
   });
 
   test('quoting is capped, long lines shortened, colour codes removed', () => {
-    const lines = Array.from({ length: 25 }, (_, i) => `\u001b[36mweb-1 |\u001b[0m Worker (pid:${i}) was sent SIGKILL! Perhaps out of memory? ${'x'.repeat(400)}`);
+    const lines = Array.from(
+      { length: 25 },
+      (_, i) => `\u001b[36mweb-1 |\u001b[0m Worker (pid:${i}) was sent SIGKILL! Perhaps out of memory? ${'x'.repeat(400)}`,
+    );
     const scan = scanCrashLines(lines);
     assert.equal(scan.total, 25);
     assert.equal(scan.quoted.length, 10);

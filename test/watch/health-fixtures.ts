@@ -19,7 +19,10 @@ interface SampleSpec {
 
 /** A sampler line as the remote script prints it, decoded by the real decoder. */
 export function sample(spec: SampleSpec): HostSample {
-  const psi = spec.psiSome === undefined ? '' : `some avg10=${spec.psiSome} avg60=0 avg300=0 total=1;full avg10=${spec.psiSome / 2} avg60=0 avg300=0 total=1`;
+  const psi =
+    spec.psiSome === undefined
+      ? ''
+      : `some avg10=${spec.psiSome} avg60=0 avg300=0 total=1;full avg10=${spec.psiSome / 2} avg60=0 avg300=0 total=1`;
   const line = [
     `${spec.uptime} 0`,
     `MemTotal: 995568 kB;MemAvailable: ${spec.availableKib} kB;SwapTotal: 1048576 kB;SwapFree: ${spec.swapFreeKib ?? 1048576} kB`,
@@ -46,4 +49,3 @@ export function health(overrides: Partial<BurstHostHealth> & { figures: BurstHos
   };
   return { ...base, flags: healthFlags(base) };
 }
-

@@ -37,7 +37,10 @@ describe('burst figures and health verdicts', { timeout: 10_000 }, () => {
   });
 
   test('each flag at its threshold', () => {
-    const quiet = burstFigures([sample({ uptime: 1, availableKib: 9e5, psiSome: 10 }), sample({ uptime: 2, availableKib: 9e5, psiSome: 10 })]);
+    const quiet = burstFigures([
+      sample({ uptime: 1, availableKib: 9e5, psiSome: 10 }),
+      sample({ uptime: 2, availableKib: 9e5, psiSome: 10 }),
+    ]);
     assert.deepEqual(health({ figures: quiet, generatorCpu: 0.85 }).flags, ['ok']);
     assert.deepEqual(health({ figures: { ...quiet, psiSomePeak: 10.1 } }).flags, ['memory-pressure']);
     assert.deepEqual(health({ figures: { ...quiet, swapInPages: 1 } }).flags, ['swapping']);
@@ -64,20 +67,26 @@ describe('burst figures and health verdicts', { timeout: 10_000 }, () => {
       }),
       health({ figures: { ...figures, oomKills: 2 }, burstIndex: 4 }),
     ];
-    const findings = healthFindings(bursts, bursts.map((b) => ({ index: b.burstIndex, target: b.target, generatorCpu: b.generatorCpu })));
+    const findings = healthFindings(
+      bursts,
+      bursts.map((b) => ({ index: b.burstIndex, target: b.target, generatorCpu: b.generatorCpu })),
+    );
     assert.deepEqual(findings.crashes, [
       'the kernel killed gunicorn (pid 812, 410 MB) at 22:22:11 UTC during burst 3',
       'worker killed (SIGKILL, perhaps out of memory) during burst 4: [ERROR] Worker (pid:813) was sent SIGKILL! Perhaps out of memory?',
       'the kernel OOM-killed 2 processes during burst 5 (the kernel log did not name them)',
     ]);
     assert.deepEqual(findings.environmentIssues, [
-      'CPU steal up to 7.3 % (burst 4): the hypervisor gave the target\'s CPU to other machines',
+      "CPU steal up to 7.3 % (burst 4): the hypervisor gave the target's CPU to other machines",
       'load generator at up to 93 % of a core (burst 4): latencies measured the generator, not the server',
     ]);
   });
 
   test('a healthy run has no findings', () => {
     const figures = burstFigures([sample({ uptime: 1, availableKib: 9e5 }), sample({ uptime: 2, availableKib: 8e5 })]);
-    assert.deepEqual(healthFindings([health({ figures })], [{ index: 0, target: 'candidate', generatorCpu: 0.2 }]), { crashes: [], environmentIssues: [] });
+    assert.deepEqual(healthFindings([health({ figures })], [{ index: 0, target: 'candidate', generatorCpu: 0.2 }]), {
+      crashes: [],
+      environmentIssues: [],
+    });
   });
 });

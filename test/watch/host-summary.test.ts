@@ -60,8 +60,14 @@ describe('host under load summary', { timeout: 10_000 }, () => {
     const markdown = renderHostUnderLoad(model);
     assert.match(markdown, /\*\*Diagnosis:\*\* The kernel killed gunicorn \(pid 812, 410 MB\) at 14:02:11 UTC; no swap was active\./);
     assert.match(markdown, /\| this run \| +586 MB \| +20 MB \| +469 MB \| +no swap \| +0 \| +35\.5 % \| +0\.0 % \| +1 \| +1 \|/);
-    assert.match(markdown, /```text\n\[2024-05-01 14:02:11 \+0000\] \[700\] \[ERROR\] Worker \(pid:812\) was sent SIGKILL! Perhaps out of memory\?\n```/);
-    assert.match(markdown, /Host: QEMU Standard PC \(i440FX \+ PIIX, 1996\), 1 × QEMU Virtual CPU version 2\.5\+, 972 MB RAM, no swap, kernel 6\.1\.0-18-cloud-amd64\./);
+    assert.match(
+      markdown,
+      /```text\n\[2024-05-01 14:02:11 \+0000\] \[700\] \[ERROR\] Worker \(pid:812\) was sent SIGKILL! Perhaps out of memory\?\n```/,
+    );
+    assert.match(
+      markdown,
+      /Host: QEMU Standard PC \(i440FX \+ PIIX, 1996\), 1 × QEMU Virtual CPU version 2\.5\+, 972 MB RAM, no swap, kernel 6\.1\.0-18-cloud-amd64\./,
+    );
   });
 
   test('a healthy run with a stored baseline from another machine', () => {
@@ -70,8 +76,14 @@ describe('host under load summary', { timeout: 10_000 }, () => {
     const storedRun = summarizeHostRun('stored', bursts);
     const model = hostUnderLoad({ bursts, machine: MACHINE, storedBaseline: { run: storedRun, machine: baselineMachine } });
     assert.ok(model.observed);
-    assert.equal(model.diagnosis, 'the host stayed healthy: MemAvailable stayed at or above 684 MB of 972 MB, no swapping, no OOM kills, no crash lines');
-    assert.deepEqual(model.runs.map((run) => run.label), ['this run', 'baseline']);
+    assert.equal(
+      model.diagnosis,
+      'the host stayed healthy: MemAvailable stayed at or above 684 MB of 972 MB, no swapping, no OOM kills, no crash lines',
+    );
+    assert.deepEqual(
+      model.runs.map((run) => run.label),
+      ['this run', 'baseline'],
+    );
     assert.deepEqual(model.baselineMachineDifferences, ['memory: 1953 MB → 972 MB']);
     const markdown = renderHostUnderLoad(model);
     assert.match(markdown, /The baseline was measured on a different machine \(memory: 1953 MB → 972 MB\)/);
@@ -86,8 +98,17 @@ describe('host under load summary', { timeout: 10_000 }, () => {
     ];
     const model = hostUnderLoad({ bursts, machine: MACHINE });
     assert.ok(model.observed);
-    assert.deepEqual(model.runs.map((run) => [run.label, run.bursts]), [['this run', 1], ['baseline (A/B)', 1]]);
-    assert.equal(model.diagnosis, 'the application logged a crash (segmentation fault, 1 line) but the kernel killed nothing; no swap was active');
+    assert.deepEqual(
+      model.runs.map((run) => [run.label, run.bursts]),
+      [
+        ['this run', 1],
+        ['baseline (A/B)', 1],
+      ],
+    );
+    assert.equal(
+      model.diagnosis,
+      'the application logged a crash (segmentation fault, 1 line) but the kernel killed nothing; no swap was active',
+    );
     assert.match(renderHostUnderLoad(model), /`````text\nSegmentation fault ``` `rm` ````\n`````/);
   });
 });

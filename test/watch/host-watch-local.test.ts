@@ -4,10 +4,9 @@ import { localHost } from '../support/local-host.ts';
 import { reportsRealOomKill, reportsWorkerCrash, samplesRealProc } from './host-watch-scenarios.ts';
 
 describe('host watch on this machine via a local shell', { timeout: 120_000 }, () => {
-  test('samples the real /proc about once a second and leaves no sampler running', { timeout: 30_000 }, () =>
-    samplesRealProc(localHost()));
-  test('reports a real OOM kill in a memory cgroup, with the process named', { timeout: 60_000 }, () =>
-    reportsRealOomKill(localHost()));
+  test('samples the real /proc about once a second and leaves no sampler running', { timeout: 30_000 }, () => samplesRealProc(localHost()));
+  test('reports a real OOM kill in a memory cgroup, with the process named', { timeout: 60_000 }, () => reportsRealOomKill(localHost()));
   test('reports a gunicorn SIGKILL line from the logs-command as a worker crash', { timeout: 30_000 }, () =>
-    reportsWorkerCrash(localHost()));
+    reportsWorkerCrash(localHost()),
+  );
 });

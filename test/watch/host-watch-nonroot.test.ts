@@ -52,7 +52,8 @@ describe('host watch over SSH as a user who is not root', { timeout: 240_000 }, 
   test('samples the real /proc as an ordinary user', { timeout: 30_000 }, async () => samplesRealProc(await connect()));
 
   test('without sudo: the kill is counted from /proc/vmstat and the unreadable kernel log is said', { timeout: 60_000 }, async () =>
-    countsOomKillWithoutKernelLog(await connect()));
+    countsOomKillWithoutKernelLog(await connect()),
+  );
 
   test('with passwordless sudo: dmesg through sudo names the killed process', { timeout: 60_000 }, async () => {
     writeFileSync(SUDOERS, `${USER} ALL=(ALL) NOPASSWD: ALL\n`, { mode: 0o440 });

@@ -67,7 +67,10 @@ export async function samplesRealProc(host: RemoteHost): Promise<void> {
   assert.ok(figures.stealPercent !== null && figures.stealPercent >= 0);
   assert.ok(figures.load1Peak !== null);
   // An ordinary user without sudo may not read the kernel log; the sampler itself must have no gap.
-  assert.deepEqual(health.gaps.filter((gap) => !gap.startsWith('kernel log not readable: ')), []);
+  assert.deepEqual(
+    health.gaps.filter((gap) => !gap.startsWith('kernel log not readable: ')),
+    [],
+  );
   assert.ok(!health.flags.includes('worker-crash'));
 }
 
@@ -148,7 +151,10 @@ export async function reportsRealOomKill(host: RemoteHost): Promise<void> {
     const expected = new RegExp(
       `^the kernel killed ${TARGET_NAME} \\(pid ${target.pid}, \\d+ MB\\) at its memory cgroup limit at \\d\\d:\\d\\d:\\d\\d UTC during burst 1$`,
     );
-    assert.ok(crashes.some((crash) => expected.test(crash)), crashes.join('\n'));
+    assert.ok(
+      crashes.some((crash) => expected.test(crash)),
+      crashes.join('\n'),
+    );
 
     // The next burst does not blame the same kill again.
     const next = await watch.beginBurst();
@@ -168,7 +174,10 @@ export async function countsOomKillWithoutKernelLog(host: RemoteHost): Promise<v
     assert.ok(health.flags.includes('oom-kill'), `flags: ${health.flags.join(', ')}`);
     assert.deepEqual(health.oomKills, []);
     assert.ok((health.figures.oomKills ?? 0) >= 1, `oom_kill delta ${health.figures.oomKills}`);
-    assert.ok(health.gaps.some((gap) => gap.startsWith('kernel log not readable: ')), health.gaps.join('\n'));
+    assert.ok(
+      health.gaps.some((gap) => gap.startsWith('kernel log not readable: ')),
+      health.gaps.join('\n'),
+    );
     assert.match(
       healthFindings([health], []).crashes.join('\n'),
       /^the kernel OOM-killed (a process|\d+ processes) during burst 1 \(the kernel log did not name (it|them)\)$/m,

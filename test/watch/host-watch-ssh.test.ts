@@ -33,10 +33,7 @@ describe('host watch over SSH to the loopback sshd', { timeout: 180_000 }, () =>
     await sshd?.stop();
   });
 
-  test('samples the real /proc about once a second and leaves no sampler running', { timeout: 30_000 }, () =>
-    samplesRealProc(host!));
-  test('reports a real OOM kill in a memory cgroup, with the process named', { timeout: 60_000 }, () =>
-    reportsRealOomKill(host!));
-  test('reports a gunicorn SIGKILL line from the logs-command as a worker crash', { timeout: 30_000 }, () =>
-    reportsWorkerCrash(host!));
+  test('samples the real /proc about once a second and leaves no sampler running', { timeout: 30_000 }, () => samplesRealProc(host!));
+  test('reports a real OOM kill in a memory cgroup, with the process named', { timeout: 60_000 }, () => reportsRealOomKill(host!));
+  test('reports a gunicorn SIGKILL line from the logs-command as a worker crash', { timeout: 30_000 }, () => reportsWorkerCrash(host!));
 });

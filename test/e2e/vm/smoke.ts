@@ -26,8 +26,7 @@ async function sh(vm: Vm, cmd: string): Promise<string> {
   return r.stdout;
 }
 
-const oomKills = async (vm: Vm): Promise<number> =>
-  Number((await sh(vm, "awk '$1 == \"oom_kill\" { print $2 }' /proc/vmstat")).trim());
+const oomKills = async (vm: Vm): Promise<number> => Number((await sh(vm, 'awk \'$1 == "oom_kill" { print $2 }\' /proc/vmstat')).trim());
 
 async function main(): Promise<void> {
   const timings: Record<string, string> = {};

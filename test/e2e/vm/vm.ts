@@ -255,16 +255,35 @@ async function bootOnce(opts: BootOptions): Promise<Vm> {
   }
 
   const qemuArgs = [
-    '-accel', 'tcg', '-cpu', 'max', '-m', String(memoryMiB), '-smp', '1',
-    '-nographic', '-monitor', 'none', '-serial', `file:${consolePath}`,
+    '-accel',
+    'tcg',
+    '-cpu',
+    'max',
+    '-m',
+    String(memoryMiB),
+    '-smp',
+    '1',
+    '-nographic',
+    '-monitor',
+    'none',
+    '-serial',
+    `file:${consolePath}`,
     // A kernel panic ends qemu (we notice) instead of rebooting forever.
     '-no-reboot',
-    '-kernel', join(cacheDir, 'vmlinuz'), '-initrd', join(cacheDir, 'initrd.img'),
-    '-append', `root=/dev/vda rw console=ttyS0 panic=-1 ${opts.kernelArgs ?? DEFAULT_KERNEL_ARGS}`.trim(),
-    '-drive', `file=${overlay},format=qcow2,if=virtio`,
-    '-netdev', `user,id=n0,hostfwd=tcp:127.0.0.1:${sshPort}-:22,hostfwd=tcp:127.0.0.1:${appPort}-:8000`,
-    '-device', 'virtio-net-pci,netdev=n0',
-    '-device', 'virtio-rng-pci',
+    '-kernel',
+    join(cacheDir, 'vmlinuz'),
+    '-initrd',
+    join(cacheDir, 'initrd.img'),
+    '-append',
+    `root=/dev/vda rw console=ttyS0 panic=-1 ${opts.kernelArgs ?? DEFAULT_KERNEL_ARGS}`.trim(),
+    '-drive',
+    `file=${overlay},format=qcow2,if=virtio`,
+    '-netdev',
+    `user,id=n0,hostfwd=tcp:127.0.0.1:${sshPort}-:22,hostfwd=tcp:127.0.0.1:${appPort}-:8000`,
+    '-device',
+    'virtio-net-pci,netdev=n0',
+    '-device',
+    'virtio-rng-pci',
   ];
   // setpriv --pdeathsig: the kernel SIGKILLs qemu if this process dies without
   // running any handler (e.g. SIGKILL); the exit/signal handlers cover the rest.
@@ -325,15 +344,42 @@ async function bootOnce(opts: BootOptions): Promise<Vm> {
   };
 
   const sshArgs = (cmd: string): string[] => [
-    '-F', '/dev/null', // ignore ~/.ssh/config and /etc/ssh/ssh_config.d
-    '-i', keyPath, '-o', 'IdentitiesOnly=yes', '-o', 'IdentityAgent=none',
-    '-o', 'BatchMode=yes',
-    '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'GlobalKnownHostsFile=/dev/null',
-    '-o', 'ConnectTimeout=10', '-o', 'ServerAliveInterval=10', '-o', 'ServerAliveCountMax=6',
-    '-o', 'LogLevel=ERROR',
+    '-F',
+    '/dev/null', // ignore ~/.ssh/config and /etc/ssh/ssh_config.d
+    '-i',
+    keyPath,
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'IdentityAgent=none',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    `UserKnownHostsFile=${knownHosts}`,
+    '-o',
+    'GlobalKnownHostsFile=/dev/null',
+    '-o',
+    'ConnectTimeout=10',
+    '-o',
+    'ServerAliveInterval=10',
+    '-o',
+    'ServerAliveCountMax=6',
+    '-o',
+    'LogLevel=ERROR',
     // One TCP+SSH handshake per test instead of per command: each costs ~1 s under TCG.
-    '-o', 'ControlMaster=auto', '-o', `ControlPath=${join(dir, 'cm')}`, '-o', 'ControlPersist=300',
-    '-p', String(sshPort), 'loadgate@127.0.0.1', '--', cmd,
+    '-o',
+    'ControlMaster=auto',
+    '-o',
+    `ControlPath=${join(dir, 'cm')}`,
+    '-o',
+    'ControlPersist=300',
+    '-p',
+    String(sshPort),
+    'loadgate@127.0.0.1',
+    '--',
+    cmd,
   ];
   const exec = (cmd: string, execOpts?: ExecOptions): Promise<ExecResult> => {
     if (killed) return Promise.reject(new Error('VM was killed'));
@@ -342,8 +388,7 @@ async function bootOnce(opts: BootOptions): Promise<Vm> {
 
   const fail = async (why: string): Promise<never> => {
     const msg =
-      `${why}\n--- qemu stderr ---\n${tail(qemuStderr, 20)}\n` +
-      `--- serial console (last 40 lines) ---\n${tail(readConsole(), 40)}`;
+      `${why}\n--- qemu stderr ---\n${tail(qemuStderr, 20)}\n` + `--- serial console (last 40 lines) ---\n${tail(readConsole(), 40)}`;
     await kill();
     if (/Could not set up host forwarding rule/.test(qemuStderr) && !(opts.sshPort && opts.appPort)) {
       throw new PortInUseError(msg);
@@ -357,7 +402,8 @@ async function bootOnce(opts: BootOptions): Promise<Vm> {
   const deadline = started + bootTimeoutMs;
   while (sshMs < 0 || appMs < 0) {
     if (qemuExit !== null) return fail(`VM did not boot: ${qemuExit}`);
-    if (Date.now() > deadline) return fail(`VM not ready after ${bootTimeoutMs} ms (ssh ${sshMs >= 0 ? 'up' : 'down'}, app ${appMs >= 0 ? 'up' : 'down'})`);
+    if (Date.now() > deadline)
+      return fail(`VM not ready after ${bootTimeoutMs} ms (ssh ${sshMs >= 0 ? 'up' : 'down'}, app ${appMs >= 0 ? 'up' : 'down'})`);
     if (sshMs < 0) {
       // No ControlMaster while probing: a half-open master would block later calls.
       const probe = sshArgs('true').map((a) => (a === 'ControlMaster=auto' ? 'ControlMaster=no' : a));
