@@ -77499,6 +77499,15 @@ function chooseBasis(current, history) {
   }
   const historyRttMs = median2(historyRtts);
   const rtts = `network RTT ${milliseconds(currentRttMs)} now, ${milliseconds(historyRttMs)} in the history`;
+  const storedBursts = history.flatMap((run2) => run2.bursts.filter((burst) => burst.ok > 0));
+  if ([...current, ...storedBursts].some((burst) => burst.rttMs >= burst.p50)) {
+    return {
+      basis: "end-to-end",
+      reason: `Judged on end-to-end latency (${rtts}): a handshake took as long as a median request, so latency \u2212 RTT says nothing here.`,
+      currentRttMs,
+      historyRttMs
+    };
+  }
   if (currentRttMs >= historyRttMs) {
     return {
       basis: "service-time",

@@ -70,6 +70,17 @@ export function chooseBasis(current: readonly HistoryBurst[], history: readonly 
   }
   const historyRttMs = median(historyRtts as number[]);
   const rtts = `network RTT ${milliseconds(currentRttMs)} now, ${milliseconds(historyRttMs)} in the history`;
+  const storedBursts = history.flatMap((run) => run.bursts.filter((burst) => burst.ok > 0));
+  if ([...current, ...storedBursts].some((burst) => burst.rttMs! >= burst.p50)) {
+    // On loopback or a LAN a handshake costs more than a keep-alive request: the difference would
+    // clamp to zero and hide any slowdown.
+    return {
+      basis: 'end-to-end',
+      reason: `Judged on end-to-end latency (${rtts}): a handshake took as long as a median request, so latency − RTT says nothing here.`,
+      currentRttMs,
+      historyRttMs,
+    };
+  }
   if (currentRttMs >= historyRttMs) {
     return {
       basis: 'service-time',

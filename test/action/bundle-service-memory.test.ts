@@ -83,7 +83,7 @@ describe('the bundle gates the service memory over a real loopback sshd', { time
       new RegExp(`::error::.*${TAG} peaked at \\d+ MB, \\+\\d+ MB \\(\\+\\d+\\.\\d%25\\) over baseline`),
       'annotations escape %',
     );
-    assert.match(grown.summary, /\| service memory \(peak\) +\| +\d+ MB \| +\d+ MB \| +\+\d+\.\d% \| +\+20% +\| ❌ regression/);
+    assert.match(grown.summary, /\| service memory \(peak\) +\| +\d+ MB \| +\d+ MB \|(?: +— +\|)? +\+\d+\.\d% \| +\+20% +\| ❌ regression/);
     assert.match(grown.summary, /\| host memory available \(min\) +\| +— +\| +\d+ MB of \d+ MB/);
     assert.match(grown.summary, /\*\*Service memory\*\* \(`lg-bundle-service-\d+`, measured as PSS/);
   });

@@ -328,7 +328,7 @@ describe('loadgate against a 1 GiB VM running gunicorn, run as the GitHub runner
       const body = fake.comments(PR)[0]!.body;
       assert.match(body, new RegExp(`### ❌ ${NAME}: p50 \\+\\d+\\.\\d% over baseline`));
       // Right-aligned columns pad their titles when a cell is wider (the host memory row's is).
-      assert.match(body, /\| Metric +\| +Baseline +\| +This PR +\| +Change +\| +Limit +\| Status +\|/);
+      assert.match(body, /\| Metric +\| +Baseline +\| +This PR +\|(?: +Service +\|)? +Change +\| +Limit +\| Status +\|/);
       assert.match(body, /\| p50 \(median\) +\| +[\d.]+ ms \| +[\d.]+ ms \| +\+\d+\.\d% \| +\+15% \| ❌ regression +\|/);
       assert.match(body, /```mermaid\n[\s\S]*xychart-beta[\s\S]*line "baseline" \[[\d., ]+\]\n\s*line "this PR" \[[\d., ]+\]\n```/);
       const stored = parseDocument(fake.fileText('loadgate-baseline', baselineFilePath(NAME))!, 'branch');
@@ -549,7 +549,10 @@ describe('loadgate against a 1 GiB VM running gunicorn, run as the GitHub runner
       for (const metric of ['p50', 'p95'] as const) {
         assert.notEqual(rows.find((row) => row.metric === metric)?.status, 'regression', `${metric} passes`);
       }
-      assert.match(leaking.summary, /\| service memory \(peak\) +\| +\d+ MB \| +\d+ MB \| +\+\d+\.\d% \| +\+20% +\| ❌ regression/);
+      assert.match(
+        leaking.summary,
+        /\| service memory \(peak\) +\| +\d+ MB \| +\d+ MB \|(?: +— +\|)? +\+\d+\.\d% \| +\+20% +\| ❌ regression/,
+      );
       assert.match(leaking.summary, /\| host memory available \(min\) +\|/);
       assert.match(leaking.summary, /\*\*Service memory\*\* \(`gunicorn`, measured as /);
     } finally {

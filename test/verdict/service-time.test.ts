@@ -70,6 +70,16 @@ describe('which latency a stored baseline is judged on', { timeout: 10_000 }, ()
     assert.equal(fell.basis, 'end-to-end');
     assert.match(fell.reason, /network RTT 1.00 ms now, 25.0 ms in the history/);
   });
+  test('end-to-end when a handshake takes as long as a median request (loopback, a LAN): the difference would clamp to zero', () => {
+    // Measured on 127.0.0.1: keep-alive p50 0.09 ms, a TCP handshake 0.44 ms.
+    const loopback = chooseBasis(runBursts(0.09, 0.29, 0.44).map(historyBurstOf), storedRuns(0.1, 0.34, 0.48));
+    assert.equal(loopback.basis, 'end-to-end');
+    assert.match(loopback.reason, /a handshake took as long as a median request/);
+    // A LAN: handshakes 2.5 ms, keep-alive requests 1.0 ms, then 2.4 ms: latency − RTT reads 0 → 0.
+    const slower = decide(input(runBursts(2.4, 3, 2.5), storedRuns(1, 1.5, 2.5)));
+    assert.equal(slower.verdict, 'regression', 'a 2.4× latency is not hidden behind a zero service time');
+  });
+
   test('end-to-end when either side has no RTT: an old history, or this run with network-rtt off', () => {
     const old = chooseBasis(runBursts(35, 40, 25).map(historyBurstOf), storedRuns(15, 20, undefined));
     assert.equal(old.basis, 'end-to-end');
