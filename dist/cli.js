@@ -78210,13 +78210,26 @@ async function probeKernelLog(host2, probeOutput, bootEpochSec) {
   if (dmesg.stderr.trim()) failure = `dmesg with sudo: ${dmesg.stderr.trim().split("\n")[0]}`;
   return { source: { kind: "unreadable", reason: failure }, earlierKills: [] };
 }
-async function readOomKills(host2, source, sinceEpochSec, bootEpochSec) {
-  if (source.kind === "unreadable") return [];
-  const result = source.kind === "journal" ? await host2.exec(`journalctl -k --since @${Math.floor(sinceEpochSec)} -o short-unix --no-pager -q`) : await host2.exec(DMESG, { sudo: source.sudo });
+var COUNT_SEPARATOR = "@@loadgate-oom-count@@";
+async function readKernelKills(host2, source, sinceEpochSec, bootEpochSec, knownCount) {
+  const logCommand = source.kind === "journal" ? `journalctl -k --since @${Math.floor(sinceEpochSec)} -o short-unix --no-pager -q` : source.kind === "dmesg" ? DMESG : "true";
+  const command = [
+    `count=$(awk '$1 == "oom_kill" { print $2 }' /proc/vmstat)`,
+    `echo "$count"; echo ${COUNT_SEPARATOR}`,
+    knownCount === null ? logCommand : `[ "$count" = "${knownCount}" ] || ${logCommand}`
+  ].join("\n");
+  const result = await host2.exec(command, { sudo: source.kind === "dmesg" && source.sudo });
   if (result.code !== 0) {
     throw new Error(`reading the kernel log failed (exit ${result.code}): ${result.stderr.trim().split("\n")[0] ?? ""}`);
   }
-  return parseOomKills(result.stdout, bootEpochSec);
+  const at = result.stdout.indexOf(`${COUNT_SEPARATOR}
+`);
+  const countText = (at < 0 ? "" : result.stdout.slice(0, at)).trim();
+  const log = at < 0 ? "" : result.stdout.slice(at + COUNT_SEPARATOR.length + 1);
+  return {
+    oomKillCount: /^\d+$/.test(countText) ? Number(countText) : null,
+    kills: source.kind === "unreadable" ? [] : parseOomKills(log, bootEpochSec)
+  };
 }
 
 // src/remote/target-error.ts
@@ -78652,6 +78665,8 @@ async function checkServicesRun(host2, services) {
 
 // src/watch/host-watch.ts
 var FIRST_SAMPLE_TIMEOUT_MS = 5e3;
+var KERNEL_LOG_LAG_MS = 1e4;
+var KERNEL_LOG_POLL_MS = 1e3;
 var WINDOW_SLACK_SEC = 2;
 var HostWatch = class _HostWatch {
   constructor(host2, options, machine, kernelLog, bootEpochSec, oomKillCountAtLastRead, services) {
@@ -78710,17 +78725,22 @@ var HostWatch = class _HostWatch {
         if (last === null && sampler.endedEarly === null) gaps.push("the host sampler gave no sample after the burst");
         if (sampler.endedEarly) gaps.push(sampler.endedEarly);
         const samples = [...sampler.samples];
-        const oomKills = await this.killsSince(windowStart(samples, startedAt), last?.vmstat.oomKill ?? null).catch((error) => {
-          gaps.push(messageOf(error));
-          return [];
-        });
         const crashLines = await this.newCrashLines().catch((error) => {
           gaps.push(`logs-command: ${messageOf(error)}`);
           return scanCrashLines([]);
         });
+        const kernel = await this.killsSince(windowStart(samples, startedAt), gaps).catch((error) => {
+          gaps.push(messageOf(error));
+          return { kills: [], oomKillCount: null };
+        });
+        const oomKills = kernel.kills;
         for (const gap of gaps) this.options.log.warning(`host watch, burst ${burst.index + 1}: ${gap}`);
         if (this.kernelLog.kind === "unreadable") gaps.push(`kernel log not readable: ${this.kernelLog.reason}`);
         const figures2 = { ...burstFigures(samples), ...serviceFiguresOf(samples, this.services) };
+        const countAtStart = samples[0]?.vmstat.oomKill ?? null;
+        if (kernel.oomKillCount !== null && countAtStart !== null) {
+          figures2.oomKills = Math.max(figures2.oomKills ?? 0, kernel.oomKillCount - countAtStart);
+        }
         return {
           burstIndex: burst.index,
           target: burst.target,
@@ -78744,14 +78764,33 @@ var HostWatch = class _HostWatch {
     this.current = null;
     this.bursts.push(await watch.end(result));
   }
-  /** `oomKillCount`: /proc/vmstat oom_kill after the burst, null when unknown. */
-  async killsSince(sinceEpochSec, oomKillCount) {
-    if (oomKillCount !== null && oomKillCount === this.oomKillCountAtLastRead) return [];
-    const kills = await readOomKills(this.host, this.kernelLog, sinceEpochSec, this.bootEpochSec);
-    this.oomKillCountAtLastRead = oomKillCount;
-    const fresh = kills.filter((kill) => !this.reportedKills.has(killKey(kill)));
-    for (const kill of fresh) this.reportedKills.add(killKey(kill));
-    return fresh;
+  /**
+   * The kills since the burst began that no earlier burst named. The kernel counts a kill before it
+   * logs it, and journald takes the line from the kernel when it next runs, which on a host
+   * thrashing before the kill can be seconds later: while the count says more kills happened than
+   * the log names, the log is read again, for up to KERNEL_LOG_LAG_MS.
+   */
+  async killsSince(sinceEpochSec, gaps) {
+    const known = this.oomKillCountAtLastRead;
+    const fresh = [];
+    const deadline = Date.now() + KERNEL_LOG_LAG_MS;
+    for (; ; ) {
+      const read = await readKernelKills(this.host, this.kernelLog, sinceEpochSec, this.bootEpochSec, known);
+      for (const kill of read.kills) {
+        if (this.reportedKills.has(killKey(kill))) continue;
+        this.reportedKills.add(killKey(kill));
+        fresh.push(kill);
+      }
+      const unnamed = read.oomKillCount === null || known === null ? 0 : read.oomKillCount - known - fresh.length;
+      if (unnamed <= 0 || this.kernelLog.kind === "unreadable" || Date.now() >= deadline) {
+        if (unnamed > 0 && this.kernelLog.kind !== "unreadable") {
+          gaps.push(`the kernel counted ${unnamed} more OOM kill(s) than its log named within ${KERNEL_LOG_LAG_MS / 1e3} s`);
+        }
+        this.oomKillCountAtLastRead = read.oomKillCount;
+        return { kills: fresh, oomKillCount: read.oomKillCount };
+      }
+      await new Promise((resolve2) => setTimeout(resolve2, KERNEL_LOG_POLL_MS));
+    }
   }
   async newCrashLines() {
     const { logsCommand } = this.options;
@@ -79013,6 +79052,7 @@ function knownHostsError(index, problem) {
 }
 
 // src/remote/ssh.ts
+var KEEPALIVE_COUNT_MAX = 6;
 var STOP_GRACE_MS = 5e3;
 var STDERR_TAIL_CHARS2 = 4096;
 async function connectTarget(settings2, log, options = {}) {
@@ -79031,8 +79071,8 @@ async function connectTarget(settings2, log, options = {}) {
       privateKey: settings2.privateKey,
       passphrase: settings2.passphrase === "" ? void 0 : settings2.passphrase,
       readyTimeout: options.connectTimeoutMs ?? 2e4,
-      keepaliveInterval: options.keepaliveIntervalMs ?? 5e3,
-      keepaliveCountMax: 3,
+      keepaliveInterval: options.keepaliveIntervalMs ?? 1e4,
+      keepaliveCountMax: KEEPALIVE_COUNT_MAX,
       hostVerifier: (blob) => {
         presented = blob;
         rejectedKey = !policy.accepts(blob);

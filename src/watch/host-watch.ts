@@ -10,7 +10,7 @@ import { scanCrashLines, unseenLines } from './crash-patterns.ts';
 import { MACHINE_COMMAND, parseMachine, type HostMachine } from './machine.ts';
 import { healthFlags, type BurstHostHealth } from './health.ts';
 import type { OomKill } from './kernel-log.ts';
-import { KERNEL_LOG_PROBE_SCRIPT, probeKernelLog, readOomKills, type KernelLogSource } from './kernel-log-source.ts';
+import { KERNEL_LOG_PROBE_SCRIPT, probeKernelLog, readKernelKills, type KernelLogSource } from './kernel-log-source.ts';
 import { parseBootTime, parseVmstat } from './proc-parsers.ts';
 import { startSampler } from './sampler.ts';
 import type { HostSample, SampledServices } from './sample-line.ts';
@@ -32,6 +32,8 @@ export interface BurstWatch {
 }
 
 const FIRST_SAMPLE_TIMEOUT_MS = 5000;
+const KERNEL_LOG_LAG_MS = 10_000;
+const KERNEL_LOG_POLL_MS = 1_000;
 // The journal's window opens a little early: btime is whole seconds. Kills are deduplicated anyway.
 const WINDOW_SLACK_SEC = 2;
 
@@ -92,18 +94,25 @@ export class HostWatch implements BurstObserver {
         if (last === null && sampler.endedEarly === null) gaps.push('the host sampler gave no sample after the burst');
         if (sampler.endedEarly) gaps.push(sampler.endedEarly);
         const samples = [...sampler.samples];
-        const oomKills = await this.killsSince(windowStart(samples, startedAt), last?.vmstat.oomKill ?? null).catch((error: unknown) => {
-          gaps.push(messageOf(error));
-          return [];
-        });
+        // The logs first: a worker's death it shows has its kernel kill logged by the time we look.
         const crashLines = await this.newCrashLines().catch((error: unknown) => {
           gaps.push(`logs-command: ${messageOf(error)}`);
           return scanCrashLines([]);
         });
+        const kernel = await this.killsSince(windowStart(samples, startedAt), gaps).catch((error: unknown) => {
+          gaps.push(messageOf(error));
+          return { kills: [], oomKillCount: null };
+        });
+        const oomKills = kernel.kills;
         for (const gap of gaps) this.options.log.warning(`host watch, burst ${burst.index + 1}: ${gap}`);
         // Warned about once, at start; the report still needs it.
         if (this.kernelLog.kind === 'unreadable') gaps.push(`kernel log not readable: ${this.kernelLog.reason}`);
         const figures = { ...burstFigures(samples), ...serviceFiguresOf(samples, this.services) };
+        // Requests still running when the load stops can push the host over after the last sample.
+        const countAtStart = samples[0]?.vmstat.oomKill ?? null;
+        if (kernel.oomKillCount !== null && countAtStart !== null) {
+          figures.oomKills = Math.max(figures.oomKills ?? 0, kernel.oomKillCount - countAtStart);
+        }
         return {
           burstIndex: burst.index,
           target: burst.target,
@@ -130,16 +139,33 @@ export class HostWatch implements BurstObserver {
     this.bursts.push(await watch.end(result));
   }
 
-  /** `oomKillCount`: /proc/vmstat oom_kill after the burst, null when unknown. */
-  private async killsSince(sinceEpochSec: number, oomKillCount: number | null): Promise<OomKill[]> {
-    // The kernel counts every OOM kill (host and memory cgroup) before it logs it: while the count
-    // has not moved since the last read there is nothing new to name, and an exec per burst is saved.
-    if (oomKillCount !== null && oomKillCount === this.oomKillCountAtLastRead) return [];
-    const kills = await readOomKills(this.host, this.kernelLog, sinceEpochSec, this.bootEpochSec);
-    this.oomKillCountAtLastRead = oomKillCount;
-    const fresh = kills.filter((kill) => !this.reportedKills.has(killKey(kill)));
-    for (const kill of fresh) this.reportedKills.add(killKey(kill));
-    return fresh;
+  /**
+   * The kills since the burst began that no earlier burst named. The kernel counts a kill before it
+   * logs it, and journald takes the line from the kernel when it next runs, which on a host
+   * thrashing before the kill can be seconds later: while the count says more kills happened than
+   * the log names, the log is read again, for up to KERNEL_LOG_LAG_MS.
+   */
+  private async killsSince(sinceEpochSec: number, gaps: string[]): Promise<{ kills: OomKill[]; oomKillCount: number | null }> {
+    const known = this.oomKillCountAtLastRead;
+    const fresh: OomKill[] = [];
+    const deadline = Date.now() + KERNEL_LOG_LAG_MS;
+    for (;;) {
+      const read = await readKernelKills(this.host, this.kernelLog, sinceEpochSec, this.bootEpochSec, known);
+      for (const kill of read.kills) {
+        if (this.reportedKills.has(killKey(kill))) continue;
+        this.reportedKills.add(killKey(kill));
+        fresh.push(kill);
+      }
+      const unnamed = read.oomKillCount === null || known === null ? 0 : read.oomKillCount - known - fresh.length;
+      if (unnamed <= 0 || this.kernelLog.kind === 'unreadable' || Date.now() >= deadline) {
+        if (unnamed > 0 && this.kernelLog.kind !== 'unreadable') {
+          gaps.push(`the kernel counted ${unnamed} more OOM kill(s) than its log named within ${KERNEL_LOG_LAG_MS / 1000} s`);
+        }
+        this.oomKillCountAtLastRead = read.oomKillCount;
+        return { kills: fresh, oomKillCount: read.oomKillCount };
+      }
+      await new Promise((resolve) => setTimeout(resolve, KERNEL_LOG_POLL_MS));
+    }
   }
 
   private async newCrashLines() {

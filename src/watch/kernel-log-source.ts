@@ -51,24 +51,48 @@ export async function probeKernelLog(host: RemoteHost, probeOutput: string, boot
   return { source: { kind: 'unreadable', reason: failure }, earlierKills: [] };
 }
 
+export interface KernelKills {
+  /** /proc/vmstat oom_kill when the log was read; null on kernels without the counter. */
+  oomKillCount: number | null;
+  /** The log's kills; empty when the count was still `knownCount` (the log is then not read). */
+  kills: OomKill[];
+}
+
+const COUNT_SEPARATOR = '@@loadgate-oom-count@@';
+
 /**
- * Kills in the kernel log: the journal's since `sinceEpochSec` (host clock); dmesg's whole ring
- * buffer, since its boot-relative times can drift from the wall clock: the caller keeps only kills
- * it has not seen before.
+ * The OOM kill count and the kills in the kernel log, in one exec: the journal's since
+ * `sinceEpochSec` (host clock); dmesg's whole ring buffer, since its boot-relative times can drift
+ * from the wall clock: the caller keeps only kills it has not seen before. While the count is still
+ * `knownCount` nothing new can be in the log, and the host skips reading it.
  */
-export async function readOomKills(
+export async function readKernelKills(
   host: RemoteHost,
   source: KernelLogSource,
   sinceEpochSec: number,
   bootEpochSec: number | null,
-): Promise<OomKill[]> {
-  if (source.kind === 'unreadable') return [];
-  const result =
+  knownCount: number | null,
+): Promise<KernelKills> {
+  const logCommand =
     source.kind === 'journal'
-      ? await host.exec(`journalctl -k --since @${Math.floor(sinceEpochSec)} -o short-unix --no-pager -q`)
-      : await host.exec(DMESG, { sudo: source.sudo });
+      ? `journalctl -k --since @${Math.floor(sinceEpochSec)} -o short-unix --no-pager -q`
+      : source.kind === 'dmesg'
+        ? DMESG
+        : 'true';
+  const command = [
+    'count=$(awk \'$1 == "oom_kill" { print $2 }\' /proc/vmstat)',
+    `echo "$count"; echo ${COUNT_SEPARATOR}`,
+    knownCount === null ? logCommand : `[ "$count" = "${knownCount}" ] || ${logCommand}`,
+  ].join('\n');
+  const result = await host.exec(command, { sudo: source.kind === 'dmesg' && source.sudo });
   if (result.code !== 0) {
     throw new Error(`reading the kernel log failed (exit ${result.code}): ${result.stderr.trim().split('\n')[0] ?? ''}`);
   }
-  return parseOomKills(result.stdout, bootEpochSec);
+  const at = result.stdout.indexOf(`${COUNT_SEPARATOR}\n`);
+  const countText = (at < 0 ? '' : result.stdout.slice(0, at)).trim();
+  const log = at < 0 ? '' : result.stdout.slice(at + COUNT_SEPARATOR.length + 1);
+  return {
+    oomKillCount: /^\d+$/.test(countText) ? Number(countText) : null,
+    kills: source.kind === 'unreadable' ? [] : parseOomKills(log, bootEpochSec),
+  };
 }

@@ -163,6 +163,57 @@ export async function reportsRealOomKill(host: RemoteHost): Promise<void> {
   });
 }
 
+/**
+ * `journalctl` as journald behaves on a host thrashing before an OOM kill: the kernel has counted
+ * the kill, but journald takes the kernel's line seconds later. A PATH shim serves this machine's
+ * real dmesg in `-o short-unix` form, honouring `--since`, only once the release file exists.
+ */
+function laggingJournal(dir: string, releaseFile: string): string {
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  const script = `#!/usr/bin/env bash
+since=0
+while [ $# -gt 0 ]; do [ "$1" = --since ] && since=\${2#@}; shift; done
+btime=$(awk '/^btime/ { print $2 }' /proc/stat)
+echo "$btime.000000 localhost kernel: Linux version (lagging journal)"
+[ -e ${releaseFile} ] || exit 0
+dmesg | awk -v b="$btime" -v since="$since" 'match($0, /^\\[ *[0-9.]+\\]/) {
+  t = b + substr($0, 2, RLENGTH - 2); if (t >= since) printf "%.6f localhost kernel: %s\\n", t, substr($0, RLENGTH + 2) }'
+`;
+  writeFileSync(join(bin, 'journalctl'), script, { mode: 0o755 });
+  return bin;
+}
+
+/** A kill the journal shows 3 s after the burst ends is still named, and the burst waited for it. */
+export async function namesKillTheJournalLogsLate(host: RemoteHost): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'loadgate-journal-'));
+  const releaseFile = join(dir, 'released');
+  const path = process.env.PATH;
+  process.env.PATH = `${laggingJournal(dir, releaseFile)}:${path}`;
+  try {
+    await withOomTarget(async (target) => {
+      const watch = await HostWatch.start(host, { log: silentLog });
+      const burst = await watch.beginBurst();
+      await loadUntilKilled(target);
+      const release = sleep(3000).then(() => writeFileSync(releaseFile, ''));
+      const endStarted = Date.now();
+      const health = await burst.end({ index: 0, target: 'candidate', generatorCpu: 0.1 });
+      await release;
+      const waitedMs = Date.now() - endStarted;
+
+      assert.ok(
+        health.oomKills.some((kill) => kill.pid === target.pid && kill.name === TARGET_NAME),
+        `the late kernel line for pid ${target.pid} is named: ${JSON.stringify(health.oomKills)} (gaps: ${health.gaps.join('; ')})`,
+      );
+      assert.ok(waitedMs >= 2500 && waitedMs < 9000, `the burst waited ${waitedMs} ms for the journal`);
+      assert.deepEqual(health.gaps, []);
+    });
+  } finally {
+    process.env.PATH = path;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Without a readable kernel log the kill is still counted (vmstat oom_kill) and still a crash. */
 export async function countsOomKillWithoutKernelLog(host: RemoteHost): Promise<void> {
   await withOomTarget(async (target) => {
