@@ -19,9 +19,15 @@ import { TargetError } from './target-error.ts';
 export interface ConnectOptions {
   /** Give up when the SSH handshake has not finished after this long. Default 20 s. */
   connectTimeoutMs?: number;
-  /** Keepalive probe interval; the link counts as dropped after 3 unanswered. Default 5 s. */
+  /** Keepalive probe interval; the link counts as dropped after KEEPALIVE_COUNT_MAX unanswered. Default 10 s. */
   keepaliveIntervalMs?: number;
 }
+
+/**
+ * A host thrashing before an OOM kill leaves its sshd unscheduled for tens of seconds: 3 probes 5 s
+ * apart dropped the link on the 1 GiB VM while the host lived on. Six 10 s apart allow a minute.
+ */
+const KEEPALIVE_COUNT_MAX = 6;
 
 /** How long `stop()` waits for a command to end on stdin EOF before closing its channel anyway. */
 const STOP_GRACE_MS = 5_000;
@@ -47,8 +53,8 @@ export async function connectTarget(settings: SshSettings, log: Log, options: Co
       privateKey: settings.privateKey,
       passphrase: settings.passphrase === '' ? undefined : settings.passphrase,
       readyTimeout: options.connectTimeoutMs ?? 20_000,
-      keepaliveInterval: options.keepaliveIntervalMs ?? 5_000,
-      keepaliveCountMax: 3,
+      keepaliveInterval: options.keepaliveIntervalMs ?? 10_000,
+      keepaliveCountMax: KEEPALIVE_COUNT_MAX,
       hostVerifier: (blob: Buffer) => {
         presented = blob;
         rejectedKey = !policy.accepts(blob);
