@@ -362,62 +362,63 @@ describe('loadgate against a 1 GiB VM running gunicorn, run as the GitHub runner
     await sh('echo 300 > /etc/loadgate-demo/hungry-mb; echo 750 > /etc/loadgate-demo/hungry-hold-ms');
     const earlierPids = new Set(await kernelKilledPids());
     const killsBefore = await oomKillCount();
-
-    const run = await gate(
-      { url: `${vm.appUrl}/hungry`, ...HUNGRY_LOAD, 'logs-command': LOGS_COMMAND, comment: 'always', name: 'hungry' },
-      'pull_request',
-      { GITHUB_RUN_ID: '6001' },
-    );
-    assert.equal(run.code, 1, shown(run));
-    assert.equal(run.outputs.verdict, 'regression', `${run.report.headline}\n${shown(run)}`);
-    assert.equal(run.report.decision?.crashed, true);
-
-    const kills = run.report.host!.bursts.flatMap((burst) => burst.oomKills);
-    // KNOWN GAP (issue 14 left open): after the merges of 2026-12-01 the kernel's kill line was
-    // missing from the report in 2 of 3 runs on this machine while gunicorn's SIGKILL line and the
-    // crash verdict held; the cause is not found yet. Reported, not asserted, until it is.
-    if (kills.length === 0) {
-      t.diagnostic(`KNOWN GAP: the kernel's kill is not in the report; oom_kill moved ${(await oomKillCount()) - killsBefore}`);
-      const quoted = run.report.host!.bursts.flatMap((burst) => burst.crashLines.quoted);
-      assert.ok(
-        quoted.some((crash) => SIGKILL_LINE.test(crash.line)),
-        `gunicorn's SIGKILL line is quoted: ${JSON.stringify(quoted)}`,
+    // /hungry requests still running after the gate would go on killing workers into scenario 7.
+    try {
+      const run = await gate(
+        { url: `${vm.appUrl}/hungry`, ...HUNGRY_LOAD, 'logs-command': LOGS_COMMAND, comment: 'always', name: 'hungry' },
+        'pull_request',
+        { GITHUB_RUN_ID: '6001' },
       );
-      assert.ok((await oomKillCount()) > killsBefore, 'the VM counted an OOM kill during the run');
-      return;
-    }
-    for (const kill of kills) {
-      assert.equal(kill.name, 'gunicorn');
-      assert.ok(!earlierPids.has(kill.pid), `pid ${kill.pid} was killed before the run, yet blamed on it`);
-    }
-    const killedPids = new Set(kills.map((kill) => kill.pid));
-    const crashLines = run.report.host!.bursts.flatMap((burst) => burst.crashLines.quoted);
-    const sigkill = crashLines.find((crash) => killedPids.has(Number(SIGKILL_LINE.exec(crash.line)?.[1])));
-    assert.ok(sigkill, `gunicorn's SIGKILL line for a killed pid (${[...killedPids].join(', ')}) is quoted: ${JSON.stringify(crashLines)}`);
-    const pid = Number(SIGKILL_LINE.exec(sigkill.line)![1]);
-    t.diagnostic(`killed during the run: pids ${[...killedPids].join(', ')}; quoted: ${sigkill.line}`);
+      assert.equal(run.code, 1, shown(run));
+      assert.equal(run.outputs.verdict, 'regression', `${run.report.headline}\n${shown(run)}`);
+      assert.equal(run.report.decision?.crashed, true);
 
-    const body = fake.comments(PR).find((comment) => comment.body.startsWith('<!-- loadgate:hungry -->'))?.body;
-    assert.ok(body, 'the hungry gate commented');
-    for (const text of [body, run.summary]) {
-      assert.match(text, /\*\*Diagnosis:\*\* The kernel killed gunicorn \(pid \d+, \d+ MB\) at \d\d:\d\d:\d\d UTC.*; no swap was active\./);
-      assert.ok(text.includes(sigkill.line), 'the SIGKILL line is quoted');
-      const row = hostRow(text);
-      assert.equal(row['Swap used peak'], 'no swap');
-      assert.ok(Number(row['OOM kills']) >= 1, `OOM kills column: ${row['OOM kills']}`);
-      assert.ok(Number(row['Crash lines']) >= 1);
-    }
+      const kills = run.report.host!.bursts.flatMap((burst) => burst.oomKills);
+      assert.ok(
+        kills.length > 0,
+        `the kernel's kill is named (gaps: ${run.report.host!.bursts.flatMap((burst) => burst.gaps).join('; ')})`,
+      );
+      for (const kill of kills) {
+        assert.equal(kill.name, 'gunicorn');
+        assert.ok(!earlierPids.has(kill.pid), `pid ${kill.pid} was killed before the run, yet blamed on it`);
+      }
+      const killedPids = new Set(kills.map((kill) => kill.pid));
+      const crashLines = run.report.host!.bursts.flatMap((burst) => burst.crashLines.quoted);
+      const sigkill = crashLines.find((crash) => killedPids.has(Number(SIGKILL_LINE.exec(crash.line)?.[1])));
+      assert.ok(
+        sigkill,
+        `gunicorn's SIGKILL line for a killed pid (${[...killedPids].join(', ')}) is quoted: ${JSON.stringify(crashLines)}`,
+      );
+      const pid = Number(SIGKILL_LINE.exec(sigkill.line)![1]);
+      t.diagnostic(`killed during the run: pids ${[...killedPids].join(', ')}; quoted: ${sigkill.line}`);
 
-    // The VM agrees: the kernel killed that worker, gunicorn said so, and the service lives on.
-    assert.ok((await oomKillCount()) > killsBefore);
-    assert.ok((await kernelKilledPids()).includes(pid), `kernel line for pid ${pid}`);
-    assert.match(await sh(`sudo -n grep -F 'Worker (pid:${pid}) was sent SIGKILL!' /var/log/gunicorn/error.log`), SIGKILL_LINE);
-    assert.equal((await sh('systemctl is-active gunicorn')).trim(), 'active');
+      const body = fake.comments(PR).find((comment) => comment.body.startsWith('<!-- loadgate:hungry -->'))?.body;
+      assert.ok(body, 'the hungry gate commented');
+      for (const text of [body, run.summary]) {
+        assert.match(
+          text,
+          /\*\*Diagnosis:\*\* The kernel killed gunicorn \(pid \d+, \d+ MB\) at \d\d:\d\d:\d\d UTC.*; no swap was active\./,
+        );
+        assert.ok(text.includes(sigkill.line), 'the SIGKILL line is quoted');
+        const row = hostRow(text);
+        assert.equal(row['Swap used peak'], 'no swap');
+        assert.ok(Number(row['OOM kills']) >= 1, `OOM kills column: ${row['OOM kills']}`);
+        assert.ok(Number(row['Crash lines']) >= 1);
+      }
 
-    // The check title: what a reviewer reads first.
-    assert.doesNotMatch(run.report.headline, /target crashed under load: target crashed under load/, 'the check title says it once');
-    for (const text of [body, run.summary]) {
-      assert.match(text, /### ❌ hungry: target crashed under load: the kernel killed gunicorn \(pid \d+/);
+      // The VM agrees: the kernel killed that worker, gunicorn said so, and the service lives on.
+      assert.ok((await oomKillCount()) > killsBefore);
+      assert.ok((await kernelKilledPids()).includes(pid), `kernel line for pid ${pid}`);
+      assert.match(await sh(`sudo -n grep -F 'Worker (pid:${pid}) was sent SIGKILL!' /var/log/gunicorn/error.log`), SIGKILL_LINE);
+      assert.equal((await sh('systemctl is-active gunicorn')).trim(), 'active');
+
+      // The check title: what a reviewer reads first.
+      assert.doesNotMatch(run.report.headline, /target crashed under load: target crashed under load/, 'the check title says it once');
+      for (const text of [body, run.summary]) {
+        assert.match(text, /### ❌ hungry: target crashed under load: the kernel killed gunicorn \(pid \d+/);
+      }
+    } finally {
+      await restartApp();
     }
   });
 
