@@ -71698,7 +71698,8 @@ var INPUT_DEFAULTS = {
   "baseline-service-match": "",
   "max-memory-increase": "20%",
   "min-memory-headroom": "10%",
-  "max-swap-in": ""
+  "max-swap-in": "",
+  "host-speed-probe": "auto"
 };
 var INPUT_NAMES = Object.keys(INPUT_DEFAULTS);
 var SECRET_INPUTS = ["key", "passphrase", "sudo-password", "github-token"];
@@ -72052,7 +72053,8 @@ var HOST_SETTINGS = [
   "insecure-skip-host-key-check",
   "swap-persist",
   "lock",
-  "lock-timeout"
+  "lock-timeout",
+  "host-speed-probe"
 ];
 var POST_REPORT_INPUTS = ["comment-from", "comment", "name", "github-token"];
 function checkHostOnlyInputs(reader, warnings) {
@@ -72220,7 +72222,7 @@ function parseInputs(raw) {
       persist: reader.boolean("swap-persist")
     },
     lock: { enabled: reader.boolean("lock"), timeoutMs: reader.durationMs("lock-timeout", { allowZero: true }) },
-    watch: { logsCommand, ...memory.watch },
+    watch: { logsCommand, ...memory.watch, speedProbe: reader.oneOf("host-speed-probe", ["auto", "off"]) === "auto" },
     gate: {
       maxMedianIncrease: reader.fraction("max-median-increase"),
       maxP95Increase: reader.fraction("max-p95-increase"),
@@ -76896,6 +76898,9 @@ function runProblem(run3, where) {
     }
     if (burst.rttMs !== void 0 && !isNumber(burst.rttMs)) return `${where}.bursts[${i}].rttMs is not a number`;
   }
+  if (run3.hostSpeedMbps !== void 0 && !(isNumber(run3.hostSpeedMbps) && run3.hostSpeedMbps > 0)) {
+    return `${where}.hostSpeedMbps is not a positive number`;
+  }
   return void 0;
 }
 function parseDocument(text2, where) {
@@ -78240,6 +78245,73 @@ function decide(input) {
   return finish("pass", passHeadline(rows, view), rows);
 }
 
+// src/verdict/host-speed-rule.ts
+var HOST_SPEED_LIMIT = 0.1;
+var LATENCY_METRICS2 = /* @__PURE__ */ new Set(["p50", "p95", "p99", "requestsPerSec"]);
+function runHostSpeedOf(bursts) {
+  const speeds = bursts.flatMap((burst) => burst.target === "candidate" && burst.hostSpeed ? [burst.hostSpeed.mbPerSec] : []);
+  return speeds.length === 0 ? void 0 : Number(median2(speeds).toFixed(1));
+}
+function hostSpeedFigures(currentMbps, history) {
+  if (currentMbps === void 0) return void 0;
+  const stored = history.filter((run3) => run3.healthy).slice(-DEFAULT_HISTORY_RUNS).flatMap((run3) => run3.hostSpeedMbps === void 0 ? [] : [run3.hostSpeedMbps]);
+  if (stored.length === 0) return { currentMbps, historyRuns: 0 };
+  const historyMbps = Number(median2(stored).toFixed(1));
+  return { currentMbps, historyMbps, change: currentMbps / historyMbps - 1, historyRuns: stored.length };
+}
+var capitalized = (text2) => `${text2[0].toUpperCase()}${text2.slice(1)}`;
+function speedPhrase(change) {
+  return `${plainPercent(Math.abs(Number(change.toFixed(2))))} ${change < 0 ? "slower" : "faster"}`;
+}
+function applyHostSpeedRule(decision2, speed) {
+  if (speed?.change === void 0 || speed.historyMbps === void 0) return decision2;
+  if (decision2.mode !== "history" && decision2.mode !== "cold-start") return decision2;
+  const { change } = speed;
+  const figures2 = `${speed.currentMbps} MB/s against the history's ${speed.historyMbps} MB/s (${runs(speed.historyRuns)})`;
+  const note = `Host speed (SHA-256 over zeros on the host, before each burst): ${figures2}.`;
+  const withNote = { ...decision2, notes: [...decision2.notes, note] };
+  const regressions = decision2.comparisons.filter((row) => row.status === "regression");
+  const hostTimeRatio = speed.historyMbps / speed.currentMbps;
+  const rises = regressions.flatMap((row) => row.metric !== "requestsPerSec" && row.change !== void 0 ? [row.change] : []);
+  const rise = rises.length === 0 ? 0 : Math.min(...rises);
+  if (change <= -HOST_SPEED_LIMIT && decision2.verdict === "regression" && !decision2.crashed) {
+    if (!regressions.every((row) => LATENCY_METRICS2.has(row.metric))) return withNote;
+    const slower = `the host ran ${speedPhrase(change)} than in its history`;
+    if (hostTimeRatio - 1 < rise / 2) {
+      return {
+        ...withNote,
+        warnings: [
+          ...decision2.warnings,
+          `${capitalized(slower)} (${figures2}), too little to explain a rise of ${signedPercent(rise)}: judged as measured.`
+        ]
+      };
+    }
+    const why = `${slower} (CPU credits, steal or a neighbour)`;
+    return {
+      ...withNote,
+      verdict: "inconclusive",
+      headline: `${why}: ${decision2.headline}, not judged`,
+      comparisons: decision2.comparisons.map(
+        (row) => row.status === "regression" ? { ...row, status: "inconclusive", reasoning: `${row.reasoning}; not judged: ${why}` } : row
+      ),
+      warnings: [
+        ...decision2.warnings,
+        `${capitalized(slower)} (${figures2}): the same code is slower there too, so the latency rise is not blamed on this change. Run again, or measure against a live baseline on the same host (\`baseline-url\`).`
+      ]
+    };
+  }
+  if (change >= HOST_SPEED_LIMIT && decision2.verdict === "pass") {
+    return {
+      ...withNote,
+      warnings: [
+        ...decision2.warnings,
+        `The host ran ${speedPhrase(change)} than in its history (${figures2}): a slowdown of about that much would not show.`
+      ]
+    };
+  }
+  return withNote;
+}
+
 // src/verdict/run-figures.ts
 var RUN_METRICS = ["p50", "p90", "p95", "p99", "requestsPerSec", "errorRate"];
 function runFigures(bursts) {
@@ -78343,6 +78415,7 @@ function buildReport(settings2, context3, outcome) {
       curve: curvesOf(bursts, baseline?.comparable ?? [])
     },
     ...withNetwork(bursts, baseline?.comparable ?? [], outcome.rttBefore),
+    ...withHostSpeed(host2?.bursts ?? [], baseline?.settingsChanges.length ? [] : baseline?.comparable ?? []),
     ...error2 !== void 0 && { error: error2 }
   };
 }
@@ -78356,6 +78429,10 @@ function curvesOf(bursts, comparable) {
 function withNetwork(bursts, comparable, before) {
   const network2 = networkSummaryOf(bursts, comparable, before);
   return network2 ? { network: network2 } : {};
+}
+function withHostSpeed(hostBursts, comparable) {
+  const hostSpeed2 = hostSpeedFigures(runHostSpeedOf(hostBursts), comparable);
+  return hostSpeed2 ? { hostSpeed: hostSpeed2 } : {};
 }
 
 // src/watch/proc-parsers.ts
@@ -78644,6 +78721,45 @@ function burstLabel(burst) {
 }
 function burstList(bursts) {
   return bursts.map(burstLabel).join(", ");
+}
+
+// src/watch/host-speed.ts
+var MIN_HASH_MS = 20;
+var MAX_MIB = 256;
+var MARKER = "@host-speed";
+function hostSpeedCommand(fixedMib) {
+  return [
+    // busybox date has no %N: it prints the letter.
+    `case $(date +%N) in *[!0-9]*|'') echo '${MARKER} unsupported: date has no nanoseconds'; exit 0;; esac`,
+    `command -v sha256sum >/dev/null 2>&1 || { echo '${MARKER} unsupported: no sha256sum'; exit 0; }`,
+    "pass() { s=$(date +%s%N); head -c $(($1 * 1048576)) /dev/zero | sha256sum >/dev/null; e=$(date +%s%N); echo $((e - s)); }",
+    'best() { a=$(pass "$1"); b=$(pass "$1"); if [ "$a" -lt "$b" ]; then echo "$a"; else echo "$b"; fi; }',
+    "empty=$(best 0)",
+    fixedMib === void 0 ? `mib=1; while [ $(($(pass $mib) - empty)) -lt ${MIN_HASH_MS * 1e6} ] && [ $mib -lt ${MAX_MIB} ]; do mib=$((mib * 2)); done` : `mib=${fixedMib}`,
+    `echo "${MARKER} $mib $(best $mib) $empty"`
+  ].join("\n");
+}
+function parseHostSpeed(stdout) {
+  const line = stdout.split("\n").find((candidate) => candidate.startsWith(`${MARKER} `));
+  if (!line) return { unsupported: "the probe printed no result" };
+  const [, first = "", ...rest] = line.trim().split(/\s+/);
+  if (first === "unsupported:") return { unsupported: rest.join(" ") };
+  const [mib, passNs, emptyNs] = [Number(first), Number(rest[0]), Number(rest[1])];
+  const hashNs = passNs - emptyNs;
+  if (!Number.isInteger(mib) || mib <= 0 || !Number.isFinite(hashNs) || hashNs <= 0 || emptyNs < 0) {
+    return { unsupported: `unreadable result: ${line}` };
+  }
+  const hashMs = hashNs / 1e6;
+  return { mib, hashMs: Number(hashMs.toFixed(3)), mbPerSec: Number((mib * 1048576 / 1e3 / hashMs).toFixed(1)) };
+}
+async function probeHostSpeed(host2, mib) {
+  const result = await host2.exec(hostSpeedCommand(mib));
+  const parsed2 = parseHostSpeed(result.stdout);
+  if ("unsupported" in parsed2) {
+    const stderr = result.stderr.trim().split("\n")[0];
+    throw new Error(`host speed probe: ${parsed2.unsupported}${result.code !== 0 && stderr ? ` (${stderr})` : ""}`);
+  }
+  return parsed2;
 }
 
 // src/watch/kernel-log.ts
@@ -79191,6 +79307,10 @@ var HostWatch = class _HostWatch {
   current = null;
   reportedKills = /* @__PURE__ */ new Set();
   seenLogLines = /* @__PURE__ */ new Map();
+  /** MiB the run's first speed probe chose to hash: every later probe hashes the same. */
+  speedProbeMib;
+  /** A probe that failed once is not tried again: its gap is reported with that burst. */
+  speedProbeFailed = false;
   /** Reads what machine the host is, finds a readable kernel log and notes what the logs already hold. */
   static async start(host2, options) {
     const survey = await host2.exec(SURVEY_COMMAND);
@@ -79210,14 +79330,15 @@ var HostWatch = class _HostWatch {
     if (options.logsCommand) await watch.runLogsCommand(options.logsCommand);
     return watch;
   }
-  /** Starts the sampler and waits for its first sample, the "before" figures. */
+  /** Times the host's speed (between bursts, never during one), starts the sampler and waits for its first sample. */
   async beginBurst() {
+    const speed = this.options.speedProbe && !this.speedProbeFailed ? await this.probeSpeed() : void 0;
     const startedAt = /* @__PURE__ */ new Date();
     const sampler = startSampler(this.host, this.options.log, this.services);
     const first = await sampler.nextSample(FIRST_SAMPLE_TIMEOUT_MS);
     return {
       end: async (burst) => {
-        const gaps = [];
+        const gaps = typeof speed === "string" ? [speed] : [];
         if (first === null) gaps.push("the host sampler gave no sample when the burst began");
         const last = await sampler.stop().catch((error2) => {
           gaps.push(`stopping the host sampler: ${messageOf(error2)}`);
@@ -79250,6 +79371,7 @@ var HostWatch = class _HostWatch {
           oomKills,
           crashLines,
           generatorCpu: burst.generatorCpu,
+          ...speed !== void 0 && typeof speed !== "string" && { hostSpeed: speed },
           flags: healthFlags({ figures: figures2, oomKills, crashLines, generatorCpu: burst.generatorCpu }),
           gaps
         };
@@ -79291,6 +79413,17 @@ var HostWatch = class _HostWatch {
         return { kills: fresh, oomKillCount: read.oomKillCount };
       }
       await new Promise((resolve2) => setTimeout(resolve2, KERNEL_LOG_POLL_MS));
+    }
+  }
+  /** The probe's figures, or why there are none (a gap: a run is never failed for its probe). */
+  async probeSpeed() {
+    try {
+      const probe = await probeHostSpeed(this.host, this.speedProbeMib);
+      this.speedProbeMib ??= probe.mib;
+      return probe;
+    } catch (error2) {
+      this.speedProbeFailed = true;
+      return `${messageOf(error2)}; not tried again this run`;
     }
   }
   async newCrashLines() {
@@ -80098,7 +80231,12 @@ async function openTarget(settings2, context3, log) {
     }
     const swap2 = await ensureSwap(host2, settings2.swap, log);
     const services = { service: settings2.watch.service, baselineService: settings2.watch.baselineService };
-    const watch = await HostWatch.start(host2, { logsCommand: settings2.watch.logsCommand, services, log });
+    const watch = await HostWatch.start(host2, {
+      logsCommand: settings2.watch.logsCommand,
+      services,
+      speedProbe: settings2.watch.speedProbe,
+      log
+    });
     return {
       watch,
       observer: {
@@ -80501,13 +80639,12 @@ async function measureAndDecide(settings2, baseline, target, log) {
     measure: async (firstIndex) => warnOfFailedProbes(await runSeries(plan, settings2.load.bursts, firstIndex, target?.observer), log),
     findings: (bursts) => healthFindings(target?.watch.bursts ?? [], bursts),
     onConfirming: (first) => log.info(`first verdict ${first.verdict}: confirming with ${settings2.load.bursts} more bursts`),
-    hostRules: (decision2) => applyMemoryRules(decision2, {
-      limits: settings2.memoryGate,
-      hostBursts: target?.watch.bursts ?? [],
-      // Like latency, a history measured with other settings is not compared.
-      history: baseline.settingsChanges.length === 0 && baseline.source.kind === "history" ? baseline.source.runs : [],
-      live: baseline.source.kind === "ab"
-    })
+    hostRules: (decision2) => {
+      const hostBursts = target?.watch.bursts ?? [];
+      const history = baseline.settingsChanges.length === 0 && baseline.source.kind === "history" ? baseline.source.runs : [];
+      const memory = applyMemoryRules(decision2, { limits: settings2.memoryGate, hostBursts, history, live: baseline.source.kind === "ab" });
+      return applyHostSpeedRule(memory, hostSpeedFigures(runHostSpeedOf(hostBursts), history));
+    }
   });
 }
 function warnOfFailedProbes(bursts, log) {
@@ -80553,7 +80690,8 @@ function historyRunOf(settings2, context3, verdict2, healthy, target) {
     healthy,
     bursts: candidate.map(historyBurstOf),
     curve: mergedCurve(candidate.map((burst) => burst.histogram)),
-    serviceMemory: runServiceMemory(candidateHostBursts.map((burst) => burst.figures.service)) ?? void 0
+    serviceMemory: runServiceMemory(candidateHostBursts.map((burst) => burst.figures.service)) ?? void 0,
+    hostSpeedMbps: runHostSpeedOf(candidateHostBursts)
   };
 }
 
@@ -80993,6 +81131,19 @@ function latencyTable(report, columnTitle = "This run") {
     const before = network2.historyRttMs === void 0 ? "\u2014" : milliseconds(network2.historyRttMs);
     const current = network2.rttMs === void 0 ? "\u2014" : milliseconds(network2.rttMs);
     rows.push(["network RTT", before, current, ...hasService ? ["\u2014"] : [], "\u2014", "\u2014", failed]);
+  }
+  const speed = report.hostSpeed;
+  if (speed) {
+    const outside = speed.change !== void 0 && Math.abs(speed.change) >= HOST_SPEED_LIMIT;
+    rows.push([
+      "host speed (CPU probe)",
+      speed.historyMbps === void 0 ? "\u2014" : `${speed.historyMbps} MB/s`,
+      `${speed.currentMbps} MB/s`,
+      ...hasService ? ["\u2014"] : [],
+      speed.change === void 0 ? "\u2014" : signedPercent(speed.change),
+      `\xB1${plainPercent(HOST_SPEED_LIMIT)}`,
+      outside ? "\u26A0\uFE0F host changed" : STATUS_TEXT.info
+    ]);
   }
   const memory = memoryTableRows(report, STATUS_TEXT).map((row) => hasService ? [...row.slice(0, 3), "\u2014", ...row.slice(3)] : row);
   const header = ["Metric", "Baseline", columnTitle, ...hasService ? ["Service"] : [], "Change", "Limit", "Status"];
@@ -81580,6 +81731,7 @@ var hostBurst = record2({
   oomKills: list(oomKill),
   crashLines: record2({ quoted: list(crashLine), total: count2 }),
   generatorCpu: nonNegative,
+  hostSpeed: optional(record2({ mib: integer(1), hashMs: nonNegative, mbPerSec: nonNegative })),
   flags: list(healthFlag),
   gaps: list(text())
 });
@@ -81667,6 +81819,12 @@ var network = record2({
   failedProbes: count2,
   failure: optional(text(200))
 });
+var hostSpeed = record2({
+  currentMbps: nonNegative,
+  historyMbps: optional(nonNegative),
+  change: optional(finite()),
+  historyRuns: count2
+});
 var reportShape = record2({
   schema: oneOf([REPORT_SCHEMA]),
   version: oneOf([REPORT_VERSION]),
@@ -81698,6 +81856,7 @@ var reportShape = record2({
   decision: optional(decision),
   host: optional(host),
   network: optional(network),
+  hostSpeed: optional(hostSpeed),
   error: optional(text(REPORT_ERROR_MAX_CHARS))
 });
 function parseReport2(data) {
@@ -81773,6 +81932,8 @@ function setOutputs(report, reportPath, commentUrl) {
   setOutput("network-rtt-ms", report.network?.rttMs?.toFixed(3) ?? "");
   setOutput("service-median-ms", report.network?.serviceMedianMs?.toFixed(3) ?? "");
   setOutput("service-p95-ms", report.network?.serviceP95Ms?.toFixed(3) ?? "");
+  const speedChange = report.hostSpeed?.change;
+  setOutput("host-speed-change", speedChange === void 0 ? "" : signedPercent(speedChange).replace("%", ""));
 }
 async function postComment(report, settings2, context3, pullRequest, log) {
   if (settings2.comment === "never") return "";

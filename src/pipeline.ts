@@ -20,6 +20,7 @@ import type { GateReport } from './report/gate-report.ts';
 import { openTarget, type TargetSession } from './target/session.ts';
 import type { BaselineSource } from './verdict/decide.ts';
 import { runVerdict, type RunVerdict } from './verdict/run-verdict.ts';
+import { applyHostSpeedRule, hostSpeedFigures, runHostSpeedOf } from './verdict/host-speed-rule.ts';
 import { applyMemoryRules } from './verdict/memory-rules.ts';
 import { healthFindings } from './watch/health.ts';
 import { summarizeHostRun } from './watch/host-summary.ts';
@@ -105,14 +106,13 @@ async function measureAndDecide(settings: Settings, baseline: Baseline, target: 
     measure: async (firstIndex) => warnOfFailedProbes(await runSeries(plan, settings.load.bursts, firstIndex, target?.observer), log),
     findings: (bursts) => healthFindings(target?.watch.bursts ?? [], bursts),
     onConfirming: (first) => log.info(`first verdict ${first.verdict}: confirming with ${settings.load.bursts} more bursts`),
-    hostRules: (decision) =>
-      applyMemoryRules(decision, {
-        limits: settings.memoryGate,
-        hostBursts: target?.watch.bursts ?? [],
-        // Like latency, a history measured with other settings is not compared.
-        history: baseline.settingsChanges.length === 0 && baseline.source.kind === 'history' ? baseline.source.runs : [],
-        live: baseline.source.kind === 'ab',
-      }),
+    hostRules: (decision) => {
+      const hostBursts = target?.watch.bursts ?? [];
+      // Like latency, a history measured with other settings is not compared.
+      const history = baseline.settingsChanges.length === 0 && baseline.source.kind === 'history' ? baseline.source.runs : [];
+      const memory = applyMemoryRules(decision, { limits: settings.memoryGate, hostBursts, history, live: baseline.source.kind === 'ab' });
+      return applyHostSpeedRule(memory, hostSpeedFigures(runHostSpeedOf(hostBursts), history));
+    },
   });
 }
 
@@ -176,5 +176,6 @@ function historyRunOf(settings: Settings, context: RunContext, verdict: RunVerdi
     bursts: candidate.map(historyBurstOf),
     curve: mergedCurve(candidate.map((burst) => burst.histogram)),
     serviceMemory: runServiceMemory(candidateHostBursts.map((burst) => burst.figures.service)) ?? undefined,
+    hostSpeedMbps: runHostSpeedOf(candidateHostBursts),
   };
 }

@@ -65,6 +65,8 @@ export interface HistoryRun {
   curve: number[];
   /** The service's peak memory over the bursts (`service-match` / `service-unit`); absent in older histories. */
   serviceMemory?: StoredServiceMemory;
+  /** The host's speed index (MB/s of SHA-256 over zeros, median of the run's probes); absent in older histories. */
+  hostSpeedMbps?: number;
 }
 
 export interface BaselineDocument {
@@ -153,6 +155,9 @@ function runProblem(run: unknown, where: string): string | undefined {
       return `${where}.bursts[${i}] lacks numeric ${BURST_FIELDS.join('/')}`;
     }
     if (burst.rttMs !== undefined && !isNumber(burst.rttMs)) return `${where}.bursts[${i}].rttMs is not a number`;
+  }
+  if (run.hostSpeedMbps !== undefined && !(isNumber(run.hostSpeedMbps) && run.hostSpeedMbps > 0)) {
+    return `${where}.hostSpeedMbps is not a positive number`;
   }
   return undefined;
 }

@@ -53,6 +53,7 @@ export const INPUT_DEFAULTS = {
   'max-memory-increase': '20%',
   'min-memory-headroom': '10%',
   'max-swap-in': '',
+  'host-speed-probe': 'auto',
 } as const;
 
 export type InputName = keyof typeof INPUT_DEFAULTS;

@@ -312,6 +312,7 @@ const HOST_SETTINGS: readonly InputName[] = [
   'swap-persist',
   'lock',
   'lock-timeout',
+  'host-speed-probe',
 ];
 const POST_REPORT_INPUTS: readonly InputName[] = ['comment-from', 'comment', 'name', 'github-token'];
 
@@ -510,7 +511,7 @@ export function parseInputs(raw: RawInputs): RunPlan {
       persist: reader.boolean('swap-persist'),
     },
     lock: { enabled: reader.boolean('lock'), timeoutMs: reader.durationMs('lock-timeout', { allowZero: true }) },
-    watch: { logsCommand, ...memory.watch },
+    watch: { logsCommand, ...memory.watch, speedProbe: reader.oneOf<'auto' | 'off'>('host-speed-probe', ['auto', 'off']) === 'auto' },
     gate: {
       maxMedianIncrease: reader.fraction('max-median-increase'),
       maxP95Increase: reader.fraction('max-p95-increase'),

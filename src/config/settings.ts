@@ -62,6 +62,8 @@ export interface WatchSettings {
   service?: ServiceSelector;
   /** `baseline-service-match`: the baseline deployment's processes, for live A/B memory. */
   baselineService?: ServiceSelector;
+  /** `host-speed-probe: auto`: time a fixed CPU workload on the host before each burst. */
+  speedProbe?: boolean;
 }
 
 export interface GateSettings {

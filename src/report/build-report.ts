@@ -10,6 +10,7 @@ import type { RttFigures } from '../load/rtt-probe.ts';
 import type { HostReport } from '../target/session.ts';
 import { DEFAULT_HISTORY_RUNS } from '../verdict/decide.ts';
 import type { Decision } from '../verdict/decision.ts';
+import { hostSpeedFigures, runHostSpeedOf } from '../verdict/host-speed-rule.ts';
 import { runFigures } from '../verdict/run-figures.ts';
 import { median } from '../verdict/statistics.ts';
 import type { BurstHostHealth } from '../watch/health.ts';
@@ -74,6 +75,7 @@ export function buildReport(settings: Settings, context: RunContext, outcome: Ru
       curve: curvesOf(bursts, baseline?.comparable ?? []),
     }),
     ...withNetwork(bursts, baseline?.comparable ?? [], outcome.rttBefore),
+    ...withHostSpeed(host?.bursts ?? [], baseline?.settingsChanges.length ? [] : (baseline?.comparable ?? [])),
     ...(error !== undefined && { error }),
   };
 }
@@ -98,4 +100,9 @@ function withNetwork(
 ): Pick<GateReport, 'network'> {
   const network = networkSummaryOf(bursts, comparable, before);
   return network ? { network } : {};
+}
+
+function withHostSpeed(hostBursts: readonly BurstHostHealth[], comparable: readonly HistoryRun[]): Pick<GateReport, 'hostSpeed'> {
+  const hostSpeed = hostSpeedFigures(runHostSpeedOf(hostBursts), comparable);
+  return hostSpeed ? { hostSpeed } : {};
 }

@@ -13,6 +13,7 @@ import type { BurstHostHealth } from '../watch/health.ts';
 import type { HostRunSummary } from '../watch/host-summary.ts';
 import type { HostMachine } from '../watch/machine.ts';
 import type { NetworkSummary } from './network-summary.ts';
+import type { HostSpeedFigures } from '../verdict/host-speed-rule.ts';
 
 export const REPORT_SCHEMA = 'loadgate-report';
 export const REPORT_VERSION = 1;
@@ -78,6 +79,8 @@ export interface GateReport {
   host?: HostReport & { bursts: BurstHostHealth[]; storedBaseline?: StoredBaselineHost };
   /** The network round trip and service time (`network-rtt: auto`); absent in older reports. */
   network?: NetworkSummary;
+  /** The host's speed index against the history's (`host-speed-probe: auto`); absent in older reports. */
+  hostSpeed?: HostSpeedFigures;
   /** Set when the run failed before or while measuring: what happened, in words. */
   error?: string;
 }

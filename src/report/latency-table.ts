@@ -2,7 +2,8 @@
 
 import { markdownTable } from 'markdown-table';
 import type { Comparison, ComparedMetric, ComparisonStatus } from '../verdict/decision.ts';
-import { milliseconds, signedPercent } from '../verdict/wording.ts';
+import { milliseconds, plainPercent, signedPercent } from '../verdict/wording.ts';
+import { HOST_SPEED_LIMIT } from '../verdict/host-speed-rule.ts';
 import type { GateReport } from './gate-report.ts';
 import { inertProse } from './untrusted-text.ts';
 import type { RunFigures } from '../verdict/run-figures.ts';
@@ -52,6 +53,19 @@ export function latencyTable(report: GateReport, columnTitle = 'This run'): stri
     const before = network.historyRttMs === undefined ? '—' : milliseconds(network.historyRttMs);
     const current = network.rttMs === undefined ? '—' : milliseconds(network.rttMs);
     rows.push(['network RTT', before, current, ...(hasService ? ['—'] : []), '—', '—', failed]);
+  }
+  const speed = report.hostSpeed;
+  if (speed) {
+    const outside = speed.change !== undefined && Math.abs(speed.change) >= HOST_SPEED_LIMIT;
+    rows.push([
+      'host speed (CPU probe)',
+      speed.historyMbps === undefined ? '—' : `${speed.historyMbps} MB/s`,
+      `${speed.currentMbps} MB/s`,
+      ...(hasService ? ['—'] : []),
+      speed.change === undefined ? '—' : signedPercent(speed.change),
+      `±${plainPercent(HOST_SPEED_LIMIT)}`,
+      outside ? '⚠️ host changed' : STATUS_TEXT.info,
+    ]);
   }
   // The service column (latency − network RTT) is there only when the run measured the RTT.
   const memory = memoryTableRows(report, STATUS_TEXT).map((row) => (hasService ? [...row.slice(0, 3), '—', ...row.slice(3)] : row));

@@ -268,6 +268,7 @@ const hostBurst = record<HostBurst>({
   oomKills: list(oomKill),
   crashLines: record<HostBurst['crashLines']>({ quoted: list(crashLine), total: count }),
   generatorCpu: nonNegative,
+  hostSpeed: optional(record<NonNullable<HostBurst['hostSpeed']>>({ mib: integer(1), hashMs: nonNegative, mbPerSec: nonNegative })),
   flags: list(healthFlag),
   gaps: list(text()),
 });
@@ -365,6 +366,13 @@ const network = record<NonNullable<Report['network']>>({
   failure: optional(text(200)),
 });
 
+const hostSpeed = record<NonNullable<Report['hostSpeed']>>({
+  currentMbps: nonNegative,
+  historyMbps: optional(nonNegative),
+  change: optional(finite()),
+  historyRuns: count,
+});
+
 const reportShape = record<Report>({
   schema: oneOf([REPORT_SCHEMA]),
   version: oneOf([REPORT_VERSION]),
@@ -396,6 +404,7 @@ const reportShape = record<Report>({
   decision: optional(decision),
   host: optional(host),
   network: optional(network),
+  hostSpeed: optional(hostSpeed),
   error: optional(text(REPORT_ERROR_MAX_CHARS)),
 });
 

@@ -59,7 +59,12 @@ export async function openTarget(settings: Settings, context: RunContext, log: L
     }
     const swap = await ensureSwap(host, settings.swap, log);
     const services = { service: settings.watch.service, baselineService: settings.watch.baselineService };
-    const watch = await HostWatch.start(host, { logsCommand: settings.watch.logsCommand, services, log });
+    const watch = await HostWatch.start(host, {
+      logsCommand: settings.watch.logsCommand,
+      services,
+      speedProbe: settings.watch.speedProbe,
+      log,
+    });
     return {
       watch,
       observer: {

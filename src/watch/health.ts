@@ -1,5 +1,6 @@
 // Per-burst health verdicts and what they mean for the run's verdict. Pure.
 
+import type { HostSpeedProbe } from './host-speed.ts';
 import type { BurstResult, BurstTarget } from '../load/measurement.ts';
 import type { BurstHostFigures } from './burst-figures.ts';
 import type { CrashScan } from './crash-patterns.ts';
@@ -27,6 +28,8 @@ export interface BurstHostHealth {
   /** Crash lines the logs-command printed that were not there before the burst. */
   crashLines: CrashScan;
   generatorCpu: number;
+  /** The host's speed probe just before the burst (`host-speed-probe: auto`); absent when off or failed. */
+  hostSpeed?: HostSpeedProbe;
   flags: HealthFlag[];
   /** What could not be observed, and why (kernel log unreadable, sampler ended early…). */
   gaps: string[];

@@ -9,6 +9,7 @@ import { burstFigures } from './burst-figures.ts';
 import { scanCrashLines, unseenLines } from './crash-patterns.ts';
 import { MACHINE_COMMAND, parseMachine, type HostMachine } from './machine.ts';
 import { healthFlags, type BurstHostHealth } from './health.ts';
+import { probeHostSpeed, type HostSpeedProbe } from './host-speed.ts';
 import type { OomKill } from './kernel-log.ts';
 import { KERNEL_LOG_PROBE_SCRIPT, probeKernelLog, readKernelKills, type KernelLogSource } from './kernel-log-source.ts';
 import { parseBootTime, parseVmstat } from './proc-parsers.ts';
@@ -23,6 +24,8 @@ export interface HostWatchOptions {
   logsCommand?: string;
   /** The service whose own memory is sampled each burst; checked on the host before any load. */
   services?: ServiceSelectors;
+  /** `host-speed-probe: auto`: time a fixed CPU workload on the host before each burst (host-speed.ts). */
+  speedProbe?: boolean;
   log: Log;
 }
 
@@ -44,6 +47,10 @@ export class HostWatch implements BurstObserver {
   private current: BurstWatch | null = null;
   private readonly reportedKills = new Set<string>();
   private readonly seenLogLines = new Map<string, number>();
+  /** MiB the run's first speed probe chose to hash: every later probe hashes the same. */
+  private speedProbeMib: number | undefined;
+  /** A probe that failed once is not tried again: its gap is reported with that burst. */
+  private speedProbeFailed = false;
 
   private constructor(
     private readonly host: RemoteHost,
@@ -77,14 +84,15 @@ export class HostWatch implements BurstObserver {
     return watch;
   }
 
-  /** Starts the sampler and waits for its first sample, the "before" figures. */
+  /** Times the host's speed (between bursts, never during one), starts the sampler and waits for its first sample. */
   async beginBurst(): Promise<BurstWatch> {
+    const speed = this.options.speedProbe && !this.speedProbeFailed ? await this.probeSpeed() : undefined;
     const startedAt = new Date();
     const sampler = startSampler(this.host, this.options.log, this.services);
     const first = await sampler.nextSample(FIRST_SAMPLE_TIMEOUT_MS);
     return {
       end: async (burst) => {
-        const gaps: string[] = [];
+        const gaps: string[] = typeof speed === 'string' ? [speed] : [];
         if (first === null) gaps.push('the host sampler gave no sample when the burst began');
         // The sampler prints its last sample as it stops: the "after" figures, without waiting for its next tick.
         const last = await sampler.stop().catch((error: unknown) => {
@@ -121,6 +129,7 @@ export class HostWatch implements BurstObserver {
           oomKills,
           crashLines,
           generatorCpu: burst.generatorCpu,
+          ...(speed !== undefined && typeof speed !== 'string' && { hostSpeed: speed }),
           flags: healthFlags({ figures, oomKills, crashLines, generatorCpu: burst.generatorCpu }),
           gaps,
         };
@@ -165,6 +174,18 @@ export class HostWatch implements BurstObserver {
         return { kills: fresh, oomKillCount: read.oomKillCount };
       }
       await new Promise((resolve) => setTimeout(resolve, KERNEL_LOG_POLL_MS));
+    }
+  }
+
+  /** The probe's figures, or why there are none (a gap: a run is never failed for its probe). */
+  private async probeSpeed(): Promise<HostSpeedProbe | string> {
+    try {
+      const probe = await probeHostSpeed(this.host, this.speedProbeMib);
+      this.speedProbeMib ??= probe.mib;
+      return probe;
+    } catch (error) {
+      this.speedProbeFailed = true;
+      return `${messageOf(error)}; not tried again this run`;
     }
   }
 

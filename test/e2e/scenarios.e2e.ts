@@ -259,7 +259,9 @@ describe('loadgate against a 1 GiB VM running gunicorn, run as the GitHub runner
       assert.ok(run.healthy, 'a run without crashes is a usable baseline');
       assert.equal(run.bursts.length, 3);
       assert.ok(run.host, 'the host summary is stored with the run');
+      assert.ok(run.hostSpeedMbps !== undefined && run.hostSpeedMbps > 0, `host speed index ${run.hostSpeedMbps}`);
     }
+    t.diagnostic(`baseline runs' host speed: ${runs.map((run) => run.hostSpeedMbps).join(', ')} MB/s`);
     assert.equal(fake.comments(PR).length, 0);
     assert.deepEqual(fake.violations, []);
     t.diagnostic(`baseline runs' p50: ${medians.map((ms) => ms.toFixed(1)).join(', ')} ms`);
@@ -313,8 +315,9 @@ describe('loadgate against a 1 GiB VM running gunicorn, run as the GitHub runner
       assert.equal(run.outputs.verdict, 'regression', run.report.headline);
       const change = Number(run.outputs['median-change']);
       t.diagnostic(
-        `delay ${BASE_DELAY_MS} → ${injected} ms on a ${baselineP50Ms.toFixed(1)} ms baseline p50: p50 ${run.outputs['median-ms']} ms (${run.outputs['median-change']} %)`,
+        `delay ${BASE_DELAY_MS} → ${injected} ms on a ${baselineP50Ms.toFixed(1)} ms baseline p50: p50 ${run.outputs['median-ms']} ms (${run.outputs['median-change']} %), host speed ${run.outputs['host-speed-change']} %`,
       );
+      assert.match(run.outputs['host-speed-change']!, /^[+-]\d+\.\d$/, 'the host speed is compared with the history');
       assert.ok(change > 15 && change < 60, `p50 change ${run.outputs['median-change']} % for a +${SLOWDOWN * 100} % slowdown`);
       assert.equal(run.report.decision?.confirmed, true, 'a failing verdict is confirmed with more bursts');
       assert.equal(run.report.bursts.length, 6);
@@ -329,7 +332,11 @@ describe('loadgate against a 1 GiB VM running gunicorn, run as the GitHub runner
       assert.match(body, new RegExp(`### ❌ ${NAME}: p50 \\+\\d+\\.\\d% over baseline`));
       // Right-aligned columns pad their titles when a cell is wider (the host memory row's is).
       assert.match(body, /\| Metric +\| +Baseline +\| +This PR +\|(?: +Service +\|)? +Change +\| +Limit +\| Status +\|/);
-      assert.match(body, /\| p50 \(median\) +\| +[\d.]+ ms \| +[\d.]+ ms \|(?: +[\d.]+ ms \|)? +\+\d+\.\d% \| +\+15% \| ❌ regression +\|/);
+      // Judged on service time (the RTT rule), the Baseline column says so: "105 ms service".
+      assert.match(
+        body,
+        /\| p50 \(median\) +\| +[\d.]+ ms(?: service)? \| +[\d.]+ ms \|(?: +[\d.]+ ms \|)? +\+\d+\.\d% \| +\+15% \| ❌ regression +\|/,
+      );
       assert.match(body, /```mermaid\n[\s\S]*xychart-beta[\s\S]*line "baseline" \[[\d., ]+\]\n\s*line "this PR" \[[\d., ]+\]\n```/);
       const stored = parseDocument(fake.fileText('loadgate-baseline', baselineFilePath(NAME))!, 'branch');
       assert.equal(stored.histories[NAME]?.length, 3, 'PR runs never write the baseline');

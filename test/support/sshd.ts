@@ -17,6 +17,8 @@ export interface SshdOptions {
   encryptedKeyPassphrase?: string;
   /** Wait this long for sshd to listen. Default 15 s. */
   startTimeoutMs?: number;
+  /** A cgroup's `cgroup.procs`: sshd starts in it, so every session (and what it runs) is in it too. */
+  cgroupProcs?: string;
 }
 
 export interface Sshd {
@@ -92,7 +94,12 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
     );
 
     let log = '';
-    const started = spawn(SSHD, ['-D', '-e', '-f', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const command = [SSHD, '-D', '-e', '-f', configPath];
+    const started = options.cgroupProcs
+      ? spawn('sh', ['-c', 'echo $$ > "$1" && shift && exec "$@"', 'sh', options.cgroupProcs, ...command], {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        })
+      : spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
     child = started;
     started.stderr!.setEncoding('utf8');
     started.stderr!.on('data', (chunk: string) => {
