@@ -77381,6 +77381,7 @@ var BAND_SIGMAS = 3;
 var MIN_CHANGE_MS = 1;
 var HISTOGRAM_RESOLUTION = 1e-3;
 var SMALLEST_LATENCY_MS = 1e-3;
+var DETECTION_Z = 1.645;
 var AB_SIGNIFICANCE = 0.05;
 var TOO_NOISY_ADVICE = "Use more bursts, longer bursts, a quieter host, or A/B mode (baseline-url).";
 var logOf = (ms) => Math.log(Math.max(ms, SMALLEST_LATENCY_MS));
@@ -77396,6 +77397,13 @@ function historyBand(logs) {
   const { centre, spread: rawSpread } = robustCentreAndSpread(logs);
   const spread = Math.max(rawSpread, MIN_LOG_SPREAD);
   return { centre, halfBand: BAND_SIGMAS * spread * Math.sqrt(1 + 1 / logs.length) };
+}
+function minDetectableChange(runFigures2, maxIncrease) {
+  const logs = runFigures2.map(logOf);
+  const spread = Math.max(robustCentreAndSpread(logs).spread, MIN_LOG_SPREAD);
+  const threshold = logs.length < COLD_START_RUNS ? Math.log1p(maxIncrease) : Math.max(Math.log1p(maxIncrease), historyBand(logs).halfBand);
+  const n = logs.length;
+  return Math.expm1(threshold + DETECTION_Z * spread * Math.sqrt(1 + Math.PI / (2 * n)) * (1 + 1.5 / Math.sqrt(n)));
 }
 function judgeAgainstHistory(metric, runFigures2, current, maxIncrease) {
   const logs = runFigures2.map(logOf);
@@ -77418,6 +77426,7 @@ function judgeAgainstHistory(metric, runFigures2, current, maxIncrease) {
     change,
     reasoning,
     phrase,
+    minDetectableChange: minDetectableChange(runFigures2, maxIncrease),
     warning: !coldStart && bandUpper > 2 * maxIncrease ? `The ${metric} history is too noisy for the +${plainPercent(maxIncrease)} limit: its noise band reaches ${signedPercent(bandUpper)} (${runs(runCount)}), so only slowdowns beyond that can fail the check. ${TOO_NOISY_ADVICE}` : void 0
   });
   if (ratio > 1 + maxIncrease) {
@@ -77693,6 +77702,10 @@ function passHeadline(rows, view) {
   const changes = latency.map((row) => `${row.metric} ${signedPercent(row.change ?? 0)}${row.status === "improved" ? " (improved)" : ""}`);
   return `${changes.join(", ")} vs baseline (${view.context})`;
 }
+function detectableChangeWarning(detectable, limit, context3) {
+  if (detectable <= limit) return void 0;
+  return `With this history (${context3}), loadgate catches a p50 slowdown of ${signedPercent(detectable)} or more in 95% of runs, above the +${plainPercent(limit)} limit: a slowdown between the two often passes. A/B mode (\`baseline-url\`) measures both builds side by side and catches less; a quieter host, longer bursts or more bursts narrow the history.`;
+}
 function basisOf(input, measured) {
   if (input.baseline.kind !== "history" || !input.networkRtt) return void 0;
   return chooseBasis(measured.map(historyBurstOf), historyWindow(input.baseline));
@@ -77712,6 +77725,7 @@ function decide(input) {
       `Confirmed: the first ${input.confirmation.firstBursts} bursts gave ${input.confirmation.firstVerdict}; this verdict uses all ${input.bursts.length}.`
     );
   }
+  let detectable;
   const finish = (verdict2, headline, rows2) => ({
     verdict: verdict2,
     mode: view.mode,
@@ -77721,14 +77735,23 @@ function decide(input) {
     notes,
     confirmed: input.confirmation !== void 0,
     crashed: crashes.length > 0,
-    ...basis && view.mode !== "no-history" && { latencyBasis: basis.basis }
+    ...basis && view.mode !== "no-history" && { latencyBasis: basis.basis },
+    ...detectable !== void 0 && { minDetectableChange: detectable }
   });
   if (crashes.length > 0) notes.push(...crashes.map((crash) => `Crash: ${crash}.`));
   if (candidate.length === 0 && crashes.length === 0) return finish("error", "no load bursts were measured", []);
   const rows = [
     ...LATENCY_METRICS.map((metric) => {
       const judged = latency.length ? view.judge?.(metric, latency, maxIncreaseOf(metric, input.gate)) : void 0;
-      if (judged?.warning) warnings.push(judged.warning);
+      if (metric === "p50" && judged?.minDetectableChange !== void 0) {
+        detectable = judged.minDetectableChange;
+        const warning = detectableChangeWarning(detectable, input.gate.maxMedianIncrease, view.context);
+        if (warning) warnings.push(warning);
+        else if (judged.warning) warnings.push(judged.warning);
+        notes.push(
+          `With this history (${view.context}), loadgate catches a p50 slowdown of ${signedPercent(detectable)} or more in 95% of runs.`
+        );
+      } else if (judged?.warning) warnings.push(judged.warning);
       return latencyRow(metric, judged, view, latency, input.gate);
     }),
     ...INFO_METRICS.map((metric) => infoRow(metric, view, candidate)),
@@ -80788,7 +80811,8 @@ var decision = record2({
   notes: list(text()),
   confirmed: flag,
   crashed: flag,
-  latencyBasis: optional(oneOf(["service-time", "end-to-end"]))
+  latencyBasis: optional(oneOf(["service-time", "end-to-end"])),
+  minDetectableChange: optional(nonNegative)
 });
 var settings = record2({
   url: text(REPORT_TEXT_MAX_CHARS, HTTP_URL),

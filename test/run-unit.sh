@@ -20,6 +20,7 @@ unit_tests=(
   test/report/comment-body.test.ts
   test/report/report-schema.test.ts
   test/verdict/decide.test.ts
+  test/verdict/detectable-change.test.ts
   test/verdict/host-speed-rule.test.ts
   test/verdict/statistics.test.ts
   test/watch/crash-patterns.test.ts

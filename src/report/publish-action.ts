@@ -33,6 +33,8 @@ export function setOutputs(report: GateReport, reportPath: string, commentUrl: s
   core.setOutput('network-rtt-ms', report.network?.rttMs?.toFixed(3) ?? '');
   core.setOutput('service-median-ms', report.network?.serviceMedianMs?.toFixed(3) ?? '');
   core.setOutput('service-p95-ms', report.network?.serviceP95Ms?.toFixed(3) ?? '');
+  const detectable = report.decision?.minDetectableChange;
+  core.setOutput('min-detectable-change', detectable === undefined ? '' : (detectable * 100).toFixed(1));
   const speedChange = report.hostSpeed?.change;
   core.setOutput('host-speed-change', speedChange === undefined ? '' : signedPercent(speedChange).replace('%', ''));
 }

@@ -316,6 +316,7 @@ const decision = record<NonNullable<Report['decision']>>({
   confirmed: flag,
   crashed: flag,
   latencyBasis: optional(oneOf(['service-time', 'end-to-end'] as const)),
+  minDetectableChange: optional(nonNegative),
 });
 
 const settings = record<Report['settings']>({

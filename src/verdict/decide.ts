@@ -257,6 +257,15 @@ function passHeadline(rows: Row[], view: BaselineView): string {
   return `${changes.join(', ')} vs baseline (${view.context})`;
 }
 
+function detectableChangeWarning(detectable: number, limit: number, context: string): string | undefined {
+  if (detectable <= limit) return undefined;
+  return (
+    `With this history (${context}), loadgate catches a p50 slowdown of ${signedPercent(detectable)} or more in 95% of runs, ` +
+    `above the +${plainPercent(limit)} limit: a slowdown between the two often passes. ` +
+    'A/B mode (`baseline-url`) measures both builds side by side and catches less; a quieter host, longer bursts or more bursts narrow the history.'
+  );
+}
+
 /** Which latency a stored baseline is judged on; undefined outside stored mode or with `network-rtt: off`. */
 function basisOf(input: DecisionInput, measured: BurstResult[]): BasisChoice | undefined {
   if (input.baseline.kind !== 'history' || !input.networkRtt) return undefined;
@@ -280,6 +289,8 @@ export function decide(input: DecisionInput): Decision {
       `Confirmed: the first ${input.confirmation.firstBursts} bursts gave ${input.confirmation.firstVerdict}; this verdict uses all ${input.bursts.length}.`,
     );
   }
+  /** Set by the p50 judgement in stored mode. */
+  let detectable: number | undefined;
   const finish = (verdict: Verdict, headline: string, rows: Row[]): Decision => ({
     verdict,
     mode: view.mode,
@@ -290,6 +301,7 @@ export function decide(input: DecisionInput): Decision {
     confirmed: input.confirmation !== undefined,
     crashed: crashes.length > 0,
     ...(basis && view.mode !== 'no-history' && { latencyBasis: basis.basis }),
+    ...(detectable !== undefined && { minDetectableChange: detectable }),
   });
   if (crashes.length > 0) notes.push(...crashes.map((crash) => `Crash: ${crash}.`));
   if (candidate.length === 0 && crashes.length === 0) return finish('error', 'no load bursts were measured', []);
@@ -297,7 +309,16 @@ export function decide(input: DecisionInput): Decision {
   const rows: Row[] = [
     ...LATENCY_METRICS.map((metric) => {
       const judged = latency.length ? view.judge?.(metric, latency, maxIncreaseOf(metric, input.gate)) : undefined;
-      if (judged?.warning) warnings.push(judged.warning);
+      if (metric === 'p50' && judged?.minDetectableChange !== undefined) {
+        detectable = judged.minDetectableChange;
+        // Says what the band warning says, with the figure a user can act on.
+        const warning = detectableChangeWarning(detectable, input.gate.maxMedianIncrease, view.context);
+        if (warning) warnings.push(warning);
+        else if (judged.warning) warnings.push(judged.warning);
+        notes.push(
+          `With this history (${view.context}), loadgate catches a p50 slowdown of ${signedPercent(detectable)} or more in 95% of runs.`,
+        );
+      } else if (judged?.warning) warnings.push(judged.warning);
       return latencyRow(metric, judged, view, latency, input.gate);
     }),
     ...INFO_METRICS.map((metric) => infoRow(metric, view, candidate)),

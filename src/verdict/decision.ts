@@ -40,6 +40,8 @@ export interface Decision {
   crashed: boolean;
   /** Stored mode with `network-rtt: auto`: whether p50/p95 were judged as service time or end to end. */
   latencyBasis?: 'service-time' | 'end-to-end';
+  /** Stored mode: the smallest p50 slowdown this history lets the gate flag in 95 % of runs (a fraction). */
+  minDetectableChange?: number;
 }
 
 /**

@@ -18,6 +18,8 @@ const MIN_CHANGE_MS = 1;
 const HISTOGRAM_RESOLUTION = 1e-3;
 /** Smallest latency the histogram records (1 µs): keeps logs and ratios finite for zero figures. */
 const SMALLEST_LATENCY_MS = 0.001;
+/** One-sided 95 %: a slowdown this many spreads past the threshold is flagged in 95 % of runs. */
+const DETECTION_Z = 1.645;
 /** A/B regressions also need the rank test to agree at this level. */
 export const AB_SIGNIFICANCE = 0.05;
 
@@ -32,6 +34,8 @@ export interface LatencyJudgement {
   /** Short form for the headline, set for regressions and inconclusive results. */
   phrase?: string;
   warning?: string;
+  /** Stored mode: the smallest slowdown flagged in 95 % of runs (minDetectableChange). */
+  minDetectableChange?: number;
 }
 
 const TOO_NOISY_ADVICE = 'Use more bursts, longer bursts, a quieter host, or A/B mode (baseline-url).';
@@ -60,6 +64,22 @@ export function historyBand(logs: number[]): { centre: number; halfBand: number 
 }
 
 /**
+ * The smallest slowdown the stored rule flags in 95 % of runs with this history: a run's log figure
+ * strays from its true value by about the history's run-to-run spread, and is flagged above both
+ * the percent limit and (from COLD_START_RUNS runs) the noise band. Ignores MIN_CHANGE_MS, which
+ * only matters below 10 ms. A fraction: 0.155 is +15.5 %.
+ */
+export function minDetectableChange(runFigures: number[], maxIncrease: number): number {
+  const logs = runFigures.map(logOf);
+  const spread = Math.max(robustCentreAndSpread(logs).spread, MIN_LOG_SPREAD);
+  const threshold = logs.length < COLD_START_RUNS ? Math.log1p(maxIncrease) : Math.max(Math.log1p(maxIncrease), historyBand(logs).halfBand);
+  // The run strays by its own spread, the median it is compared with by π/2N of it again, and a
+  // spread read off N runs (a MAD) is itself uncertain: widened by 1.5/√N (checked by simulation).
+  const n = logs.length;
+  return Math.expm1(threshold + DETECTION_Z * spread * Math.sqrt(1 + Math.PI / (2 * n)) * (1 + 1.5 / Math.sqrt(n)));
+}
+
+/**
  * Stored-baseline rule. `runFigures` holds each past run's figure (the median of its bursts),
  * oldest first; `current` is this run's median of bursts. With fewer than COLD_START_RUNS runs only
  * the percent limit applies. Needs at least one run.
@@ -85,6 +105,7 @@ export function judgeAgainstHistory(metric: LatencyMetric, runFigures: number[],
     change,
     reasoning,
     phrase,
+    minDetectableChange: minDetectableChange(runFigures, maxIncrease),
     warning:
       !coldStart && bandUpper > 2 * maxIncrease
         ? `The ${metric} history is too noisy for the +${plainPercent(maxIncrease)} limit: its noise band reaches ${signedPercent(bandUpper)} (${runs(runCount)}), so only slowdowns beyond that can fail the check. ${TOO_NOISY_ADVICE}`

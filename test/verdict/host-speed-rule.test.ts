@@ -3,7 +3,10 @@ import { describe, test } from 'node:test';
 import { parseDocument, serializeDocument, emptyDocument, appendRun } from '../../src/baseline/history.ts';
 import { decide } from '../../src/verdict/decide.ts';
 import { applyHostSpeedRule, hostSpeedFigures, runHostSpeedOf } from '../../src/verdict/host-speed-rule.ts';
+import { latencyTable } from '../../src/report/latency-table.ts';
+import { parseReport } from '../../src/report/report-schema.ts';
 import { parseHostSpeed } from '../../src/watch/host-speed.ts';
+import { regressionReport } from '../report/fixtures.ts';
 import { bursts, gate, pastRun } from './bursts.ts';
 
 /** Six healthy stored runs at p50 20 ms / p95 40 ms whose host indices were these MB/s. */
@@ -122,5 +125,17 @@ describe('host speed as a validity check', { timeout: 10_000 }, () => {
     assert.equal(parseDocument(serializeDocument(document), 'here').histories.shop![0]!.hostSpeedMbps, 312.5);
     const bad = serializeDocument(appendRun(emptyDocument(), 'shop', { ...pastRun(20, 40, 0), hostSpeedMbps: -1 }));
     assert.throws(() => parseDocument(bad, 'here'), /histories\.shop\[0\]\.hostSpeedMbps is not a positive number/);
+  });
+
+  test('the table shows the host speed row, flagged when the host changed; the report file keeps it', () => {
+    const report = { ...regressionReport(), hostSpeed: hostSpeedFigures(288, HISTORY)! };
+    const row = latencyTable(report)
+      .split('\n')
+      .find((line) => line.startsWith('| host speed (CPU probe)'));
+    assert.ok(row, latencyTable(report));
+    assert.match(row, /\| +400 MB\/s \| +288 MB\/s \| +-28\.0% \| +±10% \| ⚠️ host changed +\|$/);
+    const steady = latencyTable({ ...report, hostSpeed: hostSpeedFigures(395, HISTORY)! });
+    assert.match(steady, /\| host speed \(CPU probe\) .*\| info +\|/);
+    assert.deepEqual(parseReport(JSON.parse(JSON.stringify(report))).hostSpeed, report.hostSpeed);
   });
 });
