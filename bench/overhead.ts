@@ -177,17 +177,10 @@ export function timeStatisticsAndReport(report: GateReport): number {
 export async function startLoopbackSsh(): Promise<LoopbackSsh | string> {
   const missing = ['src/remote/ssh.ts', 'src/remote/swap.ts', 'test/support/sshd.ts'].filter((path) => !existsSync(join(ROOT, path)));
   if (missing.length > 0) return `missing ${missing.join(', ')}`;
-  const { startSshd } = (await import('../test/support/sshd.ts')) as typeof import('../test/support/sshd.ts');
+  const { startSshd, targetInputs } = (await import('../test/support/sshd.ts')) as typeof import('../test/support/sshd.ts');
   const sshd = await startSshd();
   return {
-    inputs: {
-      host: sshd.host,
-      port: String(sshd.port),
-      username: sshd.username,
-      key: sshd.privateKey,
-      fingerprint: sshd.hostKeyFingerprint,
-      swap: 'off',
-    },
+    inputs: targetInputs(sshd),
     stop: () => sshd.stop(),
   };
 }

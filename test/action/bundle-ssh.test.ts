@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import { startTarget, type DemoTarget } from '../../src/demo/target.ts';
-import { startSshd, type Sshd } from '../support/sshd.ts';
+import { startSshd, targetInputs, type Sshd } from '../support/sshd.ts';
 import { runBundle, SHORT_RUN, type BundleRun } from '../support/run-bundle.ts';
 
 const PULL_REQUEST = {
@@ -27,12 +27,7 @@ describe('the bundle against a real loopback sshd', { timeout: 300_000 }, () => 
     inputs = {
       url: target.url,
       ...SHORT_RUN,
-      host: sshd.host,
-      port: String(sshd.port),
-      username: sshd.username,
-      key: sshd.privateKey,
-      fingerprint: sshd.hostKeyFingerprint,
-      swap: 'off',
+      ...targetInputs(sshd),
       'baseline-store': 'none',
       comment: 'never',
     };

@@ -7,10 +7,13 @@
 // run in order: each leaves the VM as the next expects it (no swap, /slow at BASE_DELAY_MS).
 
 import { strict as assert } from 'node:assert';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { baselineFilePath } from '../../src/baseline/branch-store.ts';
 import { parseDocument } from '../../src/baseline/history.ts';
 import type { GateReport } from '../../src/report/gate-report.ts';
+import { removeCgroup } from '../support/cgroup.ts';
 import { GitHubFake } from '../support/github-fake.ts';
 import { runBundle, type BundleRun } from '../support/run-bundle.ts';
 import { bootVm, buildImage, type Vm } from './vm/vm.ts';
@@ -608,5 +611,37 @@ describe('loadgate against a 1 GiB VM running gunicorn, run as the GitHub runner
       assert.ok(figures.peakKib > 20 * 1024, `memory.current ${figures.peakKib} KiB`);
     }
     assert.match(run.summary, /\*\*Service memory\*\* \(`gunicorn\.service`, measured as the unit's cgroup/);
+  });
+
+  it('11. the guest throttled from outside (a CPU cgroup around qemu): the same build is not blamed, the host is named', {
+    timeout: 300_000,
+  }, async (t) => {
+    // A fine-grained cap (10 ms period), as a hypervisor holds a host out of CPU credits.
+    const cgroup = `/sys/fs/cgroup/cpu/loadgate-e2e-guest-${process.pid}`;
+    mkdirSync(cgroup);
+    try {
+      writeFileSync(join(cgroup, 'cpu.cfs_period_us'), '10000');
+      writeFileSync(join(cgroup, 'cpu.cfs_quota_us'), '3500');
+      writeFileSync(join(cgroup, 'cgroup.procs'), String(vm.qemuPid));
+      const run = await gate(
+        { url: `${vm.appUrl}/slow`, ...LATENCY_LOAD, ...LIMITS, 'baseline-store': 'branch', comment: 'never', name: NAME },
+        'pull_request',
+        { GITHUB_RUN_ID: '11001' },
+        300_000,
+      );
+      const speed = Number(run.outputs['host-speed-change']);
+      t.diagnostic(`guest at 35 % of a core: ${run.report.headline}; p50 ${run.outputs['median-change']} %, host speed ${speed} %`);
+      assert.ok(speed <= -30, `host-speed-change ${run.outputs['host-speed-change']} % for a guest held to 35 % of a core`);
+      assert.equal(run.code, 0, shown(run));
+      assert.ok(['pass', 'inconclusive'].includes(run.outputs.verdict!), `${run.outputs.verdict}: ${run.report.headline}`);
+      if (run.outputs.verdict === 'inconclusive') {
+        assert.match(run.report.headline, /^the host ran \d+(\.\d+)?% slower than in its history \(CPU credits, steal or a neighbour\)/);
+      }
+      assert.match(run.summary, /\| host speed \(CPU probe\) +\| +[\d.]+ MB\/s \| +[\d.]+ MB\/s \|.*⚠️ host changed/);
+    } finally {
+      // Back to the root group, so that the group can go.
+      writeFileSync('/sys/fs/cgroup/cpu/cgroup.procs', String(vm.qemuPid));
+      await removeCgroup(cgroup);
+    }
   });
 });

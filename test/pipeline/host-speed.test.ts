@@ -4,12 +4,11 @@
 
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { parseDocument } from '../../src/baseline/history.ts';
 import type { RawInputs } from '../../src/config/input-defaults.ts';
@@ -17,7 +16,8 @@ import { parseInputs } from '../../src/config/parse.ts';
 import { parseRunContext } from '../../src/config/run-context.ts';
 import { runGate } from '../../src/pipeline.ts';
 import { captureLog } from '../support/capture-log.ts';
-import { startSshd, type Sshd } from '../support/sshd.ts';
+import { removeCgroup } from '../support/cgroup.ts';
+import { startSshd, targetInputs, type Sshd } from '../support/sshd.ts';
 
 const CGROUP = `/sys/fs/cgroup/cpu/loadgate-host-speed-${process.pid}`;
 /**
@@ -63,26 +63,14 @@ describe('host speed: a host throttled to part of a core', { timeout: 240_000 },
     service?.kill('SIGKILL');
     await sshd?.stop();
     if (existsSync(CGROUP)) setQuota('unlimited');
-    for (let attempt = 0; attempt < 50 && existsSync(CGROUP); attempt += 1) {
-      try {
-        rmdirSync(CGROUP);
-      } catch {
-        await sleep(100); // the killed processes are still leaving the group
-      }
-    }
-    assert.ok(!existsSync(CGROUP), `could not remove ${CGROUP}`);
+    await removeCgroup(CGROUP);
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   const gate = (inputs: RawInputs) => {
     const plan = parseInputs({
       url: serviceUrl,
-      host: sshd.host,
-      port: String(sshd.port),
-      username: sshd.username,
-      key: sshd.privateKey,
-      fingerprint: sshd.hostKeyFingerprint,
-      swap: 'off',
+      ...targetInputs(sshd),
       connections: '2',
       duration: '1s',
       bursts: '3',

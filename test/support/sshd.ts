@@ -46,6 +46,21 @@ export interface Sshd {
   stop(): Promise<void>;
 }
 
+/**
+ * The action's inputs that point it at this sshd, as a workflow would give them, with `swap: off`
+ * (this machine has no swap, which `verify` would rightly refuse).
+ */
+export function targetInputs(sshd: Sshd): Record<'host' | 'port' | 'username' | 'key' | 'fingerprint' | 'swap', string> {
+  return {
+    host: sshd.host,
+    port: String(sshd.port),
+    username: sshd.username,
+    key: sshd.privateKey,
+    fingerprint: sshd.hostKeyFingerprint,
+    swap: 'off',
+  };
+}
+
 export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
   const dir = mkdtempSync(join(tmpdir(), 'loadgate-sshd-'));
   // sshd reads authorized_keys as the logging-in user: temporary non-root users must reach it.

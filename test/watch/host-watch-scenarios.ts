@@ -3,12 +3,13 @@
 
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { silentLog } from '../../src/log.ts';
+import { removeCgroup } from '../support/cgroup.ts';
 import type { RemoteHost } from '../../src/remote/remote-host.ts';
 import { healthFindings } from '../../src/watch/health.ts';
 import { HostWatch } from '../../src/watch/host-watch.ts';
@@ -234,17 +235,6 @@ export async function countsOomKillWithoutKernelLog(host: RemoteHost): Promise<v
       /^the kernel OOM-killed (a process|\d+ processes) during burst 1 \(the kernel log did not name (it|them)\)$/m,
     );
   });
-}
-
-async function removeCgroup(path: string): Promise<void> {
-  for (let attempt = 0; attempt < 50 && existsSync(path); attempt += 1) {
-    try {
-      rmdirSync(path);
-    } catch {
-      await sleep(100); // the killed task is still leaving the group
-    }
-  }
-  assert.ok(!existsSync(path), `could not remove ${path}`);
 }
 
 function firstLine(child: ChildProcess): Promise<string> {

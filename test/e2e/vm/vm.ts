@@ -73,6 +73,8 @@ export interface Vm {
   readonly appUrl: string;
   /** Milliseconds from starting qemu until sshd / the app first answered. */
   readonly bootTimings: { sshMs: number; appMs: number };
+  /** The qemu process (setpriv execs it): to throttle the whole guest from outside, with a cgroup. */
+  readonly qemuPid: number;
   /** Run a shell command as `username` over ssh (pinned host key, BatchMode). */
   exec(cmd: string, opts?: ExecOptions): Promise<ExecResult>;
   /** Serial console output so far (kept after kill()). */
@@ -438,6 +440,7 @@ async function bootOnce(opts: BootOptions): Promise<Vm> {
     knownHostsLine,
     appUrl: `http://127.0.0.1:${appPort}`,
     bootTimings: { sshMs, appMs },
+    qemuPid: qemu.pid!,
     exec,
     consoleLog: readConsole,
     kill,
