@@ -71699,7 +71699,8 @@ var INPUT_DEFAULTS = {
   "max-memory-increase": "20%",
   "min-memory-headroom": "10%",
   "max-swap-in": "",
-  "host-speed-probe": "auto"
+  "host-speed-probe": "auto",
+  "max-cpu-steal": "5%"
 };
 var INPUT_NAMES = Object.keys(INPUT_DEFAULTS);
 var SECRET_INPUTS = ["key", "passphrase", "sudo-password", "github-token"];
@@ -72054,7 +72055,8 @@ var HOST_SETTINGS = [
   "swap-persist",
   "lock",
   "lock-timeout",
-  "host-speed-probe"
+  "host-speed-probe",
+  "max-cpu-steal"
 ];
 var POST_REPORT_INPUTS = ["comment-from", "comment", "name", "github-token"];
 function checkHostOnlyInputs(reader, warnings) {
@@ -72124,6 +72126,11 @@ function servicePattern(reader, name) {
       "a regular expression (up to 200 characters) matched against command lines as `pgrep -f` does, such as `gunicorn`"
     );
   return { kind: "match", pattern };
+}
+function maxCpuSteal(reader) {
+  const steal = reader.fraction("max-cpu-steal");
+  if (steal > 1) reader.reject("max-cpu-steal", reader.text("max-cpu-steal"), "a percentage of CPU time from 0 to 100, such as `5%`");
+  return steal * 100;
 }
 function parseServiceMemory(reader, hasHost, abMode) {
   const match = servicePattern(reader, "service-match");
@@ -72222,7 +72229,12 @@ function parseInputs(raw) {
       persist: reader.boolean("swap-persist")
     },
     lock: { enabled: reader.boolean("lock"), timeoutMs: reader.durationMs("lock-timeout", { allowZero: true }) },
-    watch: { logsCommand, ...memory.watch, speedProbe: reader.oneOf("host-speed-probe", ["auto", "off"]) === "auto" },
+    watch: {
+      logsCommand,
+      ...memory.watch,
+      speedProbe: reader.oneOf("host-speed-probe", ["auto", "off"]) === "auto",
+      maxStealPercent: maxCpuSteal(reader)
+    },
     gate: {
       maxMedianIncrease: reader.fraction("max-median-increase"),
       maxP95Increase: reader.fraction("max-p95-increase"),
@@ -78682,17 +78694,18 @@ function similarMemory(a, b) {
 var HEALTH_THRESHOLDS = {
   /** PSI memory "some" avg10, percent of time some task waited for memory. */
   psiSomeAvg10: 10,
+  /** The default of `max-cpu-steal`. */
   stealPercent: 5,
   /** Our own CPU time over wall time: above this the latencies measure the generator. */
   generatorCpu: 0.85
 };
-function healthFlags({ figures: figures2, oomKills, crashLines, generatorCpu }) {
+function healthFlags({ figures: figures2, oomKills, crashLines, generatorCpu, maxStealPercent }) {
   const flags = [];
   if (oomKills.length > 0 || (figures2.oomKills ?? 0) > 0) flags.push("oom-kill");
   if (crashLines.total > 0) flags.push("worker-crash");
   if ((figures2.psiSomePeak ?? 0) > HEALTH_THRESHOLDS.psiSomeAvg10) flags.push("memory-pressure");
   if (figures2.swapInPages > 0) flags.push("swapping");
-  if ((figures2.stealPercent ?? 0) > HEALTH_THRESHOLDS.stealPercent) flags.push("cpu-steal");
+  if ((figures2.stealPercent ?? 0) > (maxStealPercent ?? HEALTH_THRESHOLDS.stealPercent)) flags.push("cpu-steal");
   if (generatorCpu > HEALTH_THRESHOLDS.generatorCpu) flags.push("generator-saturated");
   return flags.length > 0 ? flags : ["ok"];
 }
@@ -78751,16 +78764,18 @@ var MIN_HASH_MS = 20;
 var MAX_MIB = 256;
 var MARKER = "@host-speed";
 function hostSpeedCommand(fixedMib) {
-  return [
+  const script = [
     // busybox date has no %N: it prints the letter.
     `case $(date +%N) in *[!0-9]*|'') echo '${MARKER} unsupported: date has no nanoseconds'; exit 0;; esac`,
     `command -v sha256sum >/dev/null 2>&1 || { echo '${MARKER} unsupported: no sha256sum'; exit 0; }`,
     "pass() { s=$(date +%s%N); head -c $(($1 * 1048576)) /dev/zero | sha256sum >/dev/null; e=$(date +%s%N); echo $((e - s)); }",
-    'best() { a=$(pass "$1"); b=$(pass "$1"); if [ "$a" -lt "$b" ]; then echo "$a"; else echo "$b"; fi; }',
-    "empty=$(best 0)",
-    fixedMib === void 0 ? `mib=1; while [ $(($(pass $mib) - empty)) -lt ${MIN_HASH_MS * 1e6} ] && [ $mib -lt ${MAX_MIB} ]; do mib=$((mib * 2)); done` : `mib=${fixedMib}`,
-    `echo "${MARKER} $mib $(best $mib) $empty"`
+    "empty=$(pass 0)",
+    fixedMib === void 0 ? `mib=1; while ns=$(pass $mib); [ $((ns - empty)) -lt ${MIN_HASH_MS * 1e6} ] && [ $mib -lt ${MAX_MIB} ]; do mib=$((mib * 2)); done` : `mib=${fixedMib}; ns=$(pass $mib)`,
+    `echo "${MARKER} $mib $ns $empty"`
   ].join("\n");
+  return `(
+${script}
+)`;
 }
 function parseHostSpeed(stdout) {
   const line = stdout.split("\n").find((candidate) => candidate.startsWith(`${MARKER} `));
@@ -78774,15 +78789,6 @@ function parseHostSpeed(stdout) {
   }
   const hashMs = hashNs / 1e6;
   return { mib, hashMs: Number(hashMs.toFixed(3)), mbPerSec: Number((mib * 1048576 / 1e3 / hashMs).toFixed(1)) };
-}
-async function probeHostSpeed(host2, mib) {
-  const result = await host2.exec(hostSpeedCommand(mib));
-  const parsed2 = parseHostSpeed(result.stdout);
-  if ("unsupported" in parsed2) {
-    const stderr = result.stderr.trim().split("\n")[0];
-    throw new Error(`host speed probe: ${parsed2.unsupported}${result.code !== 0 && stderr ? ` (${stderr})` : ""}`);
-  }
-  return parsed2;
 }
 
 // src/watch/kernel-log.ts
@@ -79116,11 +79122,12 @@ function serviceShell(services) {
 function orderedServices(services) {
   return [services.candidate, services.baseline].filter((service) => service !== void 0);
 }
-function samplerCommand(services = {}) {
+function samplerCommand(services = {}, first) {
   const ordered = orderedServices(services);
   const { prelude, awkOptions } = serviceShell(ordered);
   const awk = `awk ${awkOptions ? `${awkOptions} ` : ""}${shellQuote(sampleProgram(ordered))}`;
-  const script = `${prelude ? `${prelude}
+  const script = `${first ? `${first}
+` : ""}${prelude ? `${prelude}
 ` : ""}sample() { ${awk}; }
 trap 'sample; exit 0' TERM
 while sample; do sleep 1; done`;
@@ -79163,8 +79170,9 @@ function parseSampleLine(line) {
 
 // src/watch/sampler.ts
 var MIN_SPACING_SEC = 0.5;
-function startSampler(host2, log, services = {}) {
+function startSampler(host2, log, services = {}, first) {
   const samples = [];
+  const firstOutput = [];
   const waiting = /* @__PURE__ */ new Set();
   let ended = false;
   let endedEarly = null;
@@ -79174,9 +79182,13 @@ function startSampler(host2, log, services = {}) {
     for (const resolve2 of waiting) resolve2(sample);
     waiting.clear();
   };
-  const remote = host2.spawn(samplerCommand(services));
+  const remote = host2.spawn(samplerCommand(services, first));
   remote.onLine((line) => {
     const sample = parseSampleLine(line);
+    if (!sample && first && samples.length === 0) {
+      firstOutput.push(line);
+      return;
+    }
     if (!sample) {
       log.debug(`host sampler: ignored line ${JSON.stringify(line.slice(0, 200))}`);
       return;
@@ -79200,6 +79212,7 @@ function startSampler(host2, log, services = {}) {
   }
   return {
     samples,
+    firstOutput,
     get endedEarly() {
       return endedEarly;
     },
@@ -79305,6 +79318,7 @@ async function checkServicesRun(host2, services) {
 
 // src/watch/host-watch.ts
 var FIRST_SAMPLE_TIMEOUT_MS = 5e3;
+var SPEED_PROBE_TIMEOUT_MS = 1e4;
 var KERNEL_LOG_LAG_MS = 1e4;
 var KERNEL_LOG_POLL_MS = 1e3;
 var WINDOW_SLACK_SEC = 2;
@@ -79353,12 +79367,13 @@ var HostWatch = class _HostWatch {
     if (options.logsCommand) await watch.runLogsCommand(options.logsCommand);
     return watch;
   }
-  /** Times the host's speed (between bursts, never during one), starts the sampler and waits for its first sample. */
+  /** Starts the sampler, led by the host speed probe (before any load), and waits for its first sample. */
   async beginBurst() {
-    const speed = this.options.speedProbe && !this.speedProbeFailed ? await this.probeSpeed() : void 0;
+    const probing = this.options.speedProbe && !this.speedProbeFailed;
     const startedAt = /* @__PURE__ */ new Date();
-    const sampler = startSampler(this.host, this.options.log, this.services);
-    const first = await sampler.nextSample(FIRST_SAMPLE_TIMEOUT_MS);
+    const sampler = startSampler(this.host, this.options.log, this.services, probing ? hostSpeedCommand(this.speedProbeMib) : void 0);
+    const first = await sampler.nextSample(probing ? FIRST_SAMPLE_TIMEOUT_MS + SPEED_PROBE_TIMEOUT_MS : FIRST_SAMPLE_TIMEOUT_MS);
+    const speed = probing ? this.speedOf(sampler.firstOutput) : void 0;
     return {
       end: async (burst) => {
         const gaps = typeof speed === "string" ? [speed] : [];
@@ -79395,7 +79410,13 @@ var HostWatch = class _HostWatch {
           crashLines,
           generatorCpu: burst.generatorCpu,
           ...speed !== void 0 && typeof speed !== "string" && { hostSpeed: speed },
-          flags: healthFlags({ figures: figures2, oomKills, crashLines, generatorCpu: burst.generatorCpu }),
+          flags: healthFlags({
+            figures: figures2,
+            oomKills,
+            crashLines,
+            generatorCpu: burst.generatorCpu,
+            maxStealPercent: this.options.maxStealPercent
+          }),
           gaps
         };
       }
@@ -79439,15 +79460,14 @@ var HostWatch = class _HostWatch {
     }
   }
   /** The probe's figures, or why there are none (a gap: a run is never failed for its probe). */
-  async probeSpeed() {
-    try {
-      const probe = await probeHostSpeed(this.host, this.speedProbeMib);
-      this.speedProbeMib ??= probe.mib;
-      return probe;
-    } catch (error2) {
+  speedOf(output) {
+    const probe = parseHostSpeed(output.join("\n"));
+    if ("unsupported" in probe) {
       this.speedProbeFailed = true;
-      return `${messageOf(error2)}; not tried again this run`;
+      return `host speed probe: ${probe.unsupported}; not tried again this run`;
     }
+    this.speedProbeMib ??= probe.mib;
+    return probe;
   }
   async newCrashLines() {
     const { logsCommand } = this.options;
@@ -80258,6 +80278,7 @@ async function openTarget(settings2, context3, log) {
       logsCommand: settings2.watch.logsCommand,
       services,
       speedProbe: settings2.watch.speedProbe,
+      maxStealPercent: settings2.watch.maxStealPercent,
       log
     });
     return {

@@ -54,6 +54,7 @@ export const INPUT_DEFAULTS = {
   'min-memory-headroom': '10%',
   'max-swap-in': '',
   'host-speed-probe': 'auto',
+  'max-cpu-steal': '5%',
 } as const;
 
 export type InputName = keyof typeof INPUT_DEFAULTS;

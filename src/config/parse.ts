@@ -313,6 +313,7 @@ const HOST_SETTINGS: readonly InputName[] = [
   'lock',
   'lock-timeout',
   'host-speed-probe',
+  'max-cpu-steal',
 ];
 const POST_REPORT_INPUTS: readonly InputName[] = ['comment-from', 'comment', 'name', 'github-token'];
 
@@ -406,6 +407,13 @@ function servicePattern(reader: InputReader, name: 'service-match' | 'baseline-s
       'a regular expression (up to 200 characters) matched against command lines as `pgrep -f` does, such as `gunicorn`',
     );
   return { kind: 'match', pattern };
+}
+
+/** `max-cpu-steal` as a percent from 0 to 100. */
+function maxCpuSteal(reader: InputReader): number {
+  const steal = reader.fraction('max-cpu-steal');
+  if (steal > 1) reader.reject('max-cpu-steal', reader.text('max-cpu-steal'), 'a percentage of CPU time from 0 to 100, such as `5%`');
+  return steal * 100;
 }
 
 /** The service whose memory is gated, and the memory limits. */
@@ -511,7 +519,12 @@ export function parseInputs(raw: RawInputs): RunPlan {
       persist: reader.boolean('swap-persist'),
     },
     lock: { enabled: reader.boolean('lock'), timeoutMs: reader.durationMs('lock-timeout', { allowZero: true }) },
-    watch: { logsCommand, ...memory.watch, speedProbe: reader.oneOf<'auto' | 'off'>('host-speed-probe', ['auto', 'off']) === 'auto' },
+    watch: {
+      logsCommand,
+      ...memory.watch,
+      speedProbe: reader.oneOf<'auto' | 'off'>('host-speed-probe', ['auto', 'off']) === 'auto',
+      maxStealPercent: maxCpuSteal(reader),
+    },
     gate: {
       maxMedianIncrease: reader.fraction('max-median-increase'),
       maxP95Increase: reader.fraction('max-p95-increase'),

@@ -64,6 +64,8 @@ export interface WatchSettings {
   baselineService?: ServiceSelector;
   /** `host-speed-probe: auto`: time a fixed CPU workload on the host before each burst. */
   speedProbe?: boolean;
+  /** `max-cpu-steal` in percent. */
+  maxStealPercent?: number;
 }
 
 export interface GateSettings {

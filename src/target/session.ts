@@ -63,6 +63,7 @@ export async function openTarget(settings: Settings, context: RunContext, log: L
       logsCommand: settings.watch.logsCommand,
       services,
       speedProbe: settings.watch.speedProbe,
+      maxStealPercent: settings.watch.maxStealPercent,
       log,
     });
     return {

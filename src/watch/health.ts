@@ -11,6 +11,7 @@ export type HealthFlag = 'ok' | 'memory-pressure' | 'swapping' | 'oom-kill' | 'w
 export const HEALTH_THRESHOLDS = {
   /** PSI memory "some" avg10, percent of time some task waited for memory. */
   psiSomeAvg10: 10,
+  /** The default of `max-cpu-steal`. */
   stealPercent: 5,
   /** Our own CPU time over wall time: above this the latencies measure the generator. */
   generatorCpu: 0.85,
@@ -40,15 +41,17 @@ export interface HealthInputs {
   oomKills: readonly OomKill[];
   crashLines: CrashScan;
   generatorCpu: number;
+  /** `max-cpu-steal` in percent; HEALTH_THRESHOLDS.stealPercent when not given. */
+  maxStealPercent?: number;
 }
 
-export function healthFlags({ figures, oomKills, crashLines, generatorCpu }: HealthInputs): HealthFlag[] {
+export function healthFlags({ figures, oomKills, crashLines, generatorCpu, maxStealPercent }: HealthInputs): HealthFlag[] {
   const flags: HealthFlag[] = [];
   if (oomKills.length > 0 || (figures.oomKills ?? 0) > 0) flags.push('oom-kill');
   if (crashLines.total > 0) flags.push('worker-crash');
   if ((figures.psiSomePeak ?? 0) > HEALTH_THRESHOLDS.psiSomeAvg10) flags.push('memory-pressure');
   if (figures.swapInPages > 0) flags.push('swapping');
-  if ((figures.stealPercent ?? 0) > HEALTH_THRESHOLDS.stealPercent) flags.push('cpu-steal');
+  if ((figures.stealPercent ?? 0) > (maxStealPercent ?? HEALTH_THRESHOLDS.stealPercent)) flags.push('cpu-steal');
   if (generatorCpu > HEALTH_THRESHOLDS.generatorCpu) flags.push('generator-saturated');
   return flags.length > 0 ? flags : ['ok'];
 }

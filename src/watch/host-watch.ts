@@ -9,7 +9,7 @@ import { burstFigures } from './burst-figures.ts';
 import { scanCrashLines, unseenLines } from './crash-patterns.ts';
 import { MACHINE_COMMAND, parseMachine, type HostMachine } from './machine.ts';
 import { healthFlags, type BurstHostHealth } from './health.ts';
-import { probeHostSpeed, type HostSpeedProbe } from './host-speed.ts';
+import { hostSpeedCommand, parseHostSpeed, type HostSpeedProbe } from './host-speed.ts';
 import type { OomKill } from './kernel-log.ts';
 import { KERNEL_LOG_PROBE_SCRIPT, probeKernelLog, readKernelKills, type KernelLogSource } from './kernel-log-source.ts';
 import { parseBootTime, parseVmstat } from './proc-parsers.ts';
@@ -26,6 +26,8 @@ export interface HostWatchOptions {
   services?: ServiceSelectors;
   /** `host-speed-probe: auto`: time a fixed CPU workload on the host before each burst (host-speed.ts). */
   speedProbe?: boolean;
+  /** `max-cpu-steal`, percent: a burst with more steal is not trusted. */
+  maxStealPercent?: number;
   log: Log;
 }
 
@@ -35,6 +37,8 @@ export interface BurstWatch {
 }
 
 const FIRST_SAMPLE_TIMEOUT_MS = 5000;
+/** The probe hashes 20 ms worth, in a few passes: on a host held to a tenth of a core, seconds. */
+const SPEED_PROBE_TIMEOUT_MS = 10_000;
 const KERNEL_LOG_LAG_MS = 10_000;
 const KERNEL_LOG_POLL_MS = 1_000;
 // The journal's window opens a little early: btime is whole seconds. Kills are deduplicated anyway.
@@ -84,12 +88,13 @@ export class HostWatch implements BurstObserver {
     return watch;
   }
 
-  /** Times the host's speed (between bursts, never during one), starts the sampler and waits for its first sample. */
+  /** Starts the sampler, led by the host speed probe (before any load), and waits for its first sample. */
   async beginBurst(): Promise<BurstWatch> {
-    const speed = this.options.speedProbe && !this.speedProbeFailed ? await this.probeSpeed() : undefined;
+    const probing = this.options.speedProbe && !this.speedProbeFailed;
     const startedAt = new Date();
-    const sampler = startSampler(this.host, this.options.log, this.services);
-    const first = await sampler.nextSample(FIRST_SAMPLE_TIMEOUT_MS);
+    const sampler = startSampler(this.host, this.options.log, this.services, probing ? hostSpeedCommand(this.speedProbeMib) : undefined);
+    const first = await sampler.nextSample(probing ? FIRST_SAMPLE_TIMEOUT_MS + SPEED_PROBE_TIMEOUT_MS : FIRST_SAMPLE_TIMEOUT_MS);
+    const speed = probing ? this.speedOf(sampler.firstOutput) : undefined;
     return {
       end: async (burst) => {
         const gaps: string[] = typeof speed === 'string' ? [speed] : [];
@@ -130,7 +135,13 @@ export class HostWatch implements BurstObserver {
           crashLines,
           generatorCpu: burst.generatorCpu,
           ...(speed !== undefined && typeof speed !== 'string' && { hostSpeed: speed }),
-          flags: healthFlags({ figures, oomKills, crashLines, generatorCpu: burst.generatorCpu }),
+          flags: healthFlags({
+            figures,
+            oomKills,
+            crashLines,
+            generatorCpu: burst.generatorCpu,
+            maxStealPercent: this.options.maxStealPercent,
+          }),
           gaps,
         };
       },
@@ -178,15 +189,14 @@ export class HostWatch implements BurstObserver {
   }
 
   /** The probe's figures, or why there are none (a gap: a run is never failed for its probe). */
-  private async probeSpeed(): Promise<HostSpeedProbe | string> {
-    try {
-      const probe = await probeHostSpeed(this.host, this.speedProbeMib);
-      this.speedProbeMib ??= probe.mib;
-      return probe;
-    } catch (error) {
+  private speedOf(output: readonly string[]): HostSpeedProbe | string {
+    const probe = parseHostSpeed(output.join('\n'));
+    if ('unsupported' in probe) {
       this.speedProbeFailed = true;
-      return `${messageOf(error)}; not tried again this run`;
+      return `host speed probe: ${probe.unsupported}; not tried again this run`;
     }
+    this.speedProbeMib ??= probe.mib;
+    return probe;
   }
 
   private async newCrashLines() {

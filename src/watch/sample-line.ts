@@ -148,12 +148,13 @@ function orderedServices(services: SampledServices): ServiceProbe[] {
 }
 
 /** The sampler's program: host figures, then one segment per service (candidate, then baseline). */
-export function samplerCommand(services: SampledServices = {}): string {
+/** `first`: a sh fragment run before the first sample (the host speed probe), its output passed on. */
+export function samplerCommand(services: SampledServices = {}, first?: string): string {
   const ordered = orderedServices(services);
   const { prelude, awkOptions } = serviceShell(ordered);
   // The signal also ends a running `sleep` or `awk` (same process group), so the trap runs at once.
   const awk = `awk ${awkOptions ? `${awkOptions} ` : ''}${shellQuote(sampleProgram(ordered))}`;
-  const script = `${prelude ? `${prelude}\n` : ''}sample() { ${awk}; }
+  const script = `${first ? `${first}\n` : ''}${prelude ? `${prelude}\n` : ''}sample() { ${awk}; }
 trap 'sample; exit 0' TERM
 while sample; do sleep 1; done`;
   return `sh -c ${shellQuote(script)} ${SAMPLER_MARKER}`;

@@ -7,6 +7,8 @@ import { messageOf } from '../errors.ts';
 
 export interface RunningSampler {
   readonly samples: readonly HostSample[];
+  /** What `first` printed (samplerCommand): the lines before the first sample. */
+  readonly firstOutput: readonly string[];
   /** Waits for the next sample; null when none came within the time or the sampler has ended. */
   nextSample(timeoutMs: number): Promise<HostSample | null>;
   /** Why the sampler ended before it was stopped, if it did. */
@@ -25,8 +27,9 @@ export interface RunningSampler {
  */
 const MIN_SPACING_SEC = 0.5;
 
-export function startSampler(host: RemoteHost, log: Log, services: SampledServices = {}): RunningSampler {
+export function startSampler(host: RemoteHost, log: Log, services: SampledServices = {}, first?: string): RunningSampler {
   const samples: HostSample[] = [];
+  const firstOutput: string[] = [];
   const waiting = new Set<(sample: HostSample | null) => void>();
   let ended = false;
   let endedEarly: string | null = null;
@@ -37,9 +40,13 @@ export function startSampler(host: RemoteHost, log: Log, services: SampledServic
     waiting.clear();
   };
 
-  const remote = host.spawn(samplerCommand(services));
+  const remote = host.spawn(samplerCommand(services, first));
   remote.onLine((line) => {
     const sample = parseSampleLine(line);
+    if (!sample && first && samples.length === 0) {
+      firstOutput.push(line);
+      return;
+    }
     if (!sample) {
       log.debug(`host sampler: ignored line ${JSON.stringify(line.slice(0, 200))}`);
       return;
@@ -64,6 +71,7 @@ export function startSampler(host: RemoteHost, log: Log, services: SampledServic
 
   return {
     samples,
+    firstOutput,
     get endedEarly() {
       return endedEarly;
     },

@@ -77,6 +77,9 @@ describe('host speed: a host throttled to part of a core', { timeout: 240_000 },
       warmup: '300ms',
       'baseline-store': 'file',
       'baseline-path': join(dir, 'baseline.json'),
+      // This machine's hypervisor steals 5–25 % of its CPU at times, which rightly keeps a run out of
+      // the baseline and a regression from being blamed; here the probe is the subject.
+      'max-cpu-steal': '100%',
       ...inputs,
     });
     assert.ok(plan.kind === 'measure');
@@ -110,7 +113,8 @@ describe('host speed: a host throttled to part of a core', { timeout: 240_000 },
     await (await fetch(`${serviceUrl}work?kib=${WORK_KIB * 2}`)).text();
     try {
       const slower = await gate({});
-      assert.ok(Math.abs(slower.hostSpeed!.change!) < 0.1, `the same host: speed change ${slower.hostSpeed!.change}`);
+      // Uncapped, the index still wanders ±15 % here (steal, the other core's load); a 2× rise needs a host taking 1.5× as long.
+      assert.ok(Math.abs(slower.hostSpeed!.change!) < 0.3, `the same host: speed change ${slower.hostSpeed!.change}`);
       assert.equal(slower.verdict, 'regression', slower.headline);
     } finally {
       await (await fetch(`${serviceUrl}work?kib=${WORK_KIB}`)).text();
