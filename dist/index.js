@@ -79587,14 +79587,17 @@ function lockScript(directory, waitSeconds, holder) {
     `for entry in ${lock} ${info2}; do [ -L "$entry" ] && unsafe "$entry"; done`,
     `record() { rm -f ${info2}.$$; ( set -C; cat > ${info2}.$$ ) && mv -f ${info2}.$$ ${info2}; }`,
     `holder() { head -c ${HOLDER_READ_BYTES} ${info2} 2>/dev/null | tr -d '\\000-\\037\\177'; }`,
+    `live_holder() { pid=$(holder | sed -n 's/.*"pid":\\([0-9][0-9]*\\).*/\\1/p'); [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; }`,
     `exec 9>>${lock} || exit 73`,
     `if ! flock -n 9; then`,
-    // A holder that just took the lock may not have written its name yet: give it a moment.
-    `  for i in 1 2 3 4 5 6 7 8 9 10; do [ -s ${info2} ] && break; sleep 0.2; done`,
-    `  printf 'busy %s\\n' "$(holder)"`,
-    `  flock -w ${waitSeconds} 9 || { printf 'timeout %s\\n' "$(holder)"; exit 75; }`,
+    // A holder that just took the lock may not have written its name yet, and a holder that died
+    // without its TERM trap (SIGKILL, no memory to fork) left its own: wait a moment for a record
+    // whose process lives.
+    `  for i in 1 2 3 4 5 6 7 8 9 10; do live_holder && break; sleep 0.2; done`,
+    `  printf 'busy %s\\n' "$(live_holder && holder)"`,
+    `  flock -w ${waitSeconds} 9 || { printf 'timeout %s\\n' "$(live_holder && holder)"; exit 75; }`,
     "fi",
-    `printf '%s"since":"%s"}\\n' ${holderPrefix} "$(date -u +%Y-%m-%dT%H:%M:%SZ)" | record`,
+    `printf '%s"pid":%s,"since":"%s"}\\n' ${holderPrefix} $$ "$(date -u +%Y-%m-%dT%H:%M:%SZ)" | record`,
     // Forget the holder before the lock is free (fd 9 closes only when this shell exits), so a
     // waiter never names a run that has finished.
     `trap ': | record; exit 0' TERM HUP INT`,

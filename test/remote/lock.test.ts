@@ -299,9 +299,15 @@ describe('the target lock and other accounts on the target', { timeout: 120_000,
     const runId = `\u001b[2J\u001b[31mevil\u0007\r\n${'x'.repeat(500)}`;
     // JSON escapes become control characters once parsed; raw ones between the fields must not split the line.
     const repository = 'o/r\u202e\u0000';
-    const fields = [`"runId":${JSON.stringify(runId)}`, `"repository":${JSON.stringify(repository)}`, '"since":"2026-01-01T00:00:00Z"'];
-    writeFileSync(join(directory, 'holder'), `{${fields.join(',\n\r\u0007')}}\n`);
     const holding = spawn('flock', [join(directory, 'lock'), 'sleep', '60'], { stdio: 'ignore' });
+    // The record names the live process holding the lock, as a real holder's does.
+    const fields = [
+      `"runId":${JSON.stringify(runId)}`,
+      `"repository":${JSON.stringify(repository)}`,
+      `"pid":${holding.pid}`,
+      '"since":"2026-01-01T00:00:00Z"',
+    ];
+    writeFileSync(join(directory, 'holder'), `{${fields.join(',\n\r\u0007')}}\n`);
     try {
       await waitFor(() => processesUsing(join(directory, 'lock')) !== '');
       const root = await connect('root');
@@ -320,6 +326,25 @@ describe('the target lock and other accounts on the target', { timeout: 120_000,
       const huge = await lockError(take(root, '8', 500, directory));
       assert.match(huge.message, /holds the lock on the target: a run that did not say who it is/);
       assert.ok(huge.message.length < 400, `a bounded message (${huge.message.length} characters)`);
+    } finally {
+      holding.kill('SIGKILL');
+    }
+  });
+
+  test('a record left by a holder that died without its trap is not shown as the holder', async () => {
+    const directory = mkdtempSync(join(scratch, 'stale-holder-'));
+    const gone = spawn('true');
+    await new Promise((resolve) => gone.once('exit', resolve));
+    const stale = { runId: '7001', repository: 'octo/api', pid: gone.pid, since: '2026-01-01T00:00:00Z' };
+    writeFileSync(join(directory, 'holder'), `${JSON.stringify(stale)}\n`);
+    const holding = spawn('flock', [join(directory, 'lock'), 'sleep', '60'], { stdio: 'ignore' });
+    try {
+      await waitFor(() => processesUsing(join(directory, 'lock')) !== '');
+      const root = await connect('root');
+      const error = await lockError(take(root, '8001', 500, directory));
+      assert.equal(error.code, 'lock-timeout');
+      assert.match(error.message, /holds the lock on the target: a run that did not say who it is/);
+      assert.doesNotMatch([error.message, ...root.log.messages].join('\n'), /7001/);
     } finally {
       holding.kill('SIGKILL');
     }
