@@ -78282,6 +78282,7 @@ function decide(input) {
 
 // src/verdict/host-speed-rule.ts
 var HOST_SPEED_LIMIT = 0.1;
+var HOST_SPEED_UNJUDGEABLE = 0.3;
 var LATENCY_METRICS2 = /* @__PURE__ */ new Set(["p50", "p95", "p99", "requestsPerSec"]);
 function runHostSpeedOf(bursts) {
   const speeds = bursts.flatMap((burst) => burst.target === "candidate" && burst.hostSpeed ? [burst.hostSpeed.mbPerSec] : []);
@@ -78312,7 +78313,7 @@ function applyHostSpeedRule(decision2, speed) {
   if (change <= -HOST_SPEED_LIMIT && decision2.verdict === "regression" && !decision2.crashed) {
     if (!regressions.every((row) => LATENCY_METRICS2.has(row.metric))) return withNote;
     const slower = `the host ran ${speedPhrase(change)} than in its history`;
-    if (hostTimeRatio - 1 < rise / 2) {
+    if (change > -HOST_SPEED_UNJUDGEABLE && hostTimeRatio - 1 < rise / 2) {
       return {
         ...withNote,
         warnings: [

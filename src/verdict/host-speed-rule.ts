@@ -19,6 +19,11 @@ import { plainPercent, runs, signedPercent } from './wording.ts';
 
 /** A host this much slower (or faster) than in its history changes what a latency means. */
 export const HOST_SPEED_LIMIT = 0.1;
+/**
+ * A host this much slower judges nothing, whatever the rise: a saturated closed loop multiplies the
+ * CPU's slowdown by its queue (p50 +264 % on a host measured ≈ 2× slower, 2 connections, measured).
+ */
+export const HOST_SPEED_UNJUDGEABLE = 0.3;
 
 const LATENCY_METRICS: ReadonlySet<ComparedMetric> = new Set(['p50', 'p95', 'p99', 'requestsPerSec']);
 
@@ -76,7 +81,7 @@ export function applyHostSpeedRule(decision: Decision, speed: HostSpeedFigures |
   if (change <= -HOST_SPEED_LIMIT && decision.verdict === 'regression' && !decision.crashed) {
     if (!regressions.every((row) => LATENCY_METRICS.has(row.metric))) return withNote;
     const slower = `the host ran ${speedPhrase(change)} than in its history`;
-    if (hostTimeRatio - 1 < rise / 2) {
+    if (change > -HOST_SPEED_UNJUDGEABLE && hostTimeRatio - 1 < rise / 2) {
       return {
         ...withNote,
         warnings: [
