@@ -316,7 +316,10 @@ describe('loadgate against a 1 GiB VM running gunicorn, run as the GitHub runner
     try {
       assert.equal((await sh('cat /etc/loadgate-demo/delay-ms')).trim(), String(injected));
       const run = await gate(
-        { url: `${vm.appUrl}/slow`, ...LATENCY_LOAD, ...LIMITS, 'baseline-store': 'branch', comment: 'always' },
+        // The probe in this TCG guest read 23.6, 34.5 and 83.2 MB/s over the three baseline runs, and a
+        // run 19 % "slower" turned this +32 % into inconclusive (CI, 2026-12-02): the host speed has
+        // scenario 11; this one is about the latency rule. (Issue 15: the probe's noise, open.)
+        { url: `${vm.appUrl}/slow`, ...LATENCY_LOAD, ...LIMITS, 'baseline-store': 'branch', comment: 'always', 'host-speed-probe': 'off' },
         'pull_request',
         { GITHUB_RUN_ID: '5001' },
       );
@@ -326,7 +329,7 @@ describe('loadgate against a 1 GiB VM running gunicorn, run as the GitHub runner
       t.diagnostic(
         `delay ${BASE_DELAY_MS} → ${injected} ms on a ${baselineP50Ms.toFixed(1)} ms baseline p50: p50 ${run.outputs['median-ms']} ms (${run.outputs['median-change']} %), host speed ${run.outputs['host-speed-change']} %`,
       );
-      assert.match(run.outputs['host-speed-change']!, /^[+-]\d+\.\d$/, 'the host speed is compared with the history');
+      assert.equal(run.outputs['host-speed-change'], '', 'host-speed-probe: off measures no host speed');
       assert.ok(change > 15 && change < 60, `p50 change ${run.outputs['median-change']} % for a +${SLOWDOWN * 100} % slowdown`);
       assert.equal(run.report.decision?.confirmed, true, 'a failing verdict is confirmed with more bursts');
       assert.equal(run.report.bursts.length, 6);
