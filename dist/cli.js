@@ -77363,6 +77363,28 @@ function bootstrapRatioOfMedians(baseline, candidate, { iterations = 2e3, confid
     upper: quantile(ratios, 1 - tail)
   };
 }
+function normalQuantile(p) {
+  let low = -12;
+  let high = 12;
+  for (let step = 0; step < 80; step++) {
+    const mid = (low + high) / 2;
+    if (1 - normalUpperTail(mid) < p) low = mid;
+    else high = mid;
+  }
+  return (low + high) / 2;
+}
+function studentQuantile(p, df) {
+  const v = Math.max(df, 1);
+  if (v === 1) return Math.tan(Math.PI * (p - 0.5));
+  if (v === 2) return (2 * p - 1) / Math.sqrt(2 * p * (1 - p));
+  const z = normalQuantile(p);
+  const z2 = z * z;
+  const g1 = z * (z2 + 1) / 4;
+  const g2 = z * (5 * z2 * z2 + 16 * z2 + 3) / 96;
+  const g3 = z * (3 * z2 ** 3 + 19 * z2 * z2 + 17 * z2 - 15) / 384;
+  const g4 = z * (79 * z2 ** 4 + 776 * z2 ** 3 + 1482 * z2 * z2 - 1920 * z2 - 945) / 92160;
+  return z + g1 / v + g2 / v ** 2 + g3 / v ** 3 + g4 / v ** 4;
+}
 
 // src/verdict/wording.ts
 function signedPercent(fraction2) {
@@ -77390,12 +77412,16 @@ function runs(n) {
 var COLD_START_RUNS = 5;
 var MIN_LOG_SPREAD = Math.log(1.03);
 var BAND_SIGMAS = 3;
+var MIN_RUN_SPREAD = Math.log(1.01);
+var OUTLIER_SIGMAS = 3.5;
+var OUTLIER_MIN_RUNS = 10;
+var DETECTION_POWER = 0.95;
+var FALSE_ALARM_RATE = 0.01;
 var MIN_CHANGE_MS = 1;
 var HISTOGRAM_RESOLUTION = 1e-3;
 var SMALLEST_LATENCY_MS = 1e-3;
-var DETECTION_Z = 1.645;
 var AB_SIGNIFICANCE = 0.05;
-var TOO_NOISY_ADVICE = "Use more bursts, longer bursts, a quieter host, or A/B mode (baseline-url).";
+var TOO_NOISY_ADVICE = "A/B mode (`baseline-url`) measures both builds side by side and catches less; a quieter host, longer bursts or more bursts narrow the history.";
 var logOf = (ms) => Math.log(Math.max(ms, SMALLEST_LATENCY_MS));
 function largeEnough(baseline, current) {
   const floor = Math.max(MIN_CHANGE_MS, HISTOGRAM_RESOLUTION * Math.max(baseline, current));
@@ -77410,27 +77436,31 @@ function historyBand(logs) {
   const spread = Math.max(rawSpread, MIN_LOG_SPREAD);
   return { centre, halfBand: BAND_SIGMAS * spread * Math.sqrt(1 + 1 / logs.length) };
 }
-function minDetectableChange(runFigures2, maxIncrease) {
-  const logs = runFigures2.map(logOf);
-  const spread = Math.max(robustCentreAndSpread(logs).spread, MIN_LOG_SPREAD);
-  const threshold = logs.length < COLD_START_RUNS ? Math.log1p(maxIncrease) : Math.max(Math.log1p(maxIncrease), historyBand(logs).halfBand);
-  const n = logs.length;
-  return Math.expm1(threshold + DETECTION_Z * spread * Math.sqrt(1 + Math.PI / (2 * n)) * (1 + 1.5 / Math.sqrt(n)));
+function storedRule(logs, maxIncrease, fit = { parameters: 0, leverage: 0 }) {
+  const robust = robustCentreAndSpread(logs);
+  const reach = OUTLIER_SIGMAS * Math.max(robust.spread, MIN_RUN_SPREAD);
+  const kept = logs.length < OUTLIER_MIN_RUNS ? logs : logs.filter((log) => Math.abs(log - robust.centre) <= reach);
+  const centre = robust.centre + kept.reduce((sum2, log) => sum2 + (log - robust.centre), 0) / kept.length;
+  const df = Math.max(1, kept.length - 1 - fit.parameters);
+  const variance = kept.reduce((sum2, log) => sum2 + (log - centre) ** 2, 0) / df;
+  const spread = Math.max(Math.sqrt(variance), MIN_RUN_SPREAD);
+  const scale = spread * Math.sqrt(1 + 1 / kept.length + fit.leverage);
+  const catchStep = studentQuantile(DETECTION_POWER, df) * scale;
+  const threshold = Math.max(Math.log1p(maxIncrease) - catchStep, studentQuantile(1 - FALSE_ALARM_RATE, df) * scale);
+  return { centre, spread, df, scale, threshold, detectable: Math.expm1(threshold + catchStep) };
 }
-function judgeAgainstHistory(metric, runFigures2, current, maxIncrease) {
+function judgeAgainstHistory(metric, runFigures2, current, maxIncrease, fit) {
   const logs = runFigures2.map(logOf);
   const runCount = logs.length;
-  const { centre, halfBand } = historyBand(logs);
-  const baseline = Math.exp(centre);
-  const ratio = Math.exp(logOf(current) - centre);
-  const change = ratio - 1;
-  const bandUpper = Math.exp(halfBand) - 1;
-  const bandLower = Math.exp(-halfBand) - 1;
   const coldStart = runCount < COLD_START_RUNS;
+  const rule = coldStart ? void 0 : storedRule(logs, maxIncrease, fit);
+  const centre = rule?.centre ?? median2(logs);
+  const baseline = Math.exp(centre);
+  const logChange = logOf(current) - centre;
+  const change = Math.expm1(logChange);
   const { large, floor } = largeEnough(baseline, current);
   const head = `${metric} ${signedPercent(change)} (limit +${plainPercent(maxIncrease)})`;
-  const band = `(upper limit ${signedPercent(bandUpper)}, ${runs(runCount)})`;
-  const coldNote = `cold start: percent limit only (${runs(runCount)} in history)`;
+  const overBaseline = `${metric} ${signedPercent(change)} over baseline`;
   const judged = (status, reasoning, phrase) => ({
     status,
     baseline,
@@ -77438,27 +77468,35 @@ function judgeAgainstHistory(metric, runFigures2, current, maxIncrease) {
     change,
     reasoning,
     phrase,
-    minDetectableChange: minDetectableChange(runFigures2, maxIncrease),
-    warning: !coldStart && bandUpper > 2 * maxIncrease ? `The ${metric} history is too noisy for the +${plainPercent(maxIncrease)} limit: its noise band reaches ${signedPercent(bandUpper)} (${runs(runCount)}), so only slowdowns beyond that can fail the check. ${TOO_NOISY_ADVICE}` : void 0
+    ...rule && { minDetectableChange: rule.detectable },
+    warning: rule && rule.detectable > maxIncrease ? `With this history (${runs(runCount)}), loadgate catches a ${metric} slowdown of ${signedPercent(rule.detectable)} or more in 95% of runs, above the +${plainPercent(maxIncrease)} limit: a slowdown between the two often passes. ${TOO_NOISY_ADVICE}` : void 0
   });
-  if (ratio > 1 + maxIncrease) {
+  if (!rule) {
+    const coldNote = `cold start: percent limit only (${runs(runCount)} in history)`;
+    if (change > maxIncrease && !large) return judged("ok", belowFloorReason(head, baseline, current, floor));
+    if (change > maxIncrease) return judged("regression", `${head}; ${coldNote}`, overBaseline);
+    if (change < -maxIncrease && large) return judged("improved", `${metric} ${signedPercent(change)}, faster than baseline; ${coldNote}`);
+    return judged("ok", `${head}; ${coldNote}`);
+  }
+  const threshold = Math.expm1(rule.threshold);
+  const noise = `${runs(runCount)}, run-to-run spread ${signedPercent(Math.expm1(rule.spread)).slice(1)}`;
+  if (logChange > rule.threshold) {
     if (!large) return judged("ok", belowFloorReason(head, baseline, current, floor));
-    if (coldStart) return judged("regression", `${head}; ${coldNote}`, `${metric} ${signedPercent(change)} over baseline`);
-    if (ratio > Math.exp(halfBand)) {
-      return judged("regression", `${head}, above the history's noise band ${band}`, `${metric} ${signedPercent(change)} over baseline`);
-    }
+    const belowLimit = change <= maxIncrease ? `, above the ${signedPercent(threshold)} threshold` : "";
+    return judged("regression", `${head}, above the ${signedPercent(threshold)} threshold (${noise})`, `${overBaseline}${belowLimit}`);
+  }
+  if (change > maxIncrease) {
     return judged(
       "inconclusive",
-      `${head}, but inside the history's noise band ${band}`,
-      `${metric} ${signedPercent(change)} over baseline, inside the history's noise band`
+      `${head}, but under the ${signedPercent(threshold)} threshold this history's noise needs (${noise})`,
+      `${overBaseline}, inside the history's noise`
     );
   }
-  const improved = ratio < 1 - maxIncrease && large && (coldStart || ratio < Math.exp(-halfBand));
-  if (improved) {
-    const where = coldStart ? coldNote : `below the history's noise band (lower limit ${signedPercent(bandLower)}, ${runs(runCount)})`;
-    return judged("improved", `${metric} ${signedPercent(change)}, faster than baseline; ${where}`);
+  const quietBand = studentQuantile(1 - FALSE_ALARM_RATE, rule.df) * rule.scale;
+  if (change < -maxIncrease && -logChange > quietBand && large) {
+    return judged("improved", `${metric} ${signedPercent(change)}, faster than baseline; below ${signedPercent(Math.expm1(-quietBand))} (${noise})`);
   }
-  return judged("ok", coldStart ? `${head}; ${coldNote}` : `${head}, within the limit (${runs(runCount)})`);
+  return judged("ok", `${head}, under the ${signedPercent(threshold)} threshold (${noise})`);
 }
 function judgeAB(metric, baselineFigures, candidateFigures, maxIncrease) {
   const base = baselineFigures.map((v) => Math.max(v, SMALLEST_LATENCY_MS));
@@ -77583,7 +77621,7 @@ function historyView(source, basis) {
   const runFigures2 = (metric) => window2.map((run2) => figureOf(run2.bursts, metric) ?? 0);
   const coldStart = window2.length < COLD_START_RUNS;
   notes.push(
-    coldStart ? `Cold start: the history has ${runs(window2.length)}; the noise band needs ${COLD_START_RUNS}, so only the percent limits apply.` : `Baseline: the last ${window2.length} healthy runs (${window2[0].time} to ${window2[window2.length - 1].time}).`
+    coldStart ? `Cold start: the history has ${runs(window2.length)}; its spread needs ${COLD_START_RUNS}, so only the percent limits apply.` : `Baseline: the last ${window2.length} healthy runs (${window2[0].time} to ${window2[window2.length - 1].time}).`
   );
   return {
     mode: coldStart ? "cold-start" : "history",
@@ -77714,10 +77752,6 @@ function passHeadline(rows, view) {
   const changes = latency.map((row) => `${row.metric} ${signedPercent(row.change ?? 0)}${row.status === "improved" ? " (improved)" : ""}`);
   return `${changes.join(", ")} vs baseline (${view.context})`;
 }
-function detectableChangeWarning(detectable, limit, context3) {
-  if (detectable <= limit) return void 0;
-  return `With this history (${context3}), loadgate catches a p50 slowdown of ${signedPercent(detectable)} or more in 95% of runs, above the +${plainPercent(limit)} limit: a slowdown between the two often passes. A/B mode (\`baseline-url\`) measures both builds side by side and catches less; a quieter host, longer bursts or more bursts narrow the history.`;
-}
 function basisOf(input, measured) {
   if (input.baseline.kind !== "history" || !input.networkRtt) return void 0;
   return chooseBasis(measured.map(historyBurstOf), historyWindow(input.baseline));
@@ -77757,13 +77791,11 @@ function decide(input) {
       const judged = latency.length ? view.judge?.(metric, latency, maxIncreaseOf(metric, input.gate)) : void 0;
       if (metric === "p50" && judged?.minDetectableChange !== void 0) {
         detectable = judged.minDetectableChange;
-        const warning = detectableChangeWarning(detectable, input.gate.maxMedianIncrease, view.context);
-        if (warning) warnings.push(warning);
-        else if (judged.warning) warnings.push(judged.warning);
         notes.push(
           `With this history (${view.context}), loadgate catches a p50 slowdown of ${signedPercent(detectable)} or more in 95% of runs.`
         );
-      } else if (judged?.warning) warnings.push(judged.warning);
+      }
+      if (judged?.warning) warnings.push(judged.warning);
       return latencyRow(metric, judged, view, latency, input.gate);
     }),
     ...INFO_METRICS.map((metric) => infoRow(metric, view, candidate)),

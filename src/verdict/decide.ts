@@ -103,7 +103,7 @@ function historyView(source: Extract<BaselineSource, { kind: 'history' }>, basis
   const coldStart = window.length < COLD_START_RUNS;
   notes.push(
     coldStart
-      ? `Cold start: the history has ${runs(window.length)}; the noise band needs ${COLD_START_RUNS}, so only the percent limits apply.`
+      ? `Cold start: the history has ${runs(window.length)}; its spread needs ${COLD_START_RUNS}, so only the percent limits apply.`
       : `Baseline: the last ${window.length} healthy runs (${window[0].time} to ${window[window.length - 1].time}).`,
   );
   return {
@@ -257,15 +257,6 @@ function passHeadline(rows: Row[], view: BaselineView): string {
   return `${changes.join(', ')} vs baseline (${view.context})`;
 }
 
-function detectableChangeWarning(detectable: number, limit: number, context: string): string | undefined {
-  if (detectable <= limit) return undefined;
-  return (
-    `With this history (${context}), loadgate catches a p50 slowdown of ${signedPercent(detectable)} or more in 95% of runs, ` +
-    `above the +${plainPercent(limit)} limit: a slowdown between the two often passes. ` +
-    'A/B mode (`baseline-url`) measures both builds side by side and catches less; a quieter host, longer bursts or more bursts narrow the history.'
-  );
-}
-
 /** Which latency a stored baseline is judged on; undefined outside stored mode or with `network-rtt: off`. */
 function basisOf(input: DecisionInput, measured: BurstResult[]): BasisChoice | undefined {
   if (input.baseline.kind !== 'history' || !input.networkRtt) return undefined;
@@ -311,14 +302,11 @@ export function decide(input: DecisionInput): Decision {
       const judged = latency.length ? view.judge?.(metric, latency, maxIncreaseOf(metric, input.gate)) : undefined;
       if (metric === 'p50' && judged?.minDetectableChange !== undefined) {
         detectable = judged.minDetectableChange;
-        // Says what the band warning says, with the figure a user can act on.
-        const warning = detectableChangeWarning(detectable, input.gate.maxMedianIncrease, view.context);
-        if (warning) warnings.push(warning);
-        else if (judged.warning) warnings.push(judged.warning);
         notes.push(
           `With this history (${view.context}), loadgate catches a p50 slowdown of ${signedPercent(detectable)} or more in 95% of runs.`,
         );
-      } else if (judged?.warning) warnings.push(judged.warning);
+      }
+      if (judged?.warning) warnings.push(judged.warning);
       return latencyRow(metric, judged, view, latency, input.gate);
     }),
     ...INFO_METRICS.map((metric) => infoRow(metric, view, candidate)),

@@ -3,23 +3,34 @@
 // "+10%" means the same distance at 2 ms and at 200 ms.
 
 import type { ComparisonStatus } from './decision.ts';
-import { bootstrapRatioOfMedians, mannWhitneyU, median, robustCentreAndSpread } from './statistics.ts';
+import { bootstrapRatioOfMedians, mannWhitneyU, median, robustCentreAndSpread, studentQuantile } from './statistics.ts';
 import { milliseconds, plainPercent, pValue, runs, signedPercent } from './wording.ts';
 
-/** Below this many past runs the noise band is not trusted: percent limit only. */
+/** Below this many past runs the history's spread is not trusted: percent limit only. */
 export const COLD_START_RUNS = 5;
-/** The noise band never assumes less than 3% run-to-run spread, however quiet the history. */
+/** The memory rule's band (historyBand) never assumes less than 3% run-to-run spread. */
 const MIN_LOG_SPREAD = Math.log(1.03);
-/** Width of the prediction band in robust standard deviations. */
+/** Width of the memory rule's prediction band in robust standard deviations. */
 const BAND_SIGMAS = 3;
+/**
+ * The stored latency rule never assumes less run-to-run spread than this: below it a history of
+ * identical figures (a cache, a quantised clock) would promise a precision no run has.
+ */
+const MIN_RUN_SPREAD = Math.log(1.01);
+/** A past run further than this many robust standard deviations from the others is left out of the spread. */
+const OUTLIER_SIGMAS = 3.5;
+/** A MAD of fewer runs is too unsteady to say which run is an outlier (5 runs: 2 % false alarms instead of 1 %). */
+const OUTLIER_MIN_RUNS = 10;
+/** A slowdown of the limit's size is flagged in this share of runs. */
+export const DETECTION_POWER = 0.95;
+/** At most this share of runs of unchanged code is flagged. */
+export const FALSE_ALARM_RATE = 0.01;
 /** A change smaller than this is never a regression, whatever its percentage. */
 const MIN_CHANGE_MS = 1;
 /** Our histogram is microsecond HDR with 3 significant digits: values are exact to 1 part in 1000. */
 const HISTOGRAM_RESOLUTION = 1e-3;
 /** Smallest latency the histogram records (1 µs): keeps logs and ratios finite for zero figures. */
 const SMALLEST_LATENCY_MS = 0.001;
-/** One-sided 95 %: a slowdown this many spreads past the threshold is flagged in 95 % of runs. */
-const DETECTION_Z = 1.645;
 /** A/B regressions also need the rank test to agree at this level. */
 export const AB_SIGNIFICANCE = 0.05;
 
@@ -34,13 +45,14 @@ export interface LatencyJudgement {
   /** Short form for the headline, set for regressions and inconclusive results. */
   phrase?: string;
   warning?: string;
-  /** Stored mode: the smallest slowdown flagged in 95 % of runs (minDetectableChange). */
+  /** Stored mode: the smallest slowdown flagged in 95 % of runs (StoredRule.detectable). */
   minDetectableChange?: number;
 }
 
-const TOO_NOISY_ADVICE = 'Use more bursts, longer bursts, a quieter host, or A/B mode (baseline-url).';
+const TOO_NOISY_ADVICE =
+  'A/B mode (`baseline-url`) measures both builds side by side and catches less; a quieter host, longer bursts or more bursts narrow the history.';
 
-const logOf = (ms: number) => Math.log(Math.max(ms, SMALLEST_LATENCY_MS));
+export const logOf = (ms: number) => Math.log(Math.max(ms, SMALLEST_LATENCY_MS));
 
 /** Whether a change is large enough in absolute terms to be a regression (or an improvement). */
 function largeEnough(baseline: number, current: number): { large: boolean; floor: number } {
@@ -54,8 +66,8 @@ function belowFloorReason(head: string, baseline: number, current: number, floor
 }
 
 /**
- * The history's noise band on logs: its robust centre and the half-width a new run may stray from
- * it by chance (BAND_SIGMAS robust standard deviations, widened for a short history).
+ * The memory rule's noise band on logs: the history's robust centre and the half-width a new run
+ * may stray from it by chance (BAND_SIGMAS robust standard deviations, widened for a short history).
  */
 export function historyBand(logs: number[]): { centre: number; halfBand: number } {
   const { centre, spread: rawSpread } = robustCentreAndSpread(logs);
@@ -63,41 +75,92 @@ export function historyBand(logs: number[]): { centre: number; halfBand: number 
   return { centre, halfBand: BAND_SIGMAS * spread * Math.sqrt(1 + 1 / logs.length) };
 }
 
-/**
- * The smallest slowdown the stored rule flags in 95 % of runs with this history: a run's log figure
- * strays from its true value by about the history's run-to-run spread, and is flagged above both
- * the percent limit and (from COLD_START_RUNS runs) the noise band. Ignores MIN_CHANGE_MS, which
- * only matters below 10 ms. A fraction: 0.155 is +15.5 %.
- */
-export function minDetectableChange(runFigures: number[], maxIncrease: number): number {
-  const logs = runFigures.map(logOf);
-  const spread = Math.max(robustCentreAndSpread(logs).spread, MIN_LOG_SPREAD);
-  const threshold = logs.length < COLD_START_RUNS ? Math.log1p(maxIncrease) : Math.max(Math.log1p(maxIncrease), historyBand(logs).halfBand);
-  // The run strays by its own spread, the median it is compared with by π/2N of it again, and a
-  // spread read off N runs (a MAD) is itself uncertain: widened by 1.5/√N (checked by simulation).
-  const n = logs.length;
-  return Math.expm1(threshold + DETECTION_Z * spread * Math.sqrt(1 + Math.PI / (2 * n)) * (1 + 1.5 / Math.sqrt(n)));
+/** How a regression adjustment (verdict/adjustment.ts) changed the history the rule reads. */
+export interface FitShape {
+  /** Slopes fitted on the history: each costs the spread a degree of freedom. */
+  parameters: number;
+  /** The slopes' own uncertainty at this run's covariates, in units of the residual variance. */
+  leverage: number;
 }
 
 /**
- * Stored-baseline rule. `runFigures` holds each past run's figure (the median of its bursts),
- * oldest first; `current` is this run's median of bursts. With fewer than COLD_START_RUNS runs only
- * the percent limit applies. Needs at least one run.
+ * What the stored rule reads off a history of log run figures, and the threshold it sets.
+ *
+ * The run-to-run spread is the standard deviation of the runs within OUTLIER_SIGMAS robust
+ * standard deviations of the median (from OUTLIER_MIN_RUNS runs: one disturbed run cannot widen
+ * it, and it has the degrees of freedom of a standard deviation, which a MAD lacks); the centre is
+ * their mean. A new run of
+ * unchanged code then strays from the centre by `scale` × a Student t variable with `df` degrees
+ * of freedom (a prediction interval). Two conditions set the threshold a run's log change must pass:
+ *   catch:  ln(1 + limit) − t(95 %)·scale — a slowdown of the limit's size is flagged in 95 % of runs;
+ *   quiet:  t(99 %)·scale — unchanged code is flagged in at most 1 % of runs.
+ * The threshold is the larger. When that is `quiet`, the history is too noisy for the limit, and
+ * `detectable` (threshold + t(95 %)·scale) says what it does catch. Both rates are exact for
+ * normal run-to-run noise whatever the spread turns out to be (the t distribution carries the
+ * spread's own uncertainty), and bench/power-sim.ts measures them.
  */
-export function judgeAgainstHistory(metric: LatencyMetric, runFigures: number[], current: number, maxIncrease: number): LatencyJudgement {
+export interface StoredRule {
+  centre: number;
+  spread: number;
+  df: number;
+  /** Standard deviation of a new run's log figure about `centre`. */
+  scale: number;
+  /** Log change above which a run is a regression. */
+  threshold: number;
+  /** The smallest slowdown flagged in 95 % of runs, a fraction: 0.077 is +7.7 %. */
+  detectable: number;
+}
+
+export function storedRule(logs: number[], maxIncrease: number, fit: FitShape = { parameters: 0, leverage: 0 }): StoredRule {
+  const robust = robustCentreAndSpread(logs);
+  const reach = OUTLIER_SIGMAS * Math.max(robust.spread, MIN_RUN_SPREAD);
+  const kept = logs.length < OUTLIER_MIN_RUNS ? logs : logs.filter((log) => Math.abs(log - robust.centre) <= reach);
+  // Summed as distances from the median: identical runs then give their own figure back, not one rounded in the last digit.
+  const centre = robust.centre + kept.reduce((sum, log) => sum + (log - robust.centre), 0) / kept.length;
+  const df = Math.max(1, kept.length - 1 - fit.parameters);
+  const variance = kept.reduce((sum, log) => sum + (log - centre) ** 2, 0) / df;
+  const spread = Math.max(Math.sqrt(variance), MIN_RUN_SPREAD);
+  const scale = spread * Math.sqrt(1 + 1 / kept.length + fit.leverage);
+  const catchStep = studentQuantile(DETECTION_POWER, df) * scale;
+  const threshold = Math.max(Math.log1p(maxIncrease) - catchStep, studentQuantile(1 - FALSE_ALARM_RATE, df) * scale);
+  return { centre, spread, df, scale, threshold, detectable: Math.expm1(threshold + catchStep) };
+}
+
+/**
+ * The smallest slowdown the stored rule flags in 95 % of runs with this history (run figures in
+ * ms); undefined at a cold start, where the percent limit alone decides. Ignores MIN_CHANGE_MS,
+ * which only matters below 10 ms.
+ */
+export function minDetectableChange(runFigures: number[], maxIncrease: number, fit?: FitShape): number | undefined {
+  return runFigures.length < COLD_START_RUNS ? undefined : storedRule(runFigures.map(logOf), maxIncrease, fit).detectable;
+}
+
+/**
+ * Stored-baseline rule. `runFigures` holds each past run's figure (the median of its bursts, or
+ * that adjusted to this run's host and network by verdict/adjustment.ts), oldest first; `current`
+ * is this run's median of bursts. From COLD_START_RUNS runs a run is a regression above
+ * StoredRule.threshold, which sits below the limit when the history is quiet enough (so a slowdown
+ * of the limit's size is caught) and above it when it is not (so noise is not). With fewer runs
+ * only the percent limit applies. Needs at least one run.
+ */
+export function judgeAgainstHistory(
+  metric: LatencyMetric,
+  runFigures: number[],
+  current: number,
+  maxIncrease: number,
+  fit?: FitShape,
+): LatencyJudgement {
   const logs = runFigures.map(logOf);
   const runCount = logs.length;
-  const { centre, halfBand } = historyBand(logs);
-  const baseline = Math.exp(centre);
-  const ratio = Math.exp(logOf(current) - centre);
-  const change = ratio - 1;
-  const bandUpper = Math.exp(halfBand) - 1;
-  const bandLower = Math.exp(-halfBand) - 1;
   const coldStart = runCount < COLD_START_RUNS;
+  const rule = coldStart ? undefined : storedRule(logs, maxIncrease, fit);
+  const centre = rule?.centre ?? median(logs);
+  const baseline = Math.exp(centre);
+  const logChange = logOf(current) - centre;
+  const change = Math.expm1(logChange);
   const { large, floor } = largeEnough(baseline, current);
   const head = `${metric} ${signedPercent(change)} (limit +${plainPercent(maxIncrease)})`;
-  const band = `(upper limit ${signedPercent(bandUpper)}, ${runs(runCount)})`;
-  const coldNote = `cold start: percent limit only (${runs(runCount)} in history)`;
+  const overBaseline = `${metric} ${signedPercent(change)} over baseline`;
   const judged = (status: LatencyJudgement['status'], reasoning: string, phrase?: string): LatencyJudgement => ({
     status,
     baseline,
@@ -105,31 +168,43 @@ export function judgeAgainstHistory(metric: LatencyMetric, runFigures: number[],
     change,
     reasoning,
     phrase,
-    minDetectableChange: minDetectableChange(runFigures, maxIncrease),
+    ...(rule && { minDetectableChange: rule.detectable }),
     warning:
-      !coldStart && bandUpper > 2 * maxIncrease
-        ? `The ${metric} history is too noisy for the +${plainPercent(maxIncrease)} limit: its noise band reaches ${signedPercent(bandUpper)} (${runs(runCount)}), so only slowdowns beyond that can fail the check. ${TOO_NOISY_ADVICE}`
+      rule && rule.detectable > maxIncrease
+        ? `With this history (${runs(runCount)}), loadgate catches a ${metric} slowdown of ${signedPercent(rule.detectable)} or more in 95% of runs, ` +
+          `above the +${plainPercent(maxIncrease)} limit: a slowdown between the two often passes. ${TOO_NOISY_ADVICE}`
         : undefined,
   });
 
-  if (ratio > 1 + maxIncrease) {
+  if (!rule) {
+    const coldNote = `cold start: percent limit only (${runs(runCount)} in history)`;
+    if (change > maxIncrease && !large) return judged('ok', belowFloorReason(head, baseline, current, floor));
+    if (change > maxIncrease) return judged('regression', `${head}; ${coldNote}`, overBaseline);
+    if (change < -maxIncrease && large) return judged('improved', `${metric} ${signedPercent(change)}, faster than baseline; ${coldNote}`);
+    return judged('ok', `${head}; ${coldNote}`);
+  }
+  const threshold = Math.expm1(rule.threshold);
+  const noise = `${runs(runCount)}, run-to-run spread ${signedPercent(Math.expm1(rule.spread)).slice(1)}`;
+  if (logChange > rule.threshold) {
     if (!large) return judged('ok', belowFloorReason(head, baseline, current, floor));
-    if (coldStart) return judged('regression', `${head}; ${coldNote}`, `${metric} ${signedPercent(change)} over baseline`);
-    if (ratio > Math.exp(halfBand)) {
-      return judged('regression', `${head}, above the history's noise band ${band}`, `${metric} ${signedPercent(change)} over baseline`);
-    }
+    const belowLimit = change <= maxIncrease ? `, above the ${signedPercent(threshold)} threshold` : '';
+    return judged('regression', `${head}, above the ${signedPercent(threshold)} threshold (${noise})`, `${overBaseline}${belowLimit}`);
+  }
+  if (change > maxIncrease) {
     return judged(
       'inconclusive',
-      `${head}, but inside the history's noise band ${band}`,
-      `${metric} ${signedPercent(change)} over baseline, inside the history's noise band`,
+      `${head}, but under the ${signedPercent(threshold)} threshold this history's noise needs (${noise})`,
+      `${overBaseline}, inside the history's noise`,
     );
   }
-  const improved = ratio < 1 - maxIncrease && large && (coldStart || ratio < Math.exp(-halfBand));
-  if (improved) {
-    const where = coldStart ? coldNote : `below the history's noise band (lower limit ${signedPercent(bandLower)}, ${runs(runCount)})`;
-    return judged('improved', `${metric} ${signedPercent(change)}, faster than baseline; ${where}`);
+  const quietBand = studentQuantile(1 - FALSE_ALARM_RATE, rule.df) * rule.scale;
+  if (change < -maxIncrease && -logChange > quietBand && large) {
+    return judged(
+      'improved',
+      `${metric} ${signedPercent(change)}, faster than baseline; below ${signedPercent(Math.expm1(-quietBand))} (${noise})`,
+    );
   }
-  return judged('ok', coldStart ? `${head}; ${coldNote}` : `${head}, within the limit (${runs(runCount)})`);
+  return judged('ok', `${head}, under the ${signedPercent(threshold)} threshold (${noise})`);
 }
 
 /**

@@ -200,3 +200,33 @@ export function bootstrapRatioOfMedians(
     upper: quantile(ratios, 1 - tail),
   };
 }
+
+/** The standard normal quantile: z with P(Z ≤ z) = p, by bisection on normalUpperTail (|error| < 1e-9). */
+export function normalQuantile(p: number): number {
+  let low = -12;
+  let high = 12;
+  for (let step = 0; step < 80; step++) {
+    const mid = (low + high) / 2;
+    if (1 - normalUpperTail(mid) < p) low = mid;
+    else high = mid;
+  }
+  return (low + high) / 2;
+}
+
+/**
+ * Student's t quantile with `df` degrees of freedom: exact for 1 and 2, otherwise the Cornish–Fisher
+ * expansion in 1/df (Abramowitz & Stegun 26.7.5; within 0.4 % of the tables from df 3 at p ≤ 0.99).
+ * Fractional df are allowed; df < 1 counts as 1.
+ */
+export function studentQuantile(p: number, df: number): number {
+  const v = Math.max(df, 1);
+  if (v === 1) return Math.tan(Math.PI * (p - 0.5));
+  if (v === 2) return (2 * p - 1) / Math.sqrt(2 * p * (1 - p));
+  const z = normalQuantile(p);
+  const z2 = z * z;
+  const g1 = (z * (z2 + 1)) / 4;
+  const g2 = (z * (5 * z2 * z2 + 16 * z2 + 3)) / 96;
+  const g3 = (z * (3 * z2 ** 3 + 19 * z2 * z2 + 17 * z2 - 15)) / 384;
+  const g4 = (z * (79 * z2 ** 4 + 776 * z2 ** 3 + 1482 * z2 * z2 - 1920 * z2 - 945)) / 92160;
+  return z + g1 / v + g2 / v ** 2 + g3 / v ** 3 + g4 / v ** 4;
+}

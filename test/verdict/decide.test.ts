@@ -15,9 +15,9 @@ function assertNoNaN(decision: Decision) {
   assert.doesNotMatch(JSON.stringify(decision), /NaN|Infinity|undefined/);
 }
 
-// MAD of the logs is 0.0249, so s = 1.4826 × 0.0249 = 0.0369 and the band's upper limit is
-// e^(3 × 0.0369 × √(13/12)) − 1 = +12.2%.
-const TWELVE_RUNS = history([96, 97, 98, 99, 100, 100, 101, 102, 103, 104, 95, 105]);
+// 100 × 1.01^k for k = −5 … 5 and 0: the centre (geometric mean) is exactly 100, the spread (SD
+// of the logs) √10 × ln 1.01 = 3.1 %, 11 degrees of freedom.
+const TWELVE_RUNS = history([-5, -4, -3, -2, -1, 0, 0, 1, 2, 3, 4, 5].map((k) => 100 * 1.01 ** k));
 const historyInput = (current: ReturnType<typeof bursts>, runs = TWELVE_RUNS, extra: Partial<DecisionInput> = {}): DecisionInput => ({
   bursts: current,
   baseline: { kind: 'history', runs },
@@ -26,7 +26,7 @@ const historyInput = (current: ReturnType<typeof bursts>, runs = TWELVE_RUNS, ex
 });
 
 describe('stored-baseline mode', { timeout: 10_000 }, () => {
-  test('p95 +18.2% above a 12-run noise band is a regression, in words', () => {
+  test("p95 +18.2% above a 12-run history's threshold is a regression, in words", () => {
     const decision = decide(historyInput(bursts(20, 118.2)));
     assert.equal(decision.verdict, 'regression');
     assert.equal(decision.mode, 'history');
@@ -34,35 +34,44 @@ describe('stored-baseline mode', { timeout: 10_000 }, () => {
     const p95 = row(decision, 'p95');
     assert.equal(p95.status, 'regression');
     assert.equal(p95.limit, '+15%');
-    assert.equal(p95.reasoning, "p95 +18.2% (limit +15%), above the history's noise band (upper limit +12.2%, 12 runs)");
-    assert.ok(Math.abs(p95.change! - 0.182) < 1e-9);
-    assert.ok(Math.abs(p95.baseline! - 100) < 1e-9);
+    assert.equal(p95.reasoning, 'p95 +18.2% (limit +15%), above the +9.3% threshold (12 runs, run-to-run spread 3.2%)');
+    assert.ok(Math.abs(p95.change! - 0.182) < 1e-6);
+    assert.ok(Math.abs(p95.baseline! - 100) < 1e-4);
     assert.equal(p95.current, 118.2);
     assert.equal(row(decision, 'p50').status, 'ok');
-    assert.equal(row(decision, 'p50').reasoning, 'p50 +0.0% (limit +10%), within the limit (12 runs)');
+    assert.equal(row(decision, 'p50').reasoning, 'p50 +0.0% (limit +10%), under the +9.3% threshold (12 runs, run-to-run spread 3.2%)');
     assert.equal(row(decision, 'p99').status, 'info');
-    // Even the quietest history (the 3 % spread floor) gives +17.7 %; this one's spread gives more.
-    assert.equal(decision.minDetectableChange?.toFixed(3), '0.231');
+    // A 3.2 % spread over 12 runs is too much for 10 %: the 1 % false-alarm bound sets the threshold.
+    assert.equal(decision.minDetectableChange?.toFixed(3), '0.159');
     assert.deepEqual(decision.warnings, [
-      'With this history (12 runs), loadgate catches a p50 slowdown of +23.1% or more in 95% of runs, above the +10% limit: ' +
+      'With this history (12 runs), loadgate catches a p50 slowdown of +15.9% or more in 95% of runs, above the +10% limit: ' +
+        'a slowdown between the two often passes. A/B mode (`baseline-url`) measures both builds side by side and catches less; ' +
+        'a quieter host, longer bursts or more bursts narrow the history.',
+      'With this history (12 runs), loadgate catches a p95 slowdown of +15.9% or more in 95% of runs, above the +15% limit: ' +
         'a slowdown between the two often passes. A/B mode (`baseline-url`) measures both builds side by side and catches less; ' +
         'a quieter host, longer bursts or more bursts narrow the history.',
     ]);
-    assert.ok(decision.notes.includes('With this history (12 runs), loadgate catches a p50 slowdown of +23.1% or more in 95% of runs.'));
+    assert.ok(decision.notes.includes('With this history (12 runs), loadgate catches a p50 slowdown of +15.9% or more in 95% of runs.'));
     assert.equal(needsConfirmation(decision), true);
   });
 
-  test('over the percent limit but inside a noisy history band: inconclusive, with a warning saying what to do', () => {
+  test("over the percent limit but under a noisy history's threshold: inconclusive, with a warning saying what to do", () => {
     const noisy = history([70, 80, 90, 100, 110, 120, 130, 75, 85, 95, 105, 125]);
     const decision = decide(historyInput(bursts(20, 120), noisy));
     assert.equal(decision.verdict, 'inconclusive');
     const p95 = row(decision, 'p95');
     assert.equal(p95.status, 'inconclusive');
-    assert.match(p95.reasoning, /^p95 \+23\.1% \(limit \+15%\), but inside the history's noise band \(upper limit \+\d+\.\d%, 12 runs\)$/);
+    assert.equal(
+      p95.reasoning,
+      "p95 +23.8% (limit +15%), but under the +77.4% threshold this history's noise needs (12 runs, run-to-run spread 22.5%)",
+    );
     // The fixture's p50 history is as noisy as its p95 one: one warning each.
     assert.equal(decision.warnings.length, 2);
-    assert.match(decision.warnings[1]!, /^The p95 history is too noisy for the \+15% limit: its noise band reaches \+116\.8% \(12 runs\)/);
-    assert.match(decision.warnings[1]!, /more bursts, longer bursts, a quieter host, or A\/B mode \(baseline-url\)\.$/);
+    assert.match(
+      decision.warnings[1]!,
+      /^With this history \(12 runs\), loadgate catches a p95 slowdown of \+159\.1% or more in 95% of runs/,
+    );
+    assert.match(decision.warnings[1]!, /A\/B mode \(`baseline-url`\) measures both builds side by side/);
     assert.equal(needsConfirmation(decision), true);
   });
 
@@ -74,12 +83,12 @@ describe('stored-baseline mode', { timeout: 10_000 }, () => {
     assert.match(decision.notes[0]!, /^Baseline: the last 12 healthy runs \(2025-01-01T00:00:00.000Z to 2025-01-12T00:00:00.000Z\)\.$/);
   });
 
-  test('an improvement below the band is reported, and passes', () => {
+  test("an improvement past the history's noise is reported, and passes", () => {
     const decision = decide(historyInput(bursts(20, 75)));
     assert.equal(decision.verdict, 'pass');
     const p95 = row(decision, 'p95');
     assert.equal(p95.status, 'improved');
-    assert.match(p95.reasoning, /^p95 -25\.0%, faster than baseline; below the history's noise band \(lower limit -10\.9%, 12 runs\)$/);
+    assert.equal(p95.reasoning, 'p95 -25.0%, faster than baseline; below -8.5% (12 runs, run-to-run spread 3.2%)');
     assert.equal(decision.headline, 'p50 +0.0%, p95 -25.0% (improved) vs baseline (12 runs)');
   });
 
@@ -90,13 +99,18 @@ describe('stored-baseline mode', { timeout: 10_000 }, () => {
     assert.equal(row(decision, 'p95').reasoning, 'p95 +40.0% (limit +15%), but only +0.800 ms, under the 1.00 ms minimum change');
   });
 
-  test('zero spread: identical past runs still give the 3% minimum spread', () => {
+  test('zero spread: identical past runs still give the 1% minimum spread, and a threshold under the limit', () => {
     const flat = history(Array(12).fill(100));
-    // Band: e^(3 × ln 1.03 × √(13/12)) − 1 = +9.7%.
-    const within = decide(historyInput(bursts(20, 114), flat));
+    // p95: ln 1.15 − t(95 %, 11 df) × ln 1.01 × √(13/12) = ln 1.129: a +15 % slowdown is caught in 95 % of runs.
+    const within = decide(historyInput(bursts(20, 112), flat));
     assert.equal(within.verdict, 'pass');
+    assert.equal(within.minDetectableChange?.toFixed(3), '0.100');
+    const under = decide(historyInput(bursts(20, 114), flat));
+    assert.equal(under.verdict, 'regression');
+    assert.equal(under.headline, 'p95 +14.0% over baseline, above the +12.9% threshold');
     const over = decide(historyInput(bursts(20, 116), flat));
-    assert.equal(row(over, 'p95').reasoning, "p95 +16.0% (limit +15%), above the history's noise band (upper limit +9.7%, 12 runs)");
+    assert.equal(row(over, 'p95').reasoning, 'p95 +16.0% (limit +15%), above the +12.9% threshold (12 runs, run-to-run spread 1.0%)');
+    assert.equal(over.headline, 'p95 +16.0% over baseline');
     assertNoNaN(over);
   });
 
@@ -106,10 +120,7 @@ describe('stored-baseline mode', { timeout: 10_000 }, () => {
     assert.equal(decision.mode, 'cold-start');
     assert.equal(decision.verdict, 'regression');
     assert.equal(row(decision, 'p50').reasoning, 'p50 +12.0% (limit +10%); cold start: percent limit only (3 runs in history)');
-    assert.match(
-      decision.notes.join('\n'),
-      /Cold start: the history has 3 runs; the noise band needs 5, so only the percent limits apply\./,
-    );
+    assert.match(decision.notes.join('\n'), /Cold start: the history has 3 runs; its spread needs 5, so only the percent limits apply\./);
     const pass = decide(historyInput(bursts(21, 100), three));
     assert.equal(pass.verdict, 'pass');
     assert.equal(pass.headline, 'p50 +5.0%, p95 +0.0% vs baseline (cold start, 3 runs)');
@@ -143,7 +154,10 @@ describe('stored-baseline mode', { timeout: 10_000 }, () => {
     assert.equal(decision.verdict, 'regression');
     const p95 = row(decision, 'p95');
     assert.equal(p95.limit, '+15%, ≤ 90.0 ms');
-    assert.equal(p95.reasoning, 'p95 +2.0% (limit +15%), within the limit (12 runs); 102 ms over the 90.0 ms budget');
+    assert.equal(
+      p95.reasoning,
+      'p95 +2.0% (limit +15%), under the +9.3% threshold (12 runs, run-to-run spread 3.2%); 102 ms over the 90.0 ms budget',
+    );
   });
 
   test('an error rate over the limit is a regression, counted over all bursts', () => {

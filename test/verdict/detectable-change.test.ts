@@ -1,50 +1,81 @@
-// The minimum detectable change must keep its promise: a slowdown of that size is flagged by the
-// stored rule in 95 % of runs. Checked by simulation on seeded lognormal histories.
+// The stored rule must keep both promises it prints: unchanged code is flagged in at most 1 % of
+// runs, and a slowdown of the stated minimum detectable size in 95 %. Checked by simulation on
+// seeded lognormal histories, and on fixed data.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { judgeAgainstHistory, minDetectableChange } from '../../src/verdict/latency-rules.ts';
+import { judgeAgainstHistory, minDetectableChange, storedRule } from '../../src/verdict/latency-rules.ts';
 import { mulberry32 } from '../../src/verdict/statistics.ts';
 
 const LIMIT = 0.1;
+const TRIALS = 4000;
 
-/** The share of runs flagged when the slowdown is `share` of the stated minimum detectable change. */
-function detectionAtStatedChange(spread: number, runs: number, share: number, seed: number): { rate: number; meanStated: number } {
-  const trials = 2000;
+/** The share of runs flagged when the code is slowed by `slowdown` (a fraction, or a function of the stated figure). */
+function flaggedShare(
+  spread: number,
+  runs: number,
+  slowdown: (stated: number) => number,
+  seed: number,
+): { rate: number; meanStated: number } {
   const random = mulberry32(seed);
   const normal = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-  let caught = 0;
+  let flagged = 0;
   let stated = 0;
-  for (let trial = 0; trial < trials; trial += 1) {
+  for (let trial = 0; trial < TRIALS; trial += 1) {
     const history = Array.from({ length: runs }, () => 100 * Math.exp(spread * normal()));
-    const detectable = minDetectableChange(history, LIMIT);
+    const detectable = minDetectableChange(history, LIMIT)!;
     stated += detectable;
-    const current = 100 * (1 + share * detectable) * Math.exp(spread * normal());
-    if (judgeAgainstHistory('p50', history, current, LIMIT).status === 'regression') caught += 1;
+    const current = 100 * (1 + slowdown(detectable)) * Math.exp(spread * normal());
+    if (judgeAgainstHistory('p50', history, current, LIMIT).status === 'regression') flagged += 1;
   }
-  return { rate: caught / trials, meanStated: stated / trials };
+  return { rate: flagged / TRIALS, meanStated: stated / TRIALS };
 }
 
-describe('minimum detectable change', { timeout: 30_000 }, () => {
-  test('on fixed histories: the 3 % spread floor, a cold start, a wider limit', () => {
-    assert.equal(minDetectableChange(Array(20).fill(100), LIMIT).toFixed(3), '0.177');
-    assert.equal(minDetectableChange(Array(3).fill(100), LIMIT).toFixed(3), '0.230');
-    assert.equal(minDetectableChange(Array(20).fill(100), 0.3).toFixed(3), '0.391');
+describe('the stored rule and its minimum detectable change', { timeout: 60_000 }, () => {
+  test('on fixed histories: the 1 % spread floor, a cold start, a wider limit, a noisy history', () => {
+    // 20 identical runs: the floor's spread is quiet enough to catch the limit itself.
+    const flat = storedRule(Array(20).fill(Math.log(100)), LIMIT);
+    assert.equal(flat.df, 19);
+    assert.equal(Math.expm1(flat.threshold).toFixed(4), '0.0808');
+    assert.equal(minDetectableChange(Array(20).fill(100), LIMIT)!.toFixed(4), '0.1000');
+    assert.equal(minDetectableChange(Array(3).fill(100), LIMIT), undefined);
+    assert.equal(minDetectableChange(Array(20).fill(100), 0.3)!.toFixed(4), '0.3000');
+    // ±10 % around 100 over 10 runs: the 1 % false-alarm bound sets the threshold, above the limit.
     const noisy = [90, 110, 95, 105, 100, 92, 108, 97, 103, 100];
-    assert.ok(minDetectableChange(noisy, LIMIT) > minDetectableChange(Array(10).fill(100), LIMIT));
+    const rule = storedRule(noisy.map(Math.log), LIMIT);
+    assert.ok(Math.expm1(rule.threshold) > LIMIT, `threshold ${rule.threshold}`);
+    assert.equal(minDetectableChange(noisy, LIMIT)!.toFixed(3), '0.384');
+  });
+
+  test('one disturbed run does not widen the spread', () => {
+    const quiet = [100, 101, 99, 100.5, 99.5, 100, 101, 99, 100, 100.2];
+    const disturbed = [...quiet.slice(0, 9), 160];
+    assert.ok(
+      Math.abs(storedRule(disturbed.map(Math.log), LIMIT).spread - storedRule(quiet.slice(0, 9).map(Math.log), LIMIT).spread) < 1e-3,
+    );
   });
 
   for (const [spread, runs] of [
-    [0.03, 20],
+    [0.01, 20],
+    [0.02, 20],
+    [0.03, 10],
     [0.05, 5],
     [0.05, 20],
     [0.1, 20],
   ] as const) {
-    test(`a slowdown of the stated size is caught in ≥ 95 % of runs (spread ${spread * 100} %, ${runs} runs)`, () => {
-      const { rate, meanStated } = detectionAtStatedChange(spread, runs, 1, 11);
-      assert.ok(rate >= 0.95, `caught in ${(rate * 100).toFixed(1)} % at a stated +${(meanStated * 100).toFixed(1)} %`);
+    test(`spread ${spread * 100} %, ${runs} runs: ≤ 1 % false alarms, the stated slowdown caught in ≥ 95 %`, () => {
+      const unchanged = flaggedShare(spread, runs, () => 0, 10);
+      assert.ok(unchanged.rate <= 0.015, `unchanged code flagged in ${(unchanged.rate * 100).toFixed(2)} %`);
+      const { rate, meanStated } = flaggedShare(spread, runs, (stated) => stated, 11);
+      assert.ok(rate >= 0.94, `caught in ${(rate * 100).toFixed(1)} % at a stated +${(meanStated * 100).toFixed(1)} %`);
       // Not a figure so large that it promises nothing: at 70 % of it the rule misses more than 5 %.
-      const short = detectionAtStatedChange(spread, runs, 0.7, 12);
-      assert.ok(short.rate < 0.95, `caught in ${(short.rate * 100).toFixed(1)} % at 70 % of the stated change`);
+      const short = flaggedShare(spread, runs, (stated) => 0.7 * stated, 12);
+      assert.ok(short.rate < 0.93, `caught in ${(short.rate * 100).toFixed(1)} % at 70 % of the stated change`);
     });
   }
+
+  test('a quiet history catches the limit itself: +10 % with 1.5 % spread over 20 runs in ≥ 95 %', () => {
+    const { rate, meanStated } = flaggedShare(0.015, 20, () => LIMIT, 13);
+    assert.ok(meanStated < LIMIT + 0.001, `stated +${(meanStated * 100).toFixed(1)} %`);
+    assert.ok(rate >= 0.94, `caught in ${(rate * 100).toFixed(1)} %`);
+  });
 });
