@@ -77987,7 +77987,10 @@ function judgeAgainstHistory(metric, runFigures2, current, maxIncrease, fit) {
   }
   const quietBand = studentQuantile(1 - FALSE_ALARM_RATE, rule.df) * rule.scale;
   if (change < -maxIncrease && -logChange > quietBand && large) {
-    return judged("improved", `${metric} ${signedPercent(change)}, faster than baseline; below ${signedPercent(Math.expm1(-quietBand))} (${noise})`);
+    return judged(
+      "improved",
+      `${metric} ${signedPercent(change)}, faster than baseline; below ${signedPercent(Math.expm1(-quietBand))} (${noise})`
+    );
   }
   return judged("ok", `${head}, under the ${signedPercent(threshold)} threshold (${noise})`);
 }
@@ -78033,6 +78036,95 @@ function judgeAB(metric, baselineFigures, candidateFigures, maxIncrease) {
   return judged("inconclusive", `${head}, ${ci} ${why} (${evidence})`, `${metric} ${signedPercent(change)} over baseline, ${ci} ${why}`);
 }
 
+// src/verdict/adjustment.ts
+var ADJUSTMENT_MIN_RUNS = 8;
+var MIN_GAIN = 0.1;
+function slopes(y, z) {
+  const n = y.length;
+  const p = z[0].length;
+  const yMean = y.reduce((a, b) => a + b, 0) / n;
+  const zMean = Array.from({ length: p }, (_, j) => z.reduce((sum2, row) => sum2 + row[j], 0) / n);
+  const zz = Array.from(
+    { length: p },
+    (_, j) => Array.from({ length: p }, (_2, k) => z.reduce((sum2, row) => sum2 + (row[j] - zMean[j]) * (row[k] - zMean[k]), 0))
+  );
+  const zy = Array.from({ length: p }, (_, j) => z.reduce((sum2, row, i) => sum2 + (row[j] - zMean[j]) * (y[i] - yMean), 0));
+  const inverse = invert(zz);
+  if (!inverse) return void 0;
+  return { slopes: inverse.map((row) => row.reduce((sum2, value, k) => sum2 + value * zy[k], 0)), yMean, zMean, inverse };
+}
+function invert(matrix) {
+  const p = matrix.length;
+  const scale = Math.max(...matrix.map((row, j) => Math.abs(row[j])));
+  if (!(scale > 0)) return void 0;
+  const work = matrix.map((row, j) => [...row, ...Array.from({ length: p }, (_, k) => j === k ? 1 : 0)]);
+  for (let column = 0; column < p; column++) {
+    let pivot = column;
+    for (let row = column + 1; row < p; row++) if (Math.abs(work[row][column]) > Math.abs(work[pivot][column])) pivot = row;
+    if (Math.abs(work[pivot][column]) < 1e-9 * scale) return void 0;
+    [work[column], work[pivot]] = [work[pivot], work[column]];
+    const lead = work[column][column];
+    work[column] = work[column].map((value) => value / lead);
+    for (let row = 0; row < p; row++) {
+      if (row === column) continue;
+      const factor = work[row][column];
+      work[row] = work[row].map((value, k) => value - factor * work[column][k]);
+    }
+  }
+  return work.map((row) => row.slice(p));
+}
+function heldOutError(y, z) {
+  let squares = 0;
+  for (let i = 0; i < y.length; i++) {
+    const others = y.filter((_, k) => k !== i);
+    let predicted;
+    if (!z) predicted = others.reduce((a, b) => a + b, 0) / others.length;
+    else {
+      const fit = slopes(
+        others,
+        z.filter((_, k) => k !== i)
+      );
+      if (!fit) return void 0;
+      predicted = fit.yMean + fit.slopes.reduce((sum2, b, j) => sum2 + b * (z[i][j] - fit.zMean[j]), 0);
+    }
+    squares += (y[i] - predicted) ** 2;
+  }
+  return Math.sqrt(squares / y.length);
+}
+function subsets(items) {
+  const all = [];
+  for (let mask = 1; mask < 1 << items.length; mask++) all.push(items.filter((_, i) => mask & 1 << i));
+  return all.sort((a, b) => a.length - b.length);
+}
+function adjustHistory(logs, covariates) {
+  if (logs.length < ADJUSTMENT_MIN_RUNS) return void 0;
+  const usable = covariates.filter(
+    (c) => c.current !== void 0 && c.history.length === logs.length && c.history.every((value) => value !== void 0)
+  );
+  const without = heldOutError(logs, void 0);
+  let best;
+  for (const set of subsets(usable)) {
+    const error2 = heldOutError(
+      logs,
+      logs.map((_, i) => set.map((c) => c.history[i]))
+    );
+    if (error2 !== void 0 && error2 < (1 - MIN_GAIN) * without && (!best || error2 < best.error)) best = { set, error: error2 };
+  }
+  if (!best) return void 0;
+  const z = logs.map((_, i) => best.set.map((c) => c.history[i]));
+  const fit = slopes(logs, z);
+  const now = best.set.map((c) => Math.min(Math.max(c.current, Math.min(...c.history)), Math.max(...c.history)));
+  const shift = (row) => fit.slopes.reduce((sum2, b, j) => sum2 + b * (now[j] - row[j]), 0);
+  const offset = now.map((value, j) => value - fit.zMean[j]);
+  const leverage = offset.reduce((sum2, a, j) => sum2 + a * fit.inverse[j].reduce((inner, value, k) => inner + value * offset[k], 0), 0);
+  return {
+    logs: logs.map((y, i) => y + shift(z[i])),
+    fit: { parameters: best.set.length, leverage },
+    used: best.set.map((c, j) => ({ name: c.name, slope: fit.slopes[j] })),
+    heldOutError: { without, with: best.error }
+  };
+}
+
 // src/verdict/service-time.ts
 function serviceTimeOf(latencyMs, rttMs) {
   return Math.max(0, latencyMs - rttMs);
@@ -78065,17 +78157,18 @@ function chooseBasis(current, history) {
       historyRttMs
     };
   }
-  if (currentRttMs >= historyRttMs) {
+  const shortest = Math.min(...historyRtts);
+  if (currentRttMs >= shortest) {
     return {
       basis: "service-time",
-      reason: `Judged on service time (latency \u2212 network RTT; ${rtts}): a longer round trip can only lower it.`,
+      reason: currentRttMs >= historyRttMs ? `Judged on service time (latency \u2212 network RTT; ${rtts}): a longer round trip can only lower it.` : `Judged on service time (latency \u2212 network RTT; ${rtts}): the history measured round trips as short (${milliseconds(shortest)}).`,
       currentRttMs,
       historyRttMs
     };
   }
   return {
     basis: "end-to-end",
-    reason: `Judged on end-to-end latency (${rtts}): a shorter round trip can raise the service's queueing, never the client latency, so a slowdown smaller than the RTT fall is hidden.`,
+    reason: `Judged on end-to-end latency (${rtts}, shorter than any stored run's): a shorter round trip can raise the service's queueing, never the client latency, so a slowdown smaller than the RTT fall is hidden.`,
     currentRttMs,
     historyRttMs
   };
@@ -78100,7 +78193,29 @@ function historyWindow(source) {
   return source.runs.filter((run3) => run3.healthy && run3.bursts.some(hasLatency)).slice(-(source.limit ?? DEFAULT_HISTORY_RUNS));
 }
 var asServiceTime = (runs2) => runs2.map((run3) => ({ ...run3, bursts: run3.bursts.map((burst) => serviceBurstOf(burst) ?? burst) }));
-function historyView(source, basis) {
+function covariatesOf(window2, basis, hostSpeedMbps) {
+  const covariates = [
+    {
+      name: "host speed",
+      history: window2.map((run3) => run3.hostSpeedMbps === void 0 ? void 0 : Math.log(run3.hostSpeedMbps)),
+      current: hostSpeedMbps === void 0 ? void 0 : Math.log(hostSpeedMbps)
+    }
+  ];
+  if (basis?.basis === "service-time") {
+    covariates.push({
+      name: "network RTT",
+      history: window2.map((run3) => runRttOf(run3.bursts.filter(hasLatency))),
+      current: basis.currentRttMs
+    });
+  }
+  return covariates;
+}
+function adjustmentNote(metric, adjustment) {
+  const what = adjustment.used.map((c) => c.name).join(" and ");
+  const { without, with: adjusted } = adjustment.heldOutError;
+  return `The history's ${metric} tracks the ${what}: adjusted to this run's (predicting a held-out run ${plainPercent(Number(Math.expm1(without).toFixed(3)))} \u2192 ${plainPercent(Number(Math.expm1(adjusted).toFixed(3)))} off).`;
+}
+function historyView(source, basis, hostSpeedMbps) {
   const healthy = source.runs.filter((run3) => run3.healthy && run3.bursts.some(hasLatency));
   const window2 = basis?.basis === "service-time" ? asServiceTime(historyWindow(source)) : historyWindow(source);
   const notes = [];
@@ -78119,7 +78234,12 @@ function historyView(source, basis) {
   return {
     mode: coldStart ? "cold-start" : "history",
     figure: (metric) => median2(runFigures2(metric)),
-    judge: (metric, current, maxIncrease) => judgeAgainstHistory(metric, runFigures2(metric), figureOf(current, metric) ?? 0, maxIncrease),
+    judge: (metric, current, maxIncrease) => {
+      const figures2 = runFigures2(metric);
+      const adjustment = coldStart ? void 0 : adjustHistory(figures2.map(logOf), covariatesOf(window2, basis, hostSpeedMbps));
+      const judged = adjustment ? judgeAgainstHistory(metric, adjustment.logs.map(Math.exp), figureOf(current, metric) ?? 0, maxIncrease, adjustment.fit) : judgeAgainstHistory(metric, figures2, figureOf(current, metric) ?? 0, maxIncrease);
+      return adjustment ? { ...judged, note: adjustmentNote(metric, adjustment) } : judged;
+    },
     context: coldStart ? `cold start, ${runs(window2.length)}` : runs(window2.length),
     notes,
     warnings: []
@@ -78167,7 +78287,7 @@ function noneView() {
 function viewOf(input, candidateCount, basis) {
   switch (input.baseline.kind) {
     case "history":
-      return historyView(input.baseline, basis);
+      return historyView(input.baseline, basis, input.hostSpeedMbps);
     case "ab":
       return abView(
         input.bursts.filter((b) => b.target === "baseline"),
@@ -78289,6 +78409,7 @@ function decide(input) {
         );
       }
       if (judged?.warning) warnings.push(judged.warning);
+      if (judged?.note) notes.push(judged.note);
       return latencyRow(metric, judged, view, latency, input.gate);
     }),
     ...INFO_METRICS.map((metric) => infoRow(metric, view, candidate)),
@@ -78325,7 +78446,13 @@ function hostSpeedFigures(currentMbps, history) {
   const stored = history.filter((run3) => run3.healthy).slice(-DEFAULT_HISTORY_RUNS).flatMap((run3) => run3.hostSpeedMbps === void 0 ? [] : [run3.hostSpeedMbps]);
   if (stored.length === 0) return { currentMbps, historyRuns: 0 };
   const historyMbps = Number(median2(stored).toFixed(1));
-  return { currentMbps, historyMbps, change: currentMbps / historyMbps - 1, historyRuns: stored.length };
+  return {
+    currentMbps,
+    historyMbps,
+    change: currentMbps / historyMbps - 1,
+    historySlowestMbps: Math.min(...stored),
+    historyRuns: stored.length
+  };
 }
 var capitalized = (text2) => `${text2[0].toUpperCase()}${text2.slice(1)}`;
 function speedPhrase(change) {
@@ -78342,7 +78469,8 @@ function applyHostSpeedRule(decision2, speed) {
   const hostTimeRatio = speed.historyMbps / speed.currentMbps;
   const rises = regressions.flatMap((row) => row.metric !== "requestsPerSec" && row.change !== void 0 ? [row.change] : []);
   const rise = rises.length === 0 ? 0 : Math.min(...rises);
-  if (change <= -HOST_SPEED_LIMIT && decision2.verdict === "regression" && !decision2.crashed) {
+  const unseen = speed.historyRuns < ADJUSTMENT_MIN_RUNS || speed.currentMbps < (speed.historySlowestMbps ?? 0);
+  if (change <= -HOST_SPEED_LIMIT && unseen && decision2.verdict === "regression" && !decision2.crashed) {
     if (!regressions.every((row) => LATENCY_METRICS2.has(row.metric))) return withNote;
     const slower = `the host ran ${speedPhrase(change)} than in its history`;
     if (change > -HOST_SPEED_UNJUDGEABLE && hostTimeRatio - 1 < rise / 2) {
@@ -80358,6 +80486,7 @@ async function runVerdict(input) {
       baseline,
       gate: input.gate,
       networkRtt: input.networkRtt,
+      hostSpeedMbps: input.hostSpeed?.(),
       environmentIssues: findings.environmentIssues,
       crashes: findings.crashes,
       confirmation: first && { firstVerdict: first.decision.verdict, firstBursts: first.bursts }
@@ -80718,6 +80847,7 @@ async function measureAndDecide(settings2, baseline, target, log) {
     networkRtt: settings2.load.networkRtt === "auto",
     measure: async (firstIndex) => warnOfFailedProbes(await runSeries(plan, settings2.load.bursts, firstIndex, target?.observer), log),
     findings: (bursts) => healthFindings(target?.watch.bursts ?? [], bursts),
+    hostSpeed: () => runHostSpeedOf(target?.watch.bursts ?? []),
     onConfirming: (first) => log.info(`first verdict ${first.verdict}: confirming with ${settings2.load.bursts} more bursts`),
     hostRules: (decision2) => {
       const hostBursts = target?.watch.bursts ?? [];
@@ -81904,6 +82034,7 @@ var hostSpeed = record2({
   currentMbps: nonNegative,
   historyMbps: optional(nonNegative),
   change: optional(finite()),
+  historySlowestMbps: optional(nonNegative),
   historyRuns: count2
 });
 var reportShape = record2({

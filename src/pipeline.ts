@@ -105,6 +105,7 @@ async function measureAndDecide(settings: Settings, baseline: Baseline, target: 
     networkRtt: settings.load.networkRtt === 'auto',
     measure: async (firstIndex) => warnOfFailedProbes(await runSeries(plan, settings.load.bursts, firstIndex, target?.observer), log),
     findings: (bursts) => healthFindings(target?.watch.bursts ?? [], bursts),
+    hostSpeed: () => runHostSpeedOf(target?.watch.bursts ?? []),
     onConfirming: (first) => log.info(`first verdict ${first.verdict}: confirming with ${settings.load.bursts} more bursts`),
     hostRules: (decision) => {
       const hostBursts = target?.watch.bursts ?? [];

@@ -371,6 +371,7 @@ const hostSpeed = record<NonNullable<Report['hostSpeed']>>({
   currentMbps: nonNegative,
   historyMbps: optional(nonNegative),
   change: optional(finite()),
+  historySlowestMbps: optional(nonNegative),
   historyRuns: count,
 });
 

@@ -10,10 +10,12 @@ import {
   COLD_START_RUNS,
   judgeAB,
   judgeAgainstHistory,
+  logOf,
   type LatencyJudgement,
   type LatencyMetric,
 } from './latency-rules.ts';
-import { chooseBasis, serviceBurstOf, type BasisChoice } from './service-time.ts';
+import { adjustHistory, type Adjustment, type Covariate } from './adjustment.ts';
+import { chooseBasis, runRttOf, serviceBurstOf, type BasisChoice } from './service-time.ts';
 import { median } from './statistics.ts';
 import { count, milliseconds, plainPercent, runs, signedPercent } from './wording.ts';
 
@@ -38,6 +40,8 @@ export interface DecisionInput {
   confirmation?: { firstVerdict: Verdict; firstBursts: number };
   /** Set with `network-rtt: auto`: a stored baseline may be judged on service time (verdict/service-time.ts). */
   networkRtt?: boolean;
+  /** This run's host speed index (MB/s, watch/host-speed.ts): with the stored runs' own, it may adjust the history. */
+  hostSpeedMbps?: number;
 }
 
 interface Row extends Comparison {
@@ -70,8 +74,8 @@ interface BaselineView {
   mode: DecisionMode;
   /** The baseline's figure for a metric, undefined when it has none. */
   figure(metric: Figure): number | undefined;
-  /** Judges this run's latency bursts (at least one) on a latency metric. */
-  judge?(metric: LatencyMetric, current: HistoryBurst[], maxIncrease: number): LatencyJudgement;
+  /** Judges this run's latency bursts (at least one) on a latency metric; `note` says how the history was adjusted. */
+  judge?(metric: LatencyMetric, current: HistoryBurst[], maxIncrease: number): LatencyJudgement & { note?: string };
   /** Why latency cannot be compared although a baseline exists. */
   unusable?: string;
   context: string;
@@ -88,7 +92,36 @@ function historyWindow(source: Extract<BaselineSource, { kind: 'history' }>): Hi
 const asServiceTime = (runs: HistoryRun[]) =>
   runs.map((run) => ({ ...run, bursts: run.bursts.map((burst) => serviceBurstOf(burst) ?? burst) }));
 
-function historyView(source: Extract<BaselineSource, { kind: 'history' }>, basis?: BasisChoice): BaselineView {
+/** What the history's runs and this run measured besides latency, for adjustHistory. */
+function covariatesOf(window: HistoryRun[], basis: BasisChoice | undefined, hostSpeedMbps: number | undefined): Covariate[] {
+  const covariates: Covariate[] = [
+    {
+      name: 'host speed',
+      history: window.map((run) => (run.hostSpeedMbps === undefined ? undefined : Math.log(run.hostSpeedMbps))),
+      current: hostSpeedMbps === undefined ? undefined : Math.log(hostSpeedMbps),
+    },
+  ];
+  // Service time tracks the RTT only when the service is saturated (verdict/service-time.ts).
+  if (basis?.basis === 'service-time') {
+    covariates.push({
+      name: 'network RTT',
+      history: window.map((run) => runRttOf(run.bursts.filter(hasLatency))),
+      current: basis.currentRttMs,
+    });
+  }
+  return covariates;
+}
+
+function adjustmentNote(metric: LatencyMetric, adjustment: Adjustment): string {
+  const what = adjustment.used.map((c) => c.name).join(' and ');
+  const { without, with: adjusted } = adjustment.heldOutError;
+  return (
+    `The history's ${metric} tracks the ${what}: adjusted to this run's (predicting a held-out run ` +
+    `${plainPercent(Number(Math.expm1(without).toFixed(3)))} → ${plainPercent(Number(Math.expm1(adjusted).toFixed(3)))} off).`
+  );
+}
+
+function historyView(source: Extract<BaselineSource, { kind: 'history' }>, basis?: BasisChoice, hostSpeedMbps?: number): BaselineView {
   const healthy = source.runs.filter((run) => run.healthy && run.bursts.some(hasLatency));
   const window = basis?.basis === 'service-time' ? asServiceTime(historyWindow(source)) : historyWindow(source);
   const notes: string[] = [];
@@ -109,7 +142,14 @@ function historyView(source: Extract<BaselineSource, { kind: 'history' }>, basis
   return {
     mode: coldStart ? 'cold-start' : 'history',
     figure: (metric) => median(runFigures(metric)),
-    judge: (metric, current, maxIncrease) => judgeAgainstHistory(metric, runFigures(metric), figureOf(current, metric) ?? 0, maxIncrease),
+    judge: (metric, current, maxIncrease) => {
+      const figures = runFigures(metric);
+      const adjustment = coldStart ? undefined : adjustHistory(figures.map(logOf), covariatesOf(window, basis, hostSpeedMbps));
+      const judged = adjustment
+        ? judgeAgainstHistory(metric, adjustment.logs.map(Math.exp), figureOf(current, metric) ?? 0, maxIncrease, adjustment.fit)
+        : judgeAgainstHistory(metric, figures, figureOf(current, metric) ?? 0, maxIncrease);
+      return adjustment ? { ...judged, note: adjustmentNote(metric, adjustment) } : judged;
+    },
     context: coldStart ? `cold start, ${runs(window.length)}` : runs(window.length),
     notes,
     warnings: [],
@@ -165,7 +205,7 @@ function noneView(): BaselineView {
 function viewOf(input: DecisionInput, candidateCount: number, basis?: BasisChoice): BaselineView {
   switch (input.baseline.kind) {
     case 'history':
-      return historyView(input.baseline, basis);
+      return historyView(input.baseline, basis, input.hostSpeedMbps);
     case 'ab':
       return abView(
         input.bursts.filter((b) => b.target === 'baseline'),
@@ -307,6 +347,7 @@ export function decide(input: DecisionInput): Decision {
         );
       }
       if (judged?.warning) warnings.push(judged.warning);
+      if (judged?.note) notes.push(judged.note);
       return latencyRow(metric, judged, view, latency, input.gate);
     }),
     ...INFO_METRICS.map((metric) => infoRow(metric, view, candidate)),

@@ -3,16 +3,18 @@
 // A host held to its CPU-credit baseline, or sharing its cores, runs the same code 30–60 % slower:
 // against a history measured on a faster day that reads as a regression of the code. The probe
 // (watch/host-speed.ts) times a fixed workload on the host before each burst; a run's index is the
-// median of its probes. A latency regression becomes inconclusive, naming the host, when the host
-// was HOST_SPEED_LIMIT or more slower than in its history AND that slowdown explains at least half
+// median of its probes. When the history shows latency tracking the index, verdict/adjustment.ts
+// has already taken that part out, within the range of speeds the history saw. This rule is for a
+// host outside it: a latency regression becomes inconclusive, naming the host, when the host was
+// HOST_SPEED_LIMIT or more slower than in its history, slower than every stored run (from
+// ADJUSTMENT_MIN_RUNS runs with an index: the probe's own spread between runs can be ±20 % on a
+// shared machine, and a speed the history has seen is no excuse) AND that slowdown explains at least half
 // of the latency rise (of the least-risen regressed percentile): a CPU-bound service on a host taking 1.39× as long per unit of work is up to
 // 1.39× slower, so a +30 % p50 there says nothing about the code, while a +60 % p50 on a host 12 %
-// slower (1.14×) still does. The index is not divided out of the latency: a service is rarely bound
-// by the CPU alone, and dividing by a control measurement adds its noise to the verdict and can
-// hide a real slowdown (phpbench issue 494). A memory regression does not depend on the host's
-// speed and stays.
+// slower (1.14×) still does. A memory regression does not depend on the host's speed and stays.
 
 import type { ComparedMetric, Decision } from './decision.ts';
+import { ADJUSTMENT_MIN_RUNS } from './adjustment.ts';
 import { DEFAULT_HISTORY_RUNS } from './decide.ts';
 import { median } from './statistics.ts';
 import { plainPercent, runs, signedPercent } from './wording.ts';
@@ -34,6 +36,8 @@ export interface HostSpeedFigures {
   historyMbps?: number;
   /** currentMbps / historyMbps − 1: −0.28 for a host 28 % slower. */
   change?: number;
+  /** The slowest index among those runs. */
+  historySlowestMbps?: number;
   historyRuns: number;
 }
 
@@ -54,7 +58,13 @@ export function hostSpeedFigures(
     .flatMap((run) => (run.hostSpeedMbps === undefined ? [] : [run.hostSpeedMbps]));
   if (stored.length === 0) return { currentMbps, historyRuns: 0 };
   const historyMbps = Number(median(stored).toFixed(1));
-  return { currentMbps, historyMbps, change: currentMbps / historyMbps - 1, historyRuns: stored.length };
+  return {
+    currentMbps,
+    historyMbps,
+    change: currentMbps / historyMbps - 1,
+    historySlowestMbps: Math.min(...stored),
+    historyRuns: stored.length,
+  };
 }
 
 const capitalized = (text: string) => `${text[0]!.toUpperCase()}${text.slice(1)}`;
@@ -78,7 +88,8 @@ export function applyHostSpeedRule(decision: Decision, speed: HostSpeedFigures |
   // than the median (p50 +270 %, p95 +590 % on a host taking 3.2× as long, measured).
   const rises = regressions.flatMap((row) => (row.metric !== 'requestsPerSec' && row.change !== undefined ? [row.change] : []));
   const rise = rises.length === 0 ? 0 : Math.min(...rises);
-  if (change <= -HOST_SPEED_LIMIT && decision.verdict === 'regression' && !decision.crashed) {
+  const unseen = speed.historyRuns < ADJUSTMENT_MIN_RUNS || speed.currentMbps < (speed.historySlowestMbps ?? 0);
+  if (change <= -HOST_SPEED_LIMIT && unseen && decision.verdict === 'regression' && !decision.crashed) {
     if (!regressions.every((row) => LATENCY_METRICS.has(row.metric))) return withNote;
     const slower = `the host ran ${speedPhrase(change)} than in its history`;
     if (change > -HOST_SPEED_UNJUDGEABLE && hostTimeRatio - 1 < rise / 2) {

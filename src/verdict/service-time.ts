@@ -15,9 +15,13 @@
 // service's queueing. A longer round trip can only lower the arrival rate, so service time cannot
 // rise with it (saturated, it falls: client latency stays connections ÷ throughput, whatever the
 // RTT); a shorter round trip can only shorten the client's cycle, so end-to-end latency cannot
-// rise with it. Judge service time when this run's RTT is at least the history's, end-to-end
-// latency when it is lower: neither can then show the network's change as a slowdown, saturated
-// or not. The price: when the RTT fell, a slowdown smaller than the fall is hidden.
+// rise with it. Judge service time when this run's RTT is at least the shortest a compared run
+// measured: above the history's RTTs a longer round trip can only lower it, and within them
+// whatever the service's regime made of the RTT is in the history's own spread already (and
+// verdict/adjustment.ts takes it out when the history's service time tracks the RTT, as a saturated
+// service's does). Below every stored run's RTT, end-to-end latency: neither figure can then show
+// the network's change as a slowdown, saturated or not. The price: when the RTT fell below all the
+// history's, a slowdown smaller than the fall is hidden.
 // Otherwise (no RTT on one side, `network-rtt: off`, A/B mode) end-to-end latency, as before.
 
 import type { HistoryBurst, HistoryRun } from '../baseline/history.ts';
@@ -81,10 +85,14 @@ export function chooseBasis(current: readonly HistoryBurst[], history: readonly 
       historyRttMs,
     };
   }
-  if (currentRttMs >= historyRttMs) {
+  const shortest = Math.min(...(historyRtts as number[]));
+  if (currentRttMs >= shortest) {
     return {
       basis: 'service-time',
-      reason: `Judged on service time (latency − network RTT; ${rtts}): a longer round trip can only lower it.`,
+      reason:
+        currentRttMs >= historyRttMs
+          ? `Judged on service time (latency − network RTT; ${rtts}): a longer round trip can only lower it.`
+          : `Judged on service time (latency − network RTT; ${rtts}): the history measured round trips as short (${milliseconds(shortest)}).`,
       currentRttMs,
       historyRttMs,
     };
@@ -92,8 +100,8 @@ export function chooseBasis(current: readonly HistoryBurst[], history: readonly 
   return {
     basis: 'end-to-end',
     reason:
-      `Judged on end-to-end latency (${rtts}): a shorter round trip can raise the service's queueing, never the client latency, ` +
-      'so a slowdown smaller than the RTT fall is hidden.',
+      `Judged on end-to-end latency (${rtts}, shorter than any stored run's): a shorter round trip can raise the service's queueing, ` +
+      'never the client latency, so a slowdown smaller than the RTT fall is hidden.',
     currentRttMs,
     historyRttMs,
   };
