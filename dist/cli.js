@@ -77416,7 +77416,7 @@ var MIN_RUN_SPREAD = Math.log(1.01);
 var OUTLIER_SIGMAS = 3.5;
 var OUTLIER_MIN_RUNS = 10;
 var DETECTION_POWER = 0.95;
-var FALSE_ALARM_RATE = 0.01;
+var FALSE_ALARM_RATE = 5e-3;
 var MIN_CHANGE_MS = 1;
 var HISTOGRAM_RESOLUTION = 1e-3;
 var SMALLEST_LATENCY_MS = 1e-3;
@@ -77443,7 +77443,8 @@ function storedRule(logs, maxIncrease, fit = { parameters: 0, leverage: 0 }) {
   const centre = robust.centre + kept.reduce((sum2, log) => sum2 + (log - robust.centre), 0) / kept.length;
   const df = Math.max(1, kept.length - 1 - fit.parameters);
   const variance = kept.reduce((sum2, log) => sum2 + (log - centre) ** 2, 0) / df;
-  const spread = Math.max(Math.sqrt(variance), MIN_RUN_SPREAD);
+  const heldOut = (fit.heldOutError ?? 0) / Math.sqrt(1 + (fit.parameters + 1) / kept.length);
+  const spread = Math.max(Math.sqrt(variance), heldOut, MIN_RUN_SPREAD);
   const scale = spread * Math.sqrt(1 + 1 / kept.length + fit.leverage);
   const catchStep = studentQuantile(DETECTION_POWER, df) * scale;
   const threshold = Math.max(Math.log1p(maxIncrease) - catchStep, studentQuantile(1 - FALSE_ALARM_RATE, df) * scale);
@@ -77546,6 +77547,13 @@ function judgeAB(metric, baselineFigures, candidateFigures, maxIncrease) {
 // src/verdict/adjustment.ts
 var ADJUSTMENT_MIN_RUNS = 8;
 var MIN_GAIN = 0.1;
+var REACH = 0.25;
+function coveredRange(values) {
+  const low = Math.min(...values);
+  const high = Math.max(...values);
+  const margin = REACH * (high - low);
+  return { low: low - margin, high: high + margin };
+}
 function slopes(y, z) {
   const n = y.length;
   const p = z[0].length;
@@ -77620,13 +77628,16 @@ function adjustHistory(logs, covariates) {
   if (!best) return void 0;
   const z = logs.map((_, i) => best.set.map((c) => c.history[i]));
   const fit = slopes(logs, z);
-  const now = best.set.map((c) => Math.min(Math.max(c.current, Math.min(...c.history)), Math.max(...c.history)));
+  const now = best.set.map((c) => {
+    const { low, high } = coveredRange(c.history);
+    return Math.min(Math.max(c.current, low), high);
+  });
   const shift = (row) => fit.slopes.reduce((sum2, b, j) => sum2 + b * (now[j] - row[j]), 0);
   const offset = now.map((value, j) => value - fit.zMean[j]);
   const leverage = offset.reduce((sum2, a, j) => sum2 + a * fit.inverse[j].reduce((inner, value, k) => inner + value * offset[k], 0), 0);
   return {
     logs: logs.map((y, i) => y + shift(z[i])),
-    fit: { parameters: best.set.length, leverage },
+    fit: { parameters: best.set.length, leverage, heldOutError: best.error },
     used: best.set.map((c, j) => ({ name: c.name, slope: fit.slopes[j] })),
     heldOutError: { without, with: best.error }
   };
@@ -77664,11 +77675,11 @@ function chooseBasis(current, history) {
       historyRttMs
     };
   }
-  const shortest = Math.min(...historyRtts);
+  const shortest = Math.max(0, coveredRange(historyRtts).low);
   if (currentRttMs >= shortest) {
     return {
       basis: "service-time",
-      reason: currentRttMs >= historyRttMs ? `Judged on service time (latency \u2212 network RTT; ${rtts}): a longer round trip can only lower it.` : `Judged on service time (latency \u2212 network RTT; ${rtts}): the history measured round trips as short (${milliseconds(shortest)}).`,
+      reason: currentRttMs >= historyRttMs ? `Judged on service time (latency \u2212 network RTT; ${rtts}): a longer round trip can only lower it.` : `Judged on service time (latency \u2212 network RTT; ${rtts}): within the round trips the history covers (from ${milliseconds(shortest)}).`,
       currentRttMs,
       historyRttMs
     };
@@ -77957,7 +77968,7 @@ function hostSpeedFigures(currentMbps, history) {
     currentMbps,
     historyMbps,
     change: currentMbps / historyMbps - 1,
-    historySlowestMbps: Math.min(...stored),
+    historyReachMbps: Number(Math.exp(coveredRange(stored.map(Math.log)).low).toFixed(1)),
     historyRuns: stored.length
   };
 }
@@ -77976,7 +77987,7 @@ function applyHostSpeedRule(decision2, speed) {
   const hostTimeRatio = speed.historyMbps / speed.currentMbps;
   const rises = regressions.flatMap((row) => row.metric !== "requestsPerSec" && row.change !== void 0 ? [row.change] : []);
   const rise = rises.length === 0 ? 0 : Math.min(...rises);
-  const unseen = speed.historyRuns < ADJUSTMENT_MIN_RUNS || speed.currentMbps < (speed.historySlowestMbps ?? 0);
+  const unseen = speed.historyRuns < ADJUSTMENT_MIN_RUNS || speed.currentMbps < (speed.historyReachMbps ?? 0);
   if (change <= -HOST_SPEED_LIMIT && unseen && decision2.verdict === "regression" && !decision2.crashed) {
     if (!regressions.every((row) => LATENCY_METRICS2.has(row.metric))) return withNote;
     const slower = `the host ran ${speedPhrase(change)} than in its history`;
@@ -81049,7 +81060,7 @@ var hostSpeed = record2({
   currentMbps: nonNegative,
   historyMbps: optional(nonNegative),
   change: optional(finite()),
-  historySlowestMbps: optional(nonNegative),
+  historyReachMbps: optional(nonNegative),
   historyRuns: count2
 });
 var reportShape = record2({

@@ -371,7 +371,7 @@ const hostSpeed = record<NonNullable<Report['hostSpeed']>>({
   currentMbps: nonNegative,
   historyMbps: optional(nonNegative),
   change: optional(finite()),
-  historySlowestMbps: optional(nonNegative),
+  historyReachMbps: optional(nonNegative),
   historyRuns: count,
 });
 

@@ -6,15 +6,16 @@
 // median of its probes. When the history shows latency tracking the index, verdict/adjustment.ts
 // has already taken that part out, within the range of speeds the history saw. This rule is for a
 // host outside it: a latency regression becomes inconclusive, naming the host, when the host was
-// HOST_SPEED_LIMIT or more slower than in its history, slower than every stored run (from
-// ADJUSTMENT_MIN_RUNS runs with an index: the probe's own spread between runs can be ±20 % on a
-// shared machine, and a speed the history has seen is no excuse) AND that slowdown explains at least half
+// HOST_SPEED_LIMIT or more slower than in its history, slower than the history covers (from
+// ADJUSTMENT_MIN_RUNS runs with an index; adjustment.ts coveredRange: the probe's own spread
+// between runs can be ±20 % on a shared machine, and a speed the history has seen is no excuse)
+// AND that slowdown explains at least half
 // of the latency rise (of the least-risen regressed percentile): a CPU-bound service on a host taking 1.39× as long per unit of work is up to
 // 1.39× slower, so a +30 % p50 there says nothing about the code, while a +60 % p50 on a host 12 %
 // slower (1.14×) still does. A memory regression does not depend on the host's speed and stays.
 
 import type { ComparedMetric, Decision } from './decision.ts';
-import { ADJUSTMENT_MIN_RUNS } from './adjustment.ts';
+import { ADJUSTMENT_MIN_RUNS, coveredRange } from './adjustment.ts';
 import { DEFAULT_HISTORY_RUNS } from './decide.ts';
 import { median } from './statistics.ts';
 import { plainPercent, runs, signedPercent } from './wording.ts';
@@ -36,8 +37,8 @@ export interface HostSpeedFigures {
   historyMbps?: number;
   /** currentMbps / historyMbps − 1: −0.28 for a host 28 % slower. */
   change?: number;
-  /** The slowest index among those runs. */
-  historySlowestMbps?: number;
+  /** The slowest index the history covers: its slowest run's, less a quarter of its range (on logs). */
+  historyReachMbps?: number;
   historyRuns: number;
 }
 
@@ -62,7 +63,7 @@ export function hostSpeedFigures(
     currentMbps,
     historyMbps,
     change: currentMbps / historyMbps - 1,
-    historySlowestMbps: Math.min(...stored),
+    historyReachMbps: Number(Math.exp(coveredRange(stored.map(Math.log)).low).toFixed(1)),
     historyRuns: stored.length,
   };
 }
@@ -88,7 +89,7 @@ export function applyHostSpeedRule(decision: Decision, speed: HostSpeedFigures |
   // than the median (p50 +270 %, p95 +590 % on a host taking 3.2× as long, measured).
   const rises = regressions.flatMap((row) => (row.metric !== 'requestsPerSec' && row.change !== undefined ? [row.change] : []));
   const rise = rises.length === 0 ? 0 : Math.min(...rises);
-  const unseen = speed.historyRuns < ADJUSTMENT_MIN_RUNS || speed.currentMbps < (speed.historySlowestMbps ?? 0);
+  const unseen = speed.historyRuns < ADJUSTMENT_MIN_RUNS || speed.currentMbps < (speed.historyReachMbps ?? 0);
   if (change <= -HOST_SPEED_LIMIT && unseen && decision.verdict === 'regression' && !decision.crashed) {
     if (!regressions.every((row) => LATENCY_METRICS.has(row.metric))) return withNote;
     const slower = `the host ran ${speedPhrase(change)} than in its history`;

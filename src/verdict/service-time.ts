@@ -15,8 +15,8 @@
 // service's queueing. A longer round trip can only lower the arrival rate, so service time cannot
 // rise with it (saturated, it falls: client latency stays connections ÷ throughput, whatever the
 // RTT); a shorter round trip can only shorten the client's cycle, so end-to-end latency cannot
-// rise with it. Judge service time when this run's RTT is at least the shortest a compared run
-// measured: above the history's RTTs a longer round trip can only lower it, and within them
+// rise with it. Judge service time when this run's RTT is at least the shortest the compared runs
+// cover (their shortest, less a quarter of their range: adjustment.ts REACH): above the history's RTTs a longer round trip can only lower it, and within them
 // whatever the service's regime made of the RTT is in the history's own spread already (and
 // verdict/adjustment.ts takes it out when the history's service time tracks the RTT, as a saturated
 // service's does). Below every stored run's RTT, end-to-end latency: neither figure can then show
@@ -25,6 +25,7 @@
 // Otherwise (no RTT on one side, `network-rtt: off`, A/B mode) end-to-end latency, as before.
 
 import type { HistoryBurst, HistoryRun } from '../baseline/history.ts';
+import { coveredRange } from './adjustment.ts';
 import { median } from './statistics.ts';
 import { milliseconds } from './wording.ts';
 
@@ -85,14 +86,15 @@ export function chooseBasis(current: readonly HistoryBurst[], history: readonly 
       historyRttMs,
     };
   }
-  const shortest = Math.min(...(historyRtts as number[]));
+  // The shortest round trip the history covers (adjustment.ts may extrapolate a little beyond it).
+  const shortest = Math.max(0, coveredRange(historyRtts as number[]).low);
   if (currentRttMs >= shortest) {
     return {
       basis: 'service-time',
       reason:
         currentRttMs >= historyRttMs
           ? `Judged on service time (latency − network RTT; ${rtts}): a longer round trip can only lower it.`
-          : `Judged on service time (latency − network RTT; ${rtts}): the history measured round trips as short (${milliseconds(shortest)}).`,
+          : `Judged on service time (latency − network RTT; ${rtts}): within the round trips the history covers (from ${milliseconds(shortest)}).`,
       currentRttMs,
       historyRttMs,
     };

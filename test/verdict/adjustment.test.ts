@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { historyBurstOf, type HistoryRun } from '../../src/baseline/history.ts';
-import { adjustHistory } from '../../src/verdict/adjustment.ts';
+import { adjustHistory, coveredRange } from '../../src/verdict/adjustment.ts';
 import { decide } from '../../src/verdict/decide.ts';
 import type { Decision } from '../../src/verdict/decision.ts';
 import { mulberry32 } from '../../src/verdict/statistics.ts';
@@ -112,13 +112,14 @@ describe('regression adjustment of the stored history', { timeout: 20_000 }, () 
     assert.ok(Math.abs(p50Row(decision).change! - 0.12) < 0.03, `measured ${p50Row(decision).change}`);
   });
 
-  test('never extrapolates: a host slower than any in the history is adjusted only to the slowest it saw', () => {
+  test('extrapolates a quarter of the range at most: a host far slower than any in the history is adjusted only that far', () => {
     const runs = creditHistory(5);
-    const slowest = Math.min(...runs.map((r) => r.hostSpeedMbps!));
     const logs = runs.map((r) => Math.log(r.bursts[0]!.p50));
     const speeds = runs.map((r) => Math.log(r.hostSpeedMbps!));
-    const atEdge = adjustHistory(logs, [{ name: 'host speed', history: speeds, current: Math.log(slowest) }])!;
-    const beyond = adjustHistory(logs, [{ name: 'host speed', history: speeds, current: Math.log(slowest / 2) }])!;
+    const reach = coveredRange(speeds).low;
+    assert.ok(Math.abs(Math.min(...speeds) - reach - 0.25 * (Math.max(...speeds) - Math.min(...speeds))) < 1e-12);
+    const atEdge = adjustHistory(logs, [{ name: 'host speed', history: speeds, current: reach }])!;
+    const beyond = adjustHistory(logs, [{ name: 'host speed', history: speeds, current: reach - Math.log(2) }])!;
     assert.deepEqual(beyond.logs, atEdge.logs);
     assert.ok(Math.abs(atEdge.used[0]!.slope + 1) < 0.15, `slope ${atEdge.used[0]!.slope}`);
   });

@@ -34,24 +34,24 @@ describe('stored-baseline mode', { timeout: 10_000 }, () => {
     const p95 = row(decision, 'p95');
     assert.equal(p95.status, 'regression');
     assert.equal(p95.limit, '+15%');
-    assert.equal(p95.reasoning, 'p95 +18.2% (limit +15%), above the +9.3% threshold (12 runs, run-to-run spread 3.2%)');
+    assert.equal(p95.reasoning, 'p95 +18.2% (limit +15%), above the +10.7% threshold (12 runs, run-to-run spread 3.2%)');
     assert.ok(Math.abs(p95.change! - 0.182) < 1e-6);
     assert.ok(Math.abs(p95.baseline! - 100) < 1e-4);
     assert.equal(p95.current, 118.2);
     assert.equal(row(decision, 'p50').status, 'ok');
-    assert.equal(row(decision, 'p50').reasoning, 'p50 +0.0% (limit +10%), under the +9.3% threshold (12 runs, run-to-run spread 3.2%)');
+    assert.equal(row(decision, 'p50').reasoning, 'p50 +0.0% (limit +10%), under the +10.7% threshold (12 runs, run-to-run spread 3.2%)');
     assert.equal(row(decision, 'p99').status, 'info');
-    // A 3.2 % spread over 12 runs is too much for 10 %: the 1 % false-alarm bound sets the threshold.
-    assert.equal(decision.minDetectableChange?.toFixed(3), '0.159');
+    // A 3.2 % spread over 12 runs is too much for 10 %: the false-alarm bound sets the threshold.
+    assert.equal(decision.minDetectableChange?.toFixed(3), '0.174');
     assert.deepEqual(decision.warnings, [
-      'With this history (12 runs), loadgate catches a p50 slowdown of +15.9% or more in 95% of runs, above the +10% limit: ' +
+      'With this history (12 runs), loadgate catches a p50 slowdown of +17.4% or more in 95% of runs, above the +10% limit: ' +
         'a slowdown between the two often passes. A/B mode (`baseline-url`) measures both builds side by side and catches less; ' +
         'a quieter host, longer bursts or more bursts narrow the history.',
-      'With this history (12 runs), loadgate catches a p95 slowdown of +15.9% or more in 95% of runs, above the +15% limit: ' +
+      'With this history (12 runs), loadgate catches a p95 slowdown of +17.4% or more in 95% of runs, above the +15% limit: ' +
         'a slowdown between the two often passes. A/B mode (`baseline-url`) measures both builds side by side and catches less; ' +
         'a quieter host, longer bursts or more bursts narrow the history.',
     ]);
-    assert.ok(decision.notes.includes('With this history (12 runs), loadgate catches a p50 slowdown of +15.9% or more in 95% of runs.'));
+    assert.ok(decision.notes.includes('With this history (12 runs), loadgate catches a p50 slowdown of +17.4% or more in 95% of runs.'));
     assert.equal(needsConfirmation(decision), true);
   });
 
@@ -63,13 +63,13 @@ describe('stored-baseline mode', { timeout: 10_000 }, () => {
     assert.equal(p95.status, 'inconclusive');
     assert.equal(
       p95.reasoning,
-      "p95 +23.8% (limit +15%), but under the +77.4% threshold this history's noise needs (12 runs, run-to-run spread 22.5%)",
+      "p95 +23.8% (limit +15%), but under the +92.5% threshold this history's noise needs (12 runs, run-to-run spread 22.5%)",
     );
     // The fixture's p50 history is as noisy as its p95 one: one warning each.
     assert.equal(decision.warnings.length, 2);
     assert.match(
       decision.warnings[1]!,
-      /^With this history \(12 runs\), loadgate catches a p95 slowdown of \+159\.1% or more in 95% of runs/,
+      /^With this history \(12 runs\), loadgate catches a p95 slowdown of \+181\.1% or more in 95% of runs/,
     );
     assert.match(decision.warnings[1]!, /A\/B mode \(`baseline-url`\) measures both builds side by side/);
     assert.equal(needsConfirmation(decision), true);
@@ -88,7 +88,7 @@ describe('stored-baseline mode', { timeout: 10_000 }, () => {
     assert.equal(decision.verdict, 'pass');
     const p95 = row(decision, 'p95');
     assert.equal(p95.status, 'improved');
-    assert.equal(p95.reasoning, 'p95 -25.0%, faster than baseline; below -8.5% (12 runs, run-to-run spread 3.2%)');
+    assert.equal(p95.reasoning, 'p95 -25.0%, faster than baseline; below -9.7% (12 runs, run-to-run spread 3.2%)');
     assert.equal(decision.headline, 'p50 +0.0%, p95 -25.0% (improved) vs baseline (12 runs)');
   });
 
@@ -156,7 +156,7 @@ describe('stored-baseline mode', { timeout: 10_000 }, () => {
     assert.equal(p95.limit, '+15%, ≤ 90.0 ms');
     assert.equal(
       p95.reasoning,
-      'p95 +2.0% (limit +15%), under the +9.3% threshold (12 runs, run-to-run spread 3.2%); 102 ms over the 90.0 ms budget',
+      'p95 +2.0% (limit +15%), under the +10.7% threshold (12 runs, run-to-run spread 3.2%); 102 ms over the 90.0 ms budget',
     );
   });
 

@@ -39,11 +39,11 @@ describe('the stored rule and its minimum detectable change', { timeout: 60_000 
     assert.equal(minDetectableChange(Array(20).fill(100), LIMIT)!.toFixed(4), '0.1000');
     assert.equal(minDetectableChange(Array(3).fill(100), LIMIT), undefined);
     assert.equal(minDetectableChange(Array(20).fill(100), 0.3)!.toFixed(4), '0.3000');
-    // ±10 % around 100 over 10 runs: the 1 % false-alarm bound sets the threshold, above the limit.
+    // ±10 % around 100 over 10 runs: the false-alarm bound sets the threshold, above the limit.
     const noisy = [90, 110, 95, 105, 100, 92, 108, 97, 103, 100];
     const rule = storedRule(noisy.map(Math.log), LIMIT);
     assert.ok(Math.expm1(rule.threshold) > LIMIT, `threshold ${rule.threshold}`);
-    assert.equal(minDetectableChange(noisy, LIMIT)!.toFixed(3), '0.384');
+    assert.equal(minDetectableChange(noisy, LIMIT)!.toFixed(3), '0.426');
   });
 
   test('one disturbed run does not widen the spread', () => {
@@ -64,7 +64,7 @@ describe('the stored rule and its minimum detectable change', { timeout: 60_000 
   ] as const) {
     test(`spread ${spread * 100} %, ${runs} runs: ≤ 1 % false alarms, the stated slowdown caught in ≥ 95 %`, () => {
       const unchanged = flaggedShare(spread, runs, () => 0, 10);
-      assert.ok(unchanged.rate <= 0.015, `unchanged code flagged in ${(unchanged.rate * 100).toFixed(2)} %`);
+      assert.ok(unchanged.rate <= 0.009, `unchanged code flagged in ${(unchanged.rate * 100).toFixed(2)} %`);
       const { rate, meanStated } = flaggedShare(spread, runs, (stated) => stated, 11);
       assert.ok(rate >= 0.94, `caught in ${(rate * 100).toFixed(1)} % at a stated +${(meanStated * 100).toFixed(1)} %`);
       // Not a figure so large that it promises nothing: at 70 % of it the rule misses more than 5 %.
