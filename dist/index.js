@@ -76866,7 +76866,8 @@ function historyBurstOf(burst) {
     requestsPerSec: round(burst.requestsPerSec, 1),
     errorRate: Number(burst.errorRate.toPrecision(4)),
     ok: burst.ok,
-    ...burst.rtt?.medianMs !== void 0 && { rttMs: round(burst.rtt.medianMs, 3) }
+    ...burst.rtt?.medianMs !== void 0 && { rttMs: round(burst.rtt.medianMs, 3) },
+    ...burst.newConnectionShare !== void 0 && { newConnectionShare: round(burst.newConnectionShare, 3) }
   };
 }
 function historyMap(entries) {
@@ -76909,6 +76910,10 @@ function runProblem(run3, where) {
       return `${where}.bursts[${i}] lacks numeric ${BURST_FIELDS.join("/")}`;
     }
     if (burst.rttMs !== void 0 && !isNumber(burst.rttMs)) return `${where}.bursts[${i}].rttMs is not a number`;
+    const share = burst.newConnectionShare;
+    if (share !== void 0 && !(isNumber(share) && share >= 0 && share <= 1)) {
+      return `${where}.bursts[${i}].newConnectionShare is not a fraction from 0 to 1`;
+    }
   }
   if (run3.hostSpeedMbps !== void 0 && !(isNumber(run3.hostSpeedMbps) && run3.hostSpeedMbps > 0)) {
     return `${where}.hostSpeedMbps is not a positive number`;
@@ -77467,7 +77472,8 @@ function assertWrappable(clientPrototype, autocannonVersion) {
   }
 }
 assertWrappable(import_httpClient.default.prototype, package_default.version);
-function honourConnectionClose(autocannonClient) {
+var honourConnectionClose = (onConnection = () => {
+}) => (autocannonClient) => {
   const client = autocannonClient;
   const connect2 = client._connect;
   const doRequest2 = client._doRequest;
@@ -77485,18 +77491,20 @@ function honourConnectionClose(autocannonClient) {
     this.pipelinedRequests.clear();
     this.parser.initialize(this.parser.type);
     closingConnection = false;
+    onConnection();
     connect2.call(this);
   };
   client._doRequest = function doRequestUnlessClosing() {
     if (closingConnection) return;
     doRequest2.call(this);
   };
-}
+};
 
 // src/load/burst.ts
 var SAMPLE_INTERVAL_MS = 100;
 async function measureBurstInProcess(spec) {
   const histogram = createLatencyHistogram();
+  let connections = 0;
   const perConnectionRate = spec.rate === void 0 ? void 0 : spec.rate / spec.connections;
   const instance = (0, import_autocannon.default)({
     url: spec.url,
@@ -77513,7 +77521,9 @@ async function measureBurstInProcess(spec) {
     // autocannon's correction uses ceil(1/rate) ms as the interval, not 1000/rate ms; ours is below.
     ignoreCoordinatedOmission: spec.rate !== void 0,
     excludeErrorStats: true,
-    setupClient: honourConnectionClose
+    setupClient: honourConnectionClose(() => {
+      connections += 1;
+    })
   });
   let ok = 0;
   instance.on("response", (client, statusCode, _bytes, responseTimeMs) => {
@@ -77540,7 +77550,8 @@ async function measureBurstInProcess(spec) {
     errors: result.errors - result.timeouts,
     timeouts: result.timeouts,
     wallMs,
-    cpuMs: (cpu.user + cpu.system) / 1e3
+    cpuMs: (cpu.user + cpu.system) / 1e3,
+    connections
   };
   histogram.destroy();
   return sample;
@@ -77674,6 +77685,7 @@ function combineSamples(samples, request2, startedAt) {
     errors,
     timeouts,
     errorRate: attempted > 0 ? (non2xx + errors + timeouts) / attempted : 0,
+    newConnectionShare: attempted > 0 ? Math.min(1, sum2((s) => s.connections) / attempted) : 0,
     // Each process has one core; the busiest one decides whether we measured ourselves.
     generatorCpu: Math.max(...samples.map((s) => s.wallMs > 0 ? s.cpuMs / s.wallMs : 0)),
     histogram
@@ -78137,12 +78149,14 @@ function adjustHistory(logs, covariates) {
 }
 
 // src/verdict/service-time.ts
-function serviceTimeOf(latencyMs, rttMs) {
-  return Math.max(0, latencyMs - rttMs);
+function serviceTimeOf(latencyMs, rttMs, percentile, newConnectionShare = 0) {
+  const roundTrips = newConnectionShare > 1 - percentile ? 2 : 1;
+  return Math.max(0, latencyMs - roundTrips * rttMs);
 }
 function serviceBurstOf(burst) {
   if (burst.rttMs === void 0) return void 0;
-  return { ...burst, p50: serviceTimeOf(burst.p50, burst.rttMs), p95: serviceTimeOf(burst.p95, burst.rttMs) };
+  const share = burst.newConnectionShare;
+  return { ...burst, p50: serviceTimeOf(burst.p50, burst.rttMs, 0.5, share), p95: serviceTimeOf(burst.p95, burst.rttMs, 0.95, share) };
 }
 function runRttOf(bursts) {
   if (bursts.length === 0 || bursts.some((burst) => burst.rttMs === void 0)) return void 0;
@@ -78533,7 +78547,13 @@ function networkSummaryOf(bursts, comparable, before) {
   const candidate = bursts.filter((burst) => burst.target === "candidate");
   if (before === void 0 && candidate.every((burst) => burst.rtt === void 0)) return void 0;
   const timed = candidate.filter((burst) => burst.ok > 0 && burst.rtt?.medianMs !== void 0);
-  const serviceOf = (pick) => timed.length ? round3(median2(timed.map((burst) => serviceTimeOf(pick(burst), burst.rtt.medianMs)))) : void 0;
+  const serviceOf = (metric) => timed.length ? round3(
+    median2(
+      timed.map(
+        (burst) => serviceTimeOf(burst[metric], burst.rtt.medianMs, metric === "p50" ? 0.5 : 0.95, burst.newConnectionShare)
+      )
+    )
+  ) : void 0;
   const mins = candidate.flatMap((burst) => burst.rtt?.minMs === void 0 ? [] : [burst.rtt.minMs]);
   const window2 = comparable.filter((run3) => run3.healthy && run3.bursts.some((burst) => burst.ok > 0)).slice(-DEFAULT_HISTORY_RUNS);
   const historyRtts = window2.map((run3) => runRttOf(run3.bursts.filter((burst) => burst.ok > 0)));
@@ -78542,7 +78562,7 @@ function networkSummaryOf(bursts, comparable, before) {
     ...before && { before },
     ...timed.length > 0 && { rttMs: round3(median2(timed.map((burst) => burst.rtt.medianMs))) },
     ...mins.length > 0 && { rttMinMs: Math.min(...mins) },
-    ...timed.length > 0 && { serviceMedianMs: serviceOf((burst) => burst.p50), serviceP95Ms: serviceOf((burst) => burst.p95) },
+    ...timed.length > 0 && { serviceMedianMs: serviceOf("p50"), serviceP95Ms: serviceOf("p95") },
     ...historyRtts.length > 0 && historyRtts.every((rtt) => rtt !== void 0) && { historyRttMs: round3(median2(historyRtts)) },
     probes: candidate.reduce((sum2, burst) => sum2 + (burst.rtt ? burst.rtt.samples + burst.rtt.failed : 0), 0),
     failedProbes: candidate.reduce((sum2, burst) => sum2 + (burst.rtt?.failed ?? 0), 0),
@@ -78866,8 +78886,6 @@ function similarMemory(a, b) {
 var HEALTH_THRESHOLDS = {
   /** PSI memory "some" avg10, percent of time some task waited for memory. */
   psiSomeAvg10: 10,
-  /** The default of `max-cpu-steal`. */
-  stealPercent: 5,
   /** Our own CPU time over wall time: above this the latencies measure the generator. */
   generatorCpu: 0.85
 };
@@ -78877,7 +78895,7 @@ function healthFlags({ figures: figures2, oomKills, crashLines, generatorCpu, ma
   if (crashLines.total > 0) flags.push("worker-crash");
   if ((figures2.psiSomePeak ?? 0) > HEALTH_THRESHOLDS.psiSomeAvg10) flags.push("memory-pressure");
   if (figures2.swapInPages > 0) flags.push("swapping");
-  if ((figures2.stealPercent ?? 0) > (maxStealPercent ?? HEALTH_THRESHOLDS.stealPercent)) flags.push("cpu-steal");
+  if ((figures2.stealPercent ?? 0) > maxStealPercent) flags.push("cpu-steal");
   if (generatorCpu > HEALTH_THRESHOLDS.generatorCpu) flags.push("generator-saturated");
   return flags.length > 0 ? flags : ["ok"];
 }
@@ -81873,7 +81891,8 @@ var burstResult = record2({
   timeouts: count2,
   errorRate: fraction,
   generatorCpu: nonNegative,
-  rtt: optional(rttFigures)
+  rtt: optional(rttFigures),
+  newConnectionShare: optional(fraction)
 });
 var fingerprint = record2({
   kernel: text(),

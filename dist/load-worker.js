@@ -29923,7 +29923,8 @@ function assertWrappable(clientPrototype, autocannonVersion) {
   }
 }
 assertWrappable(import_httpClient.default.prototype, package_default.version);
-function honourConnectionClose(autocannonClient) {
+var honourConnectionClose = (onConnection = () => {
+}) => (autocannonClient) => {
   const client = autocannonClient;
   const connect = client._connect;
   const doRequest = client._doRequest;
@@ -29941,18 +29942,20 @@ function honourConnectionClose(autocannonClient) {
     this.pipelinedRequests.clear();
     this.parser.initialize(this.parser.type);
     closingConnection = false;
+    onConnection();
     connect.call(this);
   };
   client._doRequest = function doRequestUnlessClosing() {
     if (closingConnection) return;
     doRequest.call(this);
   };
-}
+};
 
 // src/load/burst.ts
 var SAMPLE_INTERVAL_MS = 100;
 async function measureBurstInProcess(spec) {
   const histogram = createLatencyHistogram();
+  let connections = 0;
   const perConnectionRate = spec.rate === void 0 ? void 0 : spec.rate / spec.connections;
   const instance = (0, import_autocannon.default)({
     url: spec.url,
@@ -29969,7 +29972,9 @@ async function measureBurstInProcess(spec) {
     // autocannon's correction uses ceil(1/rate) ms as the interval, not 1000/rate ms; ours is below.
     ignoreCoordinatedOmission: spec.rate !== void 0,
     excludeErrorStats: true,
-    setupClient: honourConnectionClose
+    setupClient: honourConnectionClose(() => {
+      connections += 1;
+    })
   });
   let ok = 0;
   instance.on("response", (client, statusCode, _bytes, responseTimeMs) => {
@@ -29996,7 +30001,8 @@ async function measureBurstInProcess(spec) {
     errors: result.errors - result.timeouts,
     timeouts: result.timeouts,
     wallMs,
-    cpuMs: (cpu.user + cpu.system) / 1e3
+    cpuMs: (cpu.user + cpu.system) / 1e3,
+    connections
   };
   histogram.destroy();
   return sample;

@@ -47,6 +47,8 @@ export interface HistoryBurst {
   ok: number;
   /** The network round trip during the burst (median of its TCP handshakes, ms); absent in older runs. */
   rttMs?: number;
+  /** BurstFigures.newConnectionShare; absent in older runs (read as keep-alive). */
+  newConnectionShare?: number;
 }
 
 export interface HistoryRun {
@@ -95,6 +97,7 @@ export function historyBurstOf(burst: BurstFigures): HistoryBurst {
     errorRate: Number(burst.errorRate.toPrecision(4)),
     ok: burst.ok,
     ...(burst.rtt?.medianMs !== undefined && { rttMs: round(burst.rtt.medianMs, 3) }),
+    ...(burst.newConnectionShare !== undefined && { newConnectionShare: round(burst.newConnectionShare, 3) }),
   };
 }
 
@@ -155,6 +158,10 @@ function runProblem(run: unknown, where: string): string | undefined {
       return `${where}.bursts[${i}] lacks numeric ${BURST_FIELDS.join('/')}`;
     }
     if (burst.rttMs !== undefined && !isNumber(burst.rttMs)) return `${where}.bursts[${i}].rttMs is not a number`;
+    const share = burst.newConnectionShare;
+    if (share !== undefined && !(isNumber(share) && share >= 0 && share <= 1)) {
+      return `${where}.bursts[${i}].newConnectionShare is not a fraction from 0 to 1`;
+    }
   }
   if (run.hostSpeedMbps !== undefined && !(isNumber(run.hostSpeedMbps) && run.hostSpeedMbps > 0)) {
     return `${where}.hostSpeedMbps is not a positive number`;

@@ -65,7 +65,7 @@ export interface WatchSettings {
   /** `host-speed-probe: auto`: time a fixed CPU workload on the host before each burst. */
   speedProbe?: boolean;
   /** `max-cpu-steal` in percent. */
-  maxStealPercent?: number;
+  maxStealPercent: number;
 }
 
 export interface GateSettings {

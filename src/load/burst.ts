@@ -16,6 +16,8 @@ export interface BurstSample {
   timeouts: number;
   wallMs: number;
   cpuMs: number;
+  /** Connections opened, the first ones included (honour-connection-close.ts). */
+  connections: number;
 }
 
 /** How late a burst may end; autocannon's per-tick request counts are not used. */
@@ -27,6 +29,7 @@ export type BurstSpec = Pick<LoadSettings, 'url' | 'method' | 'headers' | 'body'
 
 export async function measureBurstInProcess(spec: BurstSpec): Promise<BurstSample> {
   const histogram = createLatencyHistogram();
+  let connections = 0;
   const perConnectionRate = spec.rate === undefined ? undefined : spec.rate / spec.connections;
   // Without a callback autocannon returns its instance, an event emitter that is also a promise.
   const instance = autocannon({
@@ -44,7 +47,9 @@ export async function measureBurstInProcess(spec: BurstSpec): Promise<BurstSampl
     // autocannon's correction uses ceil(1/rate) ms as the interval, not 1000/rate ms; ours is below.
     ignoreCoordinatedOmission: spec.rate !== undefined,
     excludeErrorStats: true,
-    setupClient: honourConnectionClose,
+    setupClient: honourConnectionClose(() => {
+      connections += 1;
+    }),
   }) as Promise<autocannon.Result> & autocannon.Instance;
   let ok = 0;
   instance.on('response', (client, statusCode, _bytes, responseTimeMs) => {
@@ -74,6 +79,7 @@ export async function measureBurstInProcess(spec: BurstSpec): Promise<BurstSampl
     timeouts: result.timeouts,
     wallMs,
     cpuMs: (cpu.user + cpu.system) / 1000,
+    connections,
   };
   histogram.destroy();
   return sample;

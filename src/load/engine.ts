@@ -44,6 +44,7 @@ export function combineSamples(samples: readonly BurstSample[], request: BurstRe
     errors,
     timeouts,
     errorRate: attempted > 0 ? (non2xx + errors + timeouts) / attempted : 0,
+    newConnectionShare: attempted > 0 ? Math.min(1, sum((s) => s.connections) / attempted) : 0,
     // Each process has one core; the busiest one decides whether we measured ourselves.
     generatorCpu: Math.max(...samples.map((s) => (s.wallMs > 0 ? s.cpuMs / s.wallMs : 0))),
     histogram,

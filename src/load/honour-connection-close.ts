@@ -10,6 +10,10 @@
 //   killed mid-request): it is counted as a failed request, not silently forgotten;
 // - each new connection starts with an empty queue and a fresh response parser.
 //
+// It also counts the connections a burst opens: autocannon writes a new connection's first
+// request before the TCP handshake completes, so that request's latency holds the handshake, one
+// more round trip (verdict/service-time.ts takes it out of service time).
+//
 // It is applied per client through autocannon's documented `setupClient` hook, which receives
 // each client before its first connection: the client's own `_connect` and `_doRequest`
 // shadow the prototype's, so autocannon's module stays untouched for anyone else in the process.
@@ -51,30 +55,36 @@ export function assertWrappable(clientPrototype: object, autocannonVersion: stri
 
 assertWrappable((Client as { prototype: object }).prototype, autocannonPackage.version);
 
-/** A `setupClient` for autocannon: this client honours `Connection: close` (see the top of this file). */
-export function honourConnectionClose(autocannonClient: unknown): void {
-  const client = autocannonClient as AutocannonClient;
-  const connect = client._connect;
-  const doRequest = client._doRequest;
-  /** Set from the last response's headers; cleared by the next connection. */
-  let closingConnection = false;
-  client.on('headers', (info) => {
-    if (!info.shouldKeepAlive) closingConnection = true;
-  });
-  client._connect = function connectAfterClose(this: AutocannonClient) {
-    const unanswered = this.pipelinedRequests.size();
-    if (unanswered > 0 && !this.destroyed) {
-      for (let i = 0; i < unanswered; i += 1) {
-        this.emit('connError', new Error('the server closed the connection before answering the request'));
+/**
+ * A `setupClient` for autocannon: the client honours `Connection: close` (see the top of this
+ * file) and tells `onConnection` of every connection it opens, its first included.
+ */
+export const honourConnectionClose =
+  (onConnection: () => void = () => {}) =>
+  (autocannonClient: unknown): void => {
+    const client = autocannonClient as AutocannonClient;
+    const connect = client._connect;
+    const doRequest = client._doRequest;
+    /** Set from the last response's headers; cleared by the next connection. */
+    let closingConnection = false;
+    client.on('headers', (info) => {
+      if (!info.shouldKeepAlive) closingConnection = true;
+    });
+    client._connect = function connectAfterClose(this: AutocannonClient) {
+      const unanswered = this.pipelinedRequests.size();
+      if (unanswered > 0 && !this.destroyed) {
+        for (let i = 0; i < unanswered; i += 1) {
+          this.emit('connError', new Error('the server closed the connection before answering the request'));
+        }
       }
-    }
-    this.pipelinedRequests.clear();
-    this.parser.initialize(this.parser.type);
-    closingConnection = false;
-    connect.call(this);
+      this.pipelinedRequests.clear();
+      this.parser.initialize(this.parser.type);
+      closingConnection = false;
+      onConnection();
+      connect.call(this);
+    };
+    client._doRequest = function doRequestUnlessClosing(this: AutocannonClient) {
+      if (closingConnection) return;
+      doRequest.call(this);
+    };
   };
-  client._doRequest = function doRequestUnlessClosing(this: AutocannonClient) {
-    if (closingConnection) return;
-    doRequest.call(this);
-  };
-}

@@ -19,6 +19,12 @@ export interface BurstFigures extends Omit<LatencySummary, 'count'> {
   generatorCpu: number;
   /** The network round trip measured during the burst (TCP handshakes); absent with `network-rtt: off`. */
   rtt?: RttFigures;
+  /**
+   * Connections opened over requests sent: about 1 when the server closes every connection
+   * (gunicorn's sync workers), near 0 with keep-alive. Each such request's latency holds a TCP
+   * handshake. Absent in results from before it was counted.
+   */
+  newConnectionShare?: number;
 }
 
 export interface BurstResult extends BurstFigures {

@@ -36,8 +36,16 @@ export function networkSummaryOf(
   const candidate = bursts.filter((burst) => burst.target === 'candidate');
   if (before === undefined && candidate.every((burst) => burst.rtt === undefined)) return undefined;
   const timed = candidate.filter((burst) => burst.ok > 0 && burst.rtt?.medianMs !== undefined);
-  const serviceOf = (pick: (burst: BurstResult) => number) =>
-    timed.length ? round3(median(timed.map((burst) => serviceTimeOf(pick(burst), burst.rtt!.medianMs!)))) : undefined;
+  const serviceOf = (metric: 'p50' | 'p95') =>
+    timed.length
+      ? round3(
+          median(
+            timed.map((burst) =>
+              serviceTimeOf(burst[metric], burst.rtt!.medianMs!, metric === 'p50' ? 0.5 : 0.95, burst.newConnectionShare),
+            ),
+          ),
+        )
+      : undefined;
   const mins = candidate.flatMap((burst) => (burst.rtt?.minMs === undefined ? [] : [burst.rtt.minMs]));
   const window = comparable.filter((run) => run.healthy && run.bursts.some((burst) => burst.ok > 0)).slice(-DEFAULT_HISTORY_RUNS);
   const historyRtts = window.map((run) => runRttOf(run.bursts.filter((burst) => burst.ok > 0)));
@@ -46,7 +54,7 @@ export function networkSummaryOf(
     ...(before && { before }),
     ...(timed.length > 0 && { rttMs: round3(median(timed.map((burst) => burst.rtt!.medianMs!))) }),
     ...(mins.length > 0 && { rttMinMs: Math.min(...mins) }),
-    ...(timed.length > 0 && { serviceMedianMs: serviceOf((burst) => burst.p50), serviceP95Ms: serviceOf((burst) => burst.p95) }),
+    ...(timed.length > 0 && { serviceMedianMs: serviceOf('p50'), serviceP95Ms: serviceOf('p95') }),
     ...(historyRtts.length > 0 &&
       historyRtts.every((rtt) => rtt !== undefined) && { historyRttMs: round3(median(historyRtts as number[])) }),
     probes: candidate.reduce((sum, burst) => sum + (burst.rtt ? burst.rtt.samples + burst.rtt.failed : 0), 0),

@@ -175,6 +175,7 @@ const burstResult = record<GateReport['bursts'][number]>({
   errorRate: fraction,
   generatorCpu: nonNegative,
   rtt: optional(rttFigures),
+  newConnectionShare: optional(fraction),
 });
 
 type Report = GateReport;

@@ -2,10 +2,17 @@
 // verdict judges. Pure.
 //
 // Definition. A keep-alive request pays one round trip (request out, response back) on top of the
-// service's own time. The burst's RTT is the median of the TCP handshakes spread over the burst
-// (the typical round trip a request met, not the best one). For each percentile of a burst:
-//   service pX = max(0, pX − burst RTT median)
-// A run's service figure is the median over its bursts, like every other run figure.
+// service's own time. A request on a new connection pays one more: autocannon writes it before the
+// TCP handshake completes, so its latency holds the handshake (a server that closes every
+// connection, such as gunicorn's sync workers, makes that every request: measured through the
+// delay line on the 1 GiB VM, service time rose by exactly the RTT's rise when only one round trip
+// was taken off). The burst's RTT is the median of the TCP handshakes spread over the burst (the
+// typical round trip a request met, not the best one). For each percentile X of a burst, with s
+// the share of requests sent on a new connection (BurstFigures.newConnectionShare):
+//   service pX = max(0, pX − k·(burst RTT median)), k = 2 when s > 1 − X, else 1
+// (the requests that paid a handshake are the slowest by a round trip: p50 holds one when more
+// than half did, p95 when more than 5 % did). A run's service figure is the median over its
+// bursts, like every other run figure.
 //
 // Which figure is judged, when this run and every compared run have RTT figures. Each connection
 // waits for its answer before sending again: under a fixed `connections` (closed loop), and also
@@ -40,9 +47,13 @@ export interface BasisChoice {
   historyRttMs?: number;
 }
 
-/** A latency less the round trip, never below zero (a round trip measured slower than a request). */
-export function serviceTimeOf(latencyMs: number, rttMs: number): number {
-  return Math.max(0, latencyMs - rttMs);
+/**
+ * A latency at `percentile` (0.5 for p50) less the round trips its requests paid, never below zero
+ * (a round trip measured slower than a request).
+ */
+export function serviceTimeOf(latencyMs: number, rttMs: number, percentile: number, newConnectionShare = 0): number {
+  const roundTrips = newConnectionShare > 1 - percentile ? 2 : 1;
+  return Math.max(0, latencyMs - roundTrips * rttMs);
 }
 
 /**
@@ -51,7 +62,8 @@ export function serviceTimeOf(latencyMs: number, rttMs: number): number {
  */
 export function serviceBurstOf(burst: HistoryBurst): HistoryBurst | undefined {
   if (burst.rttMs === undefined) return undefined;
-  return { ...burst, p50: serviceTimeOf(burst.p50, burst.rttMs), p95: serviceTimeOf(burst.p95, burst.rttMs) };
+  const share = burst.newConnectionShare;
+  return { ...burst, p50: serviceTimeOf(burst.p50, burst.rttMs, 0.5, share), p95: serviceTimeOf(burst.p95, burst.rttMs, 0.95, share) };
 }
 
 /** The median of the bursts' RTTs; undefined unless every burst has one. */

@@ -11,8 +11,6 @@ export type HealthFlag = 'ok' | 'memory-pressure' | 'swapping' | 'oom-kill' | 'w
 export const HEALTH_THRESHOLDS = {
   /** PSI memory "some" avg10, percent of time some task waited for memory. */
   psiSomeAvg10: 10,
-  /** The default of `max-cpu-steal`. */
-  stealPercent: 5,
   /** Our own CPU time over wall time: above this the latencies measure the generator. */
   generatorCpu: 0.85,
 } as const;
@@ -41,8 +39,8 @@ export interface HealthInputs {
   oomKills: readonly OomKill[];
   crashLines: CrashScan;
   generatorCpu: number;
-  /** `max-cpu-steal` in percent; HEALTH_THRESHOLDS.stealPercent when not given. */
-  maxStealPercent?: number;
+  /** `max-cpu-steal` in percent. */
+  maxStealPercent: number;
 }
 
 export function healthFlags({ figures, oomKills, crashLines, generatorCpu, maxStealPercent }: HealthInputs): HealthFlag[] {
@@ -51,7 +49,7 @@ export function healthFlags({ figures, oomKills, crashLines, generatorCpu, maxSt
   if (crashLines.total > 0) flags.push('worker-crash');
   if ((figures.psiSomePeak ?? 0) > HEALTH_THRESHOLDS.psiSomeAvg10) flags.push('memory-pressure');
   if (figures.swapInPages > 0) flags.push('swapping');
-  if ((figures.stealPercent ?? 0) > (maxStealPercent ?? HEALTH_THRESHOLDS.stealPercent)) flags.push('cpu-steal');
+  if ((figures.stealPercent ?? 0) > maxStealPercent) flags.push('cpu-steal');
   if (generatorCpu > HEALTH_THRESHOLDS.generatorCpu) flags.push('generator-saturated');
   return flags.length > 0 ? flags : ['ok'];
 }

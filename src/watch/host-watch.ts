@@ -27,7 +27,7 @@ export interface HostWatchOptions {
   /** `host-speed-probe: auto`: time a fixed CPU workload on the host before each burst (host-speed.ts). */
   speedProbe?: boolean;
   /** `max-cpu-steal`, percent: a burst with more steal is not trusted. */
-  maxStealPercent?: number;
+  maxStealPercent: number;
   log: Log;
 }
 

@@ -120,9 +120,14 @@ describe('network RTT through the delay line (10.213.9.2)', { timeout: 400_000 }
         await host.setRttMs(rttMs);
         const [burst] = await runSeries({ load: load(rate), probeRtt: true }, 1, 0);
         const rtt = burst.rtt!.medianMs!;
-        figures[`${regime}@${rttMs}`] = { p50: burst.p50, rtt, service: serviceTimeOf(burst.p50, rtt), rps: burst.requestsPerSec };
+        figures[`${regime}@${rttMs}`] = {
+          p50: burst.p50,
+          rtt,
+          service: serviceTimeOf(burst.p50, rtt, 0.5, burst.newConnectionShare),
+          rps: burst.requestsPerSec,
+        };
         t.diagnostic(
-          `${regime}, RTT ${rttMs}: client p50 ${burst.p50.toFixed(2)} ms, RTT ${rtt.toFixed(2)} ms, service p50 ${serviceTimeOf(burst.p50, rtt).toFixed(2)} ms, ${burst.requestsPerSec.toFixed(0)} req/s`,
+          `${regime}, RTT ${rttMs}: client p50 ${burst.p50.toFixed(2)} ms, RTT ${rtt.toFixed(2)} ms, service p50 ${serviceTimeOf(burst.p50, rtt, 0.5, burst.newConnectionShare).toFixed(2)} ms, ${burst.requestsPerSec.toFixed(0)} req/s`,
         );
       }
     }
@@ -132,6 +137,43 @@ describe('network RTT through the delay line (10.213.9.2)', { timeout: 400_000 }
     // `rate` is no open loop: autocannon spends each second's budget back to back, so at 4 ms the
     // requests queue as in the closed loop (why verdict/service-time.ts treats both alike).
     assert.ok(figures['rate@4'].service > figures['rate@24'].service + 0.5, JSON.stringify(figures));
+  });
+
+  it('a server that closes every connection: each request paid a handshake too, and service time stays put as the RTT grows', async (t) => {
+    await host.setBehaviour({ mode: 'sleep', ms: 20, close: true });
+    const load: LoadSettings = {
+      url: host.url,
+      method: 'GET',
+      headers: {},
+      connections: 4,
+      durationMs: 1500,
+      bursts: 1,
+      warmupMs: 0,
+      pipelining: 1,
+      timeoutMs: 5000,
+      loadProcesses: 1,
+    };
+    const seen: Record<number, { p50: number; service: number; share: number }> = {};
+    for (const rttMs of [5, 25]) {
+      await host.setRttMs(rttMs);
+      const [burst] = await runSeries({ load, probeRtt: true }, 1, 0);
+      const rtt = burst.rtt!.medianMs!;
+      seen[rttMs] = {
+        p50: burst.p50,
+        service: serviceTimeOf(burst.p50, rtt, 0.5, burst.newConnectionShare),
+        share: burst.newConnectionShare!,
+      };
+      t.diagnostic(
+        `RTT ${rttMs}: p50 ${burst.p50.toFixed(2)} ms, RTT ${rtt.toFixed(2)} ms, new connections ${burst.newConnectionShare}, service ${seen[rttMs].service.toFixed(2)} ms`,
+      );
+    }
+    for (const { share, service } of Object.values(seen)) {
+      assert.ok(share > 0.95, `share of requests on a new connection ${share}`);
+      assert.ok(service > 19 && service < 23, `service time ${service} ms for a 20 ms handler`);
+    }
+    // Two round trips a request: 20 ms more RTT is 40 ms more latency, and none of it service time.
+    assert.ok(seen[25].p50 - seen[5].p50 > 36, JSON.stringify(seen));
+    assert.ok(Math.abs(seen[25].service - seen[5].service) < 2, JSON.stringify(seen));
   });
 
   it('overhead at RTT 25 ms: the probe before the first burst and the probes in a burst add ≤ 300 ms to a run', async (t) => {

@@ -1,7 +1,8 @@
 // A "remote" host on this machine for tests: a network namespace behind the user-space delay line
 // (/work/shared/tools/delayline.py, see FIELD-NOTES "Simulating a remote host"), running
-// test/support/delay-service.mjs at PREFIX.2. The RTT and the service's behaviour change by file.
-// Needs root. Traffic goes only to PREFIX.2, inside the namespace the test made.
+// test/support/delay-service.mjs at PREFIX.2 (startRemoteHost), or forwarding PREFIX.2 to a port on
+// the loopback (delayedPort). The RTT and the service's behaviour change by file. Needs root.
+// Traffic goes only to PREFIX.2, inside the namespace the test made, and to the loopback.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
@@ -10,12 +11,21 @@ import { join } from 'node:path';
 
 const DELAY_LINE = '/work/shared/tools/delayline.py';
 const SERVICE = new URL('./delay-service.mjs', import.meta.url).pathname;
+const FORWARDER = new URL('./tcp-forward.mjs', import.meta.url).pathname;
 const READY_TIMEOUT_MS = 20_000;
+
+/** What the service does per request (delay-service.mjs). */
+export type ServiceBehaviour = { tailShare?: number; tailMs?: number; close?: boolean } & (
+  | { mode: 'sleep' | 'cpu'; ms: number }
+  | { mode: 'mixed'; cpuMs: number; sleepMs: number }
+);
 
 export interface RemoteHost {
   url: string;
+  /** The service's process, e.g. to put it in a CPU cgroup. */
+  servicePid: number;
   setRttMs(ms: number): Promise<void>;
-  setBehaviour(behaviour: { mode: 'sleep' | 'cpu'; ms: number }): Promise<void>;
+  setBehaviour(behaviour: ServiceBehaviour): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -39,16 +49,48 @@ function waitFor(child: ChildProcess, word: string, what: string): Promise<void>
   });
 }
 
-/** Brings up namespace `ns` at `prefix`.2 with the service on `port`; always `close()` in after(). */
-export async function startRemoteHost(ns: string, prefix: string, port: number, rttMs: number): Promise<RemoteHost> {
+interface DelayLine {
+  dir: string;
+  setRttMs(ms: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The delay line up: namespace `ns`, PREFIX.2 inside it; `close()` takes it down. */
+async function startDelayLine(ns: string, prefix: string, rttMs: number): Promise<DelayLine> {
   const dir = await mkdtemp(join(tmpdir(), `loadgate-${ns}-`));
   const rttFile = join(dir, 'rtt');
-  const behaviourFile = join(dir, 'behaviour.json');
   await writeFile(rttFile, String(rttMs));
-  await writeFile(behaviourFile, JSON.stringify({ mode: 'sleep', ms: 10 }));
   const line = spawn('python3', [DELAY_LINE, 'up', '--ns', ns, '--prefix', prefix, '--rtt-ms', String(rttMs), '--control', rttFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const close = async () => {
+    line.kill('SIGTERM');
+    await new Promise((resolve) => (line.exitCode !== null ? resolve(undefined) : line.once('exit', resolve)));
+    spawnSync('python3', [DELAY_LINE, 'down', '--ns', ns]);
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitFor(line, 'ready', 'the delay line');
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return {
+    dir,
+    // The delay line reads the file when it changes; a short pause lets packets in flight drain.
+    setRttMs: async (ms) => {
+      await writeFile(rttFile, String(ms));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    },
+    close,
+  };
+}
+
+/** Brings up namespace `ns` at `prefix`.2 with the service on `port`; always `close()` in after(). */
+export async function startRemoteHost(ns: string, prefix: string, port: number, rttMs: number): Promise<RemoteHost> {
+  const delayLine = await startDelayLine(ns, prefix, rttMs);
+  const behaviourFile = join(delayLine.dir, 'behaviour.json');
+  await writeFile(behaviourFile, JSON.stringify({ mode: 'sleep', ms: 10 }));
   let service: ChildProcess | undefined;
   let serviceStderr = '';
   /** A service that died would read as a slow or failing target: say so instead. */
@@ -57,13 +99,9 @@ export async function startRemoteHost(ns: string, prefix: string, port: number, 
   };
   const close = async () => {
     service?.kill('SIGKILL');
-    line.kill('SIGTERM');
-    await new Promise((resolve) => (line.exitCode !== null ? resolve(undefined) : line.once('exit', resolve)));
-    spawnSync('python3', [DELAY_LINE, 'down', '--ns', ns]);
-    await rm(dir, { recursive: true, force: true });
+    await delayLine.close();
   };
   try {
-    await waitFor(line, 'ready', 'the delay line');
     service = spawn('ip', ['netns', 'exec', ns, process.execPath, SERVICE, `${prefix}.2`, String(port), behaviourFile], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -75,11 +113,10 @@ export async function startRemoteHost(ns: string, prefix: string, port: number, 
   }
   return {
     url: `http://${prefix}.2:${port}/`,
-    // The delay line reads the file when it changes; a short pause lets packets in flight drain.
+    servicePid: service.pid!,
     setRttMs: async (ms) => {
       alive();
-      await writeFile(rttFile, String(ms));
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await delayLine.setRttMs(ms);
     },
     setBehaviour: async (behaviour) => {
       alive();
@@ -88,4 +125,49 @@ export async function startRemoteHost(ns: string, prefix: string, port: number, 
     },
     close,
   };
+}
+
+export interface DelayedPort {
+  /** `http://PREFIX.2:PORT`: the forwarded port, behind the delay line. */
+  origin: string;
+  setRttMs(ms: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Puts `target` (a TCP port on this machine's loopback, e.g. qemu's hostfwd, which answers the
+ * handshake itself) behind the delay line at PREFIX.2:`port`: a forwarder in the namespace accepts
+ * there, after the delay, and reaches `target` through a unix socket and a forwarder outside, so
+ * every byte and the handshake cross the delay line once each way (test/support/tcp-forward.mjs).
+ */
+export async function delayedPort(
+  ns: string,
+  prefix: string,
+  port: number,
+  target: { host: string; port: number },
+  rttMs: number,
+): Promise<DelayedPort> {
+  const delayLine = await startDelayLine(ns, prefix, rttMs);
+  const socket = join(delayLine.dir, 'forward.sock');
+  const forwarders: ChildProcess[] = [];
+  const close = async () => {
+    for (const forwarder of forwarders) forwarder.kill('SIGKILL');
+    await delayLine.close();
+  };
+  try {
+    const outside = spawn(process.execPath, [FORWARDER, `unix:${socket}`, `${target.host}:${target.port}`], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    forwarders.push(outside);
+    await waitFor(outside, 'listening', 'the forwarder to the target');
+    const inside = spawn('ip', ['netns', 'exec', ns, process.execPath, FORWARDER, `${prefix}.2:${port}`, `unix:${socket}`], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    forwarders.push(inside);
+    await waitFor(inside, 'listening', 'the forwarder in the namespace');
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { origin: `http://${prefix}.2:${port}`, setRttMs: delayLine.setRttMs, close };
 }

@@ -40,12 +40,27 @@ const input = (current: BurstResult[], runs: HistoryRun[], networkRtt = true): D
 
 describe('service time arithmetic', { timeout: 10_000 }, () => {
   test('is the latency less the burst median RTT, never below zero', () => {
-    assert.equal(serviceTimeOf(26.6, 24), 2.6000000000000014);
-    assert.equal(serviceTimeOf(3, 4.2), 0);
+    assert.equal(serviceTimeOf(26.6, 24, 0.5), 2.6000000000000014);
+    assert.equal(serviceTimeOf(3, 4.2, 0.5), 0);
     const stored = historyBurstOf(burst(30, 50, { rtt: rtt(20.5, 20.1) }));
     assert.equal(stored.rttMs, 20.5, 'the median is stored, not the min');
     assert.deepEqual(serviceBurstOf(stored), { ...stored, p50: 9.5, p95: 29.5 });
     assert.equal(serviceBurstOf(historyBurstOf(burst(30, 50))), undefined, 'no RTT, no service time');
+  });
+
+  test('a request on a new connection paid a handshake too: two round trips off where such requests reach the percentile', () => {
+    // Every connection closed by the server (gunicorn sync workers): every request paid two round trips.
+    assert.equal(serviceTimeOf(150, 30, 0.5, 1), 90);
+    assert.equal(serviceTimeOf(150, 30, 0.95, 1), 90);
+    // Keep-alive: 10 connections for 2,000 requests; only the first request of each paid a handshake.
+    assert.equal(serviceTimeOf(150, 30, 0.5, 0.005), 120);
+    assert.equal(serviceTimeOf(150, 30, 0.95, 0.005), 120);
+    // A server closing every 10th connection: p95 holds the handshake, p50 does not.
+    assert.equal(serviceTimeOf(150, 30, 0.5, 0.1), 120);
+    assert.equal(serviceTimeOf(150, 30, 0.95, 0.1), 90);
+    const closing = historyBurstOf(burst(70, 90, { rtt: rtt(30), newConnectionShare: 1 }));
+    assert.equal(closing.newConnectionShare, 1, 'the share is stored with the burst');
+    assert.deepEqual(serviceBurstOf(closing), { ...closing, p50: 10, p95: 30 });
   });
 
   test('the run figure is the median over bursts of each burst’s service time', () => {

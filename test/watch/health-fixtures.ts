@@ -2,6 +2,7 @@
 
 import assert from 'node:assert/strict';
 import type { BurstHostFigures } from '../../src/watch/burst-figures.ts';
+import { INPUT_DEFAULTS } from '../../src/config/input-defaults.ts';
 import { scanCrashLines } from '../../src/watch/crash-patterns.ts';
 import { healthFlags, type BurstHostHealth } from '../../src/watch/health.ts';
 import { parseSampleLine, type HostSample } from '../../src/watch/sample-line.ts';
@@ -47,5 +48,10 @@ export function health(overrides: Partial<BurstHostHealth> & { figures: BurstHos
     gaps: [],
     ...overrides,
   };
-  return { ...base, flags: healthFlags(base) };
+  return { ...base, flags: healthFlags({ ...base, maxStealPercent: DEFAULT_STEAL }) };
 }
+
+/** `max-cpu-steal` for tests whose subject is not steal: this machine's hypervisor steals 5–25 % at times. */
+export const NOT_JUDGED_STEAL = 100;
+/** The default of `max-cpu-steal`, in percent. */
+export const DEFAULT_STEAL = Number.parseFloat(INPUT_DEFAULTS['max-cpu-steal']);

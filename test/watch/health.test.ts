@@ -4,7 +4,7 @@ import { burstFigures } from '../../src/watch/burst-figures.ts';
 import { scanCrashLines } from '../../src/watch/crash-patterns.ts';
 import { healthFindings, healthFlags } from '../../src/watch/health.ts';
 import { parseOomKills } from '../../src/watch/kernel-log.ts';
-import { health, sample } from './health-fixtures.ts';
+import { DEFAULT_STEAL, health, sample } from './health-fixtures.ts';
 
 describe('burst figures and health verdicts', { timeout: 10_000 }, () => {
   test('figures: before / min / after, deltas of the counters, peaks', () => {
@@ -33,7 +33,10 @@ describe('burst figures and health verdicts', { timeout: 10_000 }, () => {
     assert.equal(figures.memAvailableMinKib, null);
     assert.equal(figures.psiSomePeak, null);
     assert.equal(figures.oomKills, null);
-    assert.deepEqual(healthFlags({ figures, oomKills: [], crashLines: scanCrashLines([]), generatorCpu: 0.1 }), ['ok']);
+    assert.deepEqual(
+      healthFlags({ figures, oomKills: [], crashLines: scanCrashLines([]), generatorCpu: 0.1, maxStealPercent: DEFAULT_STEAL }),
+      ['ok'],
+    );
   });
 
   test('each flag at its threshold', () => {

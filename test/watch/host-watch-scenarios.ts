@@ -13,6 +13,7 @@ import { removeCgroup } from '../support/cgroup.ts';
 import type { RemoteHost } from '../../src/remote/remote-host.ts';
 import { healthFindings } from '../../src/watch/health.ts';
 import { HostWatch } from '../../src/watch/host-watch.ts';
+import { NOT_JUDGED_STEAL } from './health-fixtures.ts';
 import { parseMeminfo } from '../../src/watch/proc-parsers.ts';
 import { SAMPLER_MARKER } from '../../src/watch/sample-line.ts';
 
@@ -37,7 +38,7 @@ async function assertSamplerGone(host: RemoteHost, during: number[]): Promise<vo
 }
 
 export async function samplesRealProc(host: RemoteHost): Promise<void> {
-  const watch = await HostWatch.start(host, { log: silentLog });
+  const watch = await HostWatch.start(host, { log: silentLog, maxStealPercent: NOT_JUDGED_STEAL });
   const memTotalKib = parseMeminfo(readFileSync('/proc/meminfo', 'utf8')).memTotalKib!;
   assert.ok(memTotalKib > 0);
   assert.equal(watch.machine.memTotalKib, memTotalKib);
@@ -134,7 +135,7 @@ async function loadUntilKilled(target: OomTarget): Promise<void> {
 
 export async function reportsRealOomKill(host: RemoteHost): Promise<void> {
   await withOomTarget(async (target) => {
-    const watch = await HostWatch.start(host, { log: silentLog });
+    const watch = await HostWatch.start(host, { log: silentLog, maxStealPercent: NOT_JUDGED_STEAL });
     const burst = await watch.beginBurst();
     await loadUntilKilled(target);
     const health = await burst.end({ index: 0, target: 'candidate', generatorCpu: 0.1 });
@@ -193,7 +194,7 @@ export async function namesKillTheJournalLogsLate(host: RemoteHost): Promise<voi
   process.env.PATH = `${laggingJournal(dir, releaseFile)}:${path}`;
   try {
     await withOomTarget(async (target) => {
-      const watch = await HostWatch.start(host, { log: silentLog });
+      const watch = await HostWatch.start(host, { log: silentLog, maxStealPercent: NOT_JUDGED_STEAL });
       const burst = await watch.beginBurst();
       await loadUntilKilled(target);
       const release = sleep(3000).then(() => writeFileSync(releaseFile, ''));
@@ -218,7 +219,7 @@ export async function namesKillTheJournalLogsLate(host: RemoteHost): Promise<voi
 /** Without a readable kernel log the kill is still counted (vmstat oom_kill) and still a crash. */
 export async function countsOomKillWithoutKernelLog(host: RemoteHost): Promise<void> {
   await withOomTarget(async (target) => {
-    const watch = await HostWatch.start(host, { log: silentLog });
+    const watch = await HostWatch.start(host, { log: silentLog, maxStealPercent: NOT_JUDGED_STEAL });
     const burst = await watch.beginBurst();
     await loadUntilKilled(target);
     const health = await burst.end({ index: 0, target: 'candidate', generatorCpu: 0.1 });
@@ -257,7 +258,7 @@ export async function reportsWorkerCrash(host: RemoteHost): Promise<void> {
     const logFile = join(dir, 'app.log');
     // An old crash, already in the log before the run: not this run's doing.
     writeFileSync(logFile, `[2024-05-01 13:00:00 +0000] [690] [ERROR] Worker (pid:500) was sent SIGKILL! Perhaps out of memory?\n`);
-    const watch = await HostWatch.start(host, { log: silentLog, logsCommand: `cat ${logFile}` });
+    const watch = await HostWatch.start(host, { log: silentLog, maxStealPercent: NOT_JUDGED_STEAL, logsCommand: `cat ${logFile}` });
 
     const burst = await watch.beginBurst();
     appendFileSync(logFile, `[2024-05-01 14:02:10 +0000] [700] [INFO] Booting worker with pid: 812\n${GUNICORN_SIGKILL}\n`);

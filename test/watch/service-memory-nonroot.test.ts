@@ -9,6 +9,7 @@ import { silentLog } from '../../src/log.ts';
 import type { RemoteHost } from '../../src/remote/remote-host.ts';
 import { connectTarget } from '../../src/remote/ssh.ts';
 import { HostWatch } from '../../src/watch/host-watch.ts';
+import { NOT_JUDGED_STEAL } from './health-fixtures.ts';
 import { startSshd, type Sshd } from '../support/sshd.ts';
 
 const USER = `lgmem${process.pid}`;
@@ -59,7 +60,11 @@ describe("service memory as a user who cannot read the service's smaps_rollup", 
 
   test("root's process is measured by RSS", { timeout: 30_000 }, async () => {
     assert.equal(host!.isRoot, false);
-    const watch = await HostWatch.start(host!, { log: silentLog, services: { service: { kind: 'match', pattern: TAG } } });
+    const watch = await HostWatch.start(host!, {
+      log: silentLog,
+      maxStealPercent: NOT_JUDGED_STEAL,
+      services: { service: { kind: 'match', pattern: TAG } },
+    });
     const burst = await watch.beginBurst();
     await sleep(1200);
     const health = await burst.end({ index: 0, target: 'candidate', generatorCpu: 0.1 });

@@ -13,6 +13,7 @@ import { TargetError } from '../../src/remote/target-error.ts';
 import type { Decision } from '../../src/verdict/decision.ts';
 import { applyMemoryRules } from '../../src/verdict/memory-rules.ts';
 import { HostWatch } from '../../src/watch/host-watch.ts';
+import { NOT_JUDGED_STEAL } from './health-fixtures.ts';
 import { SAMPLER_MARKER } from '../../src/watch/sample-line.ts';
 import { startSampler } from '../../src/watch/sampler.ts';
 import { runServiceMemory } from '../../src/watch/service-memory.ts';
@@ -82,7 +83,11 @@ describe('service memory over SSH to the loopback sshd', { timeout: 120_000 }, (
   });
 
   test('measures the matched process each burst; grown by half, the run is a memory regression', { timeout: 60_000 }, async () => {
-    const watch = await HostWatch.start(host!, { log: silentLog, services: { service: { kind: 'match', pattern: PATTERN } } });
+    const watch = await HostWatch.start(host!, {
+      log: silentLog,
+      maxStealPercent: NOT_JUDGED_STEAL,
+      services: { service: { kind: 'match', pattern: PATTERN } },
+    });
     const burst = async (index: number) => {
       const running = await watch.beginBurst();
       await sleep(1200);
@@ -122,7 +127,11 @@ describe('service memory over SSH to the loopback sshd', { timeout: 120_000 }, (
 
   test('a service-match that matches nothing is an error before any burst, naming what does run', { timeout: 30_000 }, async () => {
     await assert.rejects(
-      HostWatch.start(host!, { log: silentLog, services: { service: { kind: 'match', pattern: 'gunicron-not-running' } } }),
+      HostWatch.start(host!, {
+        log: silentLog,
+        maxStealPercent: NOT_JUDGED_STEAL,
+        services: { service: { kind: 'match', pattern: 'gunicron-not-running' } },
+      }),
       (error: unknown) => {
         assert.ok(error instanceof TargetError);
         assert.equal(error.code, 'invalid-setting');
@@ -137,14 +146,22 @@ describe('service memory over SSH to the loopback sshd', { timeout: 120_000 }, (
 
   test("a pattern that matches only loadgate's own sampler matches nothing", { timeout: 30_000 }, async () => {
     await assert.rejects(
-      HostWatch.start(host!, { log: silentLog, services: { service: { kind: 'match', pattern: SAMPLER_MARKER } } }),
+      HostWatch.start(host!, {
+        log: silentLog,
+        maxStealPercent: NOT_JUDGED_STEAL,
+        services: { service: { kind: 'match', pattern: SAMPLER_MARKER } },
+      }),
       /service-match 'loadgate-host-sampler' matches no process on the host/,
     );
   });
 
   test('a pattern pgrep refuses is named as such', { timeout: 30_000 }, async () => {
     await assert.rejects(
-      HostWatch.start(host!, { log: silentLog, services: { service: { kind: 'match', pattern: 'a{2,1}' } } }),
+      HostWatch.start(host!, {
+        log: silentLog,
+        maxStealPercent: NOT_JUDGED_STEAL,
+        services: { service: { kind: 'match', pattern: 'a{2,1}' } },
+      }),
       /service-match 'a\{2,1\}' is not a regular expression pgrep accepts on the host/,
     );
   });
@@ -185,7 +202,11 @@ describe('service memory over SSH to the loopback sshd', { timeout: 120_000 }, (
 
   test('a service-unit without a cgroup on the host is an error naming the unit', { timeout: 30_000 }, async () => {
     await assert.rejects(
-      HostWatch.start(host!, { log: silentLog, services: { service: { kind: 'unit', unit: 'no-such-loadgate-test.service' } } }),
+      HostWatch.start(host!, {
+        log: silentLog,
+        maxStealPercent: NOT_JUDGED_STEAL,
+        services: { service: { kind: 'unit', unit: 'no-such-loadgate-test.service' } },
+      }),
       /^TargetError: service-unit 'no-such-loadgate-test\.service' has no cgroup on the host/,
     );
   });
