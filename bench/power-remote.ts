@@ -24,6 +24,7 @@ import { silentLog } from '../src/log.ts';
 import { runGate } from '../src/pipeline.ts';
 import type { GateReport } from '../src/report/gate-report.ts';
 import { median, mulberry32 } from '../src/verdict/statistics.ts';
+import { upperBound } from './power-tally.ts';
 import { removeCgroup } from '../test/support/cgroup.ts';
 import { type RemoteHost, type ServiceBehaviour, startRemoteHost } from '../test/support/delay-line.ts';
 import { type Sshd, startSshd, targetInputs } from '../test/support/sshd.ts';
@@ -149,27 +150,6 @@ async function gateRun(host: RemoteHost, sshd: Sshd, historyPath: string, run: R
 
 const percent = (fraction: number | undefined) =>
   fraction === undefined ? '–' : `${fraction >= 0 ? '+' : ''}${(fraction * 100).toFixed(1)}%`;
-/** Exact one-sided 95 % upper bound of a rate after k of n (Clopper–Pearson, by bisection). */
-function upperBound(k: number, n: number): number {
-  const tail = (p: number) => {
-    let sum = 0;
-    let term = (1 - p) ** n;
-    for (let i = 0; i <= k; i++) {
-      sum += term;
-      term *= ((n - i) / (i + 1)) * (p / (1 - p));
-    }
-    return sum;
-  };
-  let low = k / n;
-  let high = 1;
-  for (let step = 0; step < 60; step++) {
-    const mid = (low + high) / 2;
-    if (tail(mid) > 0.05) low = mid;
-    else high = mid;
-  }
-  return high;
-}
-
 async function main(): Promise<number> {
   mkdirSync(CGROUP);
   writeFileSync(join(CGROUP, 'cpu.cfs_period_us'), String(PERIOD_US));

@@ -88,7 +88,7 @@ export function share(count: number, of: number): string {
 }
 
 /** Exact one-sided 95% upper bound on a rate after `count` events in `of` trials (0 events: ≈ 3/n). */
-function upperBound(count: number, of: number): number {
+export function upperBound(count: number, of: number): number {
   if (count >= of) return 1;
   // Clopper–Pearson by bisection on the binomial tail.
   const tail = (p: number) => {

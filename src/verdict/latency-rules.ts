@@ -138,15 +138,6 @@ export function storedRule(logs: number[], maxIncrease: number, fit: FitShape = 
 }
 
 /**
- * The smallest slowdown the stored rule flags in 95 % of runs with this history (run figures in
- * ms); undefined at a cold start, where the percent limit alone decides. Ignores MIN_CHANGE_MS,
- * which only matters below 10 ms.
- */
-export function minDetectableChange(runFigures: number[], maxIncrease: number, fit?: FitShape): number | undefined {
-  return runFigures.length < COLD_START_RUNS ? undefined : storedRule(runFigures.map(logOf), maxIncrease, fit).detectable;
-}
-
-/**
  * Stored-baseline rule. `runFigures` holds each past run's figure (the median of its bursts, or
  * that adjusted to this run's host and network by verdict/adjustment.ts), oldest first; `current`
  * is this run's median of bursts. From COLD_START_RUNS runs a run is a regression above

@@ -46,6 +46,20 @@ describe('network RTT through the delay line (10.213.9.2)', { timeout: 400_000 }
     comment: 'never',
     ...extra,
   });
+  /** One burst of 4 connections against the host, without the gate around it. */
+  const oneBurst = (overrides: Partial<LoadSettings> = {}): LoadSettings => ({
+    url: host.url,
+    method: 'GET',
+    headers: {},
+    connections: 4,
+    durationMs: 1500,
+    bursts: 1,
+    warmupMs: 0,
+    pipelining: 1,
+    timeoutMs: 5000,
+    loadProcesses: 1,
+    ...overrides,
+  });
   const note = (run: BundleRun) =>
     `${run.outputs.verdict}: ${run.report?.headline} (rtt ${run.outputs['network-rtt-ms']}, service p50 ${run.outputs['service-median-ms']})`;
 
@@ -98,19 +112,7 @@ describe('network RTT through the delay line (10.213.9.2)', { timeout: 400_000 }
 
   it('the two load regimes, measured: a CPU-bound 2 ms handler, 4 connections, at RTT 4 and 24 ms', async (t) => {
     await host.setBehaviour({ mode: 'cpu', ms: 2 });
-    const load = (rate?: number): LoadSettings => ({
-      url: host.url,
-      method: 'GET',
-      headers: {},
-      connections: 4,
-      durationMs: 1500,
-      bursts: 1,
-      warmupMs: 0,
-      pipelining: 1,
-      timeoutMs: 5000,
-      loadProcesses: 1,
-      rate,
-    });
+    const load = (rate?: number) => oneBurst({ rate });
     const figures: Record<string, { p50: number; rtt: number; service: number; rps: number }> = {};
     for (const [regime, rate] of [
       ['closed', undefined],
@@ -141,18 +143,7 @@ describe('network RTT through the delay line (10.213.9.2)', { timeout: 400_000 }
 
   it('a server that closes every connection: each request paid a handshake too, and service time stays put as the RTT grows', async (t) => {
     await host.setBehaviour({ mode: 'sleep', ms: 20, close: true });
-    const load: LoadSettings = {
-      url: host.url,
-      method: 'GET',
-      headers: {},
-      connections: 4,
-      durationMs: 1500,
-      bursts: 1,
-      warmupMs: 0,
-      pipelining: 1,
-      timeoutMs: 5000,
-      loadProcesses: 1,
-    };
+    const load = oneBurst();
     const seen: Record<number, { p50: number; service: number; share: number }> = {};
     for (const rttMs of [5, 25]) {
       await host.setRttMs(rttMs);
@@ -179,18 +170,7 @@ describe('network RTT through the delay line (10.213.9.2)', { timeout: 400_000 }
   it('overhead at RTT 25 ms: the probe before the first burst and the probes in a burst add ≤ 300 ms to a run', async (t) => {
     await host.setBehaviour({ mode: 'sleep', ms: 20 });
     await host.setRttMs(25);
-    const load: LoadSettings = {
-      url: host.url,
-      method: 'GET',
-      headers: {},
-      connections: 4,
-      durationMs: 1000,
-      bursts: 1,
-      warmupMs: 0,
-      pipelining: 1,
-      timeoutMs: 5000,
-      loadProcesses: 1,
-    };
+    const load = oneBurst({ durationMs: 1000 });
     const started = performance.now();
     const before = await probeNow(rttTargetOf(host.url));
     const beforeMs = performance.now() - started;
