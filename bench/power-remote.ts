@@ -9,7 +9,10 @@
 //   npx tsx bench/power-remote.ts            full: 20 history runs, 100 at 0 %, 20 at +10 %, 20 at +15 % tail
 //   npx tsx bench/power-remote.ts --quick    CI variant (~2 minutes): exits 1 only when grossly wrong
 //
-// Options: --history N, --zero N, --slow N (runs per slowdown case), --seed S, --out FILE.
+//   npx tsx bench/power-remote.ts --rate 150 --connections 30    the same at a paced fixed rate (open loop)
+//
+// Options: --history N, --zero N, --slow N (runs per slowdown case), --seed S, --out FILE,
+// --rate R and --connections C (the gate's inputs; default: the gate's defaults, closed loop).
 // Needs root (namespace, cgroup, sshd). Traffic goes only to 127.0.0.1 and the namespace's address.
 
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -36,6 +39,8 @@ const { values: options } = parseArgs({
     zero: { type: 'string' },
     slow: { type: 'string' },
     seed: { type: 'string', default: '1' },
+    rate: { type: 'string' },
+    connections: { type: 'string' },
     out: { type: 'string' },
   },
 });
@@ -44,7 +49,12 @@ const historyRuns = Number(options.history ?? (quick ? 8 : 20));
 const zeroRuns = Number(options.zero ?? (quick ? 4 : 100));
 const slowRuns = Number(options.slow ?? (quick ? 3 : 20));
 const random = mulberry32(Number(options.seed));
-const outPath = options.out ?? fileURLToPath(new URL(`./results/power-remote${quick ? '-quick' : ''}.json`, import.meta.url));
+const loadInputs = {
+  ...(options.rate !== undefined && { rate: options.rate }),
+  ...(options.connections !== undefined && { connections: options.connections }),
+};
+const variant = `${options.rate === undefined ? '' : '-rate'}${quick ? '-quick' : ''}`;
+const outPath = options.out ?? fileURLToPath(new URL(`./results/power-remote${variant}.json`, import.meta.url));
 
 export const PROFILE_R = { rttMs: [2, 40], cpuShare: [0.6, 1], unexplained: 0.02 } as const;
 /** A handler that computes 1 ms, then waits 19 ms on its database; 10 % of requests wait 20 ms more (p95 sits in that tail). */
@@ -134,6 +144,7 @@ async function gateRun(host: RemoteHost, sshd: Sshd, historyPath: string, run: R
     ...targetInputs(sshd),
     duration: '1s',
     warmup: '0',
+    ...loadInputs,
     // This machine's hypervisor steals 5–25 % at times; the profile's own drift is the subject.
     'max-cpu-steal': '100%',
     'baseline-store': 'file',
@@ -227,7 +238,11 @@ async function main(): Promise<number> {
       falseAlarmUpperBound: c.slowdown.kind === 'none' ? upperBound(flagged, runs.length) : undefined,
     };
   });
-  console.log(`# Profile R on the real pipeline: ${historyRuns} history runs, then ${records.length} runs (seed ${options.seed})`);
+  const load = options.rate === undefined ? 'closed loop' : `rate ${options.rate} req/s paced`;
+  const connections = `${options.connections ?? 'default'} connections`;
+  console.log(
+    `# Profile R on the real pipeline (${load}, ${connections}): ${historyRuns} history runs, then ${records.length} runs (seed ${options.seed})`,
+  );
   console.log(
     `Machine: ${cpus().length} cores, load average ${loadavg()
       .map((v) => v.toFixed(2))
@@ -248,7 +263,7 @@ async function main(): Promise<number> {
   await mkdir(dirname(outPath), { recursive: true });
   await writeFile(
     outPath,
-    `${JSON.stringify({ variant: quick ? 'quick' : 'full', profile: PROFILE_R, service: SERVICE, rows, records }, null, 2)}\n`,
+    `${JSON.stringify({ variant: quick ? 'quick' : 'full', load: loadInputs, profile: PROFILE_R, service: SERVICE, rows, records }, null, 2)}\n`,
   );
 
   const [quiet, slow] = rows;

@@ -77500,12 +77500,46 @@ var honourConnectionClose = (onConnection = () => {
   };
 };
 
+// src/load/pace-requests.ts
+function paceRequests(rate, connections) {
+  const intervalMs = 1e3 * connections / rate;
+  const started = performance.now();
+  let clients = 0;
+  return (autocannonClient) => {
+    const client = autocannonClient;
+    const send = client._doRequest;
+    let nextSlot = started + clients * intervalMs / connections;
+    clients += 1;
+    const waiting = /* @__PURE__ */ new Set();
+    client.on("done", () => {
+      for (const timer of waiting) clearTimeout(timer);
+      waiting.clear();
+    });
+    client._doRequest = function pacedRequest() {
+      if (waiting.size + this.pipelinedRequests.size() >= this.opts.pipelining) return;
+      const now = performance.now();
+      const slot = Math.max(nextSlot, now);
+      nextSlot = slot + intervalMs;
+      if (slot <= now) return send.call(this);
+      const timer = setTimeout(() => {
+        waiting.delete(timer);
+        if (!this.destroyed) send.call(this);
+      }, slot - now);
+      waiting.add(timer);
+    };
+  };
+}
+
 // src/load/burst.ts
 var SAMPLE_INTERVAL_MS = 100;
 async function measureBurstInProcess(spec) {
   const histogram = createLatencyHistogram();
   let connections = 0;
   const perConnectionRate = spec.rate === void 0 ? void 0 : spec.rate / spec.connections;
+  const honour = honourConnectionClose(() => {
+    connections += 1;
+  });
+  const pace = spec.rate === void 0 ? void 0 : paceRequests(spec.rate, spec.connections);
   const instance = (0, import_autocannon.default)({
     url: spec.url,
     method: spec.method,
@@ -77517,22 +77551,20 @@ async function measureBurstInProcess(spec) {
     duration: spec.durationMs / 1e3,
     // autocannon ends a burst on its sampling tick: at the default 1 s a 1500 ms burst runs 2 s.
     sampleInt: SAMPLE_INTERVAL_MS,
-    overallRate: spec.rate,
-    // autocannon's correction uses ceil(1/rate) ms as the interval, not 1000/rate ms; ours is below.
-    ignoreCoordinatedOmission: spec.rate !== void 0,
     excludeErrorStats: true,
-    setupClient: honourConnectionClose(() => {
-      connections += 1;
-    })
+    // pace-requests.ts, not autocannon's `overallRate`, keeps the rate: evenly spaced sends.
+    setupClient: (client) => {
+      honour(client);
+      pace?.(client);
+    }
   });
   let ok = 0;
-  instance.on("response", (client, statusCode, _bytes, responseTimeMs) => {
+  instance.on("response", (_client, statusCode, _bytes, responseTimeMs) => {
     if (statusCode < 200 || statusCode > 299) return;
     ok += 1;
     const latencyUs = Math.max(1, Math.round(responseTimeMs * 1e3));
-    const rate = client.rate || perConnectionRate;
-    if (rate) {
-      histogram.recordValueWithExpectedInterval(latencyUs, Math.round(1e6 / rate));
+    if (perConnectionRate) {
+      histogram.recordValueWithExpectedInterval(latencyUs, Math.round(1e6 / perConnectionRate));
     } else {
       histogram.recordValue(latencyUs);
     }
@@ -78162,7 +78194,7 @@ function runRttOf(bursts) {
   if (bursts.length === 0 || bursts.some((burst) => burst.rttMs === void 0)) return void 0;
   return median2(bursts.map((burst) => burst.rttMs));
 }
-function chooseBasis(current, history) {
+function chooseBasis(current, history, openLoop = false) {
   const currentRttMs = runRttOf(current);
   if (currentRttMs === void 0) {
     return { basis: "end-to-end", reason: "Judged on end-to-end latency: this run has no network RTT figures." };
@@ -78178,6 +78210,14 @@ function chooseBasis(current, history) {
     return {
       basis: "end-to-end",
       reason: `Judged on end-to-end latency (${rtts}): a handshake took as long as a median request, so latency \u2212 RTT says nothing here.`,
+      currentRttMs,
+      historyRttMs
+    };
+  }
+  if (openLoop) {
+    return {
+      basis: "service-time",
+      reason: `Judged on service time (latency \u2212 network RTT; ${rtts}): at a fixed \`rate\` the arrivals do not depend on the round trip.`,
       currentRttMs,
       historyRttMs
     };
@@ -78392,7 +78432,7 @@ function passHeadline(rows, view) {
 }
 function basisOf(input, measured) {
   if (input.baseline.kind !== "history" || !input.networkRtt) return void 0;
-  return chooseBasis(measured.map(historyBurstOf), historyWindow(input.baseline));
+  return chooseBasis(measured.map(historyBurstOf), historyWindow(input.baseline), input.openLoop);
 }
 function decide(input) {
   const crashes = input.crashes ?? [];
@@ -80515,6 +80555,7 @@ async function runVerdict(input) {
       baseline,
       gate: input.gate,
       networkRtt: input.networkRtt,
+      openLoop: input.openLoop,
       hostSpeedMbps: input.hostSpeed?.(),
       environmentIssues: findings.environmentIssues,
       crashes: findings.crashes,
@@ -80874,6 +80915,7 @@ async function measureAndDecide(settings2, baseline, target, log) {
     settingsChanges: baseline.settingsChanges,
     gate: settings2.gate,
     networkRtt: settings2.load.networkRtt === "auto",
+    openLoop: settings2.load.rate !== void 0,
     measure: async (firstIndex) => warnOfFailedProbes(await runSeries(plan, settings2.load.bursts, firstIndex, target?.observer), log),
     findings: (bursts) => healthFindings(target?.watch.bursts ?? [], bursts),
     hostSpeed: () => runHostSpeedOf(target?.watch.bursts ?? []),

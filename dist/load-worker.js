@@ -29951,12 +29951,46 @@ var honourConnectionClose = (onConnection = () => {
   };
 };
 
+// src/load/pace-requests.ts
+function paceRequests(rate, connections) {
+  const intervalMs = 1e3 * connections / rate;
+  const started = performance.now();
+  let clients = 0;
+  return (autocannonClient) => {
+    const client = autocannonClient;
+    const send = client._doRequest;
+    let nextSlot = started + clients * intervalMs / connections;
+    clients += 1;
+    const waiting = /* @__PURE__ */ new Set();
+    client.on("done", () => {
+      for (const timer of waiting) clearTimeout(timer);
+      waiting.clear();
+    });
+    client._doRequest = function pacedRequest() {
+      if (waiting.size + this.pipelinedRequests.size() >= this.opts.pipelining) return;
+      const now = performance.now();
+      const slot = Math.max(nextSlot, now);
+      nextSlot = slot + intervalMs;
+      if (slot <= now) return send.call(this);
+      const timer = setTimeout(() => {
+        waiting.delete(timer);
+        if (!this.destroyed) send.call(this);
+      }, slot - now);
+      waiting.add(timer);
+    };
+  };
+}
+
 // src/load/burst.ts
 var SAMPLE_INTERVAL_MS = 100;
 async function measureBurstInProcess(spec) {
   const histogram = createLatencyHistogram();
   let connections = 0;
   const perConnectionRate = spec.rate === void 0 ? void 0 : spec.rate / spec.connections;
+  const honour = honourConnectionClose(() => {
+    connections += 1;
+  });
+  const pace = spec.rate === void 0 ? void 0 : paceRequests(spec.rate, spec.connections);
   const instance = (0, import_autocannon.default)({
     url: spec.url,
     method: spec.method,
@@ -29968,22 +30002,20 @@ async function measureBurstInProcess(spec) {
     duration: spec.durationMs / 1e3,
     // autocannon ends a burst on its sampling tick: at the default 1 s a 1500 ms burst runs 2 s.
     sampleInt: SAMPLE_INTERVAL_MS,
-    overallRate: spec.rate,
-    // autocannon's correction uses ceil(1/rate) ms as the interval, not 1000/rate ms; ours is below.
-    ignoreCoordinatedOmission: spec.rate !== void 0,
     excludeErrorStats: true,
-    setupClient: honourConnectionClose(() => {
-      connections += 1;
-    })
+    // pace-requests.ts, not autocannon's `overallRate`, keeps the rate: evenly spaced sends.
+    setupClient: (client) => {
+      honour(client);
+      pace?.(client);
+    }
   });
   let ok = 0;
-  instance.on("response", (client, statusCode, _bytes, responseTimeMs) => {
+  instance.on("response", (_client, statusCode, _bytes, responseTimeMs) => {
     if (statusCode < 200 || statusCode > 299) return;
     ok += 1;
     const latencyUs = Math.max(1, Math.round(responseTimeMs * 1e3));
-    const rate = client.rate || perConnectionRate;
-    if (rate) {
-      histogram.recordValueWithExpectedInterval(latencyUs, Math.round(1e6 / rate));
+    if (perConnectionRate) {
+      histogram.recordValueWithExpectedInterval(latencyUs, Math.round(1e6 / perConnectionRate));
     } else {
       histogram.recordValue(latencyUs);
     }

@@ -103,6 +103,7 @@ async function measureAndDecide(settings: Settings, baseline: Baseline, target: 
     settingsChanges: baseline.settingsChanges,
     gate: settings.gate,
     networkRtt: settings.load.networkRtt === 'auto',
+    openLoop: settings.load.rate !== undefined,
     measure: async (firstIndex) => warnOfFailedProbes(await runSeries(plan, settings.load.bursts, firstIndex, target?.observer), log),
     findings: (bursts) => healthFindings(target?.watch.bursts ?? [], bursts),
     hostSpeed: () => runHostSpeedOf(target?.watch.bursts ?? []),

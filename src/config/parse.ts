@@ -369,8 +369,8 @@ function checkFilePath(reader: InputReader, name: InputName, example: string): s
 }
 
 /**
- * Requests per second, whole: autocannon hands each connection a whole number per second (a
- * fraction is dropped) and refuses a rate below 1, for each load process's share too.
+ * Requests per second, whole, and at least 1 for each load process's share (each process paces
+ * its connections to its share: load/pace-requests.ts).
  */
 function parseRate(reader: InputReader, connections: number, loadProcesses: number): number | undefined {
   if (reader.optional('rate') === undefined) return undefined;

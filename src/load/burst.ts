@@ -5,6 +5,7 @@ import autocannon from 'autocannon';
 import type { LoadSettings } from '../config/settings.ts';
 import { createLatencyHistogram, encodeHistogram } from './histogram.ts';
 import { honourConnectionClose } from './honour-connection-close.ts';
+import { paceRequests } from './pace-requests.ts';
 
 /** What one process measured in one burst; processes' samples merge exactly. */
 export interface BurstSample {
@@ -31,6 +32,10 @@ export async function measureBurstInProcess(spec: BurstSpec): Promise<BurstSampl
   const histogram = createLatencyHistogram();
   let connections = 0;
   const perConnectionRate = spec.rate === undefined ? undefined : spec.rate / spec.connections;
+  const honour = honourConnectionClose(() => {
+    connections += 1;
+  });
+  const pace = spec.rate === undefined ? undefined : paceRequests(spec.rate, spec.connections);
   // Without a callback autocannon returns its instance, an event emitter that is also a promise.
   const instance = autocannon({
     url: spec.url,
@@ -43,24 +48,22 @@ export async function measureBurstInProcess(spec: BurstSpec): Promise<BurstSampl
     duration: spec.durationMs / 1000,
     // autocannon ends a burst on its sampling tick: at the default 1 s a 1500 ms burst runs 2 s.
     sampleInt: SAMPLE_INTERVAL_MS,
-    overallRate: spec.rate,
-    // autocannon's correction uses ceil(1/rate) ms as the interval, not 1000/rate ms; ours is below.
-    ignoreCoordinatedOmission: spec.rate !== undefined,
     excludeErrorStats: true,
-    setupClient: honourConnectionClose(() => {
-      connections += 1;
-    }),
+    // pace-requests.ts, not autocannon's `overallRate`, keeps the rate: evenly spaced sends.
+    setupClient: (client) => {
+      honour(client);
+      pace?.(client);
+    },
   }) as Promise<autocannon.Result> & autocannon.Instance;
   let ok = 0;
-  instance.on('response', (client, statusCode, _bytes, responseTimeMs) => {
+  instance.on('response', (_client, statusCode, _bytes, responseTimeMs) => {
     if (statusCode < 200 || statusCode > 299) return;
     ok += 1;
     const latencyUs = Math.max(1, Math.round(responseTimeMs * 1000));
-    const rate = (client as { rate?: number }).rate || perConnectionRate;
-    if (rate) {
+    if (perConnectionRate) {
       // Open-loop: a response slower than the send interval delayed the requests behind it;
       // HDR back-fills the ones the closed connection could not send (coordinated omission).
-      histogram.recordValueWithExpectedInterval(latencyUs, Math.round(1_000_000 / rate));
+      histogram.recordValueWithExpectedInterval(latencyUs, Math.round(1_000_000 / perConnectionRate));
     } else {
       histogram.recordValue(latencyUs);
     }

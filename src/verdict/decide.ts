@@ -40,6 +40,8 @@ export interface DecisionInput {
   confirmation?: { firstVerdict: Verdict; firstBursts: number };
   /** Set with `network-rtt: auto`: a stored baseline may be judged on service time (verdict/service-time.ts). */
   networkRtt?: boolean;
+  /** Load paced at a fixed `rate` (load/pace-requests.ts): the arrivals do not depend on the RTT. */
+  openLoop?: boolean;
   /** This run's host speed index (MB/s, watch/host-speed.ts): with the stored runs' own, it may adjust the history. */
   hostSpeedMbps?: number;
 }
@@ -300,7 +302,7 @@ function passHeadline(rows: Row[], view: BaselineView): string {
 /** Which latency a stored baseline is judged on; undefined outside stored mode or with `network-rtt: off`. */
 function basisOf(input: DecisionInput, measured: BurstResult[]): BasisChoice | undefined {
   if (input.baseline.kind !== 'history' || !input.networkRtt) return undefined;
-  return chooseBasis(measured.map(historyBurstOf), historyWindow(input.baseline));
+  return chooseBasis(measured.map(historyBurstOf), historyWindow(input.baseline), input.openLoop);
 }
 
 /** Decide one run. With `confirmation` set, `bursts` hold the first bursts and the confirmation bursts together. */

@@ -28,6 +28,8 @@ export interface RunVerdictInput {
   hostRules?(decision: Decision): Decision;
   /** Set with `network-rtt: auto` (see decide.ts). */
   networkRtt?: boolean;
+  /** Set with a fixed `rate` (see decide.ts). */
+  openLoop?: boolean;
   /** This run's host speed index so far (watch/host-speed.ts), undefined without a probe. */
   hostSpeed?(): number | undefined;
   /** Told when the first verdict asks for confirmation bursts. */
@@ -52,6 +54,7 @@ export async function runVerdict(input: RunVerdictInput): Promise<RunVerdict> {
       baseline,
       gate: input.gate,
       networkRtt: input.networkRtt,
+      openLoop: input.openLoop,
       hostSpeedMbps: input.hostSpeed?.(),
       environmentIssues: findings.environmentIssues,
       crashes: findings.crashes,

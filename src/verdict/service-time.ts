@@ -14,21 +14,23 @@
 // than half did, p95 when more than 5 % did). A run's service figure is the median over its
 // bursts, like every other run figure.
 //
-// Which figure is judged, when this run and every compared run have RTT figures. Each connection
-// waits for its answer before sending again: under a fixed `connections` (closed loop), and also
-// under `rate`, which autocannon enforces as a per-second budget (requests go back to back until
-// the second's budget is spent, then pause; measured: 4 connections at `rate: 100` on a CPU-bound
-// 2 ms handler queued like the closed loop). So the RTT sets the arrival rate and with it the
-// service's queueing. A longer round trip can only lower the arrival rate, so service time cannot
-// rise with it (saturated, it falls: client latency stays connections ÷ throughput, whatever the
-// RTT); a shorter round trip can only shorten the client's cycle, so end-to-end latency cannot
-// rise with it. Judge service time when this run's RTT is at least the shortest the compared runs
-// cover (their shortest, less a quarter of their range: adjustment.ts REACH): above the history's RTTs a longer round trip can only lower it, and within them
-// whatever the service's regime made of the RTT is in the history's own spread already (and
-// verdict/adjustment.ts takes it out when the history's service time tracks the RTT, as a saturated
-// service's does). Below every stored run's RTT, end-to-end latency: neither figure can then show
-// the network's change as a slowdown, saturated or not. The price: when the RTT fell below all the
-// history's, a slowdown smaller than the fall is hidden.
+// Which figure is judged, when this run and every compared run have RTT figures. Under a fixed
+// `connections` (closed loop) each connection waits for its answer before sending again, so the
+// RTT sets the arrival rate and with it the service's queueing. A longer round trip can only
+// lower the arrival rate, so service time cannot rise with it (saturated, it falls: client latency
+// stays connections ÷ throughput, whatever the RTT); a shorter round trip can only shorten the
+// client's cycle, so end-to-end latency cannot rise with it. Judge service time when this run's
+// RTT is at least the shortest the compared runs cover (their shortest, less a quarter of their
+// range: adjustment.ts REACH): above the history's RTTs a longer round trip can only lower it, and
+// within them whatever the service's regime made of the RTT is in the history's own spread already
+// (and verdict/adjustment.ts takes it out when the history's service time tracks the RTT, as a
+// saturated service's does). Below every stored run's RTT, end-to-end latency: neither figure can
+// then show the network's change as a slowdown, saturated or not. The price: when the RTT fell
+// below all the history's, a slowdown smaller than the fall is hidden.
+// Under a fixed `rate` the sends are paced (load/pace-requests.ts): the arrivals, and with them
+// the queueing, do not depend on the RTT, so service time is judged at any RTT. That holds while
+// each connection's answer comes within its send interval (connections ÷ rate); a connection that
+// falls behind sends on its answers, as a closed loop does.
 // Otherwise (no RTT on one side, `network-rtt: off`, A/B mode) end-to-end latency, as before.
 
 import type { HistoryBurst, HistoryRun } from '../baseline/history.ts';
@@ -76,7 +78,7 @@ export function runRttOf(bursts: readonly HistoryBurst[]): number | undefined {
  * The figure the stored-baseline verdict judges. `current` are this run's bursts with latency,
  * `history` the runs it is compared with.
  */
-export function chooseBasis(current: readonly HistoryBurst[], history: readonly HistoryRun[]): BasisChoice {
+export function chooseBasis(current: readonly HistoryBurst[], history: readonly HistoryRun[], openLoop = false): BasisChoice {
   const currentRttMs = runRttOf(current);
   if (currentRttMs === undefined) {
     return { basis: 'end-to-end', reason: 'Judged on end-to-end latency: this run has no network RTT figures.' };
@@ -94,6 +96,14 @@ export function chooseBasis(current: readonly HistoryBurst[], history: readonly 
     return {
       basis: 'end-to-end',
       reason: `Judged on end-to-end latency (${rtts}): a handshake took as long as a median request, so latency − RTT says nothing here.`,
+      currentRttMs,
+      historyRttMs,
+    };
+  }
+  if (openLoop) {
+    return {
+      basis: 'service-time',
+      reason: `Judged on service time (latency − network RTT; ${rtts}): at a fixed \`rate\` the arrivals do not depend on the round trip.`,
       currentRttMs,
       historyRttMs,
     };

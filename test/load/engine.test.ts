@@ -153,6 +153,29 @@ describe('load engine against a real server on 127.0.0.1', { timeout: 120_000 },
     assert.ok(burst.max >= 100);
   });
 
+  it('paces a fixed rate: evenly spaced arrivals, not each second’s budget back to back', async () => {
+    const arrivals: number[] = [];
+    const server = await listen((_request, response) => {
+      arrivals.push(performance.now());
+      response.end('ok');
+    });
+    try {
+      // 4 connections at 100 req/s: one send every 10 ms overall, each connection every 40 ms.
+      const sample = await measureBurstInProcess({ ...load(server.url, { connections: 4, rate: 100 }), durationMs: 2000 });
+      const gaps = arrivals.slice(1).map((at, i) => at - arrivals[i]);
+      const busiest = Math.max(...arrivals.map((at) => arrivals.filter((other) => other >= at && other < at + 100).length));
+      const sortedGaps = [...gaps].sort((a, b) => a - b);
+      const medianGap = sortedGaps[Math.floor(gaps.length / 2)];
+      assert.ok(sample.ok >= 190 && sample.ok <= 205, `${sample.ok} requests in 2 s at 100/s`);
+      // autocannon's budget sent each second's 100 within a few ms of its start: 100 in 100 ms.
+      assert.ok(busiest <= 13, `at most ${busiest} requests in any 100 ms`);
+      assert.ok(medianGap > 8 && medianGap < 12, `median gap ${medianGap.toFixed(2)} ms between arrivals`);
+      assert.equal(sample.connections, 4);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('reports the generator’s own CPU share per burst', async () => {
     target.behaviour = { delayMs: 0 };
     const busy = await runBurst({ spec: load(target.url, { connections: 20, durationMs: 1500 }), index: 0, target: 'candidate' });

@@ -85,6 +85,19 @@ describe('which latency a stored baseline is judged on', { timeout: 10_000 }, ()
     assert.equal(fell.basis, 'end-to-end');
     assert.match(fell.reason, /network RTT 1.00 ms now, 25.0 ms in the history/);
   });
+  test('at a fixed rate (paced, open loop) service time at any RTT, a fall below the history’s included', () => {
+    const fell = chooseBasis(runBursts(15, 20, 1).map(historyBurstOf), storedRuns(35, 40, 25), true);
+    assert.equal(fell.basis, 'service-time');
+    assert.match(fell.reason, /at a fixed `rate` the arrivals do not depend on the round trip/);
+    const slower = decide({ ...input(runBursts(1 + 10 * 1.3, 1 + 15 * 1.3, 1), storedRuns(35, 40, 25)), openLoop: true });
+    assert.equal(slower.latencyBasis, 'service-time');
+    assert.equal(slower.verdict, 'regression', 'a +30 % service time is not hidden by a 24 ms shorter round trip');
+    assert.equal(
+      decide(input(runBursts(1 + 10 * 1.3, 1 + 15 * 1.3, 1), storedRuns(35, 40, 25))).verdict,
+      'pass',
+      'closed loop: end to end, hidden',
+    );
+  });
   test('end-to-end when a handshake takes as long as a median request (loopback, a LAN): the difference would clamp to zero', () => {
     // Measured on 127.0.0.1: keep-alive p50 0.09 ms, a TCP handshake 0.44 ms.
     const loopback = chooseBasis(runBursts(0.09, 0.29, 0.44).map(historyBurstOf), storedRuns(0.1, 0.34, 0.48));
