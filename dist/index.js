@@ -76867,7 +76867,8 @@ function historyBurstOf(burst) {
     errorRate: Number(burst.errorRate.toPrecision(4)),
     ok: burst.ok,
     ...burst.rtt?.medianMs !== void 0 && { rttMs: round(burst.rtt.medianMs, 3) },
-    ...burst.newConnectionShare !== void 0 && { newConnectionShare: round(burst.newConnectionShare, 3) }
+    ...burst.newConnectionShare !== void 0 && { newConnectionShare: round(burst.newConnectionShare, 3) },
+    ...burst.handshakeRoundTrips !== void 0 && { handshakeRoundTrips: round(burst.handshakeRoundTrips, 2) }
   };
 }
 function historyMap(entries) {
@@ -76913,6 +76914,10 @@ function runProblem(run3, where) {
     const share = burst.newConnectionShare;
     if (share !== void 0 && !(isNumber(share) && share >= 0 && share <= 1)) {
       return `${where}.bursts[${i}].newConnectionShare is not a fraction from 0 to 1`;
+    }
+    const handshakes = burst.handshakeRoundTrips;
+    if (handshakes !== void 0 && !(isNumber(handshakes) && handshakes >= 1 && handshakes <= 3)) {
+      return `${where}.bursts[${i}].handshakeRoundTrips is not a number from 1 to 3`;
     }
   }
   if (run3.hostSpeedMbps !== void 0 && !(isNumber(run3.hostSpeedMbps) && run3.hostSpeedMbps > 0)) {
@@ -77283,7 +77288,7 @@ function mergedCurve(encoded) {
 // src/load/rtt-probe.ts
 import { lookup } from "node:dns/promises";
 import { connect } from "node:net";
-var SAMPLES_PER_BURST = 5;
+var SAMPLES_PER_BURST = 15;
 var SAMPLES_BEFORE = 3;
 var CONNECT_TIMEOUT_MS = 1e3;
 var BURST_ENDED = "no handshake before the burst ended";
@@ -77380,6 +77385,24 @@ async function probeDuring(target, durationMs, burstEnded, count3 = SAMPLES_PER_
 // src/load/burst.ts
 var import_autocannon = __toESM(require_autocannon(), 1);
 
+// src/load/count-handshakes.ts
+function tlsRoundTrips(socket) {
+  return socket.getProtocol() === "TLSv1.3" || socket.isSessionReused() ? 1 : 2;
+}
+function countHandshakes(tally) {
+  return (autocannonClient) => {
+    const client = autocannonClient;
+    const connect2 = client._connect;
+    client._connect = function countedConnect() {
+      connect2.call(this);
+      tally.connections += 1;
+      tally.roundTrips += 1;
+      const socket = this.conn;
+      if (socket?.encrypted) socket.once("secureConnect", () => tally.roundTrips += tlsRoundTrips(socket));
+    };
+  };
+}
+
 // node_modules/autocannon/package.json with { type: 'json' }
 var package_default = {
   name: "autocannon",
@@ -77472,8 +77495,7 @@ function assertWrappable(clientPrototype, autocannonVersion) {
   }
 }
 assertWrappable(import_httpClient.default.prototype, package_default.version);
-var honourConnectionClose = (onConnection = () => {
-}) => (autocannonClient) => {
+var honourConnectionClose = () => (autocannonClient) => {
   const client = autocannonClient;
   const connect2 = client._connect;
   const doRequest2 = client._doRequest;
@@ -77491,7 +77513,6 @@ var honourConnectionClose = (onConnection = () => {
     this.pipelinedRequests.clear();
     this.parser.initialize(this.parser.type);
     closingConnection = false;
-    onConnection();
     connect2.call(this);
   };
   client._doRequest = function doRequestUnlessClosing() {
@@ -77534,11 +77555,10 @@ function paceRequests(rate, connections) {
 var SAMPLE_INTERVAL_MS = 100;
 async function measureBurstInProcess(spec) {
   const histogram = createLatencyHistogram();
-  let connections = 0;
+  const handshakes = { connections: 0, roundTrips: 0 };
   const perConnectionRate = spec.rate === void 0 ? void 0 : spec.rate / spec.connections;
-  const honour = honourConnectionClose(() => {
-    connections += 1;
-  });
+  const honour = honourConnectionClose();
+  const count3 = countHandshakes(handshakes);
   const pace = spec.rate === void 0 ? void 0 : paceRequests(spec.rate, spec.connections);
   const instance = (0, import_autocannon.default)({
     url: spec.url,
@@ -77555,6 +77575,7 @@ async function measureBurstInProcess(spec) {
     // pace-requests.ts, not autocannon's `overallRate`, keeps the rate: evenly spaced sends.
     setupClient: (client) => {
       honour(client);
+      count3(client);
       pace?.(client);
     }
   });
@@ -77583,7 +77604,8 @@ async function measureBurstInProcess(spec) {
     timeouts: result.timeouts,
     wallMs,
     cpuMs: (cpu.user + cpu.system) / 1e3,
-    connections
+    connections: handshakes.connections,
+    handshakeRoundTrips: handshakes.roundTrips
   };
   histogram.destroy();
   return sample;
@@ -77699,6 +77721,7 @@ function combineSamples(samples, request2, startedAt) {
   const timeouts = sum2((s) => s.timeouts);
   const wallMs = Math.max(...samples.map((s) => s.wallMs));
   const attempted = ok + non2xx + errors + timeouts;
+  const connections = sum2((s) => s.connections);
   return {
     index: request2.index,
     target: request2.target,
@@ -77717,7 +77740,8 @@ function combineSamples(samples, request2, startedAt) {
     errors,
     timeouts,
     errorRate: attempted > 0 ? (non2xx + errors + timeouts) / attempted : 0,
-    newConnectionShare: attempted > 0 ? Math.min(1, sum2((s) => s.connections) / attempted) : 0,
+    newConnectionShare: attempted > 0 ? Math.min(1, connections / attempted) : 0,
+    ...connections > 0 && { handshakeRoundTrips: Number((sum2((s) => s.handshakeRoundTrips) / connections).toFixed(2)) },
     // Each process has one core; the busiest one decides whether we measured ourselves.
     generatorCpu: Math.max(...samples.map((s) => s.wallMs > 0 ? s.cpuMs / s.wallMs : 0)),
     histogram
@@ -78181,14 +78205,18 @@ function adjustHistory(logs, covariates) {
 }
 
 // src/verdict/service-time.ts
-function serviceTimeOf(latencyMs, rttMs, percentile, newConnectionShare = 0) {
-  const roundTrips = newConnectionShare > 1 - percentile ? 2 : 1;
+function serviceTimeOf(latencyMs, rttMs, percentile, newConnectionShare = 0, handshakeRoundTrips = 1) {
+  const roundTrips = newConnectionShare > 1 - percentile ? 1 + handshakeRoundTrips : 1;
   return Math.max(0, latencyMs - roundTrips * rttMs);
 }
 function serviceBurstOf(burst) {
   if (burst.rttMs === void 0) return void 0;
-  const share = burst.newConnectionShare;
-  return { ...burst, p50: serviceTimeOf(burst.p50, burst.rttMs, 0.5, share), p95: serviceTimeOf(burst.p95, burst.rttMs, 0.95, share) };
+  const { newConnectionShare: share, handshakeRoundTrips: handshakes } = burst;
+  return {
+    ...burst,
+    p50: serviceTimeOf(burst.p50, burst.rttMs, 0.5, share, handshakes),
+    p95: serviceTimeOf(burst.p95, burst.rttMs, 0.95, share, handshakes)
+  };
 }
 function runRttOf(bursts) {
   if (bursts.length === 0 || bursts.some((burst) => burst.rttMs === void 0)) return void 0;
@@ -78590,7 +78618,13 @@ function networkSummaryOf(bursts, comparable, before) {
   const serviceOf = (metric) => timed.length ? round3(
     median2(
       timed.map(
-        (burst) => serviceTimeOf(burst[metric], burst.rtt.medianMs, metric === "p50" ? 0.5 : 0.95, burst.newConnectionShare)
+        (burst) => serviceTimeOf(
+          burst[metric],
+          burst.rtt.medianMs,
+          metric === "p50" ? 0.5 : 0.95,
+          burst.newConnectionShare,
+          burst.handshakeRoundTrips
+        )
       )
     )
   ) : void 0;
@@ -81934,7 +81968,8 @@ var burstResult = record2({
   errorRate: fraction,
   generatorCpu: nonNegative,
   rtt: optional(rttFigures),
-  newConnectionShare: optional(fraction)
+  newConnectionShare: optional(fraction),
+  handshakeRoundTrips: optional(finite({ min: 1, max: 3 }))
 });
 var fingerprint = record2({
   kernel: text(),

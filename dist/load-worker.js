@@ -29831,6 +29831,24 @@ function encodeHistogram(histogram) {
   return hdr.encodeIntoCompressedBase64(histogram);
 }
 
+// src/load/count-handshakes.ts
+function tlsRoundTrips(socket) {
+  return socket.getProtocol() === "TLSv1.3" || socket.isSessionReused() ? 1 : 2;
+}
+function countHandshakes(tally) {
+  return (autocannonClient) => {
+    const client = autocannonClient;
+    const connect = client._connect;
+    client._connect = function countedConnect() {
+      connect.call(this);
+      tally.connections += 1;
+      tally.roundTrips += 1;
+      const socket = this.conn;
+      if (socket?.encrypted) socket.once("secureConnect", () => tally.roundTrips += tlsRoundTrips(socket));
+    };
+  };
+}
+
 // node_modules/autocannon/package.json with { type: 'json' }
 var package_default = {
   name: "autocannon",
@@ -29923,8 +29941,7 @@ function assertWrappable(clientPrototype, autocannonVersion) {
   }
 }
 assertWrappable(import_httpClient.default.prototype, package_default.version);
-var honourConnectionClose = (onConnection = () => {
-}) => (autocannonClient) => {
+var honourConnectionClose = () => (autocannonClient) => {
   const client = autocannonClient;
   const connect = client._connect;
   const doRequest = client._doRequest;
@@ -29942,7 +29959,6 @@ var honourConnectionClose = (onConnection = () => {
     this.pipelinedRequests.clear();
     this.parser.initialize(this.parser.type);
     closingConnection = false;
-    onConnection();
     connect.call(this);
   };
   client._doRequest = function doRequestUnlessClosing() {
@@ -29985,11 +30001,10 @@ function paceRequests(rate, connections) {
 var SAMPLE_INTERVAL_MS = 100;
 async function measureBurstInProcess(spec) {
   const histogram = createLatencyHistogram();
-  let connections = 0;
+  const handshakes = { connections: 0, roundTrips: 0 };
   const perConnectionRate = spec.rate === void 0 ? void 0 : spec.rate / spec.connections;
-  const honour = honourConnectionClose(() => {
-    connections += 1;
-  });
+  const honour = honourConnectionClose();
+  const count = countHandshakes(handshakes);
   const pace = spec.rate === void 0 ? void 0 : paceRequests(spec.rate, spec.connections);
   const instance = (0, import_autocannon.default)({
     url: spec.url,
@@ -30006,6 +30021,7 @@ async function measureBurstInProcess(spec) {
     // pace-requests.ts, not autocannon's `overallRate`, keeps the rate: evenly spaced sends.
     setupClient: (client) => {
       honour(client);
+      count(client);
       pace?.(client);
     }
   });
@@ -30034,7 +30050,8 @@ async function measureBurstInProcess(spec) {
     timeouts: result.timeouts,
     wallMs,
     cpuMs: (cpu.user + cpu.system) / 1e3,
-    connections
+    connections: handshakes.connections,
+    handshakeRoundTrips: handshakes.roundTrips
   };
   histogram.destroy();
   return sample;

@@ -49,6 +49,8 @@ export interface HistoryBurst {
   rttMs?: number;
   /** BurstFigures.newConnectionShare; absent in older runs (read as keep-alive). */
   newConnectionShare?: number;
+  /** BurstFigures.handshakeRoundTrips; absent in older runs and with no connection opened (read as 1). */
+  handshakeRoundTrips?: number;
 }
 
 export interface HistoryRun {
@@ -98,6 +100,7 @@ export function historyBurstOf(burst: BurstFigures): HistoryBurst {
     ok: burst.ok,
     ...(burst.rtt?.medianMs !== undefined && { rttMs: round(burst.rtt.medianMs, 3) }),
     ...(burst.newConnectionShare !== undefined && { newConnectionShare: round(burst.newConnectionShare, 3) }),
+    ...(burst.handshakeRoundTrips !== undefined && { handshakeRoundTrips: round(burst.handshakeRoundTrips, 2) }),
   };
 }
 
@@ -161,6 +164,10 @@ function runProblem(run: unknown, where: string): string | undefined {
     const share = burst.newConnectionShare;
     if (share !== undefined && !(isNumber(share) && share >= 0 && share <= 1)) {
       return `${where}.bursts[${i}].newConnectionShare is not a fraction from 0 to 1`;
+    }
+    const handshakes = burst.handshakeRoundTrips;
+    if (handshakes !== undefined && !(isNumber(handshakes) && handshakes >= 1 && handshakes <= 3)) {
+      return `${where}.bursts[${i}].handshakeRoundTrips is not a number from 1 to 3`;
     }
   }
   if (run.hostSpeedMbps !== undefined && !(isNumber(run.hostSpeedMbps) && run.hostSpeedMbps > 0)) {

@@ -4,6 +4,7 @@
 import autocannon from 'autocannon';
 import type { LoadSettings } from '../config/settings.ts';
 import { createLatencyHistogram, encodeHistogram } from './histogram.ts';
+import { countHandshakes, type HandshakeTally } from './count-handshakes.ts';
 import { honourConnectionClose } from './honour-connection-close.ts';
 import { paceRequests } from './pace-requests.ts';
 
@@ -17,8 +18,9 @@ export interface BurstSample {
   timeouts: number;
   wallMs: number;
   cpuMs: number;
-  /** Connections opened, the first ones included (honour-connection-close.ts). */
+  /** Connections opened, the first ones included, and their handshakes' round trips (count-handshakes.ts). */
   connections: number;
+  handshakeRoundTrips: number;
 }
 
 /** How late a burst may end; autocannon's per-tick request counts are not used. */
@@ -30,11 +32,10 @@ export type BurstSpec = Pick<LoadSettings, 'url' | 'method' | 'headers' | 'body'
 
 export async function measureBurstInProcess(spec: BurstSpec): Promise<BurstSample> {
   const histogram = createLatencyHistogram();
-  let connections = 0;
+  const handshakes: HandshakeTally = { connections: 0, roundTrips: 0 };
   const perConnectionRate = spec.rate === undefined ? undefined : spec.rate / spec.connections;
-  const honour = honourConnectionClose(() => {
-    connections += 1;
-  });
+  const honour = honourConnectionClose();
+  const count = countHandshakes(handshakes);
   const pace = spec.rate === undefined ? undefined : paceRequests(spec.rate, spec.connections);
   // Without a callback autocannon returns its instance, an event emitter that is also a promise.
   const instance = autocannon({
@@ -52,6 +53,7 @@ export async function measureBurstInProcess(spec: BurstSpec): Promise<BurstSampl
     // pace-requests.ts, not autocannon's `overallRate`, keeps the rate: evenly spaced sends.
     setupClient: (client) => {
       honour(client);
+      count(client);
       pace?.(client);
     },
   }) as Promise<autocannon.Result> & autocannon.Instance;
@@ -82,7 +84,8 @@ export async function measureBurstInProcess(spec: BurstSpec): Promise<BurstSampl
     timeouts: result.timeouts,
     wallMs,
     cpuMs: (cpu.user + cpu.system) / 1000,
-    connections,
+    connections: handshakes.connections,
+    handshakeRoundTrips: handshakes.roundTrips,
   };
   histogram.destroy();
   return sample;

@@ -9,10 +9,7 @@
 // - a request still unanswered when the connection ends was dropped by the server (a worker
 //   killed mid-request): it is counted as a failed request, not silently forgotten;
 // - each new connection starts with an empty queue and a fresh response parser.
-//
-// It also counts the connections a burst opens: autocannon writes a new connection's first
-// request before the TCP handshake completes, so that request's latency holds the handshake, one
-// more round trip (verdict/service-time.ts takes it out of service time).
+
 //
 // It is applied per client through autocannon's documented `setupClient` hook, which receives
 // each client before its first connection: the client's own `_connect` and `_doRequest`
@@ -55,12 +52,9 @@ export function assertWrappable(clientPrototype: object, autocannonVersion: stri
 
 assertWrappable((Client as { prototype: object }).prototype, autocannonPackage.version);
 
-/**
- * A `setupClient` for autocannon: the client honours `Connection: close` (see the top of this
- * file) and tells `onConnection` of every connection it opens, its first included.
- */
+/** A `setupClient` for autocannon: the client honours `Connection: close` (see the top of this file). */
 export const honourConnectionClose =
-  (onConnection: () => void = () => {}) =>
+  () =>
   (autocannonClient: unknown): void => {
     const client = autocannonClient as AutocannonClient;
     const connect = client._connect;
@@ -80,7 +74,6 @@ export const honourConnectionClose =
       this.pipelinedRequests.clear();
       this.parser.initialize(this.parser.type);
       closingConnection = false;
-      onConnection();
       connect.call(this);
     };
     client._doRequest = function doRequestUnlessClosing(this: AutocannonClient) {

@@ -25,6 +25,12 @@ export interface BurstFigures extends Omit<LatencySummary, 'count'> {
    * handshake. Absent in results from before it was counted.
    */
   newConnectionShare?: number;
+  /**
+   * Round trips of a new connection's handshakes, on average: 1 for TCP, 2 with TLS 1.3 on top, 3
+   * with a full TLS 1.2 handshake (load/count-handshakes.ts). Absent when none opened, and in
+   * results from before it was counted (then read as 1).
+   */
+  handshakeRoundTrips?: number;
 }
 
 export interface BurstResult extends BurstFigures {

@@ -41,7 +41,13 @@ export function networkSummaryOf(
       ? round3(
           median(
             timed.map((burst) =>
-              serviceTimeOf(burst[metric], burst.rtt!.medianMs!, metric === 'p50' ? 0.5 : 0.95, burst.newConnectionShare),
+              serviceTimeOf(
+                burst[metric],
+                burst.rtt!.medianMs!,
+                metric === 'p50' ? 0.5 : 0.95,
+                burst.newConnectionShare,
+                burst.handshakeRoundTrips,
+              ),
             ),
           ),
         )

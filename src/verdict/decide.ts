@@ -55,7 +55,7 @@ const SEVERITY: Record<ComparisonStatus, number> = { info: 0, ok: 0, improved: 0
 const LATENCY_METRICS: LatencyMetric[] = ['p50', 'p95'];
 const INFO_METRICS = ['p99', 'requestsPerSec'] as const;
 
-type Figure = Exclude<keyof HistoryBurst, 'ok' | 'rttMs' | 'newConnectionShare'>;
+type Figure = Exclude<keyof HistoryBurst, 'ok' | 'rttMs' | 'newConnectionShare' | 'handshakeRoundTrips'>;
 
 const hasLatency = (burst: HistoryBurst) => burst.ok > 0;
 

@@ -2,16 +2,19 @@
 // verdict judges. Pure.
 //
 // Definition. A keep-alive request pays one round trip (request out, response back) on top of the
-// service's own time. A request on a new connection pays one more: autocannon writes it before the
-// TCP handshake completes, so its latency holds the handshake (a server that closes every
-// connection, such as gunicorn's sync workers, makes that every request: measured through the
-// delay line on the 1 GiB VM, service time rose by exactly the RTT's rise when only one round trip
-// was taken off). The burst's RTT is the median of the TCP handshakes spread over the burst (the
-// typical round trip a request met, not the best one). For each percentile X of a burst, with s
-// the share of requests sent on a new connection (BurstFigures.newConnectionShare):
-//   service pX = max(0, pX − k·(burst RTT median)), k = 2 when s > 1 − X, else 1
-// (the requests that paid a handshake are the slowest by a round trip: p50 holds one when more
-// than half did, p95 when more than 5 % did). A run's service figure is the median over its
+// service's own time. A request on a new connection pays its handshakes too: autocannon writes it
+// before they complete, so its latency holds the TCP handshake, one round trip, and over HTTPS the
+// TLS handshake, one more (TLS 1.3) or two (a full TLS 1.2 one): h round trips in all, counted per
+// connection by load/count-handshakes.ts (a server that closes every connection, such as gunicorn's
+// sync workers, makes that every request: measured through the delay line on the 1 GiB VM, service
+// time rose by exactly the RTT's rise when only one round trip was taken off). The burst's RTT is
+// the median of the TCP handshakes spread over the burst (the typical round trip a request met,
+// not the best one). For each percentile X of a burst, with s the share of requests sent on a new
+// connection (BurstFigures.newConnectionShare) and h its connections' mean handshake round trips
+// (BurstFigures.handshakeRoundTrips, 1 when not counted):
+//   service pX = max(0, pX − k·(burst RTT median)), k = 1 + h when s > 1 − X, else 1
+// (the requests that paid the handshakes are the slowest by h round trips: p50 holds one when
+// more than half did, p95 when more than 5 % did). A run's service figure is the median over its
 // bursts, like every other run figure.
 //
 // Which figure is judged, when this run and every compared run have RTT figures. Under a fixed
@@ -53,8 +56,14 @@ export interface BasisChoice {
  * A latency at `percentile` (0.5 for p50) less the round trips its requests paid, never below zero
  * (a round trip measured slower than a request).
  */
-export function serviceTimeOf(latencyMs: number, rttMs: number, percentile: number, newConnectionShare = 0): number {
-  const roundTrips = newConnectionShare > 1 - percentile ? 2 : 1;
+export function serviceTimeOf(
+  latencyMs: number,
+  rttMs: number,
+  percentile: number,
+  newConnectionShare = 0,
+  handshakeRoundTrips = 1,
+): number {
+  const roundTrips = newConnectionShare > 1 - percentile ? 1 + handshakeRoundTrips : 1;
   return Math.max(0, latencyMs - roundTrips * rttMs);
 }
 
@@ -64,8 +73,12 @@ export function serviceTimeOf(latencyMs: number, rttMs: number, percentile: numb
  */
 export function serviceBurstOf(burst: HistoryBurst): HistoryBurst | undefined {
   if (burst.rttMs === undefined) return undefined;
-  const share = burst.newConnectionShare;
-  return { ...burst, p50: serviceTimeOf(burst.p50, burst.rttMs, 0.5, share), p95: serviceTimeOf(burst.p95, burst.rttMs, 0.95, share) };
+  const { newConnectionShare: share, handshakeRoundTrips: handshakes } = burst;
+  return {
+    ...burst,
+    p50: serviceTimeOf(burst.p50, burst.rttMs, 0.5, share, handshakes),
+    p95: serviceTimeOf(burst.p95, burst.rttMs, 0.95, share, handshakes),
+  };
 }
 
 /** The median of the bursts' RTTs; undefined unless every burst has one. */

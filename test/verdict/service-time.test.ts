@@ -63,6 +63,20 @@ describe('service time arithmetic', { timeout: 10_000 }, () => {
     assert.deepEqual(serviceBurstOf(closing), { ...closing, p50: 10, p95: 30 });
   });
 
+  test('over HTTPS a new connection also paid the TLS handshake: its round trips come off too', () => {
+    // Connection: close behind TLS 1.3: TCP, TLS and the request, three round trips a request.
+    assert.equal(serviceTimeOf(110, 30, 0.5, 1, 2), 20);
+    // A full TLS 1.2 handshake takes two: four in all.
+    assert.equal(serviceTimeOf(140, 30, 0.5, 1, 3), 20);
+    // Keep-alive: only the first requests paid it, below p95.
+    assert.equal(serviceTimeOf(50, 30, 0.95, 0.01, 2), 20);
+    const tls = historyBurstOf(burst(110, 130, { rtt: rtt(30), newConnectionShare: 1, handshakeRoundTrips: 2 }));
+    assert.equal(tls.handshakeRoundTrips, 2, 'stored with the burst');
+    assert.deepEqual(serviceBurstOf(tls), { ...tls, p50: 20, p95: 40 });
+    const before = historyBurstOf(burst(70, 90, { rtt: rtt(30), newConnectionShare: 1 }));
+    assert.deepEqual(serviceBurstOf(before), { ...before, p50: 10, p95: 30 }, 'a burst stored before the count: TCP only');
+  });
+
   test('the run figure is the median over bursts of each burst’s service time', () => {
     // Burst RTTs differ: the service time is taken per burst before the median, not median(p50) − median(RTT).
     const current = [burst(30, 40, { rtt: rtt(20) }), burst(31, 41, { rtt: rtt(25) }), burst(29, 39, { rtt: rtt(10) })];
