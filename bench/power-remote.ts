@@ -9,10 +9,13 @@
 //   npx tsx bench/power-remote.ts            full: 20 history runs, 100 at 0 %, 20 at +10 %, 20 at +15 % tail
 //   npx tsx bench/power-remote.ts --quick    CI variant (~2 minutes): exits 1 only when grossly wrong
 //
-//   npx tsx bench/power-remote.ts --rate 150 --connections 30    the same at a paced fixed rate (open loop)
+//   npx tsx bench/power-remote.ts --rate 120 --connections 10 --duration 2s    paced fixed rate (open loop)
 //
 // Options: --history N, --zero N, --slow N (runs per slowdown case), --seed S, --out FILE,
-// --rate R and --connections C (the gate's inputs; default: the gate's defaults, closed loop).
+// --rate R, --connections C and --duration D (the gate's inputs; default: the gate's defaults,
+// closed loop, and 1 s bursts). At a rate, keep each connection's send interval (C ÷ R) above the
+// slowest answer (the tail's 40 ms + 40 ms RTT) and C below 5 % of a burst's requests, or the
+// first requests' handshakes move p95.
 // Needs root (namespace, cgroup, sshd). Traffic goes only to 127.0.0.1 and the namespace's address.
 
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -41,6 +44,7 @@ const { values: options } = parseArgs({
     seed: { type: 'string', default: '1' },
     rate: { type: 'string' },
     connections: { type: 'string' },
+    duration: { type: 'string', default: '1s' },
     out: { type: 'string' },
   },
 });
@@ -142,7 +146,7 @@ async function gateRun(host: RemoteHost, sshd: Sshd, historyPath: string, run: R
   const plan = parseInputs({
     url: host.url,
     ...targetInputs(sshd),
-    duration: '1s',
+    duration: options.duration,
     warmup: '0',
     ...loadInputs,
     // This machine's hypervisor steals 5–25 % at times; the profile's own drift is the subject.
@@ -239,7 +243,7 @@ async function main(): Promise<number> {
     };
   });
   const load = options.rate === undefined ? 'closed loop' : `rate ${options.rate} req/s paced`;
-  const connections = `${options.connections ?? 'default'} connections`;
+  const connections = `${options.connections ?? 'default'} connections, ${options.duration} bursts`;
   console.log(
     `# Profile R on the real pipeline (${load}, ${connections}): ${historyRuns} history runs, then ${records.length} runs (seed ${options.seed})`,
   );
@@ -263,7 +267,7 @@ async function main(): Promise<number> {
   await mkdir(dirname(outPath), { recursive: true });
   await writeFile(
     outPath,
-    `${JSON.stringify({ variant: quick ? 'quick' : 'full', load: loadInputs, profile: PROFILE_R, service: SERVICE, rows, records }, null, 2)}\n`,
+    `${JSON.stringify({ variant: quick ? 'quick' : 'full', load: { ...loadInputs, duration: options.duration }, profile: PROFILE_R, service: SERVICE, rows, records }, null, 2)}\n`,
   );
 
   const [quiet, slow] = rows;
