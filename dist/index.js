@@ -12858,7 +12858,7 @@ var require_request2 = __commonJS({
     var { URLSerializer } = require_data_url();
     var { kConstruct } = require_symbols();
     var assert = __require("node:assert");
-    var { getMaxListeners, setMaxListeners, getEventListeners, defaultMaxListeners } = __require("node:events");
+    var { getMaxListeners: getMaxListeners2, setMaxListeners: setMaxListeners2, getEventListeners, defaultMaxListeners } = __require("node:events");
     var kAbortController = /* @__PURE__ */ Symbol("abortController");
     var requestFinalizer = new FinalizationRegistry2(({ signal, abort }) => {
       signal.removeEventListener("abort", abort);
@@ -13090,10 +13090,10 @@ var require_request2 = __commonJS({
             const acRef = new WeakRef(ac);
             const abort = buildAbort(acRef);
             try {
-              if (typeof getMaxListeners === "function" && getMaxListeners(signal) === defaultMaxListeners) {
-                setMaxListeners(1500, signal);
+              if (typeof getMaxListeners2 === "function" && getMaxListeners2(signal) === defaultMaxListeners) {
+                setMaxListeners2(1500, signal);
               } else if (getEventListeners(signal, "abort").length >= defaultMaxListeners) {
-                setMaxListeners(1500, signal);
+                setMaxListeners2(1500, signal);
               }
             } catch {
             }
@@ -77287,6 +77287,7 @@ function mergedCurve(encoded) {
 
 // src/load/rtt-probe.ts
 import { lookup } from "node:dns/promises";
+import { getMaxListeners, setMaxListeners } from "node:events";
 import { connect } from "node:net";
 var SAMPLES_PER_BURST = 15;
 var SAMPLES_BEFORE = 3;
@@ -77369,6 +77370,7 @@ async function probeDuring(target, durationMs, burstEnded, count3 = SAMPLES_PER_
   } catch (error2) {
     return rttFiguresOf([], [`cannot resolve ${target.host}: ${error2.code ?? "error"}`]);
   }
+  setMaxListeners(getMaxListeners(burstEnded) + count3, burstEnded);
   const started = performance.now();
   const results = await Promise.all(
     Array.from({ length: count3 }, async (_, i) => {

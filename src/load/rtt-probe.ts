@@ -5,6 +5,7 @@
 // the probe never fails a run.
 
 import { lookup } from 'node:dns/promises';
+import { getMaxListeners, setMaxListeners } from 'node:events';
 import { connect } from 'node:net';
 
 /**
@@ -135,6 +136,8 @@ export async function probeDuring(
   } catch (error) {
     return rttFiguresOf([], [`cannot resolve ${target.host}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`]);
   }
+  // Each sample waits on `burstEnded` at once; past Node's default of 10 it warns of a leak in the user's log.
+  setMaxListeners(getMaxListeners(burstEnded) + count, burstEnded);
   const started = performance.now();
   const results = await Promise.all(
     Array.from({ length: count }, async (_, i) => {

@@ -59,6 +59,20 @@ describe('the RTT probe (TCP handshakes, on 127.0.0.1)', { timeout: 60_000 }, ()
     assert.match(unknown.failure!, /cannot resolve no-such-host\.invalid/);
   });
 
+  it('takes a burst’s 15 samples without Node warning of a listener leak in the user’s log', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on('warning', onWarning);
+    try {
+      const rtt = await probeDuring({ host: '127.0.0.1', port }, 300, new AbortController().signal);
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(rtt.samples, 15, JSON.stringify(rtt));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    assert.deepEqual(warnings, []);
+  });
+
   it('spreads its samples over the burst and stops when the burst ends', async () => {
     accepted = 0;
     const times: number[] = [];
