@@ -4,7 +4,8 @@
 // handshake and HTTP cross it), the host's sshd on the loopback; both sit in one CPU cgroup (v1,
 // 10 ms period) whose quota is set per run, so the host speed probe sent over SSH is throttled as
 // the service is. Per run: RTT uniform in 2–40 ms, CPU quota uniform in 60–100 % of a core, and an
-// unexplained drift uniform in ±2 % of the service's own times. runGate in-process, file store.
+// unexplained drift uniform in ±2 % of the service's median time (behaviourOf says how). runGate
+// in-process, file store.
 //
 //   npx tsx bench/power-remote.ts            full: 20 history runs, 100 at 0 %, 20 at +10 %, 20 at +15 % tail
 //   npx tsx bench/power-remote.ts --quick    CI variant (~2 minutes): exits 1 only when grossly wrong
@@ -97,15 +98,23 @@ const conditions = (): RunConditions => ({
   drift: 1 + PROFILE_R.unexplained * (2 * random() - 1),
 });
 
+/**
+ * The service's times for one run. Node sleeps in whole milliseconds (`setTimeout(19.4)` sleeps as
+ * `setTimeout(19)`), so a drift scaling the 19 ms wait would move it in 5 % steps or not at all:
+ * the drift is spun instead (a spin is timed to the microsecond), ±2 % of the median's 20 ms on
+ * every request, and the slowdowns are whole milliseconds (+10 % of 20 ms is 2 ms more wait).
+ */
 function behaviourOf(drift: number, slowdown: Slowdown): ServiceBehaviour {
-  const scale = drift * (slowdown.kind === 'all' ? 1 + slowdown.size : 1);
-  const tailExtra = slowdown.kind === 'tail' ? slowdown.size * MODEL_P95_MS : 0;
+  const median = SERVICE.cpuMs + SERVICE.sleepMs;
+  const extraWait = slowdown.kind === 'all' ? Math.round(slowdown.size * median) : 0;
+  const tailExtra = slowdown.kind === 'all' ? Math.round(slowdown.size * SERVICE.tailMs) : 0;
+  const tailOnly = slowdown.kind === 'tail' ? Math.round(slowdown.size * MODEL_P95_MS) : 0;
   return {
     mode: 'mixed',
-    cpuMs: SERVICE.cpuMs * scale,
-    sleepMs: SERVICE.sleepMs * scale,
+    cpuMs: SERVICE.cpuMs + (drift - 1) * (median + extraWait),
+    sleepMs: SERVICE.sleepMs + extraWait,
     tailShare: SERVICE.tailShare,
-    tailMs: (SERVICE.tailMs + tailExtra) * scale,
+    tailMs: SERVICE.tailMs + tailExtra + tailOnly,
   };
 }
 
