@@ -532,7 +532,7 @@ describe('loadgate against a 1 GiB VM running gunicorn, run as the GitHub runner
     );
   });
 
-  it('9. workers 100 MB bigger, with swap: a memory regression while latency passes; no leak passes', { timeout: 600_000 }, async (t) => {
+  it('9. workers 60 MB bigger, with swap: a memory regression while latency passes; no leak passes', { timeout: 600_000 }, async (t) => {
     const setBallast = (mb: number) => sh(`echo ${mb} > /etc/loadgate-demo/ballast-mb`);
     // One connection per worker, so every worker serves requests (and holds the ballast) in every run.
     // Latency limits wide of the VM's run-to-run noise under TCG (±20 % on a busy host): this
@@ -573,7 +573,9 @@ describe('loadgate against a 1 GiB VM running gunicorn, run as the GitHub runner
       const cleanChange = Number(clean.outputs['memory-change']);
       assert.ok(Math.abs(cleanChange) < 20, `memory-change ${cleanChange} over 3 baseline runs`);
 
-      await setBallast(100);
+      // 5 processes × 100 MB pushed the 1 GiB guest into swap in one CI run (p95 +499 %): 60 MB keeps
+      // the growth far above the +20 % limit and the latency out of it.
+      await setBallast(60);
       const leaking = await gate(memory, 'pull_request', { GITHUB_RUN_ID: '9005' });
       const { 'memory-change': change, 'memory-headroom': headroom } = leaking.outputs;
       t.diagnostic(`leaking build: ${leaking.report.headline}; memory-change ${change}, headroom ${headroom} %`);
