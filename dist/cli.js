@@ -77035,7 +77035,7 @@ function paceRequests(rate, connections) {
   const intervalMs = 1e3 * connections / rate;
   const started = performance.now();
   let clients = 0;
-  return (autocannonClient) => {
+  const setupClient = (autocannonClient) => {
     const client = autocannonClient;
     const send = client._doRequest;
     let nextSlot = started + clients * intervalMs / connections;
@@ -77058,6 +77058,7 @@ function paceRequests(rate, connections) {
       waiting.add(timer);
     };
   };
+  return { intervalMs, setupClient };
 }
 
 // src/load/burst.ts
@@ -77065,10 +77066,9 @@ var SAMPLE_INTERVAL_MS = 100;
 async function measureBurstInProcess(spec) {
   const histogram = createLatencyHistogram();
   const handshakes = { connections: 0, roundTrips: 0 };
-  const perConnectionRate = spec.rate === void 0 ? void 0 : spec.rate / spec.connections;
   const honour = honourConnectionClose();
   const count3 = countHandshakes(handshakes);
-  const pace = spec.rate === void 0 ? void 0 : paceRequests(spec.rate, spec.connections);
+  const pacer = spec.rate === void 0 ? void 0 : paceRequests(spec.rate, spec.connections);
   const instance = (0, import_autocannon.default)({
     url: spec.url,
     method: spec.method,
@@ -77085,7 +77085,7 @@ async function measureBurstInProcess(spec) {
     setupClient: (client) => {
       honour(client);
       count3(client);
-      pace?.(client);
+      pacer?.setupClient(client);
     }
   });
   let ok = 0;
@@ -77093,8 +77093,8 @@ async function measureBurstInProcess(spec) {
     if (statusCode < 200 || statusCode > 299) return;
     ok += 1;
     const latencyUs = Math.max(1, Math.round(responseTimeMs * 1e3));
-    if (perConnectionRate) {
-      histogram.recordValueWithExpectedInterval(latencyUs, Math.round(1e6 / perConnectionRate));
+    if (pacer) {
+      histogram.recordValueWithExpectedInterval(latencyUs, Math.round(pacer.intervalMs * 1e3));
     } else {
       histogram.recordValue(latencyUs);
     }
@@ -77250,7 +77250,7 @@ function combineSamples(samples, request2, startedAt) {
     timeouts,
     errorRate: attempted > 0 ? (non2xx + errors + timeouts) / attempted : 0,
     newConnectionShare: attempted > 0 ? Math.min(1, connections / attempted) : 0,
-    ...connections > 0 && { handshakeRoundTrips: Number((sum2((s) => s.handshakeRoundTrips) / connections).toFixed(2)) },
+    ...connections > 0 && { handshakeRoundTrips: sum2((s) => s.handshakeRoundTrips) / connections },
     // Each process has one core; the busiest one decides whether we measured ourselves.
     generatorCpu: Math.max(...samples.map((s) => s.wallMs > 0 ? s.cpuMs / s.wallMs : 0)),
     histogram

@@ -29972,7 +29972,7 @@ function paceRequests(rate, connections) {
   const intervalMs = 1e3 * connections / rate;
   const started = performance.now();
   let clients = 0;
-  return (autocannonClient) => {
+  const setupClient = (autocannonClient) => {
     const client = autocannonClient;
     const send = client._doRequest;
     let nextSlot = started + clients * intervalMs / connections;
@@ -29995,6 +29995,7 @@ function paceRequests(rate, connections) {
       waiting.add(timer);
     };
   };
+  return { intervalMs, setupClient };
 }
 
 // src/load/burst.ts
@@ -30002,10 +30003,9 @@ var SAMPLE_INTERVAL_MS = 100;
 async function measureBurstInProcess(spec) {
   const histogram = createLatencyHistogram();
   const handshakes = { connections: 0, roundTrips: 0 };
-  const perConnectionRate = spec.rate === void 0 ? void 0 : spec.rate / spec.connections;
   const honour = honourConnectionClose();
   const count = countHandshakes(handshakes);
-  const pace = spec.rate === void 0 ? void 0 : paceRequests(spec.rate, spec.connections);
+  const pacer = spec.rate === void 0 ? void 0 : paceRequests(spec.rate, spec.connections);
   const instance = (0, import_autocannon.default)({
     url: spec.url,
     method: spec.method,
@@ -30022,7 +30022,7 @@ async function measureBurstInProcess(spec) {
     setupClient: (client) => {
       honour(client);
       count(client);
-      pace?.(client);
+      pacer?.setupClient(client);
     }
   });
   let ok = 0;
@@ -30030,8 +30030,8 @@ async function measureBurstInProcess(spec) {
     if (statusCode < 200 || statusCode > 299) return;
     ok += 1;
     const latencyUs = Math.max(1, Math.round(responseTimeMs * 1e3));
-    if (perConnectionRate) {
-      histogram.recordValueWithExpectedInterval(latencyUs, Math.round(1e6 / perConnectionRate));
+    if (pacer) {
+      histogram.recordValueWithExpectedInterval(latencyUs, Math.round(pacer.intervalMs * 1e3));
     } else {
       histogram.recordValue(latencyUs);
     }

@@ -33,10 +33,9 @@ export type BurstSpec = Pick<LoadSettings, 'url' | 'method' | 'headers' | 'body'
 export async function measureBurstInProcess(spec: BurstSpec): Promise<BurstSample> {
   const histogram = createLatencyHistogram();
   const handshakes: HandshakeTally = { connections: 0, roundTrips: 0 };
-  const perConnectionRate = spec.rate === undefined ? undefined : spec.rate / spec.connections;
   const honour = honourConnectionClose();
   const count = countHandshakes(handshakes);
-  const pace = spec.rate === undefined ? undefined : paceRequests(spec.rate, spec.connections);
+  const pacer = spec.rate === undefined ? undefined : paceRequests(spec.rate, spec.connections);
   // Without a callback autocannon returns its instance, an event emitter that is also a promise.
   const instance = autocannon({
     url: spec.url,
@@ -54,7 +53,7 @@ export async function measureBurstInProcess(spec: BurstSpec): Promise<BurstSampl
     setupClient: (client) => {
       honour(client);
       count(client);
-      pace?.(client);
+      pacer?.setupClient(client);
     },
   }) as Promise<autocannon.Result> & autocannon.Instance;
   let ok = 0;
@@ -62,10 +61,10 @@ export async function measureBurstInProcess(spec: BurstSpec): Promise<BurstSampl
     if (statusCode < 200 || statusCode > 299) return;
     ok += 1;
     const latencyUs = Math.max(1, Math.round(responseTimeMs * 1000));
-    if (perConnectionRate) {
+    if (pacer) {
       // Open-loop: a response slower than the send interval delayed the requests behind it;
       // HDR back-fills the ones the closed connection could not send (coordinated omission).
-      histogram.recordValueWithExpectedInterval(latencyUs, Math.round(1_000_000 / perConnectionRate));
+      histogram.recordValueWithExpectedInterval(latencyUs, Math.round(pacer.intervalMs * 1000));
     } else {
       histogram.recordValue(latencyUs);
     }

@@ -46,7 +46,7 @@ export function combineSamples(samples: readonly BurstSample[], request: BurstRe
     timeouts,
     errorRate: attempted > 0 ? (non2xx + errors + timeouts) / attempted : 0,
     newConnectionShare: attempted > 0 ? Math.min(1, connections / attempted) : 0,
-    ...(connections > 0 && { handshakeRoundTrips: Number((sum((s) => s.handshakeRoundTrips) / connections).toFixed(2)) }),
+    ...(connections > 0 && { handshakeRoundTrips: sum((s) => s.handshakeRoundTrips) / connections }),
     // Each process has one core; the busiest one decides whether we measured ourselves.
     generatorCpu: Math.max(...samples.map((s) => (s.wallMs > 0 ? s.cpuMs / s.wallMs : 0))),
     histogram,

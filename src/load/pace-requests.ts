@@ -20,12 +20,19 @@ interface PacedClient {
   _doRequest(): void;
 }
 
-/** A `setupClient` step pacing each of `connections` clients to `rate / connections` requests per second. */
-export function paceRequests(rate: number, connections: number): (client: unknown) => void {
+export interface Pacer {
+  /** Each connection's time between sends. */
+  intervalMs: number;
+  /** The `setupClient` step. */
+  setupClient(client: unknown): void;
+}
+
+/** Paces each of `connections` clients to `rate / connections` requests per second. */
+export function paceRequests(rate: number, connections: number): Pacer {
   const intervalMs = (1000 * connections) / rate;
   const started = performance.now();
   let clients = 0;
-  return (autocannonClient) => {
+  const setupClient = (autocannonClient: unknown) => {
     const client = autocannonClient as PacedClient;
     const send = client._doRequest;
     let nextSlot = started + (clients * intervalMs) / connections;
@@ -49,4 +56,5 @@ export function paceRequests(rate: number, connections: number): (client: unknow
       waiting.add(timer);
     };
   };
+  return { intervalMs, setupClient };
 }
