@@ -3,10 +3,9 @@
 // (no hook, its own percentiles).
 
 import autocannon from 'autocannon';
-import { combineSamples } from '../src/load/engine.ts';
-import { measureBurstInProcess, type BurstSpec } from '../src/load/burst.ts';
-import { measureBurstInProcesses } from '../src/load/processes.ts';
-import { probeDuring, rttTargetOf } from '../src/load/rtt-probe.ts';
+import type { BurstSpec } from '../src/load/burst.ts';
+import { runBurst, type BurstRequest } from '../src/load/engine.ts';
+import { burstWithRtt } from '../src/load/series.ts';
 
 /** What every tool's run reduces to. Latencies in ms; p95 absent where the tool has none. */
 export interface ToolRun {
@@ -36,16 +35,11 @@ function specOf(options: LoadOptions): BurstSpec {
   };
 }
 
-/** `probeRtt`: the handshakes `network-rtt: auto` spreads over every burst, as load/series.ts runs them. */
+/** `probeRtt`: the handshakes `network-rtt: auto` spreads over every burst, as the gate runs them. */
 export async function runEngine(options: LoadOptions, processes = 1, probeRtt = false): Promise<ToolRun> {
-  const spec = specOf(options);
-  const burstEnded = new AbortController();
-  const probe = probeRtt ? probeDuring(rttTargetOf(spec.url), spec.durationMs, burstEnded.signal) : undefined;
-  const samples = processes > 1 ? await measureBurstInProcesses(spec, processes) : [await measureBurstInProcess(spec)];
-  burstEnded.abort();
-  const rtt = await probe;
-  if (rtt && rtt.samples === 0) throw new Error(`the RTT probe measured nothing against ${options.url}: ${rtt.failure}`);
-  const burst = combineSamples(samples, { spec, index: 0, target: 'candidate' }, new Date());
+  const request: BurstRequest = { spec: { ...specOf(options), loadProcesses: processes }, index: 0, target: 'candidate' };
+  const burst = probeRtt ? await burstWithRtt(request) : await runBurst(request);
+  if (probeRtt && !burst.rtt?.samples) throw new Error(`the RTT probe measured nothing against ${options.url}: ${burst.rtt?.failure}`);
   if (burst.errorRate > 0) throw new Error(`loadgate's engine saw errors (rate ${burst.errorRate}) against ${options.url}`);
   return { requestsPerSec: burst.requestsPerSec, p50: burst.p50, p95: burst.p95, generatorCpu: burst.generatorCpu };
 }

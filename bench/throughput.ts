@@ -3,6 +3,7 @@
 
 import { atLeast, fmt, fmtSpread, worst, type Figure } from './figure.ts';
 import { runBareAutocannon, runEngine, type ToolRun } from './generators.ts';
+import { SAMPLES_PER_BURST } from '../src/load/rtt-probe.ts';
 import { spread } from './stats.ts';
 import { runWrk } from './wrk.ts';
 
@@ -82,7 +83,7 @@ export async function throughputCeiling(plan: ThroughputPlan, log: (line: string
     table: rows(tools, runs, new Map(tools.map((_, i) => [i, perRound(i)])), 'bare autocannon'),
     notes: [
       `${plan.connections} connections, ${plan.durationMs / 1000} s per run, ${plan.rounds} interleaved rounds; nginx: 1 worker, 17-byte static file, access_log off.`,
-      'The RTT probe is 15 TCP handshakes spread over each burst to the same host:port (load/rtt-probe.ts), from the load process.',
+      `The RTT probe is ${SAMPLES_PER_BURST} TCP handshakes spread over each burst to the same host:port (load/rtt-probe.ts), from the load process.`,
     ],
     raw: { plan, tools: tools.map((tool, i) => ({ name: tool.name, runs: runs[i] })) },
   };

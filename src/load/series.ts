@@ -55,7 +55,7 @@ export async function runSeries(plan: SeriesPlan, count: number, firstIndex: num
 }
 
 /** The burst with handshakes to its URL's host:port spread over it, from this (the runner's) side. */
-async function burstWithRtt(request: BurstRequest): Promise<BurstResult> {
+export async function burstWithRtt(request: BurstRequest): Promise<BurstResult> {
   const burstEnded = new AbortController();
   const probe = probeDuring(rttTargetOf(request.spec.url), request.spec.durationMs, burstEnded.signal);
   try {
