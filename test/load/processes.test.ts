@@ -79,6 +79,21 @@ describe('splitting a burst over processes', { timeout: 5_000 }, () => {
   });
 });
 
+/**
+ * The target's request count once it has stopped moving: a burst's last requests reach the
+ * server's event loop after the burst has returned, so a count read at once can miss them (and
+ * then charge them to the next burst: 288 answered against 280 counted, once in a CI run).
+ */
+async function settledRequestCount(target: DemoTarget): Promise<number> {
+  let count = target.requests;
+  for (let unchanged = 0, polls = 0; unchanged < 3 && polls < 100; polls += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    unchanged = target.requests === count ? unchanged + 1 : 0;
+    count = target.requests;
+  }
+  return count;
+}
+
 describe('a burst on several processes against a real server on 127.0.0.1', { timeout: 120_000 }, () => {
   let target: DemoTarget;
   before(async () => {
@@ -91,10 +106,10 @@ describe('a burst on several processes against a real server on 127.0.0.1', { ti
 
   it('measures the same p50 on 2 processes as on 1, and merges the counts exactly', async () => {
     const single = await runBurst({ spec: spec(target.url), index: 0, target: 'candidate' });
+    const before = await settledRequestCount(target);
     target.takeServiceMedianMs();
-    const before = target.requests;
     const samples = await measureBurstInProcesses(spec(target.url), 2);
-    const answered = target.requests - before;
+    const answered = (await settledRequestCount(target)) - before;
     const truth = target.takeServiceMedianMs();
     const merged = combineSamples(samples, { spec: spec(target.url), index: 1, target: 'candidate' }, new Date());
 
@@ -105,7 +120,7 @@ describe('a burst on several processes against a real server on 127.0.0.1', { ti
     );
     assert.equal(merged.ok, samples[0].ok + samples[1].ok);
     assert.equal(decodeHistogram(merged.histogram).totalCount, merged.ok, 'the merged histogram holds every response');
-    // The server may count a request whose response arrived after the burst ended.
+    // Each of the 4 connections may leave one request whose response came after the burst ended.
     assert.ok(answered >= merged.ok && answered <= merged.ok + 4, `server answered ${answered}, processes counted ${merged.ok}`);
     assert.ok(Math.abs(merged.p50 - single.p50) / single.p50 < 0.05, `p50 on 2 processes ${merged.p50} ms vs ${single.p50} ms on 1`);
     assert.ok(Math.abs(merged.p50 - truth) / truth < 0.05, `p50 ${merged.p50} ms vs the server's ${truth} ms`);
