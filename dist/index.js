@@ -77388,6 +77388,9 @@ async function probeDuring(target, durationMs, burstEnded, count3 = SAMPLES_PER_
 var import_autocannon = __toESM(require_autocannon(), 1);
 
 // src/load/count-handshakes.ts
+function emptyHandshakeTally() {
+  return { connections: 0, requestsBehindHandshakes: 0, roundTrips: 0 };
+}
 function tlsRoundTrips(socket) {
   return socket.getProtocol() === "TLSv1.3" || socket.isSessionReused() ? 1 : 2;
 }
@@ -77395,12 +77398,41 @@ function countHandshakes(tally) {
   return (autocannonClient) => {
     const client = autocannonClient;
     const connect2 = client._connect;
+    const doRequest2 = client._doRequest;
+    let openedAt = 0;
+    let opening = false;
+    let handshaking = false;
+    let written = false;
+    const completion = (socket) => socket.encrypted ? "secureConnect" : "connect";
     client._connect = function countedConnect() {
+      openedAt = performance.now();
+      handshaking = true;
+      written = false;
+      opening = true;
       connect2.call(this);
+      opening = false;
       tally.connections += 1;
-      tally.roundTrips += 1;
       const socket = this.conn;
-      if (socket?.encrypted) socket.once("secureConnect", () => tally.roundTrips += tlsRoundTrips(socket));
+      socket?.once(completion(socket), () => {
+        if (this.conn === socket) handshaking = false;
+      });
+    };
+    client._doRequest = function countedRequest() {
+      const socket = this.conn;
+      if (socket && !written) {
+        written = true;
+        if (handshaking) {
+          const opened = openedAt;
+          const writtenAt = opening ? opened : performance.now();
+          tally.requestsBehindHandshakes += 1;
+          socket.once(completion(socket), () => {
+            const done = performance.now();
+            const roundTrips = 1 + (socket.encrypted ? tlsRoundTrips(socket) : 0);
+            tally.roundTrips += done > opened ? roundTrips * (done - writtenAt) / (done - opened) : roundTrips;
+          });
+        }
+      }
+      doRequest2.call(this);
     };
   };
 }
@@ -77558,7 +77590,7 @@ function paceRequests(rate, connections) {
 var SAMPLE_INTERVAL_MS = 100;
 async function measureBurstInProcess(spec) {
   const histogram = createLatencyHistogram();
-  const handshakes = { connections: 0, roundTrips: 0 };
+  const handshakes = emptyHandshakeTally();
   const honour = honourConnectionClose();
   const count3 = countHandshakes(handshakes);
   const pacer = spec.rate === void 0 ? void 0 : paceRequests(spec.rate, spec.connections);
@@ -77607,6 +77639,7 @@ async function measureBurstInProcess(spec) {
     wallMs,
     cpuMs: (cpu.user + cpu.system) / 1e3,
     connections: handshakes.connections,
+    requestsBehindHandshakes: handshakes.requestsBehindHandshakes,
     handshakeRoundTrips: handshakes.roundTrips
   };
   histogram.destroy();
@@ -77723,7 +77756,7 @@ function combineSamples(samples, request2, startedAt) {
   const timeouts = sum2((s) => s.timeouts);
   const wallMs = Math.max(...samples.map((s) => s.wallMs));
   const attempted = ok + non2xx + errors + timeouts;
-  const connections = sum2((s) => s.connections);
+  const behindHandshakes = sum2((s) => s.requestsBehindHandshakes);
   return {
     index: request2.index,
     target: request2.target,
@@ -77742,8 +77775,8 @@ function combineSamples(samples, request2, startedAt) {
     errors,
     timeouts,
     errorRate: attempted > 0 ? (non2xx + errors + timeouts) / attempted : 0,
-    newConnectionShare: attempted > 0 ? Math.min(1, connections / attempted) : 0,
-    ...connections > 0 && { handshakeRoundTrips: sum2((s) => s.handshakeRoundTrips) / connections },
+    newConnectionShare: attempted > 0 ? Math.min(1, behindHandshakes / attempted) : 0,
+    ...behindHandshakes > 0 && { handshakeRoundTrips: sum2((s) => s.handshakeRoundTrips) / behindHandshakes },
     // Each process has one core; the busiest one decides whether we measured ourselves.
     generatorCpu: Math.max(...samples.map((s) => s.wallMs > 0 ? s.cpuMs / s.wallMs : 0)),
     histogram

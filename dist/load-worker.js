@@ -29832,6 +29832,9 @@ function encodeHistogram(histogram) {
 }
 
 // src/load/count-handshakes.ts
+function emptyHandshakeTally() {
+  return { connections: 0, requestsBehindHandshakes: 0, roundTrips: 0 };
+}
 function tlsRoundTrips(socket) {
   return socket.getProtocol() === "TLSv1.3" || socket.isSessionReused() ? 1 : 2;
 }
@@ -29839,12 +29842,41 @@ function countHandshakes(tally) {
   return (autocannonClient) => {
     const client = autocannonClient;
     const connect = client._connect;
+    const doRequest = client._doRequest;
+    let openedAt = 0;
+    let opening = false;
+    let handshaking = false;
+    let written = false;
+    const completion = (socket) => socket.encrypted ? "secureConnect" : "connect";
     client._connect = function countedConnect() {
+      openedAt = performance.now();
+      handshaking = true;
+      written = false;
+      opening = true;
       connect.call(this);
+      opening = false;
       tally.connections += 1;
-      tally.roundTrips += 1;
       const socket = this.conn;
-      if (socket?.encrypted) socket.once("secureConnect", () => tally.roundTrips += tlsRoundTrips(socket));
+      socket?.once(completion(socket), () => {
+        if (this.conn === socket) handshaking = false;
+      });
+    };
+    client._doRequest = function countedRequest() {
+      const socket = this.conn;
+      if (socket && !written) {
+        written = true;
+        if (handshaking) {
+          const opened = openedAt;
+          const writtenAt = opening ? opened : performance.now();
+          tally.requestsBehindHandshakes += 1;
+          socket.once(completion(socket), () => {
+            const done = performance.now();
+            const roundTrips = 1 + (socket.encrypted ? tlsRoundTrips(socket) : 0);
+            tally.roundTrips += done > opened ? roundTrips * (done - writtenAt) / (done - opened) : roundTrips;
+          });
+        }
+      }
+      doRequest.call(this);
     };
   };
 }
@@ -30002,7 +30034,7 @@ function paceRequests(rate, connections) {
 var SAMPLE_INTERVAL_MS = 100;
 async function measureBurstInProcess(spec) {
   const histogram = createLatencyHistogram();
-  const handshakes = { connections: 0, roundTrips: 0 };
+  const handshakes = emptyHandshakeTally();
   const honour = honourConnectionClose();
   const count = countHandshakes(handshakes);
   const pacer = spec.rate === void 0 ? void 0 : paceRequests(spec.rate, spec.connections);
@@ -30051,6 +30083,7 @@ async function measureBurstInProcess(spec) {
     wallMs,
     cpuMs: (cpu.user + cpu.system) / 1e3,
     connections: handshakes.connections,
+    requestsBehindHandshakes: handshakes.requestsBehindHandshakes,
     handshakeRoundTrips: handshakes.roundTrips
   };
   histogram.destroy();

@@ -4,7 +4,7 @@
 import autocannon from 'autocannon';
 import type { LoadSettings } from '../config/settings.ts';
 import { createLatencyHistogram, encodeHistogram } from './histogram.ts';
-import { countHandshakes, type HandshakeTally } from './count-handshakes.ts';
+import { countHandshakes, emptyHandshakeTally } from './count-handshakes.ts';
 import { honourConnectionClose } from './honour-connection-close.ts';
 import { paceRequests } from './pace-requests.ts';
 
@@ -18,8 +18,10 @@ export interface BurstSample {
   timeouts: number;
   wallMs: number;
   cpuMs: number;
-  /** Connections opened, the first ones included, and their handshakes' round trips (count-handshakes.ts). */
+  /** Connections opened, the first ones included (count-handshakes.ts). */
   connections: number;
+  /** Requests written before their connection's handshakes completed, and those handshakes' round trips. */
+  requestsBehindHandshakes: number;
   handshakeRoundTrips: number;
 }
 
@@ -32,7 +34,7 @@ export type BurstSpec = Pick<LoadSettings, 'url' | 'method' | 'headers' | 'body'
 
 export async function measureBurstInProcess(spec: BurstSpec): Promise<BurstSample> {
   const histogram = createLatencyHistogram();
-  const handshakes: HandshakeTally = { connections: 0, roundTrips: 0 };
+  const handshakes = emptyHandshakeTally();
   const honour = honourConnectionClose();
   const count = countHandshakes(handshakes);
   const pacer = spec.rate === undefined ? undefined : paceRequests(spec.rate, spec.connections);
@@ -84,6 +86,7 @@ export async function measureBurstInProcess(spec: BurstSpec): Promise<BurstSampl
     wallMs,
     cpuMs: (cpu.user + cpu.system) / 1000,
     connections: handshakes.connections,
+    requestsBehindHandshakes: handshakes.requestsBehindHandshakes,
     handshakeRoundTrips: handshakes.roundTrips,
   };
   histogram.destroy();

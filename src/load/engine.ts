@@ -26,7 +26,7 @@ export function combineSamples(samples: readonly BurstSample[], request: BurstRe
   const timeouts = sum((s) => s.timeouts);
   const wallMs = Math.max(...samples.map((s) => s.wallMs));
   const attempted = ok + non2xx + errors + timeouts;
-  const connections = sum((s) => s.connections);
+  const behindHandshakes = sum((s) => s.requestsBehindHandshakes);
   return {
     index: request.index,
     target: request.target,
@@ -45,8 +45,8 @@ export function combineSamples(samples: readonly BurstSample[], request: BurstRe
     errors,
     timeouts,
     errorRate: attempted > 0 ? (non2xx + errors + timeouts) / attempted : 0,
-    newConnectionShare: attempted > 0 ? Math.min(1, connections / attempted) : 0,
-    ...(connections > 0 && { handshakeRoundTrips: sum((s) => s.handshakeRoundTrips) / connections }),
+    newConnectionShare: attempted > 0 ? Math.min(1, behindHandshakes / attempted) : 0,
+    ...(behindHandshakes > 0 && { handshakeRoundTrips: sum((s) => s.handshakeRoundTrips) / behindHandshakes }),
     // Each process has one core; the busiest one decides whether we measured ourselves.
     generatorCpu: Math.max(...samples.map((s) => (s.wallMs > 0 ? s.cpuMs / s.wallMs : 0))),
     histogram,

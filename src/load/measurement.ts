@@ -20,15 +20,16 @@ export interface BurstFigures extends Omit<LatencySummary, 'count'> {
   /** The network round trip measured during the burst (TCP handshakes); absent with `network-rtt: off`. */
   rtt?: RttFigures;
   /**
-   * Connections opened over requests sent: about 1 when the server closes every connection
-   * (gunicorn's sync workers), near 0 with keep-alive. Each such request's latency holds a TCP
-   * handshake. Absent in results from before it was counted.
+   * Share of the requests sent whose latency holds a new connection's handshakes (written before
+   * they completed, load/count-handshakes.ts): about 1 when the server closes every connection
+   * (gunicorn's sync workers) under a closed loop, near 0 with keep-alive or when `rate` leaves
+   * the reconnect time to finish. Absent in results from before it was counted.
    */
   newConnectionShare?: number;
   /**
-   * Round trips of a new connection's handshakes, on average: 1 for TCP, 2 with TLS 1.3 on top, 3
-   * with a full TLS 1.2 handshake (load/count-handshakes.ts). Absent when none opened, and in
-   * results from before it was counted (then read as 1).
+   * Round trips of those handshakes, on average: 1 for TCP, 2 with TLS 1.3 on top, 3 with a full
+   * TLS 1.2 handshake. Absent when no request waited for one, and in results from before it was
+   * counted (then read as 1).
    */
   handshakeRoundTrips?: number;
 }

@@ -2,15 +2,16 @@
 // verdict judges. Pure.
 //
 // Definition. A keep-alive request pays one round trip (request out, response back) on top of the
-// service's own time. A request on a new connection pays its handshakes too: autocannon writes it
-// before they complete, so its latency holds the TCP handshake, one round trip, and over HTTPS the
-// TLS handshake, one more (TLS 1.3) or two (a full TLS 1.2 one): h round trips in all, counted per
-// connection by load/count-handshakes.ts (a server that closes every connection, such as gunicorn's
+// service's own time. A request written on a new connection before its handshakes complete pays
+// them too (closed-loop, autocannon writes a reconnect's first request at once; paced, it usually
+// waits for its slot until they are done): its latency holds the TCP handshake, one round trip,
+// and over HTTPS the TLS handshake, one more (TLS 1.3) or two (a full TLS 1.2 one): h round trips
+// in all, counted per connection by load/count-handshakes.ts (a server that closes every connection, such as gunicorn's
 // sync workers, makes that every request: measured through the delay line on the 1 GiB VM, service
 // time rose by exactly the RTT's rise when only one round trip was taken off). The burst's RTT is
 // the median of the TCP handshakes spread over the burst (the typical round trip a request met,
-// not the best one). For each percentile X of a burst, with s the share of requests sent on a new
-// connection (BurstFigures.newConnectionShare) and h its connections' mean handshake round trips
+// not the best one). For each percentile X of a burst, with s the share of requests written behind
+// a new connection's handshakes (BurstFigures.newConnectionShare) and h their mean round trips
 // (BurstFigures.handshakeRoundTrips, 1 when not counted):
 //   service pX = max(0, pX − k·(burst RTT median)), k = 1 + h when s > 1 − X, else 1
 // (the requests that paid the handshakes are the slowest by h round trips: p50 holds one when

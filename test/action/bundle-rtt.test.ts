@@ -240,6 +240,10 @@ describe('an HTTPS target through the delay line (10.213.13.2)', { timeout: 300_
       'baseline-store': 'file',
       'baseline-path': join(dir, 'baseline.json'),
       comment: 'never',
+      // Far below the +80 % a TLS round trip left in service time would show, far above what the
+      // delay line leaves in it (below): the default 10 % failed one CI run at +12.3 %.
+      'max-median-increase': '30%',
+      'max-p95-increase': '30%',
     };
     const recorded = await runBundle({ inputs, eventName: 'push', event: PUSH_TO_MAIN });
     assert.equal(recorded.code, 0, recorded.stdout + recorded.stderr);
@@ -263,11 +267,40 @@ describe('an HTTPS target through the delay line (10.213.13.2)', { timeout: 300_
     );
     // Three round trips a request: 20 ms more RTT is 60 ms more latency, none of it service time.
     assert.ok(Number(farther.outputs['median-ms']) - Number(recorded.outputs['median-ms']) > 52, farther.outputs['median-ms']);
-    // Measured: 25.4–25.8 ms at 5, 26.7–27.3 ms at 25. The rise is not the service's: timed in the
-    // server, the handler took 20.3–20.6 ms at both; it is ≈ 1.5 % of the 60 ms more round trips. The
-    // TCP handshake alone taken off would leave the extra 20 ms of the TLS handshake in it.
-    assert.ok(Math.abs(Number(farther.outputs['service-median-ms']) - serviceAt5) < 4, farther.outputs['service-median-ms']);
+    // Measured with 4 connections: service p50 24.3–25.8 ms at 5, 26.0–28.1 ms at 25 (+1.0 to +3.2 ms;
+    // with 1 connection +0.3 ms). The rise is not the service's: timed in the server, the handler
+    // took 20.3–20.6 ms at both. The TCP handshake alone taken off would leave the TLS handshake's
+    // extra 20 ms in it: a bound of 8 ms fails that and holds the rise.
+    assert.ok(Math.abs(Number(farther.outputs['service-median-ms']) - serviceAt5) < 8, farther.outputs['service-median-ms']);
     assert.equal(farther.outputs.verdict, 'pass', farther.stdout);
     assert.equal((farther.report?.decision as { latencyBasis?: string } | undefined)?.latencyBasis, 'service-time');
+  });
+
+  it('paced (rate 20): a reconnect is done before its send slot, so only the request’s round trip comes off', async (t) => {
+    await remote.setRttMs(5);
+    const inputs = {
+      url: `${remote.origin.replace('http:', 'https:')}/`,
+      connections: '4',
+      rate: '20',
+      duration: '3s',
+      bursts: '5',
+      warmup: '500ms',
+      'baseline-store': 'file',
+      'baseline-path': join(dir, 'paced-baseline.json'),
+      comment: 'never',
+      'max-p95-increase': '30%',
+    };
+    const recorded = await runBundle({ inputs, eventName: 'push', event: PUSH_TO_MAIN });
+    assert.equal(recorded.code, 0, recorded.stdout + recorded.stderr);
+    await remote.setRttMs(25);
+    const farther = await runBundle({ inputs, eventName: 'pull_request', event: PULL_REQUEST });
+    const [at5, at25] = [recorded, farther].map((run) => Number(run.outputs['service-median-ms']));
+    t.diagnostic(
+      `service p50 ${at5} ms at RTT ${recorded.outputs['network-rtt-ms']}, ${at25} ms at ${farther.outputs['network-rtt-ms']}: ${farther.report?.headline}`,
+    );
+    // Counted as paid, the handshakes' 2 round trips came off too: 9.6 ms at RTT 5 and 0 at 25 (measured).
+    assert.ok(at5 > 19 && at5 < 26, `service p50 ${at5} ms at RTT 5 for a 20 ms handler`);
+    assert.ok(Math.abs(at25 - at5) < 3, `service p50 ${at25} ms at RTT 25`);
+    assert.equal(farther.outputs.verdict, 'pass', farther.stdout);
   });
 });

@@ -16,7 +16,7 @@ const closing: RequestListener = (_request, response) => {
   response.end('ok');
 };
 
-async function burstAgainst(server: Server, scheme: 'http' | 'https') {
+async function burstAgainst(server: Server, scheme: 'http' | 'https', rate?: number) {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
     const url = `${scheme}://127.0.0.1:${(server.address() as AddressInfo).port}/`;
@@ -28,6 +28,7 @@ async function burstAgainst(server: Server, scheme: 'http' | 'https') {
       pipelining: 1,
       timeoutMs: 5000,
       durationMs: 1000,
+      rate,
     });
   } finally {
     server.closeAllConnections();
@@ -46,7 +47,7 @@ describe('the handshakes a burst paid', { timeout: 60_000 }, () => {
   it('HTTP keep-alive: one TCP handshake per connection, the two connections only', async () => {
     const sample = await burstAgainst(createHttpServer({ keepAlive: true }, answer), 'http');
     assert.ok(sample.ok > 100, `${sample.ok} requests`);
-    assert.deepEqual([sample.connections, sample.handshakeRoundTrips], [2, 2]);
+    assert.deepEqual([sample.connections, sample.requestsBehindHandshakes, sample.handshakeRoundTrips], [2, 2, 2]);
   });
 
   const { key, cert } = selfSignedCertificate();
@@ -59,9 +60,19 @@ describe('the handshakes a burst paid', { timeout: 60_000 }, () => {
       const sample = await burstAgainst(server, 'https');
       assert.ok(sample.ok > 20, `${sample.ok} requests`);
       assert.ok(sample.connections >= sample.ok, `${sample.connections} connections for ${sample.ok} requests`);
+      assert.equal(sample.requestsBehindHandshakes, sample.connections, 'closed-loop, every first request waits for its handshakes');
       // A connection opened as the burst ended may not have finished its TLS handshake.
-      const mean = sample.handshakeRoundTrips / sample.connections;
+      const mean = sample.handshakeRoundTrips / sample.requestsBehindHandshakes;
       assert.ok(Math.abs(mean - perConnection) < 0.05, `${mean.toFixed(3)} round trips per connection`);
     });
   }
+
+  it('paced (rate 40, a send every 50 ms per connection), a reconnect completes before the next send: no request waits for a handshake', async () => {
+    const server = createHttpsServer({ key, cert, minVersion: 'TLSv1.3' }, closing);
+    const sample = await burstAgainst(server, 'https', 40);
+    assert.ok(sample.ok >= 30, `${sample.ok} requests`);
+    assert.ok(sample.connections >= sample.ok, `${sample.connections} connections for ${sample.ok} requests`);
+    // Connection 0's first slot is the burst's start: its first request goes at once, behind its handshakes.
+    assert.ok(sample.requestsBehindHandshakes <= 2, `${sample.requestsBehindHandshakes} requests behind a handshake`);
+  });
 });
