@@ -76423,8 +76423,8 @@ function runProblem(run2, where) {
       return `${where}.bursts[${i}].newConnectionShare is not a fraction from 0 to 1`;
     }
     const handshakes = burst.handshakeRoundTrips;
-    if (handshakes !== void 0 && !(isNumber(handshakes) && handshakes >= 1 && handshakes <= 3)) {
-      return `${where}.bursts[${i}].handshakeRoundTrips is not a number from 1 to 3`;
+    if (handshakes !== void 0 && !(isNumber(handshakes) && handshakes >= 0 && handshakes <= 3)) {
+      return `${where}.bursts[${i}].handshakeRoundTrips is not a number from 0 to 3`;
     }
   }
   if (run2.hostSpeedMbps !== void 0 && !(isNumber(run2.hostSpeedMbps) && run2.hostSpeedMbps > 0)) {
@@ -81019,7 +81019,7 @@ var burstResult = record2({
   generatorCpu: nonNegative,
   rtt: optional(rttFigures),
   newConnectionShare: optional(fraction),
-  handshakeRoundTrips: optional(finite({ min: 1, max: 3 }))
+  handshakeRoundTrips: optional(finite({ min: 0, max: 3 }))
 });
 var fingerprint = record2({
   kernel: text(),

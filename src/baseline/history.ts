@@ -49,7 +49,7 @@ export interface HistoryBurst {
   rttMs?: number;
   /** BurstFigures.newConnectionShare; absent in older runs (read as keep-alive). */
   newConnectionShare?: number;
-  /** BurstFigures.handshakeRoundTrips; absent in older runs and with no connection opened (read as 1). */
+  /** BurstFigures.handshakeRoundTrips (0 to 3); absent in older runs and when no request waited for one (read as 1). */
   handshakeRoundTrips?: number;
 }
 
@@ -166,8 +166,8 @@ function runProblem(run: unknown, where: string): string | undefined {
       return `${where}.bursts[${i}].newConnectionShare is not a fraction from 0 to 1`;
     }
     const handshakes = burst.handshakeRoundTrips;
-    if (handshakes !== undefined && !(isNumber(handshakes) && handshakes >= 1 && handshakes <= 3)) {
-      return `${where}.bursts[${i}].handshakeRoundTrips is not a number from 1 to 3`;
+    if (handshakes !== undefined && !(isNumber(handshakes) && handshakes >= 0 && handshakes <= 3)) {
+      return `${where}.bursts[${i}].handshakeRoundTrips is not a number from 0 to 3`;
     }
   }
   if (run.hostSpeedMbps !== undefined && !(isNumber(run.hostSpeedMbps) && run.hostSpeedMbps > 0)) {

@@ -28,7 +28,8 @@ export interface BurstFigures extends Omit<LatencySummary, 'count'> {
   newConnectionShare?: number;
   /**
    * Round trips of those handshakes, on average: 1 for TCP, 2 with TLS 1.3 on top, 3 with a full
-   * TLS 1.2 handshake. Absent when no request waited for one, and in results from before it was
+   * TLS 1.2 handshake; less when requests were written part-way through them (paced, a connection
+   * opened as the burst began). Absent when no request waited for one, and in results from before it was
    * counted (then read as 1).
    */
   handshakeRoundTrips?: number;

@@ -200,6 +200,18 @@ describe('the history and the report carry the RTT', { timeout: 10_000 }, () => 
     assert.throws(() => parseDocument(text.replace('"rttMs": 5', '"rttMs": "5"'), 'test'), /rttMs is not a number/);
   });
 
+  test('a paced burst whose first requests waited part-way through their handshakes stores under one round trip', () => {
+    const run = storedRuns(15, 20, 5)[0];
+    run.bursts[0] = historyBurstOf(burst(15, 20, { rtt: rtt(5), newConnectionShare: 0.03, handshakeRoundTrips: 0.4 }));
+    const loaded = parseDocument(serializeDocument(appendRun(emptyDocument(), 'k', run)), 'test');
+    assert.equal(loaded.histories.k[0].bursts[0].handshakeRoundTrips, 0.4);
+    const text = serializeDocument(appendRun(emptyDocument(), 'k', run));
+    assert.throws(
+      () => parseDocument(text.replace('"handshakeRoundTrips": 0.4', '"handshakeRoundTrips": 4'), 'test'),
+      /handshakeRoundTrips is not a number from 0 to 3/,
+    );
+  });
+
   test('report: network RTT row, service time beside end-to-end latency, schema round trip', () => {
     const plan = parseInputs({ url: 'http://10.213.9.2:8080/', 'baseline-store': 'file' });
     assert.equal(plan.kind, 'measure');
