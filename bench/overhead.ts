@@ -17,7 +17,7 @@ import type { BurstResult } from '../src/load/measurement.ts';
 import { runFigures } from '../src/verdict/run-figures.ts';
 import { renderCommentBody, renderSummary } from '../src/report/comment-body.ts';
 import type { GateReport } from '../src/report/gate-report.ts';
-import { decide } from '../src/verdict/decide.ts';
+import { decide, historySource } from '../src/verdict/decide.ts';
 import { atMost, fmt, fmtSpread, worst, type Figure } from './figure.ts';
 import { spread } from './stats.ts';
 
@@ -153,7 +153,7 @@ export function timeStatisticsAndReport(report: GateReport): number {
   );
   const decision = decide({
     bursts,
-    baseline: { kind: 'history', runs: stored },
+    baseline: historySource(stored),
     gate: { maxMedianIncrease: 0.1, maxP95Increase: 0.15, maxErrorRate: 0.01, failOnRegression: true, failOnInconclusive: false },
   });
   const merged = mergeHistograms(bursts.map((burst) => burst.histogram));

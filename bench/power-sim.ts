@@ -19,7 +19,7 @@ import type { HistoryRun } from '../src/baseline/history.ts';
 import { historyBurstOf } from '../src/baseline/history.ts';
 import type { GateSettings } from '../src/config/settings.ts';
 import type { BurstResult, BurstTarget } from '../src/load/measurement.ts';
-import type { BaselineSource } from '../src/verdict/decide.ts';
+import { historySource, type BaselineSource } from '../src/verdict/decide.ts';
 import type { Verdict } from '../src/verdict/decision.ts';
 import { applyHostSpeedRule, hostSpeedFigures } from '../src/verdict/host-speed-rule.ts';
 import { runVerdict } from '../src/verdict/run-verdict.ts';
@@ -155,7 +155,7 @@ async function trial(
   kind: Kind,
 ): Promise<{ first: Verdict; confirmed: Verdict; detectable?: number }> {
   const history = mode === 'stored' ? storedHistory(bursts, profile) : [];
-  const baseline: BaselineSource = mode === 'ab' ? { kind: 'ab' } : { kind: 'history', runs: history };
+  const baseline: BaselineSource = mode === 'ab' ? { kind: 'ab' } : historySource(history);
   const run = conditions(profile);
   const speed = probedSpeed(run);
   const slowP50 = kind === 'p50+p95' ? slowdown : 0;

@@ -77337,6 +77337,105 @@ async function burstWithRtt(request2) {
   }
 }
 
+// src/verdict/adjustment.ts
+var ADJUSTMENT_MIN_RUNS = 8;
+var MIN_GAIN = 0.1;
+var REACH = 0.25;
+function coveredRange(values) {
+  const low = Math.min(...values);
+  const high = Math.max(...values);
+  const margin = REACH * (high - low);
+  return { low: low - margin, high: high + margin };
+}
+function slopes(y, z) {
+  const n = y.length;
+  const p = z[0].length;
+  const yMean = y.reduce((a, b) => a + b, 0) / n;
+  const zMean = Array.from({ length: p }, (_, j) => z.reduce((sum2, row) => sum2 + row[j], 0) / n);
+  const zz = Array.from(
+    { length: p },
+    (_, j) => Array.from({ length: p }, (_2, k) => z.reduce((sum2, row) => sum2 + (row[j] - zMean[j]) * (row[k] - zMean[k]), 0))
+  );
+  const zy = Array.from({ length: p }, (_, j) => z.reduce((sum2, row, i) => sum2 + (row[j] - zMean[j]) * (y[i] - yMean), 0));
+  const inverse = invert(zz);
+  if (!inverse) return void 0;
+  return { slopes: inverse.map((row) => row.reduce((sum2, value, k) => sum2 + value * zy[k], 0)), yMean, zMean, inverse };
+}
+function invert(matrix) {
+  const p = matrix.length;
+  const scale = Math.max(...matrix.map((row, j) => Math.abs(row[j])));
+  if (!(scale > 0)) return void 0;
+  const work = matrix.map((row, j) => [...row, ...Array.from({ length: p }, (_, k) => j === k ? 1 : 0)]);
+  for (let column = 0; column < p; column++) {
+    let pivot = column;
+    for (let row = column + 1; row < p; row++) if (Math.abs(work[row][column]) > Math.abs(work[pivot][column])) pivot = row;
+    if (Math.abs(work[pivot][column]) < 1e-9 * scale) return void 0;
+    [work[column], work[pivot]] = [work[pivot], work[column]];
+    const lead = work[column][column];
+    work[column] = work[column].map((value) => value / lead);
+    for (let row = 0; row < p; row++) {
+      if (row === column) continue;
+      const factor = work[row][column];
+      work[row] = work[row].map((value, k) => value - factor * work[column][k]);
+    }
+  }
+  return work.map((row) => row.slice(p));
+}
+function heldOutError(y, z) {
+  let squares = 0;
+  for (let i = 0; i < y.length; i++) {
+    const others = y.filter((_, k) => k !== i);
+    let predicted;
+    if (!z) predicted = others.reduce((a, b) => a + b, 0) / others.length;
+    else {
+      const fit = slopes(
+        others,
+        z.filter((_, k) => k !== i)
+      );
+      if (!fit) return void 0;
+      predicted = fit.yMean + fit.slopes.reduce((sum2, b, j) => sum2 + b * (z[i][j] - fit.zMean[j]), 0);
+    }
+    squares += (y[i] - predicted) ** 2;
+  }
+  return Math.sqrt(squares / y.length);
+}
+function subsets(items) {
+  const all = [];
+  for (let mask = 1; mask < 1 << items.length; mask++) all.push(items.filter((_, i) => mask & 1 << i));
+  return all.sort((a, b) => a.length - b.length);
+}
+function adjustHistory(logs, covariates) {
+  if (logs.length < ADJUSTMENT_MIN_RUNS) return void 0;
+  const usable = covariates.filter(
+    (c) => c.current !== void 0 && c.history.length === logs.length && c.history.every((value) => value !== void 0)
+  );
+  const without = heldOutError(logs, void 0);
+  let best;
+  for (const set of subsets(usable)) {
+    const error = heldOutError(
+      logs,
+      logs.map((_, i) => set.map((c) => c.history[i]))
+    );
+    if (error !== void 0 && error < (1 - MIN_GAIN) * without && (!best || error < best.error)) best = { set, error };
+  }
+  if (!best) return void 0;
+  const z = logs.map((_, i) => best.set.map((c) => c.history[i]));
+  const fit = slopes(logs, z);
+  const now = best.set.map((c) => {
+    const { low, high } = coveredRange(c.history);
+    return Math.min(Math.max(c.current, low), high);
+  });
+  const shift = (row) => fit.slopes.reduce((sum2, b, j) => sum2 + b * (now[j] - row[j]), 0);
+  const offset = now.map((value, j) => value - fit.zMean[j]);
+  const leverage = offset.reduce((sum2, a, j) => sum2 + a * fit.inverse[j].reduce((inner, value, k) => inner + value * offset[k], 0), 0);
+  return {
+    logs: logs.map((y, i) => y + shift(z[i])),
+    fit: { parameters: best.set.length, leverage, heldOutError: best.error },
+    used: best.set.map((c, j) => ({ name: c.name, slope: fit.slopes[j] })),
+    heldOutError: { without, with: best.error }
+  };
+}
+
 // src/verdict/statistics.ts
 var MAD_TO_SIGMA = 1.4826;
 var EXACT_MWU_LIMIT = 20;
@@ -77511,239 +77610,87 @@ function runs(n) {
   return `${n} run${n === 1 ? "" : "s"}`;
 }
 
-// src/verdict/latency-rules.ts
-var COLD_START_RUNS = 5;
-var MIN_LOG_SPREAD = Math.log(1.03);
-var BAND_SIGMAS = 3;
-var MIN_RUN_SPREAD = Math.log(1.01);
-var OUTLIER_SIGMAS = 3.5;
-var OUTLIER_MIN_RUNS = 10;
-var DETECTION_POWER = 0.95;
-var FALSE_ALARM_RATE = 5e-3;
-var MIN_CHANGE_MS = 1;
-var HISTOGRAM_RESOLUTION = 1e-3;
-var SMALLEST_LATENCY_MS = 1e-3;
-var AB_SIGNIFICANCE = 0.05;
-var TOO_NOISY_ADVICE = "A/B mode (`baseline-url`) measures both builds side by side and catches less; a quieter host, longer bursts or more bursts narrow the history.";
-var logOf = (ms) => Math.log(Math.max(ms, SMALLEST_LATENCY_MS));
-function largeEnough(baseline, current) {
-  const floor = Math.max(MIN_CHANGE_MS, HISTOGRAM_RESOLUTION * Math.max(baseline, current));
-  return { large: Math.abs(current - baseline) >= floor, floor };
+// src/verdict/host-speed-rule.ts
+var HOST_SPEED_LIMIT = 0.1;
+var HOST_SPEED_UNJUDGEABLE = 0.3;
+var LATENCY_METRICS = /* @__PURE__ */ new Set(["p50", "p95", "p99", "requestsPerSec"]);
+function runHostSpeedOf(bursts) {
+  const speeds = bursts.flatMap((burst) => burst.target === "candidate" && burst.hostSpeed ? [burst.hostSpeed.mbPerSec] : []);
+  return speeds.length === 0 ? void 0 : Number(median2(speeds).toFixed(1));
 }
-function belowFloorReason(head, baseline, current, floor) {
-  const difference = current - baseline;
-  return `${head}, but only ${difference >= 0 ? "+" : "-"}${milliseconds(Math.abs(difference))}, under the ${milliseconds(floor)} minimum change`;
+function hostSpeedFigures(currentMbps, history) {
+  if (currentMbps === void 0) return void 0;
+  const stored = history.flatMap((run2) => run2.hostSpeedMbps === void 0 ? [] : [run2.hostSpeedMbps]);
+  if (stored.length === 0) return { currentMbps, historyRuns: 0 };
+  const historyMbps = Number(median2(stored).toFixed(1));
+  return {
+    currentMbps,
+    historyMbps,
+    change: currentMbps / historyMbps - 1,
+    historyReachMbps: Number(Math.exp(coveredRange(stored.map(Math.log)).low).toFixed(1)),
+    historyRuns: stored.length
+  };
 }
-function historyBand(logs) {
-  const { centre, spread: rawSpread } = robustCentreAndSpread(logs);
-  const spread = Math.max(rawSpread, MIN_LOG_SPREAD);
-  return { centre, halfBand: BAND_SIGMAS * spread * Math.sqrt(1 + 1 / logs.length) };
+var capitalized = (text2) => `${text2[0].toUpperCase()}${text2.slice(1)}`;
+function speedPhrase(change) {
+  return `${plainPercent(Math.abs(Number(change.toFixed(2))))} ${change < 0 ? "slower" : "faster"}`;
 }
-function storedRule(logs, maxIncrease, fit = { parameters: 0, leverage: 0 }) {
-  const robust = robustCentreAndSpread(logs);
-  const reach = OUTLIER_SIGMAS * Math.max(robust.spread, MIN_RUN_SPREAD);
-  const kept = logs.length < OUTLIER_MIN_RUNS ? logs : logs.filter((log) => Math.abs(log - robust.centre) <= reach);
-  const centre = robust.centre + kept.reduce((sum2, log) => sum2 + (log - robust.centre), 0) / kept.length;
-  const df = Math.max(1, kept.length - 1 - fit.parameters);
-  const variance = kept.reduce((sum2, log) => sum2 + (log - centre) ** 2, 0) / df;
-  const heldOut = (fit.heldOutError ?? 0) / Math.sqrt(1 + (fit.parameters + 1) / kept.length);
-  const spread = Math.max(Math.sqrt(variance), heldOut, MIN_RUN_SPREAD);
-  const scale = spread * Math.sqrt(1 + 1 / kept.length + fit.leverage);
-  const catchStep = studentQuantile(DETECTION_POWER, df) * scale;
-  const threshold = Math.max(Math.log1p(maxIncrease) - catchStep, studentQuantile(1 - FALSE_ALARM_RATE, df) * scale);
-  return { centre, spread, df, scale, threshold, detectable: Math.expm1(threshold + catchStep) };
-}
-function judgeAgainstHistory(metric, runFigures2, current, maxIncrease, fit) {
-  const logs = runFigures2.map(logOf);
-  const runCount = logs.length;
-  const coldStart = runCount < COLD_START_RUNS;
-  const rule = coldStart ? void 0 : storedRule(logs, maxIncrease, fit);
-  const centre = rule?.centre ?? median2(logs);
-  const baseline = Math.exp(centre);
-  const logChange = logOf(current) - centre;
-  const change = Math.expm1(logChange);
-  const { large, floor } = largeEnough(baseline, current);
-  const head = `${metric} ${signedPercent(change)} (limit +${plainPercent(maxIncrease)})`;
-  const overBaseline = `${metric} ${signedPercent(change)} over baseline`;
-  const judged = (status, reasoning, phrase) => ({
-    status,
-    baseline,
-    current,
-    change,
-    reasoning,
-    phrase,
-    ...rule && { minDetectableChange: rule.detectable },
-    warning: rule && rule.detectable > maxIncrease ? `With this history (${runs(runCount)}), loadgate catches a ${metric} slowdown of ${signedPercent(rule.detectable)} or more in 95% of runs, above the +${plainPercent(maxIncrease)} limit: a slowdown between the two often passes. ${TOO_NOISY_ADVICE}` : void 0
-  });
-  if (!rule) {
-    const coldNote = `cold start: percent limit only (${runs(runCount)} in history)`;
-    if (change > maxIncrease && !large) return judged("ok", belowFloorReason(head, baseline, current, floor));
-    if (change > maxIncrease) return judged("regression", `${head}; ${coldNote}`, overBaseline);
-    if (change < -maxIncrease && large) return judged("improved", `${metric} ${signedPercent(change)}, faster than baseline; ${coldNote}`);
-    return judged("ok", `${head}; ${coldNote}`);
-  }
-  const threshold = Math.expm1(rule.threshold);
-  const noise = `${runs(runCount)}, run-to-run spread ${signedPercent(Math.expm1(rule.spread)).slice(1)}`;
-  if (logChange > rule.threshold) {
-    if (!large) return judged("ok", belowFloorReason(head, baseline, current, floor));
-    const belowLimit = change <= maxIncrease ? `, above the ${signedPercent(threshold)} threshold` : "";
-    return judged("regression", `${head}, above the ${signedPercent(threshold)} threshold (${noise})`, `${overBaseline}${belowLimit}`);
-  }
-  if (change > maxIncrease) {
-    return judged(
-      "inconclusive",
-      `${head}, but under the ${signedPercent(threshold)} threshold this history's noise needs (${noise})`,
-      `${overBaseline}, inside the history's noise`
-    );
-  }
-  const quietBand = studentQuantile(1 - FALSE_ALARM_RATE, rule.df) * rule.scale;
-  if (change < -maxIncrease && -logChange > quietBand && large) {
-    return judged(
-      "improved",
-      `${metric} ${signedPercent(change)}, faster than baseline; below ${signedPercent(Math.expm1(-quietBand))} (${noise})`
-    );
-  }
-  return judged("ok", `${head}, under the ${signedPercent(threshold)} threshold (${noise})`);
-}
-function judgeAB(metric, baselineFigures, candidateFigures, maxIncrease) {
-  const base = baselineFigures.map((v) => Math.max(v, SMALLEST_LATENCY_MS));
-  const cand = candidateFigures.map((v) => Math.max(v, SMALLEST_LATENCY_MS));
-  const interval = bootstrapRatioOfMedians(base, cand);
-  if (!interval) throw new Error("judgeAB needs at least one burst on each side");
-  const test = mannWhitneyU(base.map(Math.log), cand.map(Math.log));
-  const baseline = median2(baselineFigures);
-  const current = median2(candidateFigures);
-  const change = interval.ratio - 1;
-  const limit = 1 + maxIncrease;
-  const { large, floor } = largeEnough(baseline, current);
-  const head = `${metric} ${signedPercent(change)} (limit +${plainPercent(maxIncrease)})`;
-  const ci = `95% CI ${signedPercent(interval.lower - 1)} to ${signedPercent(interval.upper - 1)}`;
-  const evidence = `Mann\u2013Whitney p ${pValue(test.p)}, ${base.length} vs ${cand.length} bursts`;
-  const judged = (status, reasoning, phrase) => ({
-    status,
-    baseline,
-    current,
-    change,
-    reasoning,
-    phrase,
-    warning: interval.upper - interval.lower > 2 * maxIncrease ? `The ${metric} bursts are too noisy for the +${plainPercent(maxIncrease)} limit: the ${ci} spans more than twice the limit. Use more bursts, longer bursts or a quieter host.` : void 0
-  });
-  if (interval.ratio > limit && !large) return judged("ok", belowFloorReason(head, baseline, current, floor));
-  if (interval.ratio > limit && interval.lower > 1) {
-    if (test.p < AB_SIGNIFICANCE) {
-      return judged("regression", `${head}, ${ci} excludes no change (${evidence})`, `${metric} ${signedPercent(change)} over baseline`);
+function applyHostSpeedRule(decision2, speed) {
+  if (speed?.change === void 0 || speed.historyMbps === void 0) return decision2;
+  if (decision2.mode !== "history" && decision2.mode !== "cold-start") return decision2;
+  const { change } = speed;
+  const figures2 = `${speed.currentMbps} MB/s against the history's ${speed.historyMbps} MB/s (${runs(speed.historyRuns)})`;
+  const note = `Host speed (SHA-256 over zeros on the host, before each burst): ${figures2}.`;
+  const withNote = { ...decision2, notes: [...decision2.notes, note] };
+  const regressions = decision2.comparisons.filter((row) => row.status === "regression");
+  const hostTimeRatio = speed.historyMbps / speed.currentMbps;
+  const rises = regressions.flatMap((row) => row.metric !== "requestsPerSec" && row.change !== void 0 ? [row.change] : []);
+  const rise = rises.length === 0 ? 0 : Math.min(...rises);
+  const unseen = speed.historyRuns < ADJUSTMENT_MIN_RUNS || speed.currentMbps < (speed.historyReachMbps ?? 0);
+  if (change <= -HOST_SPEED_LIMIT && unseen && decision2.verdict === "regression" && !decision2.crashed) {
+    if (!regressions.every((row) => LATENCY_METRICS.has(row.metric))) return withNote;
+    const slower = `the host ran ${speedPhrase(change)} than in its history`;
+    if (change > -HOST_SPEED_UNJUDGEABLE && hostTimeRatio - 1 < rise / 2) {
+      return {
+        ...withNote,
+        warnings: [
+          ...decision2.warnings,
+          `${capitalized(slower)} (${figures2}), too little to explain a rise of ${signedPercent(rise)}: judged as measured.`
+        ]
+      };
     }
-    return judged(
-      "inconclusive",
-      `${head}, ${ci}, but the rank test is not convinced (${evidence}; needs < ${AB_SIGNIFICANCE})`,
-      `${metric} ${signedPercent(change)} over baseline, not significant`
-    );
+    const why = `${slower} (CPU credits, steal or a neighbour)`;
+    return {
+      ...withNote,
+      verdict: "inconclusive",
+      headline: `${why}: ${decision2.headline}, not judged`,
+      comparisons: decision2.comparisons.map(
+        (row) => row.status === "regression" ? { ...row, status: "inconclusive", reasoning: `${row.reasoning}; not judged: ${why}` } : row
+      ),
+      warnings: [
+        ...decision2.warnings,
+        `${capitalized(slower)} (${figures2}): the same code is slower there too, so the latency rise is not blamed on this change. Run again, or measure against a live baseline on the same host (\`baseline-url\`).`
+      ]
+    };
   }
-  if (interval.upper < 1 && interval.ratio < 1 - maxIncrease && large) {
-    return judged("improved", `${metric} ${signedPercent(change)}, faster than baseline, ${ci} (${evidence})`);
+  if (change >= HOST_SPEED_LIMIT && decision2.verdict === "pass") {
+    return {
+      ...withNote,
+      warnings: [
+        ...decision2.warnings,
+        `The host ran ${speedPhrase(change)} than in its history (${figures2}): a slowdown of about that much would not show.`
+      ]
+    };
   }
-  if (interval.upper < limit) return judged("ok", `${head}, ${ci} stays under the limit (${evidence})`);
-  const why = interval.lower <= 1 ? "includes no change" : "reaches past the limit";
-  return judged("inconclusive", `${head}, ${ci} ${why} (${evidence})`, `${metric} ${signedPercent(change)} over baseline, ${ci} ${why}`);
+  return withNote;
 }
 
-// src/verdict/adjustment.ts
-var ADJUSTMENT_MIN_RUNS = 8;
-var MIN_GAIN = 0.1;
-var REACH = 0.25;
-function coveredRange(values) {
-  const low = Math.min(...values);
-  const high = Math.max(...values);
-  const margin = REACH * (high - low);
-  return { low: low - margin, high: high + margin };
-}
-function slopes(y, z) {
-  const n = y.length;
-  const p = z[0].length;
-  const yMean = y.reduce((a, b) => a + b, 0) / n;
-  const zMean = Array.from({ length: p }, (_, j) => z.reduce((sum2, row) => sum2 + row[j], 0) / n);
-  const zz = Array.from(
-    { length: p },
-    (_, j) => Array.from({ length: p }, (_2, k) => z.reduce((sum2, row) => sum2 + (row[j] - zMean[j]) * (row[k] - zMean[k]), 0))
-  );
-  const zy = Array.from({ length: p }, (_, j) => z.reduce((sum2, row, i) => sum2 + (row[j] - zMean[j]) * (y[i] - yMean), 0));
-  const inverse = invert(zz);
-  if (!inverse) return void 0;
-  return { slopes: inverse.map((row) => row.reduce((sum2, value, k) => sum2 + value * zy[k], 0)), yMean, zMean, inverse };
-}
-function invert(matrix) {
-  const p = matrix.length;
-  const scale = Math.max(...matrix.map((row, j) => Math.abs(row[j])));
-  if (!(scale > 0)) return void 0;
-  const work = matrix.map((row, j) => [...row, ...Array.from({ length: p }, (_, k) => j === k ? 1 : 0)]);
-  for (let column = 0; column < p; column++) {
-    let pivot = column;
-    for (let row = column + 1; row < p; row++) if (Math.abs(work[row][column]) > Math.abs(work[pivot][column])) pivot = row;
-    if (Math.abs(work[pivot][column]) < 1e-9 * scale) return void 0;
-    [work[column], work[pivot]] = [work[pivot], work[column]];
-    const lead = work[column][column];
-    work[column] = work[column].map((value) => value / lead);
-    for (let row = 0; row < p; row++) {
-      if (row === column) continue;
-      const factor = work[row][column];
-      work[row] = work[row].map((value, k) => value - factor * work[column][k]);
-    }
-  }
-  return work.map((row) => row.slice(p));
-}
-function heldOutError(y, z) {
-  let squares = 0;
-  for (let i = 0; i < y.length; i++) {
-    const others = y.filter((_, k) => k !== i);
-    let predicted;
-    if (!z) predicted = others.reduce((a, b) => a + b, 0) / others.length;
-    else {
-      const fit = slopes(
-        others,
-        z.filter((_, k) => k !== i)
-      );
-      if (!fit) return void 0;
-      predicted = fit.yMean + fit.slopes.reduce((sum2, b, j) => sum2 + b * (z[i][j] - fit.zMean[j]), 0);
-    }
-    squares += (y[i] - predicted) ** 2;
-  }
-  return Math.sqrt(squares / y.length);
-}
-function subsets(items) {
-  const all = [];
-  for (let mask = 1; mask < 1 << items.length; mask++) all.push(items.filter((_, i) => mask & 1 << i));
-  return all.sort((a, b) => a.length - b.length);
-}
-function adjustHistory(logs, covariates) {
-  if (logs.length < ADJUSTMENT_MIN_RUNS) return void 0;
-  const usable = covariates.filter(
-    (c) => c.current !== void 0 && c.history.length === logs.length && c.history.every((value) => value !== void 0)
-  );
-  const without = heldOutError(logs, void 0);
-  let best;
-  for (const set of subsets(usable)) {
-    const error = heldOutError(
-      logs,
-      logs.map((_, i) => set.map((c) => c.history[i]))
-    );
-    if (error !== void 0 && error < (1 - MIN_GAIN) * without && (!best || error < best.error)) best = { set, error };
-  }
-  if (!best) return void 0;
-  const z = logs.map((_, i) => best.set.map((c) => c.history[i]));
-  const fit = slopes(logs, z);
-  const now = best.set.map((c) => {
-    const { low, high } = coveredRange(c.history);
-    return Math.min(Math.max(c.current, low), high);
-  });
-  const shift = (row) => fit.slopes.reduce((sum2, b, j) => sum2 + b * (now[j] - row[j]), 0);
-  const offset = now.map((value, j) => value - fit.zMean[j]);
-  const leverage = offset.reduce((sum2, a, j) => sum2 + a * fit.inverse[j].reduce((inner, value, k) => inner + value * offset[k], 0), 0);
-  return {
-    logs: logs.map((y, i) => y + shift(z[i])),
-    fit: { parameters: best.set.length, leverage, heldOutError: best.error },
-    used: best.set.map((c, j) => ({ name: c.name, slope: fit.slopes[j] })),
-    heldOutError: { without, with: best.error }
-  };
+// src/verdict/run-figures.ts
+var RUN_METRICS = ["p50", "p90", "p95", "p99", "requestsPerSec", "errorRate"];
+function runFigures(bursts) {
+  const figures2 = {};
+  for (const metric of RUN_METRICS) figures2[metric] = median2(bursts.map((burst) => burst[metric]));
+  return figures2;
 }
 
 // src/verdict/service-time.ts
@@ -77809,351 +77756,9 @@ function chooseBasis(current, history, openLoop = false) {
   };
 }
 
-// src/verdict/decide.ts
-var DEFAULT_HISTORY_RUNS = 20;
-var SEVERITY = { info: 0, ok: 0, improved: 0, inconclusive: 1, regression: 2 };
-var LATENCY_METRICS = ["p50", "p95"];
-var INFO_METRICS = ["p99", "requestsPerSec"];
-var hasLatency = (burst) => burst.ok > 0;
-function figureOf(bursts, metric) {
-  const from = metric === "requestsPerSec" || metric === "errorRate" ? bursts : bursts.filter(hasLatency);
-  return from.length ? median2(from.map((b) => b[metric])) : void 0;
-}
-function pooledErrors(bursts) {
-  const failed = bursts.reduce((sum2, b) => sum2 + b.non2xx + b.errors + b.timeouts, 0);
-  const requests = bursts.reduce((sum2, b) => sum2 + b.ok, failed);
-  return { rate: requests > 0 ? failed / requests : 0, failed, requests };
-}
-function historyWindow(source) {
-  return source.runs.filter((run2) => run2.healthy && run2.bursts.some(hasLatency)).slice(-(source.limit ?? DEFAULT_HISTORY_RUNS));
-}
-var asServiceTime = (runs2) => runs2.map((run2) => ({ ...run2, bursts: run2.bursts.map((burst) => serviceBurstOf(burst) ?? burst) }));
-function covariatesOf(window2, basis, hostSpeedMbps) {
-  const covariates = [
-    {
-      name: "host speed",
-      history: window2.map((run2) => run2.hostSpeedMbps === void 0 ? void 0 : Math.log(run2.hostSpeedMbps)),
-      current: hostSpeedMbps === void 0 ? void 0 : Math.log(hostSpeedMbps)
-    }
-  ];
-  if (basis?.basis === "service-time") {
-    covariates.push({
-      name: "network RTT",
-      history: window2.map((run2) => runRttOf(run2.bursts.filter(hasLatency))),
-      current: basis.currentRttMs
-    });
-  }
-  return covariates;
-}
-function adjustmentNote(metric, adjustment) {
-  const what = adjustment.used.map((c) => c.name).join(" and ");
-  const { without, with: adjusted } = adjustment.heldOutError;
-  return `The history's ${metric} tracks the ${what}: adjusted to this run's (predicting a held-out run ${plainPercent(Number(Math.expm1(without).toFixed(3)))} \u2192 ${plainPercent(Number(Math.expm1(adjusted).toFixed(3)))} off).`;
-}
-function historyView(source, basis, hostSpeedMbps) {
-  const healthy = source.runs.filter((run2) => run2.healthy && run2.bursts.some(hasLatency));
-  const window2 = basis?.basis === "service-time" ? asServiceTime(historyWindow(source)) : historyWindow(source);
-  const notes = [];
-  const skipped = source.runs.length - healthy.length;
-  if (skipped > 0) notes.push(`${runs(skipped)} in the history left out as unhealthy or without latency figures.`);
-  if (window2.length > 0 && basis) notes.push(basis.reason);
-  if (window2.length === 0) {
-    notes.push("No baseline yet: this run was measured and reported, not compared. A run on the default branch stores one.");
-    return { mode: "no-history", figure: () => void 0, context: "no baseline yet", notes, warnings: [] };
-  }
-  const runFigures2 = (metric) => window2.map((run2) => figureOf(run2.bursts, metric) ?? 0);
-  const coldStart = window2.length < COLD_START_RUNS;
-  notes.push(
-    coldStart ? `Cold start: the history has ${runs(window2.length)}; its spread needs ${COLD_START_RUNS}, so only the percent limits apply.` : `Baseline: the last ${window2.length} healthy runs (${window2[0].time} to ${window2[window2.length - 1].time}).`
-  );
-  return {
-    mode: coldStart ? "cold-start" : "history",
-    figure: (metric) => median2(runFigures2(metric)),
-    judge: (metric, current, maxIncrease) => {
-      const figures2 = runFigures2(metric);
-      const adjustment = coldStart ? void 0 : adjustHistory(figures2.map(logOf), covariatesOf(window2, basis, hostSpeedMbps));
-      const judged = adjustment ? judgeAgainstHistory(metric, adjustment.logs.map(Math.exp), figureOf(current, metric) ?? 0, maxIncrease, adjustment.fit) : judgeAgainstHistory(metric, figures2, figureOf(current, metric) ?? 0, maxIncrease);
-      return adjustment ? { ...judged, note: adjustmentNote(metric, adjustment) } : judged;
-    },
-    context: coldStart ? `cold start, ${runs(window2.length)}` : runs(window2.length),
-    notes,
-    warnings: []
-  };
-}
-function abView(baselineBursts, candidateCount) {
-  const latency = baselineBursts.filter(hasLatency);
-  const warnings = [];
-  if (latency.length > 0 && candidateCount > 0 && smallestExactP(latency.length, candidateCount) >= AB_SIGNIFICANCE) {
-    warnings.push(
-      `With ${latency.length} baseline and ${candidateCount} candidate bursts the rank test cannot reach p < ${AB_SIGNIFICANCE}, so A/B mode cannot fail the check: use at least 4 bursts.`
-    );
-  }
-  return {
-    mode: "ab",
-    figure: (metric) => metric === "errorRate" ? pooledErrors(baselineBursts).rate : figureOf(baselineBursts, metric),
-    judge: latency.length ? (metric, current, maxIncrease) => judgeAB(
-      metric,
-      latency.map((b) => b[metric]),
-      current.map((b) => b[metric]),
-      maxIncrease
-    ) : void 0,
-    unusable: latency.length ? void 0 : "the baseline-url gave no 2xx responses, so there is nothing to compare with",
-    context: `${latency.length} vs ${candidateCount} bursts`,
-    notes: [
-      `A/B: ${baselineBursts.length} baseline-url and ${candidateCount} candidate bursts, alternating; one-sided Mann\u2013Whitney U on per-burst logs and a seeded bootstrap 95% CI of the ratio of medians.`
-    ],
-    warnings
-  };
-}
-function smallestExactP(n, m) {
-  let combinations = 1;
-  for (let k = 1; k <= n; k++) combinations = combinations * (m + k) / k;
-  return 1 / combinations;
-}
-function noneView() {
-  return {
-    mode: "none",
-    figure: () => void 0,
-    context: "not compared",
-    notes: ["baseline-store is none: measured and reported, not compared."],
-    warnings: []
-  };
-}
-function viewOf(input, candidateCount, basis) {
-  switch (input.baseline.kind) {
-    case "history":
-      return historyView(input.baseline, basis, input.hostSpeedMbps);
-    case "ab":
-      return abView(
-        input.bursts.filter((b) => b.target === "baseline"),
-        candidateCount
-      );
-    case "none":
-      return noneView();
-  }
-}
-var maxIncreaseOf = (metric, gate) => metric === "p50" ? gate.maxMedianIncrease : gate.maxP95Increase;
-function latencyRow(metric, judged, view, latency, gate) {
-  const value = figureOf(latency, metric);
-  if (value === void 0) return { metric, current: 0, limit: "", status: "info", reasoning: "no 2xx responses were measured" };
-  const row = judged ? {
-    metric,
-    baseline: judged.baseline,
-    current: value,
-    change: judged.change,
-    limit: `+${plainPercent(maxIncreaseOf(metric, gate))}`,
-    status: judged.status,
-    reasoning: judged.reasoning,
-    phrase: judged.phrase
-  } : {
-    metric,
-    current: value,
-    limit: "",
-    status: "info",
-    reasoning: `${metric} ${milliseconds(value)}, ${view.unusable ?? view.context}`
-  };
-  const budget = metric === "p95" ? gate.p95BudgetMs : void 0;
-  if (budget === void 0) return row;
-  const overBudget = value > budget;
-  return {
-    ...row,
-    limit: [row.limit, `\u2264 ${milliseconds(budget)}`].filter(Boolean).join(", "),
-    status: overBudget ? "regression" : row.status === "info" ? "ok" : row.status,
-    reasoning: `${row.reasoning}; ${milliseconds(value)} ${overBudget ? "over" : "within"} the ${milliseconds(budget)} budget`,
-    phrase: overBudget ? `p95 ${milliseconds(value)} over the ${milliseconds(budget)} budget` : row.phrase
-  };
-}
-function infoRow(metric, view, candidate) {
-  const current = figureOf(candidate, metric) ?? 0;
-  const baseline = view.figure(metric);
-  const change = baseline ? current / baseline - 1 : void 0;
-  const shown3 = metric === "p99" ? `p99 ${milliseconds(current)}` : `${count(Math.round(current))} requests/s`;
-  return {
-    metric,
-    baseline,
-    current,
-    change,
-    limit: "",
-    status: "info",
-    reasoning: `${shown3}${change === void 0 ? "" : ` (${signedPercent(change)})`}, for information`
-  };
-}
-function errorRateRow(view, candidate, gate) {
-  const { rate, failed, requests } = pooledErrors(candidate);
-  const over = rate > gate.maxErrorRate;
-  return {
-    metric: "errorRate",
-    baseline: view.figure("errorRate"),
-    current: rate,
-    limit: `\u2264 ${plainPercent(gate.maxErrorRate)}`,
-    status: over ? "regression" : "ok",
-    reasoning: `${count(failed)} of ${count(requests)} requests failed (${plainPercent(rate)}, limit ${plainPercent(gate.maxErrorRate)})`,
-    phrase: over ? `error rate ${plainPercent(rate)} over the ${plainPercent(gate.maxErrorRate)} limit` : void 0
-  };
-}
-function passHeadline(rows, view) {
-  const latency = rows.filter((row) => row.metric === "p50" || row.metric === "p95");
-  if (latency.every((row) => row.change === void 0)) {
-    const figures2 = latency.map((row) => `${row.metric} ${milliseconds(row.current)}`).join(", ");
-    return view.mode === "no-history" ? `no baseline yet: ${figures2}` : `${figures2} (${view.context})`;
-  }
-  const changes = latency.map((row) => `${row.metric} ${signedPercent(row.change ?? 0)}${row.status === "improved" ? " (improved)" : ""}`);
-  return `${changes.join(", ")} vs baseline (${view.context})`;
-}
-function basisOf(input, measured) {
-  if (input.baseline.kind !== "history" || !input.networkRtt) return void 0;
-  return chooseBasis(measured.map(historyBurstOf), historyWindow(input.baseline), input.openLoop);
-}
-function decide(input) {
-  const crashes = input.crashes ?? [];
-  const environment = input.environmentIssues ?? [];
-  const candidate = input.bursts.filter((b) => b.target === "candidate");
-  const measured = candidate.filter(hasLatency);
-  const basis = basisOf(input, measured);
-  const latency = basis?.basis === "service-time" ? measured.map((burst) => ({ ...burst, ...serviceBurstOf(historyBurstOf(burst)) })) : measured;
-  const view = viewOf(input, latency.length, basis);
-  const notes = [...view.notes];
-  const warnings = [...view.warnings];
-  if (input.confirmation) {
-    notes.push(
-      `Confirmed: the first ${input.confirmation.firstBursts} bursts gave ${input.confirmation.firstVerdict}; this verdict uses all ${input.bursts.length}.`
-    );
-  }
-  let detectable;
-  const finish = (verdict2, headline, rows2) => ({
-    verdict: verdict2,
-    mode: view.mode,
-    headline,
-    comparisons: rows2.map(({ phrase: _phrase, ...row }) => row),
-    warnings,
-    notes,
-    confirmed: input.confirmation !== void 0,
-    crashed: crashes.length > 0,
-    ...basis && view.mode !== "no-history" && { latencyBasis: basis.basis },
-    ...detectable !== void 0 && { minDetectableChange: detectable }
-  });
-  if (crashes.length > 0) notes.push(...crashes.map((crash) => `Crash: ${crash}.`));
-  if (candidate.length === 0 && crashes.length === 0) return finish("error", "no load bursts were measured", []);
-  const rows = [
-    ...LATENCY_METRICS.map((metric) => {
-      const judged = latency.length ? view.judge?.(metric, latency, maxIncreaseOf(metric, input.gate)) : void 0;
-      if (metric === "p50" && judged?.minDetectableChange !== void 0) {
-        detectable = judged.minDetectableChange;
-        notes.push(
-          `With this history (${view.context}), loadgate catches a p50 slowdown of ${signedPercent(detectable)} or more in 95% of runs.`
-        );
-      }
-      if (judged?.warning) warnings.push(judged.warning);
-      if (judged?.note) notes.push(judged.note);
-      return latencyRow(metric, judged, view, latency, input.gate);
-    }),
-    ...INFO_METRICS.map((metric) => infoRow(metric, view, candidate)),
-    errorRateRow(view, candidate, input.gate)
-  ];
-  const worst = Math.max(...rows.map((row) => SEVERITY[row.status]));
-  const phrases = (status) => rows.flatMap((row) => row.status === status && row.phrase ? [row.phrase] : []).join("; ");
-  if (crashes.length > 0) return finish("regression", `target crashed under load: ${crashes.join("; ")}`, rows);
-  if (worst === SEVERITY.regression && environment.length > 0) {
-    const distrust = `not trusted, measured under ${environment.join(", ")}`;
-    const softened = rows.map(
-      (row) => row.status === "regression" ? { ...row, status: "inconclusive", reasoning: `${row.reasoning}; ${distrust}` } : row
-    );
-    return finish("inconclusive", `inconclusive: ${phrases("regression")}, but measured under ${environment.join(", ")}`, softened);
-  }
-  if (environment.length > 0) warnings.push(`Measured under ${environment.join(", ")}.`);
-  if (worst === SEVERITY.regression) return finish("regression", phrases("regression"), rows);
-  if (latency.length === 0) return finish("error", "no 2xx responses were measured: nothing to compare", rows);
-  if (view.unusable) return finish("error", view.unusable, rows);
-  if (worst === SEVERITY.inconclusive) return finish("inconclusive", phrases("inconclusive"), rows);
-  return finish("pass", passHeadline(rows, view), rows);
-}
-
-// src/verdict/host-speed-rule.ts
-var HOST_SPEED_LIMIT = 0.1;
-var HOST_SPEED_UNJUDGEABLE = 0.3;
-var LATENCY_METRICS2 = /* @__PURE__ */ new Set(["p50", "p95", "p99", "requestsPerSec"]);
-function runHostSpeedOf(bursts) {
-  const speeds = bursts.flatMap((burst) => burst.target === "candidate" && burst.hostSpeed ? [burst.hostSpeed.mbPerSec] : []);
-  return speeds.length === 0 ? void 0 : Number(median2(speeds).toFixed(1));
-}
-function hostSpeedFigures(currentMbps, history) {
-  if (currentMbps === void 0) return void 0;
-  const stored = history.filter((run2) => run2.healthy).slice(-DEFAULT_HISTORY_RUNS).flatMap((run2) => run2.hostSpeedMbps === void 0 ? [] : [run2.hostSpeedMbps]);
-  if (stored.length === 0) return { currentMbps, historyRuns: 0 };
-  const historyMbps = Number(median2(stored).toFixed(1));
-  return {
-    currentMbps,
-    historyMbps,
-    change: currentMbps / historyMbps - 1,
-    historyReachMbps: Number(Math.exp(coveredRange(stored.map(Math.log)).low).toFixed(1)),
-    historyRuns: stored.length
-  };
-}
-var capitalized = (text2) => `${text2[0].toUpperCase()}${text2.slice(1)}`;
-function speedPhrase(change) {
-  return `${plainPercent(Math.abs(Number(change.toFixed(2))))} ${change < 0 ? "slower" : "faster"}`;
-}
-function applyHostSpeedRule(decision2, speed) {
-  if (speed?.change === void 0 || speed.historyMbps === void 0) return decision2;
-  if (decision2.mode !== "history" && decision2.mode !== "cold-start") return decision2;
-  const { change } = speed;
-  const figures2 = `${speed.currentMbps} MB/s against the history's ${speed.historyMbps} MB/s (${runs(speed.historyRuns)})`;
-  const note = `Host speed (SHA-256 over zeros on the host, before each burst): ${figures2}.`;
-  const withNote = { ...decision2, notes: [...decision2.notes, note] };
-  const regressions = decision2.comparisons.filter((row) => row.status === "regression");
-  const hostTimeRatio = speed.historyMbps / speed.currentMbps;
-  const rises = regressions.flatMap((row) => row.metric !== "requestsPerSec" && row.change !== void 0 ? [row.change] : []);
-  const rise = rises.length === 0 ? 0 : Math.min(...rises);
-  const unseen = speed.historyRuns < ADJUSTMENT_MIN_RUNS || speed.currentMbps < (speed.historyReachMbps ?? 0);
-  if (change <= -HOST_SPEED_LIMIT && unseen && decision2.verdict === "regression" && !decision2.crashed) {
-    if (!regressions.every((row) => LATENCY_METRICS2.has(row.metric))) return withNote;
-    const slower = `the host ran ${speedPhrase(change)} than in its history`;
-    if (change > -HOST_SPEED_UNJUDGEABLE && hostTimeRatio - 1 < rise / 2) {
-      return {
-        ...withNote,
-        warnings: [
-          ...decision2.warnings,
-          `${capitalized(slower)} (${figures2}), too little to explain a rise of ${signedPercent(rise)}: judged as measured.`
-        ]
-      };
-    }
-    const why = `${slower} (CPU credits, steal or a neighbour)`;
-    return {
-      ...withNote,
-      verdict: "inconclusive",
-      headline: `${why}: ${decision2.headline}, not judged`,
-      comparisons: decision2.comparisons.map(
-        (row) => row.status === "regression" ? { ...row, status: "inconclusive", reasoning: `${row.reasoning}; not judged: ${why}` } : row
-      ),
-      warnings: [
-        ...decision2.warnings,
-        `${capitalized(slower)} (${figures2}): the same code is slower there too, so the latency rise is not blamed on this change. Run again, or measure against a live baseline on the same host (\`baseline-url\`).`
-      ]
-    };
-  }
-  if (change >= HOST_SPEED_LIMIT && decision2.verdict === "pass") {
-    return {
-      ...withNote,
-      warnings: [
-        ...decision2.warnings,
-        `The host ran ${speedPhrase(change)} than in its history (${figures2}): a slowdown of about that much would not show.`
-      ]
-    };
-  }
-  return withNote;
-}
-
-// src/verdict/run-figures.ts
-var RUN_METRICS = ["p50", "p90", "p95", "p99", "requestsPerSec", "errorRate"];
-function runFigures(bursts) {
-  const figures2 = {};
-  for (const metric of RUN_METRICS) figures2[metric] = median2(bursts.map((burst) => burst[metric]));
-  return figures2;
-}
-
 // src/report/network-summary.ts
 var round3 = (ms) => Number(ms.toFixed(3));
-function networkSummaryOf(bursts, comparable, before) {
+function networkSummaryOf(bursts, window2, before) {
   const candidate = bursts.filter((burst) => burst.target === "candidate");
   if (before === void 0 && candidate.every((burst) => burst.rtt === void 0)) return void 0;
   const timed = candidate.filter((burst) => burst.ok > 0 && burst.rtt?.medianMs !== void 0);
@@ -78171,7 +77776,6 @@ function networkSummaryOf(bursts, comparable, before) {
     )
   ) : void 0;
   const mins = candidate.flatMap((burst) => burst.rtt?.minMs === void 0 ? [] : [burst.rtt.minMs]);
-  const window2 = comparable.filter((run2) => run2.healthy && run2.bursts.some((burst) => burst.ok > 0)).slice(-DEFAULT_HISTORY_RUNS);
   const historyRtts = window2.map((run2) => runRttOf(run2.bursts.filter((burst) => burst.ok > 0)));
   const failure = candidate.find((burst) => burst.rtt?.failure)?.rtt?.failure ?? before?.failure;
   return {
@@ -78255,26 +77859,26 @@ function buildReport(settings2, context3, outcome) {
     ...verdict2 && {
       decision: verdict2.decision,
       figures: runFigures(bursts.filter((burst) => burst.target === "candidate")),
-      curve: curvesOf(bursts, baseline?.comparable ?? [])
+      curve: curvesOf(bursts, baseline?.window ?? [])
     },
-    ...withNetwork(bursts, baseline?.comparable ?? [], outcome.rttBefore),
-    ...withHostSpeed(host2?.bursts ?? [], baseline?.settingsChanges.length ? [] : baseline?.comparable ?? []),
+    ...withNetwork(bursts, baseline?.window ?? [], outcome.rttBefore),
+    ...withHostSpeed(host2?.bursts ?? [], baseline?.settingsChanges.length ? [] : baseline?.window ?? []),
     ...error !== void 0 && { error }
   };
 }
-function curvesOf(bursts, comparable) {
+function curvesOf(bursts, window2) {
   const histogramsOf = (target) => bursts.filter((burst) => burst.target === target).map((burst) => burst.histogram);
   const live = histogramsOf("baseline");
-  const stored = comparable.slice(-DEFAULT_HISTORY_RUNS).map((run2) => run2.curve);
+  const stored = window2.map((run2) => run2.curve);
   const baselineCurve = live.length ? mergedCurve(live) : stored.length ? CURVE_PERCENTILES.map((_, i) => median2(stored.map((curve2) => curve2[i] ?? 0))) : void 0;
   return { percentiles: CURVE_PERCENTILES, candidate: mergedCurve(histogramsOf("candidate")), baseline: baselineCurve };
 }
-function withNetwork(bursts, comparable, before) {
-  const network2 = networkSummaryOf(bursts, comparable, before);
+function withNetwork(bursts, window2, before) {
+  const network2 = networkSummaryOf(bursts, window2, before);
   return network2 ? { network: network2 } : {};
 }
-function withHostSpeed(hostBursts, comparable) {
-  const hostSpeed2 = hostSpeedFigures(runHostSpeedOf(hostBursts), comparable);
+function withHostSpeed(hostBursts, window2) {
+  const hostSpeed2 = hostSpeedFigures(runHostSpeedOf(hostBursts), window2);
   return hostSpeed2 ? { hostSpeed: hostSpeed2 } : {};
 }
 
@@ -80107,6 +79711,406 @@ async function openTarget(settings2, context3, log) {
   }
 }
 
+// src/baseline/window.ts
+var HISTORY_WINDOW_RUNS = 20;
+var measuredLatency = (run2) => run2.bursts.some((burst) => burst.ok > 0);
+function baselineWindow(comparable, limit = HISTORY_WINDOW_RUNS) {
+  const usable = comparable.filter((run2) => run2.healthy && measuredLatency(run2));
+  return { runs: usable.slice(-limit), leftOut: comparable.length - usable.length };
+}
+
+// src/verdict/latency-rules.ts
+var COLD_START_RUNS = 5;
+var MIN_LOG_SPREAD = Math.log(1.03);
+var BAND_SIGMAS = 3;
+var MIN_RUN_SPREAD = Math.log(1.01);
+var OUTLIER_SIGMAS = 3.5;
+var OUTLIER_MIN_RUNS = 10;
+var DETECTION_POWER = 0.95;
+var FALSE_ALARM_RATE = 5e-3;
+var MIN_CHANGE_MS = 1;
+var HISTOGRAM_RESOLUTION = 1e-3;
+var SMALLEST_LATENCY_MS = 1e-3;
+var AB_SIGNIFICANCE = 0.05;
+var TOO_NOISY_ADVICE = "A/B mode (`baseline-url`) measures both builds side by side and catches less; a quieter host, longer bursts or more bursts narrow the history.";
+var logOf = (ms) => Math.log(Math.max(ms, SMALLEST_LATENCY_MS));
+function largeEnough(baseline, current) {
+  const floor = Math.max(MIN_CHANGE_MS, HISTOGRAM_RESOLUTION * Math.max(baseline, current));
+  return { large: Math.abs(current - baseline) >= floor, floor };
+}
+function belowFloorReason(head, baseline, current, floor) {
+  const difference = current - baseline;
+  return `${head}, but only ${difference >= 0 ? "+" : "-"}${milliseconds(Math.abs(difference))}, under the ${milliseconds(floor)} minimum change`;
+}
+function historyBand(logs) {
+  const { centre, spread: rawSpread } = robustCentreAndSpread(logs);
+  const spread = Math.max(rawSpread, MIN_LOG_SPREAD);
+  return { centre, halfBand: BAND_SIGMAS * spread * Math.sqrt(1 + 1 / logs.length) };
+}
+function storedRule(logs, maxIncrease, fit = { parameters: 0, leverage: 0 }) {
+  const robust = robustCentreAndSpread(logs);
+  const reach = OUTLIER_SIGMAS * Math.max(robust.spread, MIN_RUN_SPREAD);
+  const kept = logs.length < OUTLIER_MIN_RUNS ? logs : logs.filter((log) => Math.abs(log - robust.centre) <= reach);
+  const centre = robust.centre + kept.reduce((sum2, log) => sum2 + (log - robust.centre), 0) / kept.length;
+  const df = Math.max(1, kept.length - 1 - fit.parameters);
+  const variance = kept.reduce((sum2, log) => sum2 + (log - centre) ** 2, 0) / df;
+  const heldOut = (fit.heldOutError ?? 0) / Math.sqrt(1 + (fit.parameters + 1) / kept.length);
+  const spread = Math.max(Math.sqrt(variance), heldOut, MIN_RUN_SPREAD);
+  const scale = spread * Math.sqrt(1 + 1 / kept.length + fit.leverage);
+  const catchStep = studentQuantile(DETECTION_POWER, df) * scale;
+  const threshold = Math.max(Math.log1p(maxIncrease) - catchStep, studentQuantile(1 - FALSE_ALARM_RATE, df) * scale);
+  return { centre, spread, df, scale, threshold, detectable: Math.expm1(threshold + catchStep) };
+}
+function judgeAgainstHistory(metric, runFigures2, current, maxIncrease, fit) {
+  const logs = runFigures2.map(logOf);
+  const runCount = logs.length;
+  const coldStart = runCount < COLD_START_RUNS;
+  const rule = coldStart ? void 0 : storedRule(logs, maxIncrease, fit);
+  const centre = rule?.centre ?? median2(logs);
+  const baseline = Math.exp(centre);
+  const logChange = logOf(current) - centre;
+  const change = Math.expm1(logChange);
+  const { large, floor } = largeEnough(baseline, current);
+  const head = `${metric} ${signedPercent(change)} (limit +${plainPercent(maxIncrease)})`;
+  const overBaseline = `${metric} ${signedPercent(change)} over baseline`;
+  const judged = (status, reasoning, phrase) => ({
+    status,
+    baseline,
+    current,
+    change,
+    reasoning,
+    phrase,
+    ...rule && { minDetectableChange: rule.detectable },
+    warning: rule && rule.detectable > maxIncrease ? `With this history (${runs(runCount)}), loadgate catches a ${metric} slowdown of ${signedPercent(rule.detectable)} or more in 95% of runs, above the +${plainPercent(maxIncrease)} limit: a slowdown between the two often passes. ${TOO_NOISY_ADVICE}` : void 0
+  });
+  if (!rule) {
+    const coldNote = `cold start: percent limit only (${runs(runCount)} in history)`;
+    if (change > maxIncrease && !large) return judged("ok", belowFloorReason(head, baseline, current, floor));
+    if (change > maxIncrease) return judged("regression", `${head}; ${coldNote}`, overBaseline);
+    if (change < -maxIncrease && large) return judged("improved", `${metric} ${signedPercent(change)}, faster than baseline; ${coldNote}`);
+    return judged("ok", `${head}; ${coldNote}`);
+  }
+  const threshold = Math.expm1(rule.threshold);
+  const noise = `${runs(runCount)}, run-to-run spread ${signedPercent(Math.expm1(rule.spread)).slice(1)}`;
+  if (logChange > rule.threshold) {
+    if (!large) return judged("ok", belowFloorReason(head, baseline, current, floor));
+    const belowLimit = change <= maxIncrease ? `, above the ${signedPercent(threshold)} threshold` : "";
+    return judged("regression", `${head}, above the ${signedPercent(threshold)} threshold (${noise})`, `${overBaseline}${belowLimit}`);
+  }
+  if (change > maxIncrease) {
+    return judged(
+      "inconclusive",
+      `${head}, but under the ${signedPercent(threshold)} threshold this history's noise needs (${noise})`,
+      `${overBaseline}, inside the history's noise`
+    );
+  }
+  const quietBand = studentQuantile(1 - FALSE_ALARM_RATE, rule.df) * rule.scale;
+  if (change < -maxIncrease && -logChange > quietBand && large) {
+    return judged(
+      "improved",
+      `${metric} ${signedPercent(change)}, faster than baseline; below ${signedPercent(Math.expm1(-quietBand))} (${noise})`
+    );
+  }
+  return judged("ok", `${head}, under the ${signedPercent(threshold)} threshold (${noise})`);
+}
+function judgeAB(metric, baselineFigures, candidateFigures, maxIncrease) {
+  const base = baselineFigures.map((v) => Math.max(v, SMALLEST_LATENCY_MS));
+  const cand = candidateFigures.map((v) => Math.max(v, SMALLEST_LATENCY_MS));
+  const interval = bootstrapRatioOfMedians(base, cand);
+  if (!interval) throw new Error("judgeAB needs at least one burst on each side");
+  const test = mannWhitneyU(base.map(Math.log), cand.map(Math.log));
+  const baseline = median2(baselineFigures);
+  const current = median2(candidateFigures);
+  const change = interval.ratio - 1;
+  const limit = 1 + maxIncrease;
+  const { large, floor } = largeEnough(baseline, current);
+  const head = `${metric} ${signedPercent(change)} (limit +${plainPercent(maxIncrease)})`;
+  const ci = `95% CI ${signedPercent(interval.lower - 1)} to ${signedPercent(interval.upper - 1)}`;
+  const evidence = `Mann\u2013Whitney p ${pValue(test.p)}, ${base.length} vs ${cand.length} bursts`;
+  const judged = (status, reasoning, phrase) => ({
+    status,
+    baseline,
+    current,
+    change,
+    reasoning,
+    phrase,
+    warning: interval.upper - interval.lower > 2 * maxIncrease ? `The ${metric} bursts are too noisy for the +${plainPercent(maxIncrease)} limit: the ${ci} spans more than twice the limit. Use more bursts, longer bursts or a quieter host.` : void 0
+  });
+  if (interval.ratio > limit && !large) return judged("ok", belowFloorReason(head, baseline, current, floor));
+  if (interval.ratio > limit && interval.lower > 1) {
+    if (test.p < AB_SIGNIFICANCE) {
+      return judged("regression", `${head}, ${ci} excludes no change (${evidence})`, `${metric} ${signedPercent(change)} over baseline`);
+    }
+    return judged(
+      "inconclusive",
+      `${head}, ${ci}, but the rank test is not convinced (${evidence}; needs < ${AB_SIGNIFICANCE})`,
+      `${metric} ${signedPercent(change)} over baseline, not significant`
+    );
+  }
+  if (interval.upper < 1 && interval.ratio < 1 - maxIncrease && large) {
+    return judged("improved", `${metric} ${signedPercent(change)}, faster than baseline, ${ci} (${evidence})`);
+  }
+  if (interval.upper < limit) return judged("ok", `${head}, ${ci} stays under the limit (${evidence})`);
+  const why = interval.lower <= 1 ? "includes no change" : "reaches past the limit";
+  return judged("inconclusive", `${head}, ${ci} ${why} (${evidence})`, `${metric} ${signedPercent(change)} over baseline, ${ci} ${why}`);
+}
+
+// src/verdict/decide.ts
+var SEVERITY = { info: 0, ok: 0, improved: 0, inconclusive: 1, regression: 2 };
+var LATENCY_METRICS2 = ["p50", "p95"];
+var INFO_METRICS = ["p99", "requestsPerSec"];
+var hasLatency = (burst) => burst.ok > 0;
+function figureOf(bursts, metric) {
+  const from = metric === "requestsPerSec" || metric === "errorRate" ? bursts : bursts.filter(hasLatency);
+  return from.length ? median2(from.map((b) => b[metric])) : void 0;
+}
+function pooledErrors(bursts) {
+  const failed = bursts.reduce((sum2, b) => sum2 + b.non2xx + b.errors + b.timeouts, 0);
+  const requests = bursts.reduce((sum2, b) => sum2 + b.ok, failed);
+  return { rate: requests > 0 ? failed / requests : 0, failed, requests };
+}
+function historySource(comparable, limit) {
+  return { kind: "history", window: baselineWindow(comparable, limit) };
+}
+var asServiceTime = (runs2) => runs2.map((run2) => ({ ...run2, bursts: run2.bursts.map((burst) => serviceBurstOf(burst) ?? burst) }));
+function covariatesOf(window2, basis, hostSpeedMbps) {
+  const covariates = [
+    {
+      name: "host speed",
+      history: window2.map((run2) => run2.hostSpeedMbps === void 0 ? void 0 : Math.log(run2.hostSpeedMbps)),
+      current: hostSpeedMbps === void 0 ? void 0 : Math.log(hostSpeedMbps)
+    }
+  ];
+  if (basis?.basis === "service-time") {
+    covariates.push({
+      name: "network RTT",
+      history: window2.map((run2) => runRttOf(run2.bursts.filter(hasLatency))),
+      current: basis.currentRttMs
+    });
+  }
+  return covariates;
+}
+function adjustmentNote(metric, adjustment) {
+  const what = adjustment.used.map((c) => c.name).join(" and ");
+  const { without, with: adjusted } = adjustment.heldOutError;
+  return `The history's ${metric} tracks the ${what}: adjusted to this run's (predicting a held-out run ${plainPercent(Number(Math.expm1(without).toFixed(3)))} \u2192 ${plainPercent(Number(Math.expm1(adjusted).toFixed(3)))} off).`;
+}
+function historyView(stored, basis, hostSpeedMbps) {
+  const window2 = basis?.basis === "service-time" ? asServiceTime(stored.runs) : stored.runs;
+  const notes = [];
+  if (stored.leftOut > 0) notes.push(`${runs(stored.leftOut)} in the history left out as unhealthy or without latency figures.`);
+  if (window2.length > 0 && basis) notes.push(basis.reason);
+  if (window2.length === 0) {
+    notes.push("No baseline yet: this run was measured and reported, not compared. A run on the default branch stores one.");
+    return { mode: "no-history", figure: () => void 0, context: "no baseline yet", notes, warnings: [] };
+  }
+  const runFigures2 = (metric) => window2.map((run2) => figureOf(run2.bursts, metric) ?? 0);
+  const coldStart = window2.length < COLD_START_RUNS;
+  notes.push(
+    coldStart ? `Cold start: the history has ${runs(window2.length)}; its spread needs ${COLD_START_RUNS}, so only the percent limits apply.` : `Baseline: the last ${window2.length} healthy runs (${window2[0].time} to ${window2[window2.length - 1].time}).`
+  );
+  return {
+    mode: coldStart ? "cold-start" : "history",
+    figure: (metric) => median2(runFigures2(metric)),
+    judge: (metric, current, maxIncrease) => {
+      const figures2 = runFigures2(metric);
+      const adjustment = coldStart ? void 0 : adjustHistory(figures2.map(logOf), covariatesOf(window2, basis, hostSpeedMbps));
+      const judged = adjustment ? judgeAgainstHistory(metric, adjustment.logs.map(Math.exp), figureOf(current, metric) ?? 0, maxIncrease, adjustment.fit) : judgeAgainstHistory(metric, figures2, figureOf(current, metric) ?? 0, maxIncrease);
+      return adjustment ? { ...judged, note: adjustmentNote(metric, adjustment) } : judged;
+    },
+    context: coldStart ? `cold start, ${runs(window2.length)}` : runs(window2.length),
+    notes,
+    warnings: []
+  };
+}
+function abView(baselineBursts, candidateCount) {
+  const latency = baselineBursts.filter(hasLatency);
+  const warnings = [];
+  if (latency.length > 0 && candidateCount > 0 && smallestExactP(latency.length, candidateCount) >= AB_SIGNIFICANCE) {
+    warnings.push(
+      `With ${latency.length} baseline and ${candidateCount} candidate bursts the rank test cannot reach p < ${AB_SIGNIFICANCE}, so A/B mode cannot fail the check: use at least 4 bursts.`
+    );
+  }
+  return {
+    mode: "ab",
+    figure: (metric) => metric === "errorRate" ? pooledErrors(baselineBursts).rate : figureOf(baselineBursts, metric),
+    judge: latency.length ? (metric, current, maxIncrease) => judgeAB(
+      metric,
+      latency.map((b) => b[metric]),
+      current.map((b) => b[metric]),
+      maxIncrease
+    ) : void 0,
+    unusable: latency.length ? void 0 : "the baseline-url gave no 2xx responses, so there is nothing to compare with",
+    context: `${latency.length} vs ${candidateCount} bursts`,
+    notes: [
+      `A/B: ${baselineBursts.length} baseline-url and ${candidateCount} candidate bursts, alternating; one-sided Mann\u2013Whitney U on per-burst logs and a seeded bootstrap 95% CI of the ratio of medians.`
+    ],
+    warnings
+  };
+}
+function smallestExactP(n, m) {
+  let combinations = 1;
+  for (let k = 1; k <= n; k++) combinations = combinations * (m + k) / k;
+  return 1 / combinations;
+}
+function noneView() {
+  return {
+    mode: "none",
+    figure: () => void 0,
+    context: "not compared",
+    notes: ["baseline-store is none: measured and reported, not compared."],
+    warnings: []
+  };
+}
+function viewOf(input, candidateCount, basis) {
+  switch (input.baseline.kind) {
+    case "history":
+      return historyView(input.baseline.window, basis, input.hostSpeedMbps);
+    case "ab":
+      return abView(
+        input.bursts.filter((b) => b.target === "baseline"),
+        candidateCount
+      );
+    case "none":
+      return noneView();
+  }
+}
+var maxIncreaseOf = (metric, gate) => metric === "p50" ? gate.maxMedianIncrease : gate.maxP95Increase;
+function latencyRow(metric, judged, view, latency, gate) {
+  const value = figureOf(latency, metric);
+  if (value === void 0) return { metric, current: 0, limit: "", status: "info", reasoning: "no 2xx responses were measured" };
+  const row = judged ? {
+    metric,
+    baseline: judged.baseline,
+    current: value,
+    change: judged.change,
+    limit: `+${plainPercent(maxIncreaseOf(metric, gate))}`,
+    status: judged.status,
+    reasoning: judged.reasoning,
+    phrase: judged.phrase
+  } : {
+    metric,
+    current: value,
+    limit: "",
+    status: "info",
+    reasoning: `${metric} ${milliseconds(value)}, ${view.unusable ?? view.context}`
+  };
+  const budget = metric === "p95" ? gate.p95BudgetMs : void 0;
+  if (budget === void 0) return row;
+  const overBudget = value > budget;
+  return {
+    ...row,
+    limit: [row.limit, `\u2264 ${milliseconds(budget)}`].filter(Boolean).join(", "),
+    status: overBudget ? "regression" : row.status === "info" ? "ok" : row.status,
+    reasoning: `${row.reasoning}; ${milliseconds(value)} ${overBudget ? "over" : "within"} the ${milliseconds(budget)} budget`,
+    phrase: overBudget ? `p95 ${milliseconds(value)} over the ${milliseconds(budget)} budget` : row.phrase
+  };
+}
+function infoRow(metric, view, candidate) {
+  const current = figureOf(candidate, metric) ?? 0;
+  const baseline = view.figure(metric);
+  const change = baseline ? current / baseline - 1 : void 0;
+  const shown3 = metric === "p99" ? `p99 ${milliseconds(current)}` : `${count(Math.round(current))} requests/s`;
+  return {
+    metric,
+    baseline,
+    current,
+    change,
+    limit: "",
+    status: "info",
+    reasoning: `${shown3}${change === void 0 ? "" : ` (${signedPercent(change)})`}, for information`
+  };
+}
+function errorRateRow(view, candidate, gate) {
+  const { rate, failed, requests } = pooledErrors(candidate);
+  const over = rate > gate.maxErrorRate;
+  return {
+    metric: "errorRate",
+    baseline: view.figure("errorRate"),
+    current: rate,
+    limit: `\u2264 ${plainPercent(gate.maxErrorRate)}`,
+    status: over ? "regression" : "ok",
+    reasoning: `${count(failed)} of ${count(requests)} requests failed (${plainPercent(rate)}, limit ${plainPercent(gate.maxErrorRate)})`,
+    phrase: over ? `error rate ${plainPercent(rate)} over the ${plainPercent(gate.maxErrorRate)} limit` : void 0
+  };
+}
+function passHeadline(rows, view) {
+  const latency = rows.filter((row) => row.metric === "p50" || row.metric === "p95");
+  if (latency.every((row) => row.change === void 0)) {
+    const figures2 = latency.map((row) => `${row.metric} ${milliseconds(row.current)}`).join(", ");
+    return view.mode === "no-history" ? `no baseline yet: ${figures2}` : `${figures2} (${view.context})`;
+  }
+  const changes = latency.map((row) => `${row.metric} ${signedPercent(row.change ?? 0)}${row.status === "improved" ? " (improved)" : ""}`);
+  return `${changes.join(", ")} vs baseline (${view.context})`;
+}
+function basisOf(input, measured) {
+  if (input.baseline.kind !== "history" || !input.networkRtt) return void 0;
+  return chooseBasis(measured.map(historyBurstOf), input.baseline.window.runs, input.openLoop);
+}
+function decide(input) {
+  const crashes = input.crashes ?? [];
+  const environment = input.environmentIssues ?? [];
+  const candidate = input.bursts.filter((b) => b.target === "candidate");
+  const measured = candidate.filter(hasLatency);
+  const basis = basisOf(input, measured);
+  const latency = basis?.basis === "service-time" ? measured.map((burst) => ({ ...burst, ...serviceBurstOf(historyBurstOf(burst)) })) : measured;
+  const view = viewOf(input, latency.length, basis);
+  const notes = [...view.notes];
+  const warnings = [...view.warnings];
+  if (input.confirmation) {
+    notes.push(
+      `Confirmed: the first ${input.confirmation.firstBursts} bursts gave ${input.confirmation.firstVerdict}; this verdict uses all ${input.bursts.length}.`
+    );
+  }
+  let detectable;
+  const finish = (verdict2, headline, rows2) => ({
+    verdict: verdict2,
+    mode: view.mode,
+    headline,
+    comparisons: rows2.map(({ phrase: _phrase, ...row }) => row),
+    warnings,
+    notes,
+    confirmed: input.confirmation !== void 0,
+    crashed: crashes.length > 0,
+    ...basis && view.mode !== "no-history" && { latencyBasis: basis.basis },
+    ...detectable !== void 0 && { minDetectableChange: detectable }
+  });
+  if (crashes.length > 0) notes.push(...crashes.map((crash) => `Crash: ${crash}.`));
+  if (candidate.length === 0 && crashes.length === 0) return finish("error", "no load bursts were measured", []);
+  const rows = [
+    ...LATENCY_METRICS2.map((metric) => {
+      const judged = latency.length ? view.judge?.(metric, latency, maxIncreaseOf(metric, input.gate)) : void 0;
+      if (metric === "p50" && judged?.minDetectableChange !== void 0) {
+        detectable = judged.minDetectableChange;
+        notes.push(
+          `With this history (${view.context}), loadgate catches a p50 slowdown of ${signedPercent(detectable)} or more in 95% of runs.`
+        );
+      }
+      if (judged?.warning) warnings.push(judged.warning);
+      if (judged?.note) notes.push(judged.note);
+      return latencyRow(metric, judged, view, latency, input.gate);
+    }),
+    ...INFO_METRICS.map((metric) => infoRow(metric, view, candidate)),
+    errorRateRow(view, candidate, input.gate)
+  ];
+  const worst = Math.max(...rows.map((row) => SEVERITY[row.status]));
+  const phrases = (status) => rows.flatMap((row) => row.status === status && row.phrase ? [row.phrase] : []).join("; ");
+  if (crashes.length > 0) return finish("regression", `target crashed under load: ${crashes.join("; ")}`, rows);
+  if (worst === SEVERITY.regression && environment.length > 0) {
+    const distrust = `not trusted, measured under ${environment.join(", ")}`;
+    const softened = rows.map(
+      (row) => row.status === "regression" ? { ...row, status: "inconclusive", reasoning: `${row.reasoning}; ${distrust}` } : row
+    );
+    return finish("inconclusive", `inconclusive: ${phrases("regression")}, but measured under ${environment.join(", ")}`, softened);
+  }
+  if (environment.length > 0) warnings.push(`Measured under ${environment.join(", ")}.`);
+  if (worst === SEVERITY.regression) return finish("regression", phrases("regression"), rows);
+  if (latency.length === 0) return finish("error", "no 2xx responses were measured: nothing to compare", rows);
+  if (view.unusable) return finish("error", view.unusable, rows);
+  if (worst === SEVERITY.inconclusive) return finish("inconclusive", phrases("inconclusive"), rows);
+  return finish("pass", passHeadline(rows, view), rows);
+}
+
 // src/verdict/decision.ts
 function needsConfirmation(decision2) {
   if (decision2.confirmed || decision2.crashed) return false;
@@ -80156,11 +80160,10 @@ function notComparedWhenSettingsChanged(decision2, changed) {
 // src/verdict/memory-rules.ts
 var MIN_CHANGE_KIB = 8 * 1024;
 var PAGE_KIB = 4;
-var HISTORY_WINDOW = 20;
 var SWAP_HIDING_MEMORY = "the service no longer fits in RAM; swap is hiding it at the cost of latency";
 var MB = (kib) => kib / 1024;
 function storedPeaks(history) {
-  return history.filter((run2) => run2.healthy).slice(-HISTORY_WINDOW).map((run2) => storedServiceMemoryOf(run2.serviceMemory)).filter((stored) => stored !== null);
+  return history.map((run2) => storedServiceMemoryOf(run2.serviceMemory)).filter((stored) => stored !== null);
 }
 function growthPhrase(current, baselineKib, change) {
   const grown = current.peakKib - baselineKib;
@@ -80449,17 +80452,18 @@ async function runGate(settings2, context3, log) {
 async function loadBaseline(settings2, context3, log) {
   if (settings2.baseline.abUrl) {
     const location = `live A/B against ${redactedUrl(settings2.baseline.abUrl)}`;
-    return { source: { kind: "ab" }, comparable: [], settingsChanges: [], location };
+    return { source: { kind: "ab" }, comparable: [], window: [], settingsChanges: [], location };
   }
   const store = openBaselineStore(settings2, context3, log);
-  if (!store) return { source: { kind: "none" }, comparable: [], settingsChanges: [], location: "none" };
+  if (!store) return { source: { kind: "none" }, comparable: [], window: [], settingsChanges: [], location: "none" };
   const runs2 = await store.read(settings2.baseline.key);
   const current = loadSignatureOf(settings2.load);
   const comparable = runs2.filter((run2) => loadSignatureDifferences(run2.config, current).length === 0);
   const newest = runs2.at(-1);
   const settingsChanges = comparable.length === 0 && newest ? loadSignatureDifferences(newest.config, current) : [];
   log.info(`baseline: ${comparable.length} comparable of ${runs2.length} stored runs (${store.location})`);
-  return { store, source: { kind: "history", runs: comparable }, comparable, settingsChanges, location: store.location };
+  const source = historySource(comparable);
+  return { store, source, comparable, window: source.window.runs, settingsChanges, location: store.location };
 }
 async function probeBefore(settings2, log) {
   const target = rttTargetOf(settings2.load.url);
@@ -80490,7 +80494,7 @@ async function measureAndDecide(settings2, baseline, target, log) {
     onConfirming: (first) => log.info(`first verdict ${first.verdict}: confirming with ${settings2.load.bursts} more bursts`),
     hostRules: (decision2) => {
       const hostBursts = target?.watch.bursts ?? [];
-      const history = baseline.settingsChanges.length === 0 && baseline.source.kind === "history" ? baseline.source.runs : [];
+      const history = baseline.settingsChanges.length === 0 ? baseline.window : [];
       const memory = applyMemoryRules(decision2, { limits: settings2.memoryGate, hostBursts, history, live: baseline.source.kind === "ab" });
       return applyHostSpeedRule(memory, hostSpeedFigures(runHostSpeedOf(hostBursts), history));
     }

@@ -18,7 +18,7 @@ import type { Log } from './log.ts';
 import { buildReport, type RunOutcome } from './report/build-report.ts';
 import type { GateReport } from './report/gate-report.ts';
 import { openTarget, type TargetSession } from './target/session.ts';
-import type { BaselineSource } from './verdict/decide.ts';
+import { historySource, type BaselineSource } from './verdict/decide.ts';
 import { runVerdict, type RunVerdict } from './verdict/run-verdict.ts';
 import { applyHostSpeedRule, hostSpeedFigures, runHostSpeedOf } from './verdict/host-speed-rule.ts';
 import { applyMemoryRules } from './verdict/memory-rules.ts';
@@ -59,6 +59,8 @@ interface Baseline {
   location: string;
   /** Stored runs measured with this run's settings, oldest first. */
   comparable: HistoryRun[];
+  /** The runs of `comparable` that a stored baseline is judged against; [] without one. */
+  window: readonly HistoryRun[];
   /** Non-empty when no stored run was comparable: how the newest one's settings differ. */
   settingsChanges: string[];
 }
@@ -66,17 +68,18 @@ interface Baseline {
 async function loadBaseline(settings: Settings, context: RunContext, log: Log): Promise<Baseline> {
   if (settings.baseline.abUrl) {
     const location = `live A/B against ${redactedUrl(settings.baseline.abUrl)}`;
-    return { source: { kind: 'ab' }, comparable: [], settingsChanges: [], location };
+    return { source: { kind: 'ab' }, comparable: [], window: [], settingsChanges: [], location };
   }
   const store = openBaselineStore(settings, context, log);
-  if (!store) return { source: { kind: 'none' }, comparable: [], settingsChanges: [], location: 'none' };
+  if (!store) return { source: { kind: 'none' }, comparable: [], window: [], settingsChanges: [], location: 'none' };
   const runs = await store.read(settings.baseline.key);
   const current = loadSignatureOf(settings.load);
   const comparable = runs.filter((run) => loadSignatureDifferences(run.config, current).length === 0);
   const newest = runs.at(-1);
   const settingsChanges = comparable.length === 0 && newest ? loadSignatureDifferences(newest.config, current) : [];
   log.info(`baseline: ${comparable.length} comparable of ${runs.length} stored runs (${store.location})`);
-  return { store, source: { kind: 'history', runs: comparable }, comparable, settingsChanges, location: store.location };
+  const source = historySource(comparable);
+  return { store, source, comparable, window: source.window.runs, settingsChanges, location: store.location };
 }
 
 /** The round trip to the target before any load; a target that refuses the probe is reported, never fatal. */
@@ -111,7 +114,7 @@ async function measureAndDecide(settings: Settings, baseline: Baseline, target: 
     hostRules: (decision) => {
       const hostBursts = target?.watch.bursts ?? [];
       // Like latency, a history measured with other settings is not compared.
-      const history = baseline.settingsChanges.length === 0 && baseline.source.kind === 'history' ? baseline.source.runs : [];
+      const history = baseline.settingsChanges.length === 0 ? baseline.window : [];
       const memory = applyMemoryRules(decision, { limits: settings.memoryGate, hostBursts, history, live: baseline.source.kind === 'ab' });
       return applyHostSpeedRule(memory, hostSpeedFigures(runHostSpeedOf(hostBursts), history));
     },

@@ -8,7 +8,6 @@ import { CURVE_PERCENTILES, mergedCurve } from '../load/histogram.ts';
 import type { BurstResult } from '../load/measurement.ts';
 import type { RttFigures } from '../load/rtt-probe.ts';
 import type { HostReport } from '../target/session.ts';
-import { DEFAULT_HISTORY_RUNS } from '../verdict/decide.ts';
 import type { Decision } from '../verdict/decision.ts';
 import { hostSpeedFigures, runHostSpeedOf } from '../verdict/host-speed-rule.ts';
 import { runFigures } from '../verdict/run-figures.ts';
@@ -24,6 +23,8 @@ export interface RunOutcome {
     location: string;
     /** Stored runs measured with this run's settings, oldest first. */
     comparable: readonly HistoryRun[];
+    /** The runs of `comparable` a stored baseline is judged against (baseline/window.ts). */
+    window: readonly HistoryRun[];
     /** Non-empty when no stored run was comparable: how the newest one's settings differ. */
     settingsChanges: string[];
   };
@@ -72,19 +73,19 @@ export function buildReport(settings: Settings, context: RunContext, outcome: Ru
     ...(verdict && {
       decision: verdict.decision,
       figures: runFigures(bursts.filter((burst) => burst.target === 'candidate')),
-      curve: curvesOf(bursts, baseline?.comparable ?? []),
+      curve: curvesOf(bursts, baseline?.window ?? []),
     }),
-    ...withNetwork(bursts, baseline?.comparable ?? [], outcome.rttBefore),
-    ...withHostSpeed(host?.bursts ?? [], baseline?.settingsChanges.length ? [] : (baseline?.comparable ?? [])),
+    ...withNetwork(bursts, baseline?.window ?? [], outcome.rttBefore),
+    ...withHostSpeed(host?.bursts ?? [], baseline?.settingsChanges.length ? [] : (baseline?.window ?? [])),
     ...(error !== undefined && { error }),
   };
 }
 
 /** This run's curve, and the baseline's: live A/B bursts, or the median of the stored runs' curves. */
-function curvesOf(bursts: readonly BurstResult[], comparable: readonly HistoryRun[]): GateReport['curve'] {
+function curvesOf(bursts: readonly BurstResult[], window: readonly HistoryRun[]): GateReport['curve'] {
   const histogramsOf = (target: BurstResult['target']) => bursts.filter((burst) => burst.target === target).map((burst) => burst.histogram);
   const live = histogramsOf('baseline');
-  const stored = comparable.slice(-DEFAULT_HISTORY_RUNS).map((run) => run.curve);
+  const stored = window.map((run) => run.curve);
   const baselineCurve = live.length
     ? mergedCurve(live)
     : stored.length
@@ -95,14 +96,14 @@ function curvesOf(bursts: readonly BurstResult[], comparable: readonly HistoryRu
 
 function withNetwork(
   bursts: readonly BurstResult[],
-  comparable: readonly HistoryRun[],
+  window: readonly HistoryRun[],
   before: RttFigures | undefined,
 ): Pick<GateReport, 'network'> {
-  const network = networkSummaryOf(bursts, comparable, before);
+  const network = networkSummaryOf(bursts, window, before);
   return network ? { network } : {};
 }
 
-function withHostSpeed(hostBursts: readonly BurstHostHealth[], comparable: readonly HistoryRun[]): Pick<GateReport, 'hostSpeed'> {
-  const hostSpeed = hostSpeedFigures(runHostSpeedOf(hostBursts), comparable);
+function withHostSpeed(hostBursts: readonly BurstHostHealth[], window: readonly HistoryRun[]): Pick<GateReport, 'hostSpeed'> {
+  const hostSpeed = hostSpeedFigures(runHostSpeedOf(hostBursts), window);
   return hostSpeed ? { hostSpeed } : {};
 }

@@ -4,7 +4,6 @@
 import type { HistoryRun } from '../baseline/history.ts';
 import type { BurstResult } from '../load/measurement.ts';
 import type { RttFigures } from '../load/rtt-probe.ts';
-import { DEFAULT_HISTORY_RUNS } from '../verdict/decide.ts';
 import { runRttOf, serviceTimeOf } from '../verdict/service-time.ts';
 import { median } from '../verdict/statistics.ts';
 
@@ -30,7 +29,8 @@ const round3 = (ms: number) => Number(ms.toFixed(3));
 
 export function networkSummaryOf(
   bursts: readonly BurstResult[],
-  comparable: readonly HistoryRun[],
+  /** The baseline window's runs (baseline/window.ts). */
+  window: readonly HistoryRun[],
   before: RttFigures | undefined,
 ): NetworkSummary | undefined {
   const candidate = bursts.filter((burst) => burst.target === 'candidate');
@@ -53,7 +53,6 @@ export function networkSummaryOf(
         )
       : undefined;
   const mins = candidate.flatMap((burst) => (burst.rtt?.minMs === undefined ? [] : [burst.rtt.minMs]));
-  const window = comparable.filter((run) => run.healthy && run.bursts.some((burst) => burst.ok > 0)).slice(-DEFAULT_HISTORY_RUNS);
   const historyRtts = window.map((run) => runRttOf(run.bursts.filter((burst) => burst.ok > 0)));
   const failure = candidate.find((burst) => burst.rtt?.failure)?.rtt?.failure ?? before?.failure;
   return {

@@ -4,6 +4,7 @@
 import type { GateSettings } from '../config/settings.ts';
 import type { BurstResult } from '../load/measurement.ts';
 import { historyBurstOf, type HistoryBurst, type HistoryRun } from '../baseline/history.ts';
+import { baselineWindow, type BaselineWindow } from '../baseline/window.ts';
 import type { Comparison, ComparisonStatus, Decision, DecisionMode, Verdict } from './decision.ts';
 import {
   AB_SIGNIFICANCE,
@@ -19,11 +20,9 @@ import { chooseBasis, runRttOf, serviceBurstOf, type BasisChoice } from './servi
 import { median } from './statistics.ts';
 import { count, milliseconds, plainPercent, runs, signedPercent } from './wording.ts';
 
-export const DEFAULT_HISTORY_RUNS = 20;
-
 export type BaselineSource =
-  /** Past runs of the same baseline-key and load signature, oldest first. */
-  | { kind: 'history'; runs: HistoryRun[]; limit?: number }
+  /** The stored runs compared with (baseline/window.ts). */
+  | { kind: 'history'; window: BaselineWindow }
   /** Baseline bursts are among `bursts`, with target 'baseline'. */
   | { kind: 'ab' }
   | { kind: 'none' };
@@ -85,17 +84,17 @@ interface BaselineView {
   warnings: string[];
 }
 
-/** The stored runs a decision compares with: the newest healthy ones with latency figures. */
-function historyWindow(source: Extract<BaselineSource, { kind: 'history' }>): HistoryRun[] {
-  return source.runs.filter((run) => run.healthy && run.bursts.some(hasLatency)).slice(-(source.limit ?? DEFAULT_HISTORY_RUNS));
+/** A stored baseline of past runs of the same baseline-key and load signature, oldest first. */
+export function historySource(comparable: readonly HistoryRun[], limit?: number): Extract<BaselineSource, { kind: 'history' }> {
+  return { kind: 'history', window: baselineWindow(comparable, limit) };
 }
 
 /** The runs with their latency bursts as service times. */
-const asServiceTime = (runs: HistoryRun[]) =>
+const asServiceTime = (runs: readonly HistoryRun[]) =>
   runs.map((run) => ({ ...run, bursts: run.bursts.map((burst) => serviceBurstOf(burst) ?? burst) }));
 
 /** What the history's runs and this run measured besides latency, for adjustHistory. */
-function covariatesOf(window: HistoryRun[], basis: BasisChoice | undefined, hostSpeedMbps: number | undefined): Covariate[] {
+function covariatesOf(window: readonly HistoryRun[], basis: BasisChoice | undefined, hostSpeedMbps: number | undefined): Covariate[] {
   const covariates: Covariate[] = [
     {
       name: 'host speed',
@@ -123,12 +122,10 @@ function adjustmentNote(metric: LatencyMetric, adjustment: Adjustment): string {
   );
 }
 
-function historyView(source: Extract<BaselineSource, { kind: 'history' }>, basis?: BasisChoice, hostSpeedMbps?: number): BaselineView {
-  const healthy = source.runs.filter((run) => run.healthy && run.bursts.some(hasLatency));
-  const window = basis?.basis === 'service-time' ? asServiceTime(historyWindow(source)) : historyWindow(source);
+function historyView(stored: BaselineWindow, basis?: BasisChoice, hostSpeedMbps?: number): BaselineView {
+  const window = basis?.basis === 'service-time' ? asServiceTime(stored.runs) : stored.runs;
   const notes: string[] = [];
-  const skipped = source.runs.length - healthy.length;
-  if (skipped > 0) notes.push(`${runs(skipped)} in the history left out as unhealthy or without latency figures.`);
+  if (stored.leftOut > 0) notes.push(`${runs(stored.leftOut)} in the history left out as unhealthy or without latency figures.`);
   if (window.length > 0 && basis) notes.push(basis.reason);
   if (window.length === 0) {
     notes.push('No baseline yet: this run was measured and reported, not compared. A run on the default branch stores one.');
@@ -207,7 +204,7 @@ function noneView(): BaselineView {
 function viewOf(input: DecisionInput, candidateCount: number, basis?: BasisChoice): BaselineView {
   switch (input.baseline.kind) {
     case 'history':
-      return historyView(input.baseline, basis, input.hostSpeedMbps);
+      return historyView(input.baseline.window, basis, input.hostSpeedMbps);
     case 'ab':
       return abView(
         input.bursts.filter((b) => b.target === 'baseline'),
@@ -302,7 +299,7 @@ function passHeadline(rows: Row[], view: BaselineView): string {
 /** Which latency a stored baseline is judged on; undefined outside stored mode or with `network-rtt: off`. */
 function basisOf(input: DecisionInput, measured: BurstResult[]): BasisChoice | undefined {
   if (input.baseline.kind !== 'history' || !input.networkRtt) return undefined;
-  return chooseBasis(measured.map(historyBurstOf), historyWindow(input.baseline), input.openLoop);
+  return chooseBasis(measured.map(historyBurstOf), input.baseline.window.runs, input.openLoop);
 }
 
 /** Decide one run. With `confirmation` set, `bursts` hold the first bursts and the confirmation bursts together. */

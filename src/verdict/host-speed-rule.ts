@@ -16,7 +16,6 @@
 
 import type { ComparedMetric, Decision } from './decision.ts';
 import { ADJUSTMENT_MIN_RUNS, coveredRange } from './adjustment.ts';
-import { DEFAULT_HISTORY_RUNS } from './decide.ts';
 import { median } from './statistics.ts';
 import { plainPercent, runs, signedPercent } from './wording.ts';
 
@@ -33,7 +32,7 @@ const LATENCY_METRICS: ReadonlySet<ComparedMetric> = new Set(['p50', 'p95', 'p99
 export interface HostSpeedFigures {
   /** This run's index, MB/s of SHA-256 over zeros: the median of its probes before candidate bursts. */
   currentMbps: number;
-  /** The median index of the compared healthy stored runs that have one. */
+  /** The median index of the baseline window's runs that have one. */
   historyMbps?: number;
   /** currentMbps / historyMbps − 1: −0.28 for a host 28 % slower. */
   change?: number;
@@ -50,13 +49,11 @@ export function runHostSpeedOf(bursts: ReadonlyArray<{ target: string; hostSpeed
 
 export function hostSpeedFigures(
   currentMbps: number | undefined,
-  history: ReadonlyArray<{ healthy: boolean; hostSpeedMbps?: number }>,
+  /** The baseline window's runs (baseline/window.ts). */
+  history: ReadonlyArray<{ hostSpeedMbps?: number }>,
 ): HostSpeedFigures | undefined {
   if (currentMbps === undefined) return undefined;
-  const stored = history
-    .filter((run) => run.healthy)
-    .slice(-DEFAULT_HISTORY_RUNS)
-    .flatMap((run) => (run.hostSpeedMbps === undefined ? [] : [run.hostSpeedMbps]));
+  const stored = history.flatMap((run) => (run.hostSpeedMbps === undefined ? [] : [run.hostSpeedMbps]));
   if (stored.length === 0) return { currentMbps, historyRuns: 0 };
   const historyMbps = Number(median(stored).toFixed(1));
   return {

@@ -21,8 +21,6 @@ import { plainPercent, pValue, runs, signedPercent } from './wording.ts';
 const MIN_CHANGE_KIB = 8 * 1024;
 /** pswpin counts pages; x86-64 and arm64 hosts use 4 KiB pages. */
 const PAGE_KIB = 4;
-/** Stored runs the memory baseline reads, newest last (as many as latency's default). */
-const HISTORY_WINDOW = 20;
 
 export const SWAP_HIDING_MEMORY = 'the service no longer fits in RAM; swap is hiding it at the cost of latency';
 
@@ -30,8 +28,8 @@ export interface MemoryRuleInput {
   limits: MemoryGateSettings;
   /** Every burst the host watch saw (this build's, and the live baseline's in A/B mode); [] without `host`. */
   hostBursts: readonly BurstHostHealth[];
-  /** Stored mode: the comparable past runs, oldest first; [] in A/B mode or without history. */
-  history: ReadonlyArray<{ healthy: boolean; serviceMemory?: unknown }>;
+  /** Stored mode: the baseline window's runs (baseline/window.ts), oldest first; [] in A/B mode or without history. */
+  history: ReadonlyArray<{ serviceMemory?: unknown }>;
   /** A/B mode: the baseline deployment's memory comes from the baseline bursts. */
   live: boolean;
 }
@@ -42,13 +40,9 @@ interface Row extends Comparison {
 
 const MB = (kib: number) => kib / 1024;
 
-/** The stored figures a new run compares with: healthy runs, newest HISTORY_WINDOW, readable ones. */
+/** The stored figures a new run compares with: the window's readable ones. */
 export function storedPeaks(history: MemoryRuleInput['history']): StoredServiceMemory[] {
-  return history
-    .filter((run) => run.healthy)
-    .slice(-HISTORY_WINDOW)
-    .map((run) => storedServiceMemoryOf(run.serviceMemory))
-    .filter((stored): stored is StoredServiceMemory => stored !== null);
+  return history.map((run) => storedServiceMemoryOf(run.serviceMemory)).filter((stored): stored is StoredServiceMemory => stored !== null);
 }
 
 function growthPhrase(current: StoredServiceMemory, baselineKib: number, change: number): string {

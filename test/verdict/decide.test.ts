@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { decide, type DecisionInput } from '../../src/verdict/decide.ts';
+import { decide, historySource, type DecisionInput } from '../../src/verdict/decide.ts';
 import { needsConfirmation, type Comparison, type Decision } from '../../src/verdict/decision.ts';
 import { abBursts, burst, bursts, gate, history, pastRun } from './bursts.ts';
 
@@ -20,7 +20,7 @@ function assertNoNaN(decision: Decision) {
 const TWELVE_RUNS = history([-5, -4, -3, -2, -1, 0, 0, 1, 2, 3, 4, 5].map((k) => 100 * 1.01 ** k));
 const historyInput = (current: ReturnType<typeof bursts>, runs = TWELVE_RUNS, extra: Partial<DecisionInput> = {}): DecisionInput => ({
   bursts: current,
-  baseline: { kind: 'history', runs },
+  baseline: historySource(runs),
   gate,
   ...extra,
 });

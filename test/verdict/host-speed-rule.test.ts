@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseDocument, serializeDocument, emptyDocument, appendRun } from '../../src/baseline/history.ts';
-import { decide } from '../../src/verdict/decide.ts';
+import { baselineWindow } from '../../src/baseline/window.ts';
+import { decide, historySource } from '../../src/verdict/decide.ts';
 import { applyHostSpeedRule, hostSpeedFigures, runHostSpeedOf } from '../../src/verdict/host-speed-rule.ts';
 import { latencyTable } from '../../src/report/latency-table.ts';
 import { parseReport } from '../../src/report/report-schema.ts';
@@ -15,7 +16,7 @@ const HISTORY = storedAt([400, 410, 395, 405, 400, 398]);
 
 /** The stored-baseline decision on five bursts at this p50/p95. */
 const decided = (p50: number, p95: number, history = HISTORY) =>
-  decide({ bursts: bursts(p50, p95), baseline: { kind: 'history', runs: history }, gate });
+  decide({ bursts: bursts(p50, p95), baseline: historySource(history), gate });
 
 describe('host speed probe output', { timeout: 10_000 }, () => {
   test('MB/s from the faster pass less the empty pass', () => {
@@ -32,7 +33,7 @@ describe('host speed probe output', { timeout: 10_000 }, () => {
 });
 
 describe('host speed as a validity check', { timeout: 10_000 }, () => {
-  test("the run's index is the median of the probes before candidate bursts; the history's of healthy runs", () => {
+  test("the run's index is the median of the probes before candidate bursts; the history's of the baseline window", () => {
     const probe = (mbPerSec: number) => ({ mib: 8, hashMs: 20, mbPerSec });
     const hostBursts = [
       { target: 'candidate', hostSpeed: probe(300) },
@@ -44,7 +45,7 @@ describe('host speed as a validity check', { timeout: 10_000 }, () => {
     assert.equal(runHostSpeedOf(hostBursts), 300);
     assert.equal(runHostSpeedOf([{ target: 'candidate' }]), undefined);
     const history = [...HISTORY, { ...pastRun(20, 40, 9, false), hostSpeedMbps: 50 }, pastRun(20, 40, 10)];
-    const figures = hostSpeedFigures(288, history)!;
+    const figures = hostSpeedFigures(288, baselineWindow(history).runs)!;
     assert.equal(figures.historyMbps, 400);
     assert.equal(figures.historyRuns, 6, 'the unhealthy run and the run without an index are left out');
     assert.equal(Number(figures.change!.toFixed(3)), -0.28);

@@ -7,7 +7,7 @@ import { buildReport } from '../../src/report/build-report.ts';
 import { latencyTable } from '../../src/report/latency-table.ts';
 import { parseReport } from '../../src/report/report-schema.ts';
 import { parseInputs } from '../../src/config/parse.ts';
-import { decide, type DecisionInput } from '../../src/verdict/decide.ts';
+import { decide, historySource, type DecisionInput } from '../../src/verdict/decide.ts';
 import { chooseBasis, serviceBurstOf, serviceTimeOf } from '../../src/verdict/service-time.ts';
 import { burst, gate, pastRun } from './bursts.ts';
 
@@ -33,7 +33,7 @@ function storedRuns(p50: number, p95: number, rttMs: number | undefined): Histor
 /** `networkRtt` false is `network-rtt: off`. */
 const input = (current: BurstResult[], runs: HistoryRun[], networkRtt = true): DecisionInput => ({
   bursts: current,
-  baseline: { kind: 'history', runs },
+  baseline: historySource(runs),
   gate,
   networkRtt,
 });
@@ -175,7 +175,7 @@ describe('verdicts for a saturated closed loop (figures measured through the del
     assert.notEqual(decision.verdict, 'regression', decision.headline);
     const serviceHistory = storedRuns(26.7, 28, 24.8).map((run) => ({ ...run, bursts: run.bursts.map((b) => serviceBurstOf(b)!) }));
     const serviceNow = atRtt4().map((b) => ({ ...b, p50: b.p50 - 4.7, p95: b.p95 - 4.7 }));
-    const judgedOnService = decide({ bursts: serviceNow, baseline: { kind: 'history', runs: serviceHistory }, gate });
+    const judgedOnService = decide({ bursts: serviceNow, baseline: historySource(serviceHistory), gate });
     assert.equal(judgedOnService.verdict, 'regression', 'judging service time here would fail the same build');
   });
 });
@@ -226,7 +226,7 @@ describe('the history and the report carry the RTT', { timeout: 10_000 }, () => 
     const report = buildReport(settings, { eventName: 'push', ref: 'refs/heads/main', sha: 'a'.repeat(40) } as never, {
       startedAt: '2026-12-01T00:00:00.000Z',
       finishedAt: '2026-12-01T00:00:10.000Z',
-      baseline: { location: 'file', comparable: runs, settingsChanges: [] },
+      baseline: { location: 'file', comparable: runs, window: runs, settingsChanges: [] },
       verdict: { bursts: current, decision },
       rttBefore: rtt(24.8, 24.5),
     });

@@ -195,7 +195,7 @@ describe('memory rules', () => {
     const decision = applyMemoryRules(PASS, {
       limits: LIMITS,
       hostBursts: [serviceBurst(0, 612 * 1024)],
-      history: [{ healthy: true }],
+      history: [{}],
       live: false,
     });
     assert.equal(decision.verdict, 'pass');
