@@ -77987,7 +77987,9 @@ function extreme(pick, values) {
 
 // src/watch/crash-patterns.ts
 var CRASH_PATTERNS = [
+  // gunicorn 21 and later; gunicorn 20.1 (Debian 12's package) names the signal by number.
   { kind: "worker killed (SIGKILL, perhaps out of memory)", pattern: /was sent SIGKILL!?\s*Perhaps out of memory\?/i },
+  { kind: "worker killed (SIGKILL, perhaps out of memory)", pattern: /\bWorker with pid \d+ was terminated due to signal 9\b/ },
   { kind: "worker timeout", pattern: /WORKER TIMEOUT/ },
   { kind: "JavaScript heap out of memory", pattern: /JavaScript heap out of memory/i },
   { kind: "MemoryError", pattern: /\bMemoryError\b/ },

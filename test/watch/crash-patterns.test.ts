@@ -3,6 +3,19 @@ import { describe, test } from 'node:test';
 import { scanCrashLines, unseenLines } from '../../src/watch/crash-patterns.ts';
 
 describe('crash lines in logs-command output', { timeout: 10_000 }, () => {
+  test("a killed gunicorn worker as gunicorn 21 and Debian 12's gunicorn 20.1 print it", () => {
+    const lines = [
+      '[2026-12-07 10:00:01 +0000] [3830] [ERROR] Worker (pid:3834) was sent SIGKILL! Perhaps out of memory?',
+      '[2026-12-07 10:00:01 +0000] [3830] [WARNING] Worker with pid 3834 was terminated due to signal 9',
+      '[2026-12-07 10:00:02 +0000] [3830] [WARNING] Worker with pid 3835 was terminated due to signal 15',
+    ];
+    assert.deepEqual(
+      scanCrashLines(lines).quoted.map((crash) => crash.line),
+      lines.slice(0, 2),
+    );
+    assert.equal(scanCrashLines(lines).quoted[1]?.kind, 'worker killed (SIGKILL, perhaps out of memory)');
+  });
+
   test('each pattern is recognised and named; ordinary lines are not', () => {
     const lines = [
       '[2024-05-01 14:02:11 +0000] [700] [ERROR] Worker (pid:812) was sent SIGKILL! Perhaps out of memory?',
