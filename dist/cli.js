@@ -5747,12 +5747,12 @@ Content-Type: ${value.type || "application/octet-stream"}\r
             if (mimeType !== null) {
               switch (mimeType.essence) {
                 case "multipart/form-data": {
-                  const parsed2 = multipartFormDataParser(value, mimeType);
-                  if (parsed2 === "failure") {
+                  const parsed = multipartFormDataParser(value, mimeType);
+                  if (parsed === "failure") {
                     throw new TypeError("Failed to parse body as FormData.");
                   }
                   const fd = new FormData();
-                  fd[kState] = parsed2;
+                  fd[kState] = parsed;
                   return fd;
                 }
                 case "application/x-www-form-urlencoded": {
@@ -9132,10 +9132,10 @@ var require_env_http_proxy_agent = __commonJS({
           if (!entry) {
             continue;
           }
-          const parsed2 = entry.match(/^(.+):(\d+)$/);
+          const parsed = entry.match(/^(.+):(\d+)$/);
           noProxyEntries.push({
-            hostname: (parsed2 ? parsed2[1] : entry).toLowerCase(),
-            port: parsed2 ? Number.parseInt(parsed2[2], 10) : 0
+            hostname: (parsed ? parsed[1] : entry).toLowerCase(),
+            port: parsed ? Number.parseInt(parsed[2], 10) : 0
           });
         }
         this.#noProxyValue = noProxyValue;
@@ -15139,9 +15139,9 @@ var require_util4 = __commonJS({
       switch (type) {
         case "DataURL": {
           let dataURL = "data:";
-          const parsed2 = parseMIMEType(mimeType || "application/octet-stream");
-          if (parsed2 !== "failure") {
-            dataURL += serializeAMimeType(parsed2);
+          const parsed = parseMIMEType(mimeType || "application/octet-stream");
+          if (parsed !== "failure") {
+            dataURL += serializeAMimeType(parsed);
           }
           dataURL += ";base64,";
           const decoder = new StringDecoder("latin1");
@@ -44456,8 +44456,8 @@ var require_prerelease = __commonJS({
     "use strict";
     var parse4 = require_parse2();
     var prerelease = (version2, options) => {
-      const parsed2 = parse4(version2, options);
-      return parsed2 && parsed2.prerelease.length ? parsed2.prerelease : null;
+      const parsed = parse4(version2, options);
+      return parsed && parsed.prerelease.length ? parsed.prerelease : null;
     };
     module2.exports = prerelease;
   }
@@ -47808,9 +47808,9 @@ var require_buffer = __commonJS({
         length = strLen / 2;
       }
       for (var i = 0; i < length; ++i) {
-        var parsed2 = parseInt(string.substr(i * 2, 2), 16);
-        if (numberIsNaN(parsed2)) return i;
-        buf[offset + i] = parsed2;
+        var parsed = parseInt(string.substr(i * 2, 2), 16);
+        if (numberIsNaN(parsed)) return i;
+        buf[offset + i] = parsed;
       }
       return i;
     }
@@ -56201,7 +56201,7 @@ var require_crypto = __commonJS({
     var {
       createCipheriv,
       createDecipheriv,
-      createHmac,
+      createHmac: createHmac2,
       randomFillSync,
       timingSafeEqual
     } = __require("crypto");
@@ -56566,7 +56566,7 @@ var require_crypto = __commonJS({
           );
           this._onWrite(lenBytes);
           this._onWrite(encrypted);
-          mac = createHmac(this._macSSLName, this._macKey);
+          mac = createHmac2(this._macSSLName, this._macKey);
           writeUInt32BE(BUF_INT, this.outSeqno, 0);
           mac.update(BUF_INT);
           mac.update(lenBytes);
@@ -56574,7 +56574,7 @@ var require_crypto = __commonJS({
         } else {
           const encrypted = this._cipherInstance.update(packet);
           this._onWrite(encrypted);
-          mac = createHmac(this._macSSLName, this._macKey);
+          mac = createHmac2(this._macSSLName, this._macKey);
           writeUInt32BE(BUF_INT, this.outSeqno, 0);
           mac.update(BUF_INT);
           mac.update(packet);
@@ -57165,7 +57165,7 @@ var require_crypto = __commonJS({
             if (this._len > MAX_PACKET_SIZE || this._len < 5 || (need & this._blockSize - 1) !== 0) {
               throw new Error("Bad packet length");
             }
-            this._macInstance = createHmac(this._macSSLName, this._macKey);
+            this._macInstance = createHmac2(this._macSSLName, this._macKey);
             writeUInt32BE(BUF_INT, this.inSeqno, 0);
             this._macInstance.update(BUF_INT);
             if (this._macETM) {
@@ -57526,7 +57526,7 @@ var require_keyParser = __commonJS({
       createDecipheriv,
       createECDH,
       createHash: createHash4,
-      createHmac,
+      createHmac: createHmac2,
       createSign,
       createVerify,
       getCiphers,
@@ -57880,10 +57880,10 @@ ${formatted}-----END ${type} KEY-----`;
         return this[SYM_PUB_SSH];
       },
       equals: function equals(key) {
-        const parsed2 = parseKey(key);
-        if (parsed2 instanceof Error)
+        const parsed = parseKey(key);
+        if (parsed instanceof Error)
           return false;
-        return this.type === parsed2.type && this[SYM_PRIV_PEM] === parsed2[SYM_PRIV_PEM] && this[SYM_PUB_PEM] === parsed2[SYM_PUB_PEM] && this[SYM_PUB_SSH].equals(parsed2[SYM_PUB_SSH]);
+        return this.type === parsed.type && this[SYM_PRIV_PEM] === parsed[SYM_PRIV_PEM] && this[SYM_PUB_PEM] === parsed[SYM_PUB_PEM] && this[SYM_PUB_SSH].equals(parsed[SYM_PUB_SSH]);
       }
     };
     function OpenSSH_Private(type, comment, privPEM, pubPEM, pubSSH, algo, decrypted) {
@@ -58421,7 +58421,7 @@ ${formatted}-----END ${type} KEY-----`;
         macData.set(privBlob, p + 4);
         if (!passphrase)
           passphrase = EMPTY_PASSPHRASE;
-        const calcMAC = createHmac(
+        const calcMAC = createHmac2(
           "sha1",
           createHash4("sha1").update("putty-private-key-file-mac-key").update(passphrase).digest()
         ).update(macData).digest("hex");
@@ -69326,10 +69326,10 @@ var require_client2 = __commonJS({
         throw new TypeError("Invalid keys argument type");
       const keys = [];
       for (const key of keys_) {
-        const parsed2 = parseKey(key);
-        if (parsed2 instanceof Error)
-          throw parsed2;
-        keys.push(parsed2);
+        const parsed = parseKey(key);
+        if (parsed instanceof Error)
+          throw parsed;
+        keys.push(parsed);
       }
       if (!client.config.strictVendor || client.config.strictVendor && RE_OPENSSH.test(client._remoteVer)) {
         client._callbacks.push((had_err, data) => {
@@ -70979,10 +70979,10 @@ var require_keygen = __commonJS({
           const kdfName = Buffer.from(encrypted ? encrypted.kdfName : "none");
           const kdfOptions = encrypted ? encrypted.kdfOptions : Buffer.alloc(0);
           const blockLen = encrypted ? encrypted.cipher.blockLen : 8;
-          const parsed2 = parseDERs(keyType, pub, priv);
+          const parsed = parseDERs(keyType, pub, priv);
           const checkInt = randomBytes2(4);
           const commentBin = Buffer.from(comment);
-          const privBlobLen = 4 + 4 + parsed2.priv.length + 4 + commentBin.length;
+          const privBlobLen = 4 + 4 + parsed.priv.length + 4 + commentBin.length;
           let padding = [];
           for (let i = 1; (privBlobLen + padding.length) % blockLen; ++i)
             padding.push(i & 255);
@@ -70993,8 +70993,8 @@ var require_keygen = __commonJS({
             let pos = 0;
             privBlob.set(checkInt, pos += 0);
             privBlob.set(checkInt, pos += 4);
-            privBlob.set(parsed2.priv, pos += 4);
-            privBlob.writeUInt32BE(commentBin.length, pos += parsed2.priv.length);
+            privBlob.set(parsed.priv, pos += 4);
+            privBlob.writeUInt32BE(commentBin.length, pos += parsed.priv.length);
             privBlob.set(commentBin, pos += 4);
             privBlob.set(padding, pos += commentBin.length);
           }
@@ -71019,7 +71019,7 @@ var require_keygen = __commonJS({
           }
           const magicBytes = Buffer.from("openssh-key-v1\0");
           const privBin = Buffer.allocUnsafe(
-            magicBytes.length + 4 + cipherName.length + 4 + kdfName.length + 4 + kdfOptions.length + 4 + 4 + parsed2.pub.length + 4 + privBlob.length + extra.length
+            magicBytes.length + 4 + cipherName.length + 4 + kdfName.length + 4 + kdfOptions.length + 4 + 4 + parsed.pub.length + 4 + privBlob.length + extra.length
           );
           {
             let pos = 0;
@@ -71031,9 +71031,9 @@ var require_keygen = __commonJS({
             privBin.writeUInt32BE(kdfOptions.length, pos += kdfName.length);
             privBin.set(kdfOptions, pos += 4);
             privBin.writeUInt32BE(1, pos += kdfOptions.length);
-            privBin.writeUInt32BE(parsed2.pub.length, pos += 4);
-            privBin.set(parsed2.pub, pos += 4);
-            privBin.writeUInt32BE(privBlob.length, pos += parsed2.pub.length);
+            privBin.writeUInt32BE(parsed.pub.length, pos += 4);
+            privBin.set(parsed.pub, pos += 4);
+            privBin.writeUInt32BE(privBlob.length, pos += parsed.pub.length);
             privBin.set(privBlob, pos += 4);
             privBin.set(extra, pos += privBlob.length);
           }
@@ -71045,8 +71045,8 @@ var require_keygen = __commonJS({
             privateB64 += formatted;
           }
           {
-            const b64 = parsed2.pub.base64Slice(0, parsed2.pub.length);
-            publicB64 = `${parsed2.sshName} ${b64}${comment ? ` ${comment}` : ""}`;
+            const b64 = parsed.pub.base64Slice(0, parsed.pub.length);
+            publicB64 = `${parsed.sshName} ${b64}${comment ? ` ${comment}` : ""}`;
           }
           privateB64 += "-----END OPENSSH PRIVATE KEY-----\n";
           return {
@@ -71199,12 +71199,34 @@ var INPUT_NAMES = Object.keys(INPUT_DEFAULTS);
 // src/config/redact-url.ts
 var REDACTED = "***";
 var MIN_MASKED_CHARS = 4;
-function parsed(url) {
+function parsedWithHost(url) {
   try {
-    return new URL(url);
+    const value = new URL(url);
+    return value.host ? value : void 0;
   } catch {
     return void 0;
   }
+}
+function unparsedParts(text2) {
+  const scheme = /^[^:/?#]*:\/\//.exec(text2)?.[0] ?? "";
+  const rest = text2.slice(scheme.length);
+  const at = rest.lastIndexOf("@");
+  const userinfo = at < 0 ? "" : rest.slice(0, at);
+  const colon = userinfo.indexOf(":");
+  const afterUserinfo = rest.slice(at + 1);
+  const queryStart = afterUserinfo.search(/[?#]/);
+  const tail = queryStart < 0 ? "" : afterUserinfo.slice(queryStart);
+  const hashStart = tail.indexOf("#");
+  return {
+    scheme,
+    hasUserinfo: at >= 0,
+    address: queryStart < 0 ? afterUserinfo : afterUserinfo.slice(0, queryStart),
+    tail,
+    username: colon < 0 ? userinfo : userinfo.slice(0, colon),
+    password: colon < 0 ? "" : userinfo.slice(colon + 1),
+    search: hashStart < 0 ? tail : tail.slice(0, hashStart),
+    hash: hashStart < 0 ? "" : tail.slice(hashStart)
+  };
 }
 function redactedQuery(search) {
   if (search.length <= 1) return search;
@@ -71217,7 +71239,7 @@ function redactedQuery(search) {
   return `?${parts.join("&")}`;
 }
 function redactedUrl(url) {
-  const value = parsed(url);
+  const value = parsedWithHost(url);
   if (!value) return redactedUnparsable(url);
   if (!value.username && !value.password && !value.search && !value.hash) return url;
   const userinfo = value.username || value.password ? `${REDACTED}@` : "";
@@ -71225,9 +71247,9 @@ function redactedUrl(url) {
   return `${value.protocol}//${userinfo}${value.host}${value.pathname}${redactedQuery(value.search)}${hash}`;
 }
 function redactedUnparsable(text2) {
-  const withoutUserinfo = text2.replace(/^([^:/?#]*:\/\/)[^/?#]*@/, `$1${REDACTED}@`);
-  const query = withoutUserinfo.search(/[?#]/);
-  return query < 0 ? withoutUserinfo : `${withoutUserinfo.slice(0, query)}${withoutUserinfo[query]}${REDACTED}`;
+  const parts = unparsedParts(text2);
+  const userinfo = parts.hasUserinfo ? `${REDACTED}@` : "";
+  return `${parts.scheme}${userinfo}${parts.address}${parts.tail ? `${parts.tail[0]}${REDACTED}` : ""}`;
 }
 function decoded(text2) {
   try {
@@ -71237,8 +71259,7 @@ function decoded(text2) {
   }
 }
 function urlSecrets(url) {
-  const value = parsed(url);
-  if (!value) return [];
+  const value = parsedWithHost(url) ?? unparsedParts(url);
   const queryValues = value.search.slice(1).split("&").map((part) => part.includes("=") ? part.slice(part.indexOf("=") + 1) : part);
   const parts = [value.username, value.password, ...queryValues, value.hash.slice(1)];
   const secrets = parts.flatMap((part) => [part, decoded(part)]).filter((secret) => secret.length >= MIN_MASKED_CHARS);
@@ -71309,6 +71330,15 @@ var MIN_SWAP_BYTES = 64 * 2 ** 20;
 var MIN_SWAP_MULTIPLE = 0.1;
 var CONTROL_CHARACTER = /[\x00-\x08\x0a-\x1f\x7f]/;
 var LINE_BREAK_OR_NUL = /[\r\n\0]/;
+var URL_FORM = "an absolute http:// or https:// URL such as `https://staging.example.com/health`, with `/`, `?`, `#` and `%` in a user name or password percent-encoded (`%2F`, `%3F`, `%23`, `%25`)";
+function percentDecodes(text2) {
+  try {
+    decodeURIComponent(text2);
+    return true;
+  } catch {
+    return false;
+  }
+}
 function formatDuration(ms) {
   return ms >= 1e3 && ms % 1e3 === 0 ? `${ms / 1e3}s` : `${ms}ms`;
 }
@@ -71396,16 +71426,17 @@ var InputReader = class {
   httpUrl(name) {
     const value = this.optional(name);
     if (value === void 0) return void 0;
-    let parsed2;
+    let parsed;
     try {
-      parsed2 = new URL(value);
+      parsed = new URL(value);
     } catch {
-      parsed2 = void 0;
+      parsed = void 0;
     }
-    if (!parsed2 || !["http:", "https:"].includes(parsed2.protocol) || !parsed2.hostname) {
-      return this.reject(name, redactedUrl(value), "an absolute http:// or https:// URL such as `https://staging.example.com/health`");
+    const decodable = parsed !== void 0 && [parsed.username, parsed.password].every(percentDecodes);
+    if (!parsed || !["http:", "https:"].includes(parsed.protocol) || !parsed.hostname || !decodable) {
+      return this.reject(name, redactedUrl(value), URL_FORM);
     }
-    return parsed2.toString();
+    return parsed.toString();
   }
 };
 function parseHeaders(reader) {
@@ -72806,8 +72837,8 @@ var MAX_INT = Number.MAX_SAFE_INTEGER.toString();
 var MAX_DIGITS = MAX_INT.length;
 var stringsOrLargeNumbers = /"(?:[^"\\]|\\.)*"|-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/g;
 var noiseValueWithQuotes = /^"-?\d+n+"$/;
-var applyReviverIteratively = (parsed2, userReviver) => {
-  const rootHolder = { "": parsed2 };
+var applyReviverIteratively = (parsed, userReviver) => {
+  const rootHolder = { "": parsed };
   const stack = [{ parent: rootHolder, key: "", visited: false }];
   while (stack.length > 0) {
     const node = stack[stack.length - 1];
@@ -72875,8 +72906,8 @@ var JSONParse = (text2, reviver) => {
   } catch (error) {
     if (error instanceof RangeError) {
       const serializedData = serializeBigInts(text2);
-      const parsed2 = originalParse(serializedData);
-      return applyReviverIteratively(parsed2, reviver);
+      const parsed = originalParse(serializedData);
+      return applyReviverIteratively(parsed, reviver);
     }
     throw error;
   }
@@ -76801,9 +76832,9 @@ var SAMPLES_BEFORE = 3;
 var CONNECT_TIMEOUT_MS = 1e3;
 var BURST_ENDED = "no handshake before the burst ended";
 function rttTargetOf(url) {
-  const parsed2 = new URL(url);
-  const port = parsed2.port ? Number(parsed2.port) : parsed2.protocol === "https:" ? 443 : 80;
-  return { host: parsed2.hostname.replace(/^\[(.*)\]$/, "$1"), port };
+  const parsed = new URL(url);
+  const port = parsed.port ? Number(parsed.port) : parsed.protocol === "https:" ? 443 : 80;
+  return { host: parsed.hostname.replace(/^\[(.*)\]$/, "$1"), port };
 }
 var median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -79049,7 +79080,7 @@ function formatWait(seconds2) {
 var import_ssh2 = __toESM(require_lib3(), 1);
 
 // src/remote/host-key.ts
-import { createHash as createHash3 } from "node:crypto";
+import { createHash as createHash3, createHmac } from "node:crypto";
 function fingerprintOf(blob) {
   return `SHA256:${createHash3("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
 }
@@ -79058,13 +79089,17 @@ function keyTypeOf(blob) {
   const length = blob.readUInt32BE(0);
   return length > 0 && length <= 64 && blob.length >= 4 + length ? blob.subarray(4, 4 + length).toString("latin1") : "unknown";
 }
+function knownHostsName(settings2) {
+  const host2 = settings2.host.toLowerCase();
+  return settings2.port === 22 ? host2 : `[${host2}]:${settings2.port}`;
+}
 function hostKeyPolicy(settings2) {
   const pinned = new Set(settings2.fingerprints.map(normalizeFingerprint));
-  const known = parseKnownHosts(settings2.knownHosts);
+  const known = parseKnownHosts(settings2.knownHosts, knownHostsName(settings2));
   for (const key of known.accepted) pinned.add(fingerprintOf(key));
   const revoked = new Set(known.revoked.map(fingerprintOf));
   if (pinned.size === 0) {
-    if (!settings2.insecureSkipHostKeyCheck) throw notPinned(settings2);
+    if (!settings2.insecureSkipHostKeyCheck) throw notPinned(settings2, known);
     return { checked: false, expected: [], accepts: (blob) => !revoked.has(fingerprintOf(blob)) };
   }
   return {
@@ -79087,11 +79122,20 @@ function hostKeyMismatch(settings2, policy, presented) {
 function keyscanCommand(settings2) {
   return `ssh-keyscan -p ${settings2.port} ${settings2.host} | ssh-keygen -lf -`;
 }
-function notPinned(settings2) {
+function notPinned(settings2, known) {
   return new TargetError(
     "host-key-not-pinned",
-    `The host key of ${settings2.host} is not pinned: set \`fingerprint\` (or \`known-hosts\`) so loadgate can tell it talks to your host and not to an impostor. Get the fingerprint from a machine you trust with \`${keyscanCommand(settings2)}\` and pass the \`SHA256:\u2026\` value(s) it prints. To connect without checking (not recommended) set \`insecure-skip-host-key-check: true\`.`
+    `The host key of ${settings2.host} is not pinned: ${unmatchedKnownHosts(settings2, known)}set \`fingerprint\` (or \`known-hosts\`) so loadgate can tell it talks to your host and not to an impostor. Get the fingerprint from a machine you trust with \`${keyscanCommand(settings2)}\` and pass the \`SHA256:\u2026\` value(s) it prints. To connect without checking (not recommended) set \`insecure-skip-host-key-check: true\`.`
   );
+}
+function unmatchedKnownHosts(settings2, known) {
+  const reasons = [];
+  if (known.otherHostLines.length) reasons.push(`lines for other hosts: ${known.otherHostLines.join(", ")}`);
+  if (known.certAuthorityLines.length) {
+    reasons.push(`@cert-authority lines, not supported (give the host's own key): ${known.certAuthorityLines.join(", ")}`);
+  }
+  if (reasons.length === 0) return "";
+  return `\`known-hosts\` has no key for \`${knownHostsName(settings2)}\`, the name ssh looks this host up by (\`[host]:port\` when the port is not 22; ${reasons.join("; ")}); `;
 }
 function normalizeFingerprint(value) {
   const trimmed = value.trim();
@@ -79104,32 +79148,58 @@ function normalizeFingerprint(value) {
   }
   return `SHA256:${match[1]}`;
 }
-function parseKnownHosts(lines) {
-  const keys = { accepted: [], revoked: [] };
+var BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+function parseKnownHosts(lines, name) {
+  const keys = { accepted: [], revoked: [], otherHostLines: [], certAuthorityLines: [] };
   lines.forEach((raw, index) => {
     const line = raw.trim();
     if (line === "" || line.startsWith("#")) return;
     const fields = line.split(/\s+/);
     const marker = fields[0].startsWith("@") ? fields.shift() : void 0;
-    if (marker !== void 0 && marker !== "@revoked") {
-      throw knownHostsError(index, `${marker} lines are not supported; give the host's own keys`);
+    if (marker !== void 0 && marker !== "@revoked" && marker !== "@cert-authority") {
+      throw knownHostsError(index, `unknown marker ${marker}; expected \`@revoked\`, \`@cert-authority\` or none`);
     }
-    const typeIndex = looksLikeKeyType(fields[0]) ? 0 : 1;
-    const type = fields[typeIndex];
-    const base642 = fields[typeIndex + 1];
-    if (type === void 0 || base642 === void 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(base642)) {
+    const hostnames = isKeyOfType(fields[1], fields[0]) ? void 0 : fields.shift();
+    const [type, base642] = fields;
+    if (type === void 0 || base642 === void 0 || !BASE64.test(base642)) {
       throw knownHostsError(index, "expected `hostnames key-type base64-key`");
     }
     const blob = Buffer.from(base642, "base64");
-    if (keyTypeOf(blob) !== type) {
-      throw knownHostsError(index, `the key is not a ${type} key`);
-    }
-    (marker === "@revoked" ? keys.revoked : keys.accepted).push(blob);
+    if (keyTypeOf(blob) !== type) throw knownHostsError(index, `the key is not a ${type} key`);
+    if (marker === "@revoked") keys.revoked.push(blob);
+    else if (hostnames !== void 0 && !hostnamesMatch(hostnames, name, index)) keys.otherHostLines.push(index + 1);
+    else if (marker === "@cert-authority") keys.certAuthorityLines.push(index + 1);
+    else keys.accepted.push(blob);
   });
   return keys;
 }
-function looksLikeKeyType(field) {
-  return /^(ssh-|ecdsa-|sk-)/.test(field);
+function isKeyOfType(base642, type) {
+  return base642 !== void 0 && BASE64.test(base642) && keyTypeOf(Buffer.from(base642, "base64")) === type;
+}
+function hostnamesMatch(hostnames, name, index) {
+  if (hostnames.startsWith("|")) return hashedNameMatches(hostnames, name, index);
+  let matched = false;
+  for (const entry of hostnames.toLowerCase().split(",")) {
+    const negated = entry.startsWith("!");
+    if (!wildcardMatches(negated ? entry.slice(1) : entry, name)) continue;
+    if (negated) return false;
+    matched = true;
+  }
+  return matched;
+}
+function wildcardMatches(pattern, name) {
+  const source = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  return new RegExp(`^${source}$`, "s").test(name);
+}
+var HASHED_NAME = /^\|1\|([A-Za-z0-9+/]+={0,2})\|([A-Za-z0-9+/]+={0,2})$/;
+var SHA1_BYTES = 20;
+function hashedNameMatches(hostnames, name, index) {
+  const match = HASHED_NAME.exec(hostnames);
+  const salt = match ? Buffer.from(match[1], "base64") : void 0;
+  if (!match || salt?.length !== SHA1_BYTES) {
+    throw knownHostsError(index, "a hashed host name is `|1|salt|hash` (base64, as `ssh-keygen -H` writes it)");
+  }
+  return createHmac("sha1", salt).update(name).digest("base64") === match[2];
 }
 function knownHostsError(index, problem) {
   return new TargetError("invalid-setting", `known-hosts line ${index + 1}: ${problem}`);
@@ -80989,7 +81059,7 @@ function record2(shape) {
 var SHA = { test: /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/, described: "a hex commit sha (40 digits, 64 for SHA-256)" };
 var ISO_TIME = { test: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/, described: "an ISO time such as 2026-11-24T14:01:58.000Z" };
 var HTTP_URL = { test: /^https?:\/\/[^\s]+$/, described: "an http(s) URL" };
-var BASE64 = { test: /^[A-Za-z0-9+/]*={0,2}$/, described: "base64 text" };
+var BASE642 = { test: /^[A-Za-z0-9+/]*={0,2}$/, described: "base64 text" };
 var count2 = integer(0);
 var nullableCount = nullable(integer(0));
 var nonNegative = finite({ min: 0 });
@@ -81008,7 +81078,7 @@ var burstResult = record2({
   target: burstTarget,
   startedAt: text(64, ISO_TIME),
   durationMs: nonNegative,
-  histogram: text(REPORT_HISTOGRAM_MAX_CHARS, BASE64),
+  histogram: text(REPORT_HISTOGRAM_MAX_CHARS, BASE642),
   p50: nonNegative,
   p90: nonNegative,
   p95: nonNegative,

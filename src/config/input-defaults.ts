@@ -64,5 +64,8 @@ export const INPUT_NAMES = Object.keys(INPUT_DEFAULTS) as InputName[];
 /** Inputs whose values are credentials: masked before anything else runs, never printed. */
 export const SECRET_INPUTS: readonly InputName[] = ['key', 'passphrase', 'sudo-password', 'github-token'];
 
+/** Inputs holding a URL, whose userinfo and query values are credentials (config/redact-url.ts). */
+export const URL_INPUTS: readonly InputName[] = ['url', 'baseline-url'];
+
 /** Raw input values by name; an empty or missing value means "use the default". */
 export type RawInputs = Partial<Record<InputName, string>>;

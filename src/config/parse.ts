@@ -52,6 +52,19 @@ const MIN_SWAP_MULTIPLE = 0.1;
 const CONTROL_CHARACTER = /[\x00-\x08\x0a-\x1f\x7f]/;
 const LINE_BREAK_OR_NUL = /[\r\n\0]/;
 
+const URL_FORM =
+  'an absolute http:// or https:// URL such as `https://staging.example.com/health`, ' +
+  'with `/`, `?`, `#` and `%` in a user name or password percent-encoded (`%2F`, `%3F`, `%23`, `%25`)';
+
+function percentDecodes(text: string): boolean {
+  try {
+    decodeURIComponent(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** `1500` → `1.5s`, `100` → `100ms`, `0.001` → `0.001ms`. */
 function formatDuration(ms: number): string {
   return ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
@@ -163,8 +176,10 @@ class InputReader {
     } catch {
       parsed = undefined;
     }
-    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || !parsed.hostname) {
-      return this.reject(name, redactedUrl(value), 'an absolute http:// or https:// URL such as `https://staging.example.com/health`');
+    // The load engine's url.parse percent-decodes the userinfo, and throws on a `%` without two hex digits.
+    const decodable = parsed !== undefined && [parsed.username, parsed.password].every(percentDecodes);
+    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || !parsed.hostname || !decodable) {
+      return this.reject(name, redactedUrl(value), URL_FORM);
     }
     return parsed.toString();
   }

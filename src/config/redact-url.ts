@@ -12,12 +12,42 @@ export const REDACTED = '***';
  */
 const MIN_MASKED_CHARS = 4;
 
-function parsed(url: string): URL | undefined {
+/** A URL with a host: its userinfo, query and fragment are where the parser found them. */
+function parsedWithHost(url: string): URL | undefined {
   try {
-    return new URL(url);
+    const value = new URL(url);
+    return value.host ? value : undefined;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Text that is no URL with a host, split where a URL's parts would be. The userinfo runs to the
+ * last `@`: a password holding `/`, `?` or `#` ends the authority early for a parser, which then
+ * fails (`https://deploy:pa/ss@host`) or finds no host (`deploy:pass@host`, scheme `deploy:`).
+ * The query and fragment start at the first `?` or `#` after it.
+ */
+function unparsedParts(text: string) {
+  const scheme = /^[^:/?#]*:\/\//.exec(text)?.[0] ?? '';
+  const rest = text.slice(scheme.length);
+  const at = rest.lastIndexOf('@');
+  const userinfo = at < 0 ? '' : rest.slice(0, at);
+  const colon = userinfo.indexOf(':');
+  const afterUserinfo = rest.slice(at + 1);
+  const queryStart = afterUserinfo.search(/[?#]/);
+  const tail = queryStart < 0 ? '' : afterUserinfo.slice(queryStart);
+  const hashStart = tail.indexOf('#');
+  return {
+    scheme,
+    hasUserinfo: at >= 0,
+    address: queryStart < 0 ? afterUserinfo : afterUserinfo.slice(0, queryStart),
+    tail,
+    username: colon < 0 ? userinfo : userinfo.slice(0, colon),
+    password: colon < 0 ? '' : userinfo.slice(colon + 1),
+    search: hashStart < 0 ? tail : tail.slice(0, hashStart),
+    hash: hashStart < 0 ? '' : tail.slice(hashStart),
+  };
 }
 
 /** `a=1&token` → `a=***&***`: every value, and a bare part (often a token itself). */
@@ -41,7 +71,7 @@ function redactedQuery(search: string): string {
  * match). Text that is not a URL is cut where a URL's secrets would start.
  */
 export function redactedUrl(url: string): string {
-  const value = parsed(url);
+  const value = parsedWithHost(url);
   if (!value) return redactedUnparsable(url);
   if (!value.username && !value.password && !value.search && !value.hash) return url;
   const userinfo = value.username || value.password ? `${REDACTED}@` : '';
@@ -51,9 +81,9 @@ export function redactedUrl(url: string): string {
 
 /** A rejected input is echoed: whatever could be userinfo or a query goes. */
 function redactedUnparsable(text: string): string {
-  const withoutUserinfo = text.replace(/^([^:/?#]*:\/\/)[^/?#]*@/, `$1${REDACTED}@`);
-  const query = withoutUserinfo.search(/[?#]/);
-  return query < 0 ? withoutUserinfo : `${withoutUserinfo.slice(0, query)}${withoutUserinfo[query]}${REDACTED}`;
+  const parts = unparsedParts(text);
+  const userinfo = parts.hasUserinfo ? `${REDACTED}@` : '';
+  return `${parts.scheme}${userinfo}${parts.address}${parts.tail ? `${parts.tail[0]}${REDACTED}` : ''}`;
 }
 
 function decoded(text: string): string {
@@ -67,11 +97,11 @@ function decoded(text: string): string {
 /**
  * The substrings of `url` to register with the runner's masker (`core.setSecret`) and to cut
  * from error messages: user and password, each query value, the fragment; as written and
- * percent-decoded. Empty for a URL without any.
+ * percent-decoded. Text that is not a URL gives what would be those parts, so a URL refused as
+ * malformed is masked too. Empty for a URL without any.
  */
 export function urlSecrets(url: string): string[] {
-  const value = parsed(url);
-  if (!value) return [];
+  const value = parsedWithHost(url) ?? unparsedParts(url);
   const queryValues = value.search
     .slice(1)
     .split('&')

@@ -100,6 +100,27 @@ describe('the bundle run like the runner runs it (Node 24, INPUT_* env, output f
     assert.doesNotMatch(run.stdout + run.stderr, /Error: .*\n\s+at /, 'no stack trace');
   });
 
+  it('refuses a url it cannot use without printing its password anywhere but ::add-mask:: (issue 25)', async () => {
+    const before = target.requests;
+    const urls = {
+      url: 'https://deploy:hunter2/xyz@staging.example.com/api',
+      'baseline-url': target.url.replace('http://', 'http://deploy:hun%zzter2@'),
+    };
+    const run = await runBundle({ inputs: { ...inputs, ...urls }, eventName: 'pull_request', event: PULL_REQUEST });
+    assert.equal(run.code, 1);
+    assert.match(
+      run.stdout,
+      /::error::Invalid input:.*input `url`: got "https:\/\/\*\*\*@staging\.example\.com\/api"; expected an absolute/,
+    );
+    assert.match(run.stdout, /input `baseline-url`: got "http:\/\/\*\*\*@127\.0\.0\.1:\d+\/"; expected an absolute/);
+    assert.match(run.summary, /input `url`: got "https:\/\/\*\*\*@staging\.example\.com\/api"/);
+    // The runner unescapes `%25` in a command back to `%`.
+    for (const password of ['hunter2/xyz', 'hun%25zzter2']) assert.ok(run.stdout.includes(`\n::add-mask::${password}\n`), password);
+    const shown = `${run.stdout.replace(/^::add-mask::.*$/gm, '')}${run.stderr}${run.summary}`;
+    assert.doesNotMatch(shown, /hunter2|hun%(25)?zz/);
+    assert.equal(target.requests, before, 'no HTTP traffic');
+  });
+
   it('refuses values that used to be accepted and misbehave, all at once, before any request (issue 13)', async () => {
     const before = target.requests;
     const bad = {

@@ -51,6 +51,35 @@ describe('parseInputs: credentials in inputs', { timeout: 10_000 }, () => {
     assert.doesNotMatch(message, /hunter2|deploy|SECRETKEY|0TH3RTOKEN/);
   });
 
+  it('refuses a URL whose password ends its authority early, echoing it without the password (issue 25)', () => {
+    const message = problemsOf({
+      url: 'https://deploy:hunter2/xyz@staging.example.com/api',
+      'baseline-url': 'deploy:hunter2@main.example.com/api?token=0TH3RTOKEN',
+    });
+    assert.match(
+      message,
+      /input `url`: got "https:\/\/\*\*\*@staging\.example\.com\/api"; expected an absolute http:\/\/ or https:\/\/ URL .*percent-encoded \(`%2F`/,
+    );
+    assert.match(message, /input `baseline-url`: got "\*\*\*@main\.example\.com\/api\?\*\*\*"; expected an absolute http/);
+    assert.doesNotMatch(message, /hunter2|deploy|0TH3RTOKEN/);
+  });
+
+  it('refuses userinfo the load engine cannot percent-decode, before any traffic (issue 25)', () => {
+    for (const [url, shown] of [
+      ['https://deploy:hun%zzter2@staging.example.com/api', 'https://***@staging.example.com/api'],
+      ['http://de%ploy@127.0.0.1:8080/x?api_key=SECRETKEY', 'http://***@127.0.0.1:8080/x?api_key=***'],
+    ]) {
+      for (const name of ['url', 'baseline-url'] as const) {
+        const message = problemsOf({ [name]: url });
+        assert.ok(message.includes(`input \`${name}\`: got "${shown}"; expected an absolute http`), message);
+        assert.match(message, /`%` in a user name or password percent-encoded/);
+        assert.doesNotMatch(message, /hun|ploy|SECRETKEY/);
+      }
+    }
+    // Elsewhere in the URL a stray `%` reaches the server as written, which is the server's to judge.
+    assert.equal(parseInputs({ url: 'http://127.0.0.1:8080/a%zz?q=%zz' }).kind, 'measure');
+  });
+
   it('never echoes a header line it rejects: the line may be the credential', () => {
     const message = problemsOf({ headers: 'Bearer eyJhbGciOiJIUzI1NiJ9.s3cr3t' });
     assert.match(message, /input `headers`: line 1 is not `Name: value`/);

@@ -33,6 +33,14 @@ describe('redactedUrl: what of a target URL may be shown', { timeout: 10_000 }, 
     assert.equal(redactedUrl('https://user:pa ss@/nohost'), 'https://***@/nohost');
     assert.equal(redactedUrl('not a url'), 'not a url');
   });
+
+  it('takes the userinfo to the last `@` of text that is no URL with a host (issue 25)', () => {
+    // A `/` in the password ends the authority for a parser: the port is then `hunter2` and invalid.
+    assert.equal(redactedUrl('https://deploy:hunter2/xyz@staging.example.com/api'), 'https://***@staging.example.com/api');
+    assert.equal(redactedUrl('https://deploy:hun?ter#2@staging.example.com/api?k=v'), 'https://***@staging.example.com/api?***');
+    // Without `//` the user name parses as a scheme and the rest as a path, with no host.
+    assert.equal(redactedUrl('deploy:hunter2@staging.example.com/api'), '***@staging.example.com/api');
+  });
 });
 
 describe('urlSecrets: what the runner must mask', { timeout: 10_000 }, () => {
@@ -41,6 +49,17 @@ describe('urlSecrets: what the runner must mask', { timeout: 10_000 }, () => {
     for (const secret of ['de%40ploy', 'de@ploy', 'hun%20ter2', 'hun ter2', 'SE%2BCRET', 'SE+CRET', 'token']) {
       assert.ok(secrets.includes(secret), `${secret} in ${JSON.stringify(secrets)}`);
     }
+  });
+
+  it('lists what would be user, password and query values of text that does not parse (issue 25)', () => {
+    assert.deepEqual(urlSecrets('https://deploy:hunter2/xyz@staging.example.com/api?api_key=SECRETKEY#frag'), [
+      'deploy',
+      'hunter2/xyz',
+      'SECRETKEY',
+      'frag',
+    ]);
+    assert.deepEqual(urlSecrets('deploy:hun%20ter2@staging.example.com/api'), ['deploy', 'hun%20ter2', 'hun ter2']);
+    assert.deepEqual(urlSecrets('not a url'), []);
   });
 
   it('leaves out parts too short to mask without blanking the log', () => {

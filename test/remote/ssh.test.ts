@@ -8,6 +8,7 @@ import type { RemoteHost } from '../../src/remote/remote-host.ts';
 import { connectTarget } from '../../src/remote/ssh.ts';
 import { TargetError, type TargetErrorCode } from '../../src/remote/target-error.ts';
 import { assertNoSecrets, captureLog, type CapturedLog } from '../support/capture-log.ts';
+import { hashedKnownHosts } from '../support/known-hosts.ts';
 import { startSshd, type Sshd } from '../support/sshd.ts';
 
 const PASSPHRASE = 'correct horse battery staple 7';
@@ -111,9 +112,29 @@ describe('connectTarget against a real sshd', { timeout: 120_000 }, () => {
     assert.ok(sshd.hostKeyFingerprints.includes(host.hostKeyFingerprint));
   });
 
-  test('known_hosts lines pin the key', async () => {
-    const host = await connect({ fingerprints: [], knownHosts: ['# scanned today', ...sshd.knownHostsLines] });
-    assert.ok(sshd.hostKeyFingerprints.includes(host.hostKeyFingerprint));
+  test('known_hosts lines pin the key under [host]:port, hashed, or a matching pattern', async () => {
+    const keys = sshd.knownHostsLines.map((line) => line.split(' ').slice(1).join(' '));
+    for (const knownHosts of [
+      ['# scanned today', ...sshd.knownHostsLines],
+      hashedKnownHosts(sshd.knownHostsLines),
+      keys.map((key) => `other.example.com,[127.0.0.*]:${sshd.port} ${key}`),
+    ]) {
+      const host = await connect({ fingerprints: [], knownHosts });
+      assert.ok(sshd.hostKeyFingerprints.includes(host.hostKeyFingerprint), knownHosts.join('\n'));
+    }
+  });
+
+  test('known_hosts lines of this key under another name pin nothing, before any connection (issue 25)', async () => {
+    const keys = sshd.knownHostsLines.map((line) => line.split(' ').slice(1).join(' '));
+    const connections = () => sshd.log().split('Connection from').length;
+    const connectionsBefore = connections();
+    // Another host, and this host without its port: ssh looks a non-22 port up as `[host]:port`.
+    const knownHosts = [...keys.map((key) => `[localhost]:${sshd.port} ${key}`), ...keys.map((key) => `127.0.0.1 ${key}`)];
+    const message = await refused({ fingerprints: [], knownHosts }, 'host-key-not-pinned');
+    assert.ok(message.includes(`\`known-hosts\` has no key for \`[127.0.0.1]:${sshd.port}\``), message);
+    assert.match(message, /lines for other hosts: 1, 2, 3, 4/);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(connections(), connectionsBefore, 'sshd saw no connection');
   });
 
   test('a different host key stops before logging in, showing expected and presented fingerprints', async () => {
@@ -137,7 +158,9 @@ describe('connectTarget against a real sshd', { timeout: 120_000 }, () => {
       assert.match(attempt, /Connection from 127\.0\.0\.1/);
       assert.doesNotMatch(attempt, /publickey|Starting session/);
 
-      const viaKnownHosts = await refused({ fingerprints: [], knownHosts: other.knownHostsLines }, 'host-key-mismatch');
+      // The other server's keys, listed under this server's name.
+      const otherKeys = other.knownHostsLines.map((line) => line.replace(/^\S+/, `[127.0.0.1]:${sshd.port}`));
+      const viaKnownHosts = await refused({ fingerprints: [], knownHosts: otherKeys }, 'host-key-mismatch');
       assert.ok(viaKnownHosts.includes(other.hostKeyFingerprint));
     } finally {
       await other.stop();
