@@ -71881,8 +71881,8 @@ var Context = class {
   }
   get repo() {
     if (process.env.GITHUB_REPOSITORY) {
-      const [owner, repo] = process.env.GITHUB_REPOSITORY.split("/");
-      return { owner, repo };
+      const [owner2, repo] = process.env.GITHUB_REPOSITORY.split("/");
+      return { owner: owner2, repo };
     }
     if (this.payload.repository) {
       return {
@@ -76527,17 +76527,17 @@ function baselineFilePath(key) {
   if (slug === key && slug !== "") return `loadgate/${key}.json`;
   return `loadgate/${slug || "key"}-${createHash2("sha256").update(key).digest("hex").slice(0, 8)}.json`;
 }
-function createBranchStore({ github, owner, repo, branch, log, maxAttempts = 5 }) {
-  const where = (path) => `${path} on branch ${branch} of ${owner}/${repo}`;
+function createBranchStore({ github, owner: owner2, repo, branch, log, maxAttempts = 5 }) {
+  const where = (path) => `${path} on branch ${branch} of ${owner2}/${repo}`;
   function refused(action, error, permission) {
     return new Error(
-      `${action} the baseline on branch ${branch} of ${owner}/${repo} was refused (${httpStatus(error)}: ${githubMessage(error)}): the job needs \`permissions: ${permission}\`. Pull request runs only read the baseline; give \`contents: write\` to the workflow that runs on the default branch.`
+      `${action} the baseline on branch ${branch} of ${owner2}/${repo} was refused (${httpStatus(error)}: ${githubMessage(error)}): the job needs \`permissions: ${permission}\`. Pull request runs only read the baseline; give \`contents: write\` to the workflow that runs on the default branch.`
     );
   }
   async function readFile3(path) {
     let data;
     try {
-      ({ data } = await github.rest.repos.getContent({ owner, repo, path, ref: branch }));
+      ({ data } = await github.rest.repos.getContent({ owner: owner2, repo, path, ref: branch }));
     } catch (error) {
       if (httpStatus(error) === 404) return void 0;
       if (httpStatus(error) === 403) throw refused("Reading", error, "contents: read");
@@ -76550,7 +76550,7 @@ function createBranchStore({ github, owner, repo, branch, log, maxAttempts = 5 }
   async function readBlob(path, sha) {
     let data;
     try {
-      ({ data } = await github.rest.git.getBlob({ owner, repo, file_sha: sha }));
+      ({ data } = await github.rest.git.getBlob({ owner: owner2, repo, file_sha: sha }));
     } catch (error) {
       if (httpStatus(error) === 403) throw refused("Reading", error, "contents: read");
       const status = httpStatus(error) ?? "no answer";
@@ -76563,25 +76563,25 @@ function createBranchStore({ github, owner, repo, branch, log, maxAttempts = 5 }
   }
   async function ensureBranch() {
     try {
-      await github.rest.git.getRef({ owner, repo, ref: `heads/${branch}` });
+      await github.rest.git.getRef({ owner: owner2, repo, ref: `heads/${branch}` });
       return;
     } catch (error) {
       if (httpStatus(error) !== 404) throw error;
     }
     try {
       const tree = await github.rest.git.createTree({
-        owner,
+        owner: owner2,
         repo,
         tree: [{ path: "README.md", mode: "100644", type: "blob", content: BRANCH_README }]
       });
       const commit = await github.rest.git.createCommit({
-        owner,
+        owner: owner2,
         repo,
         message: "loadgate: start the baseline branch",
         tree: tree.data.sha,
         parents: []
       });
-      await github.rest.git.createRef({ owner, repo, ref: `refs/heads/${branch}`, sha: commit.data.sha });
+      await github.rest.git.createRef({ owner: owner2, repo, ref: `refs/heads/${branch}`, sha: commit.data.sha });
       log.info(`Created branch ${branch} for the loadgate baseline.`);
     } catch (error) {
       if (httpStatus(error) === 422 && /already exists/i.test(githubMessage(error))) return;
@@ -76605,7 +76605,7 @@ function createBranchStore({ github, owner, repo, branch, log, maxAttempts = 5 }
         const updated = appendRun(current?.document ?? emptyDocument(), key, run2);
         try {
           await github.rest.repos.createOrUpdateFileContents({
-            owner,
+            owner: owner2,
             repo,
             path,
             branch,
@@ -76647,17 +76647,17 @@ function createFileStore(path, { lockWaitMs = 3e4, staleLockMs = 6e4 } = {}) {
     return parseDocument(text2, `baseline file ${path}`);
   }
   async function lock() {
-    const owner = { pid: process.pid, host: hostname(), token: randomBytes(8).toString("hex") };
+    const owner2 = { pid: process.pid, host: hostname(), token: randomBytes(8).toString("hex") };
     const deadline = Date.now() + lockWaitMs;
     for (; ; ) {
       try {
         const handle = await open(lockPath, "wx", 420);
         try {
-          await handle.writeFile(JSON.stringify(owner));
+          await handle.writeFile(JSON.stringify(owner2));
         } finally {
           await handle.close();
         }
-        return owner;
+        return owner2;
       } catch (error) {
         if (error.code !== "EEXIST") throw error;
       }
@@ -76699,9 +76699,9 @@ function createFileStore(path, { lockWaitMs = 3e4, staleLockMs = 6e4 } = {}) {
     if (await readFile(aside, "utf8") !== judgedText) await link(aside, lockPath).catch(() => void 0);
     await rm(aside, { force: true });
   }
-  async function unlock(owner) {
+  async function unlock(owner2) {
     const current = await readLock();
-    if (current?.owner?.token === owner.token) await rm(lockPath, { force: true });
+    if (current?.owner?.token === owner2.token) await rm(lockPath, { force: true });
   }
   return {
     location: `file ${path}`,
@@ -76710,7 +76710,7 @@ function createFileStore(path, { lockWaitMs = 3e4, staleLockMs = 6e4 } = {}) {
     },
     async append(key, run2) {
       await mkdir(dirname(absolute), { recursive: true });
-      const owner = await lock();
+      const owner2 = await lock();
       try {
         const updated = appendRun(await load(), key, run2);
         const temporary = `${absolute}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
@@ -76722,7 +76722,7 @@ function createFileStore(path, { lockWaitMs = 3e4, staleLockMs = 6e4 } = {}) {
           throw error;
         }
       } finally {
-        await unlock(owner);
+        await unlock(owner2);
       }
     }
   };
@@ -76759,15 +76759,15 @@ function openBaselineStore(settings2, context3, log) {
     case "file":
       return createFileStore(settings2.baseline.path);
     case "branch": {
-      const [owner, repo] = context3.repository?.split("/") ?? [];
+      const [owner2, repo] = context3.repository?.split("/") ?? [];
       const token = settings2.report.githubToken;
-      if (!owner || !repo || !token) {
+      if (!owner2 || !repo || !token) {
         throw new Error(
           "baseline-store `branch` needs GITHUB_REPOSITORY and `github-token` (it runs inside GitHub Actions); outside Actions use `baseline-store: file`."
         );
       }
       const github = createGitHubClient({ token, apiUrl: context3.apiUrl, log });
-      return createBranchStore({ github, owner, repo, branch: settings2.baseline.branch, log });
+      return createBranchStore({ github, owner: owner2, repo, branch: settings2.baseline.branch, log });
     }
   }
 }
@@ -79379,20 +79379,29 @@ var SshTarget = class {
     return this.elevationProbe;
   }
   async probeSudo() {
-    const channel = await this.openChannel(remoteCommand("true", "sudo"));
+    const passwordless = await this.trySudo("sudo");
+    if (passwordless.code === 0) return "sudo";
+    let refusal = passwordless.stderr;
+    if (/password is required/.test(refusal) && this.settings.sudoPassword) {
+      const withPassword = await this.trySudo("sudo-with-password");
+      if (withPassword.code === 0) return "sudo-with-password";
+      refusal = withPassword.stderr;
+    }
+    this.throwIfSudoRefused(refusal);
+    throw new TargetError(
+      "command-failed",
+      `sudo does not work for ${this.settings.username} on ${this.settings.host}: ${this.scrub(refusal.trim())}`
+    );
+  }
+  /** `true` through sudo: its exit code and what sudo said. */
+  async trySudo(elevation) {
+    const channel = await this.openChannel(remoteCommand("true", elevation));
     const stderr = [];
     channel.stderr.on("data", (chunk) => stderr.push(chunk));
     channel.resume();
     const code = exitCodeOf(channel);
-    channel.end();
-    if (await code === 0) return "sudo";
-    const message = Buffer.concat(stderr).toString("utf8");
-    if (/password is required/.test(message) && this.settings.sudoPassword) return "sudo-with-password";
-    this.throwIfSudoRefused(message);
-    throw new TargetError(
-      "command-failed",
-      `sudo does not work for ${this.settings.username} on ${this.settings.host}: ${this.scrub(message.trim())}`
-    );
+    channel.end(this.stdinFor(elevation, void 0));
+    return { code: await code, stderr: Buffer.concat(stderr).toString("utf8") };
   }
   throwIfSudoRefused(stderr) {
     const { username, host: host2 } = this.settings;
@@ -79557,15 +79566,51 @@ function planSwap(state, path, requiredBytes, facts) {
         do: "refuse",
         reason: `${path} exists and is not a swap file; loadgate never overwrites it. Choose another \`swap-path\`, or remove the file.`
       };
-    case "swap-file":
-      if (isEnough(facts.sizeBytes, requiredBytes)) return { do: "activate" };
+    case "swap-file": {
+      const refusal = foreignFile(path, facts.file) ?? unsafeParent(path, facts.parents);
+      if (refusal) return { do: "refuse", reason: refusal };
+      if (isEnough(facts.sizeBytes, requiredBytes)) return { do: "activate", file: facts.file };
       return roomFor(path, requiredBytes, facts.freeBytes + facts.sizeBytes) ?? { do: "create", bytes: requiredBytes, replaceExisting: true };
-    case "absent":
-      if (!facts.directoryExists) {
-        return { do: "refuse", reason: `the directory of ${path} does not exist on the target; choose another \`swap-path\`.` };
-      }
+    }
+    case "absent": {
+      const refusal = unsafeParent(path, facts.parents);
+      if (refusal) return { do: "refuse", reason: refusal };
       return roomFor(path, requiredBytes, facts.freeBytes) ?? { do: "create", bytes: requiredBytes, replaceExisting: false };
+    }
   }
+}
+function foreignFile(path, file) {
+  if (file.uid !== 0) {
+    return `${path} belongs to ${owner(file)}, not root: swap there would put root's memory in a file that account can read, and fstab would activate whatever it puts there at every boot. loadgate activates only a swap file root owns; remove it (loadgate then creates its own), or choose another \`swap-path\`.`;
+  }
+  if (file.links !== 1) {
+    return `${path} has ${file.links} names (hard links), so it may be reached from a directory others can use; loadgate activates only a swap file with one name. Remove the other names or the file, or choose another \`swap-path\`.`;
+  }
+  return void 0;
+}
+function unsafeParent(path, parents) {
+  const others = `another account could put its own file at ${path} for root to activate (now, or from fstab at every boot)`;
+  const choose = "Choose a `swap-path` in directories only root can write, like /swapfile.";
+  for (const parent of parents) {
+    switch (parent.type) {
+      case "absent":
+        return `the directory of ${path} does not exist on the target; choose another \`swap-path\`.`;
+      case "other":
+        return `${parent.path} is not a directory on the target; choose another \`swap-path\`.`;
+      case "symlink":
+        return `${parent.path} is a symbolic link: give \`swap-path\` without symlinks, so that loadgate checks the directories it really uses.`;
+      case "directory":
+        if (parent.uid !== 0) return `the directory ${parent.path} belongs to ${owner(parent)}, not root: ${others}. ${choose}`;
+        if ((parent.mode & 18) !== 0) {
+          const mode = parent.mode.toString(8).padStart(4, "0");
+          return `the directory ${parent.path} is writable by ${parent.mode & 2 ? "everyone" : "its group"} (mode ${mode}): ${others}. ${choose}`;
+        }
+    }
+  }
+  return void 0;
+}
+function owner(entry) {
+  return /^[A-Za-z0-9_][A-Za-z0-9._-]{0,31}$/.test(entry.user) ? `${entry.user} (uid ${entry.uid})` : `uid ${entry.uid}`;
 }
 function roomFor(path, bytes, availableBytes) {
   if (availableBytes >= bytes + FREE_DISK_MARGIN_BYTES) return void 0;
@@ -79628,7 +79673,7 @@ async function ensureSwap(host2, settings2, log, options = {}) {
   }
   let createdWith;
   if (plan.do === "activate") {
-    await run(host2, `chmod 600 ${shellQuote(path)} && swapon ${shellQuote(path)}`, `activating the existing swap file ${path}`);
+    await activateExisting(host2, path, plan.file, before);
   } else {
     if (plan.replaceExisting) await run(host2, `rm -f ${shellQuote(path)}`, `removing the smaller, unused swap file ${path}`);
     createdWith = await createSwapFile(host2, path, plan.bytes);
@@ -79650,28 +79695,43 @@ async function ensureSwap(host2, settings2, log, options = {}) {
 }
 async function probePath(host2, path) {
   const file = shellQuote(path);
-  const directory = shellQuote(path.slice(0, path.lastIndexOf("/")) || "/");
+  const parentPaths = path.split("/").slice(1, -1).map((_, index, segments) => `/${segments.slice(0, index + 1).join("/")}`);
+  const directory = shellQuote(parentPaths.at(-1) ?? "/");
   const script = [
+    `for d in / ${parentPaths.map(shellQuote).join(" ")}; do`,
+    `  if [ -e "$d" ] || [ -L "$d" ]; then echo "parent=$d $(stat -c '%u %a %U %F' -- "$d")"; else echo "parent=$d absent"; break; fi`,
+    "done",
     `if [ -L ${file} ]; then echo kind=symlink`,
     `elif [ -f ${file} ]; then`,
-    `  echo kind=file; echo size=$(stat -c %s ${file})`,
+    `  echo kind=file; echo size=$(stat -c %s ${file}); echo file=$(stat -c '%d:%i %u %h %U' -- ${file})`,
     `  echo signature=$(dd if=${file} bs=1 skip=$(($(getconf PAGESIZE) - 10)) count=10 2>/dev/null | tr -dc A-Z0-9)`,
     `elif [ -e ${file} ]; then echo kind=not-a-file`,
     "else echo kind=absent; fi",
-    `if [ -d ${directory} ]; then echo directory=yes; echo free=$(df -Pk ${directory} | awk 'NR == 2 { print $4 }'); fi`
+    `if [ -d ${directory} ]; then echo free=$(df -Pk ${directory} | awk 'NR == 2 { print $4 }'); fi`
   ].join("\n");
-  const facts = parseFacts((await run(host2, script, `looking at ${path}`)).stdout);
+  const stdout = (await run(host2, script, `looking at ${path}`)).stdout;
+  const facts = parseFacts(stdout);
+  const parents = stdout.split("\n").filter((line) => line.startsWith("parent=")).map((line) => parseParent(line.slice("parent=".length)));
   const freeBytes = Number(facts.get("free") ?? 0) * 1024;
   switch (facts.get("kind")) {
     case "symlink":
-      return { kind: "symlink" };
+      return { parents, kind: "symlink" };
     case "not-a-file":
-      return { kind: "not-a-file" };
+      return { parents, kind: "not-a-file" };
     case "file":
-      return facts.get("signature") === "SWAPSPACE2" ? { kind: "swap-file", sizeBytes: Number(facts.get("size")), freeBytes } : { kind: "other-file" };
+      return facts.get("signature") === "SWAPSPACE2" ? { parents, kind: "swap-file", sizeBytes: Number(facts.get("size")), freeBytes, file: parseFile(facts.get("file") ?? "") } : { parents, kind: "other-file" };
     default:
-      return { kind: "absent", directoryExists: facts.get("directory") === "yes", freeBytes };
+      return { parents, kind: "absent", freeBytes };
   }
+}
+function parseParent(line) {
+  const [path = "", uid = "", mode = "", user = "", ...type] = line.split(" ");
+  const kind = uid === "absent" ? "absent" : { directory: "directory", "symbolic link": "symlink" }[type.join(" ")];
+  return { path, type: kind ?? "other", uid: Number(uid), user, mode: Number.parseInt(mode, 8) };
+}
+function parseFile(line) {
+  const [identity = "", uid = "", links = "", user = ""] = line.split(" ");
+  return { identity, uid: Number(uid), links: Number(links), user };
 }
 function parseFacts(stdout) {
   return new Map(
@@ -79712,11 +79772,41 @@ async function addFstabLine(host2, path, fstab) {
   ].join("\n");
   return (await run(host2, script, `adding ${path} to ${fstab}`)).stdout.includes("added");
 }
+var CHANGED_BEFORE_USE = 76;
+var REPLACED_DURING_USE = 77;
+async function activateExisting(host2, path, approved, before) {
+  const file = shellQuote(path);
+  const unchanged = `[ "$(stat -c '%d:%i %u %h' -- ${file} 2>/dev/null)" = ${shellQuote(`${approved.identity} ${approved.uid} ${approved.links}`)} ]`;
+  const listed = `awk -v path=${file} 'NR > 1 && $1 == path { found = 1 } END { exit !found }' /proc/swaps`;
+  const script = [
+    `${unchanged} || exit ${CHANGED_BEFORE_USE}`,
+    `chmod 600 ${file} && swapon ${file} || exit`,
+    `{ ${unchanged} && ${listed}; } || { swapoff ${file}; exit ${REPLACED_DURING_USE}; }`
+  ].join("\n");
+  const result = await host2.exec(script, { sudo: true });
+  if (result.code === CHANGED_BEFORE_USE) {
+    throw new SwapError(
+      "swap-refused",
+      `swap: ${path} changed after loadgate checked it (another file, owner or number of names); nothing was activated. Run again to have it checked anew.`,
+      before
+    );
+  }
+  if (result.code === REPLACED_DURING_USE) {
+    throw new SwapError(
+      "swap-refused",
+      `swap: ${path} was replaced while swapon opened it, so loadgate ran swapoff on it. Something on the target is changing that file as root: check /proc/swaps and what writes its directory.`,
+      before
+    );
+  }
+  if (result.code !== 0) throw failed(`activating the existing swap file ${path}`, result);
+}
 async function run(host2, script, doing) {
   const result = await host2.exec(script, { sudo: true });
-  if (result.code !== 0)
-    throw new TargetError("command-failed", `swap: failed ${doing}: ${lastLine(result.stderr) || `exit ${result.code}`}`);
+  if (result.code !== 0) throw failed(doing, result);
   return result;
+}
+function failed(doing, result) {
+  return new TargetError("command-failed", `swap: failed ${doing}: ${lastLine(result.stderr) || `exit ${result.code}`}`);
 }
 function lastLine(text2) {
   return text2.trim().split("\n").at(-1) ?? "";
@@ -79937,9 +80027,9 @@ function figureOf(bursts, metric) {
   return from.length ? median2(from.map((b) => b[metric])) : void 0;
 }
 function pooledErrors(bursts) {
-  const failed = bursts.reduce((sum2, b) => sum2 + b.non2xx + b.errors + b.timeouts, 0);
-  const requests = bursts.reduce((sum2, b) => sum2 + b.ok, failed);
-  return { rate: requests > 0 ? failed / requests : 0, failed, requests };
+  const failed2 = bursts.reduce((sum2, b) => sum2 + b.non2xx + b.errors + b.timeouts, 0);
+  const requests = bursts.reduce((sum2, b) => sum2 + b.ok, failed2);
+  return { rate: requests > 0 ? failed2 / requests : 0, failed: failed2, requests };
 }
 function historySource(comparable, limit) {
   return { kind: "history", window: baselineWindow(comparable, limit) };
@@ -80094,7 +80184,7 @@ function infoRow(metric, view, candidate) {
   };
 }
 function errorRateRow(view, candidate, gate) {
-  const { rate, failed, requests } = pooledErrors(candidate);
+  const { rate, failed: failed2, requests } = pooledErrors(candidate);
   const over = rate > gate.maxErrorRate;
   return {
     metric: "errorRate",
@@ -80102,7 +80192,7 @@ function errorRateRow(view, candidate, gate) {
     current: rate,
     limit: `\u2264 ${plainPercent(gate.maxErrorRate)}`,
     status: over ? "regression" : "ok",
-    reasoning: `${count(failed)} of ${count(requests)} requests failed (${plainPercent(rate)}, limit ${plainPercent(gate.maxErrorRate)})`,
+    reasoning: `${count(failed2)} of ${count(requests)} requests failed (${plainPercent(rate)}, limit ${plainPercent(gate.maxErrorRate)})`,
     phrase: over ? `error rate ${plainPercent(rate)} over the ${plainPercent(gate.maxErrorRate)} limit` : void 0
   };
 }
@@ -80573,12 +80663,12 @@ async function measureAndDecide(settings2, baseline, target, log) {
   });
 }
 function warnOfFailedProbes(bursts, log) {
-  const failed = bursts.reduce((sum2, burst) => sum2 + (burst.rtt?.failed ?? 0), 0);
-  if (failed > 0) {
+  const failed2 = bursts.reduce((sum2, burst) => sum2 + (burst.rtt?.failed ?? 0), 0);
+  if (failed2 > 0) {
     const probes = bursts.reduce((sum2, burst) => sum2 + (burst.rtt ? burst.rtt.failed + burst.rtt.samples : 0), 0);
     const why = bursts.find((burst) => burst.rtt?.failure)?.rtt?.failure;
     log.warning(
-      `network RTT probe: ${failed} of ${probes} handshakes during the bursts failed (${why}); bursts without an RTT are judged end to end`
+      `network RTT probe: ${failed2} of ${probes} handshakes during the bursts failed (${why}); bursts without an RTT are judged end to end`
     );
   }
   return bursts;
@@ -80866,10 +80956,10 @@ function latencyTable(report, columnTitle = "This run") {
   });
   const network2 = report.network;
   if (network2 && (network2.rttMs !== void 0 || network2.failedProbes > 0)) {
-    const failed = network2.failedProbes > 0 ? `\u26A0\uFE0F ${network2.failedProbes} of ${network2.probes} probes failed` : STATUS_TEXT.info;
+    const failed2 = network2.failedProbes > 0 ? `\u26A0\uFE0F ${network2.failedProbes} of ${network2.probes} probes failed` : STATUS_TEXT.info;
     const before = network2.historyRttMs === void 0 ? "\u2014" : milliseconds(network2.historyRttMs);
     const current = network2.rttMs === void 0 ? "\u2014" : milliseconds(network2.rttMs);
-    rows.push(["network RTT", before, current, ...hasService ? ["\u2014"] : [], "\u2014", "\u2014", failed]);
+    rows.push(["network RTT", before, current, ...hasService ? ["\u2014"] : [], "\u2014", "\u2014", failed2]);
   }
   const speed = report.hostSpeed;
   if (speed) {

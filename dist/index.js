@@ -72376,8 +72376,8 @@ var Context = class {
   }
   get repo() {
     if (process.env.GITHUB_REPOSITORY) {
-      const [owner, repo] = process.env.GITHUB_REPOSITORY.split("/");
-      return { owner, repo };
+      const [owner2, repo] = process.env.GITHUB_REPOSITORY.split("/");
+      return { owner: owner2, repo };
     }
     if (this.payload.repository) {
       return {
@@ -77022,17 +77022,17 @@ function baselineFilePath(key) {
   if (slug === key && slug !== "") return `loadgate/${key}.json`;
   return `loadgate/${slug || "key"}-${createHash2("sha256").update(key).digest("hex").slice(0, 8)}.json`;
 }
-function createBranchStore({ github, owner, repo, branch, log, maxAttempts = 5 }) {
-  const where = (path) => `${path} on branch ${branch} of ${owner}/${repo}`;
+function createBranchStore({ github, owner: owner2, repo, branch, log, maxAttempts = 5 }) {
+  const where = (path) => `${path} on branch ${branch} of ${owner2}/${repo}`;
   function refused2(action, error2, permission) {
     return new Error(
-      `${action} the baseline on branch ${branch} of ${owner}/${repo} was refused (${httpStatus(error2)}: ${githubMessage(error2)}): the job needs \`permissions: ${permission}\`. Pull request runs only read the baseline; give \`contents: write\` to the workflow that runs on the default branch.`
+      `${action} the baseline on branch ${branch} of ${owner2}/${repo} was refused (${httpStatus(error2)}: ${githubMessage(error2)}): the job needs \`permissions: ${permission}\`. Pull request runs only read the baseline; give \`contents: write\` to the workflow that runs on the default branch.`
     );
   }
   async function readFile3(path) {
     let data;
     try {
-      ({ data } = await github.rest.repos.getContent({ owner, repo, path, ref: branch }));
+      ({ data } = await github.rest.repos.getContent({ owner: owner2, repo, path, ref: branch }));
     } catch (error2) {
       if (httpStatus(error2) === 404) return void 0;
       if (httpStatus(error2) === 403) throw refused2("Reading", error2, "contents: read");
@@ -77045,7 +77045,7 @@ function createBranchStore({ github, owner, repo, branch, log, maxAttempts = 5 }
   async function readBlob(path, sha) {
     let data;
     try {
-      ({ data } = await github.rest.git.getBlob({ owner, repo, file_sha: sha }));
+      ({ data } = await github.rest.git.getBlob({ owner: owner2, repo, file_sha: sha }));
     } catch (error2) {
       if (httpStatus(error2) === 403) throw refused2("Reading", error2, "contents: read");
       const status = httpStatus(error2) ?? "no answer";
@@ -77058,25 +77058,25 @@ function createBranchStore({ github, owner, repo, branch, log, maxAttempts = 5 }
   }
   async function ensureBranch() {
     try {
-      await github.rest.git.getRef({ owner, repo, ref: `heads/${branch}` });
+      await github.rest.git.getRef({ owner: owner2, repo, ref: `heads/${branch}` });
       return;
     } catch (error2) {
       if (httpStatus(error2) !== 404) throw error2;
     }
     try {
       const tree = await github.rest.git.createTree({
-        owner,
+        owner: owner2,
         repo,
         tree: [{ path: "README.md", mode: "100644", type: "blob", content: BRANCH_README }]
       });
       const commit = await github.rest.git.createCommit({
-        owner,
+        owner: owner2,
         repo,
         message: "loadgate: start the baseline branch",
         tree: tree.data.sha,
         parents: []
       });
-      await github.rest.git.createRef({ owner, repo, ref: `refs/heads/${branch}`, sha: commit.data.sha });
+      await github.rest.git.createRef({ owner: owner2, repo, ref: `refs/heads/${branch}`, sha: commit.data.sha });
       log.info(`Created branch ${branch} for the loadgate baseline.`);
     } catch (error2) {
       if (httpStatus(error2) === 422 && /already exists/i.test(githubMessage(error2))) return;
@@ -77100,7 +77100,7 @@ function createBranchStore({ github, owner, repo, branch, log, maxAttempts = 5 }
         const updated = appendRun(current?.document ?? emptyDocument(), key, run3);
         try {
           await github.rest.repos.createOrUpdateFileContents({
-            owner,
+            owner: owner2,
             repo,
             path,
             branch,
@@ -77142,17 +77142,17 @@ function createFileStore(path, { lockWaitMs = 3e4, staleLockMs = 6e4 } = {}) {
     return parseDocument(text2, `baseline file ${path}`);
   }
   async function lock() {
-    const owner = { pid: process.pid, host: hostname(), token: randomBytes(8).toString("hex") };
+    const owner2 = { pid: process.pid, host: hostname(), token: randomBytes(8).toString("hex") };
     const deadline = Date.now() + lockWaitMs;
     for (; ; ) {
       try {
         const handle = await open2(lockPath, "wx", 420);
         try {
-          await handle.writeFile(JSON.stringify(owner));
+          await handle.writeFile(JSON.stringify(owner2));
         } finally {
           await handle.close();
         }
-        return owner;
+        return owner2;
       } catch (error2) {
         if (error2.code !== "EEXIST") throw error2;
       }
@@ -77194,9 +77194,9 @@ function createFileStore(path, { lockWaitMs = 3e4, staleLockMs = 6e4 } = {}) {
     if (await readFile(aside, "utf8") !== judgedText) await link(aside, lockPath).catch(() => void 0);
     await rm2(aside, { force: true });
   }
-  async function unlock(owner) {
+  async function unlock(owner2) {
     const current = await readLock();
-    if (current?.owner?.token === owner.token) await rm2(lockPath, { force: true });
+    if (current?.owner?.token === owner2.token) await rm2(lockPath, { force: true });
   }
   return {
     location: `file ${path}`,
@@ -77205,7 +77205,7 @@ function createFileStore(path, { lockWaitMs = 3e4, staleLockMs = 6e4 } = {}) {
     },
     async append(key, run3) {
       await mkdir2(dirname(absolute), { recursive: true });
-      const owner = await lock();
+      const owner2 = await lock();
       try {
         const updated = appendRun(await load(), key, run3);
         const temporary = `${absolute}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
@@ -77217,7 +77217,7 @@ function createFileStore(path, { lockWaitMs = 3e4, staleLockMs = 6e4 } = {}) {
           throw error2;
         }
       } finally {
-        await unlock(owner);
+        await unlock(owner2);
       }
     }
   };
@@ -77254,15 +77254,15 @@ function openBaselineStore(settings2, context3, log) {
     case "file":
       return createFileStore(settings2.baseline.path);
     case "branch": {
-      const [owner, repo] = context3.repository?.split("/") ?? [];
+      const [owner2, repo] = context3.repository?.split("/") ?? [];
       const token = settings2.report.githubToken;
-      if (!owner || !repo || !token) {
+      if (!owner2 || !repo || !token) {
         throw new Error(
           "baseline-store `branch` needs GITHUB_REPOSITORY and `github-token` (it runs inside GitHub Actions); outside Actions use `baseline-store: file`."
         );
       }
       const github = createGitHubClient({ token, apiUrl: context3.apiUrl, log });
-      return createBranchStore({ github, owner, repo, branch: settings2.baseline.branch, log });
+      return createBranchStore({ github, owner: owner2, repo, branch: settings2.baseline.branch, log });
     }
   }
 }
@@ -79882,20 +79882,29 @@ var SshTarget = class {
     return this.elevationProbe;
   }
   async probeSudo() {
-    const channel = await this.openChannel(remoteCommand("true", "sudo"));
+    const passwordless = await this.trySudo("sudo");
+    if (passwordless.code === 0) return "sudo";
+    let refusal = passwordless.stderr;
+    if (/password is required/.test(refusal) && this.settings.sudoPassword) {
+      const withPassword = await this.trySudo("sudo-with-password");
+      if (withPassword.code === 0) return "sudo-with-password";
+      refusal = withPassword.stderr;
+    }
+    this.throwIfSudoRefused(refusal);
+    throw new TargetError(
+      "command-failed",
+      `sudo does not work for ${this.settings.username} on ${this.settings.host}: ${this.scrub(refusal.trim())}`
+    );
+  }
+  /** `true` through sudo: its exit code and what sudo said. */
+  async trySudo(elevation) {
+    const channel = await this.openChannel(remoteCommand("true", elevation));
     const stderr = [];
     channel.stderr.on("data", (chunk) => stderr.push(chunk));
     channel.resume();
     const code = exitCodeOf(channel);
-    channel.end();
-    if (await code === 0) return "sudo";
-    const message = Buffer.concat(stderr).toString("utf8");
-    if (/password is required/.test(message) && this.settings.sudoPassword) return "sudo-with-password";
-    this.throwIfSudoRefused(message);
-    throw new TargetError(
-      "command-failed",
-      `sudo does not work for ${this.settings.username} on ${this.settings.host}: ${this.scrub(message.trim())}`
-    );
+    channel.end(this.stdinFor(elevation, void 0));
+    return { code: await code, stderr: Buffer.concat(stderr).toString("utf8") };
   }
   throwIfSudoRefused(stderr) {
     const { username, host: host2 } = this.settings;
@@ -80060,15 +80069,51 @@ function planSwap(state, path, requiredBytes, facts) {
         do: "refuse",
         reason: `${path} exists and is not a swap file; loadgate never overwrites it. Choose another \`swap-path\`, or remove the file.`
       };
-    case "swap-file":
-      if (isEnough(facts.sizeBytes, requiredBytes)) return { do: "activate" };
+    case "swap-file": {
+      const refusal = foreignFile(path, facts.file) ?? unsafeParent(path, facts.parents);
+      if (refusal) return { do: "refuse", reason: refusal };
+      if (isEnough(facts.sizeBytes, requiredBytes)) return { do: "activate", file: facts.file };
       return roomFor(path, requiredBytes, facts.freeBytes + facts.sizeBytes) ?? { do: "create", bytes: requiredBytes, replaceExisting: true };
-    case "absent":
-      if (!facts.directoryExists) {
-        return { do: "refuse", reason: `the directory of ${path} does not exist on the target; choose another \`swap-path\`.` };
-      }
+    }
+    case "absent": {
+      const refusal = unsafeParent(path, facts.parents);
+      if (refusal) return { do: "refuse", reason: refusal };
       return roomFor(path, requiredBytes, facts.freeBytes) ?? { do: "create", bytes: requiredBytes, replaceExisting: false };
+    }
   }
+}
+function foreignFile(path, file) {
+  if (file.uid !== 0) {
+    return `${path} belongs to ${owner(file)}, not root: swap there would put root's memory in a file that account can read, and fstab would activate whatever it puts there at every boot. loadgate activates only a swap file root owns; remove it (loadgate then creates its own), or choose another \`swap-path\`.`;
+  }
+  if (file.links !== 1) {
+    return `${path} has ${file.links} names (hard links), so it may be reached from a directory others can use; loadgate activates only a swap file with one name. Remove the other names or the file, or choose another \`swap-path\`.`;
+  }
+  return void 0;
+}
+function unsafeParent(path, parents) {
+  const others = `another account could put its own file at ${path} for root to activate (now, or from fstab at every boot)`;
+  const choose = "Choose a `swap-path` in directories only root can write, like /swapfile.";
+  for (const parent of parents) {
+    switch (parent.type) {
+      case "absent":
+        return `the directory of ${path} does not exist on the target; choose another \`swap-path\`.`;
+      case "other":
+        return `${parent.path} is not a directory on the target; choose another \`swap-path\`.`;
+      case "symlink":
+        return `${parent.path} is a symbolic link: give \`swap-path\` without symlinks, so that loadgate checks the directories it really uses.`;
+      case "directory":
+        if (parent.uid !== 0) return `the directory ${parent.path} belongs to ${owner(parent)}, not root: ${others}. ${choose}`;
+        if ((parent.mode & 18) !== 0) {
+          const mode = parent.mode.toString(8).padStart(4, "0");
+          return `the directory ${parent.path} is writable by ${parent.mode & 2 ? "everyone" : "its group"} (mode ${mode}): ${others}. ${choose}`;
+        }
+    }
+  }
+  return void 0;
+}
+function owner(entry) {
+  return /^[A-Za-z0-9_][A-Za-z0-9._-]{0,31}$/.test(entry.user) ? `${entry.user} (uid ${entry.uid})` : `uid ${entry.uid}`;
 }
 function roomFor(path, bytes, availableBytes) {
   if (availableBytes >= bytes + FREE_DISK_MARGIN_BYTES) return void 0;
@@ -80131,7 +80176,7 @@ async function ensureSwap(host2, settings2, log, options = {}) {
   }
   let createdWith;
   if (plan.do === "activate") {
-    await run(host2, `chmod 600 ${shellQuote(path)} && swapon ${shellQuote(path)}`, `activating the existing swap file ${path}`);
+    await activateExisting(host2, path, plan.file, before);
   } else {
     if (plan.replaceExisting) await run(host2, `rm -f ${shellQuote(path)}`, `removing the smaller, unused swap file ${path}`);
     createdWith = await createSwapFile(host2, path, plan.bytes);
@@ -80153,28 +80198,43 @@ async function ensureSwap(host2, settings2, log, options = {}) {
 }
 async function probePath(host2, path) {
   const file = shellQuote(path);
-  const directory = shellQuote(path.slice(0, path.lastIndexOf("/")) || "/");
+  const parentPaths = path.split("/").slice(1, -1).map((_, index, segments) => `/${segments.slice(0, index + 1).join("/")}`);
+  const directory = shellQuote(parentPaths.at(-1) ?? "/");
   const script = [
+    `for d in / ${parentPaths.map(shellQuote).join(" ")}; do`,
+    `  if [ -e "$d" ] || [ -L "$d" ]; then echo "parent=$d $(stat -c '%u %a %U %F' -- "$d")"; else echo "parent=$d absent"; break; fi`,
+    "done",
     `if [ -L ${file} ]; then echo kind=symlink`,
     `elif [ -f ${file} ]; then`,
-    `  echo kind=file; echo size=$(stat -c %s ${file})`,
+    `  echo kind=file; echo size=$(stat -c %s ${file}); echo file=$(stat -c '%d:%i %u %h %U' -- ${file})`,
     `  echo signature=$(dd if=${file} bs=1 skip=$(($(getconf PAGESIZE) - 10)) count=10 2>/dev/null | tr -dc A-Z0-9)`,
     `elif [ -e ${file} ]; then echo kind=not-a-file`,
     "else echo kind=absent; fi",
-    `if [ -d ${directory} ]; then echo directory=yes; echo free=$(df -Pk ${directory} | awk 'NR == 2 { print $4 }'); fi`
+    `if [ -d ${directory} ]; then echo free=$(df -Pk ${directory} | awk 'NR == 2 { print $4 }'); fi`
   ].join("\n");
-  const facts = parseFacts((await run(host2, script, `looking at ${path}`)).stdout);
+  const stdout = (await run(host2, script, `looking at ${path}`)).stdout;
+  const facts = parseFacts(stdout);
+  const parents = stdout.split("\n").filter((line) => line.startsWith("parent=")).map((line) => parseParent(line.slice("parent=".length)));
   const freeBytes = Number(facts.get("free") ?? 0) * 1024;
   switch (facts.get("kind")) {
     case "symlink":
-      return { kind: "symlink" };
+      return { parents, kind: "symlink" };
     case "not-a-file":
-      return { kind: "not-a-file" };
+      return { parents, kind: "not-a-file" };
     case "file":
-      return facts.get("signature") === "SWAPSPACE2" ? { kind: "swap-file", sizeBytes: Number(facts.get("size")), freeBytes } : { kind: "other-file" };
+      return facts.get("signature") === "SWAPSPACE2" ? { parents, kind: "swap-file", sizeBytes: Number(facts.get("size")), freeBytes, file: parseFile(facts.get("file") ?? "") } : { parents, kind: "other-file" };
     default:
-      return { kind: "absent", directoryExists: facts.get("directory") === "yes", freeBytes };
+      return { parents, kind: "absent", freeBytes };
   }
+}
+function parseParent(line) {
+  const [path = "", uid = "", mode = "", user = "", ...type] = line.split(" ");
+  const kind = uid === "absent" ? "absent" : { directory: "directory", "symbolic link": "symlink" }[type.join(" ")];
+  return { path, type: kind ?? "other", uid: Number(uid), user, mode: Number.parseInt(mode, 8) };
+}
+function parseFile(line) {
+  const [identity = "", uid = "", links = "", user = ""] = line.split(" ");
+  return { identity, uid: Number(uid), links: Number(links), user };
 }
 function parseFacts(stdout) {
   return new Map(
@@ -80215,11 +80275,41 @@ async function addFstabLine(host2, path, fstab) {
   ].join("\n");
   return (await run(host2, script, `adding ${path} to ${fstab}`)).stdout.includes("added");
 }
+var CHANGED_BEFORE_USE = 76;
+var REPLACED_DURING_USE = 77;
+async function activateExisting(host2, path, approved, before) {
+  const file = shellQuote(path);
+  const unchanged = `[ "$(stat -c '%d:%i %u %h' -- ${file} 2>/dev/null)" = ${shellQuote(`${approved.identity} ${approved.uid} ${approved.links}`)} ]`;
+  const listed = `awk -v path=${file} 'NR > 1 && $1 == path { found = 1 } END { exit !found }' /proc/swaps`;
+  const script = [
+    `${unchanged} || exit ${CHANGED_BEFORE_USE}`,
+    `chmod 600 ${file} && swapon ${file} || exit`,
+    `{ ${unchanged} && ${listed}; } || { swapoff ${file}; exit ${REPLACED_DURING_USE}; }`
+  ].join("\n");
+  const result = await host2.exec(script, { sudo: true });
+  if (result.code === CHANGED_BEFORE_USE) {
+    throw new SwapError(
+      "swap-refused",
+      `swap: ${path} changed after loadgate checked it (another file, owner or number of names); nothing was activated. Run again to have it checked anew.`,
+      before
+    );
+  }
+  if (result.code === REPLACED_DURING_USE) {
+    throw new SwapError(
+      "swap-refused",
+      `swap: ${path} was replaced while swapon opened it, so loadgate ran swapoff on it. Something on the target is changing that file as root: check /proc/swaps and what writes its directory.`,
+      before
+    );
+  }
+  if (result.code !== 0) throw failed(`activating the existing swap file ${path}`, result);
+}
 async function run(host2, script, doing) {
   const result = await host2.exec(script, { sudo: true });
-  if (result.code !== 0)
-    throw new TargetError("command-failed", `swap: failed ${doing}: ${lastLine(result.stderr) || `exit ${result.code}`}`);
+  if (result.code !== 0) throw failed(doing, result);
   return result;
+}
+function failed(doing, result) {
+  return new TargetError("command-failed", `swap: failed ${doing}: ${lastLine(result.stderr) || `exit ${result.code}`}`);
 }
 function lastLine(text2) {
   return text2.trim().split("\n").at(-1) ?? "";
@@ -80440,9 +80530,9 @@ function figureOf(bursts, metric) {
   return from.length ? median2(from.map((b) => b[metric])) : void 0;
 }
 function pooledErrors(bursts) {
-  const failed = bursts.reduce((sum2, b) => sum2 + b.non2xx + b.errors + b.timeouts, 0);
-  const requests = bursts.reduce((sum2, b) => sum2 + b.ok, failed);
-  return { rate: requests > 0 ? failed / requests : 0, failed, requests };
+  const failed2 = bursts.reduce((sum2, b) => sum2 + b.non2xx + b.errors + b.timeouts, 0);
+  const requests = bursts.reduce((sum2, b) => sum2 + b.ok, failed2);
+  return { rate: requests > 0 ? failed2 / requests : 0, failed: failed2, requests };
 }
 function historySource(comparable, limit) {
   return { kind: "history", window: baselineWindow(comparable, limit) };
@@ -80597,7 +80687,7 @@ function infoRow(metric, view, candidate) {
   };
 }
 function errorRateRow(view, candidate, gate) {
-  const { rate, failed, requests } = pooledErrors(candidate);
+  const { rate, failed: failed2, requests } = pooledErrors(candidate);
   const over = rate > gate.maxErrorRate;
   return {
     metric: "errorRate",
@@ -80605,7 +80695,7 @@ function errorRateRow(view, candidate, gate) {
     current: rate,
     limit: `\u2264 ${plainPercent(gate.maxErrorRate)}`,
     status: over ? "regression" : "ok",
-    reasoning: `${count(failed)} of ${count(requests)} requests failed (${plainPercent(rate)}, limit ${plainPercent(gate.maxErrorRate)})`,
+    reasoning: `${count(failed2)} of ${count(requests)} requests failed (${plainPercent(rate)}, limit ${plainPercent(gate.maxErrorRate)})`,
     phrase: over ? `error rate ${plainPercent(rate)} over the ${plainPercent(gate.maxErrorRate)} limit` : void 0
   };
 }
@@ -81076,12 +81166,12 @@ async function measureAndDecide(settings2, baseline, target, log) {
   });
 }
 function warnOfFailedProbes(bursts, log) {
-  const failed = bursts.reduce((sum2, burst) => sum2 + (burst.rtt?.failed ?? 0), 0);
-  if (failed > 0) {
+  const failed2 = bursts.reduce((sum2, burst) => sum2 + (burst.rtt?.failed ?? 0), 0);
+  if (failed2 > 0) {
     const probes = bursts.reduce((sum2, burst) => sum2 + (burst.rtt ? burst.rtt.failed + burst.rtt.samples : 0), 0);
     const why = bursts.find((burst) => burst.rtt?.failure)?.rtt?.failure;
     log.warning(
-      `network RTT probe: ${failed} of ${probes} handshakes during the bursts failed (${why}); bursts without an RTT are judged end to end`
+      `network RTT probe: ${failed2} of ${probes} handshakes during the bursts failed (${why}); bursts without an RTT are judged end to end`
     );
   }
   return bursts;
@@ -81555,10 +81645,10 @@ function latencyTable(report, columnTitle = "This run") {
   });
   const network2 = report.network;
   if (network2 && (network2.rttMs !== void 0 || network2.failedProbes > 0)) {
-    const failed = network2.failedProbes > 0 ? `\u26A0\uFE0F ${network2.failedProbes} of ${network2.probes} probes failed` : STATUS_TEXT.info;
+    const failed2 = network2.failedProbes > 0 ? `\u26A0\uFE0F ${network2.failedProbes} of ${network2.probes} probes failed` : STATUS_TEXT.info;
     const before = network2.historyRttMs === void 0 ? "\u2014" : milliseconds(network2.historyRttMs);
     const current = network2.rttMs === void 0 ? "\u2014" : milliseconds(network2.rttMs);
-    rows.push(["network RTT", before, current, ...hasService ? ["\u2014"] : [], "\u2014", "\u2014", failed]);
+    rows.push(["network RTT", before, current, ...hasService ? ["\u2014"] : [], "\u2014", "\u2014", failed2]);
   }
   const speed = report.hostSpeed;
   if (speed) {
@@ -81902,12 +81992,12 @@ function forbiddenWarning(error2, readOnlyForkToken) {
   return `${opening} The token may not write pull request comments: ${permission}; on pull requests from forks the token is read-only anyway, so ${forkPattern}. ${unaffected}`;
 }
 async function upsertComment(options) {
-  const { github, owner, repo, issueNumber, mode, isRegression, log } = options;
+  const { github, owner: owner2, repo, issueNumber, mode, isRegression, log } = options;
   if (mode === "never") return { action: "skipped" };
   const marker = commentMarker(options.name);
   try {
     const login = await ownLogin(github);
-    const comments = await github.paginate(github.rest.issues.listComments, { owner, repo, issue_number: issueNumber, per_page: 100 });
+    const comments = await github.paginate(github.rest.issues.listComments, { owner: owner2, repo, issue_number: issueNumber, per_page: 100 });
     const ours = comments.filter((comment) => comment.user?.login === login && comment.body?.startsWith(marker));
     if (ours.length > 1) log.debug(`${ours.length} comments carry ${marker}; updating the oldest (${ours[0].html_url}).`);
     const existing = ours[0];
@@ -81921,12 +82011,12 @@ async function upsertComment(options) {
     const text2 = fitCommentBody(body);
     if (text2.length < body.length) log.warning(`The report was cut to fit GitHub's ${COMMENT_CHAR_LIMIT}-character comment limit.`);
     if (existing) {
-      const updated = await github.rest.issues.updateComment({ owner, repo, comment_id: existing.id, body: text2 });
+      const updated = await github.rest.issues.updateComment({ owner: owner2, repo, comment_id: existing.id, body: text2 });
       const action = resolved ? "resolved" : "updated";
       log.info(`Pull request comment ${action}: ${updated.data.html_url}`);
       return { action, url: updated.data.html_url };
     }
-    const created = await github.rest.issues.createComment({ owner, repo, issue_number: issueNumber, body: text2 });
+    const created = await github.rest.issues.createComment({ owner: owner2, repo, issue_number: issueNumber, body: text2 });
     log.info(`Pull request comment created: ${created.data.html_url}`);
     return { action: "created", url: created.data.html_url };
   } catch (error2) {
@@ -82375,8 +82465,8 @@ async function postComment(report, settings2, context3, pullRequest, log) {
     log.info(`No pull request in this ${context3.eventName} run: no comment posted; the report is in the job summary.`);
     return "";
   }
-  const [owner, repo] = context3.repository?.split("/") ?? [];
-  if (!owner || !repo || !settings2.githubToken) {
+  const [owner2, repo] = context3.repository?.split("/") ?? [];
+  if (!owner2 || !repo || !settings2.githubToken) {
     log.warning("No PR comment: `github-token` or GITHUB_REPOSITORY is missing.");
     return "";
   }
@@ -82384,7 +82474,7 @@ async function postComment(report, settings2, context3, pullRequest, log) {
   const marker = commentMarker(report.name);
   const result = await upsertComment({
     github,
-    owner,
+    owner: owner2,
     repo,
     issueNumber: pullRequest.number,
     name: report.name,
@@ -82435,21 +82525,21 @@ async function pullRequestOfWorkflowRun(report, settings2, context3, log) {
   if (settings2.comment === "never") return void 0;
   const run3 = triggeringRunOf(context3);
   const number = reportedPullRequest(report, run3);
-  const [owner, repo] = context3.repository?.split("/") ?? [];
-  if (!owner || !repo || !settings2.githubToken) {
+  const [owner2, repo] = context3.repository?.split("/") ?? [];
+  if (!owner2 || !repo || !settings2.githubToken) {
     throw refused("`github-token` or GITHUB_REPOSITORY is missing, so no pull request can be looked up");
   }
   const github = createGitHubClient({ token: settings2.githubToken, apiUrl: context3.apiUrl, log });
   const built = [];
   try {
-    await github.paginate(github.rest.pulls.list, { owner, repo, state: "open", per_page: 100 }, (response, done) => {
+    await github.paginate(github.rest.pulls.list, { owner: owner2, repo, state: "open", per_page: 100 }, (response, done) => {
       built.push(...pullRequestsBuiltBy(run3, response.data));
       if (built.includes(number)) done();
       return [];
     });
   } catch (error2) {
     const answer = `${httpStatus(error2) ?? "no answer"}: ${githubMessage(error2)}`;
-    throw refused(`listing the open pull requests of ${owner}/${repo} failed (${answer}); the job needs \`pull-requests: write\``);
+    throw refused(`listing the open pull requests of ${owner2}/${repo} failed (${answer}); the job needs \`pull-requests: write\``);
   }
   const where = `commit ${run3.headSha} of ${run3.headRepository.fullName}`;
   if (built.includes(number)) return { number, readOnlyForkToken: false };

@@ -221,20 +221,32 @@ class SshTarget implements RemoteHost {
   }
 
   private async probeSudo(): Promise<Elevation> {
-    const channel = await this.openChannel(remoteCommand('true', 'sudo'));
+    const passwordless = await this.trySudo('sudo');
+    if (passwordless.code === 0) return 'sudo';
+    let refusal = passwordless.stderr;
+    // The password is tried here, once, with stdin closed after it: a command that keeps stdin
+    // open (the lock, the sampler) would leave a refused `sudo -S` asking again until it timed out.
+    if (/password is required/.test(refusal) && this.settings.sudoPassword) {
+      const withPassword = await this.trySudo('sudo-with-password');
+      if (withPassword.code === 0) return 'sudo-with-password';
+      refusal = withPassword.stderr;
+    }
+    this.throwIfSudoRefused(refusal);
+    throw new TargetError(
+      'command-failed',
+      `sudo does not work for ${this.settings.username} on ${this.settings.host}: ${this.scrub(refusal.trim())}`,
+    );
+  }
+
+  /** `true` through sudo: its exit code and what sudo said. */
+  private async trySudo(elevation: Elevation): Promise<{ code: number | null; stderr: string }> {
+    const channel = await this.openChannel(remoteCommand('true', elevation));
     const stderr: Buffer[] = [];
     channel.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
     channel.resume();
     const code = exitCodeOf(channel);
-    channel.end();
-    if ((await code) === 0) return 'sudo';
-    const message = Buffer.concat(stderr).toString('utf8');
-    if (/password is required/.test(message) && this.settings.sudoPassword) return 'sudo-with-password';
-    this.throwIfSudoRefused(message);
-    throw new TargetError(
-      'command-failed',
-      `sudo does not work for ${this.settings.username} on ${this.settings.host}: ${this.scrub(message.trim())}`,
-    );
+    channel.end(this.stdinFor(elevation, undefined));
+    return { code: await code, stderr: Buffer.concat(stderr).toString('utf8') };
   }
 
   private throwIfSudoRefused(stderr: string): void {

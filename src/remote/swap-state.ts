@@ -69,15 +69,34 @@ export function isEnough(activeBytes: number, requiredBytes: number): boolean {
   return activeBytes + HEADER_SLACK_BYTES >= requiredBytes;
 }
 
-/** What is at `swap-path` on the target, as the probe found it. */
-export type PathFacts =
-  | { kind: 'absent'; directoryExists: boolean; freeBytes: number }
-  | { kind: 'swap-file'; sizeBytes: number; freeBytes: number }
-  | { kind: 'other-file' | 'symlink' | 'not-a-file' };
+/** A directory on the way to `swap-path`, from / down, as the probe found it. */
+export interface ParentDirectory {
+  path: string;
+  type: 'directory' | 'symlink' | 'absent' | 'other';
+  uid: number;
+  /** The owner's name, as the target reported it. */
+  user: string;
+  mode: number;
+}
+
+/** The file at `swap-path`: its owner, its number of names, and which file it is (`device:inode`). */
+export interface ExistingFile {
+  uid: number;
+  user: string;
+  links: number;
+  identity: string;
+}
+
+/** What is at `swap-path` on the target, as the probe found it; `parents` from / down to its directory. */
+export type PathFacts = { parents: ParentDirectory[] } & (
+  | { kind: 'absent'; freeBytes: number }
+  | { kind: 'swap-file'; sizeBytes: number; freeBytes: number; file: ExistingFile }
+  | { kind: 'other-file' | 'symlink' | 'not-a-file' }
+);
 
 export type SwapPlan =
   | { do: 'nothing' }
-  | { do: 'activate' }
+  | { do: 'activate'; file: ExistingFile }
   | { do: 'create'; bytes: number; replaceExisting: boolean }
   | { do: 'refuse'; reason: string };
 
@@ -104,17 +123,71 @@ export function planSwap(state: SwapState, path: string, requiredBytes: number, 
         do: 'refuse',
         reason: `${path} exists and is not a swap file; loadgate never overwrites it. Choose another \`swap-path\`, or remove the file.`,
       };
-    case 'swap-file':
-      if (isEnough(facts.sizeBytes, requiredBytes)) return { do: 'activate' };
+    case 'swap-file': {
+      const refusal = foreignFile(path, facts.file) ?? unsafeParent(path, facts.parents);
+      if (refusal) return { do: 'refuse', reason: refusal };
+      if (isEnough(facts.sizeBytes, requiredBytes)) return { do: 'activate', file: facts.file };
       return (
         roomFor(path, requiredBytes, facts.freeBytes + facts.sizeBytes) ?? { do: 'create', bytes: requiredBytes, replaceExisting: true }
       );
-    case 'absent':
-      if (!facts.directoryExists) {
-        return { do: 'refuse', reason: `the directory of ${path} does not exist on the target; choose another \`swap-path\`.` };
-      }
+    }
+    case 'absent': {
+      const refusal = unsafeParent(path, facts.parents);
+      if (refusal) return { do: 'refuse', reason: refusal };
       return roomFor(path, requiredBytes, facts.freeBytes) ?? { do: 'create', bytes: requiredBytes, replaceExisting: false };
+    }
   }
+}
+
+/** Root's swapped-out memory goes into the file: only a file of root's, with no other name, may hold it. */
+function foreignFile(path: string, file: ExistingFile): string | undefined {
+  if (file.uid !== 0) {
+    return (
+      `${path} belongs to ${owner(file)}, not root: swap there would put root's memory in a file that account can read, ` +
+      'and fstab would activate whatever it puts there at every boot. loadgate activates only a swap file root owns; ' +
+      'remove it (loadgate then creates its own), or choose another `swap-path`.'
+    );
+  }
+  if (file.links !== 1) {
+    return (
+      `${path} has ${file.links} names (hard links), so it may be reached from a directory others can use; loadgate ` +
+      'activates only a swap file with one name. Remove the other names or the file, or choose another `swap-path`.'
+    );
+  }
+  return undefined;
+}
+
+/**
+ * The file at `swap-path` is root's only if no other account can rename it away or put another
+ * in its place, now or before a boot reads fstab: every directory from / down must be a real
+ * directory of root's that only root may write (a sticky /tmp still lets anyone take a free name).
+ * Checked from / down, each directory already checked keeps the next one in place.
+ */
+function unsafeParent(path: string, parents: ParentDirectory[]): string | undefined {
+  const others = `another account could put its own file at ${path} for root to activate (now, or from fstab at every boot)`;
+  const choose = 'Choose a `swap-path` in directories only root can write, like /swapfile.';
+  for (const parent of parents) {
+    switch (parent.type) {
+      case 'absent':
+        return `the directory of ${path} does not exist on the target; choose another \`swap-path\`.`;
+      case 'other':
+        return `${parent.path} is not a directory on the target; choose another \`swap-path\`.`;
+      case 'symlink':
+        return `${parent.path} is a symbolic link: give \`swap-path\` without symlinks, so that loadgate checks the directories it really uses.`;
+      case 'directory':
+        if (parent.uid !== 0) return `the directory ${parent.path} belongs to ${owner(parent)}, not root: ${others}. ${choose}`;
+        if ((parent.mode & 0o022) !== 0) {
+          const mode = parent.mode.toString(8).padStart(4, '0');
+          return `the directory ${parent.path} is writable by ${parent.mode & 0o002 ? 'everyone' : 'its group'} (mode ${mode}): ${others}. ${choose}`;
+        }
+    }
+  }
+  return undefined;
+}
+
+/** The owner as `name (uid N)`; a name that does not look like a user name is the target's text, not shown. */
+function owner(entry: { uid: number; user: string }): string {
+  return /^[A-Za-z0-9_][A-Za-z0-9._-]{0,31}$/.test(entry.user) ? `${entry.user} (uid ${entry.uid})` : `uid ${entry.uid}`;
 }
 
 function roomFor(path: string, bytes: number, availableBytes: number): SwapPlan | undefined {

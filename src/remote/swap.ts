@@ -1,13 +1,24 @@
 // The target's swap: read it, check it against `swap-size`, or make it so at `swap-path` the way
-// an operator would (fallocate or dd, chmod 600, mkswap, swapon, one fstab line).
+// an operator would (fallocate or dd, chmod 600, mkswap, swapon, one fstab line), and only where
+// no other account can put its own file for root to swap to: an existing file must be root's.
 
 import type { SwapMode, SwapSettings } from '../config/settings.ts';
 import { isSwapFilePath, SWAP_PATH_FORM } from '../config/validators.ts';
 import type { Log } from '../log.ts';
 import { formatBytes } from '../units.ts';
-import type { RemoteHost } from './remote-host.ts';
+import type { ExecResult, RemoteHost } from './remote-host.ts';
 import { shellQuote, validateAbsolutePath } from './shell.ts';
-import { isEnough, MIB, parseSwapState, planSwap, requiredSwapBytes, type PathFacts, type SwapState } from './swap-state.ts';
+import {
+  type ExistingFile,
+  isEnough,
+  MIB,
+  type ParentDirectory,
+  type PathFacts,
+  parseSwapState,
+  planSwap,
+  requiredSwapBytes,
+  type SwapState,
+} from './swap-state.ts';
 import { TargetError } from './target-error.ts';
 
 export type { SwapDevice, SwapState } from './swap-state.ts';
@@ -97,7 +108,7 @@ export async function ensureSwap(host: RemoteHost, settings: SwapSettings, log: 
 
   let createdWith: SwapReport['createdWith'];
   if (plan.do === 'activate') {
-    await run(host, `chmod 600 ${shellQuote(path)} && swapon ${shellQuote(path)}`, `activating the existing swap file ${path}`);
+    await activateExisting(host, path, plan.file, before);
   } else {
     if (plan.replaceExisting) await run(host, `rm -f ${shellQuote(path)}`, `removing the smaller, unused swap file ${path}`);
     createdWith = await createSwapFile(host, path, plan.bytes);
@@ -120,34 +131,62 @@ export async function ensureSwap(host: RemoteHost, settings: SwapSettings, log: 
   });
 }
 
-/** Looks at the path without changing anything: type, size, swap signature, room left. */
+/**
+ * Looks at the path without changing anything: each directory from / down (owner, mode, type),
+ * then the file (type, owner, names, identity, size, swap signature) and the room left.
+ */
 async function probePath(host: RemoteHost, path: string): Promise<PathFacts> {
   const file = shellQuote(path);
-  const directory = shellQuote(path.slice(0, path.lastIndexOf('/')) || '/');
+  const parentPaths = path
+    .split('/')
+    .slice(1, -1)
+    .map((_, index, segments) => `/${segments.slice(0, index + 1).join('/')}`);
+  const directory = shellQuote(parentPaths.at(-1) ?? '/');
   // mkswap writes `SWAPSPACE2` in the last 10 bytes of the first page.
   const script = [
+    `for d in / ${parentPaths.map(shellQuote).join(' ')}; do`,
+    `  if [ -e "$d" ] || [ -L "$d" ]; then echo "parent=$d $(stat -c '%u %a %U %F' -- "$d")"; else echo "parent=$d absent"; break; fi`,
+    'done',
     `if [ -L ${file} ]; then echo kind=symlink`,
     `elif [ -f ${file} ]; then`,
-    `  echo kind=file; echo size=$(stat -c %s ${file})`,
+    `  echo kind=file; echo size=$(stat -c %s ${file}); echo file=$(stat -c '%d:%i %u %h %U' -- ${file})`,
     `  echo signature=$(dd if=${file} bs=1 skip=$(($(getconf PAGESIZE) - 10)) count=10 2>/dev/null | tr -dc A-Z0-9)`,
     `elif [ -e ${file} ]; then echo kind=not-a-file`,
     'else echo kind=absent; fi',
-    `if [ -d ${directory} ]; then echo directory=yes; echo free=$(df -Pk ${directory} | awk 'NR == 2 { print $4 }'); fi`,
+    `if [ -d ${directory} ]; then echo free=$(df -Pk ${directory} | awk 'NR == 2 { print $4 }'); fi`,
   ].join('\n');
-  const facts = parseFacts((await run(host, script, `looking at ${path}`)).stdout);
+  const stdout = (await run(host, script, `looking at ${path}`)).stdout;
+  const facts = parseFacts(stdout);
+  const parents = stdout
+    .split('\n')
+    .filter((line) => line.startsWith('parent='))
+    .map((line) => parseParent(line.slice('parent='.length)));
   const freeBytes = Number(facts.get('free') ?? 0) * 1024;
   switch (facts.get('kind')) {
     case 'symlink':
-      return { kind: 'symlink' };
+      return { parents, kind: 'symlink' };
     case 'not-a-file':
-      return { kind: 'not-a-file' };
+      return { parents, kind: 'not-a-file' };
     case 'file':
       return facts.get('signature') === 'SWAPSPACE2'
-        ? { kind: 'swap-file', sizeBytes: Number(facts.get('size')), freeBytes }
-        : { kind: 'other-file' };
+        ? { parents, kind: 'swap-file', sizeBytes: Number(facts.get('size')), freeBytes, file: parseFile(facts.get('file') ?? '') }
+        : { parents, kind: 'other-file' };
     default:
-      return { kind: 'absent', directoryExists: facts.get('directory') === 'yes', freeBytes };
+      return { parents, kind: 'absent', freeBytes };
   }
+}
+
+/** `<path> <uid> <mode> <user> <type>` or `<path> absent`; anything else counts as not a directory. */
+function parseParent(line: string): ParentDirectory {
+  const [path = '', uid = '', mode = '', user = '', ...type] = line.split(' ');
+  const kind = uid === 'absent' ? 'absent' : ({ directory: 'directory', 'symbolic link': 'symlink' } as const)[type.join(' ')];
+  return { path, type: kind ?? 'other', uid: Number(uid), user, mode: Number.parseInt(mode, 8) };
+}
+
+/** `<device>:<inode> <uid> <links> <user>` */
+function parseFile(line: string): ExistingFile {
+  const [identity = '', uid = '', links = '', user = ''] = line.split(' ');
+  return { identity, uid: Number(uid), links: Number(links), user };
 }
 
 function parseFacts(stdout: string): Map<string, string> {
@@ -205,11 +244,54 @@ async function addFstabLine(host: RemoteHost, path: string, fstab: string): Prom
   return (await run(host, script, `adding ${path} to ${fstab}`)).stdout.includes('added');
 }
 
+/** Exit status of the activation script when the file is no longer the one the probe approved. */
+const CHANGED_BEFORE_USE = 76;
+/** Exit status when swapon (which opens the file by name again) got another file than the one checked. */
+const REPLACED_DURING_USE = 77;
+
+/**
+ * Activates the file the probe approved, and only that one: root's shell checks that the file is
+ * still that inode, with the same owner and number of names, right before chmod and swapon, and
+ * again after (swapon takes a name, and util-linux turns even /proc/self/fd/N back into one), so
+ * a replacement by anything other than root, which the directory rule already excludes, is caught.
+ */
+async function activateExisting(host: RemoteHost, path: string, approved: ExistingFile, before: SwapState): Promise<void> {
+  const file = shellQuote(path);
+  const unchanged = `[ "$(stat -c '%d:%i %u %h' -- ${file} 2>/dev/null)" = ${shellQuote(`${approved.identity} ${approved.uid} ${approved.links}`)} ]`;
+  const listed = `awk -v path=${file} 'NR > 1 && $1 == path { found = 1 } END { exit !found }' /proc/swaps`;
+  const script = [
+    `${unchanged} || exit ${CHANGED_BEFORE_USE}`,
+    `chmod 600 ${file} && swapon ${file} || exit`,
+    `{ ${unchanged} && ${listed}; } || { swapoff ${file}; exit ${REPLACED_DURING_USE}; }`,
+  ].join('\n');
+  const result = await host.exec(script, { sudo: true });
+  if (result.code === CHANGED_BEFORE_USE) {
+    throw new SwapError(
+      'swap-refused',
+      `swap: ${path} changed after loadgate checked it (another file, owner or number of names); nothing was activated. ` +
+        'Run again to have it checked anew.',
+      before,
+    );
+  }
+  if (result.code === REPLACED_DURING_USE) {
+    throw new SwapError(
+      'swap-refused',
+      `swap: ${path} was replaced while swapon opened it, so loadgate ran swapoff on it. Something on the target is ` +
+        'changing that file as root: check /proc/swaps and what writes its directory.',
+      before,
+    );
+  }
+  if (result.code !== 0) throw failed(`activating the existing swap file ${path}`, result);
+}
+
 async function run(host: RemoteHost, script: string, doing: string): Promise<{ stdout: string }> {
   const result = await host.exec(script, { sudo: true });
-  if (result.code !== 0)
-    throw new TargetError('command-failed', `swap: failed ${doing}: ${lastLine(result.stderr) || `exit ${result.code}`}`);
+  if (result.code !== 0) throw failed(doing, result);
   return result;
+}
+
+function failed(doing: string, result: ExecResult): TargetError {
+  return new TargetError('command-failed', `swap: failed ${doing}: ${lastLine(result.stderr) || `exit ${result.code}`}`);
 }
 
 function lastLine(text: string): string {

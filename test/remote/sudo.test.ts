@@ -4,9 +4,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { SshSettings } from '../../src/config/settings.ts';
+import { acquireLock } from '../../src/remote/lock.ts';
 import type { RemoteHost } from '../../src/remote/remote-host.ts';
 import { connectTarget } from '../../src/remote/ssh.ts';
 import { TargetError } from '../../src/remote/target-error.ts';
@@ -112,6 +115,34 @@ describe('sudo for a non-root SSH user', { timeout: 90_000 }, () => {
     assert.equal(error.code, 'sudo-password-rejected');
     assert.match(error.message, /rejected the `sudo-password`/);
     assertNoSecrets(errors, [`${password}-wrong`]);
+  });
+
+  test('a wrong sudo-password with the lock on is named within seconds, not after `lock-timeout`', async () => {
+    const wrong = `${password}-wrong`;
+    const host = await connect(withPassword, { sudoPassword: wrong });
+    const directory = mkdtempSync(join(tmpdir(), 'loadgate-sudo-lock-'));
+    try {
+      // The lock command keeps stdin open (it ends on EOF), so `sudo -S` would ask again forever.
+      const locking = acquireLock(
+        host,
+        { timeoutMs: 600_000, holder: { runId: '7', repository: 'octo/api' }, directory: join(directory, 'lock') },
+        log,
+      );
+      const answer = await Promise.race([
+        locking.then(
+          () => 'took the lock',
+          (caught: unknown) => caught,
+        ),
+        new Promise((resolve) => setTimeout(resolve, 20_000, 'no answer within 20 s').unref()),
+      ]);
+      assert.ok(answer instanceof TargetError, String(answer));
+      errors.push(answer.message);
+      assert.equal(answer.code, 'sudo-password-rejected');
+      assert.ok(answer.message.includes(`rejected the \`sudo-password\` given for ${withPassword}`), answer.message);
+      assertNoSecrets(errors, [wrong]);
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 
   test('a spawned sudo command (through sudo -S and its pty) ends on stop()', async () => {

@@ -1,10 +1,23 @@
 // Swap for real, as root, through a real sshd: files in a temp dir, fstab in a temp copy, and
-// every swap file switched off and deleted afterwards, also when a test fails.
+// every swap file switched off and deleted afterwards, also when a test fails. The temp dir is
+// under /var/lib, not /tmp: loadgate refuses a swap file in a directory others may write.
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import type { SwapSettings } from '../../src/config/settings.ts';
@@ -37,6 +50,8 @@ test('parsing /proc/meminfo and /proc/swaps, and what 2x means', () => {
 });
 
 const canRun = process.getuid?.() === 0;
+/** Another account on this machine: its files stand for a local user's on the target. */
+const NOBODY = 65534;
 
 describe('ensureSwap on a real host', { timeout: 180_000 }, () => {
   // Fails, never skips (test/run.sh): a swap test that did not run proves nothing.
@@ -76,6 +91,27 @@ describe('ensureSwap on a real host', { timeout: 180_000 }, () => {
     execFileSync('chmod', ['600', path]);
     execFileSync('mkswap', [path], { stdio: 'ignore' });
   };
+  /** A swap file that `nobody` owns and ran mkswap on itself, readable by that account. */
+  const makeNobodysSwapFile = (path: string) => {
+    execFileSync('dd', ['if=/dev/zero', `of=${path}`, 'bs=1M', 'count=64'], { stdio: 'ignore' });
+    chownSync(path, NOBODY, NOBODY);
+    chmodSync(path, 0o644);
+    execFileSync('runuser', ['-u', 'nobody', '--', 'mkswap', path], { stdio: 'ignore' });
+  };
+  /** The real host, with `edit` applied to each command before it is sent: another process acting on the target meanwhile. */
+  const hostWith = (edit: (command: string) => string): RemoteHost => ({
+    isRoot: host.isRoot,
+    hostKeyFingerprint: host.hostKeyFingerprint,
+    exec: (command, options) => host.exec(edit(command), options),
+    spawn: (command, options) => host.spawn(command, options),
+    onDisconnect: (listener) => host.onDisconnect(listener),
+    close: () => host.close(),
+  });
+  const activeUnder = (directory: string) =>
+    readFileSync('/proc/swaps', 'utf8')
+      .split('\n')
+      .map((line) => line.split(/\s+/)[0]!)
+      .filter((path) => path.startsWith(`${directory}/`));
 
   before(async () => {
     sshd = await startSshd();
@@ -94,17 +130,14 @@ describe('ensureSwap on a real host', { timeout: 180_000 }, () => {
   });
   beforeEach(() => {
     log = captureLog();
-    dir = mkdtempSync(join(tmpdir(), 'loadgate-swap-'));
+    dir = mkdtempSync('/var/lib/loadgate-swap-');
+    chmodSync(dir, 0o755); // as / is: root's, and others may reach their own files in it
     fstab = join(dir, 'fstab');
     copyFileSync('/etc/fstab', fstab);
     originalFstab = readFileSync(fstab, 'utf8');
   });
   afterEach(() => {
-    try {
-      execFileSync('swapoff', [swapfile()], { stdio: 'ignore' });
-    } catch {
-      // was not active
-    }
+    for (const path of activeUnder(dir)) execFileSync('swapoff', [path]);
     rmSync(dir, { recursive: true, force: true });
     assertNoSecrets([...log.messages, ...errors], [sshd.privateKey]);
   });
@@ -207,6 +240,89 @@ describe('ensureSwap on a real host', { timeout: 180_000 }, () => {
     assert.equal(readFileSync(fstab, 'utf8'), originalFstab);
   });
 
+  test("another account's swap file is refused, naming its owner: not activated, not in fstab", async () => {
+    makeNobodysSwapFile(swapfile());
+    const error = await refusal(ensure());
+    assert.equal(error.code, 'swap-refused');
+    assert.match(
+      error.message,
+      /swapfile belongs to nobody \(uid 65534\), not root: swap there would put root's memory in a file that account can read/,
+    );
+    assert.deepEqual(activeUnder(dir), []);
+    assert.equal(statSync(swapfile()).mode & 0o777, 0o644, 'not even chmod-ed');
+    assert.equal(readFileSync(fstab, 'utf8'), originalFstab);
+  });
+
+  test('a swap-path in a directory others may write (sticky too) or own is refused before anything is written', async () => {
+    chmodSync(dir, 0o1777);
+    const created = await refusal(ensure());
+    assert.match(
+      created.message,
+      /the directory .*loadgate-swap-\w+ is writable by everyone \(mode 1777\): another account could put its own file/,
+    );
+    assert.throws(() => statSync(swapfile()), /ENOENT/);
+    makeSwapFile(swapfile(), 64);
+    const activated = await refusal(ensure());
+    assert.match(activated.message, /is writable by everyone \(mode 1777\)/);
+
+    chmodSync(dir, 0o700);
+    const theirs = join(dir, 'theirs');
+    mkdirSync(theirs, { mode: 0o755 });
+    chownSync(theirs, NOBODY, NOBODY);
+    const owned = await refusal(ensure({ path: join(theirs, 'swapfile') }));
+    assert.match(owned.message, /the directory .*theirs belongs to nobody \(uid 65534\), not root/);
+    assert.match(owned.message, /Choose a `swap-path` in directories only root can write, like \/swapfile/);
+    assert.deepEqual(activeUnder(dir), []);
+    assert.equal(readFileSync(fstab, 'utf8'), originalFstab);
+  });
+
+  test('a swap file with a second name, or behind a symlinked directory, is refused', async () => {
+    makeSwapFile(swapfile(), 64);
+    linkSync(swapfile(), join(dir, 'second-name'));
+    const linked = await refusal(ensure());
+    assert.match(linked.message, /swapfile has 2 names \(hard links\)/);
+
+    rmSync(join(dir, 'second-name'));
+    symlinkSync(dir, join(dir, 'via'));
+    const viaSymlink = await refusal(ensure({ path: join(dir, 'via', 'swapfile') }));
+    assert.match(viaSymlink.message, /via is a symbolic link: give `swap-path` without symlinks/);
+    assert.deepEqual(activeUnder(dir), []);
+  });
+
+  test('a file replaced between the check and swapon is not activated', async () => {
+    makeSwapFile(swapfile(), 64);
+    const theirs = join(dir, 'theirs');
+    makeNobodysSwapFile(theirs);
+    const racing = hostWith((command) => {
+      if (command.includes('swapon ')) renameSync(theirs, swapfile());
+      return command;
+    });
+    const error = await refusal(ensureSwap(racing, settings(), log, { fstabPath: fstab }));
+    assert.equal(error.code, 'swap-refused');
+    assert.match(error.message, /swapfile changed after loadgate checked it .*; nothing was activated/);
+    assert.deepEqual(activeUnder(dir), []);
+    assert.equal(statSync(swapfile()).uid, NOBODY);
+    assert.equal(readFileSync(fstab, 'utf8'), originalFstab);
+  });
+
+  test('a file replaced while swapon opens it is switched off again', async () => {
+    makeSwapFile(swapfile(), 64);
+    const theirs = join(dir, 'theirs');
+    makeNobodysSwapFile(theirs);
+    // A `swapon` first on PATH that puts the other file in place just before the real one runs.
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    const realSwapon = execFileSync('sh', ['-c', 'command -v swapon'], { encoding: 'utf8' }).trim();
+    writeFileSync(join(bin, 'swapon'), `#!/bin/sh\nmv -f ${theirs} ${swapfile()} && exec ${realSwapon} "$@"\n`, { mode: 0o755 });
+    const racing = hostWith((command) => (command.includes('swapon ') ? `PATH=${bin}:$PATH\n${command}` : command));
+    const error = await refusal(ensureSwap(racing, settings(), log, { fstabPath: fstab }));
+    assert.equal(error.code, 'swap-refused');
+    assert.match(error.message, /swapfile was replaced while swapon opened it, so loadgate ran swapoff on it/);
+    assert.equal(statSync(swapfile()).uid, NOBODY, 'the fake swapon ran');
+    assert.deepEqual(activeUnder(dir), []);
+    assert.equal(readFileSync(fstab, 'utf8'), originalFstab);
+  });
+
   test('not enough free disk (size plus margin) is refused before writing anything', async () => {
     const error = await refusal(ensure({ size: { bytes: 1024 ** 5 } }));
     assert.equal(error.code, 'swap-refused');
@@ -216,17 +332,10 @@ describe('ensureSwap on a real host', { timeout: 180_000 }, () => {
 
   test('hostile swap-path values are refused before any command runs', async () => {
     let commands = 0;
-    const counting: RemoteHost = {
-      isRoot: host.isRoot,
-      hostKeyFingerprint: host.hostKeyFingerprint,
-      exec: (command, options) => {
-        commands += 1;
-        return host.exec(command, options);
-      },
-      spawn: (command, options) => host.spawn(command, options),
-      onDisconnect: (listener) => host.onDisconnect(listener),
-      close: () => host.close(),
-    };
+    const counting = hostWith((command) => {
+      commands += 1;
+      return command;
+    });
     const hostile = [
       '/tmp/x; rm -rf /',
       `/tmp/$(touch ${dir}/pwned)`,
