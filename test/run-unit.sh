@@ -21,6 +21,7 @@ unit_tests=(
   test/remote/shell.test.ts
   test/report/comment-body.test.ts
   test/report/report-schema.test.ts
+  test/verdict/change-points.test.ts
   test/verdict/decide.test.ts
   test/verdict/detectable-change.test.ts
   test/verdict/host-speed-rule.test.ts
