@@ -10,7 +10,11 @@
 //   per burst), the host speed probe the share (log-normal σ --probe-noise, default 3 %). Stored
 //   mode only: A/B measures both builds on the same host and network, so R's drift cancels there.
 //
-//   npx tsx bench/power-sim.ts [--trials 2000] [--ab-limit 0.03] [--profile U|R|both] [--probe-noise 0.03] [--burst-jitter 0.03]
+// --shift (issue 24): each stored history has 10–40 runs and one level shift of ±10–30 % at a
+// random place with at least 5 runs after it (the window reads the newest 20); the run judged is at
+// the new level, slowed down or not. Stored mode only.
+//
+//   npx tsx bench/power-sim.ts [--trials 2000] [--ab-limit 0.03] [--profile U|R|both] [--probe-noise 0.03] [--burst-jitter 0.03] [--shift]
 //
 // --ab-limit sets max-median-increase and max-p95-increase for the A/B rows (default: the gate's).
 
@@ -43,6 +47,7 @@ const { values: options } = parseArgs({
     profile: { type: 'string', default: 'both' },
     'probe-noise': { type: 'string', default: '0.03' },
     'burst-jitter': { type: 'string', default: '0.03' },
+    shift: { type: 'boolean', default: false },
   },
 });
 /** Per-burst log-normal jitter of p50; p95's is twice it (a tail rests on fewer requests). */
@@ -51,6 +56,10 @@ const P95_JITTER = 2 * P50_JITTER;
 const PROFILE_R = { rttMs: [2, 40], cpuShare: [0.6, 1], unexplained: 0.02, rttNoise: 0.02, probeNoise: Number(options['probe-noise']) };
 const FULL_SPEED_MBPS = 300;
 const trials = Number(options.trials);
+/** --shift: the history's length and the shift's size and place (see the header). */
+const SHIFTED_HISTORY_RUNS = [10, 40];
+const SHIFT_SIZE = [0.1, 0.3];
+const MIN_RUNS_AFTER_SHIFT = 5;
 const random = mulberry32(Number(options.seed));
 
 const defaultGate: GateSettings = {
@@ -129,9 +138,26 @@ function series(count: number, run: RunConditions, slowP50: number, slowP95: num
   ).flat();
 }
 
-function storedHistory(bursts: number, profile: Profile): HistoryRun[] {
-  return Array.from({ length: HISTORY_RUNS }, (_, i) => {
-    const run = conditions(profile);
+/** A stored history's length, and the level of each run relative to the newest run's. */
+interface HistoryShape {
+  runs: number;
+  /** Level of run i relative to the current one: 1 from the shift on. */
+  levelOf(i: number): number;
+}
+
+const FLAT: HistoryShape = { runs: HISTORY_RUNS, levelOf: () => 1 };
+
+function shiftedShape(): HistoryShape {
+  const runs = Math.floor(uniform([SHIFTED_HISTORY_RUNS[0]!, SHIFTED_HISTORY_RUNS[1]! + 1]));
+  const size = uniform(SHIFT_SIZE) * (random() < 0.5 ? -1 : 1);
+  const at = 1 + Math.floor(random() * (runs - MIN_RUNS_AFTER_SHIFT));
+  return { runs, levelOf: (i) => (i < at ? 1 / (1 + size) : 1) };
+}
+
+function storedHistory(bursts: number, profile: Profile, shape: HistoryShape): HistoryRun[] {
+  return Array.from({ length: shape.runs }, (_, i) => {
+    const conditioned = conditions(profile);
+    const run = { ...conditioned, drift: conditioned.drift * shape.levelOf(i) };
     const hostSpeedMbps = probedSpeed(run);
     return {
       sha: `s${i}`,
@@ -154,7 +180,7 @@ async function trial(
   slowdown: number,
   kind: Kind,
 ): Promise<{ first: Verdict; confirmed: Verdict; detectable?: number }> {
-  const history = mode === 'stored' ? storedHistory(bursts, profile) : [];
+  const history = mode === 'stored' ? storedHistory(bursts, profile, options.shift ? shiftedShape() : FLAT) : [];
   const baseline: BaselineSource = mode === 'ab' ? { kind: 'ab' } : historySource(history);
   const run = conditions(profile);
   const speed = probedSpeed(run);
@@ -183,8 +209,11 @@ console.log(
   `Profile U: run drift uniform ±${RUN_DRIFT * 100}%. Profile R: RTT uniform ${PROFILE_R.rttMs.join('–')} ms, CPU share ${PROFILE_R.cpuShare.map((f) => f * 100).join('–')}% ` +
     `of a core, unexplained ±${PROFILE_R.unexplained * 100}%, host speed probe σ ${PROFILE_R.probeNoise * 100}%, RTT probe σ ${PROFILE_R.rttNoise * 100}%.`,
 );
+const historyShape = options.shift
+  ? `${SHIFTED_HISTORY_RUNS.join('–')} runs, one level shift of ±${SHIFT_SIZE.map((f) => f * 100).join('–')}% with ≥ ${MIN_RUNS_AFTER_SHIFT} runs after it`
+  : `${HISTORY_RUNS} runs`;
 console.log(
-  `Burst jitter σ ${P50_JITTER * 100}% (p50) / ${P95_JITTER * 100}% (p95); stored history ${HISTORY_RUNS} runs. ` +
+  `Burst jitter σ ${P50_JITTER * 100}% (p50) / ${P95_JITTER * 100}% (p95); stored history ${historyShape}. ` +
     `Limits: stored +${defaultGate.maxMedianIncrease * 100}% p50 / +${defaultGate.maxP95Increase * 100}% p95; A/B +${abGate.maxMedianIncrease * 100}% p50 / +${abGate.maxP95Increase * 100}% p95.`,
 );
 console.log(
@@ -196,7 +225,7 @@ console.log(
 );
 console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const profile of profiles) {
-  for (const mode of profile === 'R' ? (['stored'] as const) : (['stored', 'ab'] as const)) {
+  for (const mode of profile === 'R' || options.shift ? (['stored'] as const) : (['stored', 'ab'] as const)) {
     for (const bursts of BURST_COUNTS) {
       for (const kind of ['p50+p95', 'p95 only'] as const) {
         for (const slowdown of SLOWDOWNS) {

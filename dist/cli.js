@@ -80017,6 +80017,180 @@ function judgeAB(metric, baselineFigures, candidateFigures, maxIncrease) {
   return judged("inconclusive", `${head}, ${ci} ${why} (${evidence})`, `${metric} ${signedPercent(change)} over baseline, ${ci} ${why}`);
 }
 
+// src/verdict/change-points.ts
+var SPLIT_LEVEL_FACTOR = 10;
+var DEFAULT_CHANGE_POINT_OPTIONS = {
+  maxPValue: 5e-3,
+  minSegment: 2,
+  minMagnitude: 0.02
+};
+function findChangePoints(values, options = {}) {
+  const settings2 = validOptions(options);
+  values.forEach((value, index) => {
+    if (!Number.isFinite(value)) throw new RangeError(`findChangePoints: value ${index} is ${value}, not a finite number`);
+  });
+  const history = new History(values);
+  const splits = [];
+  splitSegment(history, 0, values.length, settings2, splits);
+  splits.sort((a, b) => a - b);
+  return mergeWeakest(history, splits, settings2);
+}
+function validOptions(options) {
+  const settings2 = { ...DEFAULT_CHANGE_POINT_OPTIONS, ...options };
+  if (!(settings2.maxPValue > 0 && settings2.maxPValue < 1)) throw new RangeError(`maxPValue must be in (0, 1), got ${settings2.maxPValue}`);
+  if (!(Number.isInteger(settings2.minSegment) && settings2.minSegment >= 2)) {
+    throw new RangeError(`minSegment must be a whole number \u2265 2, got ${settings2.minSegment}`);
+  }
+  if (!(settings2.minMagnitude >= 0)) throw new RangeError(`minMagnitude must be \u2265 0, got ${settings2.minMagnitude}`);
+  return settings2;
+}
+var History = class {
+  length;
+  sum;
+  sumOfSquares;
+  /** distance[i][j] summed over i < a, j < b, stored at a·(n + 1) + b. */
+  distance;
+  constructor(values) {
+    const n = values.length;
+    this.length = n;
+    this.sum = new Float64Array(n + 1);
+    this.sumOfSquares = new Float64Array(n + 1);
+    for (let i = 0; i < n; i++) {
+      this.sum[i + 1] = this.sum[i] + values[i];
+      this.sumOfSquares[i + 1] = this.sumOfSquares[i] + values[i] * values[i];
+    }
+    const width = n + 1;
+    this.distance = new Float64Array(width * width);
+    for (let a = 1; a <= n; a++) {
+      for (let b = 1; b <= n; b++) {
+        this.distance[a * width + b] = Math.abs(values[a - 1] - values[b - 1]) + this.distance[(a - 1) * width + b] + this.distance[a * width + b - 1] - this.distance[(a - 1) * width + b - 1];
+      }
+    }
+  }
+  mean(from, to) {
+    return (this.sum[to] - this.sum[from]) / (to - from);
+  }
+  /** Sum of squared deviations from the segment's mean. */
+  squaredDeviations(from, to) {
+    const total = this.sum[to] - this.sum[from];
+    return Math.max(0, this.sumOfSquares[to] - this.sumOfSquares[from] - total * total / (to - from));
+  }
+  /** Σ |x_i − x_j| over i in [rowFrom, rowTo), j in [columnFrom, columnTo). */
+  distances(rowFrom, rowTo, columnFrom, columnTo) {
+    const width = this.length + 1;
+    const at = (a, b) => this.distance[a * width + b];
+    return at(rowTo, columnTo) - at(rowFrom, columnTo) - at(rowTo, columnFrom) + at(rowFrom, columnFrom);
+  }
+  /** Mean |x_i − x_j| over the pairs i < j within [from, to); 0 for a single run. */
+  meanDistanceWithin(from, to) {
+    const count3 = to - from;
+    return count3 < 2 ? 0 : this.distances(from, to, from, to) / (count3 * (count3 - 1));
+  }
+  /** E-Divisive's Q̂ (exponent 1) between [from, split) and [split, to). */
+  divergence(from, split, to) {
+    const n = split - from;
+    const m = to - split;
+    const between = this.distances(from, split, split, to) / (n * m);
+    const energy = 2 * between - this.meanDistanceWithin(from, split) - this.meanDistanceWithin(split, to);
+    return n * m / (n + m) * energy;
+  }
+};
+var placesToSplit = (from, to, minSegment) => Math.max(0, to - from - 2 * minSegment + 1);
+function correctedPValue(history, from, split, to, places) {
+  const n = split - from;
+  const m = to - split;
+  const difference = history.mean(split, to) - history.mean(from, split);
+  const df = n + m - 2;
+  const variance = (history.squaredDeviations(from, split) + history.squaredDeviations(split, to)) / df;
+  if (variance === 0) return difference === 0 ? 1 : 0;
+  const t = Math.abs(difference) / Math.sqrt(variance * (1 / n + 1 / m));
+  return Math.min(1, places * studentTwoSidedP(t, df));
+}
+function strongestSplit(history, from, to, minSegment, shortEnds) {
+  let best = { split: -1, end: -1, divergence: Number.NEGATIVE_INFINITY };
+  for (let split = from + minSegment; split <= to - minSegment; split++) {
+    for (let end = shortEnds ? split + minSegment : to; end <= to; end++) {
+      const divergence = history.divergence(from, split, end);
+      if (divergence > best.divergence) best = { split, end, divergence };
+    }
+  }
+  return best;
+}
+function splitSegment(history, from, to, settings2, splits) {
+  const places = placesToSplit(from, to, settings2.minSegment);
+  if (places === 0) return;
+  const { split, end } = strongestSplit(history, from, to, settings2.minSegment, true);
+  if (correctedPValue(history, from, split, end, places) > SPLIT_LEVEL_FACTOR * settings2.maxPValue) return;
+  splits.push(split);
+  splitSegment(history, from, split, settings2, splits);
+  splitSegment(history, split, to, settings2, splits);
+}
+function mergeWeakest(history, splits, settings2) {
+  const kept = [...splits];
+  const bounds = (k) => ({ from: k === 0 ? 0 : kept[k - 1], to: k === kept.length - 1 ? history.length : kept[k + 1] });
+  for (; ; ) {
+    for (let k = 0; k < kept.length; k++) {
+      const { from, to } = bounds(k);
+      kept[k] = strongestSplit(history, from, to, settings2.minSegment, false).split;
+    }
+    const points = kept.map((index, k) => {
+      const { from, to } = bounds(k);
+      const meanBefore = history.mean(from, index);
+      const meanAfter = history.mean(index, to);
+      return {
+        index,
+        meanBefore,
+        meanAfter,
+        relativeChange: Math.expm1(meanAfter - meanBefore),
+        pValue: correctedPValue(history, from, index, to, placesToSplit(from, to, settings2.minSegment))
+      };
+    });
+    const weakest = weakestFailing(points, settings2);
+    if (weakest === void 0) return points;
+    kept.splice(weakest, 1);
+  }
+}
+function weakestFailing(points, { maxPValue, minMagnitude }) {
+  let worstP = -1;
+  for (let k = 0; k < points.length; k++) {
+    if (points[k].pValue > maxPValue && (worstP < 0 || points[k].pValue > points[worstP].pValue)) worstP = k;
+  }
+  if (worstP >= 0) return worstP;
+  const size = (point) => Math.abs(point.meanAfter - point.meanBefore);
+  let smallest = -1;
+  for (let k = 0; k < points.length; k++) {
+    if (size(points[k]) < minMagnitude && (smallest < 0 || size(points[k]) < size(points[smallest]))) smallest = k;
+  }
+  return smallest >= 0 ? smallest : void 0;
+}
+function studentTwoSidedP(t, df) {
+  const theta = Math.atan(Math.abs(t) / Math.sqrt(df));
+  const cos2 = Math.cos(theta) ** 2;
+  const sin = Math.sin(theta);
+  let below;
+  if (df % 2 === 1) {
+    let term = 1;
+    let series = df > 1 ? 1 : 0;
+    for (let k = 2; k <= df - 3; k += 2) {
+      term *= k / (k + 1) * cos2;
+      series += term;
+    }
+    below = 2 / Math.PI * (theta + sin * Math.cos(theta) * series);
+  } else {
+    let term = 1;
+    let series = 1;
+    for (let k = 1; k <= df - 3; k += 2) {
+      term *= k / (k + 1) * cos2;
+      series += term;
+    }
+    below = sin * series;
+  }
+  return Math.min(1, Math.max(0, 1 - below));
+}
+function levelChangeFloor(limit) {
+  return Math.log1p(limit / 2);
+}
+
 // src/verdict/decide.ts
 var SEVERITY = { info: 0, ok: 0, improved: 0, inconclusive: 1, regression: 2 };
 var LATENCY_METRICS2 = ["p50", "p95"];
@@ -80057,11 +80231,30 @@ function adjustmentNote(metric, adjustment) {
   const { without, with: adjusted } = adjustment.heldOutError;
   return `The history's ${metric} tracks the ${what}: adjusted to this run's (predicting a held-out run ${plainPercent(Number(Math.expm1(without).toFixed(3)))} \u2192 ${plainPercent(Number(Math.expm1(adjusted).toFixed(3)))} off).`;
 }
-function historyView(stored, basis, hostSpeedMbps) {
-  const window2 = basis?.basis === "service-time" ? asServiceTime(stored.runs) : stored.runs;
+function lastLatencyChange(window2, covariates, gate) {
+  let last;
+  for (const metric of LATENCY_METRICS2) {
+    const logs = window2.map((run2) => logOf(figureOf(run2.bursts, metric) ?? 0));
+    const minMagnitude = levelChangeFloor(maxIncreaseOf(metric, gate));
+    const point = findChangePoints(adjustHistory(logs, covariates)?.logs ?? logs, { minMagnitude }).at(-1);
+    if (point && point.index > (last?.point.index ?? 0)) last = { metric, point };
+  }
+  return last;
+}
+function changeNote(window2, change, coldStart) {
+  const since = window2.length - change.point.index;
+  const commit = window2[change.point.index].sha.slice(0, 7);
+  const how = coldStart ? " as a cold start (percent limits only)" : "";
+  return `The history changed ${runs(since)} ago, at commit ${commit}, ${signedPercent(change.point.relativeChange)} on ${change.metric}: judged against those ${runs(since)}${how}, not the ${runs(change.point.index)} before.`;
+}
+function historyView(stored, gate, basis, hostSpeedMbps) {
+  const judgedRuns = basis?.basis === "service-time" ? asServiceTime(stored.runs) : stored.runs;
+  const change = lastLatencyChange(judgedRuns, covariatesOf(judgedRuns, basis, hostSpeedMbps), gate);
+  const window2 = judgedRuns.slice(change?.point.index ?? 0);
   const notes = [];
   if (stored.leftOut > 0) notes.push(`${runs(stored.leftOut)} in the history left out as unhealthy or without latency figures.`);
   if (window2.length > 0 && basis) notes.push(basis.reason);
+  if (change) notes.push(changeNote(judgedRuns, change, window2.length < COLD_START_RUNS));
   if (window2.length === 0) {
     notes.push("No baseline yet: this run was measured and reported, not compared. A run on the default branch stores one.");
     return { mode: "no-history", figure: () => void 0, context: "no baseline yet", notes, warnings: [] };
@@ -80127,7 +80320,7 @@ function noneView() {
 function viewOf(input, candidateCount, basis) {
   switch (input.baseline.kind) {
     case "history":
-      return historyView(input.baseline.window, basis, input.hostSpeedMbps);
+      return historyView(input.baseline.window, input.gate, basis, input.hostSpeedMbps);
     case "ab":
       return abView(
         input.bursts.filter((b) => b.target === "baseline"),
@@ -80336,7 +80529,12 @@ function serviceRow(peakKib, limit) {
   return { metric: "serviceMemory", current: MB(peakKib), limit: `+${plainPercent(limit)}`, status: "info", reasoning: "" };
 }
 function serviceRowAgainstHistory(current, stored, limit) {
-  const comparable = stored.filter((run2) => run2.label === current.label && run2.source === current.source);
+  const measuredAlike = stored.filter((run2) => run2.label === current.label && run2.source === current.source);
+  const moved = findChangePoints(
+    measuredAlike.map((run2) => Math.log(run2.peakKib)),
+    { minMagnitude: levelChangeFloor(limit) }
+  ).at(-1);
+  const comparable = measuredAlike.slice(moved?.index ?? 0);
   const base = serviceRow(current.peakKib, limit);
   if (comparable.length === 0) {
     const why = stored.length > 0 ? `no stored run measured ${current.label} by ${current.source}` : "no stored run has a service memory figure yet";
@@ -80350,16 +80548,17 @@ function serviceRowAgainstHistory(current, stored, limit) {
   const peaked = `${current.label} peaked at ${formatMb(current.peakKib)} (${current.source})`;
   const head = `${peaked}, ${signedPercent(change)} (limit +${plainPercent(limit)})`;
   const coldStart = comparable.length < COLD_START_RUNS;
-  const band = `(upper limit ${signedPercent(Math.exp(halfBand) - 1)}, ${runs(comparable.length)})`;
+  const counted = moved ? `${runs(comparable.length)} since the history changed ${signedPercent(moved.relativeChange)}` : runs(comparable.length);
+  const band = `(upper limit ${signedPercent(Math.exp(halfBand) - 1)}, ${counted})`;
   if (ratio > 1 + limit) {
     if (current.peakKib - baselineKib < MIN_CHANGE_KIB)
       return judged("ok", `${head}, but under the ${formatMb(MIN_CHANGE_KIB)} minimum change`);
     const phrase = growthPhrase(current, baselineKib, change);
-    if (coldStart) return judged("regression", `${head}; cold start: percent limit only (${runs(comparable.length)} in history)`, phrase);
+    if (coldStart) return judged("regression", `${head}; cold start: percent limit only (${counted} in history)`, phrase);
     if (ratio > Math.exp(halfBand)) return judged("regression", `${head}, above the history's noise band ${band}`, phrase);
     return judged("inconclusive", `${head}, but inside the history's noise band ${band}`, `${phrase}, inside the history's noise band`);
   }
-  return judged("ok", `${head}, within the limit (${runs(comparable.length)})`);
+  return judged("ok", `${head}, within the limit (${counted})`);
 }
 function judgedAgainst(base, baselineKib, change) {
   return (status, reasoning, phrase) => ({

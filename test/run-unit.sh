@@ -25,6 +25,7 @@ unit_tests=(
   test/verdict/decide.test.ts
   test/verdict/detectable-change.test.ts
   test/verdict/host-speed-rule.test.ts
+  test/verdict/moved-history.test.ts
   test/verdict/statistics.test.ts
   test/watch/crash-patterns.test.ts
   test/watch/health.test.ts

@@ -300,3 +300,14 @@ export function studentTwoSidedP(t: number, df: number): number {
   }
   return Math.min(1, Math.max(0, 1 - below));
 }
+
+/**
+ * The smallest change of level a gate splits its history at: half the gate's limit (a fraction),
+ * as a distance in logs. A smaller move shifts the level a run is judged against by less than half
+ * the limit, which the history's spread absorbs; splitting there would trade most of the history
+ * for little, and a covariate the adjustment fits only roughly (service time curving with the RTT)
+ * leaves steps of a few percent.
+ */
+export function levelChangeFloor(limit: number): number {
+  return Math.log1p(limit / 2);
+}

@@ -16,6 +16,7 @@ import {
   type LatencyMetric,
 } from './latency-rules.ts';
 import { adjustHistory, type Adjustment, type Covariate } from './adjustment.ts';
+import { findChangePoints, levelChangeFloor, type ChangePoint } from './change-points.ts';
 import { chooseBasis, runRttOf, serviceBurstOf, type BasisChoice } from './service-time.ts';
 import { median } from './statistics.ts';
 import { count, milliseconds, plainPercent, runs, signedPercent } from './wording.ts';
@@ -122,11 +123,46 @@ function adjustmentNote(metric: LatencyMetric, adjustment: Adjustment): string {
   );
 }
 
-function historyView(stored: BaselineWindow, basis?: BasisChoice, hostSpeedMbps?: number): BaselineView {
-  const window = basis?.basis === 'service-time' ? asServiceTime(stored.runs) : stored.runs;
+/**
+ * The newest change of level in the window's p50 or p95 (verdict/change-points.ts), whichever moved
+ * last. Looked for in the history as adjusted on host speed and RTT, when they explain it: on a
+ * host whose CPU share or round trip varies run to run, that variation hides a change of level.
+ */
+function lastLatencyChange(
+  window: readonly HistoryRun[],
+  covariates: Covariate[],
+  gate: GateSettings,
+): { metric: LatencyMetric; point: ChangePoint } | undefined {
+  let last: { metric: LatencyMetric; point: ChangePoint } | undefined;
+  for (const metric of LATENCY_METRICS) {
+    const logs = window.map((run) => logOf(figureOf(run.bursts, metric) ?? 0));
+    const minMagnitude = levelChangeFloor(maxIncreaseOf(metric, gate));
+    const point = findChangePoints(adjustHistory(logs, covariates)?.logs ?? logs, { minMagnitude }).at(-1);
+    if (point && point.index > (last?.point.index ?? 0)) last = { metric, point };
+  }
+  return last;
+}
+
+function changeNote(window: readonly HistoryRun[], change: { metric: LatencyMetric; point: ChangePoint }, coldStart: boolean): string {
+  const since = window.length - change.point.index;
+  const commit = window[change.point.index]!.sha.slice(0, 7);
+  const how = coldStart ? ' as a cold start (percent limits only)' : '';
+  return (
+    `The history changed ${runs(since)} ago, at commit ${commit}, ${signedPercent(change.point.relativeChange)} on ${change.metric}: ` +
+    `judged against those ${runs(since)}${how}, not the ${runs(change.point.index)} before.`
+  );
+}
+
+function historyView(stored: BaselineWindow, gate: GateSettings, basis?: BasisChoice, hostSpeedMbps?: number): BaselineView {
+  const judgedRuns = basis?.basis === 'service-time' ? asServiceTime(stored.runs) : stored.runs;
+  // A history whose level moved is judged against the runs since the move: the centre of a window
+  // that spans a change is neither level.
+  const change = lastLatencyChange(judgedRuns, covariatesOf(judgedRuns, basis, hostSpeedMbps), gate);
+  const window = judgedRuns.slice(change?.point.index ?? 0);
   const notes: string[] = [];
   if (stored.leftOut > 0) notes.push(`${runs(stored.leftOut)} in the history left out as unhealthy or without latency figures.`);
   if (window.length > 0 && basis) notes.push(basis.reason);
+  if (change) notes.push(changeNote(judgedRuns, change, window.length < COLD_START_RUNS));
   if (window.length === 0) {
     notes.push('No baseline yet: this run was measured and reported, not compared. A run on the default branch stores one.');
     return { mode: 'no-history', figure: () => undefined, context: 'no baseline yet', notes, warnings: [] };
@@ -204,7 +240,7 @@ function noneView(): BaselineView {
 function viewOf(input: DecisionInput, candidateCount: number, basis?: BasisChoice): BaselineView {
   switch (input.baseline.kind) {
     case 'history':
-      return historyView(input.baseline.window, basis, input.hostSpeedMbps);
+      return historyView(input.baseline.window, input.gate, basis, input.hostSpeedMbps);
     case 'ab':
       return abView(
         input.bursts.filter((b) => b.target === 'baseline'),

@@ -13,6 +13,7 @@ import {
   type StoredServiceMemory,
 } from '../watch/service-memory.ts';
 import type { Comparison, ComparisonStatus, Decision } from './decision.ts';
+import { findChangePoints, levelChangeFloor } from './change-points.ts';
 import { AB_SIGNIFICANCE, COLD_START_RUNS, historyBand } from './latency-rules.ts';
 import { bootstrapRatioOfMedians, mannWhitneyU, median } from './statistics.ts';
 import { plainPercent, pValue, runs, signedPercent } from './wording.ts';
@@ -57,7 +58,13 @@ function serviceRow(peakKib: number, limit: number): Row {
 }
 
 function serviceRowAgainstHistory(current: StoredServiceMemory, stored: StoredServiceMemory[], limit: number): Row {
-  const comparable = stored.filter((run) => run.label === current.label && run.source === current.source);
+  const measuredAlike = stored.filter((run) => run.label === current.label && run.source === current.source);
+  // Judged against the runs since the peak's level last moved (verdict/change-points.ts).
+  const moved = findChangePoints(
+    measuredAlike.map((run) => Math.log(run.peakKib)),
+    { minMagnitude: levelChangeFloor(limit) },
+  ).at(-1);
+  const comparable = measuredAlike.slice(moved?.index ?? 0);
   const base = serviceRow(current.peakKib, limit);
   if (comparable.length === 0) {
     const why =
@@ -72,16 +79,19 @@ function serviceRowAgainstHistory(current: StoredServiceMemory, stored: StoredSe
   const peaked = `${current.label} peaked at ${formatMb(current.peakKib)} (${current.source})`;
   const head = `${peaked}, ${signedPercent(change)} (limit +${plainPercent(limit)})`;
   const coldStart = comparable.length < COLD_START_RUNS;
-  const band = `(upper limit ${signedPercent(Math.exp(halfBand) - 1)}, ${runs(comparable.length)})`;
+  const counted = moved
+    ? `${runs(comparable.length)} since the history changed ${signedPercent(moved.relativeChange)}`
+    : runs(comparable.length);
+  const band = `(upper limit ${signedPercent(Math.exp(halfBand) - 1)}, ${counted})`;
   if (ratio > 1 + limit) {
     if (current.peakKib - baselineKib < MIN_CHANGE_KIB)
       return judged('ok', `${head}, but under the ${formatMb(MIN_CHANGE_KIB)} minimum change`);
     const phrase = growthPhrase(current, baselineKib, change);
-    if (coldStart) return judged('regression', `${head}; cold start: percent limit only (${runs(comparable.length)} in history)`, phrase);
+    if (coldStart) return judged('regression', `${head}; cold start: percent limit only (${counted} in history)`, phrase);
     if (ratio > Math.exp(halfBand)) return judged('regression', `${head}, above the history's noise band ${band}`, phrase);
     return judged('inconclusive', `${head}, but inside the history's noise band ${band}`, `${phrase}, inside the history's noise band`);
   }
-  return judged('ok', `${head}, within the limit (${runs(comparable.length)})`);
+  return judged('ok', `${head}, within the limit (${counted})`);
 }
 
 /** A row's verdict against a baseline figure: the same shape in stored and live mode. */

@@ -131,7 +131,7 @@ describe('regression adjustment of the stored history', { timeout: 20_000 }, () 
     const runs = Array.from({ length: 20 }, (_, i) => run(20 * Math.exp(0.005 * normal()), i, undefined, 2 + (8 * i) / 19));
     const decision = decide({ bursts: current(20, 3), baseline: historySource(runs), gate, networkRtt: true });
     assert.equal(decision.latencyBasis, 'service-time');
-    assert.equal(decision.verdict, 'pass', decision.headline);
+    assert.equal(decision.verdict, 'pass', decision.headline + decision.notes.join('\n'));
     assert.match(decision.notes.join('\n'), /The history's p50 tracks the network RTT/);
     const slower = decide({ bursts: current(20 * 1.2, 3), baseline: historySource(runs), gate, networkRtt: true });
     assert.equal(slower.verdict, 'regression', slower.headline);

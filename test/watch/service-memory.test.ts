@@ -263,3 +263,16 @@ describe('memory rules', () => {
     assert.deepEqual(reread.histories.api![1]!.serviceMemory, { label: 'gunicorn', source: 'pss', peakKib: 626_688, processes: 3 });
   });
 });
+
+describe('memory rules on a history whose level moved', () => {
+  test('the peak is judged against the runs since the change, which the reasoning names', () => {
+    const MiB = 1024;
+    // 8 runs at 400 MB, then 6 at 300 MB (±1 %): a change that cut the workers' memory merged.
+    const history = [...Array(8).fill(400), ...Array(6).fill(300)].map((mb, i) => stored(mb * (1 + ((i % 3) - 1) / 100) * MiB));
+    const decision = applyMemoryRules(PASS, { limits: LIMITS, hostBursts: [serviceBurst(0, 390 * MiB)], history, live: false });
+    const row = decision.comparisons.find((c) => c.metric === 'serviceMemory')!;
+    assert.equal(row.status, 'regression', row.reasoning);
+    assert.ok(Math.abs(row.baseline! - 300) < 3, `baseline ${row.baseline} MB`);
+    assert.match(row.reasoning, /6 runs since the history changed -2[45]\.\d%/);
+  });
+});
