@@ -327,6 +327,20 @@ export function appendRun(
   return { ...document, histories };
 }
 
+/**
+ * `document` with every key's history within `cap` runs and an equal share of `byteCap` bytes,
+ * oldest runs dropped, so that the whole document fits `byteCap`: what one branch-store file must
+ * (the contents API inlines files up to 1 MB), whatever other keys something else wrote into it.
+ */
+export function capEveryKey(document: BaselineDocument, cap = HISTORY_CAP, byteCap = HISTORY_BYTE_CAP): BaselineDocument {
+  const keys = Object.keys(document.histories);
+  // Each key's own document repeats the envelope the whole document holds once: the shares sum to at most byteCap.
+  const share = Math.floor(byteCap / Math.max(1, keys.length));
+  const histories = historyMap({});
+  for (const key of keys) histories[key] = newestWithinBytes(key, document.histories[key].slice(-cap).map(withRedactedUrl), share);
+  return { ...document, histories };
+}
+
 function withRedactedUrl(run: HistoryRun): HistoryRun {
   const url = redactedUrl(run.config.url);
   return url === run.config.url ? run : { ...run, config: { ...run.config, url } };
