@@ -11131,7 +11131,7 @@ var require_mock_interceptor = __commonJS({
 var require_mock_client = __commonJS({
   "node_modules/undici/lib/mock/mock-client.js"(exports2, module2) {
     "use strict";
-    var { promisify } = __require("node:util");
+    var { promisify: promisify2 } = __require("node:util");
     var Client3 = require_client();
     var { buildMockDispatch } = require_mock_utils();
     var {
@@ -11171,7 +11171,7 @@ var require_mock_client = __commonJS({
         return new MockInterceptor(opts, this[kDispatches]);
       }
       async [kClose]() {
-        await promisify(this[kOriginalClose])();
+        await promisify2(this[kOriginalClose])();
         this[kConnected] = 0;
         this[kMockAgent][Symbols.kClients].delete(this[kOrigin]);
       }
@@ -11184,7 +11184,7 @@ var require_mock_client = __commonJS({
 var require_mock_pool = __commonJS({
   "node_modules/undici/lib/mock/mock-pool.js"(exports2, module2) {
     "use strict";
-    var { promisify } = __require("node:util");
+    var { promisify: promisify2 } = __require("node:util");
     var Pool = require_pool();
     var { buildMockDispatch } = require_mock_utils();
     var {
@@ -11224,7 +11224,7 @@ var require_mock_pool = __commonJS({
         return new MockInterceptor(opts, this[kDispatches]);
       }
       async [kClose]() {
-        await promisify(this[kOriginalClose])();
+        await promisify2(this[kOriginalClose])();
         this[kConnected] = 0;
         this[kMockAgent][Symbols.kClients].delete(this[kOrigin]);
       }
@@ -43700,7 +43700,7 @@ var require_form_data = __commonJS({
 var require_multipart = __commonJS({
   "node_modules/autocannon/lib/multipart.js"(exports2, module2) {
     "use strict";
-    var { resolve: resolve2, basename } = __require("path");
+    var { resolve: resolve2, basename: basename2 } = __require("path");
     var { readFileSync: readFileSync3 } = __require("fs");
     var FormData = require_form_data();
     function getFormData(string) {
@@ -43730,7 +43730,7 @@ var require_multipart = __commonJS({
             const opts = obj[key] && obj[key].options;
             const buffer = readFileSync3(path);
             form.append(key, buffer, Object.assign({}, {
-              filename: basename(path)
+              filename: basename2(path)
             }, opts));
             break;
           }
@@ -58767,7 +58767,7 @@ var require_agent2 = __commonJS({
     var { Duplex } = __require("stream");
     var { resolve: resolve2 } = __require("path");
     var { readFile: readFile3 } = __require("fs");
-    var { execFile, spawn } = __require("child_process");
+    var { execFile: execFile2, spawn } = __require("child_process");
     var { isParsedKey, parseKey } = require_keyParser();
     var {
       makeBufferParser,
@@ -58988,7 +58988,7 @@ var require_agent2 = __commonJS({
             if (err) {
               if (triedCygpath)
                 return cb(new Error("Invalid cygwin unix socket path"));
-              execFile("cygpath", ["-w", socketPath], (err2, stdout, stderr) => {
+              execFile2("cygpath", ["-w", socketPath], (err2, stdout, stderr) => {
                 if (err2 || stdout.length === 0)
                   return cb(new Error("Invalid cygwin unix socket path"));
                 triedCygpath = true;
@@ -71914,8 +71914,8 @@ var InputReader = class {
     const unit = match?.[2];
     const ms = match && (unit || !options.unitRequired) ? Number(match[1]) * DURATION_UNITS[unit ?? "s"] : NaN;
     const minMs = options.minMs ?? (options.microseconds ? 1e-3 : 1);
-    const inRange = ms === 0 ? options.allowZero : ms >= minMs && ms <= DAY_MS;
-    if (!Number.isFinite(ms) || !inRange) {
+    const inRange2 = ms === 0 ? options.allowZero : ms >= minMs && ms <= DAY_MS;
+    if (!Number.isFinite(ms) || !inRange2) {
       const least = `${options.allowZero ? "0 or " : ""}at least ${formatDuration(minMs)}`;
       const forms = options.unitRequired ? "`250ms`, `0.5ms` or `1.5s` (the unit is required)" : "`10`, `10s`, `1500ms` or `1m`";
       this.reject(name, value, `a duration (${least}, at most 24h) such as ${forms}`);
@@ -76930,12 +76930,73 @@ function loadSignatureDifferences(stored, measured) {
 var isNumber = (v) => typeof v === "number" && Number.isFinite(v);
 var isObject = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 var BURST_FIELDS = ["p50", "p95", "p99", "requestsPerSec", "errorRate", "ok"];
+var LATENCY_FIELDS = ["p50", "p95", "p99"];
+var OPTIONAL_BURST_FIGURES = ["rttMs", "newConnectionShare", "handshakeRoundTrips"];
+var DAY_MS2 = 24 * 36e5;
+var MAX_REQUESTS_PER_SECOND = 1e9;
+var STORED_FIGURE_RANGES = {
+  /** A percentile of a burst with 2xx responses: the histogram records at least 1 µs. */
+  measuredLatencyMs: { low: 0, aboveLow: true, high: DAY_MS2, unit: "ms" },
+  /** A percentile of a burst without (`ok` 0): the empty histogram reads 0. */
+  unmeasuredLatencyMs: { low: 0, high: 0, unit: "ms" },
+  /** The run's latency curve: 0 when none of its bursts measured latency. */
+  curveMs: { low: 0, high: DAY_MS2, unit: "ms" },
+  rttMs: { low: 0, high: DAY_MS2, unit: "ms" },
+  requestsPerSec: { low: 0, high: MAX_REQUESTS_PER_SECOND },
+  /** 2xx responses of one burst: a day's burst at the highest rate at most. */
+  ok: { low: 0, high: MAX_REQUESTS_PER_SECOND * DAY_MS2 / 1e3, whole: true },
+  errorRate: { low: 0, high: 1 },
+  newConnectionShare: { low: 0, high: 1 },
+  /** TCP, then TLS 1.2's two more (load/count-handshakes.ts); less when written part-way through. */
+  handshakeRoundTrips: { low: 0, high: 3 },
+  /** SHA-256 over zeros on one core (watch/host-speed.ts): far above what any core hashes. */
+  hostSpeedMbps: { low: 0, aboveLow: true, high: 1e6, unit: "MB/s" },
+  /** 16 TiB: more memory than any one host has. */
+  memoryKib: { low: 0, high: 16 * 1024 ** 3, unit: "KiB" },
+  /** Linux's largest `pid_max`. */
+  processes: { low: 0, high: 4194304, whole: true }
+};
+var figure = (value) => value.toLocaleString("en-US", { maximumFractionDigits: 3 });
+function rangeWords({ low, high, aboveLow, whole, unit }) {
+  const units = unit ? ` ${unit}` : "";
+  if (low === high) return `${figure(low)}${units}`;
+  if (whole) return `a whole number from ${figure(low)} to ${figure(high)}${units}`;
+  if (aboveLow && low === 0) return `a positive number up to ${figure(high)}${units}`;
+  return `a number from ${figure(low)}${aboveLow ? " (excluded)" : ""} to ${figure(high)}${units}`;
+}
+var inRange = (value, { low, high, aboveLow, whole }) => (aboveLow ? value > low : value >= low) && value <= high && (!whole || Number.isInteger(value));
+function outOfRange(value, range, field) {
+  if (isNumber(value) && inRange(value, range)) return void 0;
+  return `${field} is not ${rangeWords(range)}: it reads ${isNumber(value) ? String(value) : JSON.stringify(value)}`;
+}
+function burstProblem(burst) {
+  const ranges = STORED_FIGURE_RANGES;
+  const countProblem = outOfRange(burst.ok, ranges.ok, "ok");
+  if (countProblem) return countProblem;
+  const latency = burst.ok > 0 ? ranges.measuredLatencyMs : ranges.unmeasuredLatencyMs;
+  for (const field of LATENCY_FIELDS) {
+    const problem = outOfRange(burst[field], latency, field);
+    if (problem) return `${problem}, with ok ${String(burst.ok)}`;
+  }
+  if (burst.p50 > burst.p95 || burst.p95 > burst.p99) {
+    return `p50 \u2264 p95 \u2264 p99 does not hold: they read ${LATENCY_FIELDS.map((field) => String(burst[field])).join(", ")}`;
+  }
+  const present = OPTIONAL_BURST_FIGURES.filter((field) => burst[field] !== void 0);
+  for (const field of ["requestsPerSec", "errorRate", ...present]) {
+    const problem = outOfRange(burst[field], ranges[field], field);
+    if (problem) return problem;
+  }
+  return void 0;
+}
 function runProblem(run3, where) {
   if (!isObject(run3)) return `${where} is not an object`;
   for (const field of ["sha", "ref", "time"]) {
     if (typeof run3[field] !== "string") return `${where}.${field} is not a string`;
   }
-  if (!Array.isArray(run3.curve) || !run3.curve.every(isNumber)) return `${where}.curve is not a list of numbers`;
+  const problem = runFigureProblem(run3, where);
+  return problem && `${problem}; in the run of commit ${String(run3.sha).slice(0, 12)} stored at ${String(run3.time).slice(0, 30)}`;
+}
+function runFigureProblem(run3, where) {
   if (typeof run3.healthy !== "boolean") return `${where}.healthy is not a boolean`;
   if (!isObject(run3.config) || typeof run3.config.url !== "string") return `${where}.config is missing`;
   if (!Array.isArray(run3.bursts) || run3.bursts.length === 0) return `${where}.bursts is empty`;
@@ -76943,18 +77004,25 @@ function runProblem(run3, where) {
     if (!isObject(burst) || !BURST_FIELDS.every((k) => isNumber(burst[k]))) {
       return `${where}.bursts[${i}] lacks numeric ${BURST_FIELDS.join("/")}`;
     }
-    if (burst.rttMs !== void 0 && !isNumber(burst.rttMs)) return `${where}.bursts[${i}].rttMs is not a number`;
-    const share = burst.newConnectionShare;
-    if (share !== void 0 && !(isNumber(share) && share >= 0 && share <= 1)) {
-      return `${where}.bursts[${i}].newConnectionShare is not a fraction from 0 to 1`;
-    }
-    const handshakes = burst.handshakeRoundTrips;
-    if (handshakes !== void 0 && !(isNumber(handshakes) && handshakes >= 0 && handshakes <= 3)) {
-      return `${where}.bursts[${i}].handshakeRoundTrips is not a number from 0 to 3`;
+    const problem = burstProblem(burst);
+    if (problem) return `${where}.bursts[${i}].${problem}`;
+  }
+  if (!Array.isArray(run3.curve) || !run3.curve.every(isNumber)) return `${where}.curve is not a list of numbers`;
+  for (const [i, value] of run3.curve.entries()) {
+    const problem = outOfRange(value, STORED_FIGURE_RANGES.curveMs, `${where}.curve[${i}]`);
+    if (problem) return problem;
+    if (i > 0 && value < run3.curve[i - 1]) {
+      return `${where}.curve[${i}] is below the percentile before it (${String(value)} < ${String(run3.curve[i - 1])}): a latency curve never falls`;
     }
   }
-  if (run3.hostSpeedMbps !== void 0 && !(isNumber(run3.hostSpeedMbps) && run3.hostSpeedMbps > 0)) {
-    return `${where}.hostSpeedMbps is not a positive number`;
+  if (run3.hostSpeedMbps !== void 0) {
+    const problem = outOfRange(run3.hostSpeedMbps, STORED_FIGURE_RANGES.hostSpeedMbps, `${where}.hostSpeedMbps`);
+    if (problem) return problem;
+  }
+  if (run3.serviceMemory !== void 0) {
+    if (!isObject(run3.serviceMemory)) return `${where}.serviceMemory is not an object`;
+    const { peakKib, processes } = run3.serviceMemory;
+    return outOfRange(peakKib, STORED_FIGURE_RANGES.memoryKib, `${where}.serviceMemory.peakKib`) ?? outOfRange(processes, STORED_FIGURE_RANGES.processes, `${where}.serviceMemory.processes`);
   }
   return void 0;
 }
@@ -76992,6 +77060,13 @@ function appendRun(document2, key, run3, cap = HISTORY_CAP, byteCap = HISTORY_BY
   histories[key] = newestWithinBytes(key, [...previous, run3].slice(-cap), byteCap);
   return { ...document2, histories };
 }
+function capEveryKey(document2, cap = HISTORY_CAP, byteCap = HISTORY_BYTE_CAP) {
+  const keys = Object.keys(document2.histories);
+  const share = Math.floor(byteCap / Math.max(1, keys.length));
+  const histories = historyMap({});
+  for (const key of keys) histories[key] = newestWithinBytes(key, document2.histories[key].slice(-cap).map(withRedactedUrl), share);
+  return { ...document2, histories };
+}
 function withRedactedUrl(run3) {
   const url = redactedUrl(run3.config.url);
   return url === run3.config.url ? run3 : { ...run3, config: { ...run3.config, url } };
@@ -77017,6 +77092,9 @@ var BRANCH_README = `# loadgate baseline
 Latency history written by the loadgate action, one JSON file per baseline key under
 \`loadgate/\`. Kept on its own branch so that recording a run never touches your code.
 `;
+var BRANCH_README_BLOB = createHash2("sha1").update(`blob ${Buffer.byteLength(BRANCH_README)}\0${BRANCH_README}`).digest("hex");
+var HISTORY_FILE = /^loadgate\/[^/]+\.json$/;
+var FOREIGN_FILES_NAMED = 3;
 function baselineFilePath(key) {
   const slug = key.replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^[.-]+/, "");
   if (slug === key && slug !== "") return `loadgate/${key}.json`;
@@ -77032,10 +77110,9 @@ function createBranchStore({ github, owner: owner2, repo, branch, log, maxAttemp
   async function readFile3(path) {
     let data;
     try {
-      ({ data } = await github.rest.repos.getContent({ owner: owner2, repo, path, ref: branch }));
+      ({ data } = await reading(() => github.rest.repos.getContent({ owner: owner2, repo, path, ref: branch })));
     } catch (error2) {
       if (httpStatus(error2) === 404) return void 0;
-      if (httpStatus(error2) === 403) throw refused2("Reading", error2, "contents: read");
       throw error2;
     }
     if (Array.isArray(data) || data.type !== "file" || !("content" in data)) throw new Error(`${where(path)} is not a file.`);
@@ -77056,13 +77133,44 @@ function createBranchStore({ github, owner: owner2, repo, branch, log, maxAttemp
     }
     return data.content;
   }
-  async function ensureBranch() {
-    try {
-      await github.rest.git.getRef({ owner: owner2, repo, ref: `heads/${branch}` });
-      return;
-    } catch (error2) {
-      if (httpStatus(error2) !== 404) throw error2;
+  async function checkBranch() {
+    const input = `input \`baseline-branch\`: ${branch}`;
+    const ownBranch = "it must be a branch of its own, such as `loadgate-baseline` (the default), which loadgate creates as an orphan branch";
+    const { data: repository } = await reading(() => github.rest.repos.get({ owner: owner2, repo }));
+    if (repository.default_branch === branch) {
+      throw new Error(`${input} is the default branch of ${owner2}/${repo}, and loadgate commits its history there: ${ownBranch}.`);
     }
+    const head = await branchHead();
+    if (head === void 0) return;
+    const { data: tree } = await reading(() => github.rest.git.getTree({ owner: owner2, repo, tree_sha: head, recursive: "true" }));
+    const foreign = tree.tree.filter((entry) => entry.type !== "tree").filter((entry) => !(HISTORY_FILE.test(entry.path) || entry.path === "README.md" && entry.sha === BRANCH_README_BLOB)).map((entry) => entry.path);
+    if (foreign.length === 0 && !tree.truncated) return;
+    const named = foreign.slice(0, FOREIGN_FILES_NAMED).map((path) => JSON.stringify(path));
+    const more = tree.truncated ? "and more" : foreign.length > named.length ? `and ${foreign.length - named.length} more` : "";
+    throw new Error(
+      `${input} of ${owner2}/${repo} holds files loadgate does not write (${[...named, more].filter(Boolean).join(", ")}), and loadgate commits its history there: ${ownBranch} holding only its README.md and loadgate/*.json.`
+    );
+  }
+  async function reading(call) {
+    try {
+      return await call();
+    } catch (error2) {
+      if (httpStatus(error2) === 403) throw refused2("Reading", error2, "contents: read");
+      throw error2;
+    }
+  }
+  async function branchHead() {
+    try {
+      return (await reading(() => github.rest.git.getRef({ owner: owner2, repo, ref: `heads/${branch}` }))).data.object.sha;
+    } catch (error2) {
+      if (httpStatus(error2) === 404) return void 0;
+      throw error2;
+    }
+  }
+  let branchChecked;
+  const checkedBranch = () => branchChecked ??= checkBranch();
+  async function ensureBranch() {
+    if (await branchHead() !== void 0) return;
     try {
       const tree = await github.rest.git.createTree({
         owner: owner2,
@@ -77088,16 +77196,18 @@ function createBranchStore({ github, owner: owner2, repo, branch, log, maxAttemp
   return {
     location: `branch ${branch}`,
     async read(key) {
+      await checkedBranch();
       return (await readFile3(baselineFilePath(key)))?.document.histories[key] ?? [];
     },
     async append(key, run3) {
       const path = baselineFilePath(key);
+      await checkedBranch();
       for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
         const current = await readFile3(path);
         if (!current) await ensureBranch();
         if (current?.document.histories[key]?.some((stored) => stored.sha === run3.sha && stored.time === run3.time && stored.ref === run3.ref))
           return;
-        const updated = appendRun(current?.document ?? emptyDocument(), key, run3);
+        const updated = capEveryKey(appendRun(current?.document ?? emptyDocument(), key, run3));
         try {
           await github.rest.repos.createOrUpdateFileContents({
             owner: owner2,
@@ -77123,15 +77233,26 @@ function createBranchStore({ github, owner: owner2, repo, branch, log, maxAttemp
 }
 
 // src/baseline/file-store.ts
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { link, mkdir as mkdir2, open as open2, readFile, rename as rename2, rm as rm2, stat as stat2, writeFile as writeFile2 } from "node:fs/promises";
 import { hostname } from "node:os";
-import { dirname, resolve } from "node:path";
+import { basename, dirname, resolve } from "node:path";
+import { promisify } from "node:util";
 var RETRY_MS = 20;
-function createFileStore(path, { lockWaitMs = 3e4, staleLockMs = 6e4 } = {}) {
+function createFileStore(path, log, { lockWaitMs = 3e4, staleLockMs = 6e4 } = {}) {
   const absolute = resolve(path);
   const lockPath = `${absolute}.lock`;
+  let trackedCheck;
+  async function warnIfTracked() {
+    if (!await isTrackedByGit(absolute)) return;
+    log.warning(
+      `baseline file ${path} is tracked by git in this checkout: a pull request that edits it picks its own baseline, so this gate is only as trustworthy as the pull request. Keep the history outside the checkout (a directory of a self-hosted runner, or restored by actions/cache) or use \`baseline-store: branch\`.`
+    );
+  }
   async function load() {
+    trackedCheck ??= warnIfTracked();
+    await trackedCheck;
     let text2;
     try {
       text2 = await readFile(absolute, "utf8");
@@ -77222,6 +77343,18 @@ function createFileStore(path, { lockWaitMs = 3e4, staleLockMs = 6e4 } = {}) {
     }
   };
 }
+var execFileAsync = promisify(execFile);
+async function isTrackedByGit(absolute) {
+  try {
+    await execFileAsync("git", ["--literal-pathspecs", "ls-files", "--error-unmatch", "--", basename(absolute)], {
+      cwd: dirname(absolute),
+      timeout: 1e4
+    });
+    return true;
+  } catch {
+    return false;
+  }
+}
 function baselinePathError(path, error2) {
   const code = error2.code;
   const problem = code === "EISDIR" ? "is a directory" : `cannot be read (${error2 instanceof Error ? error2.message : String(error2)})`;
@@ -77252,7 +77385,7 @@ function openBaselineStore(settings2, context3, log) {
     case "none":
       return void 0;
     case "file":
-      return createFileStore(settings2.baseline.path);
+      return createFileStore(settings2.baseline.path, log);
     case "branch": {
       const [owner2, repo] = context3.repository?.split("/") ?? [];
       const token = settings2.report.githubToken;

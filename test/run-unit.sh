@@ -14,6 +14,7 @@ unit_tests=(
   test/architecture.test.ts
   test/baseline/file-store.test.ts
   test/baseline/history-keys.test.ts
+  test/baseline/history-ranges.test.ts
   test/baseline/window.test.ts
   test/bench/power-tally.test.ts
   test/config/parse.test.ts

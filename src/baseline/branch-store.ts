@@ -1,12 +1,13 @@
 // Baseline histories on a branch of the repository, one file per baseline key, read and written
 // through the contents API with the job's token (no checkout). Every write names the sha it
 // replaces; when another run wrote first, the file is re-read and this run appended again, so
-// runs finishing together all land.
+// runs finishing together all land. Before the first read or write the branch is checked to be
+// loadgate's own: not the default branch, and holding only files loadgate writes.
 
 import { createHash } from 'node:crypto';
 import { githubMessage, httpStatus, type GitHubClient } from '../github/client.ts';
 import type { Log } from '../log.ts';
-import { appendRun, emptyDocument, parseDocument, serializeDocument, type BaselineDocument } from './history.ts';
+import { appendRun, capEveryKey, emptyDocument, parseDocument, serializeDocument, type BaselineDocument } from './history.ts';
 import type { BaselineStore } from './store.ts';
 
 export interface BranchStoreOptions {
@@ -24,6 +25,14 @@ const BRANCH_README = `# loadgate baseline
 Latency history written by the loadgate action, one JSON file per baseline key under
 \`loadgate/\`. Kept on its own branch so that recording a run never touches your code.
 `;
+
+/** Git's id of the README loadgate starts its branch with: the only file there besides the histories. */
+const BRANCH_README_BLOB = createHash('sha1')
+  .update(`blob ${Buffer.byteLength(BRANCH_README)}\0${BRANCH_README}`)
+  .digest('hex');
+const HISTORY_FILE = /^loadgate\/[^/]+\.json$/;
+/** Foreign files named in the refusal; the rest are counted. */
+const FOREIGN_FILES_NAMED = 3;
 
 /** `loadgate/<key>.json`; keys with other characters get a readable slug plus a hash, so two keys never share a file. */
 export function baselineFilePath(key: string): string {
@@ -50,11 +59,10 @@ export function createBranchStore({ github, owner, repo, branch, log, maxAttempt
   async function readFile(path: string): Promise<StoredFile | undefined> {
     let data: Awaited<ReturnType<typeof github.rest.repos.getContent>>['data'];
     try {
-      ({ data } = await github.rest.repos.getContent({ owner, repo, path, ref: branch }));
+      ({ data } = await reading(() => github.rest.repos.getContent({ owner, repo, path, ref: branch })));
     } catch (error) {
       // 404 covers both a missing branch and a missing file: no baseline yet.
       if (httpStatus(error) === 404) return undefined;
-      if (httpStatus(error) === 403) throw refused('Reading', error, 'contents: read');
       throw error;
     }
     if (Array.isArray(data) || data.type !== 'file' || !('content' in data)) throw new Error(`${where(path)} is not a file.`);
@@ -79,14 +87,62 @@ export function createBranchStore({ github, owner, repo, branch, log, maxAttempt
     return data.content;
   }
 
+  /**
+   * Refuses a branch loadgate would commit into someone else's history on: the default branch, or
+   * one holding files loadgate does not write. The files, not the commits, decide: one listing
+   * however long the history, no trust in commit messages or authors (other automation commits as
+   * github-actions[bot] too), and a user who deleted a key's file by hand is not refused.
+   */
+  async function checkBranch(): Promise<void> {
+    const input = `input \`baseline-branch\`: ${branch}`;
+    const ownBranch =
+      'it must be a branch of its own, such as `loadgate-baseline` (the default), which loadgate creates as an orphan branch';
+    const { data: repository } = await reading(() => github.rest.repos.get({ owner, repo }));
+    if (repository.default_branch === branch) {
+      throw new Error(`${input} is the default branch of ${owner}/${repo}, and loadgate commits its history there: ${ownBranch}.`);
+    }
+    const head = await branchHead();
+    if (head === undefined) return; // ensureBranch creates it as an orphan
+    const { data: tree } = await reading(() => github.rest.git.getTree({ owner, repo, tree_sha: head, recursive: 'true' }));
+    const foreign = tree.tree
+      .filter((entry) => entry.type !== 'tree')
+      .filter((entry) => !(HISTORY_FILE.test(entry.path) || (entry.path === 'README.md' && entry.sha === BRANCH_README_BLOB)))
+      .map((entry) => entry.path);
+    if (foreign.length === 0 && !tree.truncated) return;
+    const named = foreign.slice(0, FOREIGN_FILES_NAMED).map((path) => JSON.stringify(path));
+    const more = tree.truncated ? 'and more' : foreign.length > named.length ? `and ${foreign.length - named.length} more` : '';
+    throw new Error(
+      `${input} of ${owner}/${repo} holds files loadgate does not write (${[...named, more].filter(Boolean).join(', ')}), ` +
+        `and loadgate commits its history there: ${ownBranch} holding only its README.md and loadgate/*.json.`,
+    );
+  }
+
+  /** A read the job's token may be refused: named as a missing permission. */
+  async function reading<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (httpStatus(error) === 403) throw refused('Reading', error, 'contents: read');
+      throw error;
+    }
+  }
+
+  /** The branch's head commit; undefined when the branch does not exist yet. */
+  async function branchHead(): Promise<string | undefined> {
+    try {
+      return (await reading(() => github.rest.git.getRef({ owner, repo, ref: `heads/${branch}` }))).data.object.sha;
+    } catch (error) {
+      if (httpStatus(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  let branchChecked: Promise<void> | undefined;
+  const checkedBranch = () => (branchChecked ??= checkBranch());
+
   /** Creates the branch as an orphan holding only a README, so it never carries a copy of the code. */
   async function ensureBranch(): Promise<void> {
-    try {
-      await github.rest.git.getRef({ owner, repo, ref: `heads/${branch}` });
-      return;
-    } catch (error) {
-      if (httpStatus(error) !== 404) throw error;
-    }
+    if ((await branchHead()) !== undefined) return;
     try {
       const tree = await github.rest.git.createTree({
         owner,
@@ -117,11 +173,13 @@ export function createBranchStore({ github, owner, repo, branch, log, maxAttempt
     location: `branch ${branch}`,
 
     async read(key) {
+      await checkedBranch();
       return (await readFile(baselineFilePath(key)))?.document.histories[key] ?? [];
     },
 
     async append(key, run) {
       const path = baselineFilePath(key);
+      await checkedBranch();
       for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
         const current = await readFile(path);
         if (!current) await ensureBranch();
@@ -130,7 +188,8 @@ export function createBranchStore({ github, owner, repo, branch, log, maxAttempt
           current?.document.histories[key]?.some((stored) => stored.sha === run.sha && stored.time === run.time && stored.ref === run.ref)
         )
           return;
-        const updated = appendRun(current?.document ?? emptyDocument(), key, run);
+        // Every key: a file holding others (written by something else) must still fit the contents API.
+        const updated = capEveryKey(appendRun(current?.document ?? emptyDocument(), key, run));
         try {
           await github.rest.repos.createOrUpdateFileContents({
             owner,

@@ -2,12 +2,16 @@
 // the same directory, then rename), so a crash mid-write never leaves a truncated history.
 // Appends are serialized by a lock file next to the store (`<file>.lock`, created exclusively)
 // and re-read inside it, so runs appending at once (several jobs of a self-hosted runner, or
-// CLI runs) all land.
+// CLI runs) all land. A document that git tracks in the checkout is warned of: a pull request that
+// edits it picks its own baseline.
 
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import type { Log } from '../log.ts';
 import { appendRun, emptyDocument, parseDocument, serializeDocument, type BaselineDocument } from './history.ts';
 import type { BaselineStore } from './store.ts';
 
@@ -27,11 +31,27 @@ interface LockOwner {
 
 const RETRY_MS = 20;
 
-export function createFileStore(path: string, { lockWaitMs = 30_000, staleLockMs = 60_000 }: FileStoreOptions = {}): BaselineStore {
+export function createFileStore(
+  path: string,
+  log: Log,
+  { lockWaitMs = 30_000, staleLockMs = 60_000 }: FileStoreOptions = {},
+): BaselineStore {
   const absolute = resolve(path);
   const lockPath = `${absolute}.lock`;
+  let trackedCheck: Promise<void> | undefined;
+
+  async function warnIfTracked(): Promise<void> {
+    if (!(await isTrackedByGit(absolute))) return;
+    log.warning(
+      `baseline file ${path} is tracked by git in this checkout: a pull request that edits it picks its own baseline, ` +
+        'so this gate is only as trustworthy as the pull request. Keep the history outside the checkout ' +
+        '(a directory of a self-hosted runner, or restored by actions/cache) or use `baseline-store: branch`.',
+    );
+  }
 
   async function load(): Promise<BaselineDocument> {
+    trackedCheck ??= warnIfTracked();
+    await trackedCheck;
     let text: string;
     try {
       text = await readFile(absolute, 'utf8');
@@ -138,6 +158,23 @@ export function createFileStore(path: string, { lockWaitMs = 30_000, staleLockMs
       }
     },
   };
+}
+
+const execFileAsync = promisify(execFile);
+
+/** Whether git tracks the file in the checkout around it; false outside a checkout or without git. */
+async function isTrackedByGit(absolute: string): Promise<boolean> {
+  try {
+    // No shell; a literal pathspec, so a name such as `:(glob)*` matches only itself.
+    await execFileAsync('git', ['--literal-pathspecs', 'ls-files', '--error-unmatch', '--', basename(absolute)], {
+      cwd: dirname(absolute),
+      timeout: 10_000,
+    });
+    return true;
+  } catch {
+    // Exit 1: not tracked; 128: not a checkout; ENOENT: no such directory, or no git.
+    return false;
+  }
 }
 
 /** Names the input and the form it takes: a bare `EISDIR` tells the user nothing. */

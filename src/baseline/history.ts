@@ -146,13 +146,104 @@ export function loadSignatureDifferences(stored: LoadSignature, measured: LoadSi
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const BURST_FIELDS = ['p50', 'p95', 'p99', 'requestsPerSec', 'errorRate', 'ok'] as const;
+const LATENCY_FIELDS = ['p50', 'p95', 'p99'] as const;
+/** Absent in runs stored before they were measured. */
+const OPTIONAL_BURST_FIGURES = ['rttMs', 'newConnectionShare', 'handshakeRoundTrips'] as const;
+
+/** A figure's accepted values: from `low` to `high`, `low` itself excluded when `aboveLow`. */
+interface FigureRange {
+  low: number;
+  high: number;
+  aboveLow?: boolean;
+  whole?: boolean;
+  unit?: string;
+}
+
+/** The longest `timeout` and `duration` loadgate accepts: no latency it measures is longer. */
+const DAY_MS = 24 * 3_600_000;
+/** Far beyond any load generator: `rate` itself stops at 1,000,000. */
+const MAX_REQUESTS_PER_SECOND = 1_000_000_000;
+
+/**
+ * The physical range of every stored figure, in one place: what loadgate's writer can produce and
+ * nothing beyond, so a history planted with impossible figures (a p50 of 10^9 ms that makes every
+ * run "improved", an `ok` of -1 that turns runs into "no baseline yet") is refused, never used.
+ * A history with plausible figures is as trustworthy as whoever can edit it (README, "Where the
+ * baseline lives").
+ */
+export const STORED_FIGURE_RANGES = {
+  /** A percentile of a burst with 2xx responses: the histogram records at least 1 µs. */
+  measuredLatencyMs: { low: 0, aboveLow: true, high: DAY_MS, unit: 'ms' },
+  /** A percentile of a burst without (`ok` 0): the empty histogram reads 0. */
+  unmeasuredLatencyMs: { low: 0, high: 0, unit: 'ms' },
+  /** The run's latency curve: 0 when none of its bursts measured latency. */
+  curveMs: { low: 0, high: DAY_MS, unit: 'ms' },
+  rttMs: { low: 0, high: DAY_MS, unit: 'ms' },
+  requestsPerSec: { low: 0, high: MAX_REQUESTS_PER_SECOND },
+  /** 2xx responses of one burst: a day's burst at the highest rate at most. */
+  ok: { low: 0, high: (MAX_REQUESTS_PER_SECOND * DAY_MS) / 1000, whole: true },
+  errorRate: { low: 0, high: 1 },
+  newConnectionShare: { low: 0, high: 1 },
+  /** TCP, then TLS 1.2's two more (load/count-handshakes.ts); less when written part-way through. */
+  handshakeRoundTrips: { low: 0, high: 3 },
+  /** SHA-256 over zeros on one core (watch/host-speed.ts): far above what any core hashes. */
+  hostSpeedMbps: { low: 0, aboveLow: true, high: 1_000_000, unit: 'MB/s' },
+  /** 16 TiB: more memory than any one host has. */
+  memoryKib: { low: 0, high: 16 * 1024 ** 3, unit: 'KiB' },
+  /** Linux's largest `pid_max`. */
+  processes: { low: 0, high: 4_194_304, whole: true },
+} as const satisfies Record<string, FigureRange>;
+
+const figure = (value: number) => value.toLocaleString('en-US', { maximumFractionDigits: 3 });
+
+function rangeWords({ low, high, aboveLow, whole, unit }: FigureRange): string {
+  const units = unit ? ` ${unit}` : '';
+  if (low === high) return `${figure(low)}${units}`;
+  if (whole) return `a whole number from ${figure(low)} to ${figure(high)}${units}`;
+  if (aboveLow && low === 0) return `a positive number up to ${figure(high)}${units}`;
+  return `a number from ${figure(low)}${aboveLow ? ' (excluded)' : ''} to ${figure(high)}${units}`;
+}
+
+const inRange = (value: number, { low, high, aboveLow, whole }: FigureRange): boolean =>
+  (aboveLow ? value > low : value >= low) && value <= high && (!whole || Number.isInteger(value));
+
+/** `field` is not a number in `range`: says so with the value read; undefined when it is. */
+function outOfRange(value: unknown, range: FigureRange, field: string): string | undefined {
+  if (isNumber(value) && inRange(value, range)) return undefined;
+  return `${field} is not ${rangeWords(range)}: it reads ${isNumber(value) ? String(value) : JSON.stringify(value)}`;
+}
+
+function burstProblem(burst: Record<string, unknown>): string | undefined {
+  const ranges = STORED_FIGURE_RANGES;
+  const countProblem = outOfRange(burst.ok, ranges.ok, 'ok');
+  if (countProblem) return countProblem;
+  const latency = (burst.ok as number) > 0 ? ranges.measuredLatencyMs : ranges.unmeasuredLatencyMs;
+  for (const field of LATENCY_FIELDS) {
+    const problem = outOfRange(burst[field], latency, field);
+    if (problem) return `${problem}, with ok ${String(burst.ok)}`;
+  }
+  if ((burst.p50 as number) > (burst.p95 as number) || (burst.p95 as number) > (burst.p99 as number)) {
+    return `p50 ≤ p95 ≤ p99 does not hold: they read ${LATENCY_FIELDS.map((field) => String(burst[field])).join(', ')}`;
+  }
+  const present = OPTIONAL_BURST_FIGURES.filter((field) => burst[field] !== undefined);
+  for (const field of ['requestsPerSec', 'errorRate', ...present] as const) {
+    const problem = outOfRange(burst[field], ranges[field], field);
+    if (problem) return problem;
+  }
+  return undefined;
+}
 
 function runProblem(run: unknown, where: string): string | undefined {
   if (!isObject(run)) return `${where} is not an object`;
   for (const field of ['sha', 'ref', 'time'] as const) {
     if (typeof run[field] !== 'string') return `${where}.${field} is not a string`;
   }
-  if (!Array.isArray(run.curve) || !run.curve.every(isNumber)) return `${where}.curve is not a list of numbers`;
+  // Which run, for a user who opens the file: its commit and time as stored.
+  const problem = runFigureProblem(run, where);
+  return problem && `${problem}; in the run of commit ${String(run.sha).slice(0, 12)} stored at ${String(run.time).slice(0, 30)}`;
+}
+
+function runFigureProblem(run: Record<string, unknown>, where: string): string | undefined {
   if (typeof run.healthy !== 'boolean') return `${where}.healthy is not a boolean`;
   if (!isObject(run.config) || typeof run.config.url !== 'string') return `${where}.config is missing`;
   if (!Array.isArray(run.bursts) || run.bursts.length === 0) return `${where}.bursts is empty`;
@@ -160,18 +251,28 @@ function runProblem(run: unknown, where: string): string | undefined {
     if (!isObject(burst) || !BURST_FIELDS.every((k) => isNumber(burst[k]))) {
       return `${where}.bursts[${i}] lacks numeric ${BURST_FIELDS.join('/')}`;
     }
-    if (burst.rttMs !== undefined && !isNumber(burst.rttMs)) return `${where}.bursts[${i}].rttMs is not a number`;
-    const share = burst.newConnectionShare;
-    if (share !== undefined && !(isNumber(share) && share >= 0 && share <= 1)) {
-      return `${where}.bursts[${i}].newConnectionShare is not a fraction from 0 to 1`;
-    }
-    const handshakes = burst.handshakeRoundTrips;
-    if (handshakes !== undefined && !(isNumber(handshakes) && handshakes >= 0 && handshakes <= 3)) {
-      return `${where}.bursts[${i}].handshakeRoundTrips is not a number from 0 to 3`;
+    const problem = burstProblem(burst);
+    if (problem) return `${where}.bursts[${i}].${problem}`;
+  }
+  if (!Array.isArray(run.curve) || !run.curve.every(isNumber)) return `${where}.curve is not a list of numbers`;
+  for (const [i, value] of run.curve.entries()) {
+    const problem = outOfRange(value, STORED_FIGURE_RANGES.curveMs, `${where}.curve[${i}]`);
+    if (problem) return problem;
+    if (i > 0 && value < run.curve[i - 1]) {
+      return `${where}.curve[${i}] is below the percentile before it (${String(value)} < ${String(run.curve[i - 1])}): a latency curve never falls`;
     }
   }
-  if (run.hostSpeedMbps !== undefined && !(isNumber(run.hostSpeedMbps) && run.hostSpeedMbps > 0)) {
-    return `${where}.hostSpeedMbps is not a positive number`;
+  if (run.hostSpeedMbps !== undefined) {
+    const problem = outOfRange(run.hostSpeedMbps, STORED_FIGURE_RANGES.hostSpeedMbps, `${where}.hostSpeedMbps`);
+    if (problem) return problem;
+  }
+  if (run.serviceMemory !== undefined) {
+    if (!isObject(run.serviceMemory)) return `${where}.serviceMemory is not an object`;
+    const { peakKib, processes } = run.serviceMemory;
+    return (
+      outOfRange(peakKib, STORED_FIGURE_RANGES.memoryKib, `${where}.serviceMemory.peakKib`) ??
+      outOfRange(processes, STORED_FIGURE_RANGES.processes, `${where}.serviceMemory.processes`)
+    );
   }
   return undefined;
 }
@@ -223,6 +324,20 @@ export function appendRun(
   // Runs stored before URLs were redacted hold credentials: the next write stores them redacted.
   const previous = (Object.hasOwn(document.histories, key) ? document.histories[key] : []).map(withRedactedUrl);
   histories[key] = newestWithinBytes(key, [...previous, run].slice(-cap), byteCap);
+  return { ...document, histories };
+}
+
+/**
+ * `document` with every key's history within `cap` runs and an equal share of `byteCap` bytes,
+ * oldest runs dropped, so that the whole document fits `byteCap`: what one branch-store file must
+ * (the contents API inlines files up to 1 MB), whatever other keys something else wrote into it.
+ */
+export function capEveryKey(document: BaselineDocument, cap = HISTORY_CAP, byteCap = HISTORY_BYTE_CAP): BaselineDocument {
+  const keys = Object.keys(document.histories);
+  // Each key's own document repeats the envelope the whole document holds once: the shares sum to at most byteCap.
+  const share = Math.floor(byteCap / Math.max(1, keys.length));
+  const histories = historyMap({});
+  for (const key of keys) histories[key] = newestWithinBytes(key, document.histories[key].slice(-cap).map(withRedactedUrl), share);
   return { ...document, histories };
 }
 

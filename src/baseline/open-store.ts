@@ -13,7 +13,7 @@ export function openBaselineStore(settings: Settings, context: RunContext, log: 
     case 'none':
       return undefined;
     case 'file':
-      return createFileStore(settings.baseline.path);
+      return createFileStore(settings.baseline.path, log);
     case 'branch': {
       const [owner, repo] = context.repository?.split('/') ?? [];
       const token = settings.report.githubToken;

@@ -12,8 +12,13 @@ import {
   serializeDocument,
   type HistoryRun,
 } from '../../src/baseline/history.ts';
+import { parseInputs } from '../../src/config/parse.ts';
+import { parseRunContext } from '../../src/config/run-context.ts';
+import { startTarget } from '../../src/demo/target.ts';
 import { createGitHubClient } from '../../src/github/client.ts';
 import type { Log } from '../../src/log.ts';
+import { runGate } from '../../src/pipeline.ts';
+import { captureLog } from '../support/capture-log.ts';
 import { GitHubFake } from '../support/github-fake.ts';
 
 const BRANCH = 'loadgate-baseline';
@@ -33,7 +38,7 @@ function storedRun(sha: string, p95 = 20): HistoryRun {
       bodySha256: null,
     },
     healthy: true,
-    bursts: [{ p50: 10, p95, p99: 30, requestsPerSec: 900, errorRate: 0, ok: 9000 }],
+    bursts: [{ p50: 10, p95, p99: p95 + 10, requestsPerSec: 900, errorRate: 0, ok: 9000 }],
     curve: [10, 11, 12, 13, 15, 20],
   };
 }
@@ -58,15 +63,16 @@ describe('branch store against the GitHub fake', { timeout: 60_000 }, () => {
   let fake: GitHubFake;
   let lines: string[];
   const log: Log = { info: (m) => lines.push(`info: ${m}`), warning: (m) => lines.push(`warning: ${m}`), debug: () => {} };
-  const store = (maxAttempts?: number) =>
+  const store = (maxAttempts?: number, branch = BRANCH) =>
     createBranchStore({
       github: createGitHubClient({ token: fake.token, apiUrl: fake.url, log, retryBaseDelayMs: 5 }),
       owner: 'acme',
       repo: 'shop',
-      branch: BRANCH,
+      branch,
       log,
       maxAttempts,
     });
+  const writes = () => fake.requests.filter((r) => r.method !== 'GET').length;
   const shas = (key: string) => parseDocument(fake.fileText(BRANCH, baselineFilePath(key))!, 'test').histories[key].map((run) => run.sha);
 
   beforeEach(async () => {
@@ -292,6 +298,97 @@ describe('branch store against the GitHub fake', { timeout: 60_000 }, () => {
     );
     assert.equal(fake.fileText(BRANCH, 'loadgate/api.json'), '{ "schema": "loadgate-baseline", "version": 1, "histories": ');
     await assert.rejects(branchStore.read('api'), /is not a loadgate baseline/);
+    assert.deepEqual(fake.violations, []);
+  });
+
+  test('the default branch as baseline-branch is refused before reading or writing, naming it; main is untouched', async () => {
+    const mainStore = store(undefined, 'main');
+    const refusal =
+      'input `baseline-branch`: main is the default branch of acme/shop, and loadgate commits its history there: ' +
+      'it must be a branch of its own, such as `loadgate-baseline` (the default), which loadgate creates as an orphan branch.';
+    await assert.rejects(mainStore.read('api'), { message: refusal });
+    await assert.rejects(mainStore.append('api', storedRun('a1')), { message: refusal });
+    assert.deepEqual(fake.branchHistory('main'), ['Initial commit']);
+    assert.equal(writes(), 0);
+    assert.equal(fake.requests.filter((r) => r.route === 'repos/get-content').length, 0);
+    assert.deepEqual(fake.violations, []);
+  });
+
+  test('a branch holding files loadgate does not write is refused, naming them; one with its README and histories is not', async () => {
+    for (const file of ['src/app.ts', 'src/db.ts', 'package.json', 'tsconfig.json']) fake.writeFile('main', file, 'code\n');
+    fake.createBranch('develop');
+    await assert.rejects(store(undefined, 'develop').append('api', storedRun('a1')), {
+      message:
+        'input `baseline-branch`: develop of acme/shop holds files loadgate does not write ("README.md", "package.json", "src/app.ts", and 2 more), ' +
+        'and loadgate commits its history there: it must be a branch of its own, such as `loadgate-baseline` (the default), ' +
+        'which loadgate creates as an orphan branch holding only its README.md and loadgate/*.json.',
+    });
+    assert.equal(writes(), 0);
+    assert.equal(fake.branchHistory('develop').length, 5, 'develop is untouched');
+
+    // Its own branch, whoever committed there (a user who removed a key's file, an older loadgate), is accepted.
+    await store().append('api', storedRun('a1'));
+    fake.writeFile(BRANCH, 'loadgate/checkout.json', serializeDocument(appendRun(emptyDocument(), 'checkout', storedRun('c1'))));
+    await store().append('api', storedRun('a2'));
+    assert.deepEqual(shas('api'), ['a1', 'a2']);
+    // The same README edited by hand is no longer loadgate's.
+    fake.writeFile(BRANCH, 'README.md', '# notes\n');
+    await assert.rejects(store().read('api'), /holds files loadgate does not write \("README\.md"\)/);
+    assert.deepEqual(fake.violations, []);
+  });
+
+  test('baseline-branch: main in a push run on the default branch is an error before any load, and main gets no commit', async () => {
+    const service = await startTarget({ delayMs: 5 });
+    try {
+      const plan = parseInputs({
+        url: service.url,
+        duration: '1s',
+        bursts: '2',
+        warmup: '0s',
+        connections: '2',
+        'baseline-branch': 'main',
+        'github-token': fake.token,
+      });
+      assert.ok(plan.kind === 'measure');
+      const context = parseRunContext(
+        { GITHUB_EVENT_NAME: 'push', GITHUB_REF: 'refs/heads/main', GITHUB_REPOSITORY: 'acme/shop', GITHUB_API_URL: fake.url },
+        { repository: { default_branch: 'main' } },
+      );
+      const report = await runGate(plan.settings, context, captureLog());
+      assert.equal(report.verdict, 'error', report.headline);
+      assert.match(report.error ?? '', /^input `baseline-branch`: main is the default branch of acme\/shop/);
+      assert.equal(service.requests, 0, 'no load was sent');
+      assert.deepEqual(fake.branchHistory('main'), ['Initial commit']);
+      assert.deepEqual(fake.violations, []);
+    } finally {
+      await service.close();
+    }
+  });
+
+  test('a file holding two keys (1.6 MB) is rewritten with every key capped: the whole file within the cap', async () => {
+    const twoKeys = {
+      ...emptyDocument(),
+      histories: {
+        api: Array.from({ length: 50 }, (_, i) => bigRun(`api${i}`)),
+        web: Array.from({ length: 50 }, (_, i) => bigRun(`web${i}`)),
+      },
+    };
+    const text = serializeDocument(twoKeys);
+    assert.ok(Buffer.byteLength(text) > 1.5e6, `${Buffer.byteLength(text)} bytes`);
+    fake.writeFile(BRANCH, 'loadgate/api.json', text);
+    await store().append('api', bigRun('new'));
+    const rewritten = fake.fileText(BRANCH, 'loadgate/api.json')!;
+    assert.ok(Buffer.byteLength(rewritten) <= HISTORY_BYTE_CAP, `${Buffer.byteLength(rewritten)} bytes`);
+    const document = parseDocument(rewritten, 'test');
+    const api = document.histories.api.map((run) => run.sha);
+    const web = document.histories.web.map((run) => run.sha);
+    assert.equal(api.at(-1), 'new');
+    assert.deepEqual(
+      web,
+      twoKeys.histories.web.slice(-web.length).map((run) => run.sha),
+      'the newest runs of the other key, oldest dropped',
+    );
+    assert.ok(web.length >= 20 && api.length >= 20, `kept ${api.length} and ${web.length} runs`);
     assert.deepEqual(fake.violations, []);
   });
 

@@ -4,9 +4,10 @@
 
 import { createInterface } from 'node:readline';
 import { createFileStore } from '../../src/baseline/file-store.ts';
+import { captureLog } from '../support/capture-log.ts';
 
 const { path, key, shas } = JSON.parse(process.argv[2]!) as { path: string; key: string; shas: string[] };
-const store = createFileStore(path);
+const store = createFileStore(path, captureLog());
 const go = new Promise((resolve) => createInterface({ input: process.stdin }).once('line', resolve));
 process.stdout.write('ready\n');
 await go;

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createFileStore } from '../../src/baseline/file-store.ts';
+import { captureLog } from '../support/capture-log.ts';
 import {
   appendRun,
   emptyDocument,
@@ -28,7 +29,7 @@ function run(i: number): HistoryRun {
     time: new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString(),
     config: { url: 'http://127.0.0.1/', method: 'GET', connections: 10, durationMs: 10_000, pipelining: 1, rate: null, bodySha256: null },
     healthy: true,
-    bursts: [{ p50: 10 + i, p95: 20 + i, p99: 30, requestsPerSec: 900, errorRate: 0, ok: 9000 }],
+    bursts: [{ p50: 10 + i, p95: 20 + i, p99: 30 + i, requestsPerSec: 900, errorRate: 0, ok: 9000 }],
     curve: [10, 12, 15, 20, 30, 40],
   };
 }
@@ -73,7 +74,7 @@ describe('file store', { timeout: 60_000 }, () => {
   after(() => rm(dir, { recursive: true, force: true }));
 
   it('reads a missing file as no history, then appends per key, newest last', async () => {
-    const store = createFileStore(join(dir, 'nested', 'baseline.json'));
+    const store = createFileStore(join(dir, 'nested', 'baseline.json'), captureLog());
     assert.deepEqual(await store.read('api'), []);
     await store.append('api', run(1));
     await store.append('api', run(2));
@@ -102,7 +103,7 @@ describe('file store', { timeout: 60_000 }, () => {
   it('keeps every run appended at once by 8 processes', async () => {
     const path = join(dir, 'concurrent', 'baseline.json');
     await appendFromProcesses(path, 8, 3);
-    const kept = (await createFileStore(path).read('api')).map((r) => r.sha).sort();
+    const kept = (await createFileStore(path, captureLog()).read('api')).map((r) => r.sha).sort();
     const expected = Array.from({ length: 8 }, (_, p) => [0, 1, 2].map((r) => `p${p}r${r}`))
       .flat()
       .sort();
@@ -115,16 +116,16 @@ describe('file store', { timeout: 60_000 }, () => {
     const dead = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' });
     await writeFile(`${path}.lock`, JSON.stringify({ pid: Number(dead.stdout.trim()), host: hostname(), token: 'dead' }));
     const started = Date.now();
-    await createFileStore(path, { lockWaitMs: 5_000 }).append('api', run(1));
+    await createFileStore(path, captureLog(), { lockWaitMs: 5_000 }).append('api', run(1));
     assert.ok(Date.now() - started < 2_000, 'it did not wait for the dead writer');
 
     // Another machine's writer (a shared directory) cannot be asked: only its age tells.
     await writeFile(`${path}.lock`, JSON.stringify({ pid: 1, host: 'elsewhere', token: 'old' }));
     const old = new Date(Date.now() - 120_000);
     await utimes(`${path}.lock`, old, old);
-    await createFileStore(path, { lockWaitMs: 5_000 }).append('api', run(2));
+    await createFileStore(path, captureLog(), { lockWaitMs: 5_000 }).append('api', run(2));
     assert.deepEqual(
-      (await createFileStore(path).read('api')).map((r) => r.sha),
+      (await createFileStore(path, captureLog()).read('api')).map((r) => r.sha),
       ['sha1', 'sha2'],
     );
     assert.deepEqual(
@@ -136,7 +137,7 @@ describe('file store', { timeout: 60_000 }, () => {
 
   it('waits a bounded time for a live writer, then names the lock; the history is untouched', async () => {
     const path = join(dir, 'held.json');
-    const store = createFileStore(path, { lockWaitMs: 300 });
+    const store = createFileStore(path, captureLog(), { lockWaitMs: 300 });
     await store.append('api', run(1));
     const before = await readFile(path, 'utf8');
     await writeFile(`${path}.lock`, JSON.stringify({ pid: process.pid, host: hostname(), token: 'live' }));
@@ -157,7 +158,7 @@ describe('file store', { timeout: 60_000 }, () => {
     const oversized = { ...emptyDocument(), histories: { api: Array.from({ length: 100 }, (_, i) => bigRun(i)), web: [run(500)] } };
     assert.ok(historyBytes('api', oversized.histories.api) > HISTORY_BYTE_CAP);
     await writeFile(path, serializeDocument(oversized));
-    await createFileStore(path).append('api', bigRun(100));
+    await createFileStore(path, captureLog()).append('api', bigRun(100));
     const document = parseDocument(await readFile(path, 'utf8'), 'test');
     assert.ok(historyBytes('api', document.histories.api) <= HISTORY_BYTE_CAP);
     const kept = document.histories.api.map((r) => r.sha);
@@ -192,7 +193,7 @@ describe('file store', { timeout: 60_000 }, () => {
     it(`refuses ${title} with a clear error and leaves the file untouched`, async () => {
       const path = join(dir, `${title.replace(/\W+/g, '-')}.json`);
       await writeFile(path, text);
-      const store = createFileStore(path);
+      const store = createFileStore(path, captureLog());
       await assert.rejects(store.read('api'), (error: Error) => {
         assert.match(error.message, expected);
         assert.match(error.message, /left untouched/);

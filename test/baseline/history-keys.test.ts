@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createFileStore } from '../../src/baseline/file-store.ts';
+import { captureLog } from '../support/capture-log.ts';
 import { appendRun, emptyDocument, parseDocument, serializeDocument, type HistoryRun } from '../../src/baseline/history.ts';
 
 const KEYS = ['constructor', '__proto__', 'toString', 'hasOwnProperty'];
@@ -32,7 +33,7 @@ describe('baseline keys named like Object.prototype members', { timeout: 10_000 
 
   it('have no history until one is recorded, then their own, in the file store', async () => {
     const path = join(dir, 'baseline.json');
-    const store = createFileStore(path);
+    const store = createFileStore(path, captureLog());
     for (const key of KEYS) assert.deepEqual(await store.read(key), [], key);
     for (const key of KEYS) await store.append(key, run(`sha-${key}`));
     for (const key of KEYS)
@@ -66,9 +67,9 @@ describe('a baseline-path that is a directory', { timeout: 10_000 }, () => {
 
   it('is refused naming the input and the accepted form', async () => {
     const where = join(dir, 'store');
-    await assert.rejects(createFileStore(where).read('api'), {
+    await assert.rejects(createFileStore(where, captureLog()).read('api'), {
       message: `input \`baseline-path\`: ${where} is a directory; expected the path of a file, such as \`.loadgate/baseline.json\``,
     });
-    await assert.rejects(createFileStore(where).append('api', run('x')), /input `baseline-path`: .* is a directory/);
+    await assert.rejects(createFileStore(where, captureLog()).append('api', run('x')), /input `baseline-path`: .* is a directory/);
   });
 });

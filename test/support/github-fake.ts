@@ -1,9 +1,10 @@
 // A local stand-in for the GitHub REST API routes loadgate uses, held in memory: issue comments,
-// the open pull requests list, the contents API on branches (and the git blobs API, for files past
-// its 1 MB), the git data calls that create an orphan branch, `GET /user` and GraphQL
-// `viewer { login }`. Every request and response body is checked against GitHub's OpenAPI
-// description; a mismatch answers 500 and lands in `violations`, so a test that asserts zero
-// violations proves both our client and this fake speak the real API's shapes.
+// the open pull requests list, the repository (its default branch), the contents API on branches
+// (and the git blobs API, for files past its 1 MB), the git data calls that create an orphan branch
+// and list a branch's files, `GET /user` and GraphQL `viewer { login }`. Every request and
+// response body is checked against GitHub's OpenAPI description; a mismatch answers 500 and lands
+// in `violations`, so a test that asserts zero violations proves both our client and this fake
+// speak the real API's shapes.
 
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -25,6 +26,7 @@ export type RouteName =
   | 'issues/create-comment'
   | 'issues/update-comment'
   | 'pulls/list'
+  | 'repos/get'
   | 'repos/get-content'
   | 'repos/create-or-update-file-contents'
   | 'git/get-ref'
@@ -32,6 +34,7 @@ export type RouteName =
   | 'git/create-tree'
   | 'git/create-commit'
   | 'git/get-blob'
+  | 'git/get-tree'
   | 'users/get-authenticated'
   | 'graphql';
 
@@ -294,6 +297,11 @@ export class GitHubFake {
     this.commitFile(branch, path, Buffer.from(text), `write ${path}`);
   }
 
+  /** Points `branch` at the head of `from`, as `git branch` does: it shares that history. */
+  createBranch(branch: string, from: string = this.defaultBranch): void {
+    this.refs.set(`refs/heads/${branch}`, this.refs.get(`refs/heads/${from}`)!);
+  }
+
   /** Commits on the branch, newest first (first-parent history). */
   branchHistory(branch: string): string[] {
     const messages: string[] = [];
@@ -397,6 +405,10 @@ export class GitHubFake {
       route('issues/create-comment', 'POST', '/repos/{owner}/{repo}/issues/{issue_number}/comments', (r) => this.createComment(r)),
       route('issues/update-comment', 'PATCH', '/repos/{owner}/{repo}/issues/comments/{comment_id}', (r) => this.updateComment(r)),
       route('pulls/list', 'GET', '/repos/{owner}/{repo}/pulls', (r) => this.listPullRequests(r)),
+      route('repos/get', 'GET', '/repos/{owner}/{repo}', () => ({
+        status: 200,
+        body: { ...this.repositoryJson(`${this.owner}/${this.repo}`), has_discussions: false, network_count: 0, subscribers_count: 0 },
+      })),
       route('repos/get-content', 'GET', '/repos/{owner}/{repo}/contents/{path}', (r) => this.getContent(r)),
       route('repos/create-or-update-file-contents', 'PUT', '/repos/{owner}/{repo}/contents/{path}', (r) => this.putContent(r)),
       route('git/get-ref', 'GET', '/repos/{owner}/{repo}/git/ref/{ref}', (r) => this.getRef(r)),
@@ -404,6 +416,7 @@ export class GitHubFake {
       route('git/create-tree', 'POST', '/repos/{owner}/{repo}/git/trees', (r) => this.createTree(r)),
       route('git/create-commit', 'POST', '/repos/{owner}/{repo}/git/commits', (r) => this.createCommit(r)),
       route('git/get-blob', 'GET', '/repos/{owner}/{repo}/git/blobs/{file_sha}', (r) => this.getBlob(r)),
+      route('git/get-tree', 'GET', '/repos/{owner}/{repo}/git/trees/{tree_sha}', (r) => this.getTree(r)),
       route('users/get-authenticated', 'GET', '/user', () =>
         this.account.type === 'Bot'
           ? error(403, 'Resource not accessible by integration', `${DOCS}/users/users#get-the-authenticated-user`)
@@ -832,24 +845,55 @@ export class GitHubFake {
       if (entry.sha === null) entries.delete(entry.path);
       else entries.set(entry.path, entry.content !== undefined ? this.storeBlob(Buffer.from(entry.content)) : entry.sha!);
     }
-    const sha = this.storeTree(entries);
+    return { status: 201, body: this.treeJson(this.storeTree(entries), false) };
+  }
+
+  /**
+   * A tree as GitHub lists it: its top level, or with `recursive` every file and folder below it.
+   * Trees are flat here, so a folder's sha names its listing and cannot be fetched on its own.
+   */
+  private treeJson(sha: string, recursive: boolean): Record<string, unknown> {
     const repoApi = `${this.base}/repos/${this.owner}/${this.repo}`;
+    const files = [...this.trees.get(sha)!];
+    const folders = new Set(
+      files.flatMap(([path]) =>
+        path
+          .split('/')
+          .slice(0, -1)
+          .map((_, i, parts) => parts.slice(0, i + 1).join('/')),
+      ),
+    );
+    const entries = [
+      ...[...folders].map((path) => {
+        const folder = sha1(JSON.stringify(files.filter(([file]) => file.startsWith(`${path}/`)).sort()));
+        return { path, mode: '040000', type: 'tree', sha: folder, url: `${repoApi}/git/trees/${folder}` };
+      }),
+      ...files.map(([path, blob]) => ({
+        path,
+        mode: '100644',
+        type: 'blob',
+        sha: blob,
+        size: this.blobs.get(blob)?.length ?? 0,
+        url: `${repoApi}/git/blobs/${blob}`,
+      })),
+    ];
+    // Git's order: by bytes, a folder as if its name ended in `/`.
+    const key = (entry: { path: string; type: string }) => Buffer.from(entry.type === 'tree' ? `${entry.path}/` : entry.path);
     return {
-      status: 201,
-      body: {
-        sha,
-        url: `${repoApi}/git/trees/${sha}`,
-        truncated: false,
-        tree: [...entries].map(([path, blob]) => ({
-          path,
-          mode: '100644',
-          type: 'blob',
-          sha: blob,
-          size: this.blobs.get(blob)?.length ?? 0,
-          url: `${repoApi}/git/blobs/${blob}`,
-        })),
-      },
+      sha,
+      url: `${repoApi}/git/trees/${sha}`,
+      truncated: false,
+      tree: entries.filter((entry) => recursive || !entry.path.includes('/')).sort((a, b) => Buffer.compare(key(a), key(b))),
     };
+  }
+
+  /** `tree_sha` may name a tree, a commit (its tree) or a branch, as on GitHub. */
+  private getTree({ params, query }: ParsedRequest): Reply {
+    const named = params.tree_sha;
+    const commit = this.commits.get(named) ?? this.commits.get(this.refs.get(`refs/heads/${named}`) ?? '');
+    const sha = this.trees.has(named) ? named : commit?.tree;
+    if (sha === undefined) return error(404, 'Not Found', `${DOCS}/git/trees#get-a-tree`);
+    return { status: 200, body: this.treeJson(sha, query.has('recursive')) };
   }
 
   /** Base64 wrapped like the contents API's, whatever the size up to the documented 100 MB. */
