@@ -4,6 +4,7 @@ import { describe, test } from 'node:test';
 import { renderCommentBody, renderResolvedCommentBody, renderSummary, renderTerminal } from '../../src/report/comment-body.ts';
 import type { GateReport } from '../../src/report/gate-report.ts';
 import { COMMENT_MAX_CHARS } from '../../src/report/github-limits.ts';
+import { commentMarker } from '../../src/report/pull-request-comment.ts';
 import {
   errorReport,
   firstRunReport,
@@ -15,7 +16,7 @@ import {
   RUN_URL,
 } from './fixtures.ts';
 
-const MARKER = '<!-- loadgate:api -->';
+const MARKER = commentMarker('api');
 const SNAPSHOTS = new URL('./snapshots/', import.meta.url);
 const UPDATE = process.env.UPDATE_SNAPSHOTS === '1';
 
