@@ -2,7 +2,8 @@
 // application logs, the kernel string, CPU model and process names from the target host, a lock
 // holder's note from whoever can write /tmp there, and with `comment-from` the whole report from
 // a fork's workflow. In the gate's own comment such text must not ping (`@org/team`), draw
-// (`<img>`), link (`[✅ all checks passed](…)`) or start a workflow command (`::error::`) in a log.
+// (`<img>`), link (`[✅ all checks passed](…)`), reorder what a reader sees (bidi controls) or
+// start a workflow command (`::error::`) in a log.
 //
 // The comment and the job summary are `Markdown`, a type only this module makes: from markup
 // written in loadgate's source (`markdown`), and from any other text through the functions below.
@@ -27,10 +28,15 @@ const ZERO_WIDTH_SPACE = '\u200b';
 // C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: as above; a tab in a code block is spacing
+const CONTROL_BUT_TAB = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]/g;
+// Format characters: bidi overrides and isolates (U+202E, U+2066…) show text in another order than
+// it is read; zero-width characters hide text. None has a visible glyph of its own.
+const INVISIBLE = /\p{Cf}+/gu;
 
-/** One line, no control characters (a newline in a log starts a new workflow command), capped. */
+/** One line, no control or invisible characters (a newline in a log starts a new workflow command), capped. */
 export function plainLine(text: string, maxChars = PLAIN_MAX_CHARS): string {
-  const line = String(text).replace(CONTROL, ' ').replace(/\s+/g, ' ').trim();
+  const line = String(text).replace(INVISIBLE, '').replace(CONTROL, ' ').replace(/\s+/g, ' ').trim();
   return line.length <= maxChars ? line : `${line.slice(0, maxChars - 1)}…`;
 }
 
@@ -64,7 +70,7 @@ export function untrusted(text: string, options: { maxChars?: number } = {}): Ma
 /**
  * A sentence of loadgate's words with quoted text in it (a verdict naming a crash line, a
  * diagnosis naming a process), shown as written: markdown and HTML characters are escaped,
- * mentions, issue references and bare links broken with a zero-width space. Code
+ * mentions, issue references (`#12`, `GH-12`) and bare links broken with a zero-width space. Code
  * spans are left alone: nothing inside one acts. One line, capped.
  */
 export function inertProse(text: string, options: { maxChars?: number } = {}): Markdown {
@@ -74,16 +80,19 @@ export function inertProse(text: string, options: { maxChars?: number } = {}): M
       .replace(/^([#+-])(?=\s|$)/, '\\$1')
       .replace(/^(\d+)([.)])(?=\s|$)/, '$1\\$2')
       .replace(/([@#])(?=[\p{L}\p{N}_])/gu, `$1${ZERO_WIDTH_SPACE}`)
+      .replace(/\b(GH)-(?=\d)/gi, `$1${ZERO_WIDTH_SPACE}-`)
       .replace(/:\/\//g, `:${ZERO_WIDTH_SPACE}//`)
       .replace(/\bwww\./gi, (www) => `${www.slice(0, 3)}${ZERO_WIDTH_SPACE}.`),
   );
 }
 
 /**
- * A code block whose fence is longer than any backtick run inside, so quoted lines cannot end it.
- * A `mermaid` block is drawn, not shown: only the latency chart, written from numbers, is one.
+ * A code block whose fence is longer than any backtick run inside, so quoted lines cannot end it;
+ * its lines keep their spacing and lose control and invisible characters. A `mermaid` block is
+ * drawn, not shown: only the latency chart, written from numbers, is one.
  */
-export function fenced(lines: readonly string[], language: 'text' | 'mermaid' = 'text'): Markdown {
+export function fenced(quoted: readonly string[], language: 'text' | 'mermaid' = 'text'): Markdown {
+  const lines = quoted.map((line) => line.replace(INVISIBLE, '').replace(CONTROL_BUT_TAB, ' '));
   const longestRun = Math.max(0, ...lines.flatMap((line) => (line.match(/`+/g) ?? []).map((run) => run.length)));
   const fence = '`'.repeat(Math.max(3, longestRun + 1));
   return inertMarkdown(`${fence}${language}\n${lines.join('\n')}\n${fence}`);

@@ -13,7 +13,7 @@ import { renderCommentBody, renderResolvedCommentBody, renderSummary } from '../
 import type { GateReport } from '../../src/report/gate-report.ts';
 import { commentMarker } from '../../src/report/pull-request-comment.ts';
 import { parseReport } from '../../src/report/report-schema.ts';
-import { inertProse, plainLine, untrusted } from '../../src/report/untrusted-text.ts';
+import { fenced, inertProse, plainLine, untrusted } from '../../src/report/untrusted-text.ts';
 import { decide } from '../../src/verdict/decide.ts';
 import { healthFindings } from '../../src/watch/health.ts';
 import { scanCrashLines } from '../../src/watch/crash-patterns.ts';
@@ -288,7 +288,9 @@ describe('a report generated from the schema, attacker text in every string fiel
       assert.deepEqual(shown.tags, expected.tags, `${what}: the same elements as in plain words (no heading, details, image, link added)`);
       assert.deepEqual(shown.links, expected.links, `${what}: the same links`);
       assert.equal(shown.openDetails, 0, `${what}: no details forced open`);
-      assert.doesNotMatch(shown.prose, /@org\/team|#\d|https?:\/\/evil|www\.evil/i, `${what}: no mention, reference or bare link`);
+      assert.doesNotMatch(shown.prose, /@org\/team|\bGH-\d|#\d|https?:\/\/evil|www\.evil/i, `${what}: no mention, reference or bare link`);
+      assert.doesNotMatch(shown.text, /[\u202a-\u202e\u2066-\u2069]|zero\u200bwidth/, `${what}: no bidi control or zero-width character`);
+      assert.ok(shown.text.includes('zerowidth'), `${what}: the forged words are shown`);
       for (const [t, table] of expected.tables.entries()) {
         for (const [r, row] of table.entries()) {
           for (const [c, cell] of row.entries()) {
@@ -319,6 +321,14 @@ describe('the inert forms', { timeout: 10_000 }, () => {
 
   test('a log line cannot start a workflow command', () => {
     assert.equal(plainLine('held by run 1\n::error::forged\u2028x'), 'held by run 1 ::error::forged x');
+  });
+
+  test('bidi controls and zero-width characters are dropped everywhere; GH-1 is no reference', () => {
+    const reordered = 'p95 \u202e+18%\u202c \u2066ok\u2069 ze\u200bro\u200d\ufeff';
+    assert.equal(plainLine(reordered), 'p95 +18% ok zero');
+    assert.equal(untrusted(reordered), '`p95 +18% ok zero`');
+    assert.equal(inertProse(`${reordered} GH-1 gh-22 @\u200bteam`), 'p95 +18% ok zero GH\u200b-1 gh\u200b-22 @\u200bteam');
+    assert.equal(fenced([reordered, '\tindented\r']), '```text\np95 +18% ok zero\n\tindented \n```');
   });
 
   test('only untrusted-text.ts makes Markdown: no other source casts a string to it', () => {
