@@ -281,7 +281,10 @@ interface Budget {
   serverUrl: string;
 }
 
-/** The whole report, the details trimmed (per-burst rows first, then the rest) until it fits. */
+/**
+ * The whole report, trimmed until it measures under the budget: per-burst rows first, then the
+ * other details, then everything but the verdict and the table, then the table.
+ */
 function fitted(report: GateReport, head: readonly Markdown[], columnTitle: string, budget: Budget): Markdown {
   const bursts = burstsOf(report);
   const main = mainSections(report, columnTitle);
@@ -302,9 +305,18 @@ function fitted(report: GateReport, head: readonly Markdown[], columnTitle: stri
     }
     return compose({ burstRows: shown, otherDetails });
   }
-  // Only an enormous error text or host log gets here: the verdict and the table still fit.
-  const tooLong = markdown`> ✂️ This report is too long for ${budget.limitName}: only the verdict and the table are shown. ${FULL_REPORT}`;
-  return document([verdictHeading(report), latencyTable(report, columnTitle), runLink(report, budget.serverUrl), tooLong]);
+  // Only an enormous error text, host log, list of warnings or table gets here.
+  const link = runLink(report, budget.serverUrl);
+  const tooLong = (shown: Markdown) => markdown`> ✂️ This report is too long for ${budget.limitName}: only ${shown} shown. ${FULL_REPORT}`;
+  const withTable = document([
+    verdictHeading(report),
+    latencyTable(report, columnTitle),
+    link,
+    tooLong(markdown`the verdict and the table are`),
+  ]);
+  if (fits(withTable)) return withTable;
+  // The verdict line and the run link are capped: this fits any budget the renderers below use.
+  return document([verdictHeading(report), link, tooLong(markdown`the verdict is`)]);
 }
 
 /** The PR comment: marker, verdict line, table, chart, host, then the details; under `maxChars`. */
