@@ -17,6 +17,7 @@ import type { BurstResult } from '../src/load/measurement.ts';
 import { runFigures } from '../src/verdict/run-figures.ts';
 import { renderCommentBody, renderSummary } from '../src/report/comment-body.ts';
 import type { GateReport } from '../src/report/gate-report.ts';
+import { commentMarker } from '../src/report/pull-request-comment.ts';
 import { decide, historySource } from '../src/verdict/decide.ts';
 import { atMost, fmt, fmtSpread, worst, type Figure } from './figure.ts';
 import { spread } from './stats.ts';
@@ -167,7 +168,7 @@ export function timeStatisticsAndReport(report: GateReport): number {
     figures: runFigures(bursts),
     curve: { ...report.curve!, candidate: curve },
   };
-  renderCommentBody(full, { marker: '<!-- loadgate:bench -->' });
+  renderCommentBody(full, { marker: commentMarker('bench') });
   renderSummary(full);
   JSON.stringify(full);
   return performance.now() - started;

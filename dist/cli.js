@@ -23181,15 +23181,15 @@ var require_crc32 = __commonJS({
   "node_modules/pako/lib/zlib/crc32.js"(exports2, module2) {
     "use strict";
     function makeTable() {
-      var c, table = [];
+      var c, table2 = [];
       for (var n = 0; n < 256; n++) {
         c = n;
         for (var k = 0; k < 8; k++) {
           c = c & 1 ? 3988292384 ^ c >>> 1 : c >>> 1;
         }
-        table[n] = c;
+        table2[n] = c;
       }
-      return table;
+      return table2;
     }
     var crcTable = makeTable();
     function crc32(crc, buf, len, pos) {
@@ -24983,7 +24983,7 @@ var require_inftrees = __commonJS({
       64,
       64
     ];
-    module2.exports = function inflate_table(type, lens, lens_index, codes, table, table_index, work, opts) {
+    module2.exports = function inflate_table(type, lens, lens_index, codes, table2, table_index, work, opts) {
       var bits = opts.bits;
       var len = 0;
       var sym = 0;
@@ -25023,8 +25023,8 @@ var require_inftrees = __commonJS({
         root = max2;
       }
       if (max2 === 0) {
-        table[table_index++] = 1 << 24 | 64 << 16 | 0;
-        table[table_index++] = 1 << 24 | 64 << 16 | 0;
+        table2[table_index++] = 1 << 24 | 64 << 16 | 0;
+        table2[table_index++] = 1 << 24 | 64 << 16 | 0;
         opts.bits = 1;
         return 0;
       }
@@ -25099,7 +25099,7 @@ var require_inftrees = __commonJS({
         min = fill;
         do {
           fill -= incr;
-          table[next + (huff >> drop) + fill] = here_bits << 24 | here_op << 16 | here_val | 0;
+          table2[next + (huff >> drop) + fill] = here_bits << 24 | here_op << 16 | here_val | 0;
         } while (fill !== 0);
         incr = 1 << len - 1;
         while (huff & incr) {
@@ -25138,11 +25138,11 @@ var require_inftrees = __commonJS({
             return 1;
           }
           low = huff & mask;
-          table[low] = root << 24 | curr << 16 | next - table_index | 0;
+          table2[low] = root << 24 | curr << 16 | next - table_index | 0;
         }
       }
       if (huff !== 0) {
-        table[next + huff] = len - drop << 24 | 64 << 16 | 0;
+        table2[next + huff] = len - drop << 24 | 64 << 16 | 0;
       }
       opts.bits = root;
       return 0;
@@ -26726,7 +26726,7 @@ var require_umd = __commonJS({
       function postInstantiate(extendedExports, instance) {
         const exports4 = instance.exports;
         const memory = exports4.memory;
-        const table = exports4.table;
+        const table2 = exports4.table;
         const __new = exports4.__new || F_NO_EXPORT_RUNTIME;
         const __pin = exports4.__pin || F_NO_EXPORT_RUNTIME;
         const __unpin = exports4.__unpin || F_NO_EXPORT_RUNTIME;
@@ -26864,9 +26864,9 @@ var require_umd = __commonJS({
         }
         extendedExports.__getArrayBuffer = __getArrayBuffer;
         function __getFunction(ptr) {
-          if (!table) throw Error(E_NO_EXPORT_TABLE);
+          if (!table2) throw Error(E_NO_EXPORT_TABLE);
           const index = new Uint32Array(memory.buffer)[ptr >>> 2];
-          return table.get(index);
+          return table2.get(index);
         }
         extendedExports.__getFunction = __getFunction;
         function getTypedArray(Type, alignLog2, ptr) {
@@ -26902,7 +26902,7 @@ var require_umd = __commonJS({
         }
         extendedExports.__instanceof = __instanceof;
         extendedExports.memory = extendedExports.memory || memory;
-        extendedExports.table = extendedExports.table || table;
+        extendedExports.table = extendedExports.table || table2;
         return demangle(exports4, extendedExports);
       }
       function isResponse(src) {
@@ -30687,9 +30687,9 @@ var require_layout_manager = __commonJS({
         }
         return col;
       }
-      function layoutTable(table) {
+      function layoutTable(table2) {
         let alloc = {};
-        table.forEach(function(row, rowIndex) {
+        table2.forEach(function(row, rowIndex) {
           let col = 0;
           row.forEach(function(cell) {
             cell.y = rowIndex;
@@ -30709,17 +30709,17 @@ var require_layout_manager = __commonJS({
           });
         });
       }
-      function maxWidth(table) {
+      function maxWidth(table2) {
         let mw = 0;
-        table.forEach(function(row) {
+        table2.forEach(function(row) {
           row.forEach(function(cell) {
             mw = Math.max(mw, cell.x + (cell.colSpan || 1));
           });
         });
         return mw;
       }
-      function maxHeight(table) {
-        return table.length;
+      function maxHeight(table2) {
+        return table2.length;
       }
       function cellsConflict(cell1, cell2) {
         let yMin1 = cell1.y;
@@ -30755,15 +30755,15 @@ var require_layout_manager = __commonJS({
         }
         return true;
       }
-      function addRowSpanCells(table) {
-        table.forEach(function(row, rowIndex) {
+      function addRowSpanCells(table2) {
+        table2.forEach(function(row, rowIndex) {
           row.forEach(function(cell) {
             for (let i = 1; i < cell.rowSpan; i++) {
               let rowSpanCell = new RowSpanCell(cell);
               rowSpanCell.x = cell.x;
               rowSpanCell.y = cell.y + i;
               rowSpanCell.colSpan = cell.colSpan;
-              insertCell(rowSpanCell, table[rowIndex + i]);
+              insertCell(rowSpanCell, table2[rowIndex + i]);
             }
           });
         });
@@ -30789,21 +30789,21 @@ var require_layout_manager = __commonJS({
         }
         row.splice(x, 0, cell);
       }
-      function fillInTable(table) {
-        let h_max = maxHeight(table);
-        let w_max = maxWidth(table);
+      function fillInTable(table2) {
+        let h_max = maxHeight(table2);
+        let w_max = maxWidth(table2);
         debug(`Max rows: ${h_max}; Max cols: ${w_max}`);
         for (let y = 0; y < h_max; y++) {
           for (let x = 0; x < w_max; x++) {
-            if (!conflictExists(table, x, y)) {
+            if (!conflictExists(table2, x, y)) {
               let opts = { x, y, colSpan: 1, rowSpan: 1 };
               x++;
-              while (x < w_max && !conflictExists(table, x, y)) {
+              while (x < w_max && !conflictExists(table2, x, y)) {
                 opts.colSpan++;
                 x++;
               }
               let y2 = y + 1;
-              while (y2 < h_max && allBlank(table, y2, opts.x, opts.x + opts.colSpan)) {
+              while (y2 < h_max && allBlank(table2, y2, opts.x, opts.x + opts.colSpan)) {
                 opts.rowSpan++;
                 y2++;
               }
@@ -30811,7 +30811,7 @@ var require_layout_manager = __commonJS({
               cell.x = opts.x;
               cell.y = opts.y;
               warn(`Missing cell at ${cell.y}-${cell.x}.`);
-              insertCell(cell, table[y]);
+              insertCell(cell, table2[y]);
             }
           }
         }
@@ -30852,11 +30852,11 @@ var require_layout_manager = __commonJS({
       };
     })();
     function makeComputeWidths(colSpan, desiredWidth, x, forcedMin) {
-      return function(vals, table) {
+      return function(vals, table2) {
         let result = [];
         let spanners = [];
         let auto = {};
-        table.forEach(function(row) {
+        table2.forEach(function(row) {
           row.forEach(function(cell) {
             if ((cell[colSpan] || 1) > 1) {
               spanners.push(cell);
@@ -47316,7 +47316,7 @@ var require_buffer = __commonJS({
     };
     function allocUnsafe(size) {
       assertSize(size);
-      return createBuffer(size < 0 ? 0 : checked(size) | 0);
+      return createBuffer(size < 0 ? 0 : checked2(size) | 0);
     }
     Buffer2.allocUnsafe = function(size) {
       return allocUnsafe(size);
@@ -47340,7 +47340,7 @@ var require_buffer = __commonJS({
       return buf;
     }
     function fromArrayLike(array) {
-      var length = array.length < 0 ? 0 : checked(array.length) | 0;
+      var length = array.length < 0 ? 0 : checked2(array.length) | 0;
       var buf = createBuffer(length);
       for (var i = 0; i < length; i += 1) {
         buf[i] = array[i] & 255;
@@ -47374,7 +47374,7 @@ var require_buffer = __commonJS({
     }
     function fromObject(obj) {
       if (Buffer2.isBuffer(obj)) {
-        var len = checked(obj.length) | 0;
+        var len = checked2(obj.length) | 0;
         var buf = createBuffer(len);
         if (buf.length === 0) {
           return buf;
@@ -47392,7 +47392,7 @@ var require_buffer = __commonJS({
         return fromArrayLike(obj.data);
       }
     }
-    function checked(length) {
+    function checked2(length) {
       if (length >= K_MAX_LENGTH) {
         throw new RangeError("Attempt to allocate Buffer larger than maximum size: 0x" + K_MAX_LENGTH.toString(16) + " bytes");
       }
@@ -48543,14 +48543,14 @@ var require_buffer = __commonJS({
     }
     var hexSliceLookupTable = (function() {
       var alphabet = "0123456789abcdef";
-      var table = new Array(256);
+      var table2 = new Array(256);
       for (var i = 0; i < 16; ++i) {
         var i16 = i * 16;
         for (var j = 0; j < 16; ++j) {
-          table[i16 + j] = alphabet[i] + alphabet[j];
+          table2[i16 + j] = alphabet[i] + alphabet[j];
         }
       }
-      return table;
+      return table2;
     })();
   }
 });
@@ -61676,7 +61676,7 @@ var require_kex = __commonJS({
                 this._hostKey = hostPubKey;
                 this._dhData = dhData;
                 this._sig = sig;
-                let checked = false;
+                let checked2 = false;
                 let ret;
                 if (this._protocol._hostVerifier === void 0) {
                   ret = true;
@@ -61685,9 +61685,9 @@ var require_kex = __commonJS({
                   );
                 } else {
                   ret = this._protocol._hostVerifier(hostPubKey, (permitted) => {
-                    if (checked)
+                    if (checked2)
                       return;
-                    checked = true;
+                    checked2 = true;
                     if (permitted === false) {
                       this._protocol._debug && this._protocol._debug(
                         "Host denied (verification failed)"
@@ -61713,7 +61713,7 @@ var require_kex = __commonJS({
                   ++this._step;
                   return;
                 }
-                checked = true;
+                checked2 = true;
                 if (ret === false) {
                   this._protocol._debug && this._protocol._debug(
                     "Host denied (verification failed)"
@@ -81042,11 +81042,22 @@ function historyRunOf(settings2, context3, verdict2, healthy, target) {
   };
 }
 
+// src/report/headline.ts
+var ICONS = { pass: "\u2705", regression: "\u274C", inconclusive: "\u26A0\uFE0F", error: "\u{1F4A5}" };
+function headlineOf(report) {
+  return `${ICONS[report.verdict]} ${report.name}: ${report.headline}`;
+}
+
+// src/report/markdown.ts
+function oneLine(text2) {
+  return text2.replace(/\s+/g, " ").trim();
+}
+
 // node_modules/markdown-table/index.js
 function defaultStringLength(value) {
   return value.length;
 }
-function markdownTable(table, options) {
+function markdownTable(table2, options) {
   const settings2 = options || {};
   const align = (settings2.align || []).concat();
   const stringLength = settings2.stringLength || defaultStringLength;
@@ -81056,15 +81067,15 @@ function markdownTable(table, options) {
   const longestCellByColumn = [];
   let mostCellsPerRow = 0;
   let rowIndex = -1;
-  while (++rowIndex < table.length) {
+  while (++rowIndex < table2.length) {
     const row2 = [];
     const sizes2 = [];
     let columnIndex2 = -1;
-    if (table[rowIndex].length > mostCellsPerRow) {
-      mostCellsPerRow = table[rowIndex].length;
+    if (table2[rowIndex].length > mostCellsPerRow) {
+      mostCellsPerRow = table2[rowIndex].length;
     }
-    while (++columnIndex2 < table[rowIndex].length) {
-      const cell = serialize(table[rowIndex][columnIndex2]);
+    while (++columnIndex2 < table2[rowIndex].length) {
+      const cell = serialize(table2[rowIndex][columnIndex2]);
       if (settings2.alignDelimiters !== false) {
         const size = stringLength(cell);
         sizes2[columnIndex2] = size;
@@ -81185,28 +81196,28 @@ function toAlignment(value) {
   return code === 67 || code === 99 ? 99 : code === 76 || code === 108 ? 108 : code === 82 || code === 114 ? 114 : 0;
 }
 
-// src/report/headline.ts
-var ICONS = { pass: "\u2705", regression: "\u274C", inconclusive: "\u26A0\uFE0F", error: "\u{1F4A5}" };
-function headlineOf(report) {
-  return `${ICONS[report.verdict]} ${report.name}: ${report.headline}`;
-}
-
-// src/report/markdown.ts
-function oneLine(text2) {
-  return text2.replace(/\s+/g, " ").trim();
-}
-
 // src/report/untrusted-text.ts
+var inertMarkdown = (text2) => text2;
 var INLINE_MAX_CHARS = 300;
 var PLAIN_MAX_CHARS = 2e3;
 var ZERO_WIDTH_SPACE = "\u200B";
 var CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
+var INVISIBLE = new RegExp("\\p{Cf}+", "gu");
 function plainLine(text2, maxChars = PLAIN_MAX_CHARS) {
-  const line = String(text2).replace(CONTROL, " ").replace(/\s+/g, " ").trim();
+  const line = String(text2).replace(INVISIBLE, "").replace(CONTROL, " ").replace(/\s+/g, " ").trim();
   return line.length <= maxChars ? line : `${line.slice(0, maxChars - 1)}\u2026`;
 }
+function markdown(literal, ...values) {
+  return inertMarkdown(values.reduce((text2, value, index) => `${text2}${value}${literal[index + 1]}`, literal[0] ?? ""));
+}
 function inertProse(text2, options = {}) {
-  return plainLine(text2, options.maxChars ?? INLINE_MAX_CHARS).replace(/[\\[\]<>*_~&]/g, "\\$&").replace(/^([#+-])(?=\s|$)/, "\\$1").replace(/^(\d+)([.)])(?=\s|$)/, "$1\\$2").replace(/([@#])(?=[\p{L}\p{N}_])/gu, `$1${ZERO_WIDTH_SPACE}`).replace(/:\/\//g, `:${ZERO_WIDTH_SPACE}//`).replace(/\bwww\./gi, (www) => `${www.slice(0, 3)}${ZERO_WIDTH_SPACE}.`);
+  return inertMarkdown(
+    plainLine(text2, options.maxChars ?? INLINE_MAX_CHARS).replace(/[\\[\]<>*_~&]/g, "\\$&").replace(/^([#+-])(?=\s|$)/, "\\$1").replace(/^(\d+)([.)])(?=\s|$)/, "$1\\$2").replace(/([@#])(?=[\p{L}\p{N}_])/gu, `$1${ZERO_WIDTH_SPACE}`).replace(/\b(GH)-(?=\d)/gi, `$1${ZERO_WIDTH_SPACE}-`).replace(/:\/\//g, `:${ZERO_WIDTH_SPACE}//`).replace(/\bwww\./gi, (www) => `${www.slice(0, 3)}${ZERO_WIDTH_SPACE}.`)
+  );
+}
+function table(rows, align) {
+  const cells = rows.map((row) => row.map((cell) => cell.replace(/\s+/g, " ").trim().replace(/\|/g, "\\|")));
+  return inertMarkdown(markdownTable(cells, { align }));
 }
 
 // src/report/memory-rows.ts
@@ -81266,7 +81277,7 @@ var STATUS_TEXT = {
 };
 function latencyTable(report, columnTitle = "This run") {
   const figures2 = report.figures;
-  if (!figures2) return "";
+  if (!figures2) return markdown``;
   const byMetric = new Map((report.decision?.comparisons ?? []).map((c) => [c.metric, c]));
   const service = serviceColumns(report);
   const hasService = Object.keys(service).length > 0;
@@ -81281,8 +81292,7 @@ function latencyTable(report, columnTitle = "This run") {
       format(figures2[metric]),
       ...hasService ? [shown3 ? format(shown3.current) : "\u2014"] : [],
       change === void 0 || !Number.isFinite(change) ? "\u2014" : signedPercent(change),
-      // A report read back by `comment-from` was written by the measuring workflow: its text is quoted.
-      comparison2?.limit ? inertProse(comparison2.limit) : "\u2014",
+      comparison2?.limit || "\u2014",
       STATUS_TEXT[comparison2?.status ?? "info"]
     ];
   });
@@ -81308,7 +81318,8 @@ function latencyTable(report, columnTitle = "This run") {
   }
   const memory = memoryTableRows(report, STATUS_TEXT).map((row) => hasService ? [...row.slice(0, 3), "\u2014", ...row.slice(3)] : row);
   const header = ["Metric", "Baseline", columnTitle, ...hasService ? ["Service"] : [], "Change", "Limit", "Status"];
-  return markdownTable([header, ...rows, ...memory], { align: ["l", "r", "r", ...hasService ? ["r"] : [], "r", "r", "l"] });
+  const cells = [header, ...rows, ...memory].map((row) => row.map((cell) => inertProse(cell)));
+  return table(cells, ["l", "r", "r", ...hasService ? ["r"] : [], "r", "r", "l"]);
 }
 function serviceColumns(report) {
   const network2 = report.network;
@@ -81320,6 +81331,9 @@ function serviceColumns(report) {
 }
 
 // src/report/comment-body.ts
+var NEWLINE = markdown`\n`;
+var BLANK_LINE = markdown`\n\n`;
+var FULL_REPORT = markdown`The full report is in the report JSON (the \`report\` output).`;
 var ERROR_TEXT_CHARS = 4e3;
 var VERDICT_LINE_CHARS = 600;
 function verdictLine(report) {
@@ -81358,8 +81372,8 @@ function renderTerminal(report) {
   const lines = [verdictLine(report)];
   const error = errorText(report);
   if (error) lines.push("", error);
-  const table = latencyTable(report);
-  if (table) lines.push("", table);
+  const table2 = latencyTable(report);
+  if (table2) lines.push("", table2);
   const warnings = report.decision?.warnings ?? [];
   if (warnings.length > 0) lines.push("", ...warnings.map((warning) => `warning: ${oneLine(warning)}`));
   if (report.host) {
@@ -81407,81 +81421,95 @@ var refuse = (problems, at, value, expected) => {
   problems.push(`\`${at}\` is ${shown2(value)}; expected ${expected}`);
 };
 function text(maxChars = REPORT_TEXT_MAX_CHARS, pattern) {
-  return (value, at, problems) => {
-    if (typeof value !== "string") refuse(problems, at, value, pattern?.described ?? "a string");
-    else if (value.length > maxChars) problems.push(`\`${at}\` is ${value.length} characters long; expected at most ${maxChars}`);
-    else if (pattern && !pattern.test.test(value)) refuse(problems, at, value, pattern.described);
-    return value;
-  };
+  return { kind: "text", maxChars, pattern };
 }
 function finite(range = {}) {
   const { min = -Number.MAX_VALUE, max: max2 = Number.MAX_VALUE } = range;
   const described = `a finite number${range.min !== void 0 ? ` \u2265 ${min}` : ""}${range.max !== void 0 ? ` \u2264 ${max2}` : ""}`;
-  return (value, at, problems) => {
-    if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max2) refuse(problems, at, value, described);
-    return value;
-  };
+  return { kind: "number", min, max: max2, whole: false, described };
 }
 function integer(min, max2 = Number.MAX_SAFE_INTEGER) {
-  return (value, at, problems) => {
-    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max2) {
-      refuse(problems, at, value, max2 === Number.MAX_SAFE_INTEGER ? `a whole number \u2265 ${min}` : `a whole number from ${min} to ${max2}`);
-    }
-    return value;
-  };
+  const described = max2 === Number.MAX_SAFE_INTEGER ? `a whole number \u2265 ${min}` : `a whole number from ${min} to ${max2}`;
+  return { kind: "number", min, max: max2, whole: true, described };
 }
-var flag = (value, at, problems) => {
-  if (typeof value !== "boolean") refuse(problems, at, value, "true or false");
-  return value;
-};
+var flag = { kind: "flag" };
 function oneOf(values) {
-  return (value, at, problems) => {
-    if (!values.includes(value)) refuse(problems, at, value, `one of ${values.map((v) => JSON.stringify(v)).join(", ")}`);
-    return value;
-  };
+  return { kind: "oneOf", values };
 }
 function nullable(field) {
-  return (value, at, problems) => value === null ? null : field(value, at, problems);
+  return { kind: "nullable", field };
 }
 function optional(field) {
-  return Object.assign((value, at, problems) => field(value, at, problems), { optional: true });
+  return { ...field, optional: true };
 }
 function list(item, maxItems = REPORT_LIST_MAX_ITEMS) {
-  return (value, at, problems) => {
-    if (!Array.isArray(value)) {
-      refuse(problems, at, value, "an array");
-      return [];
-    }
-    if (value.length > maxItems) {
-      problems.push(`\`${at}\` has ${value.length} items; expected at most ${maxItems}`);
-      return [];
-    }
-    return value.map((element, index) => item(element, `${at}[${index}]`, problems));
-  };
+  return { kind: "list", item, maxItems };
 }
 function record2(shape) {
-  return (value, at, problems) => {
-    if (typeof value !== "object" || value === null || Array.isArray(value)) {
-      refuse(problems, at, value, "an object");
-      return {};
+  return { kind: "record", shape };
+}
+function checked(field, value, at, problems) {
+  switch (field.kind) {
+    case "text": {
+      const { maxChars, pattern } = field;
+      if (typeof value !== "string") refuse(problems, at, value, pattern?.described ?? "a string");
+      else if (value.length > maxChars) problems.push(`\`${at}\` is ${value.length} characters long; expected at most ${maxChars}`);
+      else if (pattern && !pattern.test.test(value)) refuse(problems, at, value, pattern.described);
+      return value;
     }
-    const source = value;
-    const result = {};
-    for (const [key, field] of Object.entries(shape)) {
-      const path = at === "" ? key : `${at}.${key}`;
-      if (!Object.hasOwn(source, key)) {
-        if (!field.optional) problems.push(`\`${path}\` is missing`);
-        continue;
+    case "number": {
+      const number = typeof value === "number" && (field.whole ? Number.isSafeInteger(value) : Number.isFinite(value));
+      if (!number || value < field.min || value > field.max) refuse(problems, at, value, field.described);
+      return value;
+    }
+    case "flag":
+      if (typeof value !== "boolean") refuse(problems, at, value, "true or false");
+      return value;
+    case "oneOf":
+      if (!field.values.includes(value)) {
+        refuse(problems, at, value, `one of ${field.values.map((v) => JSON.stringify(v)).join(", ")}`);
       }
-      result[key] = field(source[key], path, problems);
+      return value;
+    case "nullable":
+      return value === null ? null : checked(field.field, value, at, problems);
+    case "list":
+      if (!Array.isArray(value)) {
+        refuse(problems, at, value, "an array");
+        return [];
+      }
+      if (value.length > field.maxItems) {
+        problems.push(`\`${at}\` has ${value.length} items; expected at most ${field.maxItems}`);
+        return [];
+      }
+      return value.map((element, index) => checked(field.item, element, `${at}[${index}]`, problems));
+    case "record": {
+      if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        refuse(problems, at, value, "an object");
+        return {};
+      }
+      const source = value;
+      const result = {};
+      for (const [key, member] of Object.entries(field.shape)) {
+        const path = at === "" ? key : `${at}.${key}`;
+        if (!Object.hasOwn(source, key)) {
+          if (!member.optional) problems.push(`\`${path}\` is missing`);
+          continue;
+        }
+        result[key] = checked(member, source[key], path, problems);
+      }
+      return result;
     }
-    return result;
-  };
+  }
 }
 var SHA = { test: /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/, described: "a hex commit sha (40 digits, 64 for SHA-256)" };
 var ISO_TIME = { test: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/, described: "an ISO time such as 2026-11-24T14:01:58.000Z" };
 var HTTP_URL = { test: /^https?:\/\/[^\s]+$/, described: "an http(s) URL" };
 var BASE642 = { test: /^[A-Za-z0-9+/]*={0,2}$/, described: "base64 text" };
+var BOUND = /(?:\+|[≤≥] )\d+(?:\.\d+)?(?:e[+-]?\d+)?(?:%| ms| MB\/s)/.source;
+var LIMIT = {
+  test: new RegExp(`^(?:${BOUND}(?:, ${BOUND})*)?$`),
+  described: 'a limit such as "+15%", "+15%, \u2264 250 ms", "\u2265 10%" or "\u2264 5 MB/s" (or "" for none)'
+};
 var count2 = integer(0);
 var nullableCount = nullable(integer(0));
 var nonNegative = finite({ min: 0 });
@@ -81624,7 +81652,7 @@ var comparison = record2({
   baseline: optional(finite()),
   current: finite(),
   change: optional(finite()),
-  limit: text(),
+  limit: text(64, LIMIT),
   status: oneOf(["ok", "regression", "improved", "inconclusive", "info"]),
   reasoning: text()
 });
@@ -81692,7 +81720,7 @@ var hostSpeed = record2({
   historyReachMbps: optional(nonNegative),
   historyRuns: count2
 });
-var reportShape = record2({
+var REPORT_FIELDS = record2({
   schema: oneOf([REPORT_SCHEMA]),
   version: oneOf([REPORT_VERSION]),
   name: text(),
@@ -81733,7 +81761,7 @@ function parseReport2(data) {
     const found = `${shown2(head?.schema)} / ${shown2(head?.version)}`;
     throw new ReportSchemaError([`\`schema\` / \`version\` are ${found}; expected "${REPORT_SCHEMA}" / ${REPORT_VERSION}`]);
   }
-  const report = reportShape(data, "", problems);
+  const report = checked(REPORT_FIELDS, data, "", problems);
   if (problems.length > 0) throw new ReportSchemaError(problems);
   return report;
 }

@@ -23181,15 +23181,15 @@ var require_crc32 = __commonJS({
   "node_modules/pako/lib/zlib/crc32.js"(exports2, module2) {
     "use strict";
     function makeTable() {
-      var c, table = [];
+      var c, table2 = [];
       for (var n = 0; n < 256; n++) {
         c = n;
         for (var k = 0; k < 8; k++) {
           c = c & 1 ? 3988292384 ^ c >>> 1 : c >>> 1;
         }
-        table[n] = c;
+        table2[n] = c;
       }
-      return table;
+      return table2;
     }
     var crcTable = makeTable();
     function crc32(crc, buf, len, pos) {
@@ -24983,7 +24983,7 @@ var require_inftrees = __commonJS({
       64,
       64
     ];
-    module2.exports = function inflate_table(type, lens, lens_index, codes, table, table_index, work, opts) {
+    module2.exports = function inflate_table(type, lens, lens_index, codes, table2, table_index, work, opts) {
       var bits = opts.bits;
       var len = 0;
       var sym = 0;
@@ -25023,8 +25023,8 @@ var require_inftrees = __commonJS({
         root = max2;
       }
       if (max2 === 0) {
-        table[table_index++] = 1 << 24 | 64 << 16 | 0;
-        table[table_index++] = 1 << 24 | 64 << 16 | 0;
+        table2[table_index++] = 1 << 24 | 64 << 16 | 0;
+        table2[table_index++] = 1 << 24 | 64 << 16 | 0;
         opts.bits = 1;
         return 0;
       }
@@ -25099,7 +25099,7 @@ var require_inftrees = __commonJS({
         min = fill;
         do {
           fill -= incr;
-          table[next + (huff >> drop) + fill] = here_bits << 24 | here_op << 16 | here_val | 0;
+          table2[next + (huff >> drop) + fill] = here_bits << 24 | here_op << 16 | here_val | 0;
         } while (fill !== 0);
         incr = 1 << len - 1;
         while (huff & incr) {
@@ -25138,11 +25138,11 @@ var require_inftrees = __commonJS({
             return 1;
           }
           low = huff & mask;
-          table[low] = root << 24 | curr << 16 | next - table_index | 0;
+          table2[low] = root << 24 | curr << 16 | next - table_index | 0;
         }
       }
       if (huff !== 0) {
-        table[next + huff] = len - drop << 24 | 64 << 16 | 0;
+        table2[next + huff] = len - drop << 24 | 64 << 16 | 0;
       }
       opts.bits = root;
       return 0;
@@ -26726,7 +26726,7 @@ var require_umd = __commonJS({
       function postInstantiate(extendedExports, instance) {
         const exports4 = instance.exports;
         const memory = exports4.memory;
-        const table = exports4.table;
+        const table2 = exports4.table;
         const __new = exports4.__new || F_NO_EXPORT_RUNTIME;
         const __pin = exports4.__pin || F_NO_EXPORT_RUNTIME;
         const __unpin = exports4.__unpin || F_NO_EXPORT_RUNTIME;
@@ -26864,9 +26864,9 @@ var require_umd = __commonJS({
         }
         extendedExports.__getArrayBuffer = __getArrayBuffer;
         function __getFunction(ptr) {
-          if (!table) throw Error(E_NO_EXPORT_TABLE);
+          if (!table2) throw Error(E_NO_EXPORT_TABLE);
           const index = new Uint32Array(memory.buffer)[ptr >>> 2];
-          return table.get(index);
+          return table2.get(index);
         }
         extendedExports.__getFunction = __getFunction;
         function getTypedArray(Type, alignLog2, ptr) {
@@ -26902,7 +26902,7 @@ var require_umd = __commonJS({
         }
         extendedExports.__instanceof = __instanceof;
         extendedExports.memory = extendedExports.memory || memory;
-        extendedExports.table = extendedExports.table || table;
+        extendedExports.table = extendedExports.table || table2;
         return demangle(exports4, extendedExports);
       }
       function isResponse(src) {
@@ -30687,9 +30687,9 @@ var require_layout_manager = __commonJS({
         }
         return col;
       }
-      function layoutTable(table) {
+      function layoutTable(table2) {
         let alloc = {};
-        table.forEach(function(row, rowIndex) {
+        table2.forEach(function(row, rowIndex) {
           let col = 0;
           row.forEach(function(cell) {
             cell.y = rowIndex;
@@ -30709,17 +30709,17 @@ var require_layout_manager = __commonJS({
           });
         });
       }
-      function maxWidth(table) {
+      function maxWidth(table2) {
         let mw = 0;
-        table.forEach(function(row) {
+        table2.forEach(function(row) {
           row.forEach(function(cell) {
             mw = Math.max(mw, cell.x + (cell.colSpan || 1));
           });
         });
         return mw;
       }
-      function maxHeight(table) {
-        return table.length;
+      function maxHeight(table2) {
+        return table2.length;
       }
       function cellsConflict(cell1, cell2) {
         let yMin1 = cell1.y;
@@ -30755,15 +30755,15 @@ var require_layout_manager = __commonJS({
         }
         return true;
       }
-      function addRowSpanCells(table) {
-        table.forEach(function(row, rowIndex) {
+      function addRowSpanCells(table2) {
+        table2.forEach(function(row, rowIndex) {
           row.forEach(function(cell) {
             for (let i = 1; i < cell.rowSpan; i++) {
               let rowSpanCell = new RowSpanCell(cell);
               rowSpanCell.x = cell.x;
               rowSpanCell.y = cell.y + i;
               rowSpanCell.colSpan = cell.colSpan;
-              insertCell(rowSpanCell, table[rowIndex + i]);
+              insertCell(rowSpanCell, table2[rowIndex + i]);
             }
           });
         });
@@ -30789,21 +30789,21 @@ var require_layout_manager = __commonJS({
         }
         row.splice(x, 0, cell);
       }
-      function fillInTable(table) {
-        let h_max = maxHeight(table);
-        let w_max = maxWidth(table);
+      function fillInTable(table2) {
+        let h_max = maxHeight(table2);
+        let w_max = maxWidth(table2);
         debug2(`Max rows: ${h_max}; Max cols: ${w_max}`);
         for (let y = 0; y < h_max; y++) {
           for (let x = 0; x < w_max; x++) {
-            if (!conflictExists(table, x, y)) {
+            if (!conflictExists(table2, x, y)) {
               let opts = { x, y, colSpan: 1, rowSpan: 1 };
               x++;
-              while (x < w_max && !conflictExists(table, x, y)) {
+              while (x < w_max && !conflictExists(table2, x, y)) {
                 opts.colSpan++;
                 x++;
               }
               let y2 = y + 1;
-              while (y2 < h_max && allBlank(table, y2, opts.x, opts.x + opts.colSpan)) {
+              while (y2 < h_max && allBlank(table2, y2, opts.x, opts.x + opts.colSpan)) {
                 opts.rowSpan++;
                 y2++;
               }
@@ -30811,7 +30811,7 @@ var require_layout_manager = __commonJS({
               cell.x = opts.x;
               cell.y = opts.y;
               warn(`Missing cell at ${cell.y}-${cell.x}.`);
-              insertCell(cell, table[y]);
+              insertCell(cell, table2[y]);
             }
           }
         }
@@ -30852,11 +30852,11 @@ var require_layout_manager = __commonJS({
       };
     })();
     function makeComputeWidths(colSpan, desiredWidth, x, forcedMin) {
-      return function(vals, table) {
+      return function(vals, table2) {
         let result = [];
         let spanners = [];
         let auto = {};
-        table.forEach(function(row) {
+        table2.forEach(function(row) {
           row.forEach(function(cell) {
             if ((cell[colSpan] || 1) > 1) {
               spanners.push(cell);
@@ -47316,7 +47316,7 @@ var require_buffer = __commonJS({
     };
     function allocUnsafe(size) {
       assertSize(size);
-      return createBuffer(size < 0 ? 0 : checked(size) | 0);
+      return createBuffer(size < 0 ? 0 : checked2(size) | 0);
     }
     Buffer2.allocUnsafe = function(size) {
       return allocUnsafe(size);
@@ -47340,7 +47340,7 @@ var require_buffer = __commonJS({
       return buf;
     }
     function fromArrayLike(array) {
-      var length = array.length < 0 ? 0 : checked(array.length) | 0;
+      var length = array.length < 0 ? 0 : checked2(array.length) | 0;
       var buf = createBuffer(length);
       for (var i = 0; i < length; i += 1) {
         buf[i] = array[i] & 255;
@@ -47374,7 +47374,7 @@ var require_buffer = __commonJS({
     }
     function fromObject(obj) {
       if (Buffer2.isBuffer(obj)) {
-        var len = checked(obj.length) | 0;
+        var len = checked2(obj.length) | 0;
         var buf = createBuffer(len);
         if (buf.length === 0) {
           return buf;
@@ -47392,7 +47392,7 @@ var require_buffer = __commonJS({
         return fromArrayLike(obj.data);
       }
     }
-    function checked(length) {
+    function checked2(length) {
       if (length >= K_MAX_LENGTH) {
         throw new RangeError("Attempt to allocate Buffer larger than maximum size: 0x" + K_MAX_LENGTH.toString(16) + " bytes");
       }
@@ -48543,14 +48543,14 @@ var require_buffer = __commonJS({
     }
     var hexSliceLookupTable = (function() {
       var alphabet = "0123456789abcdef";
-      var table = new Array(256);
+      var table2 = new Array(256);
       for (var i = 0; i < 16; ++i) {
         var i16 = i * 16;
         for (var j = 0; j < 16; ++j) {
-          table[i16 + j] = alphabet[i] + alphabet[j];
+          table2[i16 + j] = alphabet[i] + alphabet[j];
         }
       }
-      return table;
+      return table2;
     })();
   }
 });
@@ -61676,7 +61676,7 @@ var require_kex = __commonJS({
                 this._hostKey = hostPubKey;
                 this._dhData = dhData;
                 this._sig = sig;
-                let checked = false;
+                let checked2 = false;
                 let ret;
                 if (this._protocol._hostVerifier === void 0) {
                   ret = true;
@@ -61685,9 +61685,9 @@ var require_kex = __commonJS({
                   );
                 } else {
                   ret = this._protocol._hostVerifier(hostPubKey, (permitted) => {
-                    if (checked)
+                    if (checked2)
                       return;
-                    checked = true;
+                    checked2 = true;
                     if (permitted === false) {
                       this._protocol._debug && this._protocol._debug(
                         "Host denied (verification failed)"
@@ -61713,7 +61713,7 @@ var require_kex = __commonJS({
                   ++this._step;
                   return;
                 }
-                checked = true;
+                checked2 = true;
                 if (ret === false) {
                   this._protocol._debug && this._protocol._debug(
                     "Host denied (verification failed)"
@@ -81545,11 +81545,30 @@ function historyRunOf(settings2, context3, verdict2, healthy, target) {
   };
 }
 
+// src/report/github-limits.ts
+var COMMENT_CHAR_LIMIT = 65536;
+var COMMENT_MAX_CHARS = 65e3;
+var SUMMARY_MAX_BYTES = 1e6;
+
+// src/report/headline.ts
+var ICONS = { pass: "\u2705", regression: "\u274C", inconclusive: "\u26A0\uFE0F", error: "\u{1F4A5}" };
+function headlineOf(report) {
+  return `${ICONS[report.verdict]} ${report.name}: ${report.headline}`;
+}
+
+// src/report/markdown.ts
+function oneLine(text2) {
+  return text2.replace(/\s+/g, " ").trim();
+}
+function capitalize(text2) {
+  return text2.charAt(0).toUpperCase() + text2.slice(1);
+}
+
 // node_modules/markdown-table/index.js
 function defaultStringLength(value) {
   return value.length;
 }
-function markdownTable(table, options) {
+function markdownTable(table2, options) {
   const settings2 = options || {};
   const align = (settings2.align || []).concat();
   const stringLength = settings2.stringLength || defaultStringLength;
@@ -81559,15 +81578,15 @@ function markdownTable(table, options) {
   const longestCellByColumn = [];
   let mostCellsPerRow = 0;
   let rowIndex = -1;
-  while (++rowIndex < table.length) {
+  while (++rowIndex < table2.length) {
     const row2 = [];
     const sizes2 = [];
     let columnIndex2 = -1;
-    if (table[rowIndex].length > mostCellsPerRow) {
-      mostCellsPerRow = table[rowIndex].length;
+    if (table2[rowIndex].length > mostCellsPerRow) {
+      mostCellsPerRow = table2[rowIndex].length;
     }
-    while (++columnIndex2 < table[rowIndex].length) {
-      const cell = serialize(table[rowIndex][columnIndex2]);
+    while (++columnIndex2 < table2[rowIndex].length) {
+      const cell = serialize(table2[rowIndex][columnIndex2]);
       if (settings2.alignDelimiters !== false) {
         const size = stringLength(cell);
         sizes2[columnIndex2] = size;
@@ -81688,62 +81707,59 @@ function toAlignment(value) {
   return code === 67 || code === 99 ? 99 : code === 76 || code === 108 ? 108 : code === 82 || code === 114 ? 114 : 0;
 }
 
-// src/report/github-limits.ts
-var COMMENT_CHAR_LIMIT = 65536;
-var COMMENT_MAX_CHARS = 65e3;
-var SUMMARY_MAX_BYTES = 1e6;
-
-// src/report/headline.ts
-var ICONS = { pass: "\u2705", regression: "\u274C", inconclusive: "\u26A0\uFE0F", error: "\u{1F4A5}" };
-function headlineOf(report) {
-  return `${ICONS[report.verdict]} ${report.name}: ${report.headline}`;
-}
-
-// src/report/markdown.ts
-function fenced(lines) {
-  const longestRun = Math.max(0, ...lines.flatMap((line) => (line.match(/`+/g) ?? []).map((run3) => run3.length)));
-  const fence = "`".repeat(Math.max(3, longestRun + 1));
-  return `${fence}text
-${lines.join("\n")}
-${fence}`;
-}
-function tableCell(text2) {
-  return oneLine(text2).replace(/\|/g, "\\|");
-}
-function oneLine(text2) {
-  return text2.replace(/\s+/g, " ").trim();
-}
-function capitalize(text2) {
-  return text2.charAt(0).toUpperCase() + text2.slice(1);
-}
-
 // src/report/untrusted-text.ts
+var inertMarkdown = (text2) => text2;
 var INLINE_MAX_CHARS = 300;
 var PLAIN_MAX_CHARS = 2e3;
 var ZERO_WIDTH_SPACE = "\u200B";
 var CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
+var CONTROL_BUT_TAB = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]/g;
+var INVISIBLE = new RegExp("\\p{Cf}+", "gu");
 function plainLine(text2, maxChars = PLAIN_MAX_CHARS) {
-  const line = String(text2).replace(CONTROL, " ").replace(/\s+/g, " ").trim();
+  const line = String(text2).replace(INVISIBLE, "").replace(CONTROL, " ").replace(/\s+/g, " ").trim();
   return line.length <= maxChars ? line : `${line.slice(0, maxChars - 1)}\u2026`;
+}
+function markdown(literal, ...values) {
+  return inertMarkdown(values.reduce((text2, value, index) => `${text2}${value}${literal[index + 1]}`, literal[0] ?? ""));
+}
+function joinMarkdown(parts, separator) {
+  return inertMarkdown(parts.filter((part) => part !== void 0 && part !== "").join(separator));
 }
 function untrusted(text2, options = {}) {
   const line = plainLine(text2, options.maxChars ?? INLINE_MAX_CHARS);
-  if (line === "") return "(empty)";
+  if (line === "") return markdown`(empty)`;
   const longestRun = Math.max(0, ...(line.match(/`+/g) ?? []).map((run3) => run3.length));
   const fence = "`".repeat(longestRun + 1);
   const pad = line.startsWith("`") || line.endsWith("`") ? " " : "";
-  return `${fence}${pad}${line}${pad}${fence}`;
+  return inertMarkdown(`${fence}${pad}${line}${pad}${fence}`);
 }
 function inertProse(text2, options = {}) {
-  return plainLine(text2, options.maxChars ?? INLINE_MAX_CHARS).replace(/[\\[\]<>*_~&]/g, "\\$&").replace(/^([#+-])(?=\s|$)/, "\\$1").replace(/^(\d+)([.)])(?=\s|$)/, "$1\\$2").replace(/([@#])(?=[\p{L}\p{N}_])/gu, `$1${ZERO_WIDTH_SPACE}`).replace(/:\/\//g, `:${ZERO_WIDTH_SPACE}//`).replace(/\bwww\./gi, (www) => `${www.slice(0, 3)}${ZERO_WIDTH_SPACE}.`);
+  return inertMarkdown(
+    plainLine(text2, options.maxChars ?? INLINE_MAX_CHARS).replace(/[\\[\]<>*_~&]/g, "\\$&").replace(/^([#+-])(?=\s|$)/, "\\$1").replace(/^(\d+)([.)])(?=\s|$)/, "$1\\$2").replace(/([@#])(?=[\p{L}\p{N}_])/gu, `$1${ZERO_WIDTH_SPACE}`).replace(/\b(GH)-(?=\d)/gi, `$1${ZERO_WIDTH_SPACE}-`).replace(/:\/\//g, `:${ZERO_WIDTH_SPACE}//`).replace(/\bwww\./gi, (www) => `${www.slice(0, 3)}${ZERO_WIDTH_SPACE}.`)
+  );
+}
+function fenced(quoted, language = "text") {
+  const lines = quoted.map((line) => line.replace(INVISIBLE, "").replace(CONTROL_BUT_TAB, " "));
+  const longestRun = Math.max(0, ...lines.flatMap((line) => (line.match(/`+/g) ?? []).map((run3) => run3.length)));
+  const fence = "`".repeat(Math.max(3, longestRun + 1));
+  return inertMarkdown(`${fence}${language}
+${lines.join("\n")}
+${fence}`);
+}
+function table(rows, align) {
+  const cells = rows.map((row) => row.map((cell) => cell.replace(/\s+/g, " ").trim().replace(/\|/g, "\\|")));
+  return inertMarkdown(markdownTable(cells, { align }));
+}
+function htmlComment(text2) {
+  return inertMarkdown(`<!-- ${text2.replace(/--+>?|>/g, "_")} -->`);
 }
 var RUN_PATH = /^\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/actions\/runs\/\d+(?:\/attempts\/\d+)?$/;
 function runLinkMarkdown(runUrl, serverUrl, label) {
   const url = parsedUrl(runUrl);
   const server = parsedUrl(serverUrl);
   const onServer = url !== void 0 && server !== void 0 && url.protocol === "https:" && url.host === server.host;
-  if (!onServer || !RUN_PATH.test(url.pathname) || url.search || url.hash) return `${label} ${untrusted(runUrl)}`;
-  return `[${label}](${url.href})`;
+  if (!onServer || !RUN_PATH.test(url.pathname) || url.search || url.hash) return markdown`${label} ${untrusted(runUrl)}`;
+  return inertMarkdown(`[${label}](${url.href})`);
 }
 function parsedUrl(text2) {
   try {
@@ -81768,43 +81784,37 @@ var COLUMNS = [
   "Crash lines"
 ];
 function renderHostUnderLoad(model) {
-  if (!model.observed) return `### Host under load
-
-${model.note}
-`;
-  const rows = model.runs.map(
-    (run3) => [
-      run3.label,
-      formatMib(run3.memAvailableBeforeKib) ?? "\u2013",
-      formatMib(run3.memAvailableMinKib) ?? "\u2013",
-      formatMib(run3.memAvailableAfterKib) ?? "\u2013",
-      run3.swapTotalKib === 0 ? "no swap" : formatMib(run3.swapUsedPeakKib) ?? "\u2013",
-      String(run3.swapInPages),
-      run3.psiSomePeak === null ? "unknown" : `${run3.psiSomePeak.toFixed(1)} %`,
-      run3.stealPercentPeak === null ? "\u2013" : `${run3.stealPercentPeak.toFixed(1)} %`,
-      String(run3.oomKills),
-      String(run3.crashLines)
-    ].map((value) => inertProse(value))
-  );
+  if (!model.observed) return markdown`### Host under load\n\n${inertProse(model.note, { maxChars: DIAGNOSIS_CHARS })}`;
+  const rows = model.runs.map((run3) => [
+    run3.label,
+    formatMib(run3.memAvailableBeforeKib) ?? "\u2013",
+    formatMib(run3.memAvailableMinKib) ?? "\u2013",
+    formatMib(run3.memAvailableAfterKib) ?? "\u2013",
+    run3.swapTotalKib === 0 ? "no swap" : formatMib(run3.swapUsedPeakKib) ?? "\u2013",
+    String(run3.swapInPages),
+    run3.psiSomePeak === null ? "unknown" : `${run3.psiSomePeak.toFixed(1)} %`,
+    run3.stealPercentPeak === null ? "\u2013" : `${run3.stealPercentPeak.toFixed(1)} %`,
+    String(run3.oomKills),
+    String(run3.crashLines)
+  ]);
+  const cells = [COLUMNS, ...rows].map((row) => row.map((cell) => inertProse(cell)));
   const parts = [
-    "### Host under load",
-    `**Diagnosis:** ${inertProse(capitalize(model.diagnosis), { maxChars: DIAGNOSIS_CHARS })}.`,
-    markdownTable([COLUMNS, ...rows], { align: ["l", ...COLUMNS.slice(1).map(() => "r")] })
+    markdown`### Host under load`,
+    markdown`**Diagnosis:** ${inertProse(capitalize(model.diagnosis), { maxChars: DIAGNOSIS_CHARS })}.`,
+    table(cells, ["l", ...COLUMNS.slice(1).map(() => "r")])
   ];
   if (model.crashLines.length > 0) {
-    parts.push(`Crash lines from \`logs-command\`:
-
-${fenced(model.crashLines.map((crash) => crash.line))}`);
+    parts.push(markdown`Crash lines from \`logs-command\`:\n\n${fenced(model.crashLines.map((crash) => crash.line))}`);
   }
-  parts.push(`Host: ${inertProse(model.machine, { maxChars: DIAGNOSIS_CHARS })}.`);
+  parts.push(markdown`Host: ${inertProse(model.machine, { maxChars: DIAGNOSIS_CHARS })}.`);
   if (model.baselineMachineDifferences.length > 0) {
     const differences = inertProse(model.baselineMachineDifferences.join("; "), { maxChars: DIAGNOSIS_CHARS });
-    parts.push(`> [!WARNING]
-> The baseline was measured on a different machine (${differences}): latencies may not be comparable.`);
+    parts.push(
+      markdown`> [!WARNING]\n> The baseline was measured on a different machine (${differences}): latencies may not be comparable.`
+    );
   }
-  if (model.gaps.length > 0) parts.push(`Not observed: ${inertProse(model.gaps.join("; "), { maxChars: DIAGNOSIS_CHARS })}.`);
-  return `${parts.join("\n\n")}
-`;
+  if (model.gaps.length > 0) parts.push(markdown`Not observed: ${inertProse(model.gaps.join("; "), { maxChars: DIAGNOSIS_CHARS })}.`);
+  return joinMarkdown(parts, markdown`\n\n`);
 }
 
 // src/report/latency-chart.ts
@@ -81835,20 +81845,16 @@ function latencyChart(curve2, verdict2) {
   const highest = Math.max(0, ...curve2.candidate, ...baseline ?? []);
   const init = { theme: "base", themeVariables: { xyChart: { plotColorPalette: palette.join(", ") } } };
   const lines = [
-    "```mermaid",
     `%%{init: ${JSON.stringify(init)}}%%`,
     "xychart-beta",
     '  title "Latency by percentile"',
     `  x-axis "percentile" [${curve2.percentiles.map(percentileLabel).join(", ")}]`,
     `  y-axis "latency (ms)" 0 --> ${axisTop(highest)}`,
     ...baseline ? [`  line "${BASELINE_SERIES}" [${baseline.map(chartValue).join(", ")}]`] : [],
-    `  line "${CANDIDATE_SERIES}" [${curve2.candidate.map(chartValue).join(", ")}]`,
-    "```"
+    `  line "${CANDIDATE_SERIES}" [${curve2.candidate.map(chartValue).join(", ")}]`
   ];
-  const caption = baseline ? `<sub>Lines: ${BASELINE_SERIES} (grey) and ${CANDIDATE_SERIES} (${verdict2 === "regression" ? "red" : "blue"}); p${Number(curve2.percentiles.at(-1))} ${milliseconds(baseline.at(-1) ?? 0)} \u2192 ${milliseconds(curve2.candidate.at(-1) ?? 0)}.</sub>` : `<sub>Line: ${CANDIDATE_SERIES}; no baseline curve to compare with.</sub>`;
-  return `${lines.join("\n")}
-
-${caption}`;
+  const caption = baseline ? `Lines: ${BASELINE_SERIES} (grey) and ${CANDIDATE_SERIES} (${verdict2 === "regression" ? "red" : "blue"}); p${Number(curve2.percentiles.at(-1))} ${milliseconds(baseline.at(-1) ?? 0)} \u2192 ${milliseconds(curve2.candidate.at(-1) ?? 0)}.` : `Line: ${CANDIDATE_SERIES}; no baseline curve to compare with.`;
+  return markdown`${fenced(lines, "mermaid")}\n\n<sub>${inertProse(caption)}</sub>`;
 }
 
 // src/report/memory-rows.ts
@@ -81920,11 +81926,12 @@ function serviceMemorySection(report) {
     String(burst.figures.majorFaults)
   ]);
   const measured = bursts.map((burst) => burst.figures.service ?? burst.figures.baselineService).find((figures2) => figures2);
-  const how = measured ? `\`${measured.label}\`, measured as ${SOURCE_WORDS[measured.source]}` : "the service";
-  const table = markdownTable([header, ...rows], { align: header.map((_, i) => i === 0 ? "l" : "r") });
-  return `**Service memory** (${how}), per burst:
-
-${table}`;
+  const how = measured ? markdown`${untrusted(measured.label)}, measured as ${inertProse(SOURCE_WORDS[measured.source])}` : markdown`the service`;
+  const cells = [header, ...rows].map((row) => row.map((cell) => inertProse(cell)));
+  return markdown`**Service memory** (${how}), per burst:\n\n${table(
+    cells,
+    header.map((_, i) => i === 0 ? "l" : "r")
+  )}`;
 }
 function memoryOutputs(report) {
   const rows = report.decision?.comparisons ?? [];
@@ -81955,7 +81962,7 @@ var STATUS_TEXT = {
 };
 function latencyTable(report, columnTitle = "This run") {
   const figures2 = report.figures;
-  if (!figures2) return "";
+  if (!figures2) return markdown``;
   const byMetric = new Map((report.decision?.comparisons ?? []).map((c) => [c.metric, c]));
   const service = serviceColumns(report);
   const hasService = Object.keys(service).length > 0;
@@ -81970,8 +81977,7 @@ function latencyTable(report, columnTitle = "This run") {
       format(figures2[metric]),
       ...hasService ? [shown3 ? format(shown3.current) : "\u2014"] : [],
       change === void 0 || !Number.isFinite(change) ? "\u2014" : signedPercent(change),
-      // A report read back by `comment-from` was written by the measuring workflow: its text is quoted.
-      comparison2?.limit ? inertProse(comparison2.limit) : "\u2014",
+      comparison2?.limit || "\u2014",
       STATUS_TEXT[comparison2?.status ?? "info"]
     ];
   });
@@ -81997,7 +82003,8 @@ function latencyTable(report, columnTitle = "This run") {
   }
   const memory = memoryTableRows(report, STATUS_TEXT).map((row) => hasService ? [...row.slice(0, 3), "\u2014", ...row.slice(3)] : row);
   const header = ["Metric", "Baseline", columnTitle, ...hasService ? ["Service"] : [], "Change", "Limit", "Status"];
-  return markdownTable([header, ...rows, ...memory], { align: ["l", "r", "r", ...hasService ? ["r"] : [], "r", "r", "l"] });
+  const cells = [header, ...rows, ...memory].map((row) => row.map((cell) => inertProse(cell)));
+  return table(cells, ["l", "r", "r", ...hasService ? ["r"] : [], "r", "r", "l"]);
 }
 function serviceColumns(report) {
   const network2 = report.network;
@@ -82010,6 +82017,9 @@ function serviceColumns(report) {
 
 // src/report/comment-body.ts
 var DEFAULT_SERVER_URL = "https://github.com";
+var NEWLINE = markdown`\n`;
+var BLANK_LINE = markdown`\n\n`;
+var FULL_REPORT = markdown`The full report is in the report JSON (the \`report\` output).`;
 var ERROR_TEXT_CHARS = 4e3;
 var VERDICT_LINE_CHARS = 600;
 function verdictLine(report) {
@@ -82027,8 +82037,8 @@ function whatWasMeasured(report) {
   const load = `${s.bursts} bursts \xD7 ${seconds(s.durationMs)}, ${s.connections} connections${s.rate ? ` at ${count(s.rate)} req/s` : ""}`;
   const target = untrusted(`${s.method} ${redactedUrl(s.url)}`);
   const base = report.baseline;
-  const baseline = s.abUrl ? `A/B against ${untrusted(redactedUrl(s.abUrl))}` : inertProse(`baseline ${base.location}${base.runs > 0 ? `, ${base.runs} run${base.runs === 1 ? "" : "s"}` : ""}`);
-  return `<sub>${[inertProse(load), target, baseline].join(" \xB7 ")}</sub>`;
+  const baseline = s.abUrl ? markdown`A/B against ${untrusted(redactedUrl(s.abUrl))}` : inertProse(`baseline ${base.location}${base.runs > 0 ? `, ${base.runs} run${base.runs === 1 ? "" : "s"}` : ""}`);
+  return markdown`<sub>${joinMarkdown([inertProse(load), target, baseline], markdown` · `)}</sub>`;
 }
 function errorText(report) {
   if (!report.error || report.error.trim() === report.headline.trim()) return void 0;
@@ -82039,7 +82049,8 @@ function errorText(report) {
 function warningsBlock(report) {
   const warnings = report.decision?.warnings ?? [];
   if (warnings.length === 0) return void 0;
-  return ["> [!WARNING]", ...warnings.map((warning2) => `> - ${inertProse(warning2, { maxChars: VERDICT_LINE_CHARS })}`)].join("\n");
+  const items = warnings.map((warning2) => markdown`> - ${inertProse(warning2, { maxChars: VERDICT_LINE_CHARS })}`);
+  return joinMarkdown([markdown`> [!WARNING]`, ...items], NEWLINE);
 }
 function hostModelOf(host2) {
   const stored = host2.storedBaseline;
@@ -82051,10 +82062,10 @@ function hostModelOf(host2) {
 }
 function hostSection(report) {
   const host2 = report.host;
-  if (!host2) return report.figures ? renderHostUnderLoad(hostUnderLoad(null)).trimEnd() : void 0;
+  if (!host2) return report.figures ? renderHostUnderLoad(hostUnderLoad(null)) : void 0;
   const model = hostModelOf(host2);
-  const swap2 = host2.swap && `**Swap** (${untrusted(`swap: ${host2.swap.mode}`)}): ${inertProse(swapState(host2.swap), { maxChars: 1e3 })}.`;
-  return [renderHostUnderLoad(model).trimEnd(), serviceMemorySection(report), swap2].filter((part) => part !== void 0).join("\n\n");
+  const swap2 = host2.swap && markdown`**Swap** (${untrusted(`swap: ${host2.swap.mode}`)}): ${inertProse(swapState(host2.swap), { maxChars: 1e3 })}.`;
+  return joinMarkdown([renderHostUnderLoad(model), serviceMemorySection(report), swap2], BLANK_LINE);
 }
 function swapState(swap2) {
   const { devices, totalBytes, usedBytes, memTotalBytes } = swap2.after;
@@ -82080,110 +82091,99 @@ function burstTable(report, bursts) {
     "generator CPU",
     ...withHost ? ["min MemAvailable", "host"] : []
   ];
-  const rows = bursts.map(
-    ({ result, health }) => [
-      String(result.index + 1),
-      ...ab ? [result.target === "baseline" ? "baseline" : "this PR"] : [],
-      milliseconds(result.p50),
-      milliseconds(result.p95),
-      milliseconds(result.p99),
-      result.requestsPerSec.toFixed(result.requestsPerSec >= 100 ? 0 : 1),
-      `${count(result.non2xx + result.errors + result.timeouts)} (${plainPercent(result.errorRate)})`,
-      `${Math.round(result.generatorCpu * 100)} %`,
-      ...withHost ? [formatMib(health?.figures.memAvailableMinKib ?? null) ?? "\u2013", health ? health.flags.join(", ") : "not observed"] : []
-    ].map((value) => inertProse(value))
+  const rows = bursts.map(({ result, health }) => [
+    String(result.index + 1),
+    ...ab ? [result.target === "baseline" ? "baseline" : "this PR"] : [],
+    milliseconds(result.p50),
+    milliseconds(result.p95),
+    milliseconds(result.p99),
+    result.requestsPerSec.toFixed(result.requestsPerSec >= 100 ? 0 : 1),
+    `${count(result.non2xx + result.errors + result.timeouts)} (${plainPercent(result.errorRate)})`,
+    `${Math.round(result.generatorCpu * 100)} %`,
+    ...withHost ? [formatMib(health?.figures.memAvailableMinKib ?? null) ?? "\u2013", health ? health.flags.join(", ") : "not observed"] : []
+  ]);
+  const cells = [header, ...rows].map((row) => row.map((cell) => inertProse(cell)));
+  return table(
+    cells,
+    header.map((_, i) => i === 0 || ab && i === 1 || withHost && i === header.length - 1 ? "l" : "r")
   );
-  return markdownTable([header, ...rows], {
-    align: header.map((_, i) => i === 0 || ab && i === 1 || withHost && i === header.length - 1 ? "l" : "r")
-  });
 }
-var QUOTED_URL_ROWS = /* @__PURE__ */ new Set(["url", "baseline-url"]);
 function configTable(settings2) {
+  const prose = (value) => inertProse(String(value));
   const rows = [
     ["url", untrusted(redactedUrl(settings2.url))],
-    ["method", settings2.method],
-    ["connections", String(settings2.connections)],
-    ["duration", seconds(settings2.durationMs)],
-    ["bursts", String(settings2.bursts)],
-    ["warmup", seconds(settings2.warmupMs)],
-    ["pipelining", String(settings2.pipelining)],
-    ["timeout", seconds(settings2.timeoutMs)],
-    ["rate", settings2.rate === null ? "closed loop" : `${count(settings2.rate)} req/s`],
-    ["load-processes", String(settings2.loadProcesses)],
-    ["baseline-url", settings2.abUrl === null ? "\u2013" : untrusted(redactedUrl(settings2.abUrl))],
-    ["host", settings2.host ?? "\u2013"],
-    ["max-median-increase", plainPercent(settings2.maxMedianIncrease)],
-    ["max-p95-increase", plainPercent(settings2.maxP95Increase)],
-    ["max-error-rate", plainPercent(settings2.maxErrorRate)],
-    ["p95-budget", settings2.p95BudgetMs === null ? "\u2013" : milliseconds(settings2.p95BudgetMs)],
-    ["baseline-store", settings2.baselineStore],
-    ["baseline-key", settings2.baselineKey]
+    ["method", prose(settings2.method)],
+    ["connections", prose(settings2.connections)],
+    ["duration", prose(seconds(settings2.durationMs))],
+    ["bursts", prose(settings2.bursts)],
+    ["warmup", prose(seconds(settings2.warmupMs))],
+    ["pipelining", prose(settings2.pipelining)],
+    ["timeout", prose(seconds(settings2.timeoutMs))],
+    ["rate", prose(settings2.rate === null ? "closed loop" : `${count(settings2.rate)} req/s`)],
+    ["load-processes", prose(settings2.loadProcesses)],
+    ["baseline-url", settings2.abUrl === null ? prose("\u2013") : untrusted(redactedUrl(settings2.abUrl))],
+    ["host", prose(settings2.host ?? "\u2013")],
+    ["max-median-increase", prose(plainPercent(settings2.maxMedianIncrease))],
+    ["max-p95-increase", prose(plainPercent(settings2.maxP95Increase))],
+    ["max-error-rate", prose(plainPercent(settings2.maxErrorRate))],
+    ["p95-budget", prose(settings2.p95BudgetMs === null ? "\u2013" : milliseconds(settings2.p95BudgetMs))],
+    ["baseline-store", prose(settings2.baselineStore)],
+    ["baseline-key", prose(settings2.baselineKey)]
   ];
-  const shown3 = (name, value) => QUOTED_URL_ROWS.has(name) ? value : inertProse(value);
-  const cells = rows.map(([name, value]) => [`\`${name}\``, tableCell(shown3(name, value))]);
-  return markdownTable([["Setting", "Value"], ...cells], { align: ["l", "l"] });
+  const cells = rows.map(([name, value]) => [untrusted(name), value]);
+  return table([[markdown`Setting`, markdown`Value`], ...cells], ["l", "l"]);
 }
 function fingerprintList(host2) {
   const machine = host2.fingerprint;
-  return [
-    `- Host key: ${untrusted(host2.hostKeyFingerprint)}`,
-    `- Machine: ${inertProse(describeMachine(machine) ?? "unknown")}`,
-    `- CPU: ${inertProse(`${machine.cpuCount} \xD7 ${machine.cpuModel ?? "unknown"}`)}`,
-    `- Memory: ${formatMib(machine.memTotalKib) ?? "unknown"}, swap ${formatMib(machine.swapTotalKib) ?? "unknown"}`,
-    `- Kernel: ${untrusted(machine.kernel)}`
-  ].join("\n");
+  const memory = `${formatMib(machine.memTotalKib) ?? "unknown"}, swap ${formatMib(machine.swapTotalKib) ?? "unknown"}`;
+  const lines = [
+    markdown`- Host key: ${untrusted(host2.hostKeyFingerprint)}`,
+    markdown`- Machine: ${inertProse(describeMachine(machine) ?? "unknown")}`,
+    markdown`- CPU: ${inertProse(`${machine.cpuCount} \xD7 ${machine.cpuModel ?? "unknown"}`)}`,
+    markdown`- Memory: ${inertProse(memory)}`,
+    markdown`- Kernel: ${untrusted(machine.kernel)}`
+  ];
+  return joinMarkdown(lines, NEWLINE);
 }
 var LATENCY_METRIC_NAMES = { p50: "p50", p95: "p95", p99: "p99", requestsPerSec: "requests/s", errorRate: "error rate" };
 var METRIC_NAMES = { ...LATENCY_METRIC_NAMES, ...MEMORY_METRIC_NAMES };
 function reasoningList(report) {
   const decision2 = report.decision;
   const base = report.baseline;
+  const sentence = (text2) => inertProse(text2, { maxChars: VERDICT_LINE_CHARS });
   const lines = [];
   if (decision2) {
-    lines.push(
-      `- Mode: ${inertProse(decision2.mode)}${decision2.confirmed ? ", confirmed with extra bursts" : ""}${decision2.crashed ? ", the target crashed under load" : ""}`
-    );
-    const reasoning = (c) => inertProse(c.reasoning, { maxChars: VERDICT_LINE_CHARS });
-    lines.push(...decision2.comparisons.map((c) => `- **${METRIC_NAMES[c.metric]}**: ${reasoning(c)}`));
-    lines.push(...decision2.notes.map((note) => `- ${inertProse(note, { maxChars: VERDICT_LINE_CHARS })}`));
+    const mode = `${decision2.mode}${decision2.confirmed ? ", confirmed with extra bursts" : ""}${decision2.crashed ? ", the target crashed under load" : ""}`;
+    lines.push(markdown`- Mode: ${inertProse(mode)}`);
+    lines.push(...decision2.comparisons.map((c) => markdown`- **${inertProse(METRIC_NAMES[c.metric])}**: ${sentence(c.reasoning)}`));
+    lines.push(...decision2.notes.map((note) => markdown`- ${sentence(note)}`));
   }
   const recorded = `this run ${base.recorded ? "was recorded" : "was not recorded"}${base.recordNote ? `: ${base.recordNote}` : ""}`;
   const stored = `${base.location}, ${base.runs} comparable run${base.runs === 1 ? "" : "s"}; ${recorded}`;
-  lines.push(`- Stored baseline: ${inertProse(stored, { maxChars: VERDICT_LINE_CHARS })}.`);
-  const differences = inertProse(base.configDifferences.join("; "), { maxChars: VERDICT_LINE_CHARS });
-  if (base.configDifferences.length > 0) lines.push(`- Settings differ from the baseline's: ${differences}.`);
-  return lines.join("\n");
+  lines.push(markdown`- Stored baseline: ${sentence(stored)}.`);
+  if (base.configDifferences.length > 0)
+    lines.push(markdown`- Settings differ from the baseline's: ${sentence(base.configDifferences.join("; "))}.`);
+  return joinMarkdown(lines, NEWLINE);
 }
 function runLink(report, serverUrl) {
   const sha = report.context.headSha ?? report.context.sha;
-  const commit = sha ? ` \xB7 commit ${untrusted(sha.slice(0, 7))}` : "";
   const runUrl = report.context.runUrl;
-  const link2 = runUrl ? runLinkMarkdown(runUrl, serverUrl, "Workflow run") : "Run outside GitHub Actions (no workflow run)";
-  return `${link2}${commit} \xB7 ${inertProse(`${report.startedAt}${report.finishedAt ? ` \u2192 ${report.finishedAt}` : ""}`)}`;
+  const link2 = runUrl ? runLinkMarkdown(runUrl, serverUrl, markdown`Workflow run`) : markdown`Run outside GitHub Actions (no workflow run)`;
+  const commit = sha ? markdown`commit ${untrusted(sha.slice(0, 7))}` : void 0;
+  const times = inertProse(`${report.startedAt}${report.finishedAt ? ` \u2192 ${report.finishedAt}` : ""}`);
+  return joinMarkdown([link2, commit, times], markdown` · `);
 }
 function details(report, bursts, trim, serverUrl) {
   const parts = [runLink(report, serverUrl)];
   if (bursts.length > 0 && trim.burstRows > 0)
-    parts.push(`#### Per-burst figures
-
-${burstTable(report, bursts.slice(0, trim.burstRows))}`);
+    parts.push(markdown`#### Per-burst figures\n\n${burstTable(report, bursts.slice(0, trim.burstRows))}`);
   if (trim.otherDetails) {
-    parts.push(`#### Statistics
-
-${reasoningList(report)}`);
-    parts.push(`#### Config
-
-${configTable(report.settings)}`);
-    if (report.host) parts.push(`#### Host fingerprint
-
-${fingerprintList(report.host)}`);
+    parts.push(markdown`#### Statistics\n\n${reasoningList(report)}`);
+    parts.push(markdown`#### Config\n\n${configTable(report.settings)}`);
+    if (report.host) parts.push(markdown`#### Host fingerprint\n\n${fingerprintList(report.host)}`);
   }
-  return `<details>
-<summary>Details: per-burst figures, config, host fingerprint, statistics, workflow run</summary>
-
-${parts.join("\n\n")}
-
-</details>`;
+  const summary2 = markdown`<summary>Details: per-burst figures, config, host fingerprint, statistics, workflow run</summary>`;
+  return markdown`<details>\n${summary2}\n\n${joinMarkdown(parts, BLANK_LINE)}\n\n</details>`;
 }
 function trimNote(bursts, trim, limitName) {
   const cut = [];
@@ -82193,21 +82193,21 @@ function trimNote(bursts, trim, limitName) {
     );
   if (!trim.otherDetails) cut.push("the statistics, config and host fingerprint details");
   if (cut.length === 0) return void 0;
-  return `> \u2702\uFE0F Trimmed to fit ${limitName}: ${cut.join(" and ")} left out. The full report is in the report JSON (the \`report\` output).`;
+  return markdown`> ✂️ Trimmed to fit ${limitName}: ${inertProse(cut.join(" and "))} left out. ${FULL_REPORT}`;
 }
 function errorBlockOf(report) {
   const text2 = errorText(report);
   return text2 === void 0 ? void 0 : fenced(text2.split("\n"));
 }
 function verdictHeading(report) {
-  return `### ${inertProse(verdictLine(report), { maxChars: 2 * VERDICT_LINE_CHARS })}`;
+  return markdown`### ${inertProse(verdictLine(report), { maxChars: 2 * VERDICT_LINE_CHARS })}`;
 }
 function mainSections(report, columnTitle) {
   const parts = [
     verdictHeading(report),
     whatWasMeasured(report),
     errorBlockOf(report),
-    latencyTable(report, columnTitle) || void 0,
+    latencyTable(report, columnTitle),
     warningsBlock(report)
   ];
   if (report.curve && report.figures) parts.push(latencyChart(report.curve, report.verdict));
@@ -82217,51 +82217,53 @@ function mainSections(report, columnTitle) {
 function fitted(report, head, columnTitle, budget) {
   const bursts = burstsOf(report);
   const main = mainSections(report, columnTitle);
-  const compose = (trim) => {
-    const note = trimNote(bursts.length, trim, budget.limitName);
-    return `${[...head, ...main, details(report, bursts, trim, budget.serverUrl), ...note ? [note] : []].join("\n\n")}
-`;
-  };
-  const fits = (trim) => budget.measure(compose(trim)) <= budget.limit;
+  const document2 = (parts) => markdown`${joinMarkdown([...head, ...parts], BLANK_LINE)}\n`;
+  const fits = (text2) => budget.measure(text2) <= budget.limit;
+  const compose = (trim) => document2([...main, details(report, bursts, trim, budget.serverUrl), trimNote(bursts.length, trim, budget.limitName)]);
   const full = { burstRows: bursts.length, otherDetails: true };
-  if (fits(full)) return compose(full);
+  if (fits(compose(full))) return compose(full);
   for (const otherDetails of [true, false]) {
-    if (!fits({ burstRows: 0, otherDetails })) continue;
+    if (!fits(compose({ burstRows: 0, otherDetails }))) continue;
     let shown3 = 0;
     let tooMany = bursts.length + 1;
     while (tooMany - shown3 > 1) {
       const middle = Math.floor((shown3 + tooMany) / 2);
-      if (fits({ burstRows: middle, otherDetails })) shown3 = middle;
+      if (fits(compose({ burstRows: middle, otherDetails }))) shown3 = middle;
       else tooMany = middle;
     }
     return compose({ burstRows: shown3, otherDetails });
   }
-  const tooLong = `> \u2702\uFE0F This report is too long for ${budget.limitName}: only the verdict and the table are shown. The full report is in the report JSON (the \`report\` output).`;
-  return `${[...head, verdictHeading(report), latencyTable(report, columnTitle), runLink(report, budget.serverUrl), tooLong].filter((part) => part !== "").join("\n\n")}
-`;
+  const link2 = runLink(report, budget.serverUrl);
+  const tooLong = (shown3) => markdown`> ✂️ This report is too long for ${budget.limitName}: only ${shown3} shown. ${FULL_REPORT}`;
+  const withTable = document2([
+    verdictHeading(report),
+    latencyTable(report, columnTitle),
+    link2,
+    tooLong(markdown`the verdict and the table are`)
+  ]);
+  if (fits(withTable)) return withTable;
+  return document2([verdictHeading(report), link2, tooLong(markdown`the verdict is`)]);
 }
 function renderCommentBody(report, options) {
   return fitted(report, [options.marker], "This PR", {
     limit: options.maxChars ?? COMMENT_MAX_CHARS,
     measure: (text2) => text2.length,
-    limitName: "GitHub's comment size limit",
+    limitName: markdown`GitHub's comment size limit`,
     serverUrl: options.serverUrl ?? DEFAULT_SERVER_URL
   });
 }
 function renderResolvedCommentBody(report, options) {
-  const headline = `<sub>${inertProse(report.headline, { maxChars: VERDICT_LINE_CHARS })}</sub>`;
+  const headline = markdown`<sub>${inertProse(report.headline, { maxChars: VERDICT_LINE_CHARS })}</sub>`;
   const runUrl = runLink(report, options.serverUrl ?? DEFAULT_SERVER_URL);
-  const heading = `### \u2705 ${report.name}: resolved: no regression any more`;
-  const parts = [options.marker, heading, headline, latencyTable(report, "This PR"), runUrl];
-  return `${parts.filter((part) => part !== "").join("\n\n")}
-`;
+  const heading = markdown`### ✅ ${inertProse(report.name)}: resolved: no regression any more`;
+  return markdown`${joinMarkdown([options.marker, heading, headline, latencyTable(report, "This PR"), runUrl], BLANK_LINE)}\n`;
 }
 function renderSummary(report, options = {}) {
   const encoder = new TextEncoder();
   return fitted(report, [], report.context.pullRequestNumber === void 0 ? "This run" : "This PR", {
     limit: SUMMARY_MAX_BYTES,
     measure: (text2) => encoder.encode(text2).length,
-    limitName: "the 1 MiB job summary limit",
+    limitName: markdown`the 1 MiB job summary limit`,
     serverUrl: options.serverUrl ?? DEFAULT_SERVER_URL
   });
 }
@@ -82281,7 +82283,7 @@ function pullRequestOfEvent(eventName, payload) {
   return { number: pullRequest.number, readOnlyForkToken: eventName === "pull_request" && fromFork };
 }
 function commentMarker(name) {
-  return `<!-- loadgate:${name.replace(/--+>?|>/g, "_")} -->`;
+  return htmlComment(`loadgate:${name}`);
 }
 function fitCommentBody(body, limit = COMMENT_CHAR_LIMIT) {
   if (body.length <= limit) return body;
@@ -82394,81 +82396,95 @@ var refuse = (problems, at, value, expected) => {
   problems.push(`\`${at}\` is ${shown2(value)}; expected ${expected}`);
 };
 function text(maxChars = REPORT_TEXT_MAX_CHARS, pattern) {
-  return (value, at, problems) => {
-    if (typeof value !== "string") refuse(problems, at, value, pattern?.described ?? "a string");
-    else if (value.length > maxChars) problems.push(`\`${at}\` is ${value.length} characters long; expected at most ${maxChars}`);
-    else if (pattern && !pattern.test.test(value)) refuse(problems, at, value, pattern.described);
-    return value;
-  };
+  return { kind: "text", maxChars, pattern };
 }
 function finite(range = {}) {
   const { min = -Number.MAX_VALUE, max: max2 = Number.MAX_VALUE } = range;
   const described = `a finite number${range.min !== void 0 ? ` \u2265 ${min}` : ""}${range.max !== void 0 ? ` \u2264 ${max2}` : ""}`;
-  return (value, at, problems) => {
-    if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max2) refuse(problems, at, value, described);
-    return value;
-  };
+  return { kind: "number", min, max: max2, whole: false, described };
 }
 function integer(min, max2 = Number.MAX_SAFE_INTEGER) {
-  return (value, at, problems) => {
-    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max2) {
-      refuse(problems, at, value, max2 === Number.MAX_SAFE_INTEGER ? `a whole number \u2265 ${min}` : `a whole number from ${min} to ${max2}`);
-    }
-    return value;
-  };
+  const described = max2 === Number.MAX_SAFE_INTEGER ? `a whole number \u2265 ${min}` : `a whole number from ${min} to ${max2}`;
+  return { kind: "number", min, max: max2, whole: true, described };
 }
-var flag = (value, at, problems) => {
-  if (typeof value !== "boolean") refuse(problems, at, value, "true or false");
-  return value;
-};
+var flag = { kind: "flag" };
 function oneOf(values) {
-  return (value, at, problems) => {
-    if (!values.includes(value)) refuse(problems, at, value, `one of ${values.map((v) => JSON.stringify(v)).join(", ")}`);
-    return value;
-  };
+  return { kind: "oneOf", values };
 }
 function nullable(field) {
-  return (value, at, problems) => value === null ? null : field(value, at, problems);
+  return { kind: "nullable", field };
 }
 function optional(field) {
-  return Object.assign((value, at, problems) => field(value, at, problems), { optional: true });
+  return { ...field, optional: true };
 }
 function list(item, maxItems = REPORT_LIST_MAX_ITEMS) {
-  return (value, at, problems) => {
-    if (!Array.isArray(value)) {
-      refuse(problems, at, value, "an array");
-      return [];
-    }
-    if (value.length > maxItems) {
-      problems.push(`\`${at}\` has ${value.length} items; expected at most ${maxItems}`);
-      return [];
-    }
-    return value.map((element, index) => item(element, `${at}[${index}]`, problems));
-  };
+  return { kind: "list", item, maxItems };
 }
 function record2(shape) {
-  return (value, at, problems) => {
-    if (typeof value !== "object" || value === null || Array.isArray(value)) {
-      refuse(problems, at, value, "an object");
-      return {};
+  return { kind: "record", shape };
+}
+function checked(field, value, at, problems) {
+  switch (field.kind) {
+    case "text": {
+      const { maxChars, pattern } = field;
+      if (typeof value !== "string") refuse(problems, at, value, pattern?.described ?? "a string");
+      else if (value.length > maxChars) problems.push(`\`${at}\` is ${value.length} characters long; expected at most ${maxChars}`);
+      else if (pattern && !pattern.test.test(value)) refuse(problems, at, value, pattern.described);
+      return value;
     }
-    const source = value;
-    const result = {};
-    for (const [key, field] of Object.entries(shape)) {
-      const path = at === "" ? key : `${at}.${key}`;
-      if (!Object.hasOwn(source, key)) {
-        if (!field.optional) problems.push(`\`${path}\` is missing`);
-        continue;
+    case "number": {
+      const number = typeof value === "number" && (field.whole ? Number.isSafeInteger(value) : Number.isFinite(value));
+      if (!number || value < field.min || value > field.max) refuse(problems, at, value, field.described);
+      return value;
+    }
+    case "flag":
+      if (typeof value !== "boolean") refuse(problems, at, value, "true or false");
+      return value;
+    case "oneOf":
+      if (!field.values.includes(value)) {
+        refuse(problems, at, value, `one of ${field.values.map((v) => JSON.stringify(v)).join(", ")}`);
       }
-      result[key] = field(source[key], path, problems);
+      return value;
+    case "nullable":
+      return value === null ? null : checked(field.field, value, at, problems);
+    case "list":
+      if (!Array.isArray(value)) {
+        refuse(problems, at, value, "an array");
+        return [];
+      }
+      if (value.length > field.maxItems) {
+        problems.push(`\`${at}\` has ${value.length} items; expected at most ${field.maxItems}`);
+        return [];
+      }
+      return value.map((element, index) => checked(field.item, element, `${at}[${index}]`, problems));
+    case "record": {
+      if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        refuse(problems, at, value, "an object");
+        return {};
+      }
+      const source = value;
+      const result = {};
+      for (const [key, member] of Object.entries(field.shape)) {
+        const path = at === "" ? key : `${at}.${key}`;
+        if (!Object.hasOwn(source, key)) {
+          if (!member.optional) problems.push(`\`${path}\` is missing`);
+          continue;
+        }
+        result[key] = checked(member, source[key], path, problems);
+      }
+      return result;
     }
-    return result;
-  };
+  }
 }
 var SHA = { test: /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/, described: "a hex commit sha (40 digits, 64 for SHA-256)" };
 var ISO_TIME = { test: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/, described: "an ISO time such as 2026-11-24T14:01:58.000Z" };
 var HTTP_URL = { test: /^https?:\/\/[^\s]+$/, described: "an http(s) URL" };
 var BASE642 = { test: /^[A-Za-z0-9+/]*={0,2}$/, described: "base64 text" };
+var BOUND = /(?:\+|[≤≥] )\d+(?:\.\d+)?(?:e[+-]?\d+)?(?:%| ms| MB\/s)/.source;
+var LIMIT = {
+  test: new RegExp(`^(?:${BOUND}(?:, ${BOUND})*)?$`),
+  described: 'a limit such as "+15%", "+15%, \u2264 250 ms", "\u2265 10%" or "\u2264 5 MB/s" (or "" for none)'
+};
 var count2 = integer(0);
 var nullableCount = nullable(integer(0));
 var nonNegative = finite({ min: 0 });
@@ -82611,7 +82627,7 @@ var comparison = record2({
   baseline: optional(finite()),
   current: finite(),
   change: optional(finite()),
-  limit: text(),
+  limit: text(64, LIMIT),
   status: oneOf(["ok", "regression", "improved", "inconclusive", "info"]),
   reasoning: text()
 });
@@ -82679,7 +82695,7 @@ var hostSpeed = record2({
   historyReachMbps: optional(nonNegative),
   historyRuns: count2
 });
-var reportShape = record2({
+var REPORT_FIELDS = record2({
   schema: oneOf([REPORT_SCHEMA]),
   version: oneOf([REPORT_VERSION]),
   name: text(),
@@ -82720,7 +82736,7 @@ function parseReport2(data) {
     const found = `${shown2(head?.schema)} / ${shown2(head?.version)}`;
     throw new ReportSchemaError([`\`schema\` / \`version\` are ${found}; expected "${REPORT_SCHEMA}" / ${REPORT_VERSION}`]);
   }
-  const report = reportShape(data, "", problems);
+  const report = checked(REPORT_FIELDS, data, "", problems);
   if (problems.length > 0) throw new ReportSchemaError(problems);
   return report;
 }

@@ -12,10 +12,9 @@ import { runGate } from './pipeline.ts';
 import { exitCodeFor } from './report/gate-report.ts';
 import { announceVerdict, publishToRunner, pullRequestOfWorkflowRun } from './report/publish-action.ts';
 import { pullRequestOfEvent } from './report/pull-request-comment.ts';
-import { fenced } from './report/markdown.ts';
 import { readReportFile } from './report/report-file.ts';
 import { messageOf } from './errors.ts';
-import { plainLine } from './report/untrusted-text.ts';
+import { fenced, plainLine } from './report/untrusted-text.ts';
 
 // Messages quote the host (a lock holder's note, a command's stderr): one line each, or a newline
 // in them would start a workflow command (`::error::…`) of the host's choosing.

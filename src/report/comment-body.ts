@@ -2,7 +2,6 @@
 // layout for all three, built from the GateReport alone (so `comment-from` renders the same
 // comment from a report file). Pure: no I/O, no environment.
 
-import { markdownTable } from 'markdown-table';
 import { redactedUrl } from '../config/redact-url.ts';
 import type { BurstResult } from '../load/measurement.ts';
 import type { SwapReport } from '../remote/swap.ts';
@@ -17,21 +16,24 @@ import { headlineOf } from './headline.ts';
 import { renderHostUnderLoad } from './host-section.ts';
 import { latencyChart } from './latency-chart.ts';
 import { latencyTable } from './latency-table.ts';
-import { fenced, oneLine, tableCell } from './markdown.ts';
-import { inertProse, runLinkMarkdown, untrusted } from './untrusted-text.ts';
+import { oneLine } from './markdown.ts';
+import { fenced, inertProse, joinMarkdown, markdown, runLinkMarkdown, table, untrusted, type Markdown } from './untrusted-text.ts';
 import { MEMORY_METRIC_NAMES, serviceMemorySection } from './memory-rows.ts';
 
 type ReportedHost = NonNullable<GateReport['host']>;
 
 export interface CommentBodyOptions {
-  /** The hidden line that identifies this gate's comment, e.g. `<!-- loadgate:api -->`. */
-  marker: string;
+  /** The hidden line that identifies this gate's comment, e.g. `<!-- loadgate:api -->` (`commentMarker`). */
+  marker: Markdown;
   maxChars?: number;
   /** The GitHub server this run talks to (`GITHUB_SERVER_URL`): the only host a run link may point at. */
   serverUrl?: string;
 }
 
 const DEFAULT_SERVER_URL = 'https://github.com';
+const NEWLINE = markdown`\n`;
+const BLANK_LINE = markdown`\n\n`;
+const FULL_REPORT = markdown`The full report is in the report JSON (the \`report\` output).`;
 
 /** An error's own text can be a stack or a command's whole output: the start says what happened. */
 const ERROR_TEXT_CHARS = 4_000;
@@ -51,15 +53,15 @@ function verdictWords(report: GateReport): string {
   return report.headline;
 }
 
-function whatWasMeasured(report: GateReport): string {
+function whatWasMeasured(report: GateReport): Markdown {
   const s = report.settings;
   const load = `${s.bursts} bursts × ${seconds(s.durationMs)}, ${s.connections} connections${s.rate ? ` at ${count(s.rate)} req/s` : ''}`;
   const target = untrusted(`${s.method} ${redactedUrl(s.url)}`);
   const base = report.baseline;
   const baseline = s.abUrl
-    ? `A/B against ${untrusted(redactedUrl(s.abUrl))}`
+    ? markdown`A/B against ${untrusted(redactedUrl(s.abUrl))}`
     : inertProse(`baseline ${base.location}${base.runs > 0 ? `, ${base.runs} run${base.runs === 1 ? '' : 's'}` : ''}`);
-  return `<sub>${[inertProse(load), target, baseline].join(' · ')}</sub>`;
+  return markdown`<sub>${joinMarkdown([inertProse(load), target, baseline], markdown` · `)}</sub>`;
 }
 
 function errorText(report: GateReport): string | undefined {
@@ -68,10 +70,11 @@ function errorText(report: GateReport): string | undefined {
   return `${report.error.slice(0, ERROR_TEXT_CHARS)}\n… (${count(report.error.length - ERROR_TEXT_CHARS)} more characters)`;
 }
 
-function warningsBlock(report: GateReport): string | undefined {
+function warningsBlock(report: GateReport): Markdown | undefined {
   const warnings = report.decision?.warnings ?? [];
   if (warnings.length === 0) return undefined;
-  return ['> [!WARNING]', ...warnings.map((warning) => `> - ${inertProse(warning, { maxChars: VERDICT_LINE_CHARS })}`)].join('\n');
+  const items = warnings.map((warning) => markdown`> - ${inertProse(warning, { maxChars: VERDICT_LINE_CHARS })}`);
+  return joinMarkdown([markdown`> [!WARNING]`, ...items], NEWLINE);
 }
 
 function hostModelOf(host: ReportedHost): HostUnderLoad {
@@ -83,12 +86,13 @@ function hostModelOf(host: ReportedHost): HostUnderLoad {
   });
 }
 
-function hostSection(report: GateReport): string | undefined {
+function hostSection(report: GateReport): Markdown | undefined {
   const host = report.host;
-  if (!host) return report.figures ? renderHostUnderLoad(hostUnderLoad(null)).trimEnd() : undefined;
+  if (!host) return report.figures ? renderHostUnderLoad(hostUnderLoad(null)) : undefined;
   const model = hostModelOf(host);
-  const swap = host.swap && `**Swap** (${untrusted(`swap: ${host.swap.mode}`)}): ${inertProse(swapState(host.swap), { maxChars: 1_000 })}.`;
-  return [renderHostUnderLoad(model).trimEnd(), serviceMemorySection(report), swap].filter((part) => part !== undefined).join('\n\n');
+  const swap =
+    host.swap && markdown`**Swap** (${untrusted(`swap: ${host.swap.mode}`)}): ${inertProse(swapState(host.swap), { maxChars: 1_000 })}.`;
+  return joinMarkdown([renderHostUnderLoad(model), serviceMemorySection(report), swap], BLANK_LINE);
 }
 
 /** "2.0 GiB active (/swapfile 2.0 GiB), 0 B used on 972 MiB RAM; swap is active: …" */
@@ -111,7 +115,7 @@ function burstsOf(report: GateReport): Burst[] {
     .map((result) => ({ result, health: health.get(`${result.target}:${result.index}`) }));
 }
 
-function burstTable(report: GateReport, bursts: readonly Burst[]): string {
+function burstTable(report: GateReport, bursts: readonly Burst[]): Markdown {
   const ab = report.bursts.some((burst) => burst.target === 'baseline');
   const withHost = report.host !== undefined;
   const header = [
@@ -125,97 +129,94 @@ function burstTable(report: GateReport, bursts: readonly Burst[]): string {
     'generator CPU',
     ...(withHost ? ['min MemAvailable', 'host'] : []),
   ];
-  const rows = bursts.map(({ result, health }) =>
-    [
-      String(result.index + 1),
-      ...(ab ? [result.target === 'baseline' ? 'baseline' : 'this PR'] : []),
-      milliseconds(result.p50),
-      milliseconds(result.p95),
-      milliseconds(result.p99),
-      result.requestsPerSec.toFixed(result.requestsPerSec >= 100 ? 0 : 1),
-      `${count(result.non2xx + result.errors + result.timeouts)} (${plainPercent(result.errorRate)})`,
-      `${Math.round(result.generatorCpu * 100)} %`,
-      ...(withHost
-        ? [formatMib(health?.figures.memAvailableMinKib ?? null) ?? '–', health ? health.flags.join(', ') : 'not observed']
-        : []),
-    ].map((value) => inertProse(value)),
+  const rows = bursts.map(({ result, health }) => [
+    String(result.index + 1),
+    ...(ab ? [result.target === 'baseline' ? 'baseline' : 'this PR'] : []),
+    milliseconds(result.p50),
+    milliseconds(result.p95),
+    milliseconds(result.p99),
+    result.requestsPerSec.toFixed(result.requestsPerSec >= 100 ? 0 : 1),
+    `${count(result.non2xx + result.errors + result.timeouts)} (${plainPercent(result.errorRate)})`,
+    `${Math.round(result.generatorCpu * 100)} %`,
+    ...(withHost ? [formatMib(health?.figures.memAvailableMinKib ?? null) ?? '–', health ? health.flags.join(', ') : 'not observed'] : []),
+  ]);
+  const cells = [header, ...rows].map((row) => row.map((cell) => inertProse(cell)));
+  return table(
+    cells,
+    header.map((_, i) => (i === 0 || (ab && i === 1) || (withHost && i === header.length - 1) ? 'l' : 'r')),
   );
-  return markdownTable([header, ...rows], {
-    align: header.map((_, i) => (i === 0 || (ab && i === 1) || (withHost && i === header.length - 1) ? 'l' : 'r')),
-  });
 }
 
-/** Config rows whose values are already quoted (code spans). */
-const QUOTED_URL_ROWS = new Set(['url', 'baseline-url']);
-
-function configTable(settings: PublicSettings): string {
-  const rows: [string, string][] = [
-    ['url', untrusted(redactedUrl(settings.url))],
-    ['method', settings.method],
-    ['connections', String(settings.connections)],
-    ['duration', seconds(settings.durationMs)],
-    ['bursts', String(settings.bursts)],
-    ['warmup', seconds(settings.warmupMs)],
-    ['pipelining', String(settings.pipelining)],
-    ['timeout', seconds(settings.timeoutMs)],
-    ['rate', settings.rate === null ? 'closed loop' : `${count(settings.rate)} req/s`],
-    ['load-processes', String(settings.loadProcesses)],
-    ['baseline-url', settings.abUrl === null ? '–' : untrusted(redactedUrl(settings.abUrl))],
-    ['host', settings.host ?? '–'],
-    ['max-median-increase', plainPercent(settings.maxMedianIncrease)],
-    ['max-p95-increase', plainPercent(settings.maxP95Increase)],
-    ['max-error-rate', plainPercent(settings.maxErrorRate)],
-    ['p95-budget', settings.p95BudgetMs === null ? '–' : milliseconds(settings.p95BudgetMs)],
-    ['baseline-store', settings.baselineStore],
-    ['baseline-key', settings.baselineKey],
-  ];
+function configTable(settings: PublicSettings): Markdown {
   // A report read back by `comment-from` comes from the measuring workflow: any value may be text.
-  const shown = (name: string, value: string) => (QUOTED_URL_ROWS.has(name) ? value : inertProse(value));
-  const cells = rows.map(([name, value]) => [`\`${name}\``, tableCell(shown(name, value))]);
-  return markdownTable([['Setting', 'Value'], ...cells], { align: ['l', 'l'] });
+  const prose = (value: string | number) => inertProse(String(value));
+  const rows: [string, Markdown][] = [
+    ['url', untrusted(redactedUrl(settings.url))],
+    ['method', prose(settings.method)],
+    ['connections', prose(settings.connections)],
+    ['duration', prose(seconds(settings.durationMs))],
+    ['bursts', prose(settings.bursts)],
+    ['warmup', prose(seconds(settings.warmupMs))],
+    ['pipelining', prose(settings.pipelining)],
+    ['timeout', prose(seconds(settings.timeoutMs))],
+    ['rate', prose(settings.rate === null ? 'closed loop' : `${count(settings.rate)} req/s`)],
+    ['load-processes', prose(settings.loadProcesses)],
+    ['baseline-url', settings.abUrl === null ? prose('–') : untrusted(redactedUrl(settings.abUrl))],
+    ['host', prose(settings.host ?? '–')],
+    ['max-median-increase', prose(plainPercent(settings.maxMedianIncrease))],
+    ['max-p95-increase', prose(plainPercent(settings.maxP95Increase))],
+    ['max-error-rate', prose(plainPercent(settings.maxErrorRate))],
+    ['p95-budget', prose(settings.p95BudgetMs === null ? '–' : milliseconds(settings.p95BudgetMs))],
+    ['baseline-store', prose(settings.baselineStore)],
+    ['baseline-key', prose(settings.baselineKey)],
+  ];
+  const cells = rows.map(([name, value]) => [untrusted(name), value]);
+  return table([[markdown`Setting`, markdown`Value`], ...cells], ['l', 'l']);
 }
 
-function fingerprintList(host: ReportedHost): string {
+function fingerprintList(host: ReportedHost): Markdown {
   const machine = host.fingerprint;
-  return [
-    `- Host key: ${untrusted(host.hostKeyFingerprint)}`,
-    `- Machine: ${inertProse(describeMachine(machine) ?? 'unknown')}`,
-    `- CPU: ${inertProse(`${machine.cpuCount} × ${machine.cpuModel ?? 'unknown'}`)}`,
-    `- Memory: ${formatMib(machine.memTotalKib) ?? 'unknown'}, swap ${formatMib(machine.swapTotalKib) ?? 'unknown'}`,
-    `- Kernel: ${untrusted(machine.kernel)}`,
-  ].join('\n');
+  const memory = `${formatMib(machine.memTotalKib) ?? 'unknown'}, swap ${formatMib(machine.swapTotalKib) ?? 'unknown'}`;
+  const lines = [
+    markdown`- Host key: ${untrusted(host.hostKeyFingerprint)}`,
+    markdown`- Machine: ${inertProse(describeMachine(machine) ?? 'unknown')}`,
+    markdown`- CPU: ${inertProse(`${machine.cpuCount} × ${machine.cpuModel ?? 'unknown'}`)}`,
+    markdown`- Memory: ${inertProse(memory)}`,
+    markdown`- Kernel: ${untrusted(machine.kernel)}`,
+  ];
+  return joinMarkdown(lines, NEWLINE);
 }
 
 const LATENCY_METRIC_NAMES = { p50: 'p50', p95: 'p95', p99: 'p99', requestsPerSec: 'requests/s', errorRate: 'error rate' } as const;
 const METRIC_NAMES = { ...LATENCY_METRIC_NAMES, ...MEMORY_METRIC_NAMES };
 
-function reasoningList(report: GateReport): string {
+function reasoningList(report: GateReport): Markdown {
   const decision = report.decision;
   const base = report.baseline;
-  const lines: string[] = [];
+  const sentence = (text: string) => inertProse(text, { maxChars: VERDICT_LINE_CHARS });
+  const lines: Markdown[] = [];
   if (decision) {
-    lines.push(
-      `- Mode: ${inertProse(decision.mode)}${decision.confirmed ? ', confirmed with extra bursts' : ''}${decision.crashed ? ', the target crashed under load' : ''}`,
-    );
-    const reasoning = (c: (typeof decision.comparisons)[number]) => inertProse(c.reasoning, { maxChars: VERDICT_LINE_CHARS });
-    lines.push(...decision.comparisons.map((c) => `- **${METRIC_NAMES[c.metric]}**: ${reasoning(c)}`));
-    lines.push(...decision.notes.map((note) => `- ${inertProse(note, { maxChars: VERDICT_LINE_CHARS })}`));
+    const mode = `${decision.mode}${decision.confirmed ? ', confirmed with extra bursts' : ''}${decision.crashed ? ', the target crashed under load' : ''}`;
+    lines.push(markdown`- Mode: ${inertProse(mode)}`);
+    lines.push(...decision.comparisons.map((c) => markdown`- **${inertProse(METRIC_NAMES[c.metric])}**: ${sentence(c.reasoning)}`));
+    lines.push(...decision.notes.map((note) => markdown`- ${sentence(note)}`));
   }
   const recorded = `this run ${base.recorded ? 'was recorded' : 'was not recorded'}${base.recordNote ? `: ${base.recordNote}` : ''}`;
   const stored = `${base.location}, ${base.runs} comparable run${base.runs === 1 ? '' : 's'}; ${recorded}`;
-  lines.push(`- Stored baseline: ${inertProse(stored, { maxChars: VERDICT_LINE_CHARS })}.`);
-  const differences = inertProse(base.configDifferences.join('; '), { maxChars: VERDICT_LINE_CHARS });
-  if (base.configDifferences.length > 0) lines.push(`- Settings differ from the baseline's: ${differences}.`);
-  return lines.join('\n');
+  lines.push(markdown`- Stored baseline: ${sentence(stored)}.`);
+  if (base.configDifferences.length > 0)
+    lines.push(markdown`- Settings differ from the baseline's: ${sentence(base.configDifferences.join('; '))}.`);
+  return joinMarkdown(lines, NEWLINE);
 }
 
-function runLink(report: GateReport, serverUrl: string): string {
+function runLink(report: GateReport, serverUrl: string): Markdown {
   // On a pull request GITHUB_SHA is the test merge commit; the PR's own head commit is what a reader knows.
   const sha = report.context.headSha ?? report.context.sha;
-  const commit = sha ? ` · commit ${untrusted(sha.slice(0, 7))}` : '';
   const runUrl = report.context.runUrl;
-  const link = runUrl ? runLinkMarkdown(runUrl, serverUrl, 'Workflow run') : 'Run outside GitHub Actions (no workflow run)';
-  return `${link}${commit} · ${inertProse(`${report.startedAt}${report.finishedAt ? ` → ${report.finishedAt}` : ''}`)}`;
+  const link = runUrl ? runLinkMarkdown(runUrl, serverUrl, markdown`Workflow run`) : markdown`Run outside GitHub Actions (no workflow run)`;
+  const commit = sha ? markdown`commit ${untrusted(sha.slice(0, 7))}` : undefined;
+  const times = inertProse(`${report.startedAt}${report.finishedAt ? ` → ${report.finishedAt}` : ''}`);
+  return joinMarkdown([link, commit, times], markdown` · `);
 }
 
 /** How much of the details to show; anything less than everything is named in a note. */
@@ -226,19 +227,20 @@ interface Trim {
   otherDetails: boolean;
 }
 
-function details(report: GateReport, bursts: readonly Burst[], trim: Trim, serverUrl: string): string {
+function details(report: GateReport, bursts: readonly Burst[], trim: Trim, serverUrl: string): Markdown {
   const parts = [runLink(report, serverUrl)];
   if (bursts.length > 0 && trim.burstRows > 0)
-    parts.push(`#### Per-burst figures\n\n${burstTable(report, bursts.slice(0, trim.burstRows))}`);
+    parts.push(markdown`#### Per-burst figures\n\n${burstTable(report, bursts.slice(0, trim.burstRows))}`);
   if (trim.otherDetails) {
-    parts.push(`#### Statistics\n\n${reasoningList(report)}`);
-    parts.push(`#### Config\n\n${configTable(report.settings)}`);
-    if (report.host) parts.push(`#### Host fingerprint\n\n${fingerprintList(report.host)}`);
+    parts.push(markdown`#### Statistics\n\n${reasoningList(report)}`);
+    parts.push(markdown`#### Config\n\n${configTable(report.settings)}`);
+    if (report.host) parts.push(markdown`#### Host fingerprint\n\n${fingerprintList(report.host)}`);
   }
-  return `<details>\n<summary>Details: per-burst figures, config, host fingerprint, statistics, workflow run</summary>\n\n${parts.join('\n\n')}\n\n</details>`;
+  const summary = markdown`<summary>Details: per-burst figures, config, host fingerprint, statistics, workflow run</summary>`;
+  return markdown`<details>\n${summary}\n\n${joinMarkdown(parts, BLANK_LINE)}\n\n</details>`;
 }
 
-function trimNote(bursts: number, trim: Trim, limitName: string): string | undefined {
+function trimNote(bursts: number, trim: Trim, limitName: Markdown): Markdown | undefined {
   const cut: string[] = [];
   if (trim.burstRows < bursts)
     cut.push(
@@ -246,92 +248,102 @@ function trimNote(bursts: number, trim: Trim, limitName: string): string | undef
     );
   if (!trim.otherDetails) cut.push('the statistics, config and host fingerprint details');
   if (cut.length === 0) return undefined;
-  return `> ✂️ Trimmed to fit ${limitName}: ${cut.join(' and ')} left out. The full report is in the report JSON (the \`report\` output).`;
+  return markdown`> ✂️ Trimmed to fit ${limitName}: ${inertProse(cut.join(' and '))} left out. ${FULL_REPORT}`;
 }
 
-function errorBlockOf(report: GateReport): string | undefined {
+function errorBlockOf(report: GateReport): Markdown | undefined {
   const text = errorText(report);
   return text === undefined ? undefined : fenced(text.split('\n'));
 }
 
 /** The verdict line as the comment's heading: it quotes crash lines and error text, shown inert. */
-function verdictHeading(report: GateReport): string {
-  return `### ${inertProse(verdictLine(report), { maxChars: 2 * VERDICT_LINE_CHARS })}`;
+function verdictHeading(report: GateReport): Markdown {
+  return markdown`### ${inertProse(verdictLine(report), { maxChars: 2 * VERDICT_LINE_CHARS })}`;
 }
 
-function mainSections(report: GateReport, columnTitle: string): string[] {
+function mainSections(report: GateReport, columnTitle: string): Markdown[] {
   const parts = [
     verdictHeading(report),
     whatWasMeasured(report),
     errorBlockOf(report),
-    latencyTable(report, columnTitle) || undefined,
+    latencyTable(report, columnTitle),
     warningsBlock(report),
   ];
   if (report.curve && report.figures) parts.push(latencyChart(report.curve, report.verdict));
   parts.push(hostSection(report));
-  return parts.filter((part): part is string => part !== undefined && part !== '');
+  return parts.filter((part): part is Markdown => part !== undefined && part !== '');
 }
 
 interface Budget {
   limit: number;
   measure: (text: string) => number;
-  limitName: string;
+  limitName: Markdown;
   serverUrl: string;
 }
 
-/** The whole report, the details trimmed (per-burst rows first, then the rest) until it fits. */
-function fitted(report: GateReport, head: string[], columnTitle: string, budget: Budget): string {
+/**
+ * The whole report, trimmed until it measures under the budget: per-burst rows first, then the
+ * other details, then everything but the verdict and the table, then the table.
+ */
+function fitted(report: GateReport, head: readonly Markdown[], columnTitle: string, budget: Budget): Markdown {
   const bursts = burstsOf(report);
   const main = mainSections(report, columnTitle);
-  const compose = (trim: Trim) => {
-    const note = trimNote(bursts.length, trim, budget.limitName);
-    return `${[...head, ...main, details(report, bursts, trim, budget.serverUrl), ...(note ? [note] : [])].join('\n\n')}\n`;
-  };
-  const fits = (trim: Trim) => budget.measure(compose(trim)) <= budget.limit;
+  const document = (parts: readonly (Markdown | undefined)[]) => markdown`${joinMarkdown([...head, ...parts], BLANK_LINE)}\n`;
+  const fits = (text: Markdown) => budget.measure(text) <= budget.limit;
+  const compose = (trim: Trim) =>
+    document([...main, details(report, bursts, trim, budget.serverUrl), trimNote(bursts.length, trim, budget.limitName)]);
   const full: Trim = { burstRows: bursts.length, otherDetails: true };
-  if (fits(full)) return compose(full);
+  if (fits(compose(full))) return compose(full);
   for (const otherDetails of [true, false]) {
-    if (!fits({ burstRows: 0, otherDetails })) continue;
+    if (!fits(compose({ burstRows: 0, otherDetails }))) continue;
     let shown = 0;
     let tooMany = bursts.length + 1;
     while (tooMany - shown > 1) {
       const middle = Math.floor((shown + tooMany) / 2);
-      if (fits({ burstRows: middle, otherDetails })) shown = middle;
+      if (fits(compose({ burstRows: middle, otherDetails }))) shown = middle;
       else tooMany = middle;
     }
     return compose({ burstRows: shown, otherDetails });
   }
-  // Only an enormous error text or host log gets here: the verdict and the table still fit.
-  const tooLong = `> ✂️ This report is too long for ${budget.limitName}: only the verdict and the table are shown. The full report is in the report JSON (the \`report\` output).`;
-  return `${[...head, verdictHeading(report), latencyTable(report, columnTitle), runLink(report, budget.serverUrl), tooLong].filter((part) => part !== '').join('\n\n')}\n`;
+  // Only an enormous error text, host log, list of warnings or table gets here.
+  const link = runLink(report, budget.serverUrl);
+  const tooLong = (shown: Markdown) => markdown`> ✂️ This report is too long for ${budget.limitName}: only ${shown} shown. ${FULL_REPORT}`;
+  const withTable = document([
+    verdictHeading(report),
+    latencyTable(report, columnTitle),
+    link,
+    tooLong(markdown`the verdict and the table are`),
+  ]);
+  if (fits(withTable)) return withTable;
+  // The verdict line and the run link are capped: this fits any budget the renderers below use.
+  return document([verdictHeading(report), link, tooLong(markdown`the verdict is`)]);
 }
 
 /** The PR comment: marker, verdict line, table, chart, host, then the details; under `maxChars`. */
-export function renderCommentBody(report: GateReport, options: CommentBodyOptions): string {
+export function renderCommentBody(report: GateReport, options: CommentBodyOptions): Markdown {
   return fitted(report, [options.marker], 'This PR', {
     limit: options.maxChars ?? COMMENT_MAX_CHARS,
     measure: (text) => text.length,
-    limitName: "GitHub's comment size limit",
+    limitName: markdown`GitHub's comment size limit`,
     serverUrl: options.serverUrl ?? DEFAULT_SERVER_URL,
   });
 }
 
 /** For `comment: on-regression` once a PR that regressed passes: the old comment says so. */
-export function renderResolvedCommentBody(report: GateReport, options: Pick<CommentBodyOptions, 'marker' | 'serverUrl'>): string {
-  const headline = `<sub>${inertProse(report.headline, { maxChars: VERDICT_LINE_CHARS })}</sub>`;
+export function renderResolvedCommentBody(report: GateReport, options: Pick<CommentBodyOptions, 'marker' | 'serverUrl'>): Markdown {
+  const headline = markdown`<sub>${inertProse(report.headline, { maxChars: VERDICT_LINE_CHARS })}</sub>`;
   const runUrl = runLink(report, options.serverUrl ?? DEFAULT_SERVER_URL);
-  const heading = `### ✅ ${report.name}: resolved: no regression any more`;
-  const parts = [options.marker, heading, headline, latencyTable(report, 'This PR'), runUrl];
-  return `${parts.filter((part) => part !== '').join('\n\n')}\n`;
+  const heading = markdown`### ✅ ${inertProse(report.name)}: resolved: no regression any more`;
+  return markdown`${joinMarkdown([options.marker, heading, headline, latencyTable(report, 'This PR'), runUrl], BLANK_LINE)}\n`;
 }
 
 /** The job summary: the comment without its marker, under the summary's byte cap. */
-export function renderSummary(report: GateReport, options: Pick<CommentBodyOptions, 'serverUrl'> = {}): string {
+export function renderSummary(report: GateReport, options: Pick<CommentBodyOptions, 'serverUrl'> = {}): Markdown {
   const encoder = new TextEncoder();
   return fitted(report, [], report.context.pullRequestNumber === undefined ? 'This run' : 'This PR', {
     limit: SUMMARY_MAX_BYTES,
     measure: (text) => encoder.encode(text).length,
-    limitName: 'the 1 MiB job summary limit',
+    limitName: markdown`the 1 MiB job summary limit`,
     serverUrl: options.serverUrl ?? DEFAULT_SERVER_URL,
   });
 }

@@ -4,6 +4,7 @@
 import type { Verdict } from '../verdict/decision.ts';
 import { milliseconds } from '../verdict/wording.ts';
 import type { LatencyCurve } from './gate-report.ts';
+import { fenced, inertProse, markdown, type Markdown } from './untrusted-text.ts';
 
 export const BASELINE_SERIES = 'baseline';
 export const CANDIDATE_SERIES = 'this PR';
@@ -39,14 +40,13 @@ function axisTop(highest: number): number {
  * there is no baseline curve. Titled `line` series get a legend from mermaid 11 on; the caption
  * under the block says the same for renderers without one.
  */
-export function latencyChart(curve: LatencyCurve, verdict: Verdict): string {
+export function latencyChart(curve: LatencyCurve, verdict: Verdict): Markdown {
   const baseline = curve.baseline?.length === curve.candidate.length ? curve.baseline : undefined;
   const candidateColour = verdict === 'regression' ? REGRESSION_COLOUR : CANDIDATE_COLOUR;
   const palette = baseline ? [BASELINE_COLOUR, candidateColour] : [candidateColour];
   const highest = Math.max(0, ...curve.candidate, ...(baseline ?? []));
   const init = { theme: 'base', themeVariables: { xyChart: { plotColorPalette: palette.join(', ') } } };
   const lines = [
-    '```mermaid',
     `%%{init: ${JSON.stringify(init)}}%%`,
     'xychart-beta',
     '  title "Latency by percentile"',
@@ -54,10 +54,9 @@ export function latencyChart(curve: LatencyCurve, verdict: Verdict): string {
     `  y-axis "latency (ms)" 0 --> ${axisTop(highest)}`,
     ...(baseline ? [`  line "${BASELINE_SERIES}" [${baseline.map(chartValue).join(', ')}]`] : []),
     `  line "${CANDIDATE_SERIES}" [${curve.candidate.map(chartValue).join(', ')}]`,
-    '```',
   ];
   const caption = baseline
-    ? `<sub>Lines: ${BASELINE_SERIES} (grey) and ${CANDIDATE_SERIES} (${verdict === 'regression' ? 'red' : 'blue'}); p${Number(curve.percentiles.at(-1))} ${milliseconds(baseline.at(-1) ?? 0)} → ${milliseconds(curve.candidate.at(-1) ?? 0)}.</sub>`
-    : `<sub>Line: ${CANDIDATE_SERIES}; no baseline curve to compare with.</sub>`;
-  return `${lines.join('\n')}\n\n${caption}`;
+    ? `Lines: ${BASELINE_SERIES} (grey) and ${CANDIDATE_SERIES} (${verdict === 'regression' ? 'red' : 'blue'}); p${Number(curve.percentiles.at(-1))} ${milliseconds(baseline.at(-1) ?? 0)} → ${milliseconds(curve.candidate.at(-1) ?? 0)}.`
+    : `Line: ${CANDIDATE_SERIES}; no baseline curve to compare with.`;
+  return markdown`${fenced(lines, 'mermaid')}\n\n<sub>${inertProse(caption)}</sub>`;
 }

@@ -1,11 +1,10 @@
 // The latency table a reviewer reads first: Metric | Baseline | This run | (Service) | Change | Limit | Status.
 
-import { markdownTable } from 'markdown-table';
 import type { Comparison, ComparedMetric, ComparisonStatus } from '../verdict/decision.ts';
 import { milliseconds, plainPercent, signedPercent } from '../verdict/wording.ts';
 import { HOST_SPEED_LIMIT } from '../verdict/host-speed-rule.ts';
 import type { GateReport } from './gate-report.ts';
-import { inertProse } from './untrusted-text.ts';
+import { inertProse, markdown, table, type Markdown } from './untrusted-text.ts';
 import type { RunFigures } from '../verdict/run-figures.ts';
 import { memoryTableRows } from './memory-rows.ts';
 
@@ -25,9 +24,10 @@ const STATUS_TEXT: Record<ComparisonStatus, string> = {
   info: 'info',
 };
 
-export function latencyTable(report: GateReport, columnTitle = 'This run'): string {
+/** Empty without figures (a run that measured nothing). Every cell is quoted: `comment-from` reads the report from a file. */
+export function latencyTable(report: GateReport, columnTitle = 'This run'): Markdown {
   const figures = report.figures;
-  if (!figures) return '';
+  if (!figures) return markdown``;
   const byMetric = new Map<ComparedMetric, Comparison>((report.decision?.comparisons ?? []).map((c) => [c.metric, c]));
   const service = serviceColumns(report);
   const hasService = Object.keys(service).length > 0;
@@ -42,8 +42,7 @@ export function latencyTable(report: GateReport, columnTitle = 'This run'): stri
       format(figures[metric]),
       ...(hasService ? [shown ? format(shown.current) : '—'] : []),
       change === undefined || !Number.isFinite(change) ? '—' : signedPercent(change),
-      // A report read back by `comment-from` was written by the measuring workflow: its text is quoted.
-      comparison?.limit ? inertProse(comparison.limit) : '—',
+      comparison?.limit || '—',
       STATUS_TEXT[comparison?.status ?? 'info'],
     ];
   });
@@ -70,7 +69,8 @@ export function latencyTable(report: GateReport, columnTitle = 'This run'): stri
   // The service column (latency − network RTT) is there only when the run measured the RTT.
   const memory = memoryTableRows(report, STATUS_TEXT).map((row) => (hasService ? [...row.slice(0, 3), '—', ...row.slice(3)] : row));
   const header = ['Metric', 'Baseline', columnTitle, ...(hasService ? ['Service'] : []), 'Change', 'Limit', 'Status'];
-  return markdownTable([header, ...rows, ...memory], { align: ['l', 'r', 'r', ...(hasService ? ['r'] : []), 'r', 'r', 'l'] });
+  const cells = [header, ...rows, ...memory].map((row) => row.map((cell) => inertProse(cell)));
+  return table(cells, ['l', 'r', 'r', ...(hasService ? (['r'] as const) : []), 'r', 'r', 'l']);
 }
 
 /**

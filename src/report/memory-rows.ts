@@ -1,12 +1,12 @@
 // The service's memory where people read the report: rows of the main table, a per-burst table
 // in the Host section, and the step outputs. Pure: built from the GateReport alone.
 
-import { markdownTable } from 'markdown-table';
 import type { Comparison, ComparisonStatus } from '../verdict/decision.ts';
 import { plainPercent, signedPercent } from '../verdict/wording.ts';
 import { burstLabel } from '../watch/health.ts';
 import { formatMb, SOURCE_WORDS, type ServiceBurstMemory } from '../watch/service-memory.ts';
 import type { GateReport } from './gate-report.ts';
+import { inertProse, markdown, table, untrusted, type Markdown } from './untrusted-text.ts';
 
 const LABELS = {
   serviceMemory: 'service memory (peak)',
@@ -43,7 +43,7 @@ function shown(report: GateReport, row: Comparison & { metric: MemoryMetric }): 
   }
 }
 
-/** Rows for the main table (Metric | Baseline | This run | Change | Limit | Status), in the decision's order. */
+/** Rows for the main table (Metric | Baseline | This run | Change | Limit | Status), in the decision's order; its caller quotes them. */
 export function memoryTableRows(report: GateReport, statusText: Record<ComparisonStatus, string>): string[][] {
   return (report.decision?.comparisons ?? []).filter(isMemoryRow).map((row) => {
     const { baseline, current } = shown(report, row);
@@ -68,7 +68,7 @@ function memoryCells(figures: ServiceBurstMemory | null | undefined): string[] {
 }
 
 /** The Host section's per-burst table of the service's memory; undefined when no service was watched. */
-export function serviceMemorySection(report: GateReport): string | undefined {
+export function serviceMemorySection(report: GateReport): Markdown | undefined {
   const bursts = [...(report.host?.bursts ?? [])].filter((burst) => burst.figures.service !== undefined);
   if (bursts.length === 0) return undefined;
   bursts.sort((a, b) => a.burstIndex - b.burstIndex);
@@ -92,9 +92,14 @@ export function serviceMemorySection(report: GateReport): string | undefined {
     String(burst.figures.majorFaults),
   ]);
   const measured = bursts.map((burst) => burst.figures.service ?? burst.figures.baselineService).find((figures) => figures);
-  const how = measured ? `\`${measured.label}\`, measured as ${SOURCE_WORDS[measured.source]}` : 'the service';
-  const table = markdownTable([header, ...rows], { align: header.map((_, i) => (i === 0 ? 'l' : 'r')) });
-  return `**Service memory** (${how}), per burst:\n\n${table}`;
+  const how = measured
+    ? markdown`${untrusted(measured.label)}, measured as ${inertProse(SOURCE_WORDS[measured.source])}`
+    : markdown`the service`;
+  const cells = [header, ...rows].map((row) => row.map((cell) => inertProse(cell)));
+  return markdown`**Service memory** (${how}), per burst:\n\n${table(
+    cells,
+    header.map((_, i) => (i === 0 ? 'l' : 'r')),
+  )}`;
 }
 
 /** Step outputs: `service-memory-mb` (the run's peak), `memory-change` (signed percent), `memory-headroom` (percent of MemTotal). */

@@ -7,6 +7,7 @@ import type { CommentMode } from '../config/settings.ts';
 import { githubMessage, httpStatus, type GitHubClient } from '../github/client.ts';
 import type { Log } from '../log.ts';
 import { COMMENT_CHAR_LIMIT } from './github-limits.ts';
+import { htmlComment, type Markdown } from './untrusted-text.ts';
 
 const TRUNCATION_NOTE = `\n\n> ⚠️ This comment was cut at GitHub's ${COMMENT_CHAR_LIMIT.toLocaleString('en-US')}-character limit. The full report is in the run's job summary.\n`;
 
@@ -61,8 +62,8 @@ export function pullRequestOfEvent(eventName: string, payload: unknown): EventPu
 }
 
 /** The hidden line that marks this gate's comment; `-->` in a name cannot end the HTML comment early. */
-export function commentMarker(name: string): string {
-  return `<!-- loadgate:${name.replace(/--+>?|>/g, '_')} -->`;
+export function commentMarker(name: string): Markdown {
+  return htmlComment(`loadgate:${name}`);
 }
 
 /** Cuts a body over GitHub's limit, closing an open code fence or `<details>` so the note shows. */

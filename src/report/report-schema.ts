@@ -1,8 +1,9 @@
 // The shape a report file must have before anything is rendered from it. `comment-from` reads a
 // file that a fork's run wrote: every field the comment, summary and outputs use is checked for
 // its type, its allowed values, finite numbers and a size cap, and the result is a fresh object
-// holding only the known fields. Hand-written (a few combinators) so the action's bundle needs no
-// schema library and each refusal names the field in the report's own terms.
+// holding only the known fields. Hand-written (a few combinators building the schema as data, and
+// one function checking a value against it) so the action's bundle needs no schema library and
+// each refusal names the field in the report's own terms.
 
 import type { GateReport } from './gate-report.ts';
 import { REPORT_SCHEMA, REPORT_VERSION } from './gate-report.ts';
@@ -28,15 +29,30 @@ export class ReportSchemaError extends Error {
   }
 }
 
+interface Pattern {
+  test: RegExp;
+  described: string;
+}
+
 /**
- * Reads `value` at `at` (a path such as `context.pullRequestNumber`), pushing a problem for each
- * mismatch. The returned value is only meaningful when no problem was pushed.
+ * One field of the report, as data: `checked` reads a value against it, and the tests walk it to
+ * put hostile text in every string field a report may carry. `T` is the value it accepts.
  */
-interface Field<T> {
-  (value: unknown, at: string, problems: string[]): T;
+export type Field<T> = FieldKind & {
   /** Absent keys are allowed (and left absent) only for fields made with `optional`. */
   readonly optional?: true;
-}
+  /** Never set: ties the field to the type of the value it accepts. */
+  readonly accepts?: T;
+};
+
+export type FieldKind =
+  | { readonly kind: 'text'; readonly maxChars: number; readonly pattern?: Pattern }
+  | { readonly kind: 'number'; readonly min: number; readonly max: number; readonly whole: boolean; readonly described: string }
+  | { readonly kind: 'flag' }
+  | { readonly kind: 'oneOf'; readonly values: readonly (string | number)[] }
+  | { readonly kind: 'nullable'; readonly field: Field<unknown> }
+  | { readonly kind: 'list'; readonly item: Field<unknown>; readonly maxItems: number }
+  | { readonly kind: 'record'; readonly shape: Readonly<Record<string, Field<unknown>>> };
 
 function shown(value: unknown): string {
   if (typeof value === 'number') return String(value);
@@ -51,93 +67,115 @@ const refuse = (problems: string[], at: string, value: unknown, expected: string
   problems.push(`\`${at}\` is ${shown(value)}; expected ${expected}`);
 };
 
-function text(maxChars = REPORT_TEXT_MAX_CHARS, pattern?: { test: RegExp; described: string }): Field<string> {
-  return (value, at, problems) => {
-    if (typeof value !== 'string') refuse(problems, at, value, pattern?.described ?? 'a string');
-    else if (value.length > maxChars) problems.push(`\`${at}\` is ${value.length} characters long; expected at most ${maxChars}`);
-    else if (pattern && !pattern.test.test(value)) refuse(problems, at, value, pattern.described);
-    return value as string;
-  };
+function text(maxChars = REPORT_TEXT_MAX_CHARS, pattern?: Pattern): Field<string> {
+  return { kind: 'text', maxChars, pattern };
 }
 
 function finite(range: { min?: number; max?: number } = {}): Field<number> {
   const { min = -Number.MAX_VALUE, max = Number.MAX_VALUE } = range;
   const described = `a finite number${range.min !== undefined ? ` ≥ ${min}` : ''}${range.max !== undefined ? ` ≤ ${max}` : ''}`;
-  return (value, at, problems) => {
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) refuse(problems, at, value, described);
-    return value as number;
-  };
+  return { kind: 'number', min, max, whole: false, described };
 }
 
 function integer(min: number, max = Number.MAX_SAFE_INTEGER): Field<number> {
-  return (value, at, problems) => {
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-      refuse(problems, at, value, max === Number.MAX_SAFE_INTEGER ? `a whole number ≥ ${min}` : `a whole number from ${min} to ${max}`);
-    }
-    return value as number;
-  };
+  const described = max === Number.MAX_SAFE_INTEGER ? `a whole number ≥ ${min}` : `a whole number from ${min} to ${max}`;
+  return { kind: 'number', min, max, whole: true, described };
 }
 
-const flag: Field<boolean> = (value, at, problems) => {
-  if (typeof value !== 'boolean') refuse(problems, at, value, 'true or false');
-  return value as boolean;
-};
+const flag: Field<boolean> = { kind: 'flag' };
 
 function oneOf<const V extends string | number>(values: readonly V[]): Field<V> {
-  return (value, at, problems) => {
-    if (!values.includes(value as V)) refuse(problems, at, value, `one of ${values.map((v) => JSON.stringify(v)).join(', ')}`);
-    return value as V;
-  };
+  return { kind: 'oneOf', values };
 }
 
 function nullable<T>(field: Field<T>): Field<T | null> {
-  return (value, at, problems) => (value === null ? null : field(value, at, problems));
+  return { kind: 'nullable', field };
 }
 
 function optional<T>(field: Field<T>): Field<T | undefined> {
-  return Object.assign((value: unknown, at: string, problems: string[]) => field(value, at, problems), { optional: true as const });
+  return { ...field, optional: true };
 }
 
 function list<T>(item: Field<T>, maxItems = REPORT_LIST_MAX_ITEMS): Field<T[]> {
-  return (value, at, problems) => {
-    if (!Array.isArray(value)) {
-      refuse(problems, at, value, 'an array');
-      return [];
-    }
-    if (value.length > maxItems) {
-      problems.push(`\`${at}\` has ${value.length} items; expected at most ${maxItems}`);
-      return [];
-    }
-    return value.map((element, index) => item(element, `${at}[${index}]`, problems));
-  };
+  return { kind: 'list', item, maxItems };
 }
 
 type Shape<T> = { [K in keyof T]-?: Field<T[K]> };
 
 function record<T>(shape: Shape<T>): Field<T> {
-  return (value, at, problems) => {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      refuse(problems, at, value, 'an object');
-      return {} as T;
+  return { kind: 'record', shape: shape as Record<string, Field<unknown>> };
+}
+
+/**
+ * `value` read at `at` (a path such as `context.pullRequestNumber`) against `field`, pushing a
+ * problem for each mismatch; a record keeps only its known keys. The result is only meaningful
+ * when no problem was pushed.
+ */
+function checked(field: Field<unknown>, value: unknown, at: string, problems: string[]): unknown {
+  switch (field.kind) {
+    case 'text': {
+      const { maxChars, pattern } = field;
+      if (typeof value !== 'string') refuse(problems, at, value, pattern?.described ?? 'a string');
+      else if (value.length > maxChars) problems.push(`\`${at}\` is ${value.length} characters long; expected at most ${maxChars}`);
+      else if (pattern && !pattern.test.test(value)) refuse(problems, at, value, pattern.described);
+      return value;
     }
-    const source = value as Record<string, unknown>;
-    const result: Record<string, unknown> = {};
-    for (const [key, field] of Object.entries(shape) as [string, Field<unknown>][]) {
-      const path = at === '' ? key : `${at}.${key}`;
-      if (!Object.hasOwn(source, key)) {
-        if (!field.optional) problems.push(`\`${path}\` is missing`);
-        continue;
+    case 'number': {
+      const number = typeof value === 'number' && (field.whole ? Number.isSafeInteger(value) : Number.isFinite(value));
+      if (!number || value < field.min || value > field.max) refuse(problems, at, value, field.described);
+      return value;
+    }
+    case 'flag':
+      if (typeof value !== 'boolean') refuse(problems, at, value, 'true or false');
+      return value;
+    case 'oneOf':
+      if (!field.values.includes(value as string | number)) {
+        refuse(problems, at, value, `one of ${field.values.map((v) => JSON.stringify(v)).join(', ')}`);
       }
-      result[key] = field(source[key], path, problems);
+      return value;
+    case 'nullable':
+      return value === null ? null : checked(field.field, value, at, problems);
+    case 'list':
+      if (!Array.isArray(value)) {
+        refuse(problems, at, value, 'an array');
+        return [];
+      }
+      if (value.length > field.maxItems) {
+        problems.push(`\`${at}\` has ${value.length} items; expected at most ${field.maxItems}`);
+        return [];
+      }
+      return value.map((element, index) => checked(field.item, element, `${at}[${index}]`, problems));
+    case 'record': {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        refuse(problems, at, value, 'an object');
+        return {};
+      }
+      const source = value as Record<string, unknown>;
+      const result: Record<string, unknown> = {};
+      for (const [key, member] of Object.entries(field.shape)) {
+        const path = at === '' ? key : `${at}.${key}`;
+        if (!Object.hasOwn(source, key)) {
+          if (!member.optional) problems.push(`\`${path}\` is missing`);
+          continue;
+        }
+        result[key] = checked(member, source[key], path, problems);
+      }
+      return result;
     }
-    return result as T;
-  };
+  }
 }
 
 const SHA = { test: /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/, described: 'a hex commit sha (40 digits, 64 for SHA-256)' };
 const ISO_TIME = { test: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/, described: 'an ISO time such as 2026-11-24T14:01:58.000Z' };
 const HTTP_URL = { test: /^https?:\/\/[^\s]+$/, described: 'an http(s) URL' };
 const BASE64 = { test: /^[A-Za-z0-9+/]*={0,2}$/, described: 'base64 text' };
+/** One bound as the verdict rules word it: "+15%", "≤ 250 ms", "≥ 10%", "≤ 5 MB/s". */
+const BOUND = /(?:\+|[≤≥] )\d+(?:\.\d+)?(?:e[+-]?\d+)?(?:%| ms| MB\/s)/.source;
+/** A comparison's limit: bounds, each a number with its unit, or none (an information row). */
+const LIMIT = {
+  test: new RegExp(`^(?:${BOUND}(?:, ${BOUND})*)?$`),
+  described: 'a limit such as "+15%", "+15%, ≤ 250 ms", "≥ 10%" or "≤ 5 MB/s" (or "" for none)',
+};
 
 const count = integer(0);
 const nullableCount = nullable(integer(0));
@@ -301,7 +339,7 @@ const comparison = record<NonNullable<Report['decision']>['comparisons'][number]
   baseline: optional(finite()),
   current: finite(),
   change: optional(finite()),
-  limit: text(),
+  limit: text(64, LIMIT),
   status: oneOf(['ok', 'regression', 'improved', 'inconclusive', 'info'] as const),
   reasoning: text(),
 });
@@ -377,7 +415,8 @@ const hostSpeed = record<NonNullable<Report['hostSpeed']>>({
   historyRuns: count,
 });
 
-const reportShape = record<Report>({
+/** The report file's fields: what `parseReport` accepts. */
+export const REPORT_FIELDS = record<Report>({
   schema: oneOf([REPORT_SCHEMA]),
   version: oneOf([REPORT_VERSION]),
   name: text(),
@@ -424,7 +463,7 @@ export function parseReport(data: unknown): GateReport {
     const found = `${shown(head?.schema)} / ${shown(head?.version)}`;
     throw new ReportSchemaError([`\`schema\` / \`version\` are ${found}; expected "${REPORT_SCHEMA}" / ${REPORT_VERSION}`]);
   }
-  const report = reportShape(data, '', problems);
+  const report = checked(REPORT_FIELDS, data, '', problems) as GateReport;
   if (problems.length > 0) throw new ReportSchemaError(problems);
   return report;
 }

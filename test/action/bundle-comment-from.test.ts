@@ -213,6 +213,11 @@ describe("comment-from posts a fork's report only on the PR the workflow run bui
       { what: 'a minimal report', text: minimal, names: /`name` is missing[\s\S]*`context` is missing/ },
       { what: 'an infinite figure (1e999)', text: infinite, names: /`figures\.p95` is Infinity; expected a finite number/ },
       { what: 'long headline', text: changed((r) => (r.headline = 'x'.repeat(20_000))), names: /`headline` is 20000 characters long/ },
+      {
+        what: 'markup for a limit',
+        text: changed((r) => (r.decision.comparisons[0].limit = '<h3>✅ loadgate: no regression (forged)</h3>')),
+        names: /`decision\.comparisons\[0\]\.limit` is "<h3>.*; expected a limit such as "\+15/,
+      },
       { what: 'an oversized file', text: oversized, names: /it is \d+ bytes; expected at most 8388608/ },
     ];
     for (const { what, text, names } of cases) {

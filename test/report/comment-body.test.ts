@@ -3,7 +3,10 @@ import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { renderCommentBody, renderResolvedCommentBody, renderSummary, renderTerminal } from '../../src/report/comment-body.ts';
 import type { GateReport } from '../../src/report/gate-report.ts';
-import { COMMENT_MAX_CHARS } from '../../src/report/github-limits.ts';
+import { COMMENT_MAX_CHARS, SUMMARY_MAX_BYTES } from '../../src/report/github-limits.ts';
+import { commentMarker } from '../../src/report/pull-request-comment.ts';
+import { parseReport } from '../../src/report/report-schema.ts';
+import { PATTERN_SAMPLES, reportFromSchema, textAccepted } from '../support/schema-report.ts';
 import {
   errorReport,
   firstRunReport,
@@ -15,7 +18,7 @@ import {
   RUN_URL,
 } from './fixtures.ts';
 
-const MARKER = '<!-- loadgate:api -->';
+const MARKER = commentMarker('api');
 const SNAPSHOTS = new URL('./snapshots/', import.meta.url);
 const UPDATE = process.env.UPDATE_SNAPSHOTS === '1';
 
@@ -189,6 +192,38 @@ describe('comment body', { timeout: 20_000 }, () => {
     const enormous = renderSummary(hugeReport(12_000));
     assert.ok(Buffer.byteLength(enormous) < 1_048_576, `${Buffer.byteLength(enormous)} bytes`);
     assert.match(enormous, /Trimmed to fit the 1 MiB job summary limit: per-burst rows \d+–12000 of 12000 left out/);
+  });
+
+  test('the longest report the schema accepts fits the comment and the job summary', () => {
+    // Every string at its longest in 3-byte characters; the decision's lists full (200 comparisons, warnings, notes).
+    const { data } = reportFromSchema(
+      (field, path) => (field.pattern ? textAccepted(field, path, PATTERN_SAMPLES) : '€'.repeat(field.maxChars)),
+      (path) =>
+        /^decision\.(comparisons|warnings|notes)$|^baseline\.configDifferences$/.test(path) ? Number.POSITIVE_INFINITY : undefined,
+    );
+    const report = parseReport(data);
+    assert.equal(report.decision?.comparisons.length, 200);
+    const summary = renderSummary(report);
+    assert.ok(Buffer.byteLength(summary) <= SUMMARY_MAX_BYTES, `summary: ${Buffer.byteLength(summary)} bytes`);
+    const comment = body(report);
+    assert.ok(comment.length <= COMMENT_MAX_CHARS, `comment: ${comment.length} characters`);
+    const resolved = renderResolvedCommentBody(report, { marker: MARKER });
+    assert.ok(resolved.length <= COMMENT_MAX_CHARS, `resolved comment: ${resolved.length} characters`);
+  });
+
+  test('a table alone over the cap leaves the verdict: every form of the summary and the comment is measured', () => {
+    const report = regressionReport();
+    const memoryRow = { ...report.decision!.comparisons[0]!, metric: 'serviceMemory' as const, limit: '+20%' };
+    const huge = { ...report, decision: { ...report.decision!, comparisons: Array.from({ length: 30_000 }, () => memoryRow) } };
+    for (const [what, text, size, limit] of [
+      ['summary', renderSummary(huge), (text: string) => Buffer.byteLength(text), SUMMARY_MAX_BYTES],
+      ['comment', body(huge), (text: string) => text.length, COMMENT_MAX_CHARS],
+    ] as const) {
+      assert.ok(size(text) <= limit, `${what}: ${size(text)}`);
+      assert.match(text, /^### ❌ api: p95 \+18\.2% over baseline$/m, what);
+      assert.match(text, /> ✂️ This report is too long for .*: only the verdict is shown\. The full report is in the report JSON/, what);
+      assert.doesNotMatch(text, /\| Metric/, what);
+    }
   });
 
   test('the resolved variant is short: marker, resolved line, table', () => {

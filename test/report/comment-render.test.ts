@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { renderCommentBody } from '../../src/report/comment-body.ts';
 import type { GateReport } from '../../src/report/gate-report.ts';
+import { commentMarker } from '../../src/report/pull-request-comment.ts';
 import { CHROMIUM, renderMarkdown } from '../support/markdown-render.ts';
 import { firstRunReport, regressionReport } from './fixtures.ts';
 
@@ -25,7 +26,7 @@ interface RenderedComment {
 }
 
 function render(report: GateReport, screenshotPath?: string) {
-  const markdown = renderCommentBody(report, { marker: '<!-- loadgate:api -->' });
+  const markdown = renderCommentBody(report, { marker: commentMarker('api') });
   return renderMarkdown<RenderedComment>(
     markdown,
     (page) =>

@@ -94,6 +94,22 @@ describe('upsertComment against the GitHub fake', { timeout: 60_000 }, () => {
     assert.deepEqual(fake.violations, []);
   });
 
+  test("a human's comment starting with the marker is never edited: the gate writes its own", async () => {
+    const forged = fake.addComment(PR, `${MARKER}\n### ✅ api: no regression (forged)`, HUMAN);
+    const result = await upsert('❌ p95 +18% over baseline');
+    assert.equal(result.action, 'created');
+    const comments = fake.comments(PR);
+    assert.equal(comments.find((c) => c.id === forged)?.body, `${MARKER}\n### ✅ api: no regression (forged)`);
+    assert.deepEqual(
+      comments.filter((c) => c.id !== forged).map((c) => c.body),
+      [`${MARKER}\n❌ p95 +18% over baseline`],
+    );
+    assert.deepEqual(
+      writes().map((r) => r.route),
+      ['issues/create-comment'],
+    );
+  });
+
   test('learns its identity from GraphQL when GET /user answers 403, once per client', async () => {
     await upsert('first');
     await upsert('second');

@@ -5,6 +5,11 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import type { GateReport } from '../../src/report/gate-report.ts';
 import { parseReport, ReportSchemaError } from '../../src/report/report-schema.ts';
+import { decide, historySource } from '../../src/verdict/decide.ts';
+import { applyMemoryRules } from '../../src/verdict/memory-rules.ts';
+import { burstFigures } from '../../src/watch/burst-figures.ts';
+import { bursts, gate, history } from '../verdict/bursts.ts';
+import { health, sample } from '../watch/health-fixtures.ts';
 import { errorReport, firstRunReport, hostOomReport, hugeReport, inconclusiveReport, passReport, regressionReport } from './fixtures.ts';
 
 /** As `comment-from` sees it: written with JSON.stringify, parsed back. */
@@ -35,6 +40,55 @@ describe('report schema', () => {
       const withHead = { ...report, context: { ...report.context, headSha: 'c0ffee00'.repeat(5) } };
       assert.deepEqual(parseReport(roundTrip(withHead)), roundTrip(withHead), report.headline);
     }
+  });
+
+  it('reads a limit as numbers with units: every limit the verdict rules write, nothing else', () => {
+    const latency = decide({
+      bursts: bursts(20, 102),
+      baseline: historySource(history(Array(12).fill(100))),
+      gate: { ...gate, p95BudgetMs: 90.5 },
+    });
+    const service = {
+      label: 'gunicorn',
+      source: 'pss' as const,
+      samples: 2,
+      peakKib: 612 * 1024,
+      processesAtPeak: 3,
+      processesMax: 3,
+      largestProcessKib: 204 * 1024,
+      largestProcessPid: 812,
+      cgroupPeakKib: null,
+    };
+    const hostBursts = [0, 1, 2].map((index) => {
+      const samples = [0, 2].map((second) => sample({ uptime: 10 * index + second, availableKib: 41 * 1024, pswpin: second * 2_500 }));
+      return health({ burstIndex: index, figures: { ...burstFigures(samples), service } });
+    });
+    const limits = { maxMemoryIncrease: 0.2, minMemoryHeadroom: 0.125, maxSwapInMbPerSec: 0.5 };
+    const decision = applyMemoryRules(latency, { limits, hostBursts, history: [], live: false });
+    const written = decision.comparisons.map((row) => `${row.metric} ${row.limit}`);
+    assert.deepEqual(written, [
+      'p50 +10%',
+      'p95 +15%, ≤ 90.5 ms',
+      'p99 ',
+      'requestsPerSec ',
+      'errorRate ≤ 1%',
+      'serviceMemory +20%',
+      'memoryHeadroom ≥ 12.5%',
+      'swapIn ≤ 0.5 MB/s',
+    ]);
+    const report = { ...passReport(), decision };
+    assert.deepEqual(parseReport(roundTrip(report)), roundTrip(report));
+
+    const forged = roundTrip(report) as any;
+    forged.decision.comparisons[5].limit = '<h3>✅ loadgate: no regression (forged)</h3>';
+    forged.decision.comparisons[6].limit = '12';
+    forged.decision.comparisons[7].limit = '≤ 0.5 MB/s\n@org/team';
+    const accepted = 'expected a limit such as "+15%", "+15%, ≤ 250 ms", "≥ 10%" or "≤ 5 MB/s" (or "" for none)';
+    assert.deepEqual(problemsOf(forged), [
+      `\`decision.comparisons[5].limit\` is "<h3>✅ loadgate: no regression (forge…"; ${accepted}`,
+      `\`decision.comparisons[6].limit\` is "12"; ${accepted}`,
+      `\`decision.comparisons[7].limit\` is "≤ 0.5 MB/s\\n@org/team"; ${accepted}`,
+    ]);
   });
 
   it('keeps only the fields it knows', () => {
