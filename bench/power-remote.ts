@@ -12,7 +12,11 @@
 //
 //   npx tsx bench/power-remote.ts --rate 120 --connections 10 --duration 2s    paced fixed rate (open loop)
 //
+//   npx tsx bench/power-remote.ts --rate 120 --connections 10 --duration 2s --step -0.25    a history that moved (issue 24)
+//
 // Options: --history N, --zero N, --slow N (runs per slowdown case), --seed S, --out FILE,
+// --step F (the service's times scaled by 1 + F from the middle of the recorded history on, as a
+// merged speed-up does; the runs judged are at that new level),
 // --rate R, --connections C and --duration D (the gate's inputs; default: the gate's defaults,
 // closed loop, and 1 s bursts). At a rate, keep each connection's send interval (C ÷ R) above the
 // slowest answer (the tail's 40 ms + 40 ms RTT) and C below 5 % of a burst's requests, or the
@@ -47,6 +51,7 @@ const { values: options } = parseArgs({
     connections: { type: 'string' },
     duration: { type: 'string', default: '1s' },
     out: { type: 'string' },
+    step: { type: 'string', default: '0' },
   },
 });
 const quick = options.quick!;
@@ -58,13 +63,13 @@ const loadInputs = {
   ...(options.rate !== undefined && { rate: options.rate }),
   ...(options.connections !== undefined && { connections: options.connections }),
 };
-const variant = `${options.rate === undefined ? '' : '-rate'}${quick ? '-quick' : ''}`;
+const step = Number(options.step);
+const variant = `${options.rate === undefined ? '' : '-rate'}${step === 0 ? '' : '-step'}${quick ? '-quick' : ''}`;
 const outPath = options.out ?? fileURLToPath(new URL(`./results/power-remote${variant}.json`, import.meta.url));
 
 export const PROFILE_R = { rttMs: [2, 40], cpuShare: [0.6, 1], unexplained: 0.02 } as const;
 /** A handler that computes 1 ms, then waits 19 ms on its database; 10 % of requests wait 20 ms more (p95 sits in that tail). */
 const SERVICE = { cpuMs: 1, sleepMs: 19, tailShare: 0.1, tailMs: 20 };
-const MODEL_P95_MS = SERVICE.cpuMs + SERVICE.sleepMs + SERVICE.tailMs;
 const PERIOD_US = 10_000;
 const CGROUP = `/sys/fs/cgroup/cpu/loadgate-power-remote-${process.pid}`;
 
@@ -104,17 +109,20 @@ const conditions = (): RunConditions => ({
  * the drift is spun instead (a spin is timed to the microsecond), ±2 % of the median's 20 ms on
  * every request, and the slowdowns are whole milliseconds (+10 % of 20 ms is 2 ms more wait).
  */
-function behaviourOf(drift: number, slowdown: Slowdown): ServiceBehaviour {
-  const median = SERVICE.cpuMs + SERVICE.sleepMs;
+function behaviourOf(drift: number, slowdown: Slowdown, level = 1): ServiceBehaviour {
+  // --step scales the waits in whole milliseconds too.
+  const sleepMs = Math.round(SERVICE.sleepMs * level);
+  const tailMs = Math.round(SERVICE.tailMs * level);
+  const median = SERVICE.cpuMs + sleepMs;
   const extraWait = slowdown.kind === 'all' ? Math.round(slowdown.size * median) : 0;
-  const tailExtra = slowdown.kind === 'all' ? Math.round(slowdown.size * SERVICE.tailMs) : 0;
-  const tailOnly = slowdown.kind === 'tail' ? Math.round(slowdown.size * MODEL_P95_MS) : 0;
+  const tailExtra = slowdown.kind === 'all' ? Math.round(slowdown.size * tailMs) : 0;
+  const tailOnly = slowdown.kind === 'tail' ? Math.round(slowdown.size * (median + tailMs)) : 0;
   return {
     mode: 'mixed',
     cpuMs: SERVICE.cpuMs + (drift - 1) * (median + extraWait),
-    sleepMs: SERVICE.sleepMs + extraWait,
+    sleepMs: sleepMs + extraWait,
     tailShare: SERVICE.tailShare,
-    tailMs: SERVICE.tailMs + tailExtra + tailOnly,
+    tailMs: tailMs + tailExtra + tailOnly,
   };
 }
 
@@ -134,6 +142,8 @@ interface RunRecord {
   confirmed: boolean;
   basis?: string;
   adjusted: string[];
+  /** The decision's note naming the history's last change point, if it found one. */
+  historyChange?: string;
   p50Change?: number;
   p95Change?: number;
   minDetectableChange?: number;
@@ -148,10 +158,18 @@ const setQuota = (share: number | 'unlimited') =>
   writeFileSync(join(CGROUP, 'cpu.cfs_quota_us'), share === 'unlimited' ? '-1' : String(Math.round(share * PERIOD_US)));
 const changeOf = (report: GateReport, metric: 'p50' | 'p95') => report.decision?.comparisons.find((row) => row.metric === metric)?.change;
 
-async function gateRun(host: RemoteHost, sshd: Sshd, historyPath: string, run: RunConditions, slowdown: Slowdown, record: boolean) {
+async function gateRun(
+  host: RemoteHost,
+  sshd: Sshd,
+  historyPath: string,
+  run: RunConditions,
+  slowdown: Slowdown,
+  record: boolean,
+  level = 1 + step,
+) {
   await host.setRttMs(run.rttMs);
   setQuota(run.cpuShare);
-  await host.setBehaviour(behaviourOf(run.drift, slowdown));
+  await host.setBehaviour(behaviourOf(run.drift, slowdown, level));
   const plan = parseInputs({
     url: host.url,
     ...targetInputs(sshd),
@@ -188,7 +206,9 @@ async function main(): Promise<number> {
     writeFileSync(join(CGROUP, 'cgroup.procs'), String(host.servicePid));
     const historyPath = join(dir, 'baseline.json');
     for (let i = 0; i < historyRuns; i++) {
-      const { report } = await gateRun(host, sshd, historyPath, conditions(), { kind: 'none' }, true);
+      // With --step, the older half of the history is at the level before the step.
+      const level = i < Math.floor(historyRuns / 2) ? 1 : 1 + step;
+      const { report } = await gateRun(host, sshd, historyPath, conditions(), { kind: 'none' }, true, level);
       if (!report.baseline.recorded) throw new Error(`history run ${i + 1} was not recorded: ${report.headline}`);
     }
     progress(`history of ${historyRuns} runs recorded`);
@@ -197,7 +217,9 @@ async function main(): Promise<number> {
     for (const job of jobs) {
       const run = conditions();
       // Runs of unchanged code record themselves, as pushes to main would: the history rolls on.
-      const { report, seconds } = await gateRun(host, sshd, historyPath, run, job.slowdown, job.slowdown.kind === 'none');
+      // With --step they do not, so every run is judged against the history with the step in it.
+      const record = job.slowdown.kind === 'none' && step === 0;
+      const { report, seconds } = await gateRun(host, sshd, historyPath, run, job.slowdown, record);
       records.push({
         case: job.label,
         conditions: run,
@@ -206,6 +228,7 @@ async function main(): Promise<number> {
         confirmed: report.decision?.confirmed ?? false,
         basis: report.decision?.latencyBasis,
         adjusted: (report.decision?.notes ?? []).filter((note) => note.includes(' tracks the ')),
+        historyChange: report.decision?.notes.find((note) => note.startsWith('The history changed')),
         p50Change: changeOf(report, 'p50'),
         p95Change: changeOf(report, 'p95'),
         minDetectableChange: report.decision?.minDetectableChange,
@@ -243,6 +266,7 @@ async function main(): Promise<number> {
       error: count('error'),
       confirmed: runs.filter((r) => r.confirmed).length,
       adjusted: runs.filter((r) => r.adjusted.length > 0).length,
+      historyChanged: runs.filter((r) => r.historyChange !== undefined).length,
       serviceTime: runs.filter((r) => r.basis === 'service-time').length,
       p50Change: figure((r) => r.p50Change),
       p95Change: figure((r) => r.p95Change),
@@ -251,7 +275,7 @@ async function main(): Promise<number> {
       falseAlarmUpperBound: c.slowdown.kind === 'none' ? upperBound(flagged, runs.length) : undefined,
     };
   });
-  const load = options.rate === undefined ? 'closed loop' : `rate ${options.rate} req/s paced`;
+  const load = `${options.rate === undefined ? 'closed loop' : `rate ${options.rate} req/s paced`}${step === 0 ? '' : `, a ${percent(step)} step halfway through the history`}`;
   const connections = `${options.connections ?? 'default'} connections, ${options.duration} bursts`;
   console.log(
     `# Profile R on the real pipeline (${load}, ${connections}): ${historyRuns} history runs, then ${records.length} runs (seed ${options.seed})`,
@@ -262,14 +286,14 @@ async function main(): Promise<number> {
       .join(' ')} at the end.\n`,
   );
   console.log(
-    '| injected slowdown | runs | regression | inconclusive | pass | error | confirmed | history adjusted | judged on service time | median measured change p50 / p95 | median min-detectable-change | median s per run |',
+    '| injected slowdown | runs | regression | inconclusive | pass | error | confirmed | history adjusted | history change found | judged on service time | median measured change p50 / p95 | median min-detectable-change | median s per run |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const row of rows) {
     const flagged = `${row.regression}/${row.runs} = ${((100 * row.regression) / Math.max(row.runs, 1)).toFixed(1)}%`;
     const bound = row.falseAlarmUpperBound === undefined ? '' : ` (95% upper bound ${(row.falseAlarmUpperBound * 100).toFixed(1)}%)`;
     console.log(
-      `| ${row.label} | ${row.runs} | ${flagged}${bound} | ${row.inconclusive} | ${row.pass} | ${row.error} | ${row.confirmed} | ${row.adjusted} | ${row.serviceTime} | ` +
+      `| ${row.label} | ${row.runs} | ${flagged}${bound} | ${row.inconclusive} | ${row.pass} | ${row.error} | ${row.confirmed} | ${row.adjusted} | ${row.historyChanged} | ${row.serviceTime} | ` +
         `${percent(row.p50Change)} / ${percent(row.p95Change)} | ${percent(row.minDetectableChange)} | ${row.seconds?.toFixed(1) ?? '–'} |`,
     );
   }
