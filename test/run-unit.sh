@@ -16,6 +16,7 @@ unit_tests=(
   test/baseline/history-keys.test.ts
   test/bench/power-tally.test.ts
   test/config/parse.test.ts
+  test/remote/output-tail.test.ts
   test/remote/shell.test.ts
   test/report/comment-body.test.ts
   test/report/report-schema.test.ts
