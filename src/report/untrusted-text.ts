@@ -22,6 +22,17 @@ export function plainLine(text: string, maxChars = PLAIN_MAX_CHARS): string {
 }
 
 /**
+ * Text for a terminal, its lines kept: every other control character becomes a space, so text from
+ * the host cannot recolour the terminal, move its cursor, link (OSC 8) or write its clipboard (OSC 52).
+ */
+export function terminalText(text: string): string {
+  return String(text)
+    .split('\n')
+    .map((line) => line.replace(CONTROL, ' '))
+    .join('\n');
+}
+
+/**
  * An inline code span: markdown, HTML and mentions inside it are shown, never acted on. Its
  * backtick fence is longer than any backtick run inside. GitHub splits table cells at `|` even
  * inside code: a table caller escapes pipes as for any cell.
