@@ -78541,6 +78541,20 @@ function withHostSpeed(hostBursts, window2) {
   return hostSpeed2 ? { hostSpeed: hostSpeed2 } : {};
 }
 
+// src/remote/remote-host.ts
+var OUTPUT_TAIL_BYTES = 1024 * 1024;
+var DEFAULT_EXEC_TIME_LIMIT_MS = 6e4;
+
+// src/remote/target-error.ts
+var TargetError = class extends Error {
+  code;
+  constructor(code, message) {
+    super(message);
+    this.name = "TargetError";
+    this.code = code;
+  }
+};
+
 // src/watch/proc-parsers.ts
 function parseMeminfo(text2) {
   const fields = /* @__PURE__ */ new Map();
@@ -78944,16 +78958,6 @@ async function readKernelKills(host2, source, sinceEpochSec, bootEpochSec, known
   };
 }
 
-// src/remote/target-error.ts
-var TargetError = class extends Error {
-  code;
-  constructor(code, message) {
-    super(message);
-    this.name = "TargetError";
-    this.code = code;
-  }
-};
-
 // src/remote/shell.ts
 function shellQuote(value) {
   return `'${value.replaceAll("'", `'\\''`)}'`;
@@ -78987,6 +78991,21 @@ function endOnStdinEof(command) {
     "watcher=$!",
     "wait $pid; code=$?",
     "kill $watcher 2>/dev/null",
+    "exit $code"
+  ].join("\n");
+}
+var KILL_GRACE_SECONDS = 5;
+function endAfter(command, seconds2) {
+  const watchdog = `sleep ${seconds2}; kill -TERM -$1 2>/dev/null || exit 0; sleep ${KILL_GRACE_SECONDS}; kill -KILL -$1 2>/dev/null`;
+  return [
+    "exec 3<&0",
+    `setsid sh -c ${shellQuote(command)} <&3 3<&- &`,
+    "pid=$!",
+    "exec 3<&-",
+    `setsid sh -c ${shellQuote(watchdog)} sh $pid </dev/null >/dev/null 2>&1 &`,
+    "watchdog=$!",
+    "wait $pid; code=$?",
+    "kill -TERM -$pid 2>/dev/null || kill -KILL $watchdog -$watchdog 2>/dev/null",
     "exit $code"
   ].join("\n");
 }
@@ -79389,6 +79408,7 @@ async function checkServicesRun(host2, services) {
 
 // src/watch/host-watch.ts
 var FIRST_SAMPLE_TIMEOUT_MS = 5e3;
+var LOGS_COMMAND_TIME_LIMIT_MS = 6e4;
 var SPEED_PROBE_TIMEOUT_MS = 1e4;
 var KERNEL_LOG_LAG_MS = 1e4;
 var KERNEL_LOG_POLL_MS = 1e3;
@@ -79435,7 +79455,10 @@ var HostWatch = class _HostWatch {
     const oomKills = parseVmstat(vmstat).oomKill;
     const watch = new _HostWatch(host2, options, parseMachine(machine), probed.source, bootEpochSec, oomKills, services);
     for (const kill of probed.earlierKills) watch.reportedKills.add(killKey(kill));
-    if (options.logsCommand) await watch.runLogsCommand(options.logsCommand);
+    if (options.logsCommand) {
+      const dropped = (await watch.runLogsCommand(options.logsCommand)).dropped;
+      if (dropped) options.log.warning(`host watch: ${dropped}`);
+    }
     return watch;
   }
   /** Starts the sampler, led by the host speed probe (before any load), and waits for its first sample. */
@@ -79456,8 +79479,8 @@ var HostWatch = class _HostWatch {
         if (last === null && sampler.endedEarly === null) gaps.push("the host sampler gave no sample after the burst");
         if (sampler.endedEarly) gaps.push(sampler.endedEarly);
         const samples = [...sampler.samples];
-        const crashLines = await this.newCrashLines().catch((error2) => {
-          gaps.push(`logs-command: ${messageOf(error2)}`);
+        const crashLines = await this.newCrashLines(gaps).catch((error2) => {
+          gaps.push(messageOf(error2));
           return scanCrashLines([]);
         });
         const kernel = await this.killsSince(windowStart(samples, startedAt), gaps).catch((error2) => {
@@ -79540,20 +79563,28 @@ var HostWatch = class _HostWatch {
     this.speedProbeMib ??= probe.mib;
     return probe;
   }
-  async newCrashLines() {
+  async newCrashLines(gaps) {
     const { logsCommand } = this.options;
     if (!logsCommand) return scanCrashLines([]);
-    return scanCrashLines(await this.runLogsCommand(logsCommand));
+    const { lines, dropped } = await this.runLogsCommand(logsCommand);
+    if (dropped) gaps.push(dropped);
+    return scanCrashLines(lines);
   }
-  /** Runs the logs-command and returns the lines it had not printed before. */
+  /**
+   * Runs the logs-command and returns the lines it had not printed before, and what of its output
+   * was not read (its start, past the transport's tail of each stream).
+   */
   async runLogsCommand(command) {
-    const result = await this.host.exec(command);
+    const result = await this.host.exec(command, { timeLimitMs: this.options.logsCommandTimeLimitMs ?? LOGS_COMMAND_TIME_LIMIT_MS }).catch((error2) => {
+      throw new TargetError(error2 instanceof TargetError ? error2.code : "command-failed", `logs-command: ${messageOf(error2)}`);
+    });
     if (result.code !== 0) {
       this.options.log.warning(`host watch: logs-command exited with code ${result.code}: ${result.stderr.trim().split("\n")[0] ?? ""}`);
     }
     const lines = `${result.stdout}
 ${result.stderr}`.split("\n").filter((line) => line.trim() !== "");
-    return unseenLines(lines, this.seenLogLines);
+    const dropped = result.droppedBytes === void 0 ? void 0 : `logs-command printed ${formatBytes(result.droppedBytes)} (${result.droppedBytes} bytes) more than loadgate reads: only the last ${formatBytes(OUTPUT_TAIL_BYTES)} of its output and of its errors were scanned`;
+    return { lines: unseenLines(lines, this.seenLogLines), ...dropped && { dropped } };
   }
 };
 var SURVEY_SEPARATOR = "@@loadgate-survey@@";
@@ -79715,6 +79746,37 @@ function formatWait(seconds2) {
 // src/remote/ssh.ts
 var import_ssh2 = __toESM(require_lib3(), 1);
 
+// src/remote/output-tail.ts
+var OutputTail = class {
+  constructor(capBytes) {
+    this.capBytes = capBytes;
+    this.windowBytes = capBytes + 1;
+  }
+  capBytes;
+  chunks = [];
+  keptBytes = 0;
+  totalBytes = 0;
+  /** One byte more than the cap: the byte before the tail says whether the tail starts a line. */
+  windowBytes;
+  push(chunk) {
+    this.totalBytes += chunk.length;
+    const copy = Buffer.from(chunk.subarray(Math.max(0, chunk.length - this.windowBytes)));
+    this.chunks.push(copy);
+    this.keptBytes += copy.length;
+    while (this.keptBytes - this.chunks[0].length >= this.windowBytes) this.keptBytes -= this.chunks.shift().length;
+  }
+  /** At most the last `capBytes`; a line the cap cut is dropped whole, so callers see whole lines. */
+  result() {
+    const window2 = Buffer.concat(this.chunks).subarray(-this.windowBytes);
+    let kept = window2;
+    if (this.totalBytes > this.capBytes) {
+      const newline = window2.indexOf(10);
+      kept = newline >= 0 ? window2.subarray(newline + 1) : window2.subarray(1);
+    }
+    return { text: kept.toString("utf8"), droppedBytes: this.totalBytes - kept.length };
+  }
+};
+
 // src/remote/host-key.ts
 import { createHash as createHash3, createHmac } from "node:crypto";
 function fingerprintOf(blob) {
@@ -79845,6 +79907,8 @@ function knownHostsError(index, problem) {
 var KEEPALIVE_COUNT_MAX = 6;
 var STOP_GRACE_MS = 5e3;
 var STDERR_TAIL_CHARS2 = 4096;
+var COMMAND_LABEL_CHARS = 100;
+var END_MARGIN_MS = 5e3;
 async function connectTarget(settings2, log, options = {}) {
   const policy = hostKeyPolicy(settings2);
   const scrub = secretScrubber(settings2);
@@ -79931,27 +79995,41 @@ var SshTarget = class {
   }
   async exec(command, options = {}) {
     const elevation = options.sudo ? await this.elevation() : "none";
-    const channel = await this.openChannel(remoteCommand(command, elevation));
-    const stdout = [];
-    const stderr = [];
+    const limitMs = options.timeLimitMs ?? DEFAULT_EXEC_TIME_LIMIT_MS;
+    const deadline = Date.now() + limitMs;
+    const channel = await this.openChannel(remoteCommand(endAfter(command, Math.ceil(limitMs / 1e3)), elevation));
+    const stdout = new OutputTail(OUTPUT_TAIL_BYTES);
+    const stderr = new OutputTail(OUTPUT_TAIL_BYTES);
     channel.on("data", (chunk) => stdout.push(chunk));
     channel.stderr.on("data", (chunk) => stderr.push(chunk));
     const code = exitCodeOf(channel);
     channel.end(this.stdinFor(elevation, options.stdin));
+    let abandoned = false;
+    const giveUp = setTimeout(
+      () => {
+        abandoned = true;
+        channel.close();
+      },
+      deadline - Date.now() + KILL_GRACE_SECONDS * 1e3 + END_MARGIN_MS
+    );
     const exitCode = await code;
+    clearTimeout(giveUp);
     if (exitCode === null && this.lost) throw this.lost;
-    const result = {
-      stdout: Buffer.concat(stdout).toString("utf8"),
-      stderr: Buffer.concat(stderr).toString("utf8"),
-      code: exitCode
-    };
+    if (Date.now() >= deadline) {
+      const what = `\`${this.scrub(commandLabel(command))}\` did not finish within ${seconds(limitMs)} on ${this.settings.host}`;
+      throw new TargetError(
+        "command-failed",
+        abandoned ? `${what}, nor end when signalled: loadgate closed its channel, and processes it started may still run there` : `${what}: loadgate ended it and the processes it started`
+      );
+    }
+    const out = stdout.result();
+    const err = stderr.result();
+    const droppedBytes = out.droppedBytes + err.droppedBytes;
+    const result = { stdout: out.text, stderr: err.text, code: exitCode, ...droppedBytes > 0 && { droppedBytes } };
     if (elevation !== "none" && result.code !== 0) this.throwIfSudoRefused(result.stderr);
     return result;
   }
   spawn(command, options = {}) {
-    if (options.stdin !== void 0) {
-      throw new Error("spawn() keeps stdin open to notice when we stop; pass input through the command instead");
-    }
     const lineListeners = [];
     let channel;
     let stopRequested = false;
@@ -79964,7 +80042,7 @@ var SshTarget = class {
       let partial = "";
       opened.setEncoding("utf8");
       opened.on("data", (chunk) => {
-        const lines = (partial + chunk).split("\n");
+        const lines = (partial + chunk).split("\n").map((line) => line.slice(0, OUTPUT_TAIL_BYTES));
         partial = lines.pop();
         for (const line of lines) for (const listener of lineListeners) listener(line);
       });
@@ -80147,6 +80225,11 @@ function secretScrubber(settings2) {
     ...settings2.privateKey.split("\n").filter((line) => line.trim().length >= 16)
   ].filter((secret) => secret !== void 0 && secret !== "");
   return (text2) => secrets.reduce((clean, secret) => clean.split(secret).join("***"), text2);
+}
+function commandLabel(command) {
+  const firstLine = command.trim().split("\n")[0];
+  const label = firstLine.length > COMMAND_LABEL_CHARS ? `${firstLine.slice(0, COMMAND_LABEL_CHARS - 1)}\u2026` : firstLine;
+  return command.trim().includes("\n") ? `${label} \u2026` : label;
 }
 function delay(ms) {
   return new Promise((resolve2) => setTimeout(resolve2, ms).unref());
@@ -80374,6 +80457,7 @@ function parseFacts(stdout) {
     stdout.split("\n").filter((line) => line.includes("=")).map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)])
   );
 }
+var DD_SLOWEST_BYTES_PER_SEC = 10 * MIB2;
 var NOT_CREATED = 17;
 async function createSwapFile(host2, path, bytes) {
   const file = shellQuote(path);
@@ -80384,7 +80468,7 @@ async function createSwapFile(host2, path, bytes) {
   if (fast.code !== NOT_CREATED) {
     const slow = await host2.exec(
       `swapoff ${file} 2>/dev/null; rm -f ${file}; ${create}; dd if=/dev/zero of=${file} bs=1M count=${bytes / MIB2} 2>&1 && ${activate}`,
-      { sudo: true }
+      { sudo: true, timeLimitMs: DEFAULT_EXEC_TIME_LIMIT_MS + bytes / DD_SLOWEST_BYTES_PER_SEC * 1e3 }
     );
     if (slow.code === 0) return "dd";
     if (slow.code !== NOT_CREATED) await host2.exec(`rm -f ${file}`, { sudo: true });

@@ -10,13 +10,16 @@ import { runGate } from './pipeline.ts';
 import { renderTerminal } from './report/comment-body.ts';
 import { exitCodeFor } from './report/gate-report.ts';
 import { defaultReportPath, readReportFile, writeReportFile } from './report/report-file.ts';
+import { plainLine, terminalText } from './report/untrusted-text.ts';
 import { messageOf } from './errors.ts';
 
+// Messages and the report quote the host (a logs-command line, the kernel string, a command's
+// stderr): an escape sequence in them would reach the terminal. As the action's log, one line each.
 const stderrLog: Log = {
-  info: (message) => process.stderr.write(`${message}\n`),
-  warning: (message) => process.stderr.write(`warning: ${message}\n`),
+  info: (message) => process.stderr.write(`${plainLine(message)}\n`),
+  warning: (message) => process.stderr.write(`warning: ${plainLine(message)}\n`),
   debug: (message) => {
-    if (process.env.LOADGATE_DEBUG) process.stderr.write(`debug: ${message}\n`);
+    if (process.env.LOADGATE_DEBUG) process.stderr.write(`debug: ${plainLine(message)}\n`);
   },
 };
 
@@ -36,12 +39,12 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   const plan = parseInputs(request.inputs);
   for (const warning of plan.warnings) stderrLog.warning(warning);
   if (plan.kind === 'post-report') {
-    process.stdout.write(`${renderTerminal(await readReportFile(plan.reportPath))}\n`);
+    process.stdout.write(`${terminalText(renderTerminal(await readReportFile(plan.reportPath)))}\n`);
     return 0;
   }
   const report = await runGate(plan.settings, parseRunContext(process.env, {}), stderrLog);
   const path = await writeReportFile(report, request.reportPath ?? defaultReportPath(report.name));
-  process.stdout.write(`${renderTerminal(report)}\nreport: ${path}\n`);
+  process.stdout.write(terminalText(`${renderTerminal(report)}\nreport: ${path}\n`));
   return exitCodeFor(report.verdict, plan.settings.gate);
 }
 
@@ -51,7 +54,7 @@ export function main(argv: readonly string[]): void {
       process.exitCode = code;
     },
     (error: unknown) => {
-      process.stderr.write(`loadgate: ${messageOf(error)}\n`);
+      process.stderr.write(`loadgate: ${plainLine(messageOf(error))}\n`);
       process.exitCode = 1;
     },
   );

@@ -19,6 +19,7 @@ unit_tests=(
   test/bench/power-tally.test.ts
   test/config/parse.test.ts
   test/remote/host-key.test.ts
+  test/remote/output-tail.test.ts
   test/remote/shell.test.ts
   test/report/comment-body.test.ts
   test/report/report-schema.test.ts

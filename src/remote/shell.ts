@@ -64,3 +64,30 @@ export function endOnStdinEof(command: string): string {
     'exit $code',
   ].join('\n');
 }
+
+/** Seconds between SIGTERM and SIGKILL when a command outlives its time limit. */
+export const KILL_GRACE_SECONDS = 5;
+
+/**
+ * Wraps a command so that it cannot outlive `seconds`: it runs in its own session, with its
+ * stdin, while a watchdog waits that long, then sends SIGTERM to the command's whole process group
+ * and SIGKILL KILL_GRACE_SECONDS later. Closing the SSH channel would not do it: sshd signals
+ * nothing to a command without a terminal. When the command exits, what it left running in its
+ * group is sent SIGTERM too; the watchdog then stays to SIGKILL what ignores that, or is stopped.
+ * The watchdog has a session of its own, and is stopped by pid (while it may still be starting
+ * up) and then by group (its timer): no timer is left sleeping on the target.
+ */
+export function endAfter(command: string, seconds: number): string {
+  const watchdog = `sleep ${seconds}; kill -TERM -$1 2>/dev/null || exit 0; sleep ${KILL_GRACE_SECONDS}; kill -KILL -$1 2>/dev/null`;
+  return [
+    'exec 3<&0',
+    `setsid sh -c ${shellQuote(command)} <&3 3<&- &`,
+    'pid=$!',
+    'exec 3<&-',
+    `setsid sh -c ${shellQuote(watchdog)} sh $pid </dev/null >/dev/null 2>&1 &`,
+    'watchdog=$!',
+    'wait $pid; code=$?',
+    'kill -TERM -$pid 2>/dev/null || kill -KILL $watchdog -$watchdog 2>/dev/null',
+    'exit $code',
+  ].join('\n');
+}

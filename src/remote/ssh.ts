@@ -11,9 +11,19 @@
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import type { SshSettings } from '../config/settings.ts';
 import type { Log } from '../log.ts';
-import type { ExecOptions, ExecResult, RemoteHost, RemoteProcess } from './remote-host.ts';
+import { seconds } from '../units.ts';
+import { OutputTail } from './output-tail.ts';
+import {
+  DEFAULT_EXEC_TIME_LIMIT_MS,
+  OUTPUT_TAIL_BYTES,
+  type ExecOptions,
+  type ExecResult,
+  type RemoteHost,
+  type RemoteProcess,
+  type SpawnOptions,
+} from './remote-host.ts';
 import { fingerprintOf, hostKeyMismatch, hostKeyPolicy, keyTypeOf } from './host-key.ts';
-import { endOnStdinEof, remoteCommand, type Elevation } from './shell.ts';
+import { endAfter, endOnStdinEof, KILL_GRACE_SECONDS, remoteCommand, type Elevation } from './shell.ts';
 import { TargetError } from './target-error.ts';
 
 export interface ConnectOptions {
@@ -32,6 +42,9 @@ const KEEPALIVE_COUNT_MAX = 6;
 /** How long `stop()` waits for a command to end on stdin EOF before closing its channel anyway. */
 const STOP_GRACE_MS = 5_000;
 const STDERR_TAIL_CHARS = 4_096;
+const COMMAND_LABEL_CHARS = 100;
+/** After the watchdog's SIGKILL, for the target's rounding up to whole seconds and the channel's close to arrive. */
+const END_MARGIN_MS = 5_000;
 
 type SshError = Error & { code?: string; level?: string };
 
@@ -129,28 +142,48 @@ class SshTarget implements RemoteHost {
 
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     const elevation = options.sudo ? await this.elevation() : 'none';
-    const channel = await this.openChannel(remoteCommand(command, elevation));
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
+    const limitMs = options.timeLimitMs ?? DEFAULT_EXEC_TIME_LIMIT_MS;
+    // Set before the channel opens, so it passes before the target's watchdog (started later, with
+    // whole seconds rounded up) can end the command: a command that ends after it overran.
+    const deadline = Date.now() + limitMs;
+    const channel = await this.openChannel(remoteCommand(endAfter(command, Math.ceil(limitMs / 1000)), elevation));
+    const stdout = new OutputTail(OUTPUT_TAIL_BYTES);
+    const stderr = new OutputTail(OUTPUT_TAIL_BYTES);
     channel.on('data', (chunk: Buffer) => stdout.push(chunk));
     channel.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
     const code = exitCodeOf(channel);
     channel.end(this.stdinFor(elevation, options.stdin));
+    // The target ends an overrunning command by itself; should that fail (a process that left
+    // its session and holds the output open), we stop waiting and close the channel.
+    let abandoned = false;
+    const giveUp = setTimeout(
+      () => {
+        abandoned = true;
+        channel.close();
+      },
+      deadline - Date.now() + KILL_GRACE_SECONDS * 1000 + END_MARGIN_MS,
+    );
     const exitCode = await code;
+    clearTimeout(giveUp);
     if (exitCode === null && this.lost) throw this.lost;
-    const result = {
-      stdout: Buffer.concat(stdout).toString('utf8'),
-      stderr: Buffer.concat(stderr).toString('utf8'),
-      code: exitCode,
-    };
+    if (Date.now() >= deadline) {
+      const what = `\`${this.scrub(commandLabel(command))}\` did not finish within ${seconds(limitMs)} on ${this.settings.host}`;
+      throw new TargetError(
+        'command-failed',
+        abandoned
+          ? `${what}, nor end when signalled: loadgate closed its channel, and processes it started may still run there`
+          : `${what}: loadgate ended it and the processes it started`,
+      );
+    }
+    const out = stdout.result();
+    const err = stderr.result();
+    const droppedBytes = out.droppedBytes + err.droppedBytes;
+    const result = { stdout: out.text, stderr: err.text, code: exitCode, ...(droppedBytes > 0 && { droppedBytes }) };
     if (elevation !== 'none' && result.code !== 0) this.throwIfSudoRefused(result.stderr);
     return result;
   }
 
-  spawn(command: string, options: ExecOptions = {}): RemoteProcess {
-    if (options.stdin !== undefined) {
-      throw new Error('spawn() keeps stdin open to notice when we stop; pass input through the command instead');
-    }
+  spawn(command: string, options: SpawnOptions = {}): RemoteProcess {
     const lineListeners: Array<(line: string) => void> = [];
     let channel: ClientChannel | undefined;
     let stopRequested = false;
@@ -164,7 +197,8 @@ class SshTarget implements RemoteHost {
       let partial = '';
       opened.setEncoding('utf8');
       opened.on('data', (chunk: string) => {
-        const lines = (partial + chunk).split('\n');
+        // Lines are passed on, never kept; but a line without end would grow here: it is cut.
+        const lines = (partial + chunk).split('\n').map((line) => line.slice(0, OUTPUT_TAIL_BYTES));
         partial = lines.pop()!;
         for (const line of lines) for (const listener of lineListeners) listener(line);
       });
@@ -370,6 +404,13 @@ function secretScrubber(settings: SshSettings): (text: string) => string {
     ...settings.privateKey.split('\n').filter((line) => line.trim().length >= 16),
   ].filter((secret): secret is string => secret !== undefined && secret !== '');
   return (text) => secrets.reduce((clean, secret) => clean.split(secret).join('***'), text);
+}
+
+/** A command as an error names it: its first line, shortened. */
+function commandLabel(command: string): string {
+  const firstLine = command.trim().split('\n')[0]!;
+  const label = firstLine.length > COMMAND_LABEL_CHARS ? `${firstLine.slice(0, COMMAND_LABEL_CHARS - 1)}…` : firstLine;
+  return command.trim().includes('\n') ? `${label} …` : label;
 }
 
 function delay(ms: number): Promise<void> {

@@ -6,7 +6,7 @@ import type { SwapMode, SwapSettings } from '../config/settings.ts';
 import { isSwapFilePath, SWAP_PATH_FORM } from '../config/validators.ts';
 import type { Log } from '../log.ts';
 import { formatBytes } from '../units.ts';
-import type { ExecResult, RemoteHost } from './remote-host.ts';
+import { DEFAULT_EXEC_TIME_LIMIT_MS, type ExecResult, type RemoteHost } from './remote-host.ts';
 import { shellQuote, validateAbsolutePath } from './shell.ts';
 import {
   type ExistingFile,
@@ -198,6 +198,9 @@ function parseFacts(stdout: string): Map<string, string> {
   );
 }
 
+/** dd writes the whole file: its time limit allows this pace, a slow network disk's, on top of the usual minute. */
+const DD_SLOWEST_BYTES_PER_SEC = 10 * MIB;
+
 /** Exit status of the creation scripts when the swap file could not be created new. */
 const NOT_CREATED = 17;
 
@@ -217,7 +220,7 @@ async function createSwapFile(host: RemoteHost, path: string, bytes: number): Pr
     // The file is ours (set -C proved it did not exist): redo it the slow way.
     const slow = await host.exec(
       `swapoff ${file} 2>/dev/null; rm -f ${file}; ${create}; dd if=/dev/zero of=${file} bs=1M count=${bytes / MIB} 2>&1 && ${activate}`,
-      { sudo: true },
+      { sudo: true, timeLimitMs: DEFAULT_EXEC_TIME_LIMIT_MS + (bytes / DD_SLOWEST_BYTES_PER_SEC) * 1000 },
     );
     if (slow.code === 0) return 'dd';
     if (slow.code !== NOT_CREATED) await host.exec(`rm -f ${file}`, { sudo: true });

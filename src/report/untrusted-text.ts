@@ -41,6 +41,17 @@ export function plainLine(text: string, maxChars = PLAIN_MAX_CHARS): string {
 }
 
 /**
+ * Text for a terminal, its lines kept: every other control character becomes a space, so text from
+ * the host cannot recolour the terminal, move its cursor, link (OSC 8) or write its clipboard (OSC 52).
+ */
+export function terminalText(text: string): string {
+  return String(text)
+    .split('\n')
+    .map((line) => line.replace(INVISIBLE, '').replace(CONTROL, ' '))
+    .join('\n');
+}
+
+/**
  * Markup written in loadgate's source, with inert values put into it: the literal parts are
  * loadgate's own words, and a value must already be Markdown.
  */

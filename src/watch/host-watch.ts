@@ -4,7 +4,8 @@
 import type { BurstResult, BurstTarget } from '../load/measurement.ts';
 import type { BurstObserver } from '../load/series.ts';
 import type { Log } from '../log.ts';
-import type { RemoteHost } from '../remote/remote-host.ts';
+import { OUTPUT_TAIL_BYTES, type RemoteHost } from '../remote/remote-host.ts';
+import { TargetError } from '../remote/target-error.ts';
 import { burstFigures } from './burst-figures.ts';
 import { scanCrashLines, unseenLines } from './crash-patterns.ts';
 import { MACHINE_COMMAND, parseMachine, type HostMachine } from './machine.ts';
@@ -18,10 +19,13 @@ import type { HostSample, SampledServices } from './sample-line.ts';
 import { serviceFiguresOf } from './service-memory.ts';
 import { resolveServices, type ServiceSelectors } from './service-probe.ts';
 import { messageOf } from '../errors.ts';
+import { formatBytes } from '../units.ts';
 
 export interface HostWatchOptions {
-  /** Settings.watch.logsCommand: run on the host after each burst and scanned for crash lines. */
+  /** Settings.watch.logsCommand: run on the host before the first burst and after each, scanned for crash lines. */
   logsCommand?: string;
+  /** How long the logs-command may run (ended on the host after that). Default LOGS_COMMAND_TIME_LIMIT_MS; tests shorten it. */
+  logsCommandTimeLimitMs?: number;
   /** The service whose own memory is sampled each burst; checked on the host before any load. */
   services?: ServiceSelectors;
   /** `host-speed-probe: auto`: time a fixed CPU workload on the host before each burst (host-speed.ts). */
@@ -37,6 +41,8 @@ export interface BurstWatch {
 }
 
 const FIRST_SAMPLE_TIMEOUT_MS = 5000;
+/** `journalctl --since` or `docker logs` over a busy host's last minutes, with room to spare. */
+export const LOGS_COMMAND_TIME_LIMIT_MS = 60_000;
 /** The probe hashes 20 ms worth, in a few passes: on a host held to a tenth of a core, seconds. */
 const SPEED_PROBE_TIMEOUT_MS = 10_000;
 const KERNEL_LOG_LAG_MS = 10_000;
@@ -84,7 +90,10 @@ export class HostWatch implements BurstObserver {
     const oomKills = parseVmstat(vmstat).oomKill;
     const watch = new HostWatch(host, options, parseMachine(machine), probed.source, bootEpochSec, oomKills, services);
     for (const kill of probed.earlierKills) watch.reportedKills.add(killKey(kill));
-    if (options.logsCommand) await watch.runLogsCommand(options.logsCommand);
+    if (options.logsCommand) {
+      const dropped = (await watch.runLogsCommand(options.logsCommand)).dropped;
+      if (dropped) options.log.warning(`host watch: ${dropped}`);
+    }
     return watch;
   }
 
@@ -108,8 +117,8 @@ export class HostWatch implements BurstObserver {
         if (sampler.endedEarly) gaps.push(sampler.endedEarly);
         const samples = [...sampler.samples];
         // The logs first: a worker's death it shows has its kernel kill logged by the time we look.
-        const crashLines = await this.newCrashLines().catch((error: unknown) => {
-          gaps.push(`logs-command: ${messageOf(error)}`);
+        const crashLines = await this.newCrashLines(gaps).catch((error: unknown) => {
+          gaps.push(messageOf(error));
           return scanCrashLines([]);
         });
         const kernel = await this.killsSince(windowStart(samples, startedAt), gaps).catch((error: unknown) => {
@@ -199,20 +208,34 @@ export class HostWatch implements BurstObserver {
     return probe;
   }
 
-  private async newCrashLines() {
+  private async newCrashLines(gaps: string[]) {
     const { logsCommand } = this.options;
     if (!logsCommand) return scanCrashLines([]);
-    return scanCrashLines(await this.runLogsCommand(logsCommand));
+    const { lines, dropped } = await this.runLogsCommand(logsCommand);
+    if (dropped) gaps.push(dropped);
+    return scanCrashLines(lines);
   }
 
-  /** Runs the logs-command and returns the lines it had not printed before. */
-  private async runLogsCommand(command: string): Promise<string[]> {
-    const result = await this.host.exec(command);
+  /**
+   * Runs the logs-command and returns the lines it had not printed before, and what of its output
+   * was not read (its start, past the transport's tail of each stream).
+   */
+  private async runLogsCommand(command: string): Promise<{ lines: string[]; dropped?: string }> {
+    const result = await this.host
+      .exec(command, { timeLimitMs: this.options.logsCommandTimeLimitMs ?? LOGS_COMMAND_TIME_LIMIT_MS })
+      .catch((error: unknown) => {
+        throw new TargetError(error instanceof TargetError ? error.code : 'command-failed', `logs-command: ${messageOf(error)}`);
+      });
     if (result.code !== 0) {
       this.options.log.warning(`host watch: logs-command exited with code ${result.code}: ${result.stderr.trim().split('\n')[0] ?? ''}`);
     }
     const lines = `${result.stdout}\n${result.stderr}`.split('\n').filter((line) => line.trim() !== '');
-    return unseenLines(lines, this.seenLogLines);
+    const dropped =
+      result.droppedBytes === undefined
+        ? undefined
+        : `logs-command printed ${formatBytes(result.droppedBytes)} (${result.droppedBytes} bytes) more than loadgate reads: ` +
+          `only the last ${formatBytes(OUTPUT_TAIL_BYTES)} of its output and of its errors were scanned`;
+    return { lines: unseenLines(lines, this.seenLogLines), ...(dropped && { dropped }) };
   }
 }
 

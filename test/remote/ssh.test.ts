@@ -4,7 +4,8 @@ import { createServer, type Server } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { SshSettings } from '../../src/config/settings.ts';
 import { fingerprintOf } from '../../src/remote/host-key.ts';
-import type { RemoteHost } from '../../src/remote/remote-host.ts';
+import { OUTPUT_TAIL_BYTES, type RemoteHost } from '../../src/remote/remote-host.ts';
+import { KILL_GRACE_SECONDS } from '../../src/remote/shell.ts';
 import { connectTarget } from '../../src/remote/ssh.ts';
 import { TargetError, type TargetErrorCode } from '../../src/remote/target-error.ts';
 import { assertNoSecrets, captureLog, type CapturedLog } from '../support/capture-log.ts';
@@ -282,6 +283,137 @@ describe('connectTarget against a real sshd', { timeout: 120_000 }, () => {
     quick.onLine((line) => lines.push(line));
     assert.equal(await waitFor(quick.exited, 10_000, 'the command exit'), 4);
     assert.deepEqual(lines, ['one', 'two']);
+  });
+});
+
+describe('exec output and time limits against a real sshd', { timeout: 300_000 }, () => {
+  let sshd: Sshd;
+  const open: RemoteHost[] = [];
+
+  async function connect(): Promise<RemoteHost> {
+    const host = await connectTarget(
+      {
+        host: sshd.host,
+        port: sshd.port,
+        username: 'root',
+        privateKey: sshd.privateKey,
+        fingerprints: [sshd.hostKeyFingerprint],
+        knownHosts: [],
+        insecureSkipHostKeyCheck: false,
+      },
+      captureLog(),
+    );
+    open.push(host);
+    return host;
+  }
+
+  before(async () => {
+    sshd = await startSshd();
+  });
+  after(async () => {
+    await Promise.all(open.map((host) => host.close()));
+    await sshd?.stop();
+  });
+
+  test('exec keeps the last MiB of a command that prints 150 MB, names the bytes it dropped, and stays small', async () => {
+    const host = await connect();
+    const line = 'a runaway log line, forty bytes: 012345\n';
+    const lines = 3_750_000; // 150 MB, as in issue 25
+    const rss = { before: process.memoryUsage.rss(), peak: 0 };
+    const sampleRss = () => {
+      rss.peak = Math.max(rss.peak, process.memoryUsage.rss());
+    };
+    const sampler = setInterval(sampleRss, 10);
+    const result = await host
+      .exec(`yes '${line.trimEnd()}' | head -n ${lines}; echo the last line; echo a warning >&2`)
+      .finally(() => clearInterval(sampler));
+    sampleRss(); // with the result held
+    const printed = line.length * lines + 'the last line\n'.length;
+    assert.equal(result.code, 0);
+    assert.equal(result.stderr, 'a warning\n');
+    assert.ok(result.stdout.length <= OUTPUT_TAIL_BYTES, `kept ${result.stdout.length} bytes`);
+    assert.ok(result.stdout.length > OUTPUT_TAIL_BYTES - line.length, `kept ${result.stdout.length} bytes`);
+    assert.ok(result.stdout.endsWith(`${line}the last line\n`), 'the tail is kept');
+    assert.ok(result.stdout.startsWith(line), 'from a whole line');
+    assert.equal(result.droppedBytes, printed - result.stdout.length);
+    // Holding the whole output would take 150 MB at least; what is left is ssh2's garbage.
+    const riseMb = (rss.peak - rss.before) / 1e6;
+    console.log(`150 MB through exec: the runner's RSS rose ${riseMb.toFixed(1)} MB`);
+    assert.ok(riseMb < 100, `RSS rose ${riseMb.toFixed(1)} MB`);
+  });
+
+  test('a command past its time limit is ended on the target with what it started, and exec names it', async () => {
+    const host = await connect();
+    // `sleep 3600.PID` is this test's own; `[.]` keeps the pattern from matching pgrep's command line.
+    const hang = `sleep 3600.${process.pid}`;
+    const hanging = () => remoteProcesses(`sleep 3600[.]${process.pid}`);
+    // The second ignores SIGTERM (and so do its children): SIGKILL follows it.
+    for (const [command, killGraceMs] of [
+      [`${hang} & ${hang}`, 0],
+      [`trap '' TERM HUP; ${hang} & ${hang}`, KILL_GRACE_SECONDS * 1000],
+    ] as const) {
+      const started = Date.now();
+      const error = await waitFor(
+        host.exec(command, { timeLimitMs: 1_500 }).then(
+          () => assert.fail('exec should have failed'),
+          (caught: unknown) => caught,
+        ),
+        20_000,
+        `the end of ${command}`,
+      );
+      const elapsedMs = Date.now() - started;
+      assert.ok(error instanceof TargetError && error.code === 'command-failed', String(error));
+      assert.equal(
+        error.message,
+        `\`${command}\` did not finish within 1.5 s on 127.0.0.1: loadgate ended it and the processes it started`,
+      );
+      assert.ok(elapsedMs >= 1_500 && elapsedMs < 2_000 + killGraceMs + 5_000, `ended after ${elapsedMs} ms`);
+      await until(() => hanging().length === 0, 2_000, 'no sleep left on the target');
+    }
+    assert.equal((await host.exec('echo still connected')).stdout, 'still connected\n');
+  });
+
+  test("a process that left the command's session and holds its output: exec gives up and says what may remain", async () => {
+    const host = await connect();
+    const escaped = `sleep 3600.${process.pid}1`;
+    // Once the escaped sleep runs (in a session of its own): the command's end ends it otherwise.
+    const command = `setsid ${escaped} & until pgrep -x -f '${escaped}' >/dev/null; do sleep 0.1; done`;
+    const started = Date.now();
+    const error = await waitFor(
+      host.exec(command, { timeLimitMs: 1_000 }).then(
+        () => assert.fail('exec should have failed'),
+        (caught: unknown) => caught,
+      ),
+      30_000,
+      'exec giving up',
+    );
+    const elapsedMs = Date.now() - started;
+    const left = remoteProcesses(`sleep 3600[.]${process.pid}1`);
+    for (const line of left) process.kill(Number(line.split(' ')[0]), 'SIGKILL');
+    assert.ok(error instanceof TargetError && error.code === 'command-failed', String(error));
+    assert.equal(
+      error.message,
+      `\`${command}\` did not finish within 1 s on 127.0.0.1, nor end when signalled: loadgate closed its channel, ` +
+        'and processes it started may still run there',
+    );
+    assert.equal(left.length, 1, 'the escaped sleep is what may remain');
+    assert.ok(elapsedMs >= 1_000 + KILL_GRACE_SECONDS * 1000, `gave up after ${elapsedMs} ms`);
+  });
+
+  test('a command that ends in time leaves no watchdog behind on the target', async () => {
+    const host = await connect();
+    // An unusual limit names the watchdog's timer: `sleep 987`. Fast commands race its start-up.
+    for (let i = 0; i < 100; i += 1) assert.equal((await host.exec('true', { timeLimitMs: 987_000 })).code, 0);
+    await until(() => remoteProcesses('^sleep 98[7]$').length === 0, 2_000, 'no watchdog timer left');
+  });
+
+  test("a spawned command's endless line reaches the listener cut, not whole", async () => {
+    const host = await connect();
+    const printer = host.spawn('head -c 3000000 /dev/zero | tr "\\0" x; echo; echo end');
+    const lengths: number[] = [];
+    printer.onLine((line) => lengths.push(line.length));
+    assert.equal(await waitFor(printer.exited, 20_000, 'the printer exit'), 0);
+    assert.deepEqual(lengths, [OUTPUT_TAIL_BYTES, 3]);
   });
 });
 

@@ -1,11 +1,18 @@
 // A RemoteHost that runs its commands on this machine with `bash -c`, the way sshd runs them
 // through the login shell, wrapped exactly as the SSH transport wraps them (remote/shell.ts).
-// Real commands and the real /proc; only the SSH channel is missing.
+// Real commands and the real /proc; only the SSH channel is missing, and with it the transport's
+// own part of exec: the output tail and the error for a command past its limit (ssh.test.ts).
 
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import type { ExecOptions, ExecResult, RemoteHost, RemoteProcess } from '../../src/remote/remote-host.ts';
-import { endOnStdinEof, remoteCommand } from '../../src/remote/shell.ts';
+import {
+  DEFAULT_EXEC_TIME_LIMIT_MS,
+  type ExecOptions,
+  type ExecResult,
+  type RemoteHost,
+  type RemoteProcess,
+} from '../../src/remote/remote-host.ts';
+import { endAfter, endOnStdinEof, remoteCommand } from '../../src/remote/shell.ts';
 
 const STOP_TIMEOUT_MS = 5000;
 
@@ -21,7 +28,7 @@ export function localHost(): RemoteHost {
     hostKeyFingerprint: 'SHA256:local',
     exec(command, options = {}) {
       return new Promise<ExecResult>((resolve, reject) => {
-        const child = bash(command, options);
+        const child = bash(endAfter(command, Math.ceil((options.timeLimitMs ?? DEFAULT_EXEC_TIME_LIMIT_MS) / 1000)), options);
         let stdout = '';
         let stderr = '';
         child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

@@ -249,7 +249,7 @@ function firstLine(child: ChildProcess): Promise<string> {
   });
 }
 
-const GUNICORN_SIGKILL = '[2024-05-01 14:02:11 +0000] [700] [ERROR] Worker (pid:812) was sent SIGKILL! Perhaps out of memory?';
+export const GUNICORN_SIGKILL = '[2024-05-01 14:02:11 +0000] [700] [ERROR] Worker (pid:812) was sent SIGKILL! Perhaps out of memory?';
 
 /** A logs-command whose output gains a gunicorn SIGKILL line during the burst. */
 export async function reportsWorkerCrash(host: RemoteHost): Promise<void> {
