@@ -77568,33 +77568,37 @@ function subsets(items) {
   for (let mask = 1; mask < 1 << items.length; mask++) all.push(items.filter((_, i) => mask & 1 << i));
   return all.sort((a, b) => a.length - b.length);
 }
-function adjustHistory(logs, covariates) {
+function adjustHistory(logs, covariates, { levelFrom = 0 } = {}) {
   if (logs.length < ADJUSTMENT_MIN_RUNS) return void 0;
   const usable = covariates.filter(
     (c) => c.current !== void 0 && c.history.length === logs.length && c.history.every((value) => value !== void 0)
   );
-  const without = heldOutError(logs, void 0);
+  const level = (i) => levelFrom > 0 ? [i < levelFrom ? 1 : 0] : [];
+  const without = heldOutError(logs, levelFrom > 0 ? logs.map((_, i) => level(i)) : void 0);
   let best;
   for (const set of subsets(usable)) {
     const error = heldOutError(
       logs,
-      logs.map((_, i) => set.map((c) => c.history[i]))
+      logs.map((_, i) => [...set.map((c) => c.history[i]), ...level(i)])
     );
     if (error !== void 0 && error < (1 - MIN_GAIN) * without && (!best || error < best.error)) best = { set, error };
   }
   if (!best) return void 0;
-  const z = logs.map((_, i) => best.set.map((c) => c.history[i]));
+  const z = logs.map((_, i) => [...best.set.map((c) => c.history[i]), ...level(i)]);
   const fit = slopes(logs, z);
-  const now = best.set.map((c) => {
-    const { low, high } = coveredRange(c.history);
-    return Math.min(Math.max(c.current, low), high);
-  });
+  const now = [
+    ...best.set.map((c) => {
+      const { low, high } = coveredRange(c.history);
+      return Math.min(Math.max(c.current, low), high);
+    }),
+    ...levelFrom > 0 ? [0] : []
+  ];
   const shift = (row) => fit.slopes.reduce((sum2, b, j) => sum2 + b * (now[j] - row[j]), 0);
   const offset = now.map((value, j) => value - fit.zMean[j]);
   const leverage = offset.reduce((sum2, a, j) => sum2 + a * fit.inverse[j].reduce((inner, value, k) => inner + value * offset[k], 0), 0);
   return {
     logs: logs.map((y, i) => y + shift(z[i])),
-    fit: { parameters: best.set.length, leverage, heldOutError: best.error },
+    fit: { parameters: z[0].length, leverage, heldOutError: best.error },
     used: best.set.map((c, j) => ({ name: c.name, slope: fit.slopes[j] })),
     heldOutError: { without, with: best.error }
   };
@@ -80446,10 +80450,11 @@ function covariatesOf(window2, basis, hostSpeedMbps) {
   }
   return covariates;
 }
-function adjustmentNote(metric, adjustment) {
+function adjustmentNote(metric, adjustment, levelMoved) {
   const what = adjustment.used.map((c) => c.name).join(" and ");
   const { without, with: adjusted } = adjustment.heldOutError;
-  return `The history's ${metric} tracks the ${what}: adjusted to this run's (predicting a held-out run ${plainPercent(Number(Math.expm1(without).toFixed(3)))} \u2192 ${plainPercent(Number(Math.expm1(adjusted).toFixed(3)))} off).`;
+  const before = levelMoved ? " and the runs before the change to its level" : "";
+  return `The history's ${metric} tracks the ${what}: adjusted to this run's${before} (predicting a held-out run ${plainPercent(Number(Math.expm1(without).toFixed(3)))} \u2192 ${plainPercent(Number(Math.expm1(adjusted).toFixed(3)))} off).`;
 }
 function lastLatencyChange(window2, covariates, gate) {
   let last;
@@ -80484,14 +80489,20 @@ function historyView(stored, gate, basis, hostSpeedMbps) {
   notes.push(
     coldStart ? `Cold start: the history has ${runs(window2.length)}; its spread needs ${COLD_START_RUNS}, so only the percent limits apply.` : `Baseline: the last ${window2.length} healthy runs (${window2[0].time} to ${window2[window2.length - 1].time}).`
   );
+  const levelFrom = change?.point.index ?? 0;
+  const adjusted = (metric) => coldStart ? void 0 : adjustHistory(
+    judgedRuns.map((run2) => logOf(figureOf(run2.bursts, metric) ?? 0)),
+    covariatesOf(judgedRuns, basis, hostSpeedMbps),
+    { levelFrom }
+  );
   return {
     mode: coldStart ? "cold-start" : "history",
     figure: (metric) => median2(runFigures2(metric)),
     judge: (metric, current, maxIncrease) => {
       const figures2 = runFigures2(metric);
-      const adjustment = coldStart ? void 0 : adjustHistory(figures2.map(logOf), covariatesOf(window2, basis, hostSpeedMbps));
+      const adjustment = adjusted(metric);
       const judged = adjustment ? judgeAgainstHistory(metric, adjustment.logs.map(Math.exp), figureOf(current, metric) ?? 0, maxIncrease, adjustment.fit) : judgeAgainstHistory(metric, figures2, figureOf(current, metric) ?? 0, maxIncrease);
-      return adjustment ? { ...judged, note: adjustmentNote(metric, adjustment) } : judged;
+      return adjustment ? { ...judged, note: adjustmentNote(metric, adjustment, levelFrom > 0) } : judged;
     },
     context: coldStart ? `cold start, ${runs(window2.length)}` : runs(window2.length),
     notes,

@@ -127,35 +127,50 @@ function subsets<T>(items: readonly T[]): T[][] {
 /**
  * The history adjusted to this run's covariates, or undefined when no covariate earns its place
  * (too few runs, a covariate missing somewhere, or no model beating the mean by MIN_GAIN).
+ *
+ * `levelFrom`: the history's level moved at this run (verdict/change-points.ts). The model then
+ * has a level of its own for the runs before it, always, and the covariates must beat that model;
+ * the runs before are moved to the newest level too. How latency tracks host speed and RTT does not
+ * change with a step in the code's speed, so the slopes and the spread are read off every run,
+ * while the level is the newest segment's alone: a young segment is too short to fit them itself.
  */
-export function adjustHistory(logs: readonly number[], covariates: readonly Covariate[]): Adjustment | undefined {
+export function adjustHistory(
+  logs: readonly number[],
+  covariates: readonly Covariate[],
+  { levelFrom = 0 }: { levelFrom?: number } = {},
+): Adjustment | undefined {
   if (logs.length < ADJUSTMENT_MIN_RUNS) return undefined;
   const usable = covariates.filter(
     (c): c is Covariate & { current: number; history: number[] } =>
       c.current !== undefined && c.history.length === logs.length && c.history.every((value) => value !== undefined),
   );
-  const without = heldOutError(logs, undefined)!;
+  // The earlier level's indicator: 1 before the change, 0 from it on, and 0 for this run.
+  const level = (i: number) => (levelFrom > 0 ? [i < levelFrom ? 1 : 0] : []);
+  const without = heldOutError(logs, levelFrom > 0 ? logs.map((_, i) => level(i)) : undefined)!;
   let best: { set: typeof usable; error: number } | undefined;
   for (const set of subsets(usable)) {
     const error = heldOutError(
       logs,
-      logs.map((_, i) => set.map((c) => c.history[i]!)),
+      logs.map((_, i) => [...set.map((c) => c.history[i]!), ...level(i)]),
     );
     if (error !== undefined && error < (1 - MIN_GAIN) * without && (!best || error < best.error)) best = { set, error };
   }
   if (!best) return undefined;
-  const z = logs.map((_, i) => best.set.map((c) => c.history[i]!));
+  const z = logs.map((_, i) => [...best.set.map((c) => c.history[i]!), ...level(i)]);
   const fit = slopes(logs, z)!;
-  const now = best.set.map((c) => {
-    const { low, high } = coveredRange(c.history);
-    return Math.min(Math.max(c.current, low), high);
-  });
+  const now = [
+    ...best.set.map((c) => {
+      const { low, high } = coveredRange(c.history);
+      return Math.min(Math.max(c.current, low), high);
+    }),
+    ...(levelFrom > 0 ? [0] : []),
+  ];
   const shift = (row: readonly number[]) => fit.slopes.reduce((sum, b, j) => sum + b * (now[j]! - row[j]!), 0);
   const offset = now.map((value, j) => value - fit.zMean[j]!);
   const leverage = offset.reduce((sum, a, j) => sum + a * fit.inverse[j]!.reduce((inner, value, k) => inner + value * offset[k]!, 0), 0);
   return {
     logs: logs.map((y, i) => y + shift(z[i]!)),
-    fit: { parameters: best.set.length, leverage, heldOutError: best.error },
+    fit: { parameters: z[0]!.length, leverage, heldOutError: best.error },
     used: best.set.map((c, j) => ({ name: c.name, slope: fit.slopes[j]! })),
     heldOutError: { without, with: best.error },
   };

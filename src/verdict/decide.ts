@@ -114,11 +114,12 @@ function covariatesOf(window: readonly HistoryRun[], basis: BasisChoice | undefi
   return covariates;
 }
 
-function adjustmentNote(metric: LatencyMetric, adjustment: Adjustment): string {
+function adjustmentNote(metric: LatencyMetric, adjustment: Adjustment, levelMoved: boolean): string {
   const what = adjustment.used.map((c) => c.name).join(' and ');
   const { without, with: adjusted } = adjustment.heldOutError;
+  const before = levelMoved ? ' and the runs before the change to its level' : '';
   return (
-    `The history's ${metric} tracks the ${what}: adjusted to this run's (predicting a held-out run ` +
+    `The history's ${metric} tracks the ${what}: adjusted to this run's${before} (predicting a held-out run ` +
     `${plainPercent(Number(Math.expm1(without).toFixed(3)))} → ${plainPercent(Number(Math.expm1(adjusted).toFixed(3)))} off).`
   );
 }
@@ -174,16 +175,26 @@ function historyView(stored: BaselineWindow, gate: GateSettings, basis?: BasisCh
       ? `Cold start: the history has ${runs(window.length)}; its spread needs ${COLD_START_RUNS}, so only the percent limits apply.`
       : `Baseline: the last ${window.length} healthy runs (${window[0].time} to ${window[window.length - 1].time}).`,
   );
+  const levelFrom = change?.point.index ?? 0;
+  // Adjusted, every run of the window serves (see adjustHistory's levelFrom); unadjusted, only the newest level's.
+  const adjusted = (metric: LatencyMetric) =>
+    coldStart
+      ? undefined
+      : adjustHistory(
+          judgedRuns.map((run) => logOf(figureOf(run.bursts, metric) ?? 0)),
+          covariatesOf(judgedRuns, basis, hostSpeedMbps),
+          { levelFrom },
+        );
   return {
     mode: coldStart ? 'cold-start' : 'history',
     figure: (metric) => median(runFigures(metric)),
     judge: (metric, current, maxIncrease) => {
       const figures = runFigures(metric);
-      const adjustment = coldStart ? undefined : adjustHistory(figures.map(logOf), covariatesOf(window, basis, hostSpeedMbps));
+      const adjustment = adjusted(metric);
       const judged = adjustment
         ? judgeAgainstHistory(metric, adjustment.logs.map(Math.exp), figureOf(current, metric) ?? 0, maxIncrease, adjustment.fit)
         : judgeAgainstHistory(metric, figures, figureOf(current, metric) ?? 0, maxIncrease);
-      return adjustment ? { ...judged, note: adjustmentNote(metric, adjustment) } : judged;
+      return adjustment ? { ...judged, note: adjustmentNote(metric, adjustment, levelFrom > 0) } : judged;
     },
     context: coldStart ? `cold start, ${runs(window.length)}` : runs(window.length),
     notes,

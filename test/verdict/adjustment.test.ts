@@ -52,6 +52,24 @@ function creditHistory(seed: number): HistoryRun[] {
 }
 
 describe('regression adjustment of the stored history', { timeout: 20_000 }, () => {
+  test('a credit-throttled history whose level moved: the slopes from every run, the level from the runs since', () => {
+    // 15 runs at 26.7 ms on a full-speed host, then 5 runs 25 % faster (a speed-up merged); the
+    // host's speed varied 60–100 % throughout. The 5 runs alone are too few to adjust (8 needed).
+    const runs = creditHistory(4).map((stored, i) => {
+      if (i >= 15) return stored;
+      const scaled = (ms: number) => ms / 0.75;
+      return { ...stored, bursts: stored.bursts.map((b) => ({ ...b, p50: scaled(b.p50), p95: scaled(b.p95), p99: scaled(b.p99) })) };
+    });
+    const medianSpeed = 240;
+    const same = decide({ bursts: current(20 / 0.8), baseline: historySource(runs), gate, hostSpeedMbps: medianSpeed });
+    assert.equal(same.verdict, 'pass', `${same.headline}\n${same.notes.join('\n')}`);
+    assert.match(same.notes.join('\n'), /The history changed 5 runs ago, at commit sha15, -2\d\.\d% on p50/);
+    assert.match(same.notes.join('\n'), /tracks the host speed: adjusted to this run's and the runs before the change to its level/);
+    const slower = decide({ bursts: current((1.15 * 20) / 0.8), baseline: historySource(runs), gate, hostSpeedMbps: medianSpeed });
+    assert.equal(slower.verdict, 'regression', `${slower.headline}\n${slower.notes.join('\n')}`);
+    assert.ok(slower.minDetectableChange! < 0.12, `min-detectable-change ${slower.minDetectableChange}`);
+  });
+
   test('a history whose latency does not track the index is left as it is', () => {
     let adjusted = 0;
     for (let seed = 1; seed <= 200; seed++) {
