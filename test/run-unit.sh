@@ -17,6 +17,7 @@ unit_tests=(
   test/baseline/window.test.ts
   test/bench/power-tally.test.ts
   test/config/parse.test.ts
+  test/load/preflight-diagnosis.test.ts
   test/remote/shell.test.ts
   test/report/comment-body.test.ts
   test/report/report-schema.test.ts
