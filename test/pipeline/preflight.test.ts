@@ -127,6 +127,18 @@ describe('the check before any load, at the default load settings', { timeout: 1
     );
   });
 
+  it('a host name that does not resolve names DNS (RFC 6761 reserves .invalid)', async () => {
+    const settings = settingsOf({ url: 'http://loadgate-preflight.invalid/api/items' });
+    const report = await runGate(settings, parseRunContext({}, {}), captureLog());
+    assert.equal(report.verdict, 'error');
+    assert.equal(report.bursts.length, 0);
+    // A resolver that answers says ENOTFOUND; one that does not, EAI_AGAIN: both name DNS.
+    assert.match(
+      report.headline,
+      /^every request to http:\/\/loadgate-preflight\.invalid\/api\/items failed: (the host name loadgate-preflight\.invalid does not resolve \(DNS: ENOTFOUND\)|looking up loadgate-preflight\.invalid in DNS failed for now \(EAI_AGAIN\))/,
+    );
+  });
+
   it('a self-signed certificate fails TLS verification, named; `tls-verify: false` loads it', async () => {
     const settings = settingsOf({ url: `${tls.origin}/api/items` });
     const before = tls.total();
