@@ -4281,10 +4281,10 @@ var require_util2 = __commonJS({
     function TAOCheck() {
       return "success";
     }
-    function appendFetchMetadata(httpRequest) {
+    function appendFetchMetadata(httpRequest2) {
       let header = null;
-      header = httpRequest.mode;
-      httpRequest.headersList.set("sec-fetch-mode", header, true);
+      header = httpRequest2.mode;
+      httpRequest2.headersList.set("sec-fetch-mode", header, true);
     }
     function appendRequestOriginHeader(request2) {
       let serializedOrigin = request2.origin;
@@ -5414,12 +5414,12 @@ var require_formdata_parser = __commonJS({
               return "failure";
             }
             if (bufferStartsWith(input, filenameBuffer, position)) {
-              let check = position.position + filenameBuffer.length;
-              if (input[check] === 42) {
+              let check2 = position.position + filenameBuffer.length;
+              if (input[check2] === 42) {
                 position.position += 1;
-                check += 1;
+                check2 += 1;
               }
-              if (input[check] !== 61 || input[check + 1] !== 34) {
+              if (input[check2] !== 61 || input[check2 + 1] !== 34) {
                 return "failure";
               }
               position.position += 12;
@@ -10763,7 +10763,7 @@ var require_mock_utils = __commonJS({
       kGetNetConnect
     } = require_mock_symbols();
     var { buildURL } = require_util();
-    var { STATUS_CODES } = __require("node:http");
+    var { STATUS_CODES: STATUS_CODES2 } = __require("node:http");
     var {
       types: {
         isPromise
@@ -10931,7 +10931,7 @@ var require_mock_utils = __commonJS({
       return result;
     }
     function getStatusText(statusCode) {
-      return STATUS_CODES[statusCode] || "unknown";
+      return STATUS_CODES2[statusCode] || "unknown";
     }
     async function getResponse(body) {
       const buffers = [];
@@ -13669,7 +13669,7 @@ var require_fetch = __commonJS({
     var { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = require_data_url();
     var { getGlobalDispatcher } = require_global2();
     var { webidl } = require_webidl();
-    var { STATUS_CODES } = __require("node:http");
+    var { STATUS_CODES: STATUS_CODES2 } = __require("node:http");
     var GET_OR_HEAD = ["GET", "HEAD"];
     var defaultUserAgent = typeof __UNDICI_IS_NODE__ !== "undefined" || typeof esbuildDetection !== "undefined" ? "node" : "undici";
     var resolveObjectURL;
@@ -14243,74 +14243,74 @@ var require_fetch = __commonJS({
     async function httpNetworkOrCacheFetch(fetchParams, isAuthenticationFetch = false, isNewConnectionFetch = false) {
       const request2 = fetchParams.request;
       let httpFetchParams = null;
-      let httpRequest = null;
+      let httpRequest2 = null;
       let response = null;
       const httpCache = null;
       const revalidatingFlag = false;
       if (request2.window === "no-window" && request2.redirect === "error") {
         httpFetchParams = fetchParams;
-        httpRequest = request2;
+        httpRequest2 = request2;
       } else {
-        httpRequest = cloneRequest(request2);
+        httpRequest2 = cloneRequest(request2);
         httpFetchParams = { ...fetchParams };
-        httpFetchParams.request = httpRequest;
+        httpFetchParams.request = httpRequest2;
       }
       const includeCredentials = request2.credentials === "include" || request2.credentials === "same-origin" && request2.responseTainting === "basic";
-      const contentLength = httpRequest.body ? httpRequest.body.length : null;
+      const contentLength = httpRequest2.body ? httpRequest2.body.length : null;
       let contentLengthHeaderValue = null;
-      if (httpRequest.body == null && ["POST", "PUT"].includes(httpRequest.method)) {
+      if (httpRequest2.body == null && ["POST", "PUT"].includes(httpRequest2.method)) {
         contentLengthHeaderValue = "0";
       }
       if (contentLength != null) {
         contentLengthHeaderValue = isomorphicEncode(`${contentLength}`);
       }
       if (contentLengthHeaderValue != null) {
-        httpRequest.headersList.append("content-length", contentLengthHeaderValue, true);
+        httpRequest2.headersList.append("content-length", contentLengthHeaderValue, true);
       }
-      if (contentLength != null && httpRequest.keepalive) {
+      if (contentLength != null && httpRequest2.keepalive) {
       }
-      if (httpRequest.referrer instanceof URL) {
-        httpRequest.headersList.append("referer", isomorphicEncode(httpRequest.referrer.href), true);
+      if (httpRequest2.referrer instanceof URL) {
+        httpRequest2.headersList.append("referer", isomorphicEncode(httpRequest2.referrer.href), true);
       }
-      appendRequestOriginHeader(httpRequest);
-      appendFetchMetadata(httpRequest);
-      if (!httpRequest.headersList.contains("user-agent", true)) {
-        httpRequest.headersList.append("user-agent", defaultUserAgent);
+      appendRequestOriginHeader(httpRequest2);
+      appendFetchMetadata(httpRequest2);
+      if (!httpRequest2.headersList.contains("user-agent", true)) {
+        httpRequest2.headersList.append("user-agent", defaultUserAgent);
       }
-      if (httpRequest.cache === "default" && (httpRequest.headersList.contains("if-modified-since", true) || httpRequest.headersList.contains("if-none-match", true) || httpRequest.headersList.contains("if-unmodified-since", true) || httpRequest.headersList.contains("if-match", true) || httpRequest.headersList.contains("if-range", true))) {
-        httpRequest.cache = "no-store";
+      if (httpRequest2.cache === "default" && (httpRequest2.headersList.contains("if-modified-since", true) || httpRequest2.headersList.contains("if-none-match", true) || httpRequest2.headersList.contains("if-unmodified-since", true) || httpRequest2.headersList.contains("if-match", true) || httpRequest2.headersList.contains("if-range", true))) {
+        httpRequest2.cache = "no-store";
       }
-      if (httpRequest.cache === "no-cache" && !httpRequest.preventNoCacheCacheControlHeaderModification && !httpRequest.headersList.contains("cache-control", true)) {
-        httpRequest.headersList.append("cache-control", "max-age=0", true);
+      if (httpRequest2.cache === "no-cache" && !httpRequest2.preventNoCacheCacheControlHeaderModification && !httpRequest2.headersList.contains("cache-control", true)) {
+        httpRequest2.headersList.append("cache-control", "max-age=0", true);
       }
-      if (httpRequest.cache === "no-store" || httpRequest.cache === "reload") {
-        if (!httpRequest.headersList.contains("pragma", true)) {
-          httpRequest.headersList.append("pragma", "no-cache", true);
+      if (httpRequest2.cache === "no-store" || httpRequest2.cache === "reload") {
+        if (!httpRequest2.headersList.contains("pragma", true)) {
+          httpRequest2.headersList.append("pragma", "no-cache", true);
         }
-        if (!httpRequest.headersList.contains("cache-control", true)) {
-          httpRequest.headersList.append("cache-control", "no-cache", true);
+        if (!httpRequest2.headersList.contains("cache-control", true)) {
+          httpRequest2.headersList.append("cache-control", "no-cache", true);
         }
       }
-      if (httpRequest.headersList.contains("range", true)) {
-        httpRequest.headersList.append("accept-encoding", "identity", true);
+      if (httpRequest2.headersList.contains("range", true)) {
+        httpRequest2.headersList.append("accept-encoding", "identity", true);
       }
-      if (!httpRequest.headersList.contains("accept-encoding", true)) {
-        if (urlHasHttpsScheme(requestCurrentURL(httpRequest))) {
-          httpRequest.headersList.append("accept-encoding", "br, gzip, deflate", true);
+      if (!httpRequest2.headersList.contains("accept-encoding", true)) {
+        if (urlHasHttpsScheme(requestCurrentURL(httpRequest2))) {
+          httpRequest2.headersList.append("accept-encoding", "br, gzip, deflate", true);
         } else {
-          httpRequest.headersList.append("accept-encoding", "gzip, deflate", true);
+          httpRequest2.headersList.append("accept-encoding", "gzip, deflate", true);
         }
       }
-      httpRequest.headersList.delete("host", true);
+      httpRequest2.headersList.delete("host", true);
       if (includeCredentials) {
       }
       if (httpCache == null) {
-        httpRequest.cache = "no-store";
+        httpRequest2.cache = "no-store";
       }
-      if (httpRequest.cache !== "no-store" && httpRequest.cache !== "reload") {
+      if (httpRequest2.cache !== "no-store" && httpRequest2.cache !== "reload") {
       }
       if (response == null) {
-        if (httpRequest.cache === "only-if-cached") {
+        if (httpRequest2.cache === "only-if-cached") {
           return makeNetworkError("only if cached");
         }
         const forwardResponse = await httpNetworkFetch(
@@ -14318,7 +14318,7 @@ var require_fetch = __commonJS({
           includeCredentials,
           isNewConnectionFetch
         );
-        if (!safeMethodsSet.has(httpRequest.method) && forwardResponse.status >= 200 && forwardResponse.status <= 399) {
+        if (!safeMethodsSet.has(httpRequest2.method) && forwardResponse.status >= 200 && forwardResponse.status <= 399) {
         }
         if (revalidatingFlag && forwardResponse.status === 304) {
         }
@@ -14326,8 +14326,8 @@ var require_fetch = __commonJS({
           response = forwardResponse;
         }
       }
-      response.urlList = [...httpRequest.urlList];
-      if (httpRequest.headersList.contains("range", true)) {
+      response.urlList = [...httpRequest2.urlList];
+      if (httpRequest2.headersList.contains("range", true)) {
         response.rangeRequested = true;
       }
       response.requestIncludesCredentials = includeCredentials;
@@ -14650,7 +14650,7 @@ var require_fetch = __commonJS({
               }
               resolve2({
                 status,
-                statusText: STATUS_CODES[status],
+                statusText: STATUS_CODES2[status],
                 headersList,
                 socket
               });
@@ -71153,6 +71153,7 @@ var INPUT_DEFAULTS = {
   rate: "",
   "load-processes": "1",
   "network-rtt": "auto",
+  "tls-verify": "true",
   host: "",
   port: "22",
   username: "",
@@ -71266,8 +71267,11 @@ function urlSecrets(url) {
   return [...new Set(secrets)];
 }
 var CREDENTIAL_HEADER = /^(?:proxy-)?authorization$|^cookie$|token|secret|api-?key|password|session|auth/i;
+function isCredentialHeader(name) {
+  return CREDENTIAL_HEADER.test(name);
+}
 function headerSecrets(headers) {
-  const values = Object.entries(headers).filter(([name]) => CREDENTIAL_HEADER.test(name)).flatMap(([, value]) => [value, value.replace(/^\S+\s+/, "")]);
+  const values = Object.entries(headers).filter(([name]) => isCredentialHeader(name)).flatMap(([, value]) => [value, value.replace(/^\S+\s+/, "")]);
   return [...new Set(values.filter((secret) => secret.length >= MIN_MASKED_CHARS))];
 }
 function withoutSecrets(text2, secrets) {
@@ -71723,7 +71727,8 @@ function parseInputs(raw) {
       timeoutMs: reader.durationMs("timeout", { minMs: 1e3 }),
       rate,
       loadProcesses,
-      networkRtt: reader.oneOf("network-rtt", ["auto", "off"])
+      networkRtt: reader.oneOf("network-rtt", ["auto", "off"]),
+      tlsVerify: reader.boolean("tls-verify")
     },
     ssh: parseSsh(reader),
     swap: {
@@ -76956,6 +76961,146 @@ function mergedCurve(encoded) {
   return curve2;
 }
 
+// src/load/preflight.ts
+import { request as httpRequest, STATUS_CODES } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { setTimeout as sleep2 } from "node:timers/promises";
+
+// src/load/preflight-diagnosis.ts
+var RETRY_PAUSES_MS = [250, 750];
+function isSuccess(outcome) {
+  return outcome.kind === "answered" && outcome.status >= 200 && outcome.status <= 299;
+}
+var LOCATION_MAX_CHARS = 200;
+function endpointOf(target) {
+  return `${target.host.includes(":") ? `[${target.host}]` : target.host}:${target.port}`;
+}
+function shownLocation(location, base) {
+  try {
+    const shown3 = redactedUrl(new URL(location, base).href);
+    return shown3.length <= LOCATION_MAX_CHARS ? shown3 : `${shown3.slice(0, LOCATION_MAX_CHARS - 1)}\u2026`;
+  } catch {
+    return void 0;
+  }
+}
+function unauthorizedCheck(target) {
+  const names = Object.keys(target.headers).filter(isCredentialHeader);
+  const inUrl = new URL(target.url).username !== "";
+  if (names.some((name) => name.toLowerCase() === "authorization")) return "the Authorization header was refused: is its token expired?";
+  if (names.length > 0) return `the credentials sent (${names.map((name) => `\`${name}\``).join(", ")}) were refused: expired or wrong?`;
+  if (inUrl) return "the user and password in `url` were refused";
+  return "the Authorization header is missing: add it to `headers`";
+}
+function answeredDiagnosis(target, outcome) {
+  const { status } = outcome;
+  const answer = `was answered ${status}${outcome.reason ? ` ${outcome.reason}` : ""}`;
+  if (status >= 300 && status <= 399) {
+    const to = outcome.location === void 0 ? void 0 : shownLocation(outcome.location, target.url);
+    return {
+      happened: `${answer}${to ? `, to ${to}` : ""}`,
+      check: "the load does not follow redirects: set `url` to the address it redirects to"
+    };
+  }
+  const checks = {
+    401: unauthorizedCheck(target),
+    403: "the server refuses this client: the credentials lack access to the path, or a firewall blocks the runner's address",
+    404: "the path does not exist on the target: did it move, or did the deploy not ship it?",
+    405: `the path does not take \`method\` ${target.method}`,
+    429: "the target is rate-limiting this client: a load would measure the limiter; exempt the runner's address or raise the limit",
+    500: "the service failed: check its logs",
+    502: "the proxy in front of the service got no valid answer from it: is the service running? Check its logs",
+    503: "the service is unavailable (starting, stopped or overloaded): check its logs",
+    504: "the proxy in front of the service timed out waiting for it: is the service hung? Check its logs"
+  };
+  const fallback = status >= 500 ? "the service failed: check its logs" : status >= 400 ? "the target refused the request: check `method`, `headers` and `body`" : "only a 2xx answer is a success to the load";
+  return { happened: answer, check: checks[status] ?? fallback };
+}
+var TLS_FIX = "for a staging host with its own certificate, set `tls-verify: false` or give Node its CA (NODE_EXTRA_CA_CERTS)";
+var UNKNOWN_AUTHORITY = "is signed by an authority the runner does not know (or the server does not send its intermediate certificates)";
+var CERTIFICATE_FAULTS = {
+  DEPTH_ZERO_SELF_SIGNED_CERT: "is self-signed",
+  SELF_SIGNED_CERT_IN_CHAIN: "is signed by a self-signed authority the runner does not trust",
+  CERT_HAS_EXPIRED: "has expired",
+  CERT_NOT_YET_VALID: "is not valid yet (or the runner's or the host's clock is wrong)",
+  ERR_TLS_CERT_ALTNAME_INVALID: "was issued for other host names",
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: UNKNOWN_AUTHORITY,
+  UNABLE_TO_GET_ISSUER_CERT: UNKNOWN_AUTHORITY,
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: UNKNOWN_AUTHORITY,
+  CERT_REVOKED: "is revoked"
+};
+function failedDiagnosis(target, code) {
+  const endpoint2 = endpointOf(target);
+  const https = new URL(target.url).protocol === "https:";
+  const fault = CERTIFICATE_FAULTS[code];
+  if (fault) {
+    const renew = code === "CERT_HAS_EXPIRED" ? "renew it; " : code === "ERR_TLS_CERT_ALTNAME_INVALID" ? "use a name it was issued for; " : "";
+    return { happened: `failed TLS verification: the certificate of ${endpoint2} ${fault} (${code})`, check: `${renew}${TLS_FIX}` };
+  }
+  switch (code) {
+    case "ECONNREFUSED":
+      return { happened: "was refused", check: `nothing is listening on ${endpoint2}. Did the deploy start the service?` };
+    case "ENOTFOUND":
+      return {
+        happened: `failed: the host name ${target.host} does not resolve (DNS: ENOTFOUND)`,
+        check: "check the URL's host name and its DNS record"
+      };
+    case "EAI_AGAIN":
+      return {
+        happened: `failed: looking up ${target.host} in DNS failed for now (EAI_AGAIN)`,
+        check: "the runner's DNS resolver did not answer: check the runner's network, or run again"
+      };
+    case "ECONNRESET":
+      return {
+        happened: "was cut off before an answer (ECONNRESET)",
+        check: https ? "a proxy or firewall in between, or the service, closed the connection: check its logs" : `does ${endpoint2} serve https (then use https://)? Else a proxy, a firewall or the service closed the connection`
+      };
+    case "EPROTO":
+    case "ERR_SSL_WRONG_VERSION_NUMBER":
+      return {
+        happened: `failed the TLS handshake with ${endpoint2} (${code})`,
+        check: `does ${endpoint2} serve plain http? Then use http://`
+      };
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+      return { happened: `failed: no route to ${target.host} (${code})`, check: "is the host up, and does the runner's network reach it?" };
+    case "ETIMEDOUT":
+      return {
+        happened: `got no TCP connection to ${endpoint2} (ETIMEDOUT)`,
+        check: "is the host up? A firewall may drop the runner's packets"
+      };
+  }
+  if (code.startsWith("HPE_"))
+    return { happened: `was answered with something that is not HTTP (${code})`, check: `is ${endpoint2} the service's port?` };
+  if (/CERT|TLS|SSL/.test(code)) return { happened: `failed TLS verification with ${endpoint2} (${code})`, check: TLS_FIX };
+  return { happened: `failed${code ? ` (${code})` : ""}`, check: "is the target up and reachable from the runner?" };
+}
+function diagnosis(target, outcome, timeoutMs) {
+  if (outcome.kind === "answered") return answeredDiagnosis(target, outcome);
+  if (outcome.kind === "failed") return failedDiagnosis(target, outcome.code);
+  return {
+    happened: `got no answer within ${timeoutMs / 1e3} s (the \`timeout\` input)`,
+    check: "is the service hung? Else a firewall may drop the runner's packets"
+  };
+}
+function failureSentence(failure, timeoutMs) {
+  const { target, tries } = failure;
+  const shown3 = redactedUrl(target.url);
+  const diagnosed = tries.map((outcome) => diagnosis(target, outcome, timeoutMs));
+  const last = diagnosed.at(-1);
+  if (!last) throw new Error("a failed target has at least one try");
+  if (diagnosed.every((d) => d.happened === last.happened)) {
+    return `${tries.length === 1 ? "the request" : "every request"} to ${shown3} ${last.happened}: ${last.check}`;
+  }
+  return `${tries.length} requests to ${shown3} failed; the last ${last.happened}: ${last.check}`;
+}
+function preflightFailureMessage(failures, timeoutMs) {
+  const tries = RETRY_PAUSES_MS.length + 1;
+  return [
+    ...failures.map((failure) => failureSentence(failure, timeoutMs)),
+    `No load was sent: before the warmup, loadgate sends each target its request (up to ${tries} tries over ${RETRY_PAUSES_MS.reduce((sum2, ms) => sum2 + ms, 0) / 1e3} s) and loads it only on a 2xx answer.`
+  ].join("\n");
+}
+
 // src/load/rtt-probe.ts
 import { lookup } from "node:dns/promises";
 import { getMaxListeners, setMaxListeners } from "node:events";
@@ -77053,6 +77198,65 @@ async function probeDuring(target, durationMs, burstEnded, count3 = SAMPLES_PER_
     results.filter((r) => typeof r === "number"),
     results.filter((r) => typeof r === "string")
   );
+}
+
+// src/load/preflight.ts
+function preflightRequestsOf(load, abUrl) {
+  const { method, headers, body } = load;
+  return [load.url, ...abUrl === void 0 ? [] : [abUrl]].map((url) => ({ url, method, headers, body }));
+}
+async function preflight(requests, options, log) {
+  const failures = (await Promise.all(requests.map((request2) => check(request2, options, log)))).filter(
+    (failure) => failure !== void 0
+  );
+  if (failures.length > 0) throw new Error(preflightFailureMessage(failures, options.timeoutMs));
+}
+async function check(request2, options, log) {
+  const tries = [];
+  for (const pauseMs of [0, ...RETRY_PAUSES_MS]) {
+    if (pauseMs > 0) await sleep2(pauseMs);
+    const started = performance.now();
+    const outcome = await send(request2, options);
+    if (isSuccess(outcome)) {
+      const ms = (performance.now() - started).toFixed(1);
+      log.info(`preflight: ${request2.method} ${redactedUrl(request2.url)} answered ${outcome.status} ${outcome.reason} in ${ms} ms`);
+      return void 0;
+    }
+    tries.push(outcome);
+    if (outcome.kind === "timed-out") break;
+  }
+  const { method, headers, url } = request2;
+  return { target: { url, method, headers, ...rttTargetOf(url) }, tries };
+}
+function send(request2, options) {
+  return new Promise((resolve2) => {
+    const url = new URL(request2.url);
+    const sent = (url.protocol === "https:" ? httpsRequest : httpRequest)(
+      url,
+      {
+        method: request2.method,
+        headers: request2.headers,
+        // A connection of its own, closed after the answer: none is left open into the warmup.
+        agent: false,
+        // The load cannot verify (autocannon connects with rejectUnauthorized: false): this is where it is checked.
+        rejectUnauthorized: options.tlsVerify,
+        signal: AbortSignal.timeout(options.timeoutMs)
+      },
+      (response) => {
+        const status = response.statusCode ?? 0;
+        response.on("error", () => void 0);
+        response.once(
+          "close",
+          () => resolve2({ kind: "answered", status, reason: STATUS_CODES[status] ?? "", location: response.headers.location })
+        );
+        response.resume();
+      }
+    );
+    sent.on("error", (error) => {
+      resolve2(error.name === "AbortError" ? { kind: "timed-out" } : { kind: "failed", code: error.code ?? "" });
+    });
+    sent.end(request2.body);
+  });
 }
 
 // src/load/burst.ts
@@ -77233,7 +77437,7 @@ function paceRequests(rate, connections) {
   let clients = 0;
   const setupClient = (autocannonClient) => {
     const client = autocannonClient;
-    const send = client._doRequest;
+    const send2 = client._doRequest;
     let nextSlot = started + clients * intervalMs / connections;
     clients += 1;
     const waiting = /* @__PURE__ */ new Set();
@@ -77246,10 +77450,10 @@ function paceRequests(rate, connections) {
       const now = performance.now();
       const slot = Math.max(nextSlot, now);
       nextSlot = slot + intervalMs;
-      if (slot <= now) return send.call(this);
+      if (slot <= now) return send2.call(this);
       const timer = setTimeout(() => {
         waiting.delete(timer);
-        if (!this.destroyed) send.call(this);
+        if (!this.destroyed) send2.call(this);
       }, slot - now);
       waiting.add(timer);
     };
@@ -81026,6 +81230,7 @@ async function runGate(settings2, context3, log) {
   let error;
   try {
     baseline = await loadBaseline(settings2, context3, log);
+    await preflight(preflightRequestsOf(settings2.load, settings2.baseline.abUrl), settings2.load, log);
     if (settings2.ssh) target = await openTarget(settings2, context3, log);
     if (settings2.load.networkRtt === "auto") rttBefore = await probeBefore(settings2, log);
     verdict2 = await measureAndDecide(settings2, baseline, target, log);

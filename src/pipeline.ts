@@ -1,6 +1,6 @@
-// One gate run, top to bottom: baseline → target host (SSH, lock, swap, watch) → warmup and
-// bursts → verdict (confirmed when it would fail) → baseline update → report. Every failure
-// ends in a report with verdict `error`; nothing here prints or exits.
+// One gate run, top to bottom: baseline → one request to each target → target host (SSH, lock,
+// swap, watch) → warmup and bursts → verdict (confirmed when it would fail) → baseline update →
+// report. Every failure ends in a report with verdict `error`; nothing here prints or exits.
 
 import { redactedUrl, withoutSecrets } from './config/redact-url.ts';
 import type { RunContext } from './config/run-context.ts';
@@ -12,6 +12,7 @@ import type { BaselineStore } from './baseline/store.ts';
 import { messageOf } from './errors.ts';
 import { mergedCurve } from './load/histogram.ts';
 import type { BurstResult } from './load/measurement.ts';
+import { preflight, preflightRequestsOf } from './load/preflight.ts';
 import { probeNow, rttTargetOf, type RttFigures } from './load/rtt-probe.ts';
 import { runSeries, warmUp, type SeriesPlan } from './load/series.ts';
 import type { Log } from './log.ts';
@@ -36,6 +37,8 @@ export async function runGate(settings: Settings, context: RunContext, log: Log)
   let error: string | undefined;
   try {
     baseline = await loadBaseline(settings, context, log);
+    // Before the host is opened and locked: a broken deploy is an error in seconds, never a slow build.
+    await preflight(preflightRequestsOf(settings.load, settings.baseline.abUrl), settings.load, log);
     if (settings.ssh) target = await openTarget(settings, context, log);
     if (settings.load.networkRtt === 'auto') rttBefore = await probeBefore(settings, log);
     verdict = await measureAndDecide(settings, baseline, target, log);

@@ -15,6 +15,7 @@ export const INPUT_DEFAULTS = {
   rate: '',
   'load-processes': '1',
   'network-rtt': 'auto',
+  'tls-verify': 'true',
   host: '',
   port: '22',
   username: '',

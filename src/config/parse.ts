@@ -525,6 +525,7 @@ export function parseInputs(raw: RawInputs): RunPlan {
       rate,
       loadProcesses,
       networkRtt: reader.oneOf<NetworkRttMode>('network-rtt', ['auto', 'off']),
+      tlsVerify: reader.boolean('tls-verify'),
     },
     ssh: parseSsh(reader),
     swap: {

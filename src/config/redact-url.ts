@@ -114,6 +114,11 @@ export function urlSecrets(url: string): string[] {
 /** Header names whose values are credentials by convention (`Authorization`, `Cookie`, `X-Api-Key`, …). */
 const CREDENTIAL_HEADER = /^(?:proxy-)?authorization$|^cookie$|token|secret|api-?key|password|session|auth/i;
 
+/** Whether a header's value is a credential, by the header's name: masked, never shown. */
+export function isCredentialHeader(name: string): boolean {
+  return CREDENTIAL_HEADER.test(name);
+}
+
 /**
  * The values of credential headers, to mask: `Bearer abc…` whole and its token alone, since a
  * library's error may quote either. Other header values are ordinary words (`application/json`)
@@ -121,7 +126,7 @@ const CREDENTIAL_HEADER = /^(?:proxy-)?authorization$|^cookie$|token|secret|api-
  */
 export function headerSecrets(headers: Readonly<Record<string, string>>): string[] {
   const values = Object.entries(headers)
-    .filter(([name]) => CREDENTIAL_HEADER.test(name))
+    .filter(([name]) => isCredentialHeader(name))
     .flatMap(([, value]) => [value, value.replace(/^\S+\s+/, '')]);
   return [...new Set(values.filter((secret) => secret.length >= MIN_MASKED_CHARS))];
 }

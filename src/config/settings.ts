@@ -25,6 +25,11 @@ export interface LoadSettings {
   loadProcesses: number;
   /** Parsed settings always have it; settings built by hand without it measure no RTT. */
   networkRtt?: NetworkRttMode;
+  /**
+   * `tls-verify`: the check before any load verifies an https target's certificate. The load
+   * itself cannot (autocannon connects with rejectUnauthorized: false).
+   */
+  tlsVerify: boolean;
 }
 
 export interface SshSettings {

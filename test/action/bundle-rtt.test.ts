@@ -61,6 +61,7 @@ describe('network RTT through the delay line (10.213.9.2)', { timeout: 400_000 }
     pipelining: 1,
     timeoutMs: 5000,
     loadProcesses: 1,
+    tlsVerify: true,
     ...overrides,
   });
   const note = (run: BundleRun) =>
@@ -233,6 +234,8 @@ describe('an HTTPS target through the delay line (10.213.13.2)', { timeout: 300_
   it('history at RTT 5 ms, the same build at 25 ms: the TLS handshake comes off service time too, and it passes', async (t) => {
     const inputs = {
       url: `${remote.origin.replace('http:', 'https:')}/`,
+      // The throwaway certificate is self-signed: the check before the load would refuse it.
+      'tls-verify': 'false',
       connections: '4',
       duration: '3s',
       bursts: '5',
@@ -280,6 +283,8 @@ describe('an HTTPS target through the delay line (10.213.13.2)', { timeout: 300_
     await remote.setRttMs(5);
     const inputs = {
       url: `${remote.origin.replace('http:', 'https:')}/`,
+      // The throwaway certificate is self-signed: the check before the load would refuse it.
+      'tls-verify': 'false',
       connections: '4',
       rate: '20',
       duration: '3s',

@@ -54,14 +54,14 @@ describe('the bundle against a real loopback sshd', { timeout: 300_000 }, () => 
     assertNoSecrets(run);
   });
 
-  it('stops on a host key mismatch before any request reaches the url', async () => {
+  it('stops on a host key mismatch before any load reaches the url', async () => {
     const before = target.requests;
     const run = await runBundle({ inputs: { ...inputs, fingerprint: OTHER_FINGERPRINT }, eventName: 'pull_request', event: PULL_REQUEST });
     assert.equal(run.code, 1);
     assert.equal(run.outputs.verdict, 'error');
     assert.match(run.stdout, /::error::.*host key/i);
     assert.ok(run.stdout.includes(sshd.hostKeyFingerprint), 'the presented fingerprint is shown');
-    assert.equal(target.requests, before, 'zero HTTP requests after a mismatch');
+    assert.equal(target.requests, before + 1, "only the check's one request, sent before SSH; no load after a mismatch");
     assertNoSecrets(run);
   });
 
@@ -81,7 +81,7 @@ describe('the bundle against a real loopback sshd', { timeout: 300_000 }, () => 
     assert.equal(run.code, 1);
     assert.match(run.stdout, /::error::.*swap/);
     assert.match(run.stdout, /swap: configure/);
-    assert.equal(target.requests, before, 'no load on a host that failed its swap check');
+    assert.equal(target.requests, before + 1, "only the check's one request: no load on a host that failed its swap check");
   });
 
   it('refuses a bad swap-path or swap-size before any SSH connection or HTTP request (issue 13)', async () => {
@@ -98,10 +98,11 @@ describe('the bundle against a real loopback sshd', { timeout: 300_000 }, () => 
 
   it('ends in a report and exit 1 when sshd dies mid-run, without a stack trace', async () => {
     // Killed once load reaches the target, so the SSH session and its host watch are open: a fixed
-    // delay landed before the session on a loaded machine and tested another failure.
+    // delay landed before the session on a loaded machine and tested another failure. The first
+    // request is the check's, sent before SSH.
     const before = target.requests;
     const killer = setInterval(() => {
-      if (target.requests > before) {
+      if (target.requests > before + 1) {
         clearInterval(killer);
         sshd.kill();
       }

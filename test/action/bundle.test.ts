@@ -1,5 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -185,5 +187,27 @@ describe('the bundle run like the runner runs it (Node 24, INPUT_* env, output f
     // The add-mask command is the one place the runner must see it (and it never displays it).
     const shown = `${run.stdout.replace(/^::add-mask::.*$/gm, '')}${run.stderr}${run.summary}${JSON.stringify(run.report)}`;
     assert.ok(!shown.includes('ghs_secretTokenValue1234567890'));
+  });
+
+  it('a closed port at the default load is an error before any burst: exit 1, the cause in the annotation and the summary (issue 27)', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    const defaults = {
+      ...inputs,
+      url: `http://127.0.0.1:${port}/api/items`,
+      connections: '10',
+      duration: '10s',
+      bursts: '5',
+      warmup: '5s',
+    };
+    const run = await runBundle({ inputs: defaults, eventName: 'pull_request', event: PULL_REQUEST });
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.equal(run.outputs.verdict, 'error');
+    const cause = `every request to http://127.0.0.1:${port}/api/items was refused: nothing is listening on 127.0.0.1:${port}. Did the deploy start the service?`;
+    assert.ok(run.stdout.includes(`::error::💥 loadgate: ${cause}`), run.stdout);
+    assert.ok(run.summary.includes('Did the deploy start the service?'), run.summary);
+    assert.deepEqual(run.report?.bursts, []);
   });
 });

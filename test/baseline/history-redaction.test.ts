@@ -21,6 +21,7 @@ const LOAD: LoadSettings = {
   pipelining: 1,
   timeoutMs: 10_000,
   loadProcesses: 1,
+  tlsVerify: true,
 };
 
 describe('the settings fingerprint stored in the public history', { timeout: 10_000 }, () => {

@@ -44,6 +44,8 @@ describe('parseInputs: defaults and accepted forms', { timeout: 10_000 }, () => 
     assert.equal(s.baseline.key, 'loadgate');
     assert.equal(s.ssh, undefined);
     assert.equal(s.lock.timeoutMs, 600_000);
+    assert.equal(s.load.tlsVerify, true);
+    assert.equal(settingsOf({ 'tls-verify': 'false' }).load.tlsVerify, false);
   });
 
   it('reads durations as seconds, milliseconds and minutes', () => {
@@ -128,6 +130,7 @@ describe('parseInputs: bad input names the input and the accepted form', { timeo
     ['malformed fingerprint', { host: 'h', username: 'u', key: KEY, fingerprint: 'MD5:aa:bb' }, /input `fingerprint`.*SHA256/],
     ['known-hosts line too short', { host: 'h', username: 'u', key: KEY, 'known-hosts': 'justonefield' }, /input `known-hosts`/],
     ['non-boolean flag', { 'fail-on-regression': 'sure' }, /input `fail-on-regression`: got "sure"; expected `true` or `false`/],
+    ['non-boolean tls-verify', { 'tls-verify': 'no' }, /input `tls-verify`: got "no"; expected `true` or `false`/],
     ['rate garbage', { rate: 'fast' }, /input `rate`.*requests per second/],
     ['zero rate', { rate: '0' }, /input `rate`/],
     ['baseline-key with slash', { 'baseline-key': '../x' }, /input `baseline-key`/],

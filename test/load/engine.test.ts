@@ -32,6 +32,7 @@ const load = (url: string, overrides: Partial<LoadSettings> = {}): LoadSettings 
   pipelining: 1,
   timeoutMs: 5000,
   loadProcesses: 1,
+  tlsVerify: true,
   ...overrides,
 });
 

@@ -117,6 +117,7 @@ describe('the probe during real bursts (demo target on 127.0.0.1)', { timeout: 1
     pipelining: 1,
     timeoutMs: 5000,
     loadProcesses: 1,
+    tlsVerify: true,
   });
 
   it('puts RTT figures on every burst, adds no time and does not stall the load', async (t) => {

@@ -1,5 +1,6 @@
 // A throwaway self-signed certificate for HTTPS test servers on 127.0.0.1 (openssl, ECDSA P-256).
-// The load engine does not verify certificates (autocannon connects with rejectUnauthorized: false).
+// The load engine does not verify certificates (autocannon connects with rejectUnauthorized: false);
+// the check before the load does, so a run that loads such a server sets `tls-verify: false`.
 
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
