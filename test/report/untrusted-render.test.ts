@@ -13,6 +13,7 @@ import { renderCommentBody, renderResolvedCommentBody, renderSummary } from '../
 import type { GateReport } from '../../src/report/gate-report.ts';
 import { inertProse, plainLine, untrusted } from '../../src/report/untrusted-text.ts';
 import { decide } from '../../src/verdict/decide.ts';
+import { endpointFigures, reduceRun } from '../../src/verdict/reduce-run.ts';
 import { healthFindings } from '../../src/watch/health.ts';
 import { scanCrashLines } from '../../src/watch/crash-patterns.ts';
 import { localHost } from '../support/local-host.ts';
@@ -33,8 +34,7 @@ function hostileCrashReport(): GateReport {
   const bursts = host.bursts.map((burst, index) => (index === 1 ? { ...burst, crashLines, oomKills: [kill] } : burst));
   const findings = healthFindings(bursts, report.bursts);
   const decision = decide({
-    bursts: report.bursts,
-    baseline: { kind: 'none' },
+    figures: endpointFigures(reduceRun({ bursts: report.bursts, baseline: { kind: 'none' } })),
     gate,
     crashes: findings.crashes,
     environmentIssues: findings.environmentIssues,
