@@ -219,6 +219,31 @@ describe('the history and the report carry the RTT', { timeout: 10_000 }, () => 
     );
   });
 
+  test('report: the service time shown is the one judged, from the burst as stored', () => {
+    // Raw 30.0006 − 5.0004 would show 25.000; the verdict judges the stored burst, 30.001 − 5.000.
+    const histogram = createLatencyHistogram();
+    histogram.recordValue(30_000);
+    const encoded = encodeHistogram(histogram);
+    histogram.destroy();
+    const current = [0, 1, 2].map((index) => burst(30.0006, 40.0006, { index, rtt: rtt(5.0004), histogram: encoded }));
+    const runs = storedRuns(25, 35, 5);
+    const decision = decideOn(input(current, runs));
+    assert.equal(decision.latencyBasis, 'service-time');
+    const judged = decision.comparisons.find((c) => c.metric === 'p50')!.current;
+    const plan = parseInputs({ url: 'http://10.213.9.2:8080/', 'baseline-store': 'file' });
+    assert.equal(plan.kind, 'measure');
+    const report = buildReport(plan.settings, { eventName: 'push', ref: 'refs/heads/main', sha: 'a'.repeat(40) } as never, {
+      startedAt: '2026-12-01T00:00:00.000Z',
+      finishedAt: '2026-12-01T00:00:10.000Z',
+      baseline: { location: 'file', comparable: runs, window: runs, settingsChanges: [] },
+      verdict: { bursts: current, decision },
+      figures: reduceRun({ bursts: current, baseline: historySource(runs) }),
+    });
+    assert.equal(report.network?.serviceMedianMs, 25.001);
+    assert.equal(report.network?.serviceMedianMs, Number(judged.toFixed(3)));
+    assert.equal(report.network?.serviceP95Ms, 35.001);
+  });
+
   test('report: network RTT row, service time beside end-to-end latency, schema round trip', () => {
     const plan = parseInputs({ url: 'http://10.213.9.2:8080/', 'baseline-store': 'file' });
     assert.equal(plan.kind, 'measure');
@@ -235,6 +260,7 @@ describe('the history and the report carry the RTT', { timeout: 10_000 }, () => 
       finishedAt: '2026-12-01T00:00:10.000Z',
       baseline: { location: 'file', comparable: runs, window: runs, settingsChanges: [] },
       verdict: { bursts: current, decision },
+      figures: reduceRun({ bursts: current, baseline: historySource(runs) }),
       rttBefore: rtt(24.8, 24.5),
     });
     assert.equal(report.network?.rttMs, 25);
