@@ -160,6 +160,7 @@ function liveFigures(key: FigureKey, bursts: readonly BurstResult[]): LiveFigure
     return { p50: burst.p50, p95: burst.p95, stored, ...(service && { service }) };
   });
   const serviced = latency.flatMap((burst) => (burst.service ? [burst.service] : []));
+  const stored = latency.map((burst) => burst.stored);
   const rtt = rttOf(bursts, latency);
   return {
     source: 'live',
@@ -177,7 +178,7 @@ function liveFigures(key: FigureKey, bursts: readonly BurstResult[]): LiveFigure
     }),
     errors: pooledErrors(bursts),
     run: runFigures(bursts),
-    timed: { latency: latency.map((burst) => burst.stored), rttMs: runRttOf(latency.map((burst) => burst.stored)) },
+    timed: { latency: stored, rttMs: runRttOf(stored) },
     ...(rtt && { rtt }),
   };
 }
@@ -193,6 +194,11 @@ function storedRunMedians(bursts: readonly HistoryBurst[], latency: readonly His
   };
 }
 
+/** A run's medians with p50 and p95 as service time. */
+function serviceMedians(endToEnd: StoredRunMedians, service: readonly HistoryBurst[]): StoredRunMedians {
+  return { ...endToEnd, p50: median(service.map((burst) => burst.p50)), p95: median(service.map((burst) => burst.p95)) };
+}
+
 function storedRunFigures(run: HistoryRun): StoredRunFigures {
   const latency = run.bursts.filter(hasLatency);
   const rttMs = runRttOf(latency);
@@ -205,11 +211,10 @@ function storedRunFigures(run: HistoryRun): StoredRunFigures {
     ...(rttMs !== undefined && { rttMs }),
     endToEnd,
     ...(rttMs !== undefined && {
-      service: {
-        ...endToEnd,
-        p50: median(latency.map((burst) => serviceBurstOf(burst)!.p50)),
-        p95: median(latency.map((burst) => serviceBurstOf(burst)!.p95)),
-      },
+      service: serviceMedians(
+        endToEnd,
+        latency.map((burst) => serviceBurstOf(burst)!),
+      ),
     }),
   };
 }
