@@ -14,11 +14,11 @@ import { historyBurstOf } from '../src/baseline/history.ts';
 import { startTarget } from '../src/demo/target.ts';
 import { latencyCurve, mergeHistograms } from '../src/load/histogram.ts';
 import type { BurstResult } from '../src/load/measurement.ts';
-import { runFigures } from '../src/verdict/run-figures.ts';
 import { renderCommentBody, renderSummary } from '../src/report/comment-body.ts';
 import type { GateReport } from '../src/report/gate-report.ts';
 import { commentMarker } from '../src/report/pull-request-comment.ts';
 import { decide, historySource } from '../src/verdict/decide.ts';
+import { endpointFigures, reduceRun } from '../src/verdict/reduce-run.ts';
 import { atMost, fmt, fmtSpread, worst, type Figure } from './figure.ts';
 import { spread } from './stats.ts';
 
@@ -152,9 +152,9 @@ export function timeStatisticsAndReport(report: GateReport): number {
         curve: report.curve?.candidate ?? [],
       }) as unknown as HistoryRun,
   );
+  const figures = endpointFigures(reduceRun({ bursts, baseline: historySource(stored) }));
   const decision = decide({
-    bursts,
-    baseline: historySource(stored),
+    figures,
     gate: { maxMedianIncrease: 0.1, maxP95Increase: 0.15, maxErrorRate: 0.01, failOnRegression: true, failOnInconclusive: false },
   });
   const merged = mergeHistograms(bursts.map((burst) => burst.histogram));
@@ -165,7 +165,7 @@ export function timeStatisticsAndReport(report: GateReport): number {
     decision,
     verdict: decision.verdict,
     headline: decision.headline,
-    figures: runFigures(bursts),
+    figures: figures.candidate.run,
     curve: { ...report.curve!, candidate: curve },
   };
   renderCommentBody(full, { marker: commentMarker('bench') });

@@ -78579,18 +78579,18 @@ function runRttOf(bursts) {
   return median2(bursts.map((burst) => burst.rttMs));
 }
 function chooseBasis(current, history, openLoop = false) {
-  const currentRttMs = runRttOf(current);
+  const currentRttMs = current.rttMs;
   if (currentRttMs === void 0) {
     return { basis: "end-to-end", reason: "Judged on end-to-end latency: this run has no network RTT figures." };
   }
-  const historyRtts = history.map((run3) => runRttOf(run3.bursts.filter((burst) => burst.ok > 0)));
-  if (historyRtts.length === 0 || historyRtts.some((rtt) => rtt === void 0)) {
+  const historyRttMs = history.rttMs;
+  if (historyRttMs === void 0) {
     return { basis: "end-to-end", reason: "Judged on end-to-end latency: the stored runs have no network RTT figures.", currentRttMs };
   }
-  const historyRttMs = median2(historyRtts);
+  const historyRtts = history.runs.map((run3) => run3.rttMs);
   const rtts = `network RTT ${milliseconds(currentRttMs)} now, ${milliseconds(historyRttMs)} in the history`;
-  const storedBursts = history.flatMap((run3) => run3.bursts.filter((burst) => burst.ok > 0));
-  if ([...current, ...storedBursts].some((burst) => burst.rttMs >= burst.p50)) {
+  const storedBursts = history.runs.flatMap((run3) => run3.latency);
+  if ([...current.latency, ...storedBursts].some((burst) => burst.rttMs >= burst.p50)) {
     return {
       basis: "end-to-end",
       reason: `Judged on end-to-end latency (${rtts}): a handshake took as long as a median request, so latency \u2212 RTT says nothing here.`,
@@ -78623,36 +78623,132 @@ function chooseBasis(current, history, openLoop = false) {
   };
 }
 
+// src/verdict/reduce-run.ts
+var DEFAULT_ENDPOINT = "default";
+var hasLatency = (burst) => burst.ok > 0;
+function pooledErrors(bursts) {
+  const failed2 = bursts.reduce((sum2, b) => sum2 + b.non2xx + b.errors + b.timeouts, 0);
+  const requests = bursts.reduce((sum2, b) => sum2 + b.ok, failed2);
+  return { rate: requests > 0 ? failed2 / requests : 0, failed: failed2, requests };
+}
+var medianOrUndefined = (values) => values.length ? median2(values) : void 0;
+function rttOf(bursts, latency) {
+  if (bursts.every((burst) => burst.rtt === void 0)) return void 0;
+  const mins = bursts.flatMap((burst) => burst.rtt?.minMs === void 0 ? [] : [burst.rtt.minMs]);
+  const medians = latency.flatMap((burst) => burst.stored.rttMs === void 0 ? [] : [burst.stored.rttMs]);
+  const failure = bursts.find((burst) => burst.rtt?.failure)?.rtt?.failure;
+  return {
+    ...medians.length > 0 && { medianMs: median2(medians) },
+    ...mins.length > 0 && { minMs: Math.min(...mins) },
+    probes: bursts.reduce((sum2, burst) => sum2 + (burst.rtt ? burst.rtt.samples + burst.rtt.failed : 0), 0),
+    failed: bursts.reduce((sum2, burst) => sum2 + (burst.rtt?.failed ?? 0), 0),
+    ...failure && { failure }
+  };
+}
+function liveFigures(key, bursts) {
+  const measured = bursts.filter(hasLatency);
+  const latency = measured.map((burst) => {
+    const stored2 = historyBurstOf(burst);
+    const service = serviceBurstOf(stored2);
+    return { p50: burst.p50, p95: burst.p95, stored: stored2, ...service && { service } };
+  });
+  const serviced = latency.flatMap((burst) => burst.service ? [burst.service] : []);
+  const stored = latency.map((burst) => burst.stored);
+  const rtt = rttOf(bursts, latency);
+  return {
+    source: "live",
+    key,
+    bursts: bursts.length,
+    latency,
+    median: {
+      p50: medianOrUndefined(latency.map((burst) => burst.p50)),
+      p95: medianOrUndefined(latency.map((burst) => burst.p95)),
+      p99: medianOrUndefined(measured.map((burst) => burst.p99)),
+      requestsPerSec: medianOrUndefined(bursts.map((burst) => burst.requestsPerSec))
+    },
+    ...serviced.length > 0 && {
+      service: { p50: median2(serviced.map((burst) => burst.p50)), p95: median2(serviced.map((burst) => burst.p95)) }
+    },
+    errors: pooledErrors(bursts),
+    run: runFigures(bursts),
+    timed: { latency: stored, rttMs: runRttOf(stored) },
+    ...rtt && { rtt }
+  };
+}
+function storedRunMedians(bursts, latency) {
+  return {
+    p50: median2(latency.map((burst) => burst.p50)),
+    p95: median2(latency.map((burst) => burst.p95)),
+    p99: median2(latency.map((burst) => burst.p99)),
+    requestsPerSec: median2(bursts.map((burst) => burst.requestsPerSec)),
+    errorRate: median2(bursts.map((burst) => burst.errorRate))
+  };
+}
+function serviceMedians(endToEnd, service) {
+  return { ...endToEnd, p50: median2(service.map((burst) => burst.p50)), p95: median2(service.map((burst) => burst.p95)) };
+}
+function storedRunFigures(run3) {
+  const latency = run3.bursts.filter(hasLatency);
+  const rttMs = runRttOf(latency);
+  const endToEnd = storedRunMedians(run3.bursts, latency);
+  return {
+    sha: run3.sha,
+    time: run3.time,
+    ...run3.hostSpeedMbps !== void 0 && { hostSpeedMbps: run3.hostSpeedMbps },
+    latency,
+    ...rttMs !== void 0 && { rttMs },
+    endToEnd,
+    ...rttMs !== void 0 && {
+      service: serviceMedians(
+        endToEnd,
+        latency.map((burst) => serviceBurstOf(burst))
+      )
+    }
+  };
+}
+function storedFigures(key, window2) {
+  const runs2 = window2.runs.map(storedRunFigures);
+  const rtts = runs2.map((run3) => run3.rttMs);
+  return {
+    source: "stored",
+    key,
+    runs: runs2,
+    leftOut: window2.leftOut,
+    ...rtts.length > 0 && rtts.every((rtt) => rtt !== void 0) && { rttMs: median2(rtts) }
+  };
+}
+function reduceRun(input) {
+  const endpoint2 = DEFAULT_ENDPOINT;
+  const side = (target) => input.bursts.filter((burst) => burst.target === target);
+  const figures2 = [liveFigures({ endpoint: endpoint2, side: "candidate" }, side("candidate"))];
+  if (input.baseline.kind === "ab") figures2.push(liveFigures({ endpoint: endpoint2, side: "baseline" }, side("baseline")));
+  if (input.baseline.kind === "history") figures2.push(storedFigures({ endpoint: endpoint2, side: "baseline" }, input.baseline.window));
+  const window2 = input.baseline.kind === "history" ? input.baseline.window.runs : [];
+  const hostSpeed2 = hostSpeedFigures(input.hostSpeedMbps, window2);
+  return { figures: figures2, ...hostSpeed2 && { hostSpeed: hostSpeed2 } };
+}
+function endpointFigures(run3, endpoint2 = DEFAULT_ENDPOINT) {
+  const of = (side) => run3.figures.find((figures2) => figures2.key.endpoint === endpoint2 && figures2.key.side === side);
+  const candidate = of("candidate");
+  if (candidate?.source !== "live") throw new Error(`no candidate bursts for endpoint ${endpoint2}`);
+  return { candidate, baseline: of("baseline") };
+}
+
 // src/report/network-summary.ts
 var round3 = (ms) => Number(ms.toFixed(3));
-function networkSummaryOf(bursts, window2, before) {
-  const candidate = bursts.filter((burst) => burst.target === "candidate");
-  if (before === void 0 && candidate.every((burst) => burst.rtt === void 0)) return void 0;
-  const timed = candidate.filter((burst) => burst.ok > 0 && burst.rtt?.medianMs !== void 0);
-  const serviceOf = (metric) => timed.length ? round3(
-    median2(
-      timed.map(
-        (burst) => serviceTimeOf(
-          burst[metric],
-          burst.rtt.medianMs,
-          metric === "p50" ? 0.5 : 0.95,
-          burst.newConnectionShare,
-          burst.handshakeRoundTrips
-        )
-      )
-    )
-  ) : void 0;
-  const mins = candidate.flatMap((burst) => burst.rtt?.minMs === void 0 ? [] : [burst.rtt.minMs]);
-  const historyRtts = window2.map((run3) => runRttOf(run3.bursts.filter((burst) => burst.ok > 0)));
-  const failure = candidate.find((burst) => burst.rtt?.failure)?.rtt?.failure ?? before?.failure;
+function networkSummaryOf(candidate, stored, before) {
+  const rtt = candidate.rtt;
+  if (before === void 0 && rtt === void 0) return void 0;
+  const service = candidate.service;
+  const failure = rtt?.failure ?? before?.failure;
   return {
     ...before && { before },
-    ...timed.length > 0 && { rttMs: round3(median2(timed.map((burst) => burst.rtt.medianMs))) },
-    ...mins.length > 0 && { rttMinMs: Math.min(...mins) },
-    ...timed.length > 0 && { serviceMedianMs: serviceOf("p50"), serviceP95Ms: serviceOf("p95") },
-    ...historyRtts.length > 0 && historyRtts.every((rtt) => rtt !== void 0) && { historyRttMs: round3(median2(historyRtts)) },
-    probes: candidate.reduce((sum2, burst) => sum2 + (burst.rtt ? burst.rtt.samples + burst.rtt.failed : 0), 0),
-    failedProbes: candidate.reduce((sum2, burst) => sum2 + (burst.rtt?.failed ?? 0), 0),
+    ...rtt?.medianMs !== void 0 && { rttMs: round3(rtt.medianMs) },
+    ...rtt?.minMs !== void 0 && { rttMinMs: rtt.minMs },
+    ...service && { serviceMedianMs: round3(service.p50), serviceP95Ms: round3(service.p95) },
+    ...stored?.rttMs !== void 0 && { historyRttMs: round3(stored.rttMs) },
+    probes: rtt?.probes ?? 0,
+    failedProbes: rtt?.failed ?? 0,
     ...failure && { failure }
   };
 }
@@ -78694,6 +78790,7 @@ function exitCodeFor(verdict2, gate) {
 function buildReport(settings2, context3, outcome) {
   const { baseline, host: host2, verdict: verdict2, error: error2 } = outcome;
   const bursts = verdict2?.bursts ?? [];
+  const { candidate, baseline: compared } = endpointFigures(outcome.figures);
   const watched = baseline?.comparable.findLast((run3) => run3.host !== void 0)?.host;
   return {
     schema: REPORT_SCHEMA,
@@ -78725,11 +78822,11 @@ function buildReport(settings2, context3, outcome) {
     },
     ...verdict2 && {
       decision: verdict2.decision,
-      figures: runFigures(bursts.filter((burst) => burst.target === "candidate")),
+      figures: candidate.run,
       curve: curvesOf(bursts, baseline?.window ?? [])
     },
-    ...withNetwork(bursts, baseline?.window ?? [], outcome.rttBefore),
-    ...withHostSpeed(host2?.bursts ?? [], baseline?.settingsChanges.length ? [] : baseline?.window ?? []),
+    ...withNetwork(candidate, compared?.source === "stored" ? compared : void 0, outcome.rttBefore),
+    ...outcome.figures.hostSpeed && { hostSpeed: outcome.figures.hostSpeed },
     ...error2 !== void 0 && { error: error2 }
   };
 }
@@ -78740,13 +78837,9 @@ function curvesOf(bursts, window2) {
   const baselineCurve = live.length ? mergedCurve(live) : stored.length ? CURVE_PERCENTILES.map((_, i) => median2(stored.map((curve2) => curve2[i] ?? 0))) : void 0;
   return { percentiles: CURVE_PERCENTILES, candidate: mergedCurve(histogramsOf("candidate")), baseline: baselineCurve };
 }
-function withNetwork(bursts, window2, before) {
-  const network2 = networkSummaryOf(bursts, window2, before);
+function withNetwork(candidate, stored, before) {
+  const network2 = networkSummaryOf(candidate, stored, before);
   return network2 ? { network: network2 } : {};
-}
-function withHostSpeed(hostBursts, window2) {
-  const hostSpeed2 = hostSpeedFigures(runHostSpeedOf(hostBursts), window2);
-  return hostSpeed2 ? { hostSpeed: hostSpeed2 } : {};
 }
 
 // src/remote/remote-host.ts
@@ -81123,20 +81216,9 @@ function levelChangeFloor(limit) {
 var SEVERITY = { info: 0, ok: 0, improved: 0, inconclusive: 1, regression: 2 };
 var LATENCY_METRICS2 = ["p50", "p95"];
 var INFO_METRICS = ["p99", "requestsPerSec"];
-var hasLatency = (burst) => burst.ok > 0;
-function figureOf(bursts, metric) {
-  const from = metric === "requestsPerSec" || metric === "errorRate" ? bursts : bursts.filter(hasLatency);
-  return from.length ? median2(from.map((b) => b[metric])) : void 0;
-}
-function pooledErrors(bursts) {
-  const failed2 = bursts.reduce((sum2, b) => sum2 + b.non2xx + b.errors + b.timeouts, 0);
-  const requests = bursts.reduce((sum2, b) => sum2 + b.ok, failed2);
-  return { rate: requests > 0 ? failed2 / requests : 0, failed: failed2, requests };
-}
 function historySource(comparable, limit) {
   return { kind: "history", window: baselineWindow(comparable, limit) };
 }
-var asServiceTime = (runs2) => runs2.map((run3) => ({ ...run3, bursts: run3.bursts.map((burst) => serviceBurstOf(burst) ?? burst) }));
 function covariatesOf(window2, basis, hostSpeedMbps) {
   const covariates = [
     {
@@ -81148,7 +81230,7 @@ function covariatesOf(window2, basis, hostSpeedMbps) {
   if (basis?.basis === "service-time") {
     covariates.push({
       name: "network RTT",
-      history: window2.map((run3) => runRttOf(run3.bursts.filter(hasLatency))),
+      history: window2.map((run3) => run3.rttMs),
       current: basis.currentRttMs
     });
   }
@@ -81163,7 +81245,7 @@ function adjustmentNote(metric, adjustment, levelMoved) {
 function lastLatencyChange(window2, covariates, gate) {
   let last;
   for (const metric of LATENCY_METRICS2) {
-    const logs = window2.map((run3) => logOf(figureOf(run3.bursts, metric) ?? 0));
+    const logs = window2.map((run3) => logOf(run3.figures[metric]));
     const minMagnitude = levelChangeFloor(maxIncreaseOf(metric, gate));
     const point = findChangePoints(adjustHistory(logs, covariates)?.logs ?? logs, { minMagnitude }).at(-1);
     if (point && point.index > (last?.point.index ?? 0)) last = { metric, point };
@@ -81177,7 +81259,12 @@ function changeNote(window2, change, coldStart) {
   return `The history changed ${runs(since)} ago, at commit ${commit}, ${signedPercent(change.point.relativeChange)} on ${change.metric}: judged against those ${runs(since)}${how}, not the ${runs(change.point.index)} before.`;
 }
 function historyView(stored, gate, basis, hostSpeedMbps) {
-  const judgedRuns = basis?.basis === "service-time" ? asServiceTime(stored.runs) : stored.runs;
+  const judgedRuns = stored.runs.map(
+    ({ endToEnd, service, ...run3 }) => ({
+      ...run3,
+      figures: basis?.basis === "service-time" ? service : endToEnd
+    })
+  );
   const change = lastLatencyChange(judgedRuns, covariatesOf(judgedRuns, basis, hostSpeedMbps), gate);
   const window2 = judgedRuns.slice(change?.point.index ?? 0);
   const notes = [];
@@ -81188,14 +81275,14 @@ function historyView(stored, gate, basis, hostSpeedMbps) {
     notes.push("No baseline yet: this run was measured and reported, not compared. A run on the default branch stores one.");
     return { mode: "no-history", figure: () => void 0, context: "no baseline yet", notes, warnings: [] };
   }
-  const runFigures2 = (metric) => window2.map((run3) => figureOf(run3.bursts, metric) ?? 0);
+  const runFigures2 = (metric) => window2.map((run3) => run3.figures[metric]);
   const coldStart = window2.length < COLD_START_RUNS;
   notes.push(
     coldStart ? `Cold start: the history has ${runs(window2.length)}; its spread needs ${COLD_START_RUNS}, so only the percent limits apply.` : `Baseline: the last ${window2.length} healthy runs (${window2[0].time} to ${window2[window2.length - 1].time}).`
   );
   const levelFrom = change?.point.index ?? 0;
   const adjusted = (metric) => coldStart ? void 0 : adjustHistory(
-    judgedRuns.map((run3) => logOf(figureOf(run3.bursts, metric) ?? 0)),
+    judgedRuns.map((run3) => logOf(run3.figures[metric])),
     covariatesOf(judgedRuns, basis, hostSpeedMbps),
     { levelFrom }
   );
@@ -81205,7 +81292,7 @@ function historyView(stored, gate, basis, hostSpeedMbps) {
     judge: (metric, current, maxIncrease) => {
       const figures2 = runFigures2(metric);
       const adjustment = adjusted(metric);
-      const judged = adjustment ? judgeAgainstHistory(metric, adjustment.logs.map(Math.exp), figureOf(current, metric) ?? 0, maxIncrease, adjustment.fit) : judgeAgainstHistory(metric, figures2, figureOf(current, metric) ?? 0, maxIncrease);
+      const judged = adjustment ? judgeAgainstHistory(metric, adjustment.logs.map(Math.exp), current.figure[metric] ?? 0, maxIncrease, adjustment.fit) : judgeAgainstHistory(metric, figures2, current.figure[metric] ?? 0, maxIncrease);
       return adjustment ? { ...judged, note: adjustmentNote(metric, adjustment, levelFrom > 0) } : judged;
     },
     context: coldStart ? `cold start, ${runs(window2.length)}` : runs(window2.length),
@@ -81213,8 +81300,8 @@ function historyView(stored, gate, basis, hostSpeedMbps) {
     warnings: []
   };
 }
-function abView(baselineBursts, candidateCount) {
-  const latency = baselineBursts.filter(hasLatency);
+function abView(baseline, candidateCount) {
+  const latency = baseline.latency;
   const warnings = [];
   if (latency.length > 0 && candidateCount > 0 && smallestExactP(latency.length, candidateCount) >= AB_SIGNIFICANCE) {
     warnings.push(
@@ -81223,17 +81310,17 @@ function abView(baselineBursts, candidateCount) {
   }
   return {
     mode: "ab",
-    figure: (metric) => metric === "errorRate" ? pooledErrors(baselineBursts).rate : figureOf(baselineBursts, metric),
+    figure: (metric) => metric === "errorRate" ? baseline.errors.rate : baseline.median[metric],
     judge: latency.length ? (metric, current, maxIncrease) => judgeAB(
       metric,
       latency.map((b) => b[metric]),
-      current.map((b) => b[metric]),
+      current.bursts[metric],
       maxIncrease
     ) : void 0,
     unusable: latency.length ? void 0 : "the baseline-url gave no 2xx responses, so there is nothing to compare with",
     context: `${latency.length} vs ${candidateCount} bursts`,
     notes: [
-      `A/B: ${baselineBursts.length} baseline-url and ${candidateCount} candidate bursts, alternating; one-sided Mann\u2013Whitney U on per-burst logs and a seeded bootstrap 95% CI of the ratio of medians.`
+      `A/B: ${baseline.bursts} baseline-url and ${candidateCount} candidate bursts, alternating; one-sided Mann\u2013Whitney U on per-burst logs and a seeded bootstrap 95% CI of the ratio of medians.`
     ],
     warnings
   };
@@ -81253,21 +81340,13 @@ function noneView() {
   };
 }
 function viewOf(input, candidateCount, basis) {
-  switch (input.baseline.kind) {
-    case "history":
-      return historyView(input.baseline.window, input.gate, basis, input.hostSpeedMbps);
-    case "ab":
-      return abView(
-        input.bursts.filter((b) => b.target === "baseline"),
-        candidateCount
-      );
-    case "none":
-      return noneView();
-  }
+  const baseline = input.figures.baseline;
+  if (baseline === void 0) return noneView();
+  if (baseline.source === "stored") return historyView(baseline, input.gate, basis, input.hostSpeedMbps);
+  return abView(baseline, candidateCount);
 }
 var maxIncreaseOf = (metric, gate) => metric === "p50" ? gate.maxMedianIncrease : gate.maxP95Increase;
-function latencyRow(metric, judged, view, latency, gate) {
-  const value = figureOf(latency, metric);
+function latencyRow(metric, judged, view, value, gate) {
   if (value === void 0) return { metric, current: 0, limit: "", status: "info", reasoning: "no 2xx responses were measured" };
   const row = judged ? {
     metric,
@@ -81297,7 +81376,7 @@ function latencyRow(metric, judged, view, latency, gate) {
   };
 }
 function infoRow(metric, view, candidate) {
-  const current = figureOf(candidate, metric) ?? 0;
+  const current = candidate.median[metric] ?? 0;
   const baseline = view.figure(metric);
   const change = baseline ? current / baseline - 1 : void 0;
   const shown3 = metric === "p99" ? `p99 ${milliseconds(current)}` : `${count(Math.round(current))} requests/s`;
@@ -81312,7 +81391,7 @@ function infoRow(metric, view, candidate) {
   };
 }
 function errorRateRow(view, candidate, gate) {
-  const { rate, failed: failed2, requests } = pooledErrors(candidate);
+  const { rate, failed: failed2, requests } = candidate.errors;
   const over = rate > gate.maxErrorRate;
   return {
     metric: "errorRate",
@@ -81333,26 +81412,56 @@ function passHeadline(rows, view) {
   const changes = latency.map((row) => `${row.metric} ${signedPercent(row.change ?? 0)}${row.status === "improved" ? " (improved)" : ""}`);
   return `${changes.join(", ")} vs baseline (${view.context})`;
 }
-function basisOf(input, measured) {
-  if (input.baseline.kind !== "history" || !input.networkRtt) return void 0;
-  return chooseBasis(measured.map(historyBurstOf), input.baseline.window.runs, input.openLoop);
+function basisOf(input) {
+  const { candidate, baseline } = input.figures;
+  if (baseline?.source !== "stored" || !input.networkRtt) return void 0;
+  return chooseBasis(candidate.timed, baseline, input.openLoop);
+}
+function currentLatency(candidate, basis) {
+  const service = basis?.basis === "service-time";
+  const burstFigures2 = (metric) => candidate.latency.map((burst) => service ? burst.service[metric] : burst[metric]);
+  return {
+    figure: service ? { p50: candidate.service?.p50, p95: candidate.service?.p95 } : { p50: candidate.median.p50, p95: candidate.median.p95 },
+    bursts: { p50: burstFigures2("p50"), p95: burstFigures2("p95") }
+  };
+}
+function judgeEndpoint(input) {
+  const { candidate } = input.figures;
+  const basis = basisOf(input);
+  const latency = currentLatency(candidate, basis);
+  const measured = candidate.latency.length;
+  const view = viewOf(input, measured, basis);
+  const notes = [];
+  const warnings = [];
+  let detectable;
+  const rows = [
+    ...LATENCY_METRICS2.map((metric) => {
+      const judged = measured ? view.judge?.(metric, latency, maxIncreaseOf(metric, input.gate)) : void 0;
+      if (metric === "p50" && judged?.minDetectableChange !== void 0) {
+        detectable = judged.minDetectableChange;
+        notes.push(
+          `With this history (${view.context}), loadgate catches a p50 slowdown of ${signedPercent(detectable)} or more in 95% of runs.`
+        );
+      }
+      if (judged?.warning) warnings.push(judged.warning);
+      if (judged?.note) notes.push(judged.note);
+      return latencyRow(metric, judged, view, latency.figure[metric], input.gate);
+    }),
+    ...INFO_METRICS.map((metric) => infoRow(metric, view, candidate)),
+    errorRateRow(view, candidate, input.gate)
+  ];
+  return { view, basis, rows, notes, warnings, detectable };
 }
 function decide(input) {
   const crashes = input.crashes ?? [];
   const environment = input.environmentIssues ?? [];
-  const candidate = input.bursts.filter((b) => b.target === "candidate");
-  const measured = candidate.filter(hasLatency);
-  const basis = basisOf(input, measured);
-  const latency = basis?.basis === "service-time" ? measured.map((burst) => ({ ...burst, ...serviceBurstOf(historyBurstOf(burst)) })) : measured;
-  const view = viewOf(input, latency.length, basis);
+  const { view, basis, rows, detectable, ...judgement } = judgeEndpoint(input);
   const notes = [...view.notes];
   const warnings = [...view.warnings];
   if (input.confirmation) {
-    notes.push(
-      `Confirmed: the first ${input.confirmation.firstBursts} bursts gave ${input.confirmation.firstVerdict}; this verdict uses all ${input.bursts.length}.`
-    );
+    const { firstBursts, firstVerdict, allBursts } = input.confirmation;
+    notes.push(`Confirmed: the first ${firstBursts} bursts gave ${firstVerdict}; this verdict uses all ${allBursts}.`);
   }
-  let detectable;
   const finish = (verdict2, headline, rows2) => ({
     verdict: verdict2,
     mode: view.mode,
@@ -81366,23 +81475,9 @@ function decide(input) {
     ...detectable !== void 0 && { minDetectableChange: detectable }
   });
   if (crashes.length > 0) notes.push(...crashes.map((crash) => `Crash: ${crash}.`));
-  if (candidate.length === 0 && crashes.length === 0) return finish("error", "no load bursts were measured", []);
-  const rows = [
-    ...LATENCY_METRICS2.map((metric) => {
-      const judged = latency.length ? view.judge?.(metric, latency, maxIncreaseOf(metric, input.gate)) : void 0;
-      if (metric === "p50" && judged?.minDetectableChange !== void 0) {
-        detectable = judged.minDetectableChange;
-        notes.push(
-          `With this history (${view.context}), loadgate catches a p50 slowdown of ${signedPercent(detectable)} or more in 95% of runs.`
-        );
-      }
-      if (judged?.warning) warnings.push(judged.warning);
-      if (judged?.note) notes.push(judged.note);
-      return latencyRow(metric, judged, view, latency, input.gate);
-    }),
-    ...INFO_METRICS.map((metric) => infoRow(metric, view, candidate)),
-    errorRateRow(view, candidate, input.gate)
-  ];
+  if (input.figures.candidate.bursts === 0 && crashes.length === 0) return finish("error", "no load bursts were measured", []);
+  notes.push(...judgement.notes);
+  warnings.push(...judgement.warnings);
   const worst = Math.max(...rows.map((row) => SEVERITY[row.status]));
   const phrases = (status) => rows.flatMap((row) => row.status === status && row.phrase ? [row.phrase] : []).join("; ");
   if (crashes.length > 0) return finish("regression", `target crashed under load: ${crashes.join("; ")}`, rows);
@@ -81395,7 +81490,7 @@ function decide(input) {
   }
   if (environment.length > 0) warnings.push(`Measured under ${environment.join(", ")}.`);
   if (worst === SEVERITY.regression) return finish("regression", phrases("regression"), rows);
-  if (latency.length === 0) return finish("error", "no 2xx responses were measured: nothing to compare", rows);
+  if (input.figures.candidate.latency.length === 0) return finish("error", "no 2xx responses were measured: nothing to compare", rows);
   if (view.unusable) return finish("error", view.unusable, rows);
   if (worst === SEVERITY.inconclusive) return finish("inconclusive", phrases("inconclusive"), rows);
   return finish("pass", passHeadline(rows, view), rows);
@@ -81412,18 +81507,19 @@ async function runVerdict(input) {
   const baseline = input.settingsChanges.length > 0 ? { kind: "none" } : input.baseline;
   const judge = (bursts, first) => {
     const findings = input.findings(bursts);
+    const hostSpeedMbps = input.hostSpeed?.();
+    const figures2 = reduceRun({ bursts, baseline, hostSpeedMbps });
     const latency = decide({
-      bursts,
-      baseline,
+      figures: endpointFigures(figures2),
       gate: input.gate,
       networkRtt: input.networkRtt,
       openLoop: input.openLoop,
-      hostSpeedMbps: input.hostSpeed?.(),
+      hostSpeedMbps,
       environmentIssues: findings.environmentIssues,
       crashes: findings.crashes,
-      confirmation: first && { firstVerdict: first.decision.verdict, firstBursts: first.bursts }
+      confirmation: first && { firstVerdict: first.decision.verdict, firstBursts: first.bursts, allBursts: bursts.length }
     });
-    return { bursts, decision: input.hostRules?.(latency) ?? latency, findings };
+    return { bursts, decision: input.hostRules?.(latency, figures2) ?? latency, figures: figures2, findings };
   };
   const firstBursts = await input.measure(0);
   let verdict2 = judge(firstBursts);
@@ -81732,9 +81828,9 @@ async function runGate(settings2, context3, log) {
     baseline = await loadBaseline(settings2, context3, log);
     await preflight(preflightRequestsOf(settings2.load, settings2.baseline.abUrl), settings2.load, log);
     if (settings2.ssh) target = await openTarget(settings2, context3, log);
-    if (settings2.load.networkRtt === "auto") rttBefore = await probeBefore(settings2, log);
+    if (settings2.load.networkRtt === "auto") rttBefore = await probeBefore(settings2.load, log);
     verdict2 = await measureAndDecide(settings2, baseline, target, log);
-    const policy = recordPolicy(settings2, context3, verdict2);
+    const policy = recordPolicy(settings2.baseline, context3, verdict2);
     recording = { recorded: false, note: policy.note };
     if (policy.record && baseline.store) recording = await record(settings2, context3, baseline.store, verdict2, target, log, policy.note);
   } catch (thrown) {
@@ -81743,8 +81839,9 @@ async function runGate(settings2, context3, log) {
     await target?.close().catch((thrown) => log.warning(`closing the SSH session: ${messageOf(thrown)}`));
   }
   const host2 = target && { report: target.hostReport, bursts: target.watch.bursts };
+  const figures2 = verdict2?.figures ?? reduceRun({ bursts: [], baseline: baseline?.source ?? { kind: "none" }, hostSpeedMbps: runHostSpeedOf(host2?.bursts ?? []) });
   const finishedAt = (/* @__PURE__ */ new Date()).toISOString();
-  return buildReport(settings2, context3, { startedAt, finishedAt, baseline, host: host2, verdict: verdict2, rttBefore, recording, error: error2 });
+  return buildReport(settings2, context3, { startedAt, finishedAt, baseline, host: host2, verdict: verdict2, figures: figures2, rttBefore, recording, error: error2 });
 }
 async function loadBaseline(settings2, context3, log) {
   if (settings2.baseline.abUrl) {
@@ -81762,8 +81859,8 @@ async function loadBaseline(settings2, context3, log) {
   const source = historySource(comparable);
   return { store, source, comparable, window: source.window.runs, settingsChanges, location: store.location };
 }
-async function probeBefore(settings2, log) {
-  const target = rttTargetOf(settings2.load.url);
+async function probeBefore(load, log) {
+  const target = rttTargetOf(load.url);
   const rtt = await probeNow(target);
   const where = `${target.host}:${target.port}`;
   if (rtt.medianMs !== void 0) {
@@ -81789,11 +81886,11 @@ async function measureAndDecide(settings2, baseline, target, log) {
     findings: (bursts) => healthFindings(target?.watch.bursts ?? [], bursts),
     hostSpeed: () => runHostSpeedOf(target?.watch.bursts ?? []),
     onConfirming: (first) => log.info(`first verdict ${first.verdict}: confirming with ${settings2.load.bursts} more bursts`),
-    hostRules: (decision2) => {
+    hostRules: (decision2, figures2) => {
       const hostBursts = target?.watch.bursts ?? [];
       const history = baseline.settingsChanges.length === 0 ? baseline.window : [];
       const memory = applyMemoryRules(decision2, { limits: settings2.memoryGate, hostBursts, history, live: baseline.source.kind === "ab" });
-      return applyHostSpeedRule(memory, hostSpeedFigures(runHostSpeedOf(hostBursts), history));
+      return applyHostSpeedRule(memory, figures2.hostSpeed);
     }
   });
 }
@@ -81808,31 +81905,31 @@ function warnOfFailedProbes(bursts, log) {
   }
   return bursts;
 }
-function recordPolicy(settings2, context3, verdict2) {
-  if (settings2.baseline.abUrl) return { record: false, note: "A/B mode keeps no history" };
-  if (settings2.baseline.store === "none") return { record: false, note: "baseline-store is none" };
+function recordPolicy(baseline, context3, verdict2) {
+  if (baseline.abUrl) return { record: false, note: "A/B mode keeps no history" };
+  if (baseline.store === "none") return { record: false, note: "baseline-store is none" };
   const asked = {
     true: { record: true, note: "update-baseline is true" },
     false: { record: false, note: "update-baseline is false" },
     auto: isDefaultBranchPush(context3) ? { record: true, note: "push to the default branch" } : { record: false, note: "only a push to the default branch records (update-baseline: auto)" }
-  }[settings2.baseline.update];
+  }[baseline.update];
   if (asked.record && verdict2.decision.verdict === "error") return { record: false, note: `not recorded: ${verdict2.decision.headline}` };
   return asked;
 }
 async function record(settings2, context3, store, verdict2, target, log, note) {
   const healthy = verdict2.findings.crashes.length === 0 && verdict2.findings.environmentIssues.length === 0;
-  await store.append(settings2.baseline.key, historyRunOf(settings2, context3, verdict2, healthy, target));
+  await store.append(settings2.baseline.key, historyRunOf(settings2.load, context3, verdict2, healthy, target));
   log.info(`recorded this run in ${store.location}`);
   return { recorded: true, note: healthy ? note : `${note}; kept as unhealthy: it will not serve as a baseline` };
 }
-function historyRunOf(settings2, context3, verdict2, healthy, target) {
+function historyRunOf(load, context3, verdict2, healthy, target) {
   const candidate = verdict2.bursts.filter((burst) => burst.target === "candidate");
   const candidateHostBursts = (target?.watch.bursts ?? []).filter((burst) => burst.target === "candidate");
   return {
     sha: context3.sha,
     ref: context3.ref,
     time: (/* @__PURE__ */ new Date()).toISOString(),
-    config: loadSignatureOf(settings2.load),
+    config: loadSignatureOf(load),
     host: target && {
       fingerprint: target.watch.machine,
       summary: summarizeHostRun("baseline", candidateHostBursts)
@@ -81841,7 +81938,7 @@ function historyRunOf(settings2, context3, verdict2, healthy, target) {
     bursts: candidate.map(historyBurstOf),
     curve: mergedCurve(candidate.map((burst) => burst.histogram)),
     serviceMemory: runServiceMemory(candidateHostBursts.map((burst) => burst.figures.service)) ?? void 0,
-    hostSpeedMbps: runHostSpeedOf(candidateHostBursts)
+    hostSpeedMbps: verdict2.figures.hostSpeed?.currentMbps
   };
 }
 

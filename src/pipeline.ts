@@ -5,7 +5,7 @@
 import { redactedUrl, withoutSecrets } from './config/redact-url.ts';
 import type { RunContext } from './config/run-context.ts';
 import { isDefaultBranchPush } from './config/run-context.ts';
-import type { Settings } from './config/settings.ts';
+import type { BaselineSettings, LoadSettings, Settings } from './config/settings.ts';
 import { openBaselineStore } from './baseline/open-store.ts';
 import { historyBurstOf, loadSignatureDifferences, loadSignatureOf, type HistoryRun } from './baseline/history.ts';
 import type { BaselineStore } from './baseline/store.ts';
@@ -21,8 +21,9 @@ import type { GateReport } from './report/gate-report.ts';
 import { openTarget, type TargetSession } from './target/session.ts';
 import { historySource, type BaselineSource } from './verdict/decide.ts';
 import { runVerdict, type RunVerdict } from './verdict/run-verdict.ts';
-import { applyHostSpeedRule, hostSpeedFigures, runHostSpeedOf } from './verdict/host-speed-rule.ts';
+import { applyHostSpeedRule, runHostSpeedOf } from './verdict/host-speed-rule.ts';
 import { applyMemoryRules } from './verdict/memory-rules.ts';
+import { reduceRun } from './verdict/reduce-run.ts';
 import { healthFindings } from './watch/health.ts';
 import { summarizeHostRun } from './watch/host-summary.ts';
 import { runServiceMemory } from './watch/service-memory.ts';
@@ -40,9 +41,9 @@ export async function runGate(settings: Settings, context: RunContext, log: Log)
     // Before the host is opened and locked: a broken deploy is an error in seconds, never a slow build.
     await preflight(preflightRequestsOf(settings.load, settings.baseline.abUrl), settings.load, log);
     if (settings.ssh) target = await openTarget(settings, context, log);
-    if (settings.load.networkRtt === 'auto') rttBefore = await probeBefore(settings, log);
+    if (settings.load.networkRtt === 'auto') rttBefore = await probeBefore(settings.load, log);
     verdict = await measureAndDecide(settings, baseline, target, log);
-    const policy = recordPolicy(settings, context, verdict);
+    const policy = recordPolicy(settings.baseline, context, verdict);
     recording = { recorded: false, note: policy.note };
     if (policy.record && baseline.store) recording = await record(settings, context, baseline.store, verdict, target, log, policy.note);
   } catch (thrown) {
@@ -52,8 +53,12 @@ export async function runGate(settings: Settings, context: RunContext, log: Log)
     await target?.close().catch((thrown: unknown) => log.warning(`closing the SSH session: ${messageOf(thrown)}`));
   }
   const host = target && { report: target.hostReport, bursts: target.watch.bursts };
+  // A run that stopped before its verdict reports what it measured until then.
+  const figures =
+    verdict?.figures ??
+    reduceRun({ bursts: [], baseline: baseline?.source ?? { kind: 'none' }, hostSpeedMbps: runHostSpeedOf(host?.bursts ?? []) });
   const finishedAt = new Date().toISOString();
-  return buildReport(settings, context, { startedAt, finishedAt, baseline, host, verdict, rttBefore, recording, error });
+  return buildReport(settings, context, { startedAt, finishedAt, baseline, host, verdict, figures, rttBefore, recording, error });
 }
 
 interface Baseline {
@@ -86,8 +91,8 @@ async function loadBaseline(settings: Settings, context: RunContext, log: Log): 
 }
 
 /** The round trip to the target before any load; a target that refuses the probe is reported, never fatal. */
-async function probeBefore(settings: Settings, log: Log): Promise<RttFigures> {
-  const target = rttTargetOf(settings.load.url);
+async function probeBefore(load: LoadSettings, log: Log): Promise<RttFigures> {
+  const target = rttTargetOf(load.url);
   const rtt = await probeNow(target);
   const where = `${target.host}:${target.port}`;
   if (rtt.medianMs !== undefined) {
@@ -99,7 +104,12 @@ async function probeBefore(settings: Settings, log: Log): Promise<RttFigures> {
   return rtt;
 }
 
-async function measureAndDecide(settings: Settings, baseline: Baseline, target: TargetSession | undefined, log: Log): Promise<RunVerdict> {
+async function measureAndDecide(
+  settings: Pick<Settings, 'load' | 'baseline' | 'gate' | 'memoryGate'>,
+  baseline: Baseline,
+  target: TargetSession | undefined,
+  log: Log,
+): Promise<RunVerdict> {
   const plan: SeriesPlan = { load: settings.load, abUrl: settings.baseline.abUrl, probeRtt: settings.load.networkRtt === 'auto' };
   log.info(`warming up ${redactedUrl(settings.load.url)} for ${settings.load.warmupMs} ms`);
   await warmUp(plan);
@@ -114,12 +124,12 @@ async function measureAndDecide(settings: Settings, baseline: Baseline, target: 
     findings: (bursts) => healthFindings(target?.watch.bursts ?? [], bursts),
     hostSpeed: () => runHostSpeedOf(target?.watch.bursts ?? []),
     onConfirming: (first) => log.info(`first verdict ${first.verdict}: confirming with ${settings.load.bursts} more bursts`),
-    hostRules: (decision) => {
+    hostRules: (decision, figures) => {
       const hostBursts = target?.watch.bursts ?? [];
       // Like latency, a history measured with other settings is not compared.
       const history = baseline.settingsChanges.length === 0 ? baseline.window : [];
       const memory = applyMemoryRules(decision, { limits: settings.memoryGate, hostBursts, history, live: baseline.source.kind === 'ab' });
-      return applyHostSpeedRule(memory, hostSpeedFigures(runHostSpeedOf(hostBursts), history));
+      return applyHostSpeedRule(memory, figures.hostSpeed);
     },
   });
 }
@@ -138,23 +148,23 @@ function warnOfFailedProbes(bursts: BurstResult[], log: Log): BurstResult[] {
 }
 
 /** Whether this run goes into the history, and why (not). */
-function recordPolicy(settings: Settings, context: RunContext, verdict: RunVerdict): { record: boolean; note: string } {
-  if (settings.baseline.abUrl) return { record: false, note: 'A/B mode keeps no history' };
-  if (settings.baseline.store === 'none') return { record: false, note: 'baseline-store is none' };
+function recordPolicy(baseline: BaselineSettings, context: RunContext, verdict: RunVerdict): { record: boolean; note: string } {
+  if (baseline.abUrl) return { record: false, note: 'A/B mode keeps no history' };
+  if (baseline.store === 'none') return { record: false, note: 'baseline-store is none' };
   const asked = {
     true: { record: true, note: 'update-baseline is true' },
     false: { record: false, note: 'update-baseline is false' },
     auto: isDefaultBranchPush(context)
       ? { record: true, note: 'push to the default branch' }
       : { record: false, note: 'only a push to the default branch records (update-baseline: auto)' },
-  }[settings.baseline.update];
+  }[baseline.update];
   if (asked.record && verdict.decision.verdict === 'error') return { record: false, note: `not recorded: ${verdict.decision.headline}` };
   return asked;
 }
 
 /** Appends this run to the history; a disturbed run is kept but marked so it never serves as a baseline. */
 async function record(
-  settings: Settings,
+  settings: Pick<Settings, 'baseline' | 'load'>,
   context: RunContext,
   store: BaselineStore,
   verdict: RunVerdict,
@@ -163,19 +173,19 @@ async function record(
   note: string,
 ): Promise<NonNullable<RunOutcome['recording']>> {
   const healthy = verdict.findings.crashes.length === 0 && verdict.findings.environmentIssues.length === 0;
-  await store.append(settings.baseline.key, historyRunOf(settings, context, verdict, healthy, target));
+  await store.append(settings.baseline.key, historyRunOf(settings.load, context, verdict, healthy, target));
   log.info(`recorded this run in ${store.location}`);
   return { recorded: true, note: healthy ? note : `${note}; kept as unhealthy: it will not serve as a baseline` };
 }
 
-function historyRunOf(settings: Settings, context: RunContext, verdict: RunVerdict, healthy: boolean, target?: TargetSession): HistoryRun {
+function historyRunOf(load: LoadSettings, context: RunContext, verdict: RunVerdict, healthy: boolean, target?: TargetSession): HistoryRun {
   const candidate = verdict.bursts.filter((burst) => burst.target === 'candidate');
   const candidateHostBursts = (target?.watch.bursts ?? []).filter((burst) => burst.target === 'candidate');
   return {
     sha: context.sha,
     ref: context.ref,
     time: new Date().toISOString(),
-    config: loadSignatureOf(settings.load),
+    config: loadSignatureOf(load),
     host: target && {
       fingerprint: target.watch.machine,
       summary: summarizeHostRun('baseline', candidateHostBursts),
@@ -184,6 +194,6 @@ function historyRunOf(settings: Settings, context: RunContext, verdict: RunVerdi
     bursts: candidate.map(historyBurstOf),
     curve: mergedCurve(candidate.map((burst) => burst.histogram)),
     serviceMemory: runServiceMemory(candidateHostBursts.map((burst) => burst.figures.service)) ?? undefined,
-    hostSpeedMbps: runHostSpeedOf(candidateHostBursts),
+    hostSpeedMbps: verdict.figures.hostSpeed?.currentMbps,
   };
 }

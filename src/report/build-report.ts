@@ -9,8 +9,7 @@ import type { BurstResult } from '../load/measurement.ts';
 import type { RttFigures } from '../load/rtt-probe.ts';
 import type { HostReport } from '../target/session.ts';
 import type { Decision } from '../verdict/decision.ts';
-import { hostSpeedFigures, runHostSpeedOf } from '../verdict/host-speed-rule.ts';
-import { runFigures } from '../verdict/run-figures.ts';
+import { endpointFigures, type LiveFigures, type ReducedRun, type StoredFigures } from '../verdict/reduce-run.ts';
 import { median } from '../verdict/statistics.ts';
 import type { BurstHostHealth } from '../watch/health.ts';
 import { networkSummaryOf } from './network-summary.ts';
@@ -30,6 +29,11 @@ export interface RunOutcome {
   };
   host?: { report: HostReport; bursts: BurstHostHealth[] };
   verdict?: { bursts: BurstResult[]; decision: Decision };
+  /**
+   * What the run measured, reduced (verdict/reduce-run.ts): the verdict's figures, or those of what
+   * was measured before the run stopped.
+   */
+  figures: ReducedRun;
   /** The network round trip before the first burst (`network-rtt: auto`). */
   rttBefore?: RttFigures;
   recording?: { recorded: boolean; note: string };
@@ -40,6 +44,7 @@ export interface RunOutcome {
 export function buildReport(settings: Settings, context: RunContext, outcome: RunOutcome): GateReport {
   const { baseline, host, verdict, error } = outcome;
   const bursts = verdict?.bursts ?? [];
+  const { candidate, baseline: compared } = endpointFigures(outcome.figures);
   // The newest stored run that watched its host: a baseline from another machine is flagged.
   const watched = baseline?.comparable.findLast((run) => run.host !== undefined)?.host;
   return {
@@ -72,11 +77,11 @@ export function buildReport(settings: Settings, context: RunContext, outcome: Ru
     }),
     ...(verdict && {
       decision: verdict.decision,
-      figures: runFigures(bursts.filter((burst) => burst.target === 'candidate')),
+      figures: candidate.run,
       curve: curvesOf(bursts, baseline?.window ?? []),
     }),
-    ...withNetwork(bursts, baseline?.window ?? [], outcome.rttBefore),
-    ...withHostSpeed(host?.bursts ?? [], baseline?.settingsChanges.length ? [] : (baseline?.window ?? [])),
+    ...withNetwork(candidate, compared?.source === 'stored' ? compared : undefined, outcome.rttBefore),
+    ...(outcome.figures.hostSpeed && { hostSpeed: outcome.figures.hostSpeed }),
     ...(error !== undefined && { error }),
   };
 }
@@ -95,15 +100,10 @@ function curvesOf(bursts: readonly BurstResult[], window: readonly HistoryRun[])
 }
 
 function withNetwork(
-  bursts: readonly BurstResult[],
-  window: readonly HistoryRun[],
+  candidate: LiveFigures,
+  stored: StoredFigures | undefined,
   before: RttFigures | undefined,
 ): Pick<GateReport, 'network'> {
-  const network = networkSummaryOf(bursts, window, before);
+  const network = networkSummaryOf(candidate, stored, before);
   return network ? { network } : {};
-}
-
-function withHostSpeed(hostBursts: readonly BurstHostHealth[], window: readonly HistoryRun[]): Pick<GateReport, 'hostSpeed'> {
-  const hostSpeed = hostSpeedFigures(runHostSpeedOf(hostBursts), window);
-  return hostSpeed ? { hostSpeed } : {};
 }

@@ -1,9 +1,10 @@
-// The verdict: this run's bursts against a baseline (stored history, live A/B bursts, or none),
-// the gate's limits, and what the host watch saw. Pure: the pipeline measures, stores and reports.
+// The verdict: this run's figures against a baseline's (stored history, live A/B bursts, or none),
+// the gate's limits, and what the host watch saw. The latency, throughput and error rows judge one
+// endpoint's figures (verdict/reduce-run.ts); crashes, host trouble and confirmation are the run's.
+// Pure: the pipeline measures, stores and reports.
 
 import type { GateSettings } from '../config/settings.ts';
-import type { BurstResult } from '../load/measurement.ts';
-import { historyBurstOf, type HistoryBurst, type HistoryRun } from '../baseline/history.ts';
+import type { HistoryRun } from '../baseline/history.ts';
 import { baselineWindow, type BaselineWindow } from '../baseline/window.ts';
 import type { Comparison, ComparisonStatus, Decision, DecisionMode, Verdict } from './decision.ts';
 import {
@@ -17,27 +18,28 @@ import {
 } from './latency-rules.ts';
 import { adjustHistory, type Adjustment, type Covariate } from './adjustment.ts';
 import { findChangePoints, levelChangeFloor, type ChangePoint } from './change-points.ts';
-import { chooseBasis, runRttOf, serviceBurstOf, type BasisChoice } from './service-time.ts';
+import type { EndpointFigures, LiveFigures, StoredFigures, StoredRunFigures, StoredRunMedians } from './reduce-run.ts';
+import { chooseBasis, type BasisChoice } from './service-time.ts';
 import { median } from './statistics.ts';
 import { count, milliseconds, plainPercent, runs, signedPercent } from './wording.ts';
 
 export type BaselineSource =
   /** The stored runs compared with (baseline/window.ts). */
   | { kind: 'history'; window: BaselineWindow }
-  /** Baseline bursts are among `bursts`, with target 'baseline'. */
+  /** Baseline bursts are among the run's bursts, with target 'baseline'. */
   | { kind: 'ab' }
   | { kind: 'none' };
 
 export interface DecisionInput {
-  bursts: BurstResult[];
-  baseline: BaselineSource;
+  /** The figures of the endpoint judged, both sides (verdict/reduce-run.ts); no baseline side with `baseline-store: none`. */
+  figures: EndpointFigures;
   gate: GateSettings;
   /** Host trouble that makes a slowdown untrustworthy, e.g. "CPU steal 12%". */
   environmentIssues?: string[];
   /** The target died under load, e.g. "the kernel killed gunicorn (pid 812)". */
   crashes?: string[];
-  /** Set when `bursts` include confirmation bursts: what the first bursts alone gave. */
-  confirmation?: { firstVerdict: Verdict; firstBursts: number };
+  /** Set when the figures include confirmation bursts: what the first bursts alone gave. */
+  confirmation?: { firstVerdict: Verdict; firstBursts: number; allBursts: number };
   /** Set with `network-rtt: auto`: a stored baseline may be judged on service time (verdict/service-time.ts). */
   networkRtt?: boolean;
   /** Load paced at a fixed `rate` (load/pace-requests.ts): the arrivals do not depend on the RTT. */
@@ -55,29 +57,15 @@ const SEVERITY: Record<ComparisonStatus, number> = { info: 0, ok: 0, improved: 0
 const LATENCY_METRICS: LatencyMetric[] = ['p50', 'p95'];
 const INFO_METRICS = ['p99', 'requestsPerSec'] as const;
 
-type Figure = Exclude<keyof HistoryBurst, 'ok' | 'rttMs' | 'newConnectionShare' | 'handshakeRoundTrips'>;
-
-const hasLatency = (burst: HistoryBurst) => burst.ok > 0;
-
-/** The median over bursts; latencies only from bursts that measured some. Undefined when none did. */
-function figureOf(bursts: HistoryBurst[], metric: Figure): number | undefined {
-  const from = metric === 'requestsPerSec' || metric === 'errorRate' ? bursts : bursts.filter(hasLatency);
-  return from.length ? median(from.map((b) => b[metric])) : undefined;
-}
-
-function pooledErrors(bursts: BurstResult[]): { rate: number; failed: number; requests: number } {
-  const failed = bursts.reduce((sum, b) => sum + b.non2xx + b.errors + b.timeouts, 0);
-  const requests = bursts.reduce((sum, b) => sum + b.ok, failed);
-  return { rate: requests > 0 ? failed / requests : 0, failed, requests };
-}
+type Figure = keyof StoredRunMedians;
 
 /** The baseline's side of the comparison, whatever its source. */
 interface BaselineView {
   mode: DecisionMode;
   /** The baseline's figure for a metric, undefined when it has none. */
   figure(metric: Figure): number | undefined;
-  /** Judges this run's latency bursts (at least one) on a latency metric; `note` says how the history was adjusted. */
-  judge?(metric: LatencyMetric, current: HistoryBurst[], maxIncrease: number): LatencyJudgement & { note?: string };
+  /** Judges this run's latency (at least one burst) on a latency metric; `note` says how the history was adjusted. */
+  judge?(metric: LatencyMetric, current: CurrentLatency, maxIncrease: number): LatencyJudgement & { note?: string };
   /** Why latency cannot be compared although a baseline exists. */
   unusable?: string;
   context: string;
@@ -90,12 +78,17 @@ export function historySource(comparable: readonly HistoryRun[], limit?: number)
   return { kind: 'history', window: baselineWindow(comparable, limit) };
 }
 
-/** The runs with their latency bursts as service times. */
-const asServiceTime = (runs: readonly HistoryRun[]) =>
-  runs.map((run) => ({ ...run, bursts: run.bursts.map((burst) => serviceBurstOf(burst) ?? burst) }));
+/** This run's latency on the basis judged: the median over bursts and each burst's figure. */
+interface CurrentLatency {
+  figure: Record<LatencyMetric, number | undefined>;
+  bursts: Record<LatencyMetric, number[]>;
+}
+
+/** A stored run with its figures on the basis judged. */
+type JudgedRun = Omit<StoredRunFigures, 'endToEnd' | 'service'> & { figures: StoredRunMedians };
 
 /** What the history's runs and this run measured besides latency, for adjustHistory. */
-function covariatesOf(window: readonly HistoryRun[], basis: BasisChoice | undefined, hostSpeedMbps: number | undefined): Covariate[] {
+function covariatesOf(window: readonly JudgedRun[], basis: BasisChoice | undefined, hostSpeedMbps: number | undefined): Covariate[] {
   const covariates: Covariate[] = [
     {
       name: 'host speed',
@@ -107,7 +100,7 @@ function covariatesOf(window: readonly HistoryRun[], basis: BasisChoice | undefi
   if (basis?.basis === 'service-time') {
     covariates.push({
       name: 'network RTT',
-      history: window.map((run) => runRttOf(run.bursts.filter(hasLatency))),
+      history: window.map((run) => run.rttMs),
       current: basis.currentRttMs,
     });
   }
@@ -130,13 +123,13 @@ function adjustmentNote(metric: LatencyMetric, adjustment: Adjustment, levelMove
  * host whose CPU share or round trip varies run to run, that variation hides a change of level.
  */
 function lastLatencyChange(
-  window: readonly HistoryRun[],
+  window: readonly JudgedRun[],
   covariates: Covariate[],
   gate: GateSettings,
 ): { metric: LatencyMetric; point: ChangePoint } | undefined {
   let last: { metric: LatencyMetric; point: ChangePoint } | undefined;
   for (const metric of LATENCY_METRICS) {
-    const logs = window.map((run) => logOf(figureOf(run.bursts, metric) ?? 0));
+    const logs = window.map((run) => logOf(run.figures[metric]));
     const minMagnitude = levelChangeFloor(maxIncreaseOf(metric, gate));
     const point = findChangePoints(adjustHistory(logs, covariates)?.logs ?? logs, { minMagnitude }).at(-1);
     if (point && point.index > (last?.point.index ?? 0)) last = { metric, point };
@@ -144,7 +137,7 @@ function lastLatencyChange(
   return last;
 }
 
-function changeNote(window: readonly HistoryRun[], change: { metric: LatencyMetric; point: ChangePoint }, coldStart: boolean): string {
+function changeNote(window: readonly JudgedRun[], change: { metric: LatencyMetric; point: ChangePoint }, coldStart: boolean): string {
   const since = window.length - change.point.index;
   const commit = window[change.point.index]!.sha.slice(0, 7);
   const how = coldStart ? ' as a cold start (percent limits only)' : '';
@@ -154,8 +147,13 @@ function changeNote(window: readonly HistoryRun[], change: { metric: LatencyMetr
   );
 }
 
-function historyView(stored: BaselineWindow, gate: GateSettings, basis?: BasisChoice, hostSpeedMbps?: number): BaselineView {
-  const judgedRuns = basis?.basis === 'service-time' ? asServiceTime(stored.runs) : stored.runs;
+function historyView(stored: StoredFigures, gate: GateSettings, basis?: BasisChoice, hostSpeedMbps?: number): BaselineView {
+  const judgedRuns = stored.runs.map(
+    ({ endToEnd, service, ...run }): JudgedRun => ({
+      ...run,
+      figures: basis?.basis === 'service-time' ? service! : endToEnd,
+    }),
+  );
   // A history whose level moved is judged against the runs since the move: the centre of a window
   // that spans a change is neither level.
   const change = lastLatencyChange(judgedRuns, covariatesOf(judgedRuns, basis, hostSpeedMbps), gate);
@@ -168,7 +166,7 @@ function historyView(stored: BaselineWindow, gate: GateSettings, basis?: BasisCh
     notes.push('No baseline yet: this run was measured and reported, not compared. A run on the default branch stores one.');
     return { mode: 'no-history', figure: () => undefined, context: 'no baseline yet', notes, warnings: [] };
   }
-  const runFigures = (metric: Figure) => window.map((run) => figureOf(run.bursts, metric) ?? 0);
+  const runFigures = (metric: Figure) => window.map((run) => run.figures[metric]);
   const coldStart = window.length < COLD_START_RUNS;
   notes.push(
     coldStart
@@ -181,7 +179,7 @@ function historyView(stored: BaselineWindow, gate: GateSettings, basis?: BasisCh
     coldStart
       ? undefined
       : adjustHistory(
-          judgedRuns.map((run) => logOf(figureOf(run.bursts, metric) ?? 0)),
+          judgedRuns.map((run) => logOf(run.figures[metric])),
           covariatesOf(judgedRuns, basis, hostSpeedMbps),
           { levelFrom },
         );
@@ -192,8 +190,8 @@ function historyView(stored: BaselineWindow, gate: GateSettings, basis?: BasisCh
       const figures = runFigures(metric);
       const adjustment = adjusted(metric);
       const judged = adjustment
-        ? judgeAgainstHistory(metric, adjustment.logs.map(Math.exp), figureOf(current, metric) ?? 0, maxIncrease, adjustment.fit)
-        : judgeAgainstHistory(metric, figures, figureOf(current, metric) ?? 0, maxIncrease);
+        ? judgeAgainstHistory(metric, adjustment.logs.map(Math.exp), current.figure[metric] ?? 0, maxIncrease, adjustment.fit)
+        : judgeAgainstHistory(metric, figures, current.figure[metric] ?? 0, maxIncrease);
       return adjustment ? { ...judged, note: adjustmentNote(metric, adjustment, levelFrom > 0) } : judged;
     },
     context: coldStart ? `cold start, ${runs(window.length)}` : runs(window.length),
@@ -202,8 +200,8 @@ function historyView(stored: BaselineWindow, gate: GateSettings, basis?: BasisCh
   };
 }
 
-function abView(baselineBursts: BurstResult[], candidateCount: number): BaselineView {
-  const latency = baselineBursts.filter(hasLatency);
+function abView(baseline: LiveFigures, candidateCount: number): BaselineView {
+  const latency = baseline.latency;
   const warnings: string[] = [];
   if (latency.length > 0 && candidateCount > 0 && smallestExactP(latency.length, candidateCount) >= AB_SIGNIFICANCE) {
     warnings.push(
@@ -212,20 +210,20 @@ function abView(baselineBursts: BurstResult[], candidateCount: number): Baseline
   }
   return {
     mode: 'ab',
-    figure: (metric) => (metric === 'errorRate' ? pooledErrors(baselineBursts).rate : figureOf(baselineBursts, metric)),
+    figure: (metric) => (metric === 'errorRate' ? baseline.errors.rate : baseline.median[metric]),
     judge: latency.length
       ? (metric, current, maxIncrease) =>
           judgeAB(
             metric,
             latency.map((b) => b[metric]),
-            current.map((b) => b[metric]),
+            current.bursts[metric],
             maxIncrease,
           )
       : undefined,
     unusable: latency.length ? undefined : 'the baseline-url gave no 2xx responses, so there is nothing to compare with',
     context: `${latency.length} vs ${candidateCount} bursts`,
     notes: [
-      `A/B: ${baselineBursts.length} baseline-url and ${candidateCount} candidate bursts, alternating; one-sided Mann–Whitney U on per-burst logs and a seeded bootstrap 95% CI of the ratio of medians.`,
+      `A/B: ${baseline.bursts} baseline-url and ${candidateCount} candidate bursts, alternating; one-sided Mann–Whitney U on per-burst logs and a seeded bootstrap 95% CI of the ratio of medians.`,
     ],
     warnings,
   };
@@ -249,17 +247,10 @@ function noneView(): BaselineView {
 }
 
 function viewOf(input: DecisionInput, candidateCount: number, basis?: BasisChoice): BaselineView {
-  switch (input.baseline.kind) {
-    case 'history':
-      return historyView(input.baseline.window, input.gate, basis, input.hostSpeedMbps);
-    case 'ab':
-      return abView(
-        input.bursts.filter((b) => b.target === 'baseline'),
-        candidateCount,
-      );
-    case 'none':
-      return noneView();
-  }
+  const baseline = input.figures.baseline;
+  if (baseline === undefined) return noneView();
+  if (baseline.source === 'stored') return historyView(baseline, input.gate, basis, input.hostSpeedMbps);
+  return abView(baseline, candidateCount);
 }
 
 const maxIncreaseOf = (metric: LatencyMetric, gate: GateSettings) => (metric === 'p50' ? gate.maxMedianIncrease : gate.maxP95Increase);
@@ -268,10 +259,9 @@ function latencyRow(
   metric: LatencyMetric,
   judged: LatencyJudgement | undefined,
   view: BaselineView,
-  latency: HistoryBurst[],
+  value: number | undefined,
   gate: GateSettings,
 ): Row {
-  const value = figureOf(latency, metric);
   if (value === undefined) return { metric, current: 0, limit: '', status: 'info', reasoning: 'no 2xx responses were measured' };
   const row: Row = judged
     ? {
@@ -303,8 +293,8 @@ function latencyRow(
   };
 }
 
-function infoRow(metric: (typeof INFO_METRICS)[number], view: BaselineView, candidate: HistoryBurst[]): Row {
-  const current = figureOf(candidate, metric) ?? 0;
+function infoRow(metric: (typeof INFO_METRICS)[number], view: BaselineView, candidate: LiveFigures): Row {
+  const current = candidate.median[metric] ?? 0;
   const baseline = view.figure(metric);
   const change = baseline ? current / baseline - 1 : undefined;
   const shown = metric === 'p99' ? `p99 ${milliseconds(current)}` : `${count(Math.round(current))} requests/s`;
@@ -319,8 +309,8 @@ function infoRow(metric: (typeof INFO_METRICS)[number], view: BaselineView, cand
   };
 }
 
-function errorRateRow(view: BaselineView, candidate: BurstResult[], gate: GateSettings): Row {
-  const { rate, failed, requests } = pooledErrors(candidate);
+function errorRateRow(view: BaselineView, candidate: LiveFigures, gate: GateSettings): Row {
+  const { rate, failed, requests } = candidate.errors;
   const over = rate > gate.maxErrorRate;
   return {
     metric: 'errorRate',
@@ -344,30 +334,77 @@ function passHeadline(rows: Row[], view: BaselineView): string {
 }
 
 /** Which latency a stored baseline is judged on; undefined outside stored mode or with `network-rtt: off`. */
-function basisOf(input: DecisionInput, measured: BurstResult[]): BasisChoice | undefined {
-  if (input.baseline.kind !== 'history' || !input.networkRtt) return undefined;
-  return chooseBasis(measured.map(historyBurstOf), input.baseline.window.runs, input.openLoop);
+function basisOf(input: DecisionInput): BasisChoice | undefined {
+  const { candidate, baseline } = input.figures;
+  if (baseline?.source !== 'stored' || !input.networkRtt) return undefined;
+  return chooseBasis(candidate.timed, baseline, input.openLoop);
 }
 
-/** Decide one run. With `confirmation` set, `bursts` hold the first bursts and the confirmation bursts together. */
+/** This run's p50 and p95 on the basis judged. */
+function currentLatency(candidate: LiveFigures, basis: BasisChoice | undefined): CurrentLatency {
+  const service = basis?.basis === 'service-time';
+  const burstFigures = (metric: LatencyMetric) => candidate.latency.map((burst) => (service ? burst.service![metric] : burst[metric]));
+  return {
+    figure: service
+      ? { p50: candidate.service?.p50, p95: candidate.service?.p95 }
+      : { p50: candidate.median.p50, p95: candidate.median.p95 },
+    bursts: { p50: burstFigures('p50'), p95: burstFigures('p95') },
+  };
+}
+
+/** One endpoint judged against its baseline: the rows, and what the baseline and the judgements note. */
+interface EndpointJudgement {
+  view: BaselineView;
+  basis?: BasisChoice;
+  rows: Row[];
+  notes: string[];
+  warnings: string[];
+  /** Set by the p50 judgement in stored mode. */
+  detectable?: number;
+}
+
+function judgeEndpoint(input: DecisionInput): EndpointJudgement {
+  const { candidate } = input.figures;
+  const basis = basisOf(input);
+  const latency = currentLatency(candidate, basis);
+  const measured = candidate.latency.length;
+  const view = viewOf(input, measured, basis);
+  const notes: string[] = [];
+  const warnings: string[] = [];
+  let detectable: number | undefined;
+  const rows: Row[] = [
+    ...LATENCY_METRICS.map((metric) => {
+      const judged = measured ? view.judge?.(metric, latency, maxIncreaseOf(metric, input.gate)) : undefined;
+      if (metric === 'p50' && judged?.minDetectableChange !== undefined) {
+        detectable = judged.minDetectableChange;
+        notes.push(
+          `With this history (${view.context}), loadgate catches a p50 slowdown of ${signedPercent(detectable)} or more in 95% of runs.`,
+        );
+      }
+      if (judged?.warning) warnings.push(judged.warning);
+      if (judged?.note) notes.push(judged.note);
+      return latencyRow(metric, judged, view, latency.figure[metric], input.gate);
+    }),
+    ...INFO_METRICS.map((metric) => infoRow(metric, view, candidate)),
+    errorRateRow(view, candidate, input.gate),
+  ];
+  return { view, basis, rows, notes, warnings, detectable };
+}
+
+/**
+ * Decide one run. With `confirmation` set, the figures hold the first bursts and the confirmation
+ * bursts together. The rows are the endpoint's; crashes, host trouble and confirmation are the run's.
+ */
 export function decide(input: DecisionInput): Decision {
   const crashes = input.crashes ?? [];
   const environment = input.environmentIssues ?? [];
-  const candidate = input.bursts.filter((b) => b.target === 'candidate');
-  const measured = candidate.filter(hasLatency);
-  const basis = basisOf(input, measured);
-  const latency =
-    basis?.basis === 'service-time' ? measured.map((burst) => ({ ...burst, ...serviceBurstOf(historyBurstOf(burst)) })) : measured;
-  const view = viewOf(input, latency.length, basis);
+  const { view, basis, rows, detectable, ...judgement } = judgeEndpoint(input);
   const notes = [...view.notes];
   const warnings = [...view.warnings];
   if (input.confirmation) {
-    notes.push(
-      `Confirmed: the first ${input.confirmation.firstBursts} bursts gave ${input.confirmation.firstVerdict}; this verdict uses all ${input.bursts.length}.`,
-    );
+    const { firstBursts, firstVerdict, allBursts } = input.confirmation;
+    notes.push(`Confirmed: the first ${firstBursts} bursts gave ${firstVerdict}; this verdict uses all ${allBursts}.`);
   }
-  /** Set by the p50 judgement in stored mode. */
-  let detectable: number | undefined;
   const finish = (verdict: Verdict, headline: string, rows: Row[]): Decision => ({
     verdict,
     mode: view.mode,
@@ -381,24 +418,10 @@ export function decide(input: DecisionInput): Decision {
     ...(detectable !== undefined && { minDetectableChange: detectable }),
   });
   if (crashes.length > 0) notes.push(...crashes.map((crash) => `Crash: ${crash}.`));
-  if (candidate.length === 0 && crashes.length === 0) return finish('error', 'no load bursts were measured', []);
+  if (input.figures.candidate.bursts === 0 && crashes.length === 0) return finish('error', 'no load bursts were measured', []);
+  notes.push(...judgement.notes);
+  warnings.push(...judgement.warnings);
 
-  const rows: Row[] = [
-    ...LATENCY_METRICS.map((metric) => {
-      const judged = latency.length ? view.judge?.(metric, latency, maxIncreaseOf(metric, input.gate)) : undefined;
-      if (metric === 'p50' && judged?.minDetectableChange !== undefined) {
-        detectable = judged.minDetectableChange;
-        notes.push(
-          `With this history (${view.context}), loadgate catches a p50 slowdown of ${signedPercent(detectable)} or more in 95% of runs.`,
-        );
-      }
-      if (judged?.warning) warnings.push(judged.warning);
-      if (judged?.note) notes.push(judged.note);
-      return latencyRow(metric, judged, view, latency, input.gate);
-    }),
-    ...INFO_METRICS.map((metric) => infoRow(metric, view, candidate)),
-    errorRateRow(view, candidate, input.gate),
-  ];
   const worst = Math.max(...rows.map((row) => SEVERITY[row.status]));
   const phrases = (status: ComparisonStatus) => rows.flatMap((row) => (row.status === status && row.phrase ? [row.phrase] : [])).join('; ');
 
@@ -412,7 +435,7 @@ export function decide(input: DecisionInput): Decision {
   }
   if (environment.length > 0) warnings.push(`Measured under ${environment.join(', ')}.`);
   if (worst === SEVERITY.regression) return finish('regression', phrases('regression'), rows);
-  if (latency.length === 0) return finish('error', 'no 2xx responses were measured: nothing to compare', rows);
+  if (input.figures.candidate.latency.length === 0) return finish('error', 'no 2xx responses were measured: nothing to compare', rows);
   if (view.unusable) return finish('error', view.unusable, rows);
   if (worst === SEVERITY.inconclusive) return finish('inconclusive', phrases('inconclusive'), rows);
   return finish('pass', passHeadline(rows, view), rows);

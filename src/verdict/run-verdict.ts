@@ -6,6 +6,7 @@ import type { GateSettings } from '../config/settings.ts';
 import type { BurstResult } from '../load/measurement.ts';
 import { decide, type BaselineSource } from './decide.ts';
 import { needsConfirmation, type Decision } from './decision.ts';
+import { endpointFigures, reduceRun, type ReducedRun } from './reduce-run.ts';
 
 /** What the host watch (or the generator's own CPU) says about a set of bursts. */
 export interface HostFindings {
@@ -22,10 +23,10 @@ export interface RunVerdictInput {
   measure(firstIndex: number): Promise<BurstResult[]>;
   findings(bursts: readonly BurstResult[]): HostFindings;
   /**
-   * Rules on what the host watch measured (the service's memory, the host's headroom), applied to
-   * each latency decision, so a memory regression is confirmed like a latency one.
+   * Rules on what the host watch measured (the service's memory, the host's headroom and speed),
+   * applied to each latency decision, so a memory regression is confirmed like a latency one.
    */
-  hostRules?(decision: Decision): Decision;
+  hostRules?(decision: Decision, figures: ReducedRun): Decision;
   /** Set with `network-rtt: auto` (see decide.ts). */
   networkRtt?: boolean;
   /** Set with a fixed `rate` (see decide.ts). */
@@ -40,6 +41,8 @@ export interface RunVerdict {
   /** The first series and, when confirmed, the confirmation series after it. */
   bursts: BurstResult[];
   decision: Decision;
+  /** `bursts` reduced (verdict/reduce-run.ts): the figures the decision read. */
+  figures: ReducedRun;
   /** The findings on all of `bursts`, which the decision used. */
   findings: HostFindings;
 }
@@ -49,18 +52,19 @@ export async function runVerdict(input: RunVerdictInput): Promise<RunVerdict> {
   const baseline: BaselineSource = input.settingsChanges.length > 0 ? { kind: 'none' } : input.baseline;
   const judge = (bursts: BurstResult[], first?: { decision: Decision; bursts: number }): RunVerdict => {
     const findings = input.findings(bursts);
+    const hostSpeedMbps = input.hostSpeed?.();
+    const figures = reduceRun({ bursts, baseline, hostSpeedMbps });
     const latency = decide({
-      bursts,
-      baseline,
+      figures: endpointFigures(figures),
       gate: input.gate,
       networkRtt: input.networkRtt,
       openLoop: input.openLoop,
-      hostSpeedMbps: input.hostSpeed?.(),
+      hostSpeedMbps,
       environmentIssues: findings.environmentIssues,
       crashes: findings.crashes,
-      confirmation: first && { firstVerdict: first.decision.verdict, firstBursts: first.bursts },
+      confirmation: first && { firstVerdict: first.decision.verdict, firstBursts: first.bursts, allBursts: bursts.length },
     });
-    return { bursts, decision: input.hostRules?.(latency) ?? latency, findings };
+    return { bursts, decision: input.hostRules?.(latency, figures) ?? latency, figures, findings };
   };
   const firstBursts = await input.measure(0);
   let verdict = judge(firstBursts);

@@ -37,7 +37,7 @@
 // falls behind sends on its answers, as a closed loop does.
 // Otherwise (no RTT on one side, `network-rtt: off`, A/B mode) end-to-end latency, as before.
 
-import type { HistoryBurst, HistoryRun } from '../baseline/history.ts';
+import type { HistoryBurst } from '../baseline/history.ts';
 import { coveredRange } from './adjustment.ts';
 import { median } from './statistics.ts';
 import { milliseconds } from './wording.ts';
@@ -88,23 +88,34 @@ export function runRttOf(bursts: readonly HistoryBurst[]): number | undefined {
   return median(bursts.map((burst) => burst.rttMs!));
 }
 
+/** A run's latency bursts as stored (historyBurstOf) and their RTT (runRttOf), as the basis choice reads them. */
+export interface TimedBursts {
+  latency: readonly HistoryBurst[];
+  rttMs?: number;
+}
+
 /**
- * The figure the stored-baseline verdict judges. `current` are this run's bursts with latency,
- * `history` the runs it is compared with.
+ * The figure the stored-baseline verdict judges. `current` is this run, `history` the runs it is
+ * compared with and their RTT (the median of the runs', when every run has one); verdict/reduce-run.ts
+ * reduces both.
  */
-export function chooseBasis(current: readonly HistoryBurst[], history: readonly HistoryRun[], openLoop = false): BasisChoice {
-  const currentRttMs = runRttOf(current);
+export function chooseBasis(
+  current: TimedBursts,
+  history: { runs: readonly TimedBursts[]; rttMs?: number },
+  openLoop = false,
+): BasisChoice {
+  const currentRttMs = current.rttMs;
   if (currentRttMs === undefined) {
     return { basis: 'end-to-end', reason: 'Judged on end-to-end latency: this run has no network RTT figures.' };
   }
-  const historyRtts = history.map((run) => runRttOf(run.bursts.filter((burst) => burst.ok > 0)));
-  if (historyRtts.length === 0 || historyRtts.some((rtt) => rtt === undefined)) {
+  const historyRttMs = history.rttMs;
+  if (historyRttMs === undefined) {
     return { basis: 'end-to-end', reason: 'Judged on end-to-end latency: the stored runs have no network RTT figures.', currentRttMs };
   }
-  const historyRttMs = median(historyRtts as number[]);
+  const historyRtts = history.runs.map((run) => run.rttMs!);
   const rtts = `network RTT ${milliseconds(currentRttMs)} now, ${milliseconds(historyRttMs)} in the history`;
-  const storedBursts = history.flatMap((run) => run.bursts.filter((burst) => burst.ok > 0));
-  if ([...current, ...storedBursts].some((burst) => burst.rttMs! >= burst.p50)) {
+  const storedBursts = history.runs.flatMap((run) => run.latency);
+  if ([...current.latency, ...storedBursts].some((burst) => burst.rttMs! >= burst.p50)) {
     // On loopback or a LAN a handshake costs more than a keep-alive request: the difference would
     // clamp to zero and hide any slowdown.
     return {
@@ -123,7 +134,7 @@ export function chooseBasis(current: readonly HistoryBurst[], history: readonly 
     };
   }
   // The shortest round trip the history covers (adjustment.ts may extrapolate a little beyond it).
-  const shortest = Math.max(0, coveredRange(historyRtts as number[]).low);
+  const shortest = Math.max(0, coveredRange(historyRtts).low);
   if (currentRttMs >= shortest) {
     return {
       basis: 'service-time',

@@ -5,10 +5,10 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import type { GateReport } from '../../src/report/gate-report.ts';
 import { parseReport, ReportSchemaError } from '../../src/report/report-schema.ts';
-import { decide, historySource } from '../../src/verdict/decide.ts';
+import { historySource } from '../../src/verdict/decide.ts';
 import { applyMemoryRules } from '../../src/verdict/memory-rules.ts';
 import { burstFigures } from '../../src/watch/burst-figures.ts';
-import { bursts, gate, history } from '../verdict/bursts.ts';
+import { bursts, decideOn, gate, history } from '../verdict/bursts.ts';
 import { health, sample } from '../watch/health-fixtures.ts';
 import { errorReport, firstRunReport, hostOomReport, hugeReport, inconclusiveReport, passReport, regressionReport } from './fixtures.ts';
 
@@ -43,7 +43,7 @@ describe('report schema', () => {
   });
 
   it('reads a limit as numbers with units: every limit the verdict rules write, nothing else', () => {
-    const latency = decide({
+    const latency = decideOn({
       bursts: bursts(20, 102),
       baseline: historySource(history(Array(12).fill(100))),
       gate: { ...gate, p95BudgetMs: 90.5 },

@@ -15,6 +15,7 @@ import { commentMarker } from '../../src/report/pull-request-comment.ts';
 import { parseReport } from '../../src/report/report-schema.ts';
 import { fenced, inertProse, plainLine, untrusted } from '../../src/report/untrusted-text.ts';
 import { decide } from '../../src/verdict/decide.ts';
+import { endpointFigures, reduceRun } from '../../src/verdict/reduce-run.ts';
 import { healthFindings } from '../../src/watch/health.ts';
 import { scanCrashLines } from '../../src/watch/crash-patterns.ts';
 import { localHost } from '../support/local-host.ts';
@@ -36,8 +37,7 @@ function hostileCrashReport(): GateReport {
   const bursts = host.bursts.map((burst, index) => (index === 1 ? { ...burst, crashLines, oomKills: [kill] } : burst));
   const findings = healthFindings(bursts, report.bursts);
   const decision = decide({
-    bursts: report.bursts,
-    baseline: { kind: 'none' },
+    figures: endpointFigures(reduceRun({ bursts: report.bursts, baseline: { kind: 'none' } })),
     gate,
     crashes: findings.crashes,
     environmentIssues: findings.environmentIssues,

@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { historyBurstOf, type HistoryRun } from '../../src/baseline/history.ts';
 import { adjustHistory, coveredRange } from '../../src/verdict/adjustment.ts';
-import { decide, historySource } from '../../src/verdict/decide.ts';
+import { historySource } from '../../src/verdict/decide.ts';
 import type { Decision } from '../../src/verdict/decision.ts';
 import { mulberry32 } from '../../src/verdict/statistics.ts';
-import { burst, gate, pastRun } from './bursts.ts';
+import { burst, decideOn, gate, pastRun } from './bursts.ts';
 
 function seeded(seed: number) {
   const random = mulberry32(seed);
@@ -61,11 +61,11 @@ describe('regression adjustment of the stored history', { timeout: 20_000 }, () 
       return { ...stored, bursts: stored.bursts.map((b) => ({ ...b, p50: scaled(b.p50), p95: scaled(b.p95), p99: scaled(b.p99) })) };
     });
     const medianSpeed = 240;
-    const same = decide({ bursts: current(20 / 0.8), baseline: historySource(runs), gate, hostSpeedMbps: medianSpeed });
+    const same = decideOn({ bursts: current(20 / 0.8), baseline: historySource(runs), gate, hostSpeedMbps: medianSpeed });
     assert.equal(same.verdict, 'pass', `${same.headline}\n${same.notes.join('\n')}`);
     assert.match(same.notes.join('\n'), /The history changed 5 runs ago, at commit sha15, -2\d\.\d% on p50/);
     assert.match(same.notes.join('\n'), /tracks the host speed: adjusted to this run's and the runs before the change to its level/);
-    const slower = decide({ bursts: current((1.15 * 20) / 0.8), baseline: historySource(runs), gate, hostSpeedMbps: medianSpeed });
+    const slower = decideOn({ bursts: current((1.15 * 20) / 0.8), baseline: historySource(runs), gate, hostSpeedMbps: medianSpeed });
     assert.equal(slower.verdict, 'regression', `${slower.headline}\n${slower.notes.join('\n')}`);
     assert.ok(slower.minDetectableChange! < 0.12, `min-detectable-change ${slower.minDetectableChange}`);
   });
@@ -95,8 +95,8 @@ describe('regression adjustment of the stored history', { timeout: 20_000 }, () 
     const runs = Array.from({ length: 20 }, (_, i) => run(20 * Math.exp(0.03 * normal()), i, uniform(150, 300)));
     const plain = runs.map(({ hostSpeedMbps: _speed, ...rest }) => rest);
     for (const p50 of [20, 22, 26]) {
-      const withIndex = decide({ bursts: current(p50), baseline: historySource(runs), gate, hostSpeedMbps: 160 });
-      const without = decide({ bursts: current(p50), baseline: historySource(plain), gate });
+      const withIndex = decideOn({ bursts: current(p50), baseline: historySource(runs), gate, hostSpeedMbps: 160 });
+      const without = decideOn({ bursts: current(p50), baseline: historySource(plain), gate });
       assert.deepEqual(withIndex.comparisons, without.comparisons);
       assert.equal(withIndex.verdict, without.verdict);
     }
@@ -105,19 +105,19 @@ describe('regression adjustment of the stored history', { timeout: 20_000 }, () 
   test('a host held to 65 % of its speed: the same code passes, a +15 % slowdown fails, and the report says why', () => {
     const runs = creditHistory(3);
     const slowHost = 300 * 0.65;
-    const same = decide({ bursts: current(20 / 0.65), baseline: historySource(runs), gate, hostSpeedMbps: slowHost });
+    const same = decideOn({ bursts: current(20 / 0.65), baseline: historySource(runs), gate, hostSpeedMbps: slowHost });
     assert.equal(same.verdict, 'pass', same.headline);
     assert.match(
       same.notes.join('\n'),
       /The history's p50 tracks the host speed: adjusted to this run's \(predicting a held-out run \d+(\.\d)?% → \d(\.\d)?% off\)\./,
     );
     assert.ok(same.minDetectableChange! <= 0.1, `catches +${(same.minDetectableChange! * 100).toFixed(1)} %`);
-    const slower = decide({ bursts: current((1.15 * 20) / 0.65), baseline: historySource(runs), gate, hostSpeedMbps: slowHost });
+    const slower = decideOn({ bursts: current((1.15 * 20) / 0.65), baseline: historySource(runs), gate, hostSpeedMbps: slowHost });
     assert.equal(slower.verdict, 'regression', slower.headline);
     assert.ok(Math.abs(p50Row(slower).change! - 0.15) < 0.03, `measured ${p50Row(slower).change}`);
     // Without the index the history's spread (the host's 60–100 %) makes the gate nearly blind, and
     // the same code on the slow host does not pass.
-    const blind = decide({ bursts: current(20 / 0.65), baseline: historySource(runs), gate });
+    const blind = decideOn({ bursts: current(20 / 0.65), baseline: historySource(runs), gate });
     assert.notEqual(blind.verdict, 'pass');
     assert.ok(blind.minDetectableChange! > 0.3, `blind, catches +${(blind.minDetectableChange! * 100).toFixed(1)} %`);
   });
@@ -125,7 +125,7 @@ describe('regression adjustment of the stored history', { timeout: 20_000 }, () 
   test('a slowdown the index does not explain is not absorbed', () => {
     const runs = creditHistory(4);
     const medianSpeed = 300 * 0.8;
-    const decision = decide({ bursts: current((1.12 * 20) / 0.8), baseline: historySource(runs), gate, hostSpeedMbps: medianSpeed });
+    const decision = decideOn({ bursts: current((1.12 * 20) / 0.8), baseline: historySource(runs), gate, hostSpeedMbps: medianSpeed });
     assert.equal(decision.verdict, 'regression', decision.headline);
     assert.ok(Math.abs(p50Row(decision).change! - 0.12) < 0.03, `measured ${p50Row(decision).change}`);
   });
@@ -147,11 +147,11 @@ describe('regression adjustment of the stored history', { timeout: 20_000 }, () 
     // request whatever the RTT, so service time = 20 − RTT (verdict/service-time.ts).
     const { normal } = seeded(9);
     const runs = Array.from({ length: 20 }, (_, i) => run(20 * Math.exp(0.005 * normal()), i, undefined, 2 + (8 * i) / 19));
-    const decision = decide({ bursts: current(20, 3), baseline: historySource(runs), gate, networkRtt: true });
+    const decision = decideOn({ bursts: current(20, 3), baseline: historySource(runs), gate, networkRtt: true });
     assert.equal(decision.latencyBasis, 'service-time');
     assert.equal(decision.verdict, 'pass', decision.headline + decision.notes.join('\n'));
     assert.match(decision.notes.join('\n'), /The history's p50 tracks the network RTT/);
-    const slower = decide({ bursts: current(20 * 1.2, 3), baseline: historySource(runs), gate, networkRtt: true });
+    const slower = decideOn({ bursts: current(20 * 1.2, 3), baseline: historySource(runs), gate, networkRtt: true });
     assert.equal(slower.verdict, 'regression', slower.headline);
   });
 
@@ -161,11 +161,11 @@ describe('regression adjustment of the stored history', { timeout: 20_000 }, () 
       const rtt = uniform(2, 40);
       return run(rtt + 25 * Math.exp(0.01 * normal()), i, undefined, rtt);
     });
-    const same = decide({ bursts: current(5 + 25, 5), baseline: historySource(runs), gate, networkRtt: true });
+    const same = decideOn({ bursts: current(5 + 25, 5), baseline: historySource(runs), gate, networkRtt: true });
     assert.equal(same.latencyBasis, 'service-time');
     assert.equal(same.verdict, 'pass', same.headline);
     assert.doesNotMatch(same.notes.join('\n'), /tracks the network RTT/);
-    const slower = decide({ bursts: current(5 + 25 * 1.1, 5), baseline: historySource(runs), gate, networkRtt: true });
+    const slower = decideOn({ bursts: current(5 + 25 * 1.1, 5), baseline: historySource(runs), gate, networkRtt: true });
     assert.equal(slower.verdict, 'regression', slower.headline);
   });
 });

@@ -3,6 +3,9 @@
 import { historyBurstOf, type HistoryRun } from '../../src/baseline/history.ts';
 import type { GateSettings } from '../../src/config/settings.ts';
 import type { BurstResult, BurstTarget } from '../../src/load/measurement.ts';
+import { decide, type BaselineSource, type DecisionInput } from '../../src/verdict/decide.ts';
+import type { Decision } from '../../src/verdict/decision.ts';
+import { endpointFigures, reduceRun } from '../../src/verdict/reduce-run.ts';
 
 export const gate: GateSettings = {
   maxMedianIncrease: 0.1,
@@ -11,6 +14,14 @@ export const gate: GateSettings = {
   failOnRegression: true,
   failOnInconclusive: false,
 };
+
+/** A decision input on bursts: decideOn reduces them (verdict/reduce-run.ts), as runVerdict does. */
+export type BurstsInput = Omit<DecisionInput, 'figures'> & { bursts: BurstResult[]; baseline: BaselineSource };
+
+/** The decision on bursts against a baseline, as runVerdict makes it before its host rules. */
+export function decideOn({ bursts, baseline, ...input }: BurstsInput): Decision {
+  return decide({ ...input, figures: endpointFigures(reduceRun({ bursts, baseline, hostSpeedMbps: input.hostSpeedMbps })) });
+}
 
 /** A healthy 10 s burst of 10,000 2xx responses with the given p50 and p95 (ms). */
 export function burst(p50: number, p95: number, overrides: Partial<BurstResult> = {}): BurstResult {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { decide, historySource, type DecisionInput } from '../../src/verdict/decide.ts';
+import { historySource } from '../../src/verdict/decide.ts';
 import { needsConfirmation, type Comparison, type Decision } from '../../src/verdict/decision.ts';
-import { abBursts, burst, bursts, gate, history, pastRun } from './bursts.ts';
+import { abBursts, burst, bursts, type BurstsInput, decideOn, gate, history, pastRun } from './bursts.ts';
 
 const row = (decision: Decision, metric: Comparison['metric']) => decision.comparisons.find((c) => c.metric === metric)!;
 
@@ -18,7 +18,7 @@ function assertNoNaN(decision: Decision) {
 // 100 × 1.01^k for k = −5 … 5 and 0: the centre (geometric mean) is exactly 100, the spread (SD
 // of the logs) √10 × ln 1.01 = 3.1 %, 11 degrees of freedom.
 const TWELVE_RUNS = history([-5, -4, -3, -2, -1, 0, 0, 1, 2, 3, 4, 5].map((k) => 100 * 1.01 ** k));
-const historyInput = (current: ReturnType<typeof bursts>, runs = TWELVE_RUNS, extra: Partial<DecisionInput> = {}): DecisionInput => ({
+const historyInput = (current: ReturnType<typeof bursts>, runs = TWELVE_RUNS, extra: Partial<BurstsInput> = {}): BurstsInput => ({
   bursts: current,
   baseline: historySource(runs),
   gate,
@@ -27,7 +27,7 @@ const historyInput = (current: ReturnType<typeof bursts>, runs = TWELVE_RUNS, ex
 
 describe('stored-baseline mode', { timeout: 10_000 }, () => {
   test("p95 +18.2% above a 12-run history's threshold is a regression, in words", () => {
-    const decision = decide(historyInput(bursts(20, 118.2)));
+    const decision = decideOn(historyInput(bursts(20, 118.2)));
     assert.equal(decision.verdict, 'regression');
     assert.equal(decision.mode, 'history');
     assert.equal(decision.headline, 'p95 +18.2% over baseline');
@@ -57,7 +57,7 @@ describe('stored-baseline mode', { timeout: 10_000 }, () => {
 
   test("over the percent limit but under a noisy history's threshold: inconclusive, with a warning saying what to do", () => {
     const noisy = history([70, 80, 90, 100, 110, 120, 130, 75, 85, 95, 105, 125]);
-    const decision = decide(historyInput(bursts(20, 120), noisy));
+    const decision = decideOn(historyInput(bursts(20, 120), noisy));
     assert.equal(decision.verdict, 'inconclusive');
     const p95 = row(decision, 'p95');
     assert.equal(p95.status, 'inconclusive');
@@ -76,7 +76,7 @@ describe('stored-baseline mode', { timeout: 10_000 }, () => {
   });
 
   test('within the limits: pass, with both changes in the headline', () => {
-    const decision = decide(historyInput(bursts(20.2, 102)));
+    const decision = decideOn(historyInput(bursts(20.2, 102)));
     assert.equal(decision.verdict, 'pass');
     assert.equal(decision.headline, 'p50 +1.0%, p95 +2.0% vs baseline (12 runs)');
     assert.equal(needsConfirmation(decision), false);
@@ -84,7 +84,7 @@ describe('stored-baseline mode', { timeout: 10_000 }, () => {
   });
 
   test("an improvement past the history's noise is reported, and passes", () => {
-    const decision = decide(historyInput(bursts(20, 75)));
+    const decision = decideOn(historyInput(bursts(20, 75)));
     assert.equal(decision.verdict, 'pass');
     const p95 = row(decision, 'p95');
     assert.equal(p95.status, 'improved');
@@ -94,7 +94,7 @@ describe('stored-baseline mode', { timeout: 10_000 }, () => {
 
   test('a slowdown under 1 ms is never a regression, whatever its percentage', () => {
     const fast = history([2, 2, 2, 2, 2, 2]);
-    const decision = decide(historyInput(bursts(0.4, 2.8), fast));
+    const decision = decideOn(historyInput(bursts(0.4, 2.8), fast));
     assert.equal(decision.verdict, 'pass');
     assert.equal(row(decision, 'p95').reasoning, 'p95 +40.0% (limit +15%), but only +0.800 ms, under the 1.00 ms minimum change');
   });
@@ -102,13 +102,13 @@ describe('stored-baseline mode', { timeout: 10_000 }, () => {
   test('zero spread: identical past runs still give the 1% minimum spread, and a threshold under the limit', () => {
     const flat = history(Array(12).fill(100));
     // p95: ln 1.15 − t(95 %, 11 df) × ln 1.01 × √(13/12) = ln 1.129: a +15 % slowdown is caught in 95 % of runs.
-    const within = decide(historyInput(bursts(20, 112), flat));
+    const within = decideOn(historyInput(bursts(20, 112), flat));
     assert.equal(within.verdict, 'pass');
     assert.equal(within.minDetectableChange?.toFixed(3), '0.100');
-    const under = decide(historyInput(bursts(20, 114), flat));
+    const under = decideOn(historyInput(bursts(20, 114), flat));
     assert.equal(under.verdict, 'regression');
     assert.equal(under.headline, 'p95 +14.0% over baseline, above the +12.9% threshold');
-    const over = decide(historyInput(bursts(20, 116), flat));
+    const over = decideOn(historyInput(bursts(20, 116), flat));
     assert.equal(row(over, 'p95').reasoning, 'p95 +16.0% (limit +15%), above the +12.9% threshold (12 runs, run-to-run spread 1.0%)');
     assert.equal(over.headline, 'p95 +16.0% over baseline');
     assertNoNaN(over);
@@ -116,25 +116,25 @@ describe('stored-baseline mode', { timeout: 10_000 }, () => {
 
   test('cold start: fewer than 5 runs, percent limit only', () => {
     const three = history([100, 104, 96]);
-    const decision = decide(historyInput(bursts(22.4, 100), three));
+    const decision = decideOn(historyInput(bursts(22.4, 100), three));
     assert.equal(decision.mode, 'cold-start');
     assert.equal(decision.verdict, 'regression');
     assert.equal(row(decision, 'p50').reasoning, 'p50 +12.0% (limit +10%); cold start: percent limit only (3 runs in history)');
     assert.match(decision.notes.join('\n'), /Cold start: the history has 3 runs; its spread needs 5, so only the percent limits apply\./);
-    const pass = decide(historyInput(bursts(21, 100), three));
+    const pass = decideOn(historyInput(bursts(21, 100), three));
     assert.equal(pass.verdict, 'pass');
     assert.equal(pass.headline, 'p50 +5.0%, p95 +0.0% vs baseline (cold start, 3 runs)');
   });
 
   test('one past run is enough for a cold-start comparison, and stays NaN-free', () => {
-    const decision = decide(historyInput(bursts(20, 100), history([100])));
+    const decision = decideOn(historyInput(bursts(20, 100), history([100])));
     assert.equal(decision.mode, 'cold-start');
     assert.equal(decision.verdict, 'pass');
     assertNoNaN(decision);
   });
 
   test('no history: pass with a notice; the p95 budget and error limit still apply', () => {
-    const decision = decide(historyInput(bursts(20, 100), []));
+    const decision = decideOn(historyInput(bursts(20, 100), []));
     assert.equal(decision.mode, 'no-history');
     assert.equal(decision.verdict, 'pass');
     assert.equal(decision.headline, 'no baseline yet: p50 20.0 ms, p95 100 ms');
@@ -142,7 +142,7 @@ describe('stored-baseline mode', { timeout: 10_000 }, () => {
     assert.equal(row(decision, 'p95').status, 'info');
     assertNoNaN(decision);
 
-    const budgeted = decide(historyInput(bursts(20, 300), [], { gate: { ...gate, p95BudgetMs: 250 } }));
+    const budgeted = decideOn(historyInput(bursts(20, 300), [], { gate: { ...gate, p95BudgetMs: 250 } }));
     assert.equal(budgeted.verdict, 'regression');
     assert.equal(budgeted.headline, 'p95 300 ms over the 250 ms budget');
     assert.equal(row(budgeted, 'p95').limit, '≤ 250 ms');
@@ -150,7 +150,7 @@ describe('stored-baseline mode', { timeout: 10_000 }, () => {
   });
 
   test('the p95 budget fails a run the history would pass', () => {
-    const decision = decide(historyInput(bursts(20, 102), TWELVE_RUNS, { gate: { ...gate, p95BudgetMs: 90 } }));
+    const decision = decideOn(historyInput(bursts(20, 102), TWELVE_RUNS, { gate: { ...gate, p95BudgetMs: 90 } }));
     assert.equal(decision.verdict, 'regression');
     const p95 = row(decision, 'p95');
     assert.equal(p95.limit, '+15%, ≤ 90.0 ms');
@@ -162,7 +162,7 @@ describe('stored-baseline mode', { timeout: 10_000 }, () => {
 
   test('an error rate over the limit is a regression, counted over all bursts', () => {
     const failing = bursts(20, 100).map((b) => ({ ...b, ok: 9_688, non2xx: 200, errors: 100, timeouts: 12, errorRate: 0.0312 }));
-    const decision = decide(historyInput(failing));
+    const decision = decideOn(historyInput(failing));
     assert.equal(decision.verdict, 'regression');
     assert.equal(decision.headline, 'error rate 3.12% over the 1% limit');
     assert.equal(row(decision, 'errorRate').reasoning, '1,560 of 50,000 requests failed (3.12%, limit 1%)');
@@ -172,7 +172,7 @@ describe('stored-baseline mode', { timeout: 10_000 }, () => {
     const old = Array.from({ length: 10 }, (_, i) => pastRun(10, 50, i));
     const recent = Array.from({ length: 20 }, (_, i) => pastRun(20, 100, 10 + i));
     const unhealthy = pastRun(40, 400, 30, false);
-    const decision = decide(historyInput(bursts(20, 100), [...old, ...recent, unhealthy]));
+    const decision = decideOn(historyInput(bursts(20, 100), [...old, ...recent, unhealthy]));
     assert.equal(decision.verdict, 'pass');
     assert.ok(Math.abs(row(decision, 'p95').baseline! - 100) < 1e-9);
     assert.match(decision.notes.join('\n'), /1 run in the history left out as unhealthy/);
@@ -181,29 +181,29 @@ describe('stored-baseline mode', { timeout: 10_000 }, () => {
 
   test('bursts without responses: an error verdict, no NaN', () => {
     const empty = bursts(0, 0).map((b) => ({ ...b, p99: 0, requestsPerSec: 0, ok: 0 }));
-    const decision = decide(historyInput(empty));
+    const decision = decideOn(historyInput(empty));
     assert.equal(decision.verdict, 'error');
     assert.equal(decision.headline, 'no 2xx responses were measured: nothing to compare');
     assert.equal(row(decision, 'p50').reasoning, 'no 2xx responses were measured');
     assertNoNaN(decision);
-    const noBursts = decide(historyInput([]));
+    const noBursts = decideOn(historyInput([]));
     assert.equal(noBursts.verdict, 'error');
     assert.equal(noBursts.headline, 'no load bursts were measured');
   });
 
   test('past runs with zero figures do not poison the logs', () => {
     const zeros = [...TWELVE_RUNS, pastRun(0, 0, 12)];
-    assertNoNaN(decide(historyInput(bursts(20, 100), zeros)));
+    assertNoNaN(decideOn(historyInput(bursts(20, 100), zeros)));
   });
 
   test('the same input gives the same decision', () => {
-    assert.deepEqual(decide(historyInput(bursts(20, 118.2))), decide(historyInput(bursts(20, 118.2))));
+    assert.deepEqual(decideOn(historyInput(bursts(20, 118.2))), decideOn(historyInput(bursts(20, 118.2))));
   });
 });
 
 describe('environment, crashes and confirmation', { timeout: 10_000 }, () => {
   test('host trouble turns a would-be regression into inconclusive, with the reason', () => {
-    const decision = decide(historyInput(bursts(20, 118.2), TWELVE_RUNS, { environmentIssues: ['CPU steal 12%'] }));
+    const decision = decideOn(historyInput(bursts(20, 118.2), TWELVE_RUNS, { environmentIssues: ['CPU steal 12%'] }));
     assert.equal(decision.verdict, 'inconclusive');
     assert.equal(decision.headline, 'inconclusive: p95 +18.2% over baseline, but measured under CPU steal 12%');
     assert.equal(row(decision, 'p95').status, 'inconclusive');
@@ -211,13 +211,13 @@ describe('environment, crashes and confirmation', { timeout: 10_000 }, () => {
   });
 
   test('host trouble on a passing run leaves it passing, with a warning', () => {
-    const decision = decide(historyInput(bursts(20, 100), TWELVE_RUNS, { environmentIssues: ['load generator saturated'] }));
+    const decision = decideOn(historyInput(bursts(20, 100), TWELVE_RUNS, { environmentIssues: ['load generator saturated'] }));
     assert.equal(decision.verdict, 'pass');
     assert.equal(decision.warnings.at(-1), 'Measured under load generator saturated.');
   });
 
   test('a crash forces a regression, needs no confirmation, even with host trouble', () => {
-    const decision = decide(
+    const decision = decideOn(
       historyInput(bursts(20, 100), TWELVE_RUNS, {
         crashes: ['the kernel killed gunicorn (pid 812)'],
         environmentIssues: ['CPU steal 12%'],
@@ -231,7 +231,9 @@ describe('environment, crashes and confirmation', { timeout: 10_000 }, () => {
 
   test('a confirmed decision says so and asks for no more bursts', () => {
     const all = [...bursts(20, 118.2), ...bursts(20, 118.2)].map((b, index) => ({ ...b, index }));
-    const decision = decide(historyInput(all, TWELVE_RUNS, { confirmation: { firstVerdict: 'regression', firstBursts: 5 } }));
+    const decision = decideOn(
+      historyInput(all, TWELVE_RUNS, { confirmation: { firstVerdict: 'regression', firstBursts: 5, allBursts: all.length } }),
+    );
     assert.equal(decision.verdict, 'regression');
     assert.equal(decision.confirmed, true);
     assert.equal(needsConfirmation(decision), false);
@@ -239,7 +241,7 @@ describe('environment, crashes and confirmation', { timeout: 10_000 }, () => {
   });
 
   test('baseline-store none: measured, not compared, passes', () => {
-    const decision = decide({ bursts: bursts(20, 100), baseline: { kind: 'none' }, gate });
+    const decision = decideOn({ bursts: bursts(20, 100), baseline: { kind: 'none' }, gate });
     assert.equal(decision.mode, 'none');
     assert.equal(decision.verdict, 'pass');
     assert.equal(decision.headline, 'p50 20.0 ms, p95 100 ms (not compared)');
@@ -257,7 +259,7 @@ describe('A/B mode', { timeout: 20_000 }, () => {
   ];
   const scaled = (factor: number) => base.map(([p50, p95]): [number, number] => [p50 * factor, p95 * factor]);
   const ab = (candidate: Array<[number, number]>, baseline = base) =>
-    decide({ bursts: abBursts(baseline, candidate), baseline: { kind: 'ab' }, gate });
+    decideOn({ bursts: abBursts(baseline, candidate), baseline: { kind: 'ab' }, gate });
 
   test('a clear +20% is a regression backed by the CI and the rank test', () => {
     const decision = ab(scaled(1.2));
@@ -316,7 +318,7 @@ describe('A/B mode', { timeout: 20_000 }, () => {
 
   test('a baseline-url that answered nothing is an error, not a pass', () => {
     const bursts = abBursts(base, scaled(1)).map((b) => (b.target === 'baseline' ? { ...b, ok: 0, non2xx: 10_000, errorRate: 1 } : b));
-    const decision = decide({ bursts, baseline: { kind: 'ab' }, gate });
+    const decision = decideOn({ bursts, baseline: { kind: 'ab' }, gate });
     assert.equal(decision.verdict, 'error');
     assert.equal(decision.headline, 'the baseline-url gave no 2xx responses, so there is nothing to compare with');
     assertNoNaN(decision);
@@ -335,5 +337,5 @@ describe('A/B mode', { timeout: 20_000 }, () => {
 });
 
 test('a single burst of each kind is handled without NaN', { timeout: 5_000 }, () => {
-  assertNoNaN(decide({ bursts: [burst(10, 20, { target: 'baseline' }), burst(10, 20)], baseline: { kind: 'ab' }, gate }));
+  assertNoNaN(decideOn({ bursts: [burst(10, 20, { target: 'baseline' }), burst(10, 20)], baseline: { kind: 'ab' }, gate }));
 });

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseDocument, serializeDocument, emptyDocument, appendRun } from '../../src/baseline/history.ts';
 import { baselineWindow } from '../../src/baseline/window.ts';
-import { decide, historySource } from '../../src/verdict/decide.ts';
+import { historySource } from '../../src/verdict/decide.ts';
 import { applyHostSpeedRule, hostSpeedFigures, runHostSpeedOf } from '../../src/verdict/host-speed-rule.ts';
 import { latencyTable } from '../../src/report/latency-table.ts';
 import { parseReport } from '../../src/report/report-schema.ts';
 import { parseHostSpeed } from '../../src/watch/host-speed.ts';
 import { regressionReport } from '../report/fixtures.ts';
-import { bursts, gate, pastRun } from './bursts.ts';
+import { bursts, decideOn, gate, pastRun } from './bursts.ts';
 
 /** Six healthy stored runs at p50 20 ms / p95 40 ms whose host indices were these MB/s. */
 const storedAt = (speeds: number[]) => speeds.map((hostSpeedMbps, i) => ({ ...pastRun(20, 40, i), hostSpeedMbps }));
@@ -16,7 +16,7 @@ const HISTORY = storedAt([400, 410, 395, 405, 400, 398]);
 
 /** The stored-baseline decision on five bursts at this p50/p95. */
 const decided = (p50: number, p95: number, history = HISTORY) =>
-  decide({ bursts: bursts(p50, p95), baseline: historySource(history), gate });
+  decideOn({ bursts: bursts(p50, p95), baseline: historySource(history), gate });
 
 describe('host speed probe output', { timeout: 10_000 }, () => {
   test('MB/s from the faster pass less the empty pass', () => {

@@ -4,9 +4,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { HistoryRun } from '../../src/baseline/history.ts';
-import { decide, historySource } from '../../src/verdict/decide.ts';
+import { historySource } from '../../src/verdict/decide.ts';
 import type { Decision } from '../../src/verdict/decision.ts';
-import { bursts, gate, pastRun } from './bursts.ts';
+import { bursts, decideOn, gate, pastRun } from './bursts.ts';
 
 /** ±1 % about the level, repeating: −1 %, 0, +1 %. */
 const jitter = (i: number) => 1 + ((i % 3) - 1) / 100;
@@ -19,7 +19,7 @@ function movedHistory(before: number, from: number, after: number, to: number): 
   });
 }
 
-const judged = (p50: number, runs: HistoryRun[]) => decide({ bursts: bursts(p50, 2 * p50), baseline: historySource(runs), gate });
+const judged = (p50: number, runs: HistoryRun[]) => decideOn({ bursts: bursts(p50, 2 * p50), baseline: historySource(runs), gate });
 const p50Row = (decision: Decision) => decision.comparisons.find((row) => row.metric === 'p50')!;
 
 describe('a history whose level moved', { timeout: 10_000 }, () => {

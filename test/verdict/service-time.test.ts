@@ -7,9 +7,10 @@ import { buildReport } from '../../src/report/build-report.ts';
 import { latencyTable } from '../../src/report/latency-table.ts';
 import { parseReport } from '../../src/report/report-schema.ts';
 import { parseInputs } from '../../src/config/parse.ts';
-import { decide, historySource, type DecisionInput } from '../../src/verdict/decide.ts';
+import { historySource } from '../../src/verdict/decide.ts';
+import { endpointFigures, reduceRun, type StoredFigures } from '../../src/verdict/reduce-run.ts';
 import { chooseBasis, serviceBurstOf, serviceTimeOf } from '../../src/verdict/service-time.ts';
-import { burst, gate, pastRun } from './bursts.ts';
+import { burst, type BurstsInput, decideOn, gate, pastRun } from './bursts.ts';
 
 const rtt = (medianMs: number, minMs = medianMs) => ({ medianMs, minMs, samples: 5, failed: 0 });
 
@@ -31,12 +32,18 @@ function storedRuns(p50: number, p95: number, rttMs: number | undefined): Histor
 }
 
 /** `networkRtt` false is `network-rtt: off`. */
-const input = (current: BurstResult[], runs: HistoryRun[], networkRtt = true): DecisionInput => ({
+const input = (current: BurstResult[], runs: HistoryRun[], networkRtt = true): BurstsInput => ({
   bursts: current,
   baseline: historySource(runs),
   gate,
   networkRtt,
 });
+
+/** The basis the stored rule chooses for these bursts against these runs, on their reduced figures. */
+function basisOf(current: BurstResult[], runs: HistoryRun[], openLoop = false) {
+  const { candidate, baseline } = endpointFigures(reduceRun({ bursts: current, baseline: historySource(runs) }));
+  return chooseBasis(candidate.timed, baseline as StoredFigures, openLoop);
+}
 
 describe('service time arithmetic', { timeout: 10_000 }, () => {
   test('is the latency less the burst median RTT, never below zero', () => {
@@ -81,7 +88,7 @@ describe('service time arithmetic', { timeout: 10_000 }, () => {
     // Burst RTTs differ: the service time is taken per burst before the median, not median(p50) − median(RTT).
     const current = [burst(30, 40, { rtt: rtt(20) }), burst(31, 41, { rtt: rtt(25) }), burst(29, 39, { rtt: rtt(10) })];
     const runs = storedRuns(10, 20, 0);
-    const decision = decide(input(current, runs));
+    const decision = decideOn(input(current, runs));
     const p50 = decision.comparisons.find((c) => c.metric === 'p50')!;
     // Service p50s 10, 6, 19 → median 10; median(p50) − median(RTT) would be 30 − 20 = 10 too, so check p95: 20, 16, 29 → 20.
     assert.equal(p50.current, 10);
@@ -93,42 +100,42 @@ describe('service time arithmetic', { timeout: 10_000 }, () => {
 describe('which latency a stored baseline is judged on', { timeout: 10_000 }, () => {
   const history5 = storedRuns(15, 20, 5);
   test('service time when the RTT rose or stayed, end-to-end when it fell', () => {
-    assert.equal(chooseBasis(runBursts(35, 40, 25).map(historyBurstOf), history5).basis, 'service-time');
-    assert.equal(chooseBasis(runBursts(15, 20, 5).map(historyBurstOf), history5).basis, 'service-time');
-    const fell = chooseBasis(runBursts(15, 20, 1).map(historyBurstOf), storedRuns(35, 40, 25));
+    assert.equal(basisOf(runBursts(35, 40, 25), history5).basis, 'service-time');
+    assert.equal(basisOf(runBursts(15, 20, 5), history5).basis, 'service-time');
+    const fell = basisOf(runBursts(15, 20, 1), storedRuns(35, 40, 25));
     assert.equal(fell.basis, 'end-to-end');
     assert.match(fell.reason, /network RTT 1.00 ms now, 25.0 ms in the history/);
   });
   test('at a fixed rate (paced, open loop) service time at any RTT, a fall below the history’s included', () => {
-    const fell = chooseBasis(runBursts(15, 20, 1).map(historyBurstOf), storedRuns(35, 40, 25), true);
+    const fell = basisOf(runBursts(15, 20, 1), storedRuns(35, 40, 25), true);
     assert.equal(fell.basis, 'service-time');
     assert.match(fell.reason, /at a fixed `rate` the arrivals do not depend on the round trip/);
-    const slower = decide({ ...input(runBursts(1 + 10 * 1.3, 1 + 15 * 1.3, 1), storedRuns(35, 40, 25)), openLoop: true });
+    const slower = decideOn({ ...input(runBursts(1 + 10 * 1.3, 1 + 15 * 1.3, 1), storedRuns(35, 40, 25)), openLoop: true });
     assert.equal(slower.latencyBasis, 'service-time');
     assert.equal(slower.verdict, 'regression', 'a +30 % service time is not hidden by a 24 ms shorter round trip');
     assert.equal(
-      decide(input(runBursts(1 + 10 * 1.3, 1 + 15 * 1.3, 1), storedRuns(35, 40, 25))).verdict,
+      decideOn(input(runBursts(1 + 10 * 1.3, 1 + 15 * 1.3, 1), storedRuns(35, 40, 25))).verdict,
       'pass',
       'closed loop: end to end, hidden',
     );
   });
   test('end-to-end when a handshake takes as long as a median request (loopback, a LAN): the difference would clamp to zero', () => {
     // Measured on 127.0.0.1: keep-alive p50 0.09 ms, a TCP handshake 0.44 ms.
-    const loopback = chooseBasis(runBursts(0.09, 0.29, 0.44).map(historyBurstOf), storedRuns(0.1, 0.34, 0.48));
+    const loopback = basisOf(runBursts(0.09, 0.29, 0.44), storedRuns(0.1, 0.34, 0.48));
     assert.equal(loopback.basis, 'end-to-end');
     assert.match(loopback.reason, /a handshake took as long as a median request/);
     // A LAN: handshakes 2.5 ms, keep-alive requests 1.0 ms, then 2.4 ms: latency − RTT reads 0 → 0.
-    const slower = decide(input(runBursts(2.4, 3, 2.5), storedRuns(1, 1.5, 2.5)));
+    const slower = decideOn(input(runBursts(2.4, 3, 2.5), storedRuns(1, 1.5, 2.5)));
     assert.equal(slower.verdict, 'regression', 'a 2.4× latency is not hidden behind a zero service time');
   });
 
   test('end-to-end when either side has no RTT: an old history, or this run with network-rtt off', () => {
-    const old = chooseBasis(runBursts(35, 40, 25).map(historyBurstOf), storedRuns(15, 20, undefined));
+    const old = basisOf(runBursts(35, 40, 25), storedRuns(15, 20, undefined));
     assert.equal(old.basis, 'end-to-end');
     assert.match(old.reason, /stored runs have no network RTT/);
-    const none = chooseBasis([historyBurstOf(burst(35, 40))], history5);
+    const none = basisOf([burst(35, 40)], history5);
     assert.equal(none.basis, 'end-to-end');
-    const decision = decide(input(runBursts(35, 40, 25), history5, false));
+    const decision = decideOn(input(runBursts(35, 40, 25), history5, false));
     assert.equal(decision.latencyBasis, undefined, 'network-rtt: off decides as before');
     assert.equal(decision.verdict, 'regression', 'and a +20 ms RTT then reads as a slowdown');
   });
@@ -137,24 +144,24 @@ describe('which latency a stored baseline is judged on', { timeout: 10_000 }, ()
 describe('verdicts when the RTT changed (unsaturated service: 10 ms of its own time)', { timeout: 10_000 }, () => {
   const history = storedRuns(15, 20, 5);
   test('the same build 20 ms further away passes, judged on service time', () => {
-    const decision = decide(input(runBursts(35, 40, 25), history));
+    const decision = decideOn(input(runBursts(35, 40, 25), history));
     assert.equal(decision.verdict, 'pass', decision.headline);
     assert.equal(decision.latencyBasis, 'service-time');
     assert.ok(decision.notes.some((note) => /Judged on service time/.test(note)));
   });
   test('a +25 % service slowdown 20 ms further away is a regression', () => {
-    const decision = decide(input(runBursts(37.5, 42.5, 25), history));
+    const decision = decideOn(input(runBursts(37.5, 42.5, 25), history));
     assert.equal(decision.verdict, 'regression', decision.headline);
     assert.ok(Math.abs(decision.comparisons.find((c) => c.metric === 'p50')!.change! - 0.25) < 0.01);
   });
   test('20 ms nearer is judged end to end, which cannot show the RTT fall as a slowdown', () => {
-    const decision = decide(input(runBursts(15, 20, 5), storedRuns(35, 40, 25)));
+    const decision = decideOn(input(runBursts(15, 20, 5), storedRuns(35, 40, 25)));
     assert.equal(decision.latencyBasis, 'end-to-end');
     assert.equal(decision.verdict, 'pass', decision.headline);
   });
   test('nearer, a slowdown larger than the RTT fall still fails end to end', () => {
     // 25 ms RTT + 10 ms → 5 ms RTT + 40 ms: end-to-end 35 → 45 ms, +29 %.
-    const decision = decide(input(runBursts(45, 50, 5), storedRuns(35, 40, 25)));
+    const decision = decideOn(input(runBursts(45, 50, 5), storedRuns(35, 40, 25)));
     assert.equal(decision.verdict, 'regression', decision.headline);
   });
 });
@@ -165,17 +172,17 @@ describe('verdicts for a saturated closed loop (figures measured through the del
   const atRtt4 = () => runBursts(8.3, 9.5, 4.7);
   const atRtt24 = () => runBursts(26.7, 28, 24.8);
   test('history at 4 ms, run at 24 ms: service time judged, it fell, no regression', () => {
-    const decision = decide(input(atRtt24(), storedRuns(8.3, 9.5, 4.7)));
+    const decision = decideOn(input(atRtt24(), storedRuns(8.3, 9.5, 4.7)));
     assert.equal(decision.latencyBasis, 'service-time');
     assert.notEqual(decision.verdict, 'regression', decision.headline);
   });
   test('history at 24 ms, run at 4 ms: end-to-end judged (service time would read +90 %), no regression', () => {
-    const decision = decide(input(atRtt4(), storedRuns(26.7, 28, 24.8)));
+    const decision = decideOn(input(atRtt4(), storedRuns(26.7, 28, 24.8)));
     assert.equal(decision.latencyBasis, 'end-to-end');
     assert.notEqual(decision.verdict, 'regression', decision.headline);
     const serviceHistory = storedRuns(26.7, 28, 24.8).map((run) => ({ ...run, bursts: run.bursts.map((b) => serviceBurstOf(b)!) }));
     const serviceNow = atRtt4().map((b) => ({ ...b, p50: b.p50 - 4.7, p95: b.p95 - 4.7 }));
-    const judgedOnService = decide({ bursts: serviceNow, baseline: historySource(serviceHistory), gate });
+    const judgedOnService = decideOn({ bursts: serviceNow, baseline: historySource(serviceHistory), gate });
     assert.equal(judgedOnService.verdict, 'regression', 'judging service time here would fail the same build');
   });
 });
@@ -212,6 +219,31 @@ describe('the history and the report carry the RTT', { timeout: 10_000 }, () => 
     );
   });
 
+  test('report: the service time shown is the one judged, from the burst as stored', () => {
+    // Raw 30.0006 − 5.0004 would show 25.000; the verdict judges the stored burst, 30.001 − 5.000.
+    const histogram = createLatencyHistogram();
+    histogram.recordValue(30_000);
+    const encoded = encodeHistogram(histogram);
+    histogram.destroy();
+    const current = [0, 1, 2].map((index) => burst(30.0006, 40.0006, { index, rtt: rtt(5.0004), histogram: encoded }));
+    const runs = storedRuns(25, 35, 5);
+    const decision = decideOn(input(current, runs));
+    assert.equal(decision.latencyBasis, 'service-time');
+    const judged = decision.comparisons.find((c) => c.metric === 'p50')!.current;
+    const plan = parseInputs({ url: 'http://10.213.9.2:8080/', 'baseline-store': 'file' });
+    assert.equal(plan.kind, 'measure');
+    const report = buildReport(plan.settings, { eventName: 'push', ref: 'refs/heads/main', sha: 'a'.repeat(40) } as never, {
+      startedAt: '2026-12-01T00:00:00.000Z',
+      finishedAt: '2026-12-01T00:00:10.000Z',
+      baseline: { location: 'file', comparable: runs, window: runs, settingsChanges: [] },
+      verdict: { bursts: current, decision },
+      figures: reduceRun({ bursts: current, baseline: historySource(runs) }),
+    });
+    assert.equal(report.network?.serviceMedianMs, 25.001);
+    assert.equal(report.network?.serviceMedianMs, Number(judged.toFixed(3)));
+    assert.equal(report.network?.serviceP95Ms, 35.001);
+  });
+
   test('report: network RTT row, service time beside end-to-end latency, schema round trip', () => {
     const plan = parseInputs({ url: 'http://10.213.9.2:8080/', 'baseline-store': 'file' });
     assert.equal(plan.kind, 'measure');
@@ -222,12 +254,13 @@ describe('the history and the report carry the RTT', { timeout: 10_000 }, () => 
     histogram.recordValue(35_000);
     const current = runBursts(35, 40, 25).map((b) => ({ ...b, histogram: encodeHistogram(histogram) }));
     histogram.destroy();
-    const decision = decide(input(current, runs));
+    const decision = decideOn(input(current, runs));
     const report = buildReport(settings, { eventName: 'push', ref: 'refs/heads/main', sha: 'a'.repeat(40) } as never, {
       startedAt: '2026-12-01T00:00:00.000Z',
       finishedAt: '2026-12-01T00:00:10.000Z',
       baseline: { location: 'file', comparable: runs, window: runs, settingsChanges: [] },
       verdict: { bursts: current, decision },
+      figures: reduceRun({ bursts: current, baseline: historySource(runs) }),
       rttBefore: rtt(24.8, 24.5),
     });
     assert.equal(report.network?.rttMs, 25);
