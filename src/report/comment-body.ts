@@ -18,7 +18,7 @@ import { latencyChart } from './latency-chart.ts';
 import { latencyTable } from './latency-table.ts';
 import { oneLine } from './markdown.ts';
 import { fenced, inertProse, joinMarkdown, markdown, runLinkMarkdown, table, untrusted, type Markdown } from './untrusted-text.ts';
-import { MEMORY_METRIC_NAMES, serviceMemorySection } from './memory-rows.ts';
+import { MEMORY_METRIC_NAMES, serviceMemorySection, serviceProcessList } from './memory-rows.ts';
 
 type ReportedHost = NonNullable<GateReport['host']>;
 
@@ -235,6 +235,8 @@ function details(report: GateReport, bursts: readonly Burst[], trim: Trim, serve
     parts.push(markdown`#### Statistics\n\n${reasoningList(report)}`);
     parts.push(markdown`#### Config\n\n${configTable(report.settings)}`);
     if (report.host) parts.push(markdown`#### Host fingerprint\n\n${fingerprintList(report.host)}`);
+    const processes = serviceProcessList(report);
+    if (processes) parts.push(markdown`#### Service processes\n\n${processes}`);
   }
   const summary = markdown`<summary>Details: per-burst figures, config, host fingerprint, statistics, workflow run</summary>`;
   return markdown`<details>\n${summary}\n\n${joinMarkdown(parts, BLANK_LINE)}\n\n</details>`;

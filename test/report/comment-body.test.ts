@@ -248,3 +248,54 @@ describe('comment body', { timeout: 20_000 }, () => {
     assert.match(error, /\nSet `swap: configure` to create \/swapfile/);
   });
 });
+
+describe('the processes a service memory figure counted', () => {
+  const MiB = 1024;
+  const withProcesses = (command: string): GateReport => {
+    const report = regressionReport();
+    const service = (pids: number[], mb: number[]) => ({
+      label: 'gunicorn',
+      source: 'pss' as const,
+      samples: 10,
+      peakKib: mb.reduce((sum, each) => sum + each * MiB, 0),
+      processesAtPeak: pids.length,
+      processesMax: pids.length,
+      largestProcessKib: Math.max(...mb) * MiB,
+      largestProcessPid: pids[mb.indexOf(Math.max(...mb))]!,
+      cgroupPeakKib: null,
+      processPeaks: {
+        measure: 'pss' as const,
+        processes: pids.map((pid, i) => ({ pid, command: i === 0 ? 'python3 gunicorn' : command, worker: i > 0, peakKib: mb[i]! * MiB })),
+      },
+    });
+    const bursts = report.host!.bursts.map((burst, i) => ({
+      ...burst,
+      figures: { ...burst.figures, service: service([900, 901, 902], [20, 190 + i, 193 - i]) },
+    }));
+    return { ...report, host: { ...report.host!, bursts } };
+  };
+
+  test('the details list each matched process: pid, shortened command, peak PSS over the bursts, largest first', () => {
+    const text = body(withProcesses('python3 gunicorn'));
+    const list = /#### Service processes\n\n([\s\S]*?)\n\n/.exec(text)?.[1] ?? '';
+    assert.match(list, /^Processes counted as `gunicorn`; a worker's parent is counted too:$/m);
+    const rows = /\| pid[\s\S]*$/
+      .exec(text.slice(text.indexOf('#### Service processes')))![0]
+      .split('\n')
+      .slice(2, 5);
+    assert.deepEqual(
+      rows.map((row) => row.replace(/ +/g, ' ')),
+      [
+        '| 901 | `python3 gunicorn` worker | 199 MB |',
+        '| 902 | `python3 gunicorn` worker | 193 MB |',
+        '| 900 | `python3 gunicorn` | 20 MB |',
+      ],
+    );
+  });
+
+  test("a command from a report file is shown inert: it cannot link, mention, draw or split the table's cells", () => {
+    const text = body(parseReport(JSON.parse(JSON.stringify(withProcesses('[ok](https://evil.example) @acme/team <img src=x> | x')))));
+    const section = text.slice(text.indexOf('#### Service processes'));
+    assert.match(section, /\| 901 \| `\[ok\]\(https:\/\/evil\.example\) @acme\/team <img src=x> \\\| x` worker \| +199 MB \|/);
+  });
+});
