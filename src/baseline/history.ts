@@ -268,11 +268,26 @@ function runFigureProblem(run: Record<string, unknown>, where: string): string |
   }
   if (run.serviceMemory !== undefined) {
     if (!isObject(run.serviceMemory)) return `${where}.serviceMemory is not an object`;
-    const { peakKib, processes } = run.serviceMemory;
+    const { peakKib, processes, perProcess } = run.serviceMemory;
     return (
       outOfRange(peakKib, STORED_FIGURE_RANGES.memoryKib, `${where}.serviceMemory.peakKib`) ??
-      outOfRange(processes, STORED_FIGURE_RANGES.processes, `${where}.serviceMemory.processes`)
+      outOfRange(processes, STORED_FIGURE_RANGES.processes, `${where}.serviceMemory.processes`) ??
+      perProcessProblem(perProcess, `${where}.serviceMemory.perProcess`)
     );
+  }
+  return undefined;
+}
+
+/** A run's largest processes (optional: runs stored before they were kept have none). */
+function perProcessProblem(perProcess: unknown, where: string): string | undefined {
+  if (perProcess === undefined) return undefined;
+  if (!Array.isArray(perProcess)) return `${where} is not a list`;
+  for (const [i, process] of perProcess.entries()) {
+    if (!isObject(process) || typeof process.command !== 'string' || typeof process.worker !== 'boolean') {
+      return `${where}[${i}] lacks a command (text) and worker (true or false)`;
+    }
+    const problem = outOfRange(process.peakKib, STORED_FIGURE_RANGES.memoryKib, `${where}[${i}].peakKib`);
+    if (problem) return problem;
   }
   return undefined;
 }

@@ -15,10 +15,10 @@ import { COMMENT_MAX_CHARS, SUMMARY_MAX_BYTES } from './github-limits.ts';
 import { headlineOf } from './headline.ts';
 import { renderHostUnderLoad } from './host-section.ts';
 import { latencyChart } from './latency-chart.ts';
-import { latencyTable } from './latency-table.ts';
+import { latencyTable, measuredLatency } from './latency-table.ts';
 import { oneLine } from './markdown.ts';
 import { fenced, inertProse, joinMarkdown, markdown, runLinkMarkdown, table, untrusted, type Markdown } from './untrusted-text.ts';
-import { MEMORY_METRIC_NAMES, serviceMemorySection } from './memory-rows.ts';
+import { MEMORY_METRIC_NAMES, serviceMemorySection, serviceProcessList } from './memory-rows.ts';
 
 type ReportedHost = NonNullable<GateReport['host']>;
 
@@ -132,9 +132,8 @@ function burstTable(report: GateReport, bursts: readonly Burst[]): Markdown {
   const rows = bursts.map(({ result, health }) => [
     String(result.index + 1),
     ...(ab ? [result.target === 'baseline' ? 'baseline' : 'this PR'] : []),
-    milliseconds(result.p50),
-    milliseconds(result.p95),
-    milliseconds(result.p99),
+    // Without a 2xx response a burst's empty histogram reads 0: no latency was measured.
+    ...[result.p50, result.p95, result.p99].map((ms) => (result.ok > 0 ? milliseconds(ms) : '—')),
     result.requestsPerSec.toFixed(result.requestsPerSec >= 100 ? 0 : 1),
     `${count(result.non2xx + result.errors + result.timeouts)} (${plainPercent(result.errorRate)})`,
     `${Math.round(result.generatorCpu * 100)} %`,
@@ -235,6 +234,8 @@ function details(report: GateReport, bursts: readonly Burst[], trim: Trim, serve
     parts.push(markdown`#### Statistics\n\n${reasoningList(report)}`);
     parts.push(markdown`#### Config\n\n${configTable(report.settings)}`);
     if (report.host) parts.push(markdown`#### Host fingerprint\n\n${fingerprintList(report.host)}`);
+    const processes = serviceProcessList(report);
+    if (processes) parts.push(markdown`#### Service processes\n\n${processes}`);
   }
   const summary = markdown`<summary>Details: per-burst figures, config, host fingerprint, statistics, workflow run</summary>`;
   return markdown`<details>\n${summary}\n\n${joinMarkdown(parts, BLANK_LINE)}\n\n</details>`;
@@ -269,7 +270,7 @@ function mainSections(report: GateReport, columnTitle: string): Markdown[] {
     latencyTable(report, columnTitle),
     warningsBlock(report),
   ];
-  if (report.curve && report.figures) parts.push(latencyChart(report.curve, report.verdict));
+  if (report.curve && report.figures && measuredLatency(report)) parts.push(latencyChart(report.curve, report.verdict));
   parts.push(hostSection(report));
   return parts.filter((part): part is Markdown => part !== undefined && part !== '');
 }

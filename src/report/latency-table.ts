@@ -24,23 +24,34 @@ const STATUS_TEXT: Record<ComparisonStatus, string> = {
   info: 'info',
 };
 
-/** Empty without figures (a run that measured nothing). Every cell is quoted: `comment-from` reads the report from a file. */
+/**
+ * Empty without figures (a run that measured nothing). Every cell is quoted: `comment-from` reads the
+ * report from a file. Baseline and this run are always on one basis: p50 and p95 on the one the
+ * verdict judged (service time or end to end), named in the Metric cell, the other beside them.
+ */
 export function latencyTable(report: GateReport, columnTitle = 'This run'): Markdown {
   const figures = report.figures;
   if (!figures) return markdown``;
   const byMetric = new Map<ComparedMetric, Comparison>((report.decision?.comparisons ?? []).map((c) => [c.metric, c]));
   const service = serviceColumns(report);
   const hasService = Object.keys(service).length > 0;
+  // Percentiles of bursts without one 2xx response read 0 from the empty histogram: not a latency.
+  const latencyMeasured = measuredLatency(report);
   const rows = ROWS.map(({ metric, label, format }) => {
     const comparison = byMetric.get(metric);
     const before = comparison?.baseline;
-    const change = comparison?.change;
     const shown = service[metric];
+    const latency = LATENCY_METRICS.has(metric);
+    const unmeasured = latency && !latencyMeasured;
+    const change = unmeasured ? undefined : comparison?.change;
+    const endToEnd = unmeasured ? '—' : format(figures[metric]);
+    const serviceTime = unmeasured || !shown ? '—' : format(shown.current);
+    const basis = !hasService || !latency ? '' : shown?.judged ? ', service time' : ', end to end';
     return [
-      label,
-      before === undefined ? '—' : shown?.judged ? `${format(before)} service` : format(before),
-      format(figures[metric]),
-      ...(hasService ? [shown ? format(shown.current) : '—'] : []),
+      `${label}${basis}`,
+      before === undefined ? '—' : format(before),
+      shown?.judged ? serviceTime : endToEnd,
+      ...(hasService ? [shown ? (shown.judged ? `${endToEnd} end to end` : `${serviceTime} service`) : '—'] : []),
       change === undefined || !Number.isFinite(change) ? '—' : signedPercent(change),
       comparison?.limit || '—',
       STATUS_TEXT[comparison?.status ?? 'info'],
@@ -66,16 +77,24 @@ export function latencyTable(report: GateReport, columnTitle = 'This run'): Mark
       outside ? '⚠️ host changed' : STATUS_TEXT.info,
     ]);
   }
-  // The service column (latency − network RTT) is there only when the run measured the RTT.
+  // The other measure (service time = latency − network RTT) is there only when the run measured the RTT.
   const memory = memoryTableRows(report, STATUS_TEXT).map((row) => (hasService ? [...row.slice(0, 3), '—', ...row.slice(3)] : row));
-  const header = ['Metric', 'Baseline', columnTitle, ...(hasService ? ['Service'] : []), 'Change', 'Limit', 'Status'];
+  const header = ['Metric', 'Baseline', columnTitle, ...(hasService ? ['Other measure'] : []), 'Change', 'Limit', 'Status'];
   const cells = [header, ...rows, ...memory].map((row) => row.map((cell) => inertProse(cell)));
   return table(cells, ['l', 'r', 'r', ...(hasService ? (['r'] as const) : []), 'r', 'r', 'l']);
 }
 
+const LATENCY_METRICS = new Set<ComparedMetric>(['p50', 'p95', 'p99']);
+
+/** Whether any of this run's bursts had a 2xx response, so its percentiles are latencies. */
+export function measuredLatency(report: GateReport): boolean {
+  const bursts = report.bursts.filter((burst) => burst.target === 'candidate');
+  return bursts.length === 0 || bursts.some((burst) => burst.ok > 0);
+}
+
 /**
- * Service time (latency − network RTT) beside end-to-end latency for p50 and p95; `judged` when the
- * verdict compared service times, so the Baseline and Change columns are service time too.
+ * Service time (latency − network RTT) for p50 and p95; `judged` when the verdict compared service
+ * times, so the row's Baseline, this run and Change are service time and end to end is beside them.
  */
 function serviceColumns(report: GateReport): Partial<Record<ComparedMetric, { current: number; judged: boolean }>> {
   const network = report.network;

@@ -4,7 +4,7 @@
 import type { Comparison, ComparisonStatus } from '../verdict/decision.ts';
 import { plainPercent, signedPercent } from '../verdict/wording.ts';
 import { burstLabel } from '../watch/health.ts';
-import { formatMb, SOURCE_WORDS, type ServiceBurstMemory } from '../watch/service-memory.ts';
+import { formatMb, SOURCE_WORDS, type ServiceBurstMemory, type ServiceProcessPeak } from '../watch/service-memory.ts';
 import type { GateReport } from './gate-report.ts';
 import { inertProse, markdown, table, untrusted, type Markdown } from './untrusted-text.ts';
 
@@ -99,6 +99,37 @@ export function serviceMemorySection(report: GateReport): Markdown | undefined {
   return markdown`**Service memory** (${how}), per burst:\n\n${table(
     cells,
     header.map((_, i) => (i === 0 ? 'l' : 'r')),
+  )}`;
+}
+
+/**
+ * The processes `service-match` / `service-unit` counted, for the details: each pid's peak over
+ * this build's bursts, largest first; undefined when the sampler sent no command lines.
+ */
+export function serviceProcessList(report: GateReport): Markdown | undefined {
+  const figures = (report.host?.bursts ?? []).flatMap((burst) =>
+    burst.target === 'candidate' && burst.figures.service?.processPeaks ? [burst.figures.service] : [],
+  );
+  if (figures.length === 0) return undefined;
+  const byPid = new Map<number, ServiceProcessPeak>();
+  for (const process of figures.flatMap((service) => service.processPeaks!.processes)) {
+    if ((byPid.get(process.pid)?.peakKib ?? -1) < process.peakKib) byPid.set(process.pid, process);
+  }
+  const measure = figures.every((service) => service.processPeaks!.measure === 'pss') ? 'PSS' : 'RSS';
+  const rows = [...byPid.values()]
+    .sort((a, b) => b.peakKib - a.peakKib)
+    .map((process) => [
+      inertProse(String(process.pid)),
+      markdown`${untrusted(process.command)}${process.worker ? markdown` worker` : markdown``}`,
+      inertProse(formatMb(process.peakKib)),
+    ]);
+  const header = [markdown`pid`, markdown`command (shortened)`, inertProse(`peak ${measure}`)];
+  const most = Math.max(...figures.map((service) => service.processesMax));
+  const listed =
+    most > rows.length ? markdown` (the largest ${inertProse(String(rows.length))} of ${inertProse(String(most))})` : markdown``;
+  return markdown`Processes counted as ${untrusted(figures[0]!.label)}${listed}; a worker's parent is counted too:\n\n${table(
+    [header, ...rows],
+    ['r', 'l', 'r'],
   )}`;
 }
 

@@ -7,6 +7,7 @@
 
 import type { GateReport } from './gate-report.ts';
 import { REPORT_SCHEMA, REPORT_VERSION } from './gate-report.ts';
+import { PROCESS_PEAKS_KEPT, SHORT_COMMAND_MAX_CHARS, type ServiceBurstMemory, type ServiceProcessPeak } from '../watch/service-memory.ts';
 
 /** Strings a report writes: headlines, reasonings, crash lines (cut at 300), URLs. */
 export const REPORT_TEXT_MAX_CHARS = 8 * 1024;
@@ -272,6 +273,15 @@ const serviceMemory = record<NonNullable<HostBurst['figures']['service']>>({
   largestProcessKib: nullableCount,
   largestProcessPid: nullableCount,
   cgroupPeakKib: nullableCount,
+  processPeaks: optional(
+    record<NonNullable<ServiceBurstMemory['processPeaks']>>({
+      measure: oneOf(['pss', 'rss'] as const),
+      processes: list(
+        record<ServiceProcessPeak>({ pid: count, command: text(SHORT_COMMAND_MAX_CHARS), worker: flag, peakKib: count }),
+        PROCESS_PEAKS_KEPT,
+      ),
+    }),
+  ),
 });
 
 /** The memory figures a burst's host watch and a stored run's host summary both carry. */

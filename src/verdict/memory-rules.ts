@@ -7,9 +7,11 @@ import type { MemoryGateSettings } from '../config/settings.ts';
 import type { BurstHostHealth } from '../watch/health.ts';
 import {
   formatMb,
+  processName,
   runServiceMemory,
   storedServiceMemoryOf,
   type ServiceBurstMemory,
+  type StoredProcessPeak,
   type StoredServiceMemory,
 } from '../watch/service-memory.ts';
 import type { Comparison, ComparisonStatus, Decision } from './decision.ts';
@@ -46,10 +48,65 @@ export function storedPeaks(history: MemoryRuleInput['history']): StoredServiceM
   return history.map((run) => storedServiceMemoryOf(run.serviceMemory)).filter((stored): stored is StoredServiceMemory => stored !== null);
 }
 
-function growthPhrase(current: StoredServiceMemory, baselineKib: number, change: number): string {
+/** Processes a phrase names; the rest are counted. */
+const PROCESSES_NAMED = 3;
+
+const signedMb = (kib: number) => (kib < 0 ? `−${formatMb(-kib)}` : `+${formatMb(kib)}`);
+
+/**
+ * Each of this run's processes against the baseline's process of the same command and role
+ * (master or worker) and rank among them, largest growth first. A process's baseline is the median
+ * over the baseline runs that had it; one no baseline run had grew by all it holds. Processes are
+ * matched by command line, never by pid, which differs each run.
+ */
+export function processGrowth(
+  current: readonly StoredProcessPeak[],
+  baselines: ReadonlyArray<readonly StoredProcessPeak[]>,
+): { process: StoredProcessPeak; grownKib: number }[] {
+  const ranked = (processes: readonly StoredProcessPeak[]) => {
+    const byName = new Map<string, number[]>();
+    for (const process of [...processes].sort((a, b) => b.peakKib - a.peakKib)) {
+      byName.set(processName(process), [...(byName.get(processName(process)) ?? []), process.peakKib]);
+    }
+    return byName;
+  };
+  const baselineRanks = baselines.map(ranked);
+  const seen = new Map<string, number>();
+  return [...current]
+    .sort((a, b) => b.peakKib - a.peakKib)
+    .map((process) => {
+      const name = processName(process);
+      const rank = seen.get(name) ?? 0;
+      seen.set(name, rank + 1);
+      const before = baselineRanks.flatMap((ranks) => ranks.get(name)?.[rank] ?? []);
+      return { process, grownKib: process.peakKib - (before.length > 0 ? median(before) : 0) };
+    })
+    .sort((a, b) => b.grownKib - a.grownKib);
+}
+
+/** "python3 gunicorn worker +141 MB, python3 gunicorn worker +140 MB, python3 gunicorn +0.0 MB". */
+function perProcessWords(current: StoredServiceMemory, baselines: ReadonlyArray<StoredServiceMemory>): string {
+  if (!current.perProcess) return current.processes > 1 ? `, ${current.processes} processes` : '';
+  const known = baselines.flatMap((run) => (run.perProcess ? [run.perProcess] : []));
+  const more = (shown: number) => (current.processes > shown ? `, ${current.processes - shown} more` : '');
+  if (known.length === 0) {
+    const largest = current.perProcess.slice(0, PROCESSES_NAMED);
+    const listed = largest.map((process) => `${processName(process)} ${formatMb(process.peakKib)}`).join(', ');
+    return `; largest now: ${listed}${more(largest.length)} (the baseline has no per-process figures)`;
+  }
+  const grown = processGrowth(current.perProcess, known).slice(0, PROCESSES_NAMED);
+  return `; by process: ${grown.map(({ process, grownKib }) => `${processName(process)} ${signedMb(grownKib)}`).join(', ')}${more(grown.length)}`;
+}
+
+function growthPhrase(
+  current: StoredServiceMemory,
+  baselines: ReadonlyArray<StoredServiceMemory>,
+  baselineKib: number,
+  change: number,
+): string {
   const grown = current.peakKib - baselineKib;
-  const each = current.processes > 1 ? `, ${current.processes} processes: +${formatMb(grown / current.processes)} each` : '';
-  return `${current.label} peaked at ${formatMb(current.peakKib)}, +${formatMb(grown)} (${signedPercent(change)}) over baseline${each}`;
+  const total = `${current.label} peaked at ${formatMb(current.peakKib)}, +${formatMb(grown)} (${signedPercent(change)}) over baseline`;
+  return `${total}${perProcessWords(current, baselines)}`;
 }
 
 /** The service-memory row before it is judged: this run's peak and the limit. */
@@ -86,7 +143,7 @@ function serviceRowAgainstHistory(current: StoredServiceMemory, stored: StoredSe
   if (ratio > 1 + limit) {
     if (current.peakKib - baselineKib < MIN_CHANGE_KIB)
       return judged('ok', `${head}, but under the ${formatMb(MIN_CHANGE_KIB)} minimum change`);
-    const phrase = growthPhrase(current, baselineKib, change);
+    const phrase = growthPhrase(current, comparable, baselineKib, change);
     if (coldStart) return judged('regression', `${head}; cold start: percent limit only (${counted} in history)`, phrase);
     if (ratio > Math.exp(halfBand)) return judged('regression', `${head}, above the history's noise band ${band}`, phrase);
     return judged('inconclusive', `${head}, but inside the history's noise band ${band}`, `${phrase}, inside the history's noise band`);
@@ -108,6 +165,7 @@ function judgedAgainst(base: Row, baselineKib: number, change: number) {
 
 function serviceRowLive(candidate: ServiceBurstMemory[], baseline: ServiceBurstMemory[], limit: number): Row {
   const current = runServiceMemory(candidate)!;
+  const baselineRun = runServiceMemory(baseline);
   const base = serviceRow(current.peakKib, limit);
   if (baseline.length === 0)
     return {
@@ -127,12 +185,12 @@ function serviceRowLive(candidate: ServiceBurstMemory[], baseline: ServiceBurstM
   const judged = judgedAgainst(base, baselineKib, change);
   const over = interval.ratio > 1 + limit && current.peakKib - baselineKib >= MIN_CHANGE_KIB;
   if (over && interval.lower > 1 && test.p < AB_SIGNIFICANCE)
-    return judged('regression', `${head} (${evidence})`, growthPhrase(current, baselineKib, change));
+    return judged('regression', `${head} (${evidence})`, growthPhrase(current, baselineRun ? [baselineRun] : [], baselineKib, change));
   if (over)
     return judged(
       'inconclusive',
       `${head}, not significant (${evidence})`,
-      `${growthPhrase(current, baselineKib, change)}, not significant`,
+      `${growthPhrase(current, baselineRun ? [baselineRun] : [], baselineKib, change)}, not significant`,
     );
   return judged('ok', `${head} (${evidence})`);
 }

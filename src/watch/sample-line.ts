@@ -94,7 +94,10 @@ function service(pids, dir, ver,   out, list, n, i, pid, stat, f, cmd, rss, pss,
     count++
     if (count <= ${SERVICE_PROCESS_CAP}) {
       pss = first("/proc/" pid "/smaps_rollup", "^Pss:")
-      out = add(out, "p " pid " " (pss == "" ? "-" : pss) " " rss)
+      # The command line's separators (NUL), and anything that is not a plain word, become spaces:
+      # it cannot split the segment; service-memory.ts shortCommand keeps its leading words only.
+      gsub(/[^][A-Za-z0-9._:/@=+,-]+/, " ", cmd)
+      out = add(out, "p " pid " " (pss == "" ? "-" : pss) " " rss " " f[2] " " substr(cmd, 1, 400))
     }
   }
   return add(out, "n " count)

@@ -22,6 +22,10 @@ export interface ServiceProcessSample {
   pssKib: number | null;
   /** VmRSS of /proc/PID/status, readable for every process. */
   rssKib: number;
+  /** The parent's pid; absent in samples from samplers before it was read. */
+  parentPid?: number;
+  /** The command line shortened by `shortCommand`; absent as above. */
+  command?: string;
 }
 
 /** One sample of the service: its processes (capped) and, for a unit, its cgroup's figures. */
@@ -58,9 +62,34 @@ function kibField(text: string, name: string): number | null {
   return match ? Number(match[1]) : null;
 }
 
+/** Words of a command line kept at most: the program and what it runs, before any option. */
+const COMMAND_WORDS = 3;
+const COMMAND_WORD_CHARS = 40;
+/** The longest command `shortCommand` returns. */
+export const SHORT_COMMAND_MAX_CHARS = COMMAND_WORDS * (COMMAND_WORD_CHARS + 1);
+
 /**
- * Decodes the sampler's service segment: `p PID PSS RSS` per process (PSS `-` when unreadable),
- * `cg cur|peak BYTES` for a unit's cgroup, `n COUNT` last. Null when the segment is not one.
+ * A command line as the report and the public history may show it. Command lines can hold secrets
+ * (`--password x`, `DATABASE_URL=postgres://user:pass@db`): only the leading words are kept, each
+ * without its directory, up to the first that looks like an option, an assignment, a URL or an
+ * address, or is long (a key or a token) or holds other characters. `/usr/bin/python3
+ * /usr/bin/gunicorn --workers 2 app.wsgi` → `python3 gunicorn`; `gunicorn: worker [app]` stays.
+ */
+export function shortCommand(commandLine: string): string {
+  const kept: string[] = [];
+  for (const word of commandLine.split(/\s+/).filter((part) => part !== '')) {
+    const name = word.replace(/^.*\//, '');
+    const plain = /^[A-Za-z0-9._:[\]+,]+$/.test(name) && !name.startsWith('-') && !word.includes('://');
+    if (kept.length === COMMAND_WORDS || !plain || name.length > COMMAND_WORD_CHARS) break;
+    kept.push(name);
+  }
+  return kept.join(' ');
+}
+
+/**
+ * Decodes the sampler's service segment: `p PID PSS RSS PPID COMMAND…` per process (PSS `-` when
+ * unreadable; older samplers send no PPID and command), `cg cur|peak BYTES` for a unit's cgroup,
+ * `n COUNT` last. Null when the segment is not one.
  */
 export function parseServiceSegment(text: string): ServiceSample | null {
   const processes: ServiceProcessSample[] = [];
@@ -69,10 +98,15 @@ export function parseServiceSegment(text: string): ServiceSample | null {
   let cgroupPeakKib: number | null = null;
   for (const line of text.split('\n')) {
     const [tag, ...fields] = line.trim().split(/\s+/);
-    if (tag === 'p' && fields.length === 3) {
-      const [pid, pss, rss] = fields as [string, string, string];
+    if (tag === 'p' && fields.length >= 3) {
+      const [pid, pss, rss, parent, ...command] = fields as [string, string, string, string | undefined, ...string[]];
       if (!/^\d+$/.test(pid) || !/^\d+$/.test(rss)) continue;
-      processes.push({ pid: Number(pid), pssKib: /^\d+$/.test(pss) ? Number(pss) : null, rssKib: Number(rss) });
+      processes.push({
+        pid: Number(pid),
+        pssKib: /^\d+$/.test(pss) ? Number(pss) : null,
+        rssKib: Number(rss),
+        ...(parent !== undefined && /^\d+$/.test(parent) && { parentPid: Number(parent), command: shortCommand(command.join(' ')) }),
+      });
     } else if (tag === 'cg' && fields.length === 2) {
       const kib = parseCgroupBytes(fields[1]!);
       if (fields[0] === 'cur') cgroupCurrentKib = kib;
@@ -84,6 +118,19 @@ export function parseServiceSegment(text: string): ServiceSample | null {
   if (processCount === null) return null;
   return { processes, processCount, cgroupCurrentKib, cgroupPeakKib };
 }
+
+/** One matched process over a burst: its largest figure, by PSS (or RSS where PSS was unreadable). */
+export interface ServiceProcessPeak {
+  pid: number;
+  /** Shortened by `shortCommand`. */
+  command: string;
+  /** Its parent is matched too: a worker of a pre-fork server (gunicorn, uwsgi, php-fpm), not its master. */
+  worker: boolean;
+  peakKib: number;
+}
+
+/** Processes a burst lists, largest first: a pre-fork server's master and workers, not a long tail. */
+export const PROCESS_PEAKS_KEPT = 16;
 
 /** The service's memory during one burst. */
 export interface ServiceBurstMemory {
@@ -99,6 +146,11 @@ export interface ServiceBurstMemory {
   largestProcessKib: number | null;
   largestProcessPid: number | null;
   cgroupPeakKib: number | null;
+  /**
+   * Each matched process's peak, largest first (at most PROCESS_PEAKS_KEPT), measured by `measure`;
+   * absent from samplers that sent no command lines.
+   */
+  processPeaks?: { measure: 'pss' | 'rss'; processes: ServiceProcessPeak[] };
 }
 
 /** A burst's service samples (null where a sample had none) → its memory figures; null when none came. */
@@ -117,6 +169,7 @@ export function serviceBurstMemory(label: string, samples: ReadonlyArray<Service
     if (largest === null || perProcess(process) > perProcess(largest)) largest = process;
   }
   const cgroupPeaks = known.map((sample) => sample.cgroupPeakKib).filter((kib): kib is number => kib !== null);
+  const peaks = processPeaksOf(known, perProcess);
   return {
     label,
     source,
@@ -127,8 +180,32 @@ export function serviceBurstMemory(label: string, samples: ReadonlyArray<Service
     largestProcessKib: largest === null ? null : perProcess(largest),
     largestProcessPid: largest?.pid ?? null,
     cgroupPeakKib: cgroupPeaks.length > 0 ? Math.max(...cgroupPeaks) : null,
+    ...(peaks.length > 0 && { processPeaks: { measure: everyPss ? 'pss' : 'rss', processes: peaks } }),
   };
 }
+
+/** Each process's largest figure over the samples, by pid; only processes whose command line was read. */
+function processPeaksOf(samples: readonly ServiceSample[], perProcess: (process: ServiceProcessSample) => number): ServiceProcessPeak[] {
+  const byPid = new Map<number, ServiceProcessPeak>();
+  for (const sample of samples) {
+    const matched = new Set(sample.processes.map((process) => process.pid));
+    for (const process of sample.processes) {
+      if (process.command === undefined) continue;
+      const kib = perProcess(process);
+      const known = byPid.get(process.pid);
+      if (known && known.peakKib >= kib) continue;
+      const worker = process.parentPid !== undefined && matched.has(process.parentPid);
+      byPid.set(process.pid, { pid: process.pid, command: process.command, worker, peakKib: kib });
+    }
+  }
+  return [...byPid.values()].sort((a, b) => b.peakKib - a.peakKib).slice(0, PROCESS_PEAKS_KEPT);
+}
+
+/** A process as the history keeps it: no pid (it differs each run), a shortened command line. */
+export type StoredProcessPeak = Omit<ServiceProcessPeak, 'pid'>;
+
+/** Processes a stored run keeps: enough for a master and its workers, a few hundred bytes. */
+export const STORED_PROCESS_PEAKS = 8;
 
 /** What a run keeps in the history: its peak and what it was measured on, a few bytes per run. */
 export interface StoredServiceMemory {
@@ -136,23 +213,47 @@ export interface StoredServiceMemory {
   source: ServiceMemorySource;
   peakKib: number;
   processes: number;
+  /** Its largest processes in the burst of the peak, largest first; absent in runs stored before it was kept. */
+  perProcess?: StoredProcessPeak[];
 }
 
 /** The peak over bursts (the run's figure); null when no burst measured the service. */
 export function runServiceMemory(bursts: ReadonlyArray<ServiceBurstMemory | null | undefined>): StoredServiceMemory | null {
   let peak: ServiceBurstMemory | null = null;
   for (const burst of bursts) if (burst && (peak === null || burst.peakKib > peak.peakKib)) peak = burst;
-  return peak && { label: peak.label, source: peak.source, peakKib: peak.peakKib, processes: peak.processesAtPeak };
+  if (peak === null) return null;
+  const perProcess = peak.processPeaks?.processes
+    .slice(0, STORED_PROCESS_PEAKS)
+    .map(({ command, worker, peakKib }) => ({ command, worker, peakKib }));
+  return {
+    label: peak.label,
+    source: peak.source,
+    peakKib: peak.peakKib,
+    processes: peak.processesAtPeak,
+    ...(perProcess && { perProcess }),
+  };
 }
 
 /** A stored figure as read back from a history file written by any version: checked, never trusted. */
 export function storedServiceMemoryOf(value: unknown): StoredServiceMemory | null {
   if (typeof value !== 'object' || value === null) return null;
-  const { label, source, peakKib, processes } = value as Record<string, unknown>;
+  const { label, source, peakKib, processes, perProcess } = value as Record<string, unknown>;
   const sources: unknown[] = ['pss', 'rss', 'cgroup'];
   if (typeof label !== 'string' || !sources.includes(source)) return null;
   if (typeof peakKib !== 'number' || !(peakKib > 0) || typeof processes !== 'number' || !(processes >= 0)) return null;
-  return { label, source: source as ServiceMemorySource, peakKib, processes };
+  const stored = { label, source: source as ServiceMemorySource, peakKib, processes };
+  return Array.isArray(perProcess) && perProcess.every(isStoredProcessPeak) ? { ...stored, perProcess } : stored;
+}
+
+function isStoredProcessPeak(value: unknown): value is StoredProcessPeak {
+  if (typeof value !== 'object' || value === null) return false;
+  const { command, worker, peakKib } = value as Record<string, unknown>;
+  return typeof command === 'string' && typeof worker === 'boolean' && typeof peakKib === 'number' && peakKib >= 0;
+}
+
+/** `python3 gunicorn`, or `python3 gunicorn worker` for a process whose parent is matched too. */
+export function processName(process: StoredProcessPeak): string {
+  return `${process.command || '(no command line)'}${process.worker ? ' worker' : ''}`;
 }
 
 export const SOURCE_WORDS: Record<ServiceMemorySource, string> = {

@@ -248,3 +248,101 @@ describe('comment body', { timeout: 20_000 }, () => {
     assert.match(error, /\nSet `swap: configure` to create \/swapfile/);
   });
 });
+
+describe('the processes a service memory figure counted', () => {
+  const MiB = 1024;
+  const withProcesses = (command: string): GateReport => {
+    const report = regressionReport();
+    const service = (pids: number[], mb: number[]) => ({
+      label: 'gunicorn',
+      source: 'pss' as const,
+      samples: 10,
+      peakKib: mb.reduce((sum, each) => sum + each * MiB, 0),
+      processesAtPeak: pids.length,
+      processesMax: pids.length,
+      largestProcessKib: Math.max(...mb) * MiB,
+      largestProcessPid: pids[mb.indexOf(Math.max(...mb))]!,
+      cgroupPeakKib: null,
+      processPeaks: {
+        measure: 'pss' as const,
+        processes: pids.map((pid, i) => ({ pid, command: i === 0 ? 'python3 gunicorn' : command, worker: i > 0, peakKib: mb[i]! * MiB })),
+      },
+    });
+    const bursts = report.host!.bursts.map((burst, i) => ({
+      ...burst,
+      figures: { ...burst.figures, service: service([900, 901, 902], [20, 190 + i, 193 - i]) },
+    }));
+    return { ...report, host: { ...report.host!, bursts } };
+  };
+
+  test('the details list each matched process: pid, shortened command, peak PSS over the bursts, largest first', () => {
+    const text = body(withProcesses('python3 gunicorn'));
+    const list = /#### Service processes\n\n([\s\S]*?)\n\n/.exec(text)?.[1] ?? '';
+    assert.match(list, /^Processes counted as `gunicorn`; a worker's parent is counted too:$/m);
+    const rows = /\| pid[\s\S]*$/
+      .exec(text.slice(text.indexOf('#### Service processes')))![0]
+      .split('\n')
+      .slice(2, 5);
+    assert.deepEqual(
+      rows.map((row) => row.replace(/ +/g, ' ')),
+      [
+        '| 901 | `python3 gunicorn` worker | 199 MB |',
+        '| 902 | `python3 gunicorn` worker | 193 MB |',
+        '| 900 | `python3 gunicorn` | 20 MB |',
+      ],
+    );
+  });
+
+  test("a command from a report file is shown inert: it cannot link, mention, draw or split the table's cells", () => {
+    const text = body(parseReport(JSON.parse(JSON.stringify(withProcesses('[ok](https://evil.example) @acme/team <img src=x> | x')))));
+    const section = text.slice(text.indexOf('#### Service processes'));
+    assert.match(section, /\| 901 \| `\[ok\]\(https:\/\/evil\.example\) @acme\/team <img src=x> \\\| x` worker \| +199 MB \|/);
+  });
+});
+
+describe('the latency table compares like with like', () => {
+  /** A run 24 ms from its host: p50 74.0 ms end to end, 50.0 ms of it service time. */
+  const withRtt = (basis: 'service-time' | 'end-to-end'): GateReport => {
+    const report = regressionReport();
+    const judgedP50 = basis === 'service-time' ? { baseline: 50.2, current: 50.0 } : { baseline: 73.1, current: 74.0 };
+    const comparisons = report.decision!.comparisons.map((row) =>
+      row.metric === 'p50' ? { ...row, ...judgedP50, change: judgedP50.current / judgedP50.baseline - 1 } : row,
+    );
+    return {
+      ...report,
+      figures: { ...report.figures!, p50: 74.0 },
+      decision: { ...report.decision!, comparisons, latencyBasis: basis },
+      network: { rttMs: 24, serviceMedianMs: 50.0, serviceP95Ms: 30.9, probes: 40, failedProbes: 0 },
+    };
+  };
+  const row = (text: string, metric: string) =>
+    (text.split('\n').find((line) => line.startsWith(`| ${metric}`)) ?? '')
+      .split('|')
+      .slice(1, -1)
+      .map((cell) => cell.trim());
+
+  test('judged on service time: baseline and this PR are both service time, end to end beside them, the row says so', () => {
+    const text = body(withRtt('service-time'));
+    assert.match(text, /\| Metric +\| Baseline +\| This PR +\| +Other measure +\| +Change/);
+    assert.deepEqual(row(text, 'p50').slice(0, 5), ['p50 (median), service time', '50.2 ms', '50.0 ms', '74.0 ms end to end', '-0.4%']);
+    assert.deepEqual(row(text, 'p99').slice(0, 4), ['p99, end to end', '48.8 ms', '61.2 ms', '—']);
+  });
+
+  test('judged end to end: both columns end to end, service time beside them', () => {
+    const text = body(withRtt('end-to-end'));
+    assert.deepEqual(row(text, 'p50').slice(0, 5), ['p50 (median), end to end', '73.1 ms', '74.0 ms', '50.0 ms service', '+1.2%']);
+  });
+
+  test('a run whose bursts had no 2xx response shows no percentile: "—", never 0.000 ms', () => {
+    const report = regressionReport();
+    const failed = report.bursts.map((result) => ({ ...result, ok: 0, p50: 0, p95: 0, p99: 0, non2xx: 5_000, errorRate: 1 }));
+    const allErrors: GateReport = { ...report, bursts: failed, figures: { ...report.figures!, p50: 0, p95: 0, p99: 0, errorRate: 1 } };
+    for (const text of [body(allErrors), renderTerminal(allErrors)]) {
+      assert.doesNotMatch(text, /0\.000 ms/);
+      assert.deepEqual(row(text, 'p50').slice(1, 4), ['12.1 ms', '—', '—']);
+    }
+    const perBurst = body(allErrors).split('#### Per-burst figures')[1]!;
+    assert.match(perBurst, /\| 1 +\| +— \| +— \| +— \|/);
+    assert.doesNotMatch(body(allErrors), /mermaid/);
+  });
+});

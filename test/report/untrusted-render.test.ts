@@ -271,6 +271,8 @@ describe('a report generated from the schema, attacker text in every string fiel
     const filled = [...texts.entries()].filter(([, text]) => text.startsWith(FORGED.slice(0, 20))).map(([path]) => path);
     // The fields of issue 25: the service label and (through its pattern) the limit of a memory row.
     assert.ok(filled.includes('host.bursts[0].figures.service.label'), filled.join(', '));
+    // Issue 27: each matched process's shortened command line, listed in the details.
+    assert.ok(filled.includes('host.bursts[0].figures.service.processPeaks.processes[0].command'), filled.join(', '));
     assert.equal(texts.get('decision.comparisons[5].limit'), '+15%, ≤ 250 ms');
     assert.equal(forged.decision?.comparisons[5]?.metric, 'serviceMemory');
     assert.ok(filled.length >= 50, `${filled.length} string fields carry the forged text`);

@@ -106,6 +106,11 @@ describe('service memory over SSH to the loopback sshd', { timeout: 120_000 }, (
       assert.ok(figures.peakKib > 80 * 1024 && figures.peakKib < 250 * 1024, `peak ${figures.peakKib} KiB`);
       history.push({ healthy: true, serviceMemory: runServiceMemory([figures]) });
     }
+    // Its command line as the sampler read it, shortened to the program: `node -e …` is `node`.
+    assert.deepEqual(
+      history.at(-1)!.serviceMemory!.perProcess?.map(({ command, worker }) => ({ command, worker })),
+      [{ command: 'node', worker: false }],
+    );
     const before = history.at(-1)!.serviceMemory!.peakKib;
     await service.grow(Math.ceil((before * 0.5) / 1024));
     const grown = await burst(5);
@@ -120,7 +125,9 @@ describe('service memory over SSH to the loopback sshd', { timeout: 120_000 }, (
     assert.equal(decision.verdict, 'regression', decision.headline);
     assert.match(
       decision.headline,
-      new RegExp(`^${TAG}\\|${SAMPLER_MARKER} peaked at \\d+ MB, \\+\\d+ MB \\(\\+(4[5-9]|5\\d)\\.\\d%\\) over baseline$`),
+      new RegExp(
+        `^${TAG}\\|${SAMPLER_MARKER} peaked at \\d+ MB, \\+\\d+ MB \\(\\+(4[5-9]|5\\d)\\.\\d%\\) over baseline; by process: node \\+\\d+ MB$`,
+      ),
     );
     assert.equal(decision.comparisons.find((row) => row.metric === 'memoryHeadroom')?.status, 'ok');
   });

@@ -15,6 +15,7 @@ import {
   parseSmapsRollup,
   runServiceMemory,
   serviceBurstMemory,
+  shortCommand,
   type ServiceSample,
 } from '../../src/watch/service-memory.ts';
 import { health, sample } from './health-fixtures.ts';
@@ -70,6 +71,21 @@ describe('service memory parsers', () => {
     });
     assert.deepEqual(parseServiceSegment('n 0'), { processes: [], processCount: 0, cgroupCurrentKib: null, cgroupPeakKib: null });
     assert.equal(parseServiceSegment('awk: cannot open'), null);
+  });
+
+  test("each process's parent and command line, shortened to words that hold no option, value or address", () => {
+    const segment = parseServiceSegment(
+      'p 900 20480 30000 1 python3 /usr/bin/gunicorn --workers 2 --env DB=postgres://u:pw@db app.wsgi\np 901 - 90000 900 \nn 2',
+    )!;
+    assert.deepEqual(segment.processes, [
+      { pid: 900, pssKib: 20480, rssKib: 30000, parentPid: 1, command: 'python3 gunicorn' },
+      { pid: 901, pssKib: null, rssKib: 90000, parentPid: 900, command: '' },
+    ]);
+    assert.equal(shortCommand('gunicorn: worker [app.wsgi]'), 'gunicorn: worker [app.wsgi]');
+    assert.equal(shortCommand('/opt/app/bin/server s3cr3t=1 x'), 'server');
+    assert.equal(shortCommand('node https://user:pw@host/x'), 'node');
+    assert.equal(shortCommand(`app ${'k'.repeat(41)}`), 'app');
+    assert.equal(shortCommand('uwsgi --ini /etc/uwsgi/app.ini'), 'uwsgi');
   });
 
   test('a sampler line with a service segment decodes it; one without has none', () => {
@@ -162,7 +178,7 @@ const stored = (peakKib: number): { healthy: boolean; serviceMemory: unknown } =
 describe('memory rules', () => {
   const history = [430, 425, 428, 424, 431].map((mb) => stored(mb * 1024));
 
-  test('workers 63 MB bigger each: a regression naming the growth in MB and per process, latency rows untouched', () => {
+  test('workers 63 MB bigger each: a regression naming the growth in MB and the processes counted, latency rows untouched', () => {
     const decision = applyMemoryRules(PASS, {
       limits: LIMITS,
       hostBursts: [serviceBurst(0, 612 * 1024), serviceBurst(1, 600 * 1024)],
@@ -170,7 +186,7 @@ describe('memory rules', () => {
       live: false,
     });
     assert.equal(decision.verdict, 'regression');
-    assert.match(decision.headline, /^gunicorn peaked at 612 MB, \+184 MB \(\+43\.\d%\) over baseline, 3 processes: \+61 MB each$/);
+    assert.match(decision.headline, /^gunicorn peaked at 612 MB, \+184 MB \(\+43\.\d%\) over baseline, 3 processes$/);
     const row = decision.comparisons.find((c) => c.metric === 'serviceMemory')!;
     assert.equal(row.status, 'regression');
     assert.equal(row.limit, '+20%');
@@ -238,7 +254,7 @@ describe('memory rules', () => {
     });
     const decision = applyMemoryRules({ ...PASS, mode: 'ab' }, { limits: LIMITS, hostBursts: bursts, history: [], live: true });
     assert.equal(decision.verdict, 'regression');
-    assert.match(decision.headline, /^gunicorn peaked at 612 MB, \+188 MB \(\+44\.3%\) over baseline, 3 processes: \+63 MB each$/);
+    assert.match(decision.headline, /^gunicorn peaked at 612 MB, \+188 MB \(\+44\.3%\) over baseline, 3 processes$/);
   });
 
   test('a history written before this figure existed still loads, and a new run stores it compactly', () => {
@@ -261,6 +277,83 @@ describe('memory rules', () => {
     } as HistoryRun;
     const reread = parseDocument(serializeDocument(appendRun(document, 'api', run)), 'test');
     assert.deepEqual(reread.histories.api![1]!.serviceMemory, { label: 'gunicorn', source: 'pss', peakKib: 626_688, processes: 3 });
+  });
+});
+
+/** A gunicorn master (pid 900) and its workers (901…), each PSS in MB. */
+const gunicorn = (masterMb: number, ...workersMb: number[]): ServiceSample => ({
+  processes: [
+    { pid: 900, pssKib: masterMb * 1024, rssKib: masterMb * 1024, parentPid: 1, command: 'python3 gunicorn' },
+    ...workersMb.map((mb, i) => ({ pid: 901 + i, pssKib: mb * 1024, rssKib: mb * 1024, parentPid: 900, command: 'python3 gunicorn' })),
+  ],
+  processCount: 1 + workersMb.length,
+  cgroupCurrentKib: null,
+  cgroupPeakKib: null,
+});
+
+const gunicornBurst = (index: number, sample: ServiceSample) =>
+  health({
+    burstIndex: index,
+    figures: { ...burstFigures([sample0(index), sample0(index)]), service: serviceBurstMemory('gunicorn', [sample]) },
+  });
+const sample0 = (index: number) => sample({ uptime: 10 * index, availableKib: 500_000 });
+
+describe('memory growth by process', () => {
+  const history = [0, 1, 2, 3, 4].map((i) => ({
+    healthy: true,
+    serviceMemory: runServiceMemory([gunicornBurst(0, gunicorn(20, 54 + (i % 2), 54)).figures.service]),
+  }));
+
+  test('two workers grown 140 MB each and the master not: the workers are named, largest first, not an average', () => {
+    const decision = applyMemoryRules(PASS, {
+      limits: LIMITS,
+      hostBursts: [gunicornBurst(0, gunicorn(20, 195, 193))],
+      history,
+      live: false,
+    });
+    assert.equal(decision.verdict, 'regression');
+    assert.match(
+      decision.headline,
+      /^gunicorn peaked at 408 MB, \+280 MB \(\+2\d\d\.\d%\) over baseline; by process: python3 gunicorn worker \+141 MB, python3 gunicorn worker \+139 MB, python3 gunicorn \+0\.0 MB$/,
+    );
+    assert.doesNotMatch(decision.headline, /each/);
+  });
+
+  test("a baseline without per-process figures: this run's largest processes are named", () => {
+    const old = history.map((run) => ({ ...run, serviceMemory: { ...run.serviceMemory!, perProcess: undefined } }));
+    const decision = applyMemoryRules(PASS, {
+      limits: LIMITS,
+      hostBursts: [gunicornBurst(0, gunicorn(20, 195, 193))],
+      history: old,
+      live: false,
+    });
+    assert.match(
+      decision.headline,
+      /over baseline; largest now: python3 gunicorn worker 195 MB, python3 gunicorn worker 193 MB, python3 gunicorn 20 MB \(the baseline has no per-process figures\)$/,
+    );
+  });
+
+  test('the history keeps each process without its pid; an old history without them still loads; a bad figure is refused', () => {
+    const stored = runServiceMemory([gunicornBurst(0, gunicorn(20, 195, 193)).figures.service])!;
+    assert.deepEqual(stored.perProcess, [
+      { command: 'python3 gunicorn', worker: true, peakKib: 195 * 1024 },
+      { command: 'python3 gunicorn', worker: true, peakKib: 193 * 1024 },
+      { command: 'python3 gunicorn', worker: false, peakKib: 20 * 1024 },
+    ]);
+    const base = {
+      sha: 'a',
+      ref: 'refs/heads/main',
+      time: '2026-01-01T00:00:00Z',
+      config: { url: 'http://x/' },
+      healthy: true,
+      bursts: [{ p50: 1, p95: 2, p99: 3, requestsPerSec: 10, errorRate: 0, ok: 10 }],
+      curve: [1],
+    } as unknown as HistoryRun;
+    const document = appendRun(emptyDocument(), 'api', { ...base, serviceMemory: stored });
+    assert.deepEqual(parseDocument(serializeDocument(document), 'test').histories.api![0]!.serviceMemory, stored);
+    const bad = JSON.parse(serializeDocument(document));
+    bad.histories.api[0].serviceMemory.perProcess[1].peakKib = -5;
+    assert.throws(() => parseDocument(JSON.stringify(bad), 'test'), /serviceMemory\.perProcess\[1\]\.peakKib is not a number from 0 to/);
   });
 });
 
