@@ -76531,8 +76531,20 @@ function runFigureProblem(run2, where) {
   }
   if (run2.serviceMemory !== void 0) {
     if (!isObject(run2.serviceMemory)) return `${where}.serviceMemory is not an object`;
-    const { peakKib, processes } = run2.serviceMemory;
-    return outOfRange(peakKib, STORED_FIGURE_RANGES.memoryKib, `${where}.serviceMemory.peakKib`) ?? outOfRange(processes, STORED_FIGURE_RANGES.processes, `${where}.serviceMemory.processes`);
+    const { peakKib, processes, perProcess } = run2.serviceMemory;
+    return outOfRange(peakKib, STORED_FIGURE_RANGES.memoryKib, `${where}.serviceMemory.peakKib`) ?? outOfRange(processes, STORED_FIGURE_RANGES.processes, `${where}.serviceMemory.processes`) ?? perProcessProblem(perProcess, `${where}.serviceMemory.perProcess`);
+  }
+  return void 0;
+}
+function perProcessProblem(perProcess, where) {
+  if (perProcess === void 0) return void 0;
+  if (!Array.isArray(perProcess)) return `${where} is not a list`;
+  for (const [i, process2] of perProcess.entries()) {
+    if (!isObject(process2) || typeof process2.command !== "string" || typeof process2.worker !== "boolean") {
+      return `${where}[${i}] lacks a command (text) and worker (true or false)`;
+    }
+    const problem = outOfRange(process2.peakKib, STORED_FIGURE_RANGES.memoryKib, `${where}[${i}].peakKib`);
+    if (problem) return problem;
   }
   return void 0;
 }
@@ -78821,6 +78833,19 @@ function parseCgroupBytes(text2) {
   const match = /^\s*(\d+)\s*$/.exec(text2);
   return match ? Math.round(Number(match[1]) / 1024) : null;
 }
+var COMMAND_WORDS = 3;
+var COMMAND_WORD_CHARS = 40;
+var SHORT_COMMAND_MAX_CHARS = COMMAND_WORDS * (COMMAND_WORD_CHARS + 1);
+function shortCommand(commandLine) {
+  const kept = [];
+  for (const word of commandLine.split(/\s+/).filter((part) => part !== "")) {
+    const name = word.replace(/^.*\//, "");
+    const plain = /^[A-Za-z0-9._:[\]+,]+$/.test(name) && !name.startsWith("-") && !word.includes("://");
+    if (kept.length === COMMAND_WORDS || !plain || name.length > COMMAND_WORD_CHARS) break;
+    kept.push(name);
+  }
+  return kept.join(" ");
+}
 function parseServiceSegment(text2) {
   const processes = [];
   let processCount = null;
@@ -78828,10 +78853,15 @@ function parseServiceSegment(text2) {
   let cgroupPeakKib = null;
   for (const line of text2.split("\n")) {
     const [tag, ...fields] = line.trim().split(/\s+/);
-    if (tag === "p" && fields.length === 3) {
-      const [pid, pss, rss] = fields;
+    if (tag === "p" && fields.length >= 3) {
+      const [pid, pss, rss, parent, ...command] = fields;
       if (!/^\d+$/.test(pid) || !/^\d+$/.test(rss)) continue;
-      processes.push({ pid: Number(pid), pssKib: /^\d+$/.test(pss) ? Number(pss) : null, rssKib: Number(rss) });
+      processes.push({
+        pid: Number(pid),
+        pssKib: /^\d+$/.test(pss) ? Number(pss) : null,
+        rssKib: Number(rss),
+        ...parent !== void 0 && /^\d+$/.test(parent) && { parentPid: Number(parent), command: shortCommand(command.join(" ")) }
+      });
     } else if (tag === "cg" && fields.length === 2) {
       const kib = parseCgroupBytes(fields[1]);
       if (fields[0] === "cur") cgroupCurrentKib = kib;
@@ -78843,6 +78873,7 @@ function parseServiceSegment(text2) {
   if (processCount === null) return null;
   return { processes, processCount, cgroupCurrentKib, cgroupPeakKib };
 }
+var PROCESS_PEAKS_KEPT = 16;
 function serviceBurstMemory(label, samples) {
   const known = samples.filter((sample) => sample !== null);
   if (known.length === 0) return null;
@@ -78857,6 +78888,7 @@ function serviceBurstMemory(label, samples) {
     if (largest === null || perProcess(process2) > perProcess(largest)) largest = process2;
   }
   const cgroupPeaks = known.map((sample) => sample.cgroupPeakKib).filter((kib) => kib !== null);
+  const peaks = processPeaksOf(known, perProcess);
   return {
     label,
     source,
@@ -78866,21 +78898,55 @@ function serviceBurstMemory(label, samples) {
     processesMax: Math.max(...known.map((sample) => sample.processCount)),
     largestProcessKib: largest === null ? null : perProcess(largest),
     largestProcessPid: largest?.pid ?? null,
-    cgroupPeakKib: cgroupPeaks.length > 0 ? Math.max(...cgroupPeaks) : null
+    cgroupPeakKib: cgroupPeaks.length > 0 ? Math.max(...cgroupPeaks) : null,
+    ...peaks.length > 0 && { processPeaks: { measure: everyPss ? "pss" : "rss", processes: peaks } }
   };
 }
+function processPeaksOf(samples, perProcess) {
+  const byPid = /* @__PURE__ */ new Map();
+  for (const sample of samples) {
+    const matched = new Set(sample.processes.map((process2) => process2.pid));
+    for (const process2 of sample.processes) {
+      if (process2.command === void 0) continue;
+      const kib = perProcess(process2);
+      const known = byPid.get(process2.pid);
+      if (known && known.peakKib >= kib) continue;
+      const worker = process2.parentPid !== void 0 && matched.has(process2.parentPid);
+      byPid.set(process2.pid, { pid: process2.pid, command: process2.command, worker, peakKib: kib });
+    }
+  }
+  return [...byPid.values()].sort((a, b) => b.peakKib - a.peakKib).slice(0, PROCESS_PEAKS_KEPT);
+}
+var STORED_PROCESS_PEAKS = 8;
 function runServiceMemory(bursts) {
   let peak = null;
   for (const burst of bursts) if (burst && (peak === null || burst.peakKib > peak.peakKib)) peak = burst;
-  return peak && { label: peak.label, source: peak.source, peakKib: peak.peakKib, processes: peak.processesAtPeak };
+  if (peak === null) return null;
+  const perProcess = peak.processPeaks?.processes.slice(0, STORED_PROCESS_PEAKS).map(({ command, worker, peakKib }) => ({ command, worker, peakKib }));
+  return {
+    label: peak.label,
+    source: peak.source,
+    peakKib: peak.peakKib,
+    processes: peak.processesAtPeak,
+    ...perProcess && { perProcess }
+  };
 }
 function storedServiceMemoryOf(value) {
   if (typeof value !== "object" || value === null) return null;
-  const { label, source, peakKib, processes } = value;
+  const { label, source, peakKib, processes, perProcess } = value;
   const sources = ["pss", "rss", "cgroup"];
   if (typeof label !== "string" || !sources.includes(source)) return null;
   if (typeof peakKib !== "number" || !(peakKib > 0) || typeof processes !== "number" || !(processes >= 0)) return null;
-  return { label, source, peakKib, processes };
+  const stored = { label, source, peakKib, processes };
+  return Array.isArray(perProcess) && perProcess.every(isStoredProcessPeak) ? { ...stored, perProcess } : stored;
+}
+function isStoredProcessPeak(value) {
+  if (typeof value !== "object" || value === null) return false;
+  const { command, worker, peakKib } = value;
+  return typeof command === "string" && typeof worker === "boolean" && typeof peakKib === "number" && peakKib >= 0;
+}
+function processName(process2) {
+  return `${process2.command || "(no command line)"}${process2.worker ? " worker" : ""}`;
 }
 function describeServiceCandidates(psOutput, limit = 6) {
   const byName = /* @__PURE__ */ new Map();
@@ -78971,7 +79037,10 @@ function service(pids, dir, ver,   out, list, n, i, pid, stat, f, cmd, rss, pss,
     count++
     if (count <= ${SERVICE_PROCESS_CAP}) {
       pss = first("/proc/" pid "/smaps_rollup", "^Pss:")
-      out = add(out, "p " pid " " (pss == "" ? "-" : pss) " " rss)
+      # The command line's separators (NUL), and anything that is not a plain word, become spaces:
+      # it cannot split the segment; service-memory.ts shortCommand keeps its leading words only.
+      gsub(/[^][A-Za-z0-9._:/@=+,-]+/, " ", cmd)
+      out = add(out, "p " pid " " (pss == "" ? "-" : pss) " " rss " " f[2] " " substr(cmd, 1, 400))
     }
   }
   return add(out, "n " count)
@@ -81051,10 +81120,42 @@ var MB = (kib) => kib / 1024;
 function storedPeaks(history) {
   return history.map((run2) => storedServiceMemoryOf(run2.serviceMemory)).filter((stored) => stored !== null);
 }
-function growthPhrase(current, baselineKib, change) {
+var PROCESSES_NAMED = 3;
+var signedMb = (kib) => kib < 0 ? `\u2212${formatMb(-kib)}` : `+${formatMb(kib)}`;
+function processGrowth(current, baselines) {
+  const ranked = (processes) => {
+    const byName = /* @__PURE__ */ new Map();
+    for (const process2 of [...processes].sort((a, b) => b.peakKib - a.peakKib)) {
+      byName.set(processName(process2), [...byName.get(processName(process2)) ?? [], process2.peakKib]);
+    }
+    return byName;
+  };
+  const baselineRanks = baselines.map(ranked);
+  const seen = /* @__PURE__ */ new Map();
+  return [...current].sort((a, b) => b.peakKib - a.peakKib).map((process2) => {
+    const name = processName(process2);
+    const rank = seen.get(name) ?? 0;
+    seen.set(name, rank + 1);
+    const before = baselineRanks.flatMap((ranks) => ranks.get(name)?.[rank] ?? []);
+    return { process: process2, grownKib: process2.peakKib - (before.length > 0 ? median2(before) : 0) };
+  }).sort((a, b) => b.grownKib - a.grownKib);
+}
+function perProcessWords(current, baselines) {
+  if (!current.perProcess) return current.processes > 1 ? `, ${current.processes} processes` : "";
+  const known = baselines.flatMap((run2) => run2.perProcess ? [run2.perProcess] : []);
+  const more = (shown3) => current.processes > shown3 ? `, ${current.processes - shown3} more` : "";
+  if (known.length === 0) {
+    const largest = current.perProcess.slice(0, PROCESSES_NAMED);
+    const listed = largest.map((process2) => `${processName(process2)} ${formatMb(process2.peakKib)}`).join(", ");
+    return `; largest now: ${listed}${more(largest.length)} (the baseline has no per-process figures)`;
+  }
+  const grown = processGrowth(current.perProcess, known).slice(0, PROCESSES_NAMED);
+  return `; by process: ${grown.map(({ process: process2, grownKib }) => `${processName(process2)} ${signedMb(grownKib)}`).join(", ")}${more(grown.length)}`;
+}
+function growthPhrase(current, baselines, baselineKib, change) {
   const grown = current.peakKib - baselineKib;
-  const each = current.processes > 1 ? `, ${current.processes} processes: +${formatMb(grown / current.processes)} each` : "";
-  return `${current.label} peaked at ${formatMb(current.peakKib)}, +${formatMb(grown)} (${signedPercent(change)}) over baseline${each}`;
+  const total = `${current.label} peaked at ${formatMb(current.peakKib)}, +${formatMb(grown)} (${signedPercent(change)}) over baseline`;
+  return `${total}${perProcessWords(current, baselines)}`;
 }
 function serviceRow(peakKib, limit) {
   return { metric: "serviceMemory", current: MB(peakKib), limit: `+${plainPercent(limit)}`, status: "info", reasoning: "" };
@@ -81084,7 +81185,7 @@ function serviceRowAgainstHistory(current, stored, limit) {
   if (ratio > 1 + limit) {
     if (current.peakKib - baselineKib < MIN_CHANGE_KIB)
       return judged("ok", `${head}, but under the ${formatMb(MIN_CHANGE_KIB)} minimum change`);
-    const phrase = growthPhrase(current, baselineKib, change);
+    const phrase = growthPhrase(current, comparable, baselineKib, change);
     if (coldStart) return judged("regression", `${head}; cold start: percent limit only (${counted} in history)`, phrase);
     if (ratio > Math.exp(halfBand)) return judged("regression", `${head}, above the history's noise band ${band}`, phrase);
     return judged("inconclusive", `${head}, but inside the history's noise band ${band}`, `${phrase}, inside the history's noise band`);
@@ -81103,6 +81204,7 @@ function judgedAgainst(base, baselineKib, change) {
 }
 function serviceRowLive(candidate, baseline, limit) {
   const current = runServiceMemory(candidate);
+  const baselineRun = runServiceMemory(baseline);
   const base = serviceRow(current.peakKib, limit);
   if (baseline.length === 0)
     return {
@@ -81122,12 +81224,12 @@ function serviceRowLive(candidate, baseline, limit) {
   const judged = judgedAgainst(base, baselineKib, change);
   const over = interval.ratio > 1 + limit && current.peakKib - baselineKib >= MIN_CHANGE_KIB;
   if (over && interval.lower > 1 && test.p < AB_SIGNIFICANCE)
-    return judged("regression", `${head} (${evidence})`, growthPhrase(current, baselineKib, change));
+    return judged("regression", `${head} (${evidence})`, growthPhrase(current, baselineRun ? [baselineRun] : [], baselineKib, change));
   if (over)
     return judged(
       "inconclusive",
       `${head}, not significant (${evidence})`,
-      `${growthPhrase(current, baselineKib, change)}, not significant`
+      `${growthPhrase(current, baselineRun ? [baselineRun] : [], baselineKib, change)}, not significant`
     );
   return judged("ok", `${head} (${evidence})`);
 }
@@ -81684,16 +81786,22 @@ function latencyTable(report, columnTitle = "This run") {
   const byMetric = new Map((report.decision?.comparisons ?? []).map((c) => [c.metric, c]));
   const service = serviceColumns(report);
   const hasService = Object.keys(service).length > 0;
+  const latencyMeasured = measuredLatency2(report);
   const rows = ROWS.map(({ metric, label, format }) => {
     const comparison2 = byMetric.get(metric);
     const before = comparison2?.baseline;
-    const change = comparison2?.change;
     const shown3 = service[metric];
+    const latency = LATENCY_METRICS3.has(metric);
+    const unmeasured = latency && !latencyMeasured;
+    const change = unmeasured ? void 0 : comparison2?.change;
+    const endToEnd = unmeasured ? "\u2014" : format(figures2[metric]);
+    const serviceTime = unmeasured || !shown3 ? "\u2014" : format(shown3.current);
+    const basis = !hasService || !latency ? "" : shown3?.judged ? ", service time" : ", end to end";
     return [
-      label,
-      before === void 0 ? "\u2014" : shown3?.judged ? `${format(before)} service` : format(before),
-      format(figures2[metric]),
-      ...hasService ? [shown3 ? format(shown3.current) : "\u2014"] : [],
+      `${label}${basis}`,
+      before === void 0 ? "\u2014" : format(before),
+      shown3?.judged ? serviceTime : endToEnd,
+      ...hasService ? [shown3 ? shown3.judged ? `${endToEnd} end to end` : `${serviceTime} service` : "\u2014"] : [],
       change === void 0 || !Number.isFinite(change) ? "\u2014" : signedPercent(change),
       comparison2?.limit || "\u2014",
       STATUS_TEXT[comparison2?.status ?? "info"]
@@ -81720,9 +81828,14 @@ function latencyTable(report, columnTitle = "This run") {
     ]);
   }
   const memory = memoryTableRows(report, STATUS_TEXT).map((row) => hasService ? [...row.slice(0, 3), "\u2014", ...row.slice(3)] : row);
-  const header = ["Metric", "Baseline", columnTitle, ...hasService ? ["Service"] : [], "Change", "Limit", "Status"];
+  const header = ["Metric", "Baseline", columnTitle, ...hasService ? ["Other measure"] : [], "Change", "Limit", "Status"];
   const cells = [header, ...rows, ...memory].map((row) => row.map((cell) => inertProse(cell)));
   return table(cells, ["l", "r", "r", ...hasService ? ["r"] : [], "r", "r", "l"]);
+}
+var LATENCY_METRICS3 = /* @__PURE__ */ new Set(["p50", "p95", "p99"]);
+function measuredLatency2(report) {
+  const bursts = report.bursts.filter((burst) => burst.target === "candidate");
+  return bursts.length === 0 || bursts.some((burst) => burst.ok > 0);
 }
 function serviceColumns(report) {
   const network2 = report.network;
@@ -81994,7 +82107,16 @@ var serviceMemory = record2({
   processesMax: count2,
   largestProcessKib: nullableCount,
   largestProcessPid: nullableCount,
-  cgroupPeakKib: nullableCount
+  cgroupPeakKib: nullableCount,
+  processPeaks: optional(
+    record2({
+      measure: oneOf(["pss", "rss"]),
+      processes: list(
+        record2({ pid: count2, command: text(SHORT_COMMAND_MAX_CHARS), worker: flag, peakKib: count2 }),
+        PROCESS_PEAKS_KEPT
+      )
+    })
+  )
 });
 var hostMemoryFields = {
   memTotalKib: nullableCount,

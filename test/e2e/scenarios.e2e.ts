@@ -345,11 +345,11 @@ describe('loadgate against a 1 GiB VM running gunicorn, run as the GitHub runner
       const body = fake.comments(PR)[0]!.body;
       assert.match(body, new RegExp(`### ❌ ${NAME}: p50 \\+\\d+\\.\\d% over baseline`));
       // Right-aligned columns pad their titles when a cell is wider (the host memory row's is).
-      assert.match(body, /\| Metric +\| +Baseline +\| +This PR +\|(?: +Service +\|)? +Change +\| +Limit +\| Status +\|/);
-      // Judged on service time (the RTT rule), the Baseline column says so: "105 ms service".
+      assert.match(body, /\| Metric +\| +Baseline +\| +This PR +\|(?: +Other measure +\|)? +Change +\| +Limit +\| Status +\|/);
+      // Each row compares like with like and names its basis: "p50 (median), service time | 105 ms | 137 ms | 138 ms end to end".
       assert.match(
         body,
-        /\| p50 \(median\) +\| +[\d.]+ ms(?: service)? \| +[\d.]+ ms \|(?: +[\d.]+ ms \|)? +\+\d+\.\d% \| +\+15% \| ❌ regression +\|/,
+        /\| p50 \(median\)(?:, (?:service time|end to end))? +\| +[\d.]+ ms \| +[\d.]+ ms \|(?: +[\d.]+ ms (?:end to end|service) +\|)? +\+\d+\.\d% \| +\+15% \| ❌ regression +\|/,
       );
       assert.match(body, /```mermaid\n[\s\S]*xychart-beta[\s\S]*line "baseline" \[[\d., ]+\]\n\s*line "this PR" \[[\d., ]+\]\n```/);
       const stored = parseDocument(fake.fileText('loadgate-baseline', baselineFilePath(NAME))!, 'branch');
@@ -586,7 +586,8 @@ describe('loadgate against a 1 GiB VM running gunicorn, run as the GitHub runner
         [],
         'not enough to be killed',
       );
-      const growth = /^gunicorn peaked at \d+ MB, \+\d+ MB \(\+\d+\.\d%\) over baseline, \d+ processes: \+\d+ MB each/;
+      // Named per process, the workers that grew first (a worker's parent, the master, is matched too).
+      const growth = /^gunicorn peaked at \d+ MB, \+\d+ MB \(\+\d+\.\d%\) over baseline; by process: [\w. ]+ worker \+\d+ MB/;
       assert.match(leaking.report.headline, growth);
       const rows = leaking.report.decision!.comparisons;
       assert.equal(rows.find((row) => row.metric === 'serviceMemory')?.status, 'regression');
