@@ -7,7 +7,7 @@ import * as core from '@actions/core';
 import { readActionInputs } from './config/action-inputs.ts';
 import { parseInputs } from './config/parse.ts';
 import { parseRunContext } from './config/run-context.ts';
-import type { Log } from './log.ts';
+import { flatPhases, type Log } from './log.ts';
 import { runGate } from './pipeline.ts';
 import { exitCodeFor } from './report/gate-report.ts';
 import { announceVerdict, publishToRunner, pullRequestOfWorkflowRun } from './report/publish-action.ts';
@@ -18,10 +18,14 @@ import { fenced, plainLine } from './report/untrusted-text.ts';
 
 // Messages quote the host (a lock holder's note, a command's stderr): one line each, or a newline
 // in them would start a workflow command (`::error::…`) of the host's choosing.
+// Each phase is a collapsible group (`::group::`); the runner's log has no live line, the burst
+// lines say where a run stands.
 const actionLog: Log = {
   info: (message) => core.info(plainLine(message)),
   warning: (message) => core.warning(plainLine(message)),
   debug: (message) => core.debug(plainLine(message)),
+  phase: flatPhases((name) => core.startGroup(plainLine(name)), core.endGroup),
+  progress() {},
 };
 
 function readEventPayload(path: string | undefined): unknown {
@@ -44,14 +48,14 @@ async function gateOrPost(): Promise<void> {
     // The posting workflow's own `name` decides which comment is updated, not the stored report.
     const report = { ...(await readReportFile(plan.reportPath)), name: plan.report.name };
     const pullRequest = await pullRequestOfWorkflowRun(report, plan.report, context, actionLog);
-    await publishToRunner(report, plan.report, context, pullRequest, actionLog);
+    await actionLog.phase('publishing', () => publishToRunner(report, plan.report, context, pullRequest, actionLog));
     // The gating workflow already failed or passed the PR; posting its report is not a gate.
     announceVerdict(report, { failStep: false });
     return;
   }
   const report = await runGate(plan.settings, context, actionLog);
   const pullRequest = pullRequestOfEvent(context.eventName, payload);
-  await publishToRunner(report, plan.settings.report, context, pullRequest, actionLog);
+  await actionLog.phase('publishing', () => publishToRunner(report, plan.settings.report, context, pullRequest, actionLog));
   announceVerdict(report, { failStep: exitCodeFor(report.verdict, plan.settings.gate) === 1 });
 }
 

@@ -11,10 +11,10 @@ import { historyBurstOf, loadSignatureDifferences, loadSignatureOf, type History
 import type { BaselineStore } from './baseline/store.ts';
 import { messageOf } from './errors.ts';
 import { mergedCurve } from './load/histogram.ts';
-import type { BurstResult } from './load/measurement.ts';
+import type { BurstResult, BurstTarget } from './load/measurement.ts';
 import { preflight, preflightRequestsOf } from './load/preflight.ts';
 import { probeNow, rttTargetOf, type RttFigures } from './load/rtt-probe.ts';
-import { runSeries, warmUp, type SeriesPlan } from './load/series.ts';
+import { runSeries, targetsOf, warmUp, type BurstObserver, type SeriesPlan } from './load/series.ts';
 import type { Log } from './log.ts';
 import { buildReport, type RunOutcome } from './report/build-report.ts';
 import type { GateReport } from './report/gate-report.ts';
@@ -24,6 +24,8 @@ import { runVerdict, type RunVerdict } from './verdict/run-verdict.ts';
 import { applyHostSpeedRule, runHostSpeedOf } from './verdict/host-speed-rule.ts';
 import { applyMemoryRules } from './verdict/memory-rules.ts';
 import { reduceRun } from './verdict/reduce-run.ts';
+import { serviceBurstOf } from './verdict/service-time.ts';
+import { milliseconds } from './verdict/wording.ts';
 import { healthFindings } from './watch/health.ts';
 import { summarizeHostRun } from './watch/host-summary.ts';
 import { runServiceMemory } from './watch/service-memory.ts';
@@ -37,15 +39,24 @@ export async function runGate(settings: Settings, context: RunContext, log: Log)
   let recording: RunOutcome['recording'];
   let error: string | undefined;
   try {
-    baseline = await loadBaseline(settings, context, log);
-    // Before the host is opened and locked: a broken deploy is an error in seconds, never a slow build.
-    await preflight(preflightRequestsOf(settings.load, settings.baseline.abUrl), settings.load, log);
-    if (settings.ssh) target = await openTarget(settings, context, log);
-    if (settings.load.networkRtt === 'auto') rttBefore = await probeBefore(settings.load, log);
-    verdict = await measureAndDecide(settings, baseline, target, log);
-    const policy = recordPolicy(settings.baseline, context, verdict);
-    recording = { recorded: false, note: policy.note };
-    if (policy.record && baseline.store) recording = await record(settings, context, baseline.store, verdict, target, log, policy.note);
+    // Each step stores what it opened before the next can throw: the finally below closes the target.
+    baseline = await log.phase('connect and host checks', async () => {
+      const loaded = await loadBaseline(settings, context, log);
+      // Before the host is opened and locked: a broken deploy is an error in seconds, never a slow build.
+      await preflight(preflightRequestsOf(settings.load, settings.baseline.abUrl), settings.load, log);
+      if (settings.ssh) target = await openTarget(settings, context, log);
+      if (settings.load.networkRtt === 'auto') rttBefore = await probeBefore(settings.load, log);
+      return loaded;
+    });
+    const measured = await measureAndDecide(settings, baseline, target, log);
+    verdict = measured;
+    const store = baseline.store;
+    await log.phase('verdict', async () => {
+      log.info(`verdict ${measured.decision.verdict}: ${measured.decision.headline}`);
+      const policy = recordPolicy(settings.baseline, context, measured);
+      recording = { recorded: false, note: policy.note };
+      if (policy.record && store) recording = await record(settings, context, store, measured, target, log, policy.note);
+    });
   } catch (thrown) {
     // A library's message may quote the URL whole; the report is a file and a comment, never masked.
     error = withoutSecrets(messageOf(thrown), settings.secrets);
@@ -111,19 +122,31 @@ async function measureAndDecide(
   log: Log,
 ): Promise<RunVerdict> {
   const plan: SeriesPlan = { load: settings.load, abUrl: settings.baseline.abUrl, probeRtt: settings.load.networkRtt === 'auto' };
-  log.info(`warming up ${redactedUrl(settings.load.url)} for ${settings.load.warmupMs} ms`);
-  await warmUp(plan);
-  log.info(`measuring ${settings.load.bursts} bursts of ${settings.load.durationMs} ms`);
+  await log.phase('warmup', async () => {
+    log.info(`warming up ${redactedUrl(settings.load.url)} for ${settings.load.warmupMs} ms`);
+    log.progress(settings.load.warmupMs * targetsOf(plan).length);
+    await warmUp(plan);
+  });
+  const seriesLength = settings.load.bursts * targetsOf(plan).length;
+  const seriesTime = `${aboutSeconds(seriesLength * settings.load.durationMs)} in all (estimated from the burst duration)`;
+  const measure = (firstIndex: number) => {
+    const confirming = firstIndex > 0;
+    return log.phase(confirming ? 'confirmation' : 'bursts', async () => {
+      if (!confirming) log.info(`measuring ${seriesLength} bursts of ${settings.load.durationMs} ms, ${seriesTime}`);
+      const observer = burstProgress(plan, { firstIndex, length: seriesLength, confirming }, log, target?.observer);
+      return warnOfFailedProbes(await runSeries(plan, settings.load.bursts, firstIndex, observer), log);
+    });
+  };
   return runVerdict({
     baseline: baseline.source,
     settingsChanges: baseline.settingsChanges,
     gate: settings.gate,
     networkRtt: settings.load.networkRtt === 'auto',
     openLoop: settings.load.rate !== undefined,
-    measure: async (firstIndex) => warnOfFailedProbes(await runSeries(plan, settings.load.bursts, firstIndex, target?.observer), log),
+    measure,
     findings: (bursts) => healthFindings(target?.watch.bursts ?? [], bursts),
     hostSpeed: () => runHostSpeedOf(target?.watch.bursts ?? []),
-    onConfirming: (first) => log.info(`first verdict ${first.verdict}: confirming with ${settings.load.bursts} more bursts`),
+    onConfirming: (first) => log.info(`first verdict ${first.verdict}: confirming with ${seriesLength} more bursts, ${seriesTime}`),
     hostRules: (decision, figures) => {
       const hostBursts = target?.watch.bursts ?? [];
       // Like latency, a history measured with other settings is not compared.
@@ -132,6 +155,56 @@ async function measureAndDecide(
       return applyHostSpeedRule(memory, figures.hostSpeed);
     },
   });
+}
+
+/** An estimate from the bursts' duration: the host watch's probes and the generator's start add to it. */
+function aboutSeconds(ms: number): string {
+  return `about ${Math.round(ms / 1000)} s`;
+}
+
+/**
+ * Tells the log where a series of bursts stands: the live line before each burst, and one line with
+ * the burst's figures after it. `target` (the host watch) brackets the burst inside these.
+ */
+function burstProgress(
+  plan: SeriesPlan,
+  series: { firstIndex: number; length: number; confirming: boolean },
+  log: Log,
+  target: BurstObserver | undefined,
+): BurstObserver {
+  const position = (index: number) => index - series.firstIndex + 1;
+  const side = (burstTarget: BurstTarget) => (plan.abUrl ? ` (${burstTarget})` : '');
+  return {
+    async beforeBurst(index, burstTarget) {
+      log.progress(
+        (series.length - position(index) + 1) * plan.load.durationMs,
+        `burst ${position(index)}/${series.length}${side(burstTarget)}`,
+      );
+      await target?.beforeBurst(index, burstTarget);
+    },
+    async afterBurst(result) {
+      await target?.afterBurst(result);
+      const where = `burst ${position(result.index)}/${series.length}${side(result.target)}`;
+      const left = (series.length - position(result.index)) * plan.load.durationMs;
+      log.info(
+        series.confirming
+          ? `confirming: ${where}, ${aboutSeconds(left)} left: ${burstFigures(result)}`
+          : `${where}: ${burstFigures(result)}`,
+      );
+    },
+  };
+}
+
+/** One burst's figures for the log: latencies only from 2xx responses (none: "—"), service time where an RTT was probed. */
+function burstFigures(burst: BurstResult): string {
+  const failed = burst.non2xx + burst.errors + burst.timeouts;
+  const counts = `${Math.round(burst.requestsPerSec)} req/s, ${failed} ${failed === 1 ? 'error' : 'errors'}`;
+  if (burst.ok === 0) return `p50 —, p95 —, ${counts}`;
+  // The reduction's own service time (verdict/reduce-run.ts applies the same two functions).
+  const service = serviceBurstOf(historyBurstOf(burst));
+  // Clamped to zero, it says only that a handshake took as long as a request (service-time.ts).
+  const serviceText = service && service.p50 > 0 ? `, service p50 ${milliseconds(service.p50)}` : '';
+  return `p50 ${milliseconds(burst.p50)}, p95 ${milliseconds(burst.p95)}, ${counts}${serviceText}`;
 }
 
 /** A target that refuses or ignores the probe's handshakes is told, never failed for it. */

@@ -18,6 +18,7 @@ unit_tests=(
   test/baseline/window.test.ts
   test/bench/power-tally.test.ts
   test/config/parse.test.ts
+  test/log.test.ts
   test/load/preflight-diagnosis.test.ts
   test/remote/host-key.test.ts
   test/remote/output-tail.test.ts

@@ -25,7 +25,8 @@ function requestFor(plan: SeriesPlan, index: number, target: BurstTarget, durati
   return { spec: { ...plan.load, url, durationMs }, index, target };
 }
 
-function targetsOf(plan: SeriesPlan): BurstTarget[] {
+/** The targets of each round of bursts: the candidate, and in A/B mode the baseline first. */
+export function targetsOf(plan: SeriesPlan): BurstTarget[] {
   return plan.abUrl ? ['baseline', 'candidate'] : ['candidate'];
 }
 

@@ -14,6 +14,24 @@ const PULL_REQUEST = {
   repository: { default_branch: 'main', full_name: 'octo-org/shop' },
 };
 
+/** The lines of each `::group::` in a runner's stdout; fails on a group opened inside another or never closed. */
+function groupsOf(stdout: string): Record<string, string[]> {
+  const groups: Record<string, string[]> = {};
+  let open: string | undefined;
+  for (const line of stdout.split('\n')) {
+    if (line.startsWith('::group::')) {
+      assert.equal(open, undefined, `group ${line} opened inside ${open}`);
+      open = line.slice('::group::'.length);
+      groups[open] = [];
+    } else if (line === '::endgroup::') {
+      assert.notEqual(open, undefined, 'a group closed that was not open');
+      open = undefined;
+    } else if (open !== undefined) groups[open].push(line);
+  }
+  assert.equal(open, undefined, `group ${open} never closed`);
+  return groups;
+}
+
 describe('the bundle run like the runner runs it (Node 24, INPUT_* env, output files)', { timeout: 300_000 }, () => {
   let target: DemoTarget;
   let dir: string;
@@ -73,6 +91,21 @@ describe('the bundle run like the runner runs it (Node 24, INPUT_* env, output f
     assert.match(run.stdout, /::error::❌ loadgate: p50 \+\d+\.\d%25 over baseline/);
     assert.equal((run.report?.bursts as unknown[] | undefined)?.length, 6, 'three bursts, then three to confirm');
     assert.match(run.summary, /regression/);
+    // The runner's log: each phase a group, each burst one line in its phase, in order.
+    const groups = groupsOf(run.stdout);
+    assert.deepEqual(Object.keys(groups), ['connect and host checks', 'warmup', 'bursts', 'confirmation', 'verdict', 'publishing']);
+    const burstLines = groups.bursts.filter((line) => line.startsWith('burst '));
+    assert.deepEqual(
+      burstLines.map((line) => /^burst (\d)\/3: p50 \d+\.\d ms, p95 \d+\.\d ms, \d+ req\/s, 0 errors/.exec(line)?.[1]),
+      ['1', '2', '3'],
+      run.stdout,
+    );
+    const confirming = groups.confirmation.filter((line) => line.startsWith('confirming: '));
+    assert.deepEqual(
+      confirming.map((line) => /^confirming: burst (\d)\/3, about \d s left: p50 \d+\.\d ms/.exec(line)?.[1]),
+      ['1', '2', '3'],
+      run.stdout,
+    );
   });
 
   it('turns the regression into a warning with fail-on-regression: false', async () => {

@@ -16,7 +16,7 @@ import { parseInputs } from '../../src/config/parse.ts';
 import { parseRunContext } from '../../src/config/run-context.ts';
 import { startTarget } from '../../src/demo/target.ts';
 import { createGitHubClient } from '../../src/github/client.ts';
-import type { Log } from '../../src/log.ts';
+import { silentLog, type Log } from '../../src/log.ts';
 import { runGate } from '../../src/pipeline.ts';
 import { captureLog } from '../support/capture-log.ts';
 import { GitHubFake } from '../support/github-fake.ts';
@@ -62,7 +62,7 @@ const CONTENTS_INLINE_LIMIT = 1024 * 1024;
 describe('branch store against the GitHub fake', { timeout: 60_000 }, () => {
   let fake: GitHubFake;
   let lines: string[];
-  const log: Log = { info: (m) => lines.push(`info: ${m}`), warning: (m) => lines.push(`warning: ${m}`), debug: () => {} };
+  const log: Log = { ...silentLog, info: (m) => lines.push(`info: ${m}`), warning: (m) => lines.push(`warning: ${m}`) };
   const store = (maxAttempts?: number, branch = BRANCH) =>
     createBranchStore({
       github: createGitHubClient({ token: fake.token, apiUrl: fake.url, log, retryBaseDelayMs: 5 }),

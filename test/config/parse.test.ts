@@ -7,6 +7,7 @@ import { isPlainAbsolutePath, isSwapFilePath } from '../../src/config/validators
 import { parseCliArgs } from '../../src/config/cli-args.ts';
 import type { RemoteHost } from '../../src/remote/remote-host.ts';
 import { ensureSwap } from '../../src/remote/swap.ts';
+import { silentLog } from '../../src/log.ts';
 
 const KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n';
 const WITH_HOST: RawInputs = { host: '127.0.0.1', username: 'deploy', key: KEY };
@@ -233,13 +234,12 @@ describe('parseInputs: values that used to be accepted and then misbehave (issue
 
   it('refuses at parse time exactly the swap paths the target-side check refuses (one rule)', async () => {
     const noCommands = { exec: () => Promise.reject(new Error('no command may reach the target')) } as unknown as RemoteHost;
-    const log = { info: () => {}, warning: () => {}, debug: () => {} };
     const paths = ['/swapfile', '/var/lib/swap.img', '//', '/./swapfile', '/var/', '/var', '/', 'swapfile', '/a b', '/tmp/$(id)'];
     for (const path of paths) {
       const parsedOk = problemsOf({ ...WITH_HOST, 'swap-path': path, bursts: 'x' }).every((problem) => !problem.includes('swap-path'));
       assert.equal(parsedOk, isSwapFilePath(path), path);
       const settings = { mode: 'configure' as const, size: { bytes: 2 ** 30 }, path, persist: false };
-      const atUse = await ensureSwap(noCommands, settings, log).then(
+      const atUse = await ensureSwap(noCommands, settings, silentLog).then(
         () => 'accepted',
         (error: Error) => (error.message.startsWith('swap-path must be') ? 'refused' : 'accepted'),
       );

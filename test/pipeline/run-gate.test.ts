@@ -107,7 +107,28 @@ describe('runGate in-process against a service on 127.0.0.1', { timeout: 120_000
       [0, 1, 2, 3],
     );
     assert.ok(report.decision?.notes.some((note) => note.startsWith(`Confirmed: the first ${BURSTS} bursts gave regression`)));
-    assert.ok(log.messages.includes(`info: first verdict regression: confirming with ${BURSTS} more bursts`), log.messages.join('\n'));
+    assert.ok(
+      log.messages.includes(
+        `info: first verdict regression: confirming with ${BURSTS} more bursts, about 2 s in all (estimated from the burst duration)`,
+      ),
+      log.messages.join('\n'),
+    );
+    // Each confirmation burst says where the confirmation stands and how long it has left.
+    const confirming = log.messages.filter((message) => message.startsWith('info: confirming: '));
+    assert.equal(confirming.length, BURSTS, log.messages.join('\n'));
+    for (const [i, line] of confirming.entries()) {
+      assert.match(
+        line,
+        new RegExp(`^info: confirming: burst ${i + 1}/${BURSTS}, about ${BURSTS - i - 1} s left: p50 \\d+\\.\\d ms, p95 `),
+      );
+    }
+    const groups = log.messages.filter((message) => /^(end)?group: /.test(message));
+    assert.deepEqual(groups, [
+      ...['connect and host checks', 'warmup', 'bursts', 'confirmation', 'verdict'].flatMap((name) => [
+        `group: ${name}`,
+        `endgroup: ${name}`,
+      ]),
+    ]);
     assert.equal(report.context.pullRequestNumber, 7);
     assert.equal(report.baseline.recorded, false);
     assert.equal(report.baseline.recordNote, 'only a push to the default branch records (update-baseline: auto)');

@@ -1,4 +1,4 @@
-// A Log that keeps every message, and the check every SSH test ends with: no secret in them.
+// A Log that keeps every message (and phase and progress call), and the check every SSH test ends with: no secret in them.
 
 import assert from 'node:assert/strict';
 import type { Log } from '../../src/log.ts';
@@ -14,6 +14,16 @@ export function captureLog(): CapturedLog {
     info: (message) => messages.push(`info: ${message}`),
     warning: (message) => messages.push(`warning: ${message}`),
     debug: (message) => messages.push(`debug: ${message}`),
+    // Every start and end as called, nested or not, so a test sees how the pipeline opened its phases.
+    async phase(name, work) {
+      messages.push(`group: ${name}`);
+      try {
+        return await work();
+      } finally {
+        messages.push(`endgroup: ${name}`);
+      }
+    },
+    progress: (leftMs, step) => messages.push(`progress: ${step ?? ''} ${leftMs} ms`),
   };
 }
 
