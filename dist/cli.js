@@ -71848,6 +71848,22 @@ function isDefaultBranchPush(context3) {
   return context3.eventName === "push" && context3.defaultBranch !== void 0 && context3.ref === `refs/heads/${context3.defaultBranch}`;
 }
 
+// src/log.ts
+function flatPhases(start, end) {
+  let open2 = false;
+  return async (name, work) => {
+    if (open2) return work();
+    open2 = true;
+    start(name);
+    try {
+      return await work();
+    } finally {
+      open2 = false;
+      end();
+    }
+  };
+}
+
 // node_modules/@actions/github/lib/context.js
 import { readFileSync, existsSync } from "fs";
 import { EOL } from "os";
@@ -80988,10 +81004,10 @@ function basisOf(input) {
 }
 function currentLatency(candidate, basis) {
   const service = basis?.basis === "service-time";
-  const burstFigures2 = (metric) => candidate.latency.map((burst) => service ? burst.service[metric] : burst[metric]);
+  const burstFigures3 = (metric) => candidate.latency.map((burst) => service ? burst.service[metric] : burst[metric]);
   return {
     figure: service ? { p50: candidate.service?.p50, p95: candidate.service?.p95 } : { p50: candidate.median.p50, p95: candidate.median.p95 },
-    bursts: { p50: burstFigures2("p50"), p95: burstFigures2("p95") }
+    bursts: { p50: burstFigures3("p50"), p95: burstFigures3("p95") }
   };
 }
 function judgeEndpoint(input) {
@@ -81427,14 +81443,22 @@ async function runGate(settings2, context3, log) {
   let recording;
   let error;
   try {
-    baseline = await loadBaseline(settings2, context3, log);
-    await preflight(preflightRequestsOf(settings2.load, settings2.baseline.abUrl), settings2.load, log);
-    if (settings2.ssh) target = await openTarget(settings2, context3, log);
-    if (settings2.load.networkRtt === "auto") rttBefore = await probeBefore(settings2.load, log);
-    verdict2 = await measureAndDecide(settings2, baseline, target, log);
-    const policy = recordPolicy(settings2.baseline, context3, verdict2);
-    recording = { recorded: false, note: policy.note };
-    if (policy.record && baseline.store) recording = await record(settings2, context3, baseline.store, verdict2, target, log, policy.note);
+    baseline = await log.phase("connect and host checks", async () => {
+      const loaded = await loadBaseline(settings2, context3, log);
+      await preflight(preflightRequestsOf(settings2.load, settings2.baseline.abUrl), settings2.load, log);
+      if (settings2.ssh) target = await openTarget(settings2, context3, log);
+      if (settings2.load.networkRtt === "auto") rttBefore = await probeBefore(settings2.load, log);
+      return loaded;
+    });
+    const measured = await measureAndDecide(settings2, baseline, target, log);
+    verdict2 = measured;
+    const store = baseline.store;
+    await log.phase("verdict", async () => {
+      log.info(`verdict ${measured.decision.verdict}: ${measured.decision.headline}`);
+      const policy = recordPolicy(settings2.baseline, context3, measured);
+      recording = { recorded: false, note: policy.note };
+      if (policy.record && store) recording = await record(settings2, context3, store, measured, target, log, policy.note);
+    });
   } catch (thrown) {
     error = withoutSecrets(messageOf(thrown), settings2.secrets);
   } finally {
@@ -81475,19 +81499,31 @@ async function probeBefore(load, log) {
 }
 async function measureAndDecide(settings2, baseline, target, log) {
   const plan = { load: settings2.load, abUrl: settings2.baseline.abUrl, probeRtt: settings2.load.networkRtt === "auto" };
-  log.info(`warming up ${redactedUrl(settings2.load.url)} for ${settings2.load.warmupMs} ms`);
-  await warmUp(plan);
-  log.info(`measuring ${settings2.load.bursts} bursts of ${settings2.load.durationMs} ms`);
+  await log.phase("warmup", async () => {
+    log.info(`warming up ${redactedUrl(settings2.load.url)} for ${settings2.load.warmupMs} ms`);
+    log.progress(settings2.load.warmupMs * targetsOf(plan).length);
+    await warmUp(plan);
+  });
+  const seriesLength = settings2.load.bursts * targetsOf(plan).length;
+  const seriesTime = `${aboutSeconds(seriesLength * settings2.load.durationMs)} in all (estimated from the burst duration)`;
+  const measure = (firstIndex) => {
+    const confirming = firstIndex > 0;
+    return log.phase(confirming ? "confirmation" : "bursts", async () => {
+      if (!confirming) log.info(`measuring ${seriesLength} bursts of ${settings2.load.durationMs} ms, ${seriesTime}`);
+      const observer = burstProgress(plan, { firstIndex, length: seriesLength, confirming }, log, target?.observer);
+      return warnOfFailedProbes(await runSeries(plan, settings2.load.bursts, firstIndex, observer), log);
+    });
+  };
   return runVerdict({
     baseline: baseline.source,
     settingsChanges: baseline.settingsChanges,
     gate: settings2.gate,
     networkRtt: settings2.load.networkRtt === "auto",
     openLoop: settings2.load.rate !== void 0,
-    measure: async (firstIndex) => warnOfFailedProbes(await runSeries(plan, settings2.load.bursts, firstIndex, target?.observer), log),
+    measure,
     findings: (bursts) => healthFindings(target?.watch.bursts ?? [], bursts),
     hostSpeed: () => runHostSpeedOf(target?.watch.bursts ?? []),
-    onConfirming: (first) => log.info(`first verdict ${first.verdict}: confirming with ${settings2.load.bursts} more bursts`),
+    onConfirming: (first) => log.info(`first verdict ${first.verdict}: confirming with ${seriesLength} more bursts, ${seriesTime}`),
     hostRules: (decision2, figures2) => {
       const hostBursts = target?.watch.bursts ?? [];
       const history = baseline.settingsChanges.length === 0 ? baseline.window : [];
@@ -81495,6 +81531,38 @@ async function measureAndDecide(settings2, baseline, target, log) {
       return applyHostSpeedRule(memory, figures2.hostSpeed);
     }
   });
+}
+function aboutSeconds(ms) {
+  return `about ${Math.round(ms / 1e3)} s`;
+}
+function burstProgress(plan, series, log, target) {
+  const position = (index) => index - series.firstIndex + 1;
+  const side = (burstTarget2) => plan.abUrl ? ` (${burstTarget2})` : "";
+  return {
+    async beforeBurst(index, burstTarget2) {
+      log.progress(
+        (series.length - position(index) + 1) * plan.load.durationMs,
+        `burst ${position(index)}/${series.length}${side(burstTarget2)}`
+      );
+      await target?.beforeBurst(index, burstTarget2);
+    },
+    async afterBurst(result) {
+      await target?.afterBurst(result);
+      const where = `burst ${position(result.index)}/${series.length}${side(result.target)}`;
+      const left = (series.length - position(result.index)) * plan.load.durationMs;
+      log.info(
+        series.confirming ? `confirming: ${where}, ${aboutSeconds(left)} left: ${burstFigures2(result)}` : `${where}: ${burstFigures2(result)}`
+      );
+    }
+  };
+}
+function burstFigures2(burst) {
+  const failed2 = burst.non2xx + burst.errors + burst.timeouts;
+  const counts = `${Math.round(burst.requestsPerSec)} req/s, ${failed2} ${failed2 === 1 ? "error" : "errors"}`;
+  if (burst.ok === 0) return `p50 \u2014, p95 \u2014, ${counts}`;
+  const service = serviceBurstOf(historyBurstOf(burst));
+  const serviceText = service && service.p50 > 0 ? `, service p50 ${milliseconds(service.p50)}` : "";
+  return `p50 ${milliseconds(burst.p50)}, p95 ${milliseconds(burst.p95)}, ${counts}${serviceText}`;
 }
 function warnOfFailedProbes(bursts, log) {
   const failed2 = bursts.reduce((sum2, burst) => sum2 + (burst.rtt?.failed ?? 0), 0);
@@ -82336,16 +82404,51 @@ ${error.message}`);
 }
 
 // src/cli.ts
-var stderrLog = {
-  info: (message) => process.stderr.write(`${plainLine(message)}
-`),
-  warning: (message) => process.stderr.write(`warning: ${plainLine(message)}
-`),
-  debug: (message) => {
-    if (process.env.LOADGATE_DEBUG) process.stderr.write(`debug: ${plainLine(message)}
-`);
-  }
-};
+var prefixes = { info: "", warning: "warning: ", debug: "debug: " };
+function stderrLog(stream = process.stderr) {
+  const live = Boolean(stream.isTTY) && process.env.TERM !== "dumb";
+  let phase;
+  let step;
+  let ticker;
+  const liveLine = () => {
+    if (!phase) return "";
+    const left = step ? `, about ${Math.max(0, Math.ceil((step.endsAt - Date.now()) / 1e3))} s left` : "";
+    return plainLine(`loadgate ${phase}${step?.text ? `: ${step.text}` : ""}${left}`, (stream.columns || 80) - 1);
+  };
+  const redraw = () => stream.write(`\r\x1B[2K${liveLine()}`);
+  const print = (level, message) => {
+    if (level === "debug" && !process.env.LOADGATE_DEBUG) return;
+    const line = `${prefixes[level]}${plainLine(message)}
+`;
+    if (!live || !phase) return void stream.write(line);
+    stream.write(`\r\x1B[2K${line}`);
+    redraw();
+  };
+  return {
+    info: (message) => print("info", message),
+    warning: (message) => print("warning", message),
+    debug: (message) => print("debug", message),
+    phase: flatPhases(
+      (name) => {
+        if (!live) return;
+        phase = name;
+        redraw();
+        ticker = setInterval(redraw, 1e3).unref();
+      },
+      () => {
+        if (!live) return;
+        clearInterval(ticker);
+        phase = step = void 0;
+        stream.write("\r\x1B[2K");
+      }
+    ),
+    progress(leftMs, text2) {
+      if (!live || !phase) return;
+      step = { text: text2, endsAt: Date.now() + leftMs };
+      redraw();
+    }
+  };
+}
 var USAGE = `Usage: loadgate --url URL [--name value \u2026] [--report-path FILE]
 
 Runs the loadgate pipeline from a terminal: warmup, bursts, comparison with the baseline,
@@ -82359,14 +82462,15 @@ async function runCli(argv) {
     return 0;
   }
   const plan = parseInputs(request2.inputs);
-  for (const warning of plan.warnings) stderrLog.warning(warning);
+  const log = stderrLog();
+  for (const warning of plan.warnings) log.warning(warning);
   if (plan.kind === "post-report") {
     process.stdout.write(`${terminalText(renderTerminal(await readReportFile(plan.reportPath)))}
 `);
     return 0;
   }
-  const report = await runGate(plan.settings, parseRunContext(process.env, {}), stderrLog);
-  const path = await writeReportFile(report, request2.reportPath ?? defaultReportPath(report.name));
+  const report = await runGate(plan.settings, parseRunContext(process.env, {}), log);
+  const path = await log.phase("publishing", () => writeReportFile(report, request2.reportPath ?? defaultReportPath(report.name)));
   process.stdout.write(terminalText(`${renderTerminal(report)}
 report: ${path}
 `));

@@ -71172,6 +71172,9 @@ function issueCommand(command, properties, message) {
   const cmd = new Command(command, properties, message);
   process.stdout.write(cmd.toString() + os.EOL);
 }
+function issue(name, message = "") {
+  issueCommand(name, {}, message);
+}
 var CMD_STRING = "::";
 var Command = class {
   constructor(command, properties, message) {
@@ -71644,6 +71647,12 @@ function notice(message, properties = {}) {
 }
 function info(message) {
   process.stdout.write(message + os4.EOL);
+}
+function startGroup(name) {
+  issue("group", name);
+}
+function endGroup() {
+  issue("endgroup");
 }
 
 // src/config/input-defaults.ts
@@ -72341,6 +72350,22 @@ function parseRunContext(env, payload) {
 }
 function isDefaultBranchPush(context3) {
   return context3.eventName === "push" && context3.defaultBranch !== void 0 && context3.ref === `refs/heads/${context3.defaultBranch}`;
+}
+
+// src/log.ts
+function flatPhases(start, end) {
+  let open3 = false;
+  return async (name, work) => {
+    if (open3) return work();
+    open3 = true;
+    start(name);
+    try {
+      return await work();
+    } finally {
+      open3 = false;
+      end();
+    }
+  };
 }
 
 // node_modules/@actions/github/lib/context.js
@@ -81488,10 +81513,10 @@ function basisOf(input) {
 }
 function currentLatency(candidate, basis) {
   const service = basis?.basis === "service-time";
-  const burstFigures2 = (metric) => candidate.latency.map((burst) => service ? burst.service[metric] : burst[metric]);
+  const burstFigures3 = (metric) => candidate.latency.map((burst) => service ? burst.service[metric] : burst[metric]);
   return {
     figure: service ? { p50: candidate.service?.p50, p95: candidate.service?.p95 } : { p50: candidate.median.p50, p95: candidate.median.p95 },
-    bursts: { p50: burstFigures2("p50"), p95: burstFigures2("p95") }
+    bursts: { p50: burstFigures3("p50"), p95: burstFigures3("p95") }
   };
 }
 function judgeEndpoint(input) {
@@ -81927,14 +81952,22 @@ async function runGate(settings2, context3, log) {
   let recording;
   let error2;
   try {
-    baseline = await loadBaseline(settings2, context3, log);
-    await preflight(preflightRequestsOf(settings2.load, settings2.baseline.abUrl), settings2.load, log);
-    if (settings2.ssh) target = await openTarget(settings2, context3, log);
-    if (settings2.load.networkRtt === "auto") rttBefore = await probeBefore(settings2.load, log);
-    verdict2 = await measureAndDecide(settings2, baseline, target, log);
-    const policy = recordPolicy(settings2.baseline, context3, verdict2);
-    recording = { recorded: false, note: policy.note };
-    if (policy.record && baseline.store) recording = await record(settings2, context3, baseline.store, verdict2, target, log, policy.note);
+    baseline = await log.phase("connect and host checks", async () => {
+      const loaded = await loadBaseline(settings2, context3, log);
+      await preflight(preflightRequestsOf(settings2.load, settings2.baseline.abUrl), settings2.load, log);
+      if (settings2.ssh) target = await openTarget(settings2, context3, log);
+      if (settings2.load.networkRtt === "auto") rttBefore = await probeBefore(settings2.load, log);
+      return loaded;
+    });
+    const measured = await measureAndDecide(settings2, baseline, target, log);
+    verdict2 = measured;
+    const store = baseline.store;
+    await log.phase("verdict", async () => {
+      log.info(`verdict ${measured.decision.verdict}: ${measured.decision.headline}`);
+      const policy = recordPolicy(settings2.baseline, context3, measured);
+      recording = { recorded: false, note: policy.note };
+      if (policy.record && store) recording = await record(settings2, context3, store, measured, target, log, policy.note);
+    });
   } catch (thrown) {
     error2 = withoutSecrets(messageOf(thrown), settings2.secrets);
   } finally {
@@ -81975,19 +82008,31 @@ async function probeBefore(load, log) {
 }
 async function measureAndDecide(settings2, baseline, target, log) {
   const plan = { load: settings2.load, abUrl: settings2.baseline.abUrl, probeRtt: settings2.load.networkRtt === "auto" };
-  log.info(`warming up ${redactedUrl(settings2.load.url)} for ${settings2.load.warmupMs} ms`);
-  await warmUp(plan);
-  log.info(`measuring ${settings2.load.bursts} bursts of ${settings2.load.durationMs} ms`);
+  await log.phase("warmup", async () => {
+    log.info(`warming up ${redactedUrl(settings2.load.url)} for ${settings2.load.warmupMs} ms`);
+    log.progress(settings2.load.warmupMs * targetsOf(plan).length);
+    await warmUp(plan);
+  });
+  const seriesLength = settings2.load.bursts * targetsOf(plan).length;
+  const seriesTime = `${aboutSeconds(seriesLength * settings2.load.durationMs)} in all (estimated from the burst duration)`;
+  const measure = (firstIndex) => {
+    const confirming = firstIndex > 0;
+    return log.phase(confirming ? "confirmation" : "bursts", async () => {
+      if (!confirming) log.info(`measuring ${seriesLength} bursts of ${settings2.load.durationMs} ms, ${seriesTime}`);
+      const observer = burstProgress(plan, { firstIndex, length: seriesLength, confirming }, log, target?.observer);
+      return warnOfFailedProbes(await runSeries(plan, settings2.load.bursts, firstIndex, observer), log);
+    });
+  };
   return runVerdict({
     baseline: baseline.source,
     settingsChanges: baseline.settingsChanges,
     gate: settings2.gate,
     networkRtt: settings2.load.networkRtt === "auto",
     openLoop: settings2.load.rate !== void 0,
-    measure: async (firstIndex) => warnOfFailedProbes(await runSeries(plan, settings2.load.bursts, firstIndex, target?.observer), log),
+    measure,
     findings: (bursts) => healthFindings(target?.watch.bursts ?? [], bursts),
     hostSpeed: () => runHostSpeedOf(target?.watch.bursts ?? []),
-    onConfirming: (first) => log.info(`first verdict ${first.verdict}: confirming with ${settings2.load.bursts} more bursts`),
+    onConfirming: (first) => log.info(`first verdict ${first.verdict}: confirming with ${seriesLength} more bursts, ${seriesTime}`),
     hostRules: (decision2, figures2) => {
       const hostBursts = target?.watch.bursts ?? [];
       const history = baseline.settingsChanges.length === 0 ? baseline.window : [];
@@ -81995,6 +82040,38 @@ async function measureAndDecide(settings2, baseline, target, log) {
       return applyHostSpeedRule(memory, figures2.hostSpeed);
     }
   });
+}
+function aboutSeconds(ms) {
+  return `about ${Math.round(ms / 1e3)} s`;
+}
+function burstProgress(plan, series, log, target) {
+  const position = (index) => index - series.firstIndex + 1;
+  const side = (burstTarget2) => plan.abUrl ? ` (${burstTarget2})` : "";
+  return {
+    async beforeBurst(index, burstTarget2) {
+      log.progress(
+        (series.length - position(index) + 1) * plan.load.durationMs,
+        `burst ${position(index)}/${series.length}${side(burstTarget2)}`
+      );
+      await target?.beforeBurst(index, burstTarget2);
+    },
+    async afterBurst(result) {
+      await target?.afterBurst(result);
+      const where = `burst ${position(result.index)}/${series.length}${side(result.target)}`;
+      const left = (series.length - position(result.index)) * plan.load.durationMs;
+      log.info(
+        series.confirming ? `confirming: ${where}, ${aboutSeconds(left)} left: ${burstFigures2(result)}` : `${where}: ${burstFigures2(result)}`
+      );
+    }
+  };
+}
+function burstFigures2(burst) {
+  const failed2 = burst.non2xx + burst.errors + burst.timeouts;
+  const counts = `${Math.round(burst.requestsPerSec)} req/s, ${failed2} ${failed2 === 1 ? "error" : "errors"}`;
+  if (burst.ok === 0) return `p50 \u2014, p95 \u2014, ${counts}`;
+  const service = serviceBurstOf(historyBurstOf(burst));
+  const serviceText = service && service.p50 > 0 ? `, service p50 ${milliseconds(service.p50)}` : "";
+  return `p50 ${milliseconds(burst.p50)}, p95 ${milliseconds(burst.p95)}, ${counts}${serviceText}`;
 }
 function warnOfFailedProbes(bursts, log) {
   const failed2 = bursts.reduce((sum2, burst) => sum2 + (burst.rtt?.failed ?? 0), 0);
@@ -83463,7 +83540,10 @@ function announceVerdict(report, { failStep }) {
 var actionLog = {
   info: (message) => info(plainLine(message)),
   warning: (message) => warning(plainLine(message)),
-  debug: (message) => debug(plainLine(message))
+  debug: (message) => debug(plainLine(message)),
+  phase: flatPhases((name) => startGroup(plainLine(name)), endGroup),
+  progress() {
+  }
 };
 function readEventPayload(path) {
   if (!path) return {};
@@ -83482,13 +83562,13 @@ async function gateOrPost() {
   if (plan.kind === "post-report") {
     const report2 = { ...await readReportFile(plan.reportPath), name: plan.report.name };
     const pullRequest2 = await pullRequestOfWorkflowRun(report2, plan.report, context3, actionLog);
-    await publishToRunner(report2, plan.report, context3, pullRequest2, actionLog);
+    await actionLog.phase("publishing", () => publishToRunner(report2, plan.report, context3, pullRequest2, actionLog));
     announceVerdict(report2, { failStep: false });
     return;
   }
   const report = await runGate(plan.settings, context3, actionLog);
   const pullRequest = pullRequestOfEvent(context3.eventName, payload);
-  await publishToRunner(report, plan.settings.report, context3, pullRequest, actionLog);
+  await actionLog.phase("publishing", () => publishToRunner(report, plan.settings.report, context3, pullRequest, actionLog));
   announceVerdict(report, { failStep: exitCodeFor(report.verdict, plan.settings.gate) === 1 });
 }
 async function run2() {
