@@ -11,7 +11,7 @@ import type { RemoteHost } from '../../src/remote/remote-host.ts';
 import { connectTarget } from '../../src/remote/ssh.ts';
 import { TargetError } from '../../src/remote/target-error.ts';
 import { assertNoSecrets, captureLog, type CapturedLog } from '../support/capture-log.ts';
-import { startSshd, type Sshd } from '../support/sshd.ts';
+import { sshSettingsOf, startSshd, type Sshd } from '../support/sshd.ts';
 import { removeLocalUsers } from '../support/local-users.ts';
 
 function processesUsing(directory: string): string {
@@ -42,15 +42,7 @@ describe('the target lock between concurrent runs', { timeout: 120_000 }, () => 
     sshd = await startSshd();
     // Our own lock directory: other loadgate runs on this machine use the default one.
     directory = mkdtempSync(join(tmpdir(), 'loadgate-lock-test-'));
-    ssh = {
-      host: sshd.host,
-      port: sshd.port,
-      username: 'root',
-      privateKey: sshd.privateKey,
-      fingerprints: [sshd.hostKeyFingerprint],
-      knownHosts: [],
-      insecureSkipHostKeyCheck: false,
-    };
+    ssh = sshSettingsOf(sshd);
   });
   after(async () => {
     await Promise.all(open.map((host) => host.close()));

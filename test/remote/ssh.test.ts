@@ -10,7 +10,7 @@ import { connectTarget } from '../../src/remote/ssh.ts';
 import { TargetError, type TargetErrorCode } from '../../src/remote/target-error.ts';
 import { assertNoSecrets, captureLog, type CapturedLog } from '../support/capture-log.ts';
 import { hashedKnownHosts } from '../support/known-hosts.ts';
-import { startSshd, type Sshd } from '../support/sshd.ts';
+import { sshSettingsOf, startSshd, type Sshd } from '../support/sshd.ts';
 
 const PASSPHRASE = 'correct horse battery staple 7';
 
@@ -49,16 +49,7 @@ describe('connectTarget against a real sshd', { timeout: 120_000 }, () => {
   const errorMessages: string[] = [];
   const open: RemoteHost[] = [];
 
-  const settings = (overrides: Partial<SshSettings> = {}): SshSettings => ({
-    host: sshd.host,
-    port: sshd.port,
-    username: 'root',
-    privateKey: sshd.privateKey,
-    fingerprints: [sshd.hostKeyFingerprint],
-    knownHosts: [],
-    insecureSkipHostKeyCheck: false,
-    ...overrides,
-  });
+  const settings = (overrides: Partial<SshSettings> = {}): SshSettings => sshSettingsOf(sshd, overrides);
 
   async function connect(overrides: Partial<SshSettings> = {}): Promise<RemoteHost> {
     const host = await connectTarget(settings(overrides), log);
@@ -291,18 +282,7 @@ describe('exec output and time limits against a real sshd', { timeout: 300_000 }
   const open: RemoteHost[] = [];
 
   async function connect(): Promise<RemoteHost> {
-    const host = await connectTarget(
-      {
-        host: sshd.host,
-        port: sshd.port,
-        username: 'root',
-        privateKey: sshd.privateKey,
-        fingerprints: [sshd.hostKeyFingerprint],
-        knownHosts: [],
-        insecureSkipHostKeyCheck: false,
-      },
-      captureLog(),
-    );
+    const host = await connectTarget(sshSettingsOf(sshd), captureLog());
     open.push(host);
     return host;
   }
@@ -426,19 +406,7 @@ describe('the target sshd dies while a command runs', { timeout: 60_000 }, () =>
     process.on('uncaughtException', record);
     process.on('unhandledRejection', record);
     try {
-      const host = await connectTarget(
-        {
-          host: sshd.host,
-          port: sshd.port,
-          username: 'root',
-          privateKey: sshd.privateKey,
-          fingerprints: [sshd.hostKeyFingerprint],
-          knownHosts: [],
-          insecureSkipHostKeyCheck: false,
-        },
-        log,
-        { keepaliveIntervalMs: 500 },
-      );
+      const host = await connectTarget(sshSettingsOf(sshd), log, { keepaliveIntervalMs: 500 });
       const disconnected = new Promise<Error>((resolve) => host.onDisconnect(resolve));
       const sampler = host.spawn('while :; do echo tick; sleep 0.2; done');
       await waitFor(new Promise<void>((resolve) => sampler.onLine(() => resolve())), 10_000, 'a first line');

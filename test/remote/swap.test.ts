@@ -27,7 +27,7 @@ import { ensureSwap, inspectSwap, SwapError } from '../../src/remote/swap.ts';
 import { parseSwapState, requiredSwapBytes } from '../../src/remote/swap-state.ts';
 import { TargetError } from '../../src/remote/target-error.ts';
 import { assertNoSecrets, captureLog, type CapturedLog } from '../support/capture-log.ts';
-import { startSshd, type Sshd } from '../support/sshd.ts';
+import { sshSettingsOf, startSshd, type Sshd } from '../support/sshd.ts';
 
 const MIB = 1024 * 1024;
 
@@ -115,18 +115,7 @@ describe('ensureSwap on a real host', { timeout: 180_000 }, () => {
 
   before(async () => {
     sshd = await startSshd();
-    host = await connectTarget(
-      {
-        host: sshd.host,
-        port: sshd.port,
-        username: 'root',
-        privateKey: sshd.privateKey,
-        fingerprints: [sshd.hostKeyFingerprint],
-        knownHosts: [],
-        insecureSkipHostKeyCheck: false,
-      },
-      captureLog(),
-    );
+    host = await connectTarget(sshSettingsOf(sshd), captureLog());
   });
   beforeEach(() => {
     log = captureLog();

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync, rmSync, chmodSync, mkdirSync,
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { SshSettings } from '../../src/config/settings.ts';
 
 const SSHD = '/usr/sbin/sshd';
 
@@ -50,6 +51,20 @@ export interface Sshd {
  * The action's inputs that point it at this sshd, as a workflow would give them, with `swap: off`
  * (this machine has no swap, which `verify` would rightly refuse).
  */
+/** The SSH settings that connect to this sshd, pinned to its host key (root unless `overrides` says). */
+export function sshSettingsOf(sshd: Sshd, overrides: Partial<SshSettings> = {}): SshSettings {
+  return {
+    host: sshd.host,
+    port: sshd.port,
+    username: sshd.username,
+    privateKey: sshd.privateKey,
+    fingerprints: [sshd.hostKeyFingerprint],
+    knownHosts: [],
+    insecureSkipHostKeyCheck: false,
+    ...overrides,
+  };
+}
+
 export function targetInputs(sshd: Sshd): Record<'host' | 'port' | 'username' | 'key' | 'fingerprint' | 'swap', string> {
   return {
     host: sshd.host,

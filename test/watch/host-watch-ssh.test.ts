@@ -15,7 +15,7 @@ import { renderHostUnderLoad } from '../../src/report/host-section.ts';
 import { HostWatch } from '../../src/watch/host-watch.ts';
 import { hostUnderLoad } from '../../src/watch/host-summary.ts';
 import { captureLog } from '../support/capture-log.ts';
-import { startSshd, type Sshd } from '../support/sshd.ts';
+import { sshSettingsOf, startSshd, type Sshd } from '../support/sshd.ts';
 import { NOT_JUDGED_STEAL } from './health-fixtures.ts';
 import { GUNICORN_SIGKILL, reportsRealOomKill, reportsWorkerCrash, samplesRealProc } from './host-watch-scenarios.ts';
 
@@ -46,18 +46,7 @@ describe('host watch over SSH to the loopback sshd', { timeout: 180_000 }, () =>
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'loadgate-logs-'));
     sshd = await startSshd();
-    host = await connectTarget(
-      {
-        host: sshd.host,
-        port: sshd.port,
-        username: sshd.username,
-        privateKey: sshd.privateKey,
-        fingerprints: [sshd.hostKeyFingerprint],
-        knownHosts: [],
-        insecureSkipHostKeyCheck: false,
-      },
-      silentLog,
-    );
+    host = await connectTarget(sshSettingsOf(sshd), silentLog);
   });
 
   // The sampler checks run before this: stopping sshd would end leftover sessions and hide them.

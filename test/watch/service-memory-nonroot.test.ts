@@ -10,7 +10,7 @@ import type { RemoteHost } from '../../src/remote/remote-host.ts';
 import { connectTarget } from '../../src/remote/ssh.ts';
 import { HostWatch } from '../../src/watch/host-watch.ts';
 import { NOT_JUDGED_STEAL } from './health-fixtures.ts';
-import { startSshd, type Sshd } from '../support/sshd.ts';
+import { sshSettingsOf, startSshd, type Sshd } from '../support/sshd.ts';
 
 const USER = `lgmem${process.pid}`;
 const TAG = `lg-root-service-${process.pid}`;
@@ -24,18 +24,7 @@ describe("service memory as a user who cannot read the service's smaps_rollup", 
     execFileSync('useradd', ['--no-create-home', '--home-dir', '/nonexistent', '--shell', '/bin/sh', USER]);
     execFileSync('usermod', ['-p', '*', USER]);
     sshd = await startSshd();
-    host = await connectTarget(
-      {
-        host: sshd.host,
-        port: sshd.port,
-        username: USER,
-        privateKey: sshd.privateKey,
-        fingerprints: [sshd.hostKeyFingerprint],
-        knownHosts: [],
-        insecureSkipHostKeyCheck: false,
-      },
-      silentLog,
-    );
+    host = await connectTarget(sshSettingsOf(sshd, { username: USER }), silentLog);
     const fixture = new URL('./fixtures/growing-server.mjs', import.meta.url).pathname;
     service = spawn(process.execPath, [fixture, TAG], { stdio: ['ignore', 'pipe', 'inherit'] });
     const port = await new Promise<number>((resolve) =>

@@ -17,7 +17,7 @@ import { NOT_JUDGED_STEAL } from './health-fixtures.ts';
 import { SAMPLER_MARKER } from '../../src/watch/sample-line.ts';
 import { startSampler } from '../../src/watch/sampler.ts';
 import { runServiceMemory } from '../../src/watch/service-memory.ts';
-import { startSshd, type Sshd } from '../support/sshd.ts';
+import { sshSettingsOf, startSshd, type Sshd } from '../support/sshd.ts';
 
 const TAG = `lg-growing-service-${process.pid}`;
 // Also matches every process of loadgate's own sampler (its shell, its SSH wrapper): they must not count.
@@ -60,18 +60,7 @@ describe('service memory over SSH to the loopback sshd', { timeout: 120_000 }, (
 
   before(async () => {
     sshd = await startSshd();
-    host = await connectTarget(
-      {
-        host: sshd.host,
-        port: sshd.port,
-        username: sshd.username,
-        privateKey: sshd.privateKey,
-        fingerprints: [sshd.hostKeyFingerprint],
-        knownHosts: [],
-        insecureSkipHostKeyCheck: false,
-      },
-      silentLog,
-    );
+    host = await connectTarget(sshSettingsOf(sshd), silentLog);
     ({ service, child } = await startGrowingService());
     await service.grow(80);
   });
