@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SshSettings } from '../../src/config/settings.ts';
+import { MOVE_IN_THEN_EXEC } from './cgroup.ts';
 
 const SSHD = '/usr/sbin/sshd';
 
@@ -18,8 +19,14 @@ export interface SshdOptions {
   encryptedKeyPassphrase?: string;
   /** Wait this long for sshd to listen. Default 15 s. */
   startTimeoutMs?: number;
-  /** A cgroup's `cgroup.procs`: sshd starts in it, so every session (and what it runs) is in it too. */
-  cgroupProcs?: string;
+  /** Cgroups' `cgroup.procs` files: sshd starts in them, so every session (and what it runs) is in them too. */
+  cgroupProcs?: string | readonly string[];
+  /**
+   * Sessions skip the login shell's ~/.bashrc. Root's here starts pyenv, which costs each session a
+   * good part of a second of CPU; a host's login shell starts in milliseconds, and what runs on the
+   * host right after a burst depends on that.
+   */
+  skipBashrc?: boolean;
 }
 
 export interface Sshd {
@@ -119,6 +126,8 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
         'MaxStartups 50',
         'MaxSessions 50',
         'LogLevel VERBOSE',
+        // bash sources ~/.bashrc for an sshd command only as a top-level shell (SHLVL below 2).
+        ...(options.skipBashrc ? ['SetEnv SHLVL=1'] : []),
         '',
       ].join('\n'),
     );
@@ -126,7 +135,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
     let log = '';
     const command = [SSHD, '-D', '-e', '-f', configPath];
     const started = options.cgroupProcs
-      ? spawn('sh', ['-c', 'echo $$ > "$1" && shift && exec "$@"', 'sh', options.cgroupProcs, ...command], {
+      ? spawn('sh', ['-c', MOVE_IN_THEN_EXEC, 'sh', ...[options.cgroupProcs].flat(), '--', ...command], {
           stdio: ['ignore', 'ignore', 'pipe'],
         })
       : spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
