@@ -80392,12 +80392,11 @@ var SshTarget = class {
     const elevation = options.sudo ? await this.elevation() : "none";
     const limitMs = options.timeLimitMs ?? DEFAULT_EXEC_TIME_LIMIT_MS;
     const deadline = Date.now() + limitMs;
-    const channel = await this.openChannel(remoteCommand(endAfter(command, Math.ceil(limitMs / 1e3)), elevation));
+    const { channel, code } = await this.openChannel(remoteCommand(endAfter(command, Math.ceil(limitMs / 1e3)), elevation));
     const stdout = new OutputTail(OUTPUT_TAIL_BYTES);
     const stderr = new OutputTail(OUTPUT_TAIL_BYTES);
     channel.on("data", (chunk) => stdout.push(chunk));
     channel.stderr.on("data", (chunk) => stderr.push(chunk));
-    const code = exitCodeOf(channel);
     channel.end(this.stdinFor(elevation, options.stdin));
     let abandoned = false;
     const giveUp = setTimeout(
@@ -80431,9 +80430,8 @@ var SshTarget = class {
     let stderrTail = "";
     const run3 = async () => {
       const elevation = options.sudo ? await this.elevation() : "none";
-      const opened = await this.openChannel(remoteCommand(endOnStdinEof(command), elevation));
+      const { channel: opened, code } = await this.openChannel(remoteCommand(endOnStdinEof(command), elevation));
       channel = opened;
-      const code = exitCodeOf(opened);
       let partial = "";
       opened.setEncoding("utf8");
       opened.on("data", (chunk) => {
@@ -80504,11 +80502,10 @@ var SshTarget = class {
   }
   /** `true` through sudo: its exit code and what sudo said. */
   async trySudo(elevation) {
-    const channel = await this.openChannel(remoteCommand("true", elevation));
+    const { channel, code } = await this.openChannel(remoteCommand("true", elevation));
     const stderr = [];
     channel.stderr.on("data", (chunk) => stderr.push(chunk));
     channel.resume();
-    const code = exitCodeOf(channel);
     channel.end(this.stdinFor(elevation, void 0));
     return { code: await code, stderr: Buffer.concat(stderr).toString("utf8") };
   }
@@ -80535,6 +80532,10 @@ var SshTarget = class {
 ` : "";
     return password + (stdin ?? "");
   }
+  /**
+   * The channel, and its exit code watched from the moment it opens: the status of a command that
+   * ends at once can come in the same read as the reply to the exec request, before any await returns.
+   */
   openChannel(command) {
     if (this.lost) return Promise.reject(this.lost);
     return new Promise((resolve2, reject) => {
@@ -80542,7 +80543,7 @@ var SshTarget = class {
         this.lost ?? new TargetError("command-failed", `Could not start a command on ${this.settings.host}: ${this.scrub(error2.message)}`)
       );
       try {
-        this.client.exec(command, (error2, channel) => error2 ? fail(error2) : resolve2(channel));
+        this.client.exec(command, (error2, channel) => error2 ? fail(error2) : resolve2({ channel, code: exitCodeOf(channel) }));
       } catch (error2) {
         fail(error2);
       }

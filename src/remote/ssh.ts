@@ -146,12 +146,11 @@ class SshTarget implements RemoteHost {
     // Set before the channel opens, so it passes before the target's watchdog (started later, with
     // whole seconds rounded up) can end the command: a command that ends after it overran.
     const deadline = Date.now() + limitMs;
-    const channel = await this.openChannel(remoteCommand(endAfter(command, Math.ceil(limitMs / 1000)), elevation));
+    const { channel, code } = await this.openChannel(remoteCommand(endAfter(command, Math.ceil(limitMs / 1000)), elevation));
     const stdout = new OutputTail(OUTPUT_TAIL_BYTES);
     const stderr = new OutputTail(OUTPUT_TAIL_BYTES);
     channel.on('data', (chunk: Buffer) => stdout.push(chunk));
     channel.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-    const code = exitCodeOf(channel);
     channel.end(this.stdinFor(elevation, options.stdin));
     // The target ends an overrunning command by itself; should that fail (a process that left
     // its session and holds the output open), we stop waiting and close the channel.
@@ -191,9 +190,8 @@ class SshTarget implements RemoteHost {
 
     const run = async (): Promise<number | null> => {
       const elevation = options.sudo ? await this.elevation() : 'none';
-      const opened = await this.openChannel(remoteCommand(endOnStdinEof(command), elevation));
+      const { channel: opened, code } = await this.openChannel(remoteCommand(endOnStdinEof(command), elevation));
       channel = opened;
-      const code = exitCodeOf(opened);
       let partial = '';
       opened.setEncoding('utf8');
       opened.on('data', (chunk: string) => {
@@ -274,11 +272,10 @@ class SshTarget implements RemoteHost {
 
   /** `true` through sudo: its exit code and what sudo said. */
   private async trySudo(elevation: Elevation): Promise<{ code: number | null; stderr: string }> {
-    const channel = await this.openChannel(remoteCommand('true', elevation));
+    const { channel, code } = await this.openChannel(remoteCommand('true', elevation));
     const stderr: Buffer[] = [];
     channel.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
     channel.resume();
-    const code = exitCodeOf(channel);
     channel.end(this.stdinFor(elevation, undefined));
     return { code: await code, stderr: Buffer.concat(stderr).toString('utf8') };
   }
@@ -308,7 +305,11 @@ class SshTarget implements RemoteHost {
     return password + (stdin ?? '');
   }
 
-  private openChannel(command: string): Promise<ClientChannel> {
+  /**
+   * The channel, and its exit code watched from the moment it opens: the status of a command that
+   * ends at once can come in the same read as the reply to the exec request, before any await returns.
+   */
+  private openChannel(command: string): Promise<{ channel: ClientChannel; code: Promise<number | null> }> {
     if (this.lost) return Promise.reject(this.lost);
     return new Promise((resolve, reject) => {
       const fail = (error: Error) =>
@@ -317,7 +318,7 @@ class SshTarget implements RemoteHost {
             new TargetError('command-failed', `Could not start a command on ${this.settings.host}: ${this.scrub(error.message)}`),
         );
       try {
-        this.client.exec(command, (error, channel) => (error ? fail(error) : resolve(channel)));
+        this.client.exec(command, (error, channel) => (error ? fail(error) : resolve({ channel, code: exitCodeOf(channel) })));
       } catch (error) {
         fail(error as Error); // ssh2 throws "Not connected" synchronously
       }
