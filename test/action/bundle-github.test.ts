@@ -63,7 +63,7 @@ describe('the bundle with the branch store and the PR comment over real HTTP', {
     const body = fake.comments(PR)[0].body;
     assert.ok(body.startsWith('<!-- loadgate:api -->'));
     assert.match(body, /### ✅ api: no regression/);
-    assert.match(body, /\| Metric +\| +Baseline +\| +This PR +\|(?: +Service +\|)? +Change +\| +Limit +\| +Status +\|/);
+    assert.match(body, /\| Metric +\| +Baseline +\| +This PR +\|(?: +Other measure +\|)? +Change +\| +Limit +\| +Status +\|/);
     assert.match(body, /```mermaid\n[\s\S]*xychart-beta[\s\S]*line "baseline"[\s\S]*line "this PR"/);
 
     target.behaviour = { delayMs: 40 };
