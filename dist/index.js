@@ -78682,13 +78682,14 @@ function rttOf(bursts, latency) {
     ...failure && { failure }
   };
 }
+function latencyBurstOf(burst) {
+  const stored = historyBurstOf(burst);
+  const service = serviceBurstOf(stored);
+  return { p50: burst.p50, p95: burst.p95, stored, ...service && { service } };
+}
 function liveFigures(key, bursts) {
   const measured = bursts.filter(hasLatency);
-  const latency = measured.map((burst) => {
-    const stored2 = historyBurstOf(burst);
-    const service = serviceBurstOf(stored2);
-    return { p50: burst.p50, p95: burst.p95, stored: stored2, ...service && { service } };
-  });
+  const latency = measured.map(latencyBurstOf);
   const serviced = latency.flatMap((burst) => burst.service ? [burst.service] : []);
   const stored = latency.map((burst) => burst.stored);
   const rtt = rttOf(bursts, latency);
@@ -82070,7 +82071,7 @@ function burstFigures2(burst) {
   const failed2 = burst.non2xx + burst.errors + burst.timeouts;
   const counts = `${Math.round(burst.requestsPerSec)} req/s, ${failed2} ${failed2 === 1 ? "error" : "errors"}`;
   if (burst.ok === 0) return `p50 \u2014, p95 \u2014, ${counts}`;
-  const service = serviceBurstOf(historyBurstOf(burst));
+  const { service } = latencyBurstOf(burst);
   const serviceText = service && service.p50 > 0 ? `, service p50 ${milliseconds(service.p50)}` : "";
   return `p50 ${milliseconds(burst.p50)}, p95 ${milliseconds(burst.p95)}, ${counts}${serviceText}`;
 }

@@ -23,8 +23,7 @@ import { historySource, type BaselineSource } from './verdict/decide.ts';
 import { runVerdict, type RunVerdict } from './verdict/run-verdict.ts';
 import { applyHostSpeedRule, runHostSpeedOf } from './verdict/host-speed-rule.ts';
 import { applyMemoryRules } from './verdict/memory-rules.ts';
-import { reduceRun } from './verdict/reduce-run.ts';
-import { serviceBurstOf } from './verdict/service-time.ts';
+import { latencyBurstOf, reduceRun } from './verdict/reduce-run.ts';
 import { milliseconds } from './verdict/wording.ts';
 import { healthFindings } from './watch/health.ts';
 import { summarizeHostRun } from './watch/host-summary.ts';
@@ -200,8 +199,7 @@ function burstFigures(burst: BurstResult): string {
   const failed = burst.non2xx + burst.errors + burst.timeouts;
   const counts = `${Math.round(burst.requestsPerSec)} req/s, ${failed} ${failed === 1 ? 'error' : 'errors'}`;
   if (burst.ok === 0) return `p50 —, p95 —, ${counts}`;
-  // The reduction's own service time (verdict/reduce-run.ts applies the same two functions).
-  const service = serviceBurstOf(historyBurstOf(burst));
+  const { service } = latencyBurstOf(burst);
   // Clamped to zero, it says only that a handshake took as long as a request (service-time.ts).
   const serviceText = service && service.p50 > 0 ? `, service p50 ${milliseconds(service.p50)}` : '';
   return `p50 ${milliseconds(burst.p50)}, p95 ${milliseconds(burst.p95)}, ${counts}${serviceText}`;

@@ -152,13 +152,16 @@ function rttOf(bursts: readonly BurstResult[], latency: readonly LatencyBurst[])
   };
 }
 
+/** One burst with 2xx responses as the reduction reads it: as measured, as stored, and as service time where its RTT is known. */
+export function latencyBurstOf(burst: BurstResult): LatencyBurst {
+  const stored = historyBurstOf(burst);
+  const service = serviceBurstOf(stored);
+  return { p50: burst.p50, p95: burst.p95, stored, ...(service && { service }) };
+}
+
 function liveFigures(key: FigureKey, bursts: readonly BurstResult[]): LiveFigures {
   const measured = bursts.filter(hasLatency);
-  const latency = measured.map((burst): LatencyBurst => {
-    const stored = historyBurstOf(burst);
-    const service = serviceBurstOf(stored);
-    return { p50: burst.p50, p95: burst.p95, stored, ...(service && { service }) };
-  });
+  const latency = measured.map(latencyBurstOf);
   const serviced = latency.flatMap((burst) => (burst.service ? [burst.service] : []));
   const stored = latency.map((burst) => burst.stored);
   const rtt = rttOf(bursts, latency);
